@@ -1,0 +1,55 @@
+# modmap - see README.md for how the pieces fit.
+CC ?= cc
+PKG_CONFIG ?= pkg-config
+BUILD := build
+
+CFLAGS ?= -O2 -g
+WARN := -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wformat=2
+CPPFLAGS += -D_FILE_OFFSET_BITS=64
+
+COMMON := src/snapshot.c src/buf.c src/buildid.c src/emit_text.c src/emit_json.c src/platform.c
+LINUX := src/procmaps.c
+SRCS := $(COMMON) $(LINUX) src/main.c
+OBJS := $(SRCS:src/%.c=$(BUILD)/obj/%.o)
+HDRS := $(wildcard src/*.h)
+
+all: $(BUILD)/modmap
+
+$(BUILD)/modmap: $(OBJS)
+	$(CC) $(LDFLAGS) -o $@ $(OBJS) $(LDLIBS)
+
+$(BUILD)/obj/%.o: src/%.c $(HDRS) | $(BUILD)/obj
+	$(CC) $(WARN) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/obj $(BUILD)/tests:
+	mkdir -p $@
+
+# ---- tests ------------------------------------------------------------
+UNIT := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test_*.c))
+UNIT_LIBS := $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null || echo -lcmocka)
+LIB_OBJS := $(filter-out $(BUILD)/obj/main.o,$(OBJS))
+FIXTURES := $(BUILD)/fixtures/mapper $(BUILD)/fixtures/libfix.so
+
+$(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJS) $(HDRS) | $(BUILD)/tests
+	$(CC) $(WARN) -Wno-strict-prototypes $(CPPFLAGS) $(CFLAGS) -Isrc -o $@ $< $(LIB_OBJS) $(UNIT_LIBS)
+
+$(BUILD)/fixtures/libfix.so: tests/fixtures/libfix.c
+	@mkdir -p $(dir $@)
+	$(CC) -shared -fPIC -Wl,--build-id=sha1 -o $@ $<
+
+$(BUILD)/fixtures/mapper: tests/fixtures/mapper.c
+	@mkdir -p $(dir $@)
+	$(CC) $(WARN) -D_GNU_SOURCE -O1 -g -Wl,--build-id=sha1 -o $@ $< -ldl
+
+unit: $(UNIT)
+	@set -e; for t in $(UNIT); do echo "== $$t"; $$t; done
+
+e2e: $(BUILD)/modmap $(FIXTURES)
+	python3 -m pytest -q tests/e2e
+
+check: all unit e2e
+
+clean:
+	rm -rf $(BUILD)
+
+.PHONY: all unit e2e check clean

@@ -1,0 +1,89 @@
+/*
+ * buildid.h - identities a module file carries, read from its bytes.
+ *
+ * The readers are pure functions over a byte source (struct bytesrc): they
+ * do no I/O of their own, check every offset and size from the file before
+ * use, and read only headers and notes. The OS backends open the file,
+ * wrap it in a bytesrc and choose among the identities per --build-id.
+ */
+#ifndef MODMAP_BUILDID_H
+#define MODMAP_BUILDID_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "modmap.h"
+
+/*
+ * Where a reader gets bytes: a callback that reads exactly len bytes at off
+ * into buf (0 on success, -1 otherwise), or, when read is NULL, the bytes at
+ * mem. Reads past size fail before the callback is called.
+ */
+struct bytesrc {
+	int (*read)(void *ctx, uint64_t off, void *buf, size_t len);
+	void *ctx;
+	const unsigned char *mem;
+	uint64_t size;
+};
+
+/* A source over bytes in memory (tests, fuzzers, the vDSO). */
+static inline struct bytesrc bytesrc_mem(const void *p, size_t len)
+{
+	struct bytesrc s = { NULL, NULL, (const unsigned char *)p, len };
+	return s;
+}
+
+#define BUILDID_MAX 64		/* bytes of a GNU build-id note we accept */
+#define GOBUILDID_MAX 256	/* bytes of a Go build ID we accept */
+
+/* What a file's contents say about it; empty strings where absent. */
+struct identity {
+	char gnu[2 * BUILDID_MAX + 1];		/* lowercase hex */
+	char go[GOBUILDID_MAX + 1];
+	const char *error;	/* static: why there is no GNU/Go ID, or NULL */
+};
+
+/*
+ * Fills id from an ELF file: its GNU build-id (PT_NOTE segments first,
+ * then SHT_NOTE sections) and its Go build ID. Returns 0 when the file is
+ * ELF, -1 when it is not or is malformed (id->error says which).
+ */
+int elf_identity(const struct bytesrc *src, struct identity *id);
+
+/*
+ * Finds the first note in a buffer of notes aligned to align (4 or 8) whose
+ * name is the namesz bytes at name (its NULs included) and whose type is
+ * type. Returns 0 and its descriptor through desc/desclen, or -1 when there
+ * is none or the notes are malformed before it.
+ */
+int elf_find_note(const unsigned char *p, size_t len, size_t align, int bigendian,
+		  const char *name, size_t namesz, uint32_t type,
+		  const unsigned char **desc, size_t *desclen);
+
+/*
+ * Go's time.Time.String() of a local time: "2006-01-02 15:04:05.999999999
+ * -0700 MST". gmtoff and zone are the local zone's offset and abbreviation
+ * for that instant. Returns the length written (out holds at least 64).
+ */
+size_t gotime_format(char *out, size_t cap, int64_t sec, long nsec,
+		     long gmtoff, const char *zone);
+
+/*
+ * A cache of identities keyed by (device, inode, mtime), so a file mapped
+ * in five segments or by a thousand processes is read once per run.
+ */
+struct bid_cache;
+struct bid_cache *bid_cache_new(void);
+void bid_cache_free(struct bid_cache *c);
+/* The cached identity, or NULL. */
+const struct identity *bid_cache_get(struct bid_cache *c, uint64_t dev, uint64_t ino,
+				     int64_t mtime_sec, long mtime_nsec);
+/* Stores a copy; returns the stored one (NULL when memory runs out). */
+const struct identity *bid_cache_put(struct bid_cache *c, uint64_t dev, uint64_t ino,
+				     int64_t mtime_sec, long mtime_nsec,
+				     const struct identity *id);
+
+/* Lowercase hex of n bytes into out (2n+1 bytes). */
+void hex_encode(char *out, const unsigned char *p, size_t n);
+
+#endif

@@ -1,0 +1,106 @@
+/*
+ * emit_text.c - the human-readable listing: a header line per process, then
+ * one line per mapping with aligned columns (start, limit, offset, build ID,
+ * file). Control characters and backslashes in names are escaped, so one
+ * line is always one record.
+ */
+#include <string.h>
+
+#include "emit.h"
+
+/* Appends s with C-style escapes for control characters and '\'. */
+static void put_escaped(struct buf *b, const char *s)
+{
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c == '\\')
+			buf_puts(b, "\\\\");
+		else if (c == '\n')
+			buf_puts(b, "\\n");
+		else if (c == '\t')
+			buf_puts(b, "\\t");
+		else if (c < 0x20 || c == 0x7f)
+			buf_printf(b, "\\x%02x", c);
+		else
+			buf_putc(b, c);
+	}
+}
+
+static size_t hex_width(uint64_t v)
+{
+	size_t n = 3;	/* "0x" and one digit */
+	while (v >>= 4)
+		n++;
+	return n;
+}
+
+static void pad(struct buf *b, size_t have, size_t want)
+{
+	while (have++ < want)
+		buf_putc(b, ' ');
+}
+
+static void put_col_hex(struct buf *b, uint64_t v, size_t width)
+{
+	buf_hex(b, v);
+	pad(b, hex_width(v), width + 1);
+}
+
+static void put_snapshot(struct buf *b, const struct snapshot *s)
+{
+	size_t ws = 5, wl = 5, wo = 6, wb = 8;	/* header widths */
+	for (size_t i = 0; i < s->n; i++) {
+		const struct mapping *m = &s->map[i];
+		size_t bl = strlen(snapshot_str(s, m->build_id));
+		if (hex_width(m->start) > ws)
+			ws = hex_width(m->start);
+		if (hex_width(m->limit) > wl)
+			wl = hex_width(m->limit);
+		if (hex_width(m->offset) > wo)
+			wo = hex_width(m->offset);
+		if (bl > wb)
+			wb = bl;
+	}
+	buf_printf(b, "pid %llu (%s) ", (unsigned long long)s->pid, s->os);
+	put_escaped(b, s->exe ? snapshot_str(s, s->exe) : "?");
+	buf_printf(b, ": %zu mapping%s\n", s->n, s->n == 1 ? "" : "s");
+	buf_puts(b, "start");
+	pad(b, 5, ws + 1);
+	buf_puts(b, "limit");
+	pad(b, 5, wl + 1);
+	buf_puts(b, "offset");
+	pad(b, 6, wo + 1);
+	buf_puts(b, "build_id");
+	pad(b, 8, wb + 1);
+	buf_puts(b, "file\n");
+	for (size_t i = 0; i < s->n; i++) {
+		const struct mapping *m = &s->map[i];
+		const char *bid = snapshot_str(s, m->build_id);
+		put_col_hex(b, m->start, ws);
+		put_col_hex(b, m->limit, wl);
+		put_col_hex(b, m->offset, wo);
+		if (!*bid)
+			bid = "-";
+		size_t before = b->len;
+		put_escaped(b, bid);
+		pad(b, b->len - before, wb + 1);
+		put_escaped(b, snapshot_str(s, m->file));
+		if (m->flags & MAPF_DELETED)
+			buf_puts(b, " (deleted)");
+		buf_putc(b, '\n');
+	}
+}
+
+int emit_text(struct buf *b, const struct snapshot *s, size_t n, struct errmsg *err)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (i)
+			buf_putc(b, '\n');
+		put_snapshot(b, &s[i]);
+	}
+	if (b->oom) {
+		err_set(err, "out of memory");
+		return -1;
+	}
+	return 0;
+}

@@ -1,0 +1,249 @@
+/*
+ * main.c - the command line: parses options, asks the OS backend for each
+ * process's snapshot, hands them to the chosen writer and writes the result
+ * atomically. The only place that prints to stderr or picks an exit status.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "buildid.h"
+#include "emit.h"
+#include "modmap.h"
+#include "platform.h"
+
+enum { EXIT_PARTIAL = 1, EXIT_USAGE = 2 };
+
+enum format { FMT_TEXT, FMT_JSON };
+
+struct options {
+	uint64_t *pids;
+	size_t npids;
+	int self, all;
+	enum format format;
+	const char *output;
+	struct read_opts read;
+};
+
+static const char usage_text[] =
+	"usage: modmap [OPTIONS] --pid PID [--pid PID ...]\n"
+	"       modmap [OPTIONS] --self\n"
+	"       modmap [OPTIONS] --all\n"
+	"       modmap --help | --version\n"
+	"\n"
+	"Prints the module map of a process: every mapping with its build ID.\n"
+	"\n"
+	"  -p, --pid PID        process to snapshot; may be repeated\n"
+	"      --self           modmap's own process\n"
+	"  -a, --all            every process the caller may read\n"
+	"  -f, --format FMT     text, json                       (default text)\n"
+	"  -o, --output FILE    write FILE atomically instead of standard output\n"
+	"      --build-id MODE  auto, native, mtime, none        (default auto)\n"
+	"      --mappings SET   exec (what pprof wants), all     (default exec)\n"
+	"      --source SRC     auto, query (PROCMAP_QUERY), maps (default auto)\n"
+	"  -h, --help           this text\n"
+	"  -V, --version        the version\n"
+	"\n"
+	"Exit status: 0 every process was read, 1 at least one was not, 2 usage.\n";
+
+__attribute__((format(printf, 1, 2), noreturn)) static void usage_error(const char *fmt, ...)
+{
+	va_list ap;
+	fputs("modmap: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputs("\nTry 'modmap --help'.\n", stderr);
+	exit(EXIT_USAGE);
+}
+
+static int pick(const char *arg, const char *const *names, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (strcmp(arg, names[i]) == 0)
+			return i;
+	return -1;
+}
+
+static uint64_t parse_pid(const char *arg)
+{
+	uint64_t v = 0;
+	const char *p = arg;
+	if (!*p)
+		usage_error("invalid PID '%s'", arg);
+	for (; *p; p++) {
+		if (*p < '0' || *p > '9' || v > (UINT32_MAX - 9) / 10)
+			usage_error("invalid PID '%s'", arg);
+		v = v * 10 + (uint64_t)(*p - '0');
+	}
+	if (v == 0)
+		usage_error("invalid PID '%s'", arg);
+	return v;
+}
+
+/*
+ * Matches argv[*i] against a long (--name, --name=value) or short (-c,
+ * -cvalue) option; for one that takes a value, sets *val from the same or
+ * the next argument. Returns 1 on a match.
+ */
+static int opt(int argc, char **argv, int *i, const char *lng, char shrt, const char **val)
+{
+	const char *a = argv[*i];
+	const char *v = NULL;
+	if (a[0] == '-' && a[1] == '-' && lng) {
+		size_t n = strlen(lng);
+		if (strncmp(a + 2, lng, n) != 0 || (a[2 + n] && a[2 + n] != '='))
+			return 0;
+		if (a[2 + n] == '=') {
+			if (!val)
+				usage_error("option '--%s' takes no value", lng);
+			v = a + 3 + n;
+		}
+	} else if (a[0] == '-' && shrt && a[1] == shrt) {
+		if (a[2]) {
+			if (!val)
+				return 0;
+			v = a + 2;
+		}
+	} else {
+		return 0;
+	}
+	if (val) {
+		if (!v) {
+			if (*i + 1 >= argc)
+				usage_error("option '%s' needs a value", a);
+			v = argv[++*i];
+		}
+		*val = v;
+	}
+	return 1;
+}
+
+static void parse_args(int argc, char **argv, struct options *o)
+{
+	static const char *const formats[] = { "text", "json" };
+	static const char *const modes[] = { "auto", "native", "mtime", "none" };
+	static const char *const sets[] = { "exec", "all" };
+	static const char *const sources[] = { "auto", "query", "maps" };
+	const char *v;
+	int k;
+
+	for (int i = 1; i < argc; i++) {
+		if (opt(argc, argv, &i, "pid", 'p', &v)) {
+			uint64_t *p = realloc(o->pids, (o->npids + 1) * sizeof *p);
+			if (!p) {
+				fputs("modmap: out of memory\n", stderr);
+				exit(EXIT_PARTIAL);
+			}
+			o->pids = p;
+			o->pids[o->npids++] = parse_pid(v);
+		} else if (opt(argc, argv, &i, "self", 0, NULL)) {
+			o->self = 1;
+		} else if (opt(argc, argv, &i, "all", 'a', NULL)) {
+			o->all = 1;
+		} else if (opt(argc, argv, &i, "format", 'f', &v)) {
+			if ((k = pick(v, formats, 2)) < 0)
+				usage_error("unknown format '%s' (text, json)", v);
+			o->format = (enum format)k;
+		} else if (opt(argc, argv, &i, "output", 'o', &v)) {
+			o->output = v;
+		} else if (opt(argc, argv, &i, "build-id", 0, &v)) {
+			if ((k = pick(v, modes, 4)) < 0)
+				usage_error("unknown build-ID mode '%s' (auto, native, mtime, none)", v);
+			o->read.bid = (enum bid_mode)k;
+		} else if (opt(argc, argv, &i, "mappings", 0, &v)) {
+			if ((k = pick(v, sets, 2)) < 0)
+				usage_error("unknown mapping set '%s' (exec, all)", v);
+			o->read.set = (enum mapset)k;
+		} else if (opt(argc, argv, &i, "source", 0, &v)) {
+			if ((k = pick(v, sources, 3)) < 0)
+				usage_error("unknown source '%s' (auto, query, maps)", v);
+			o->read.source = (enum source)k;
+		} else if (opt(argc, argv, &i, "help", 'h', NULL)) {
+			fputs(usage_text, stdout);
+			exit(0);
+		} else if (opt(argc, argv, &i, "version", 'V', NULL)) {
+			puts("modmap " MODMAP_VERSION);
+			exit(0);
+		} else {
+			usage_error("unknown argument '%s'", argv[i]);
+		}
+	}
+	if ((o->npids > 0) + o->self + o->all != 1)
+		usage_error("%s", "give one of --pid PID, --self or --all");
+	if (o->output && !*o->output)
+		usage_error("%s", "empty output file name");
+}
+
+int main(int argc, char **argv)
+{
+	struct options o = { 0 };
+	struct errmsg err;
+	int status = 0;
+
+	parse_args(argc, argv, &o);
+
+	uint64_t self = snapshot_self_pid();
+	uint64_t *pids = o.pids;
+	size_t npids = o.npids;
+	if (o.self) {
+		pids = &self;
+		npids = 1;
+	} else if (o.all && snapshot_list_pids(&pids, &npids, &err) < 0) {
+		fprintf(stderr, "modmap: %s\n", err.text);
+		return EXIT_PARTIAL;
+	}
+
+	o.read.cache = bid_cache_new();
+	struct snapshot *snaps = calloc(npids ? npids : 1, sizeof *snaps);
+	if (!o.read.cache || !snaps) {
+		fputs("modmap: out of memory\n", stderr);
+		return EXIT_PARTIAL;
+	}
+
+	size_t n = 0;
+	for (size_t i = 0; i < npids; i++) {
+		struct snapshot *s = &snaps[n];
+		snapshot_init(s);
+		enum read_status r = snapshot_read(s, pids[i], &o.read, &err);
+		if (r == READ_OK) {
+			n++;
+			continue;
+		}
+		snapshot_free(s);
+		/* Under --all, processes that vanished or have no memory map
+		 * are not among those asked for; unreadable ones are named. */
+		if (o.all && r == READ_SKIP)
+			continue;
+		fprintf(stderr, "modmap: %s\n", err.text);
+		if (!o.all)
+			status = EXIT_PARTIAL;
+	}
+
+	struct buf out = { 0 };
+	int as_array = o.all || o.npids > 1;
+	int rc = 0;
+	if (n > 0 || as_array) {
+		rc = o.format == FMT_JSON ? emit_json(&out, snaps, n, as_array, &err)
+					  : emit_text(&out, snaps, n, &err);
+		if (rc == 0)
+			rc = o.output ? platform_write_file(o.output, out.p, out.len, &err)
+				      : platform_write_stdout(out.p, out.len, &err);
+		if (rc < 0) {
+			fprintf(stderr, "modmap: %s\n", err.text);
+			status = EXIT_PARTIAL;
+		}
+	}
+
+	buf_free(&out);
+	for (size_t i = 0; i < n; i++)
+		snapshot_free(&snaps[i]);
+	free(snaps);
+	bid_cache_free(o.read.cache);
+	if (pids != o.pids && pids != &self)
+		free(pids);
+	free(o.pids);
+	return status;
+}

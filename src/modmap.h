@@ -1,0 +1,143 @@
+/*
+ * modmap.h - the types every part of modmap shares: one mapping record, one
+ * snapshot of a process, the options a backend reads with, and the single
+ * call each OS backend (procmaps.c, toolhelp.c) defines.
+ *
+ * Nothing here includes an OS header; the writers and main.c see only this.
+ */
+#ifndef MODMAP_H
+#define MODMAP_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define MODMAP_VERSION "0.1.0"
+
+/* Permission bits of a mapping (struct mapping.prot). */
+enum {
+	PERM_R = 1,
+	PERM_W = 2,
+	PERM_X = 4,
+	PERM_SHARED = 8,
+};
+
+/* struct mapping.flags */
+enum {
+	MAPF_DELETED = 1,	/* the mapped file was unlinked after it was mapped */
+	MAPF_FILE = 2,		/* backed by a file (has device and inode) */
+	MAPF_MAIN = 4,		/* part of the process's main executable */
+};
+
+/* What struct mapping.build_id is. */
+enum bid_kind {
+	BIDK_NONE = 0,		/* no ID: mode none, or nothing to identify */
+	BIDK_GNU,		/* ELF NT_GNU_BUILD_ID note, lowercase hex */
+	BIDK_GO,		/* Go build ID (.note.go.buildid) */
+	BIDK_PDB,		/* PE CodeView: GUID (32 hex) then age (hex) */
+	BIDK_PE_IMAGE,		/* PE TimeDateStamp %08X then SizeOfImage %x */
+	BIDK_PATH_MTIME,	/* path followed by Go's time.Time.String() */
+	BIDK_PATH,		/* path alone: the file could not be stat'ed */
+};
+
+/*
+ * One mapping record. Strings are offsets into the owning snapshot's arena;
+ * offset 0 is always the empty string, so a zeroed record is valid.
+ */
+struct mapping {
+	uint64_t start;		/* first address */
+	uint64_t limit;		/* one past the last address */
+	uint64_t offset;	/* file offset of start */
+	uint64_t inode;
+	uint32_t dev_major, dev_minor;
+	uint32_t prot;		/* PERM_* */
+	uint32_t flags;		/* MAPF_* */
+	uint32_t file;		/* path or name ([vdso], [anon:x]); "" for none */
+	uint32_t build_id;	/* the chosen ID, as text */
+	uint32_t go_build_id;	/* Go build ID when the file has one */
+	uint32_t pdb_file;	/* PE: PDB path from the CodeView record */
+	uint32_t bid_error;	/* why no ID came from the file's contents */
+	enum bid_kind bid_kind;
+};
+
+/*
+ * One process's module map. It owns its records and every string in one
+ * arena: snapshot_free() releases all of it.
+ */
+struct snapshot {
+	uint64_t pid;
+	const char *os;		/* "linux" or "windows" (static) */
+	uint64_t time_nanos;	/* capture time, Unix nanoseconds */
+	uint32_t exe;		/* path of the main executable, "" if unknown */
+	struct mapping *map;
+	size_t n, cap;
+	char *arena;
+	size_t used, size;
+};
+
+void snapshot_init(struct snapshot *s);
+void snapshot_free(struct snapshot *s);
+/* A new zeroed record at the end, or NULL when memory runs out. */
+struct mapping *snapshot_add(struct snapshot *s);
+/*
+ * Copies len bytes (plus a terminating NUL) into the arena. Returns the
+ * offset, or 0 for an empty string; on allocation failure returns
+ * UINT32_MAX and leaves the snapshot as it was.
+ */
+uint32_t snapshot_intern(struct snapshot *s, const char *p, size_t len);
+uint32_t snapshot_intern_str(struct snapshot *s, const char *p);
+static inline const char *snapshot_str(const struct snapshot *s, uint32_t off)
+{
+	return s->arena ? s->arena + off : "";
+}
+
+/* "r-xp": the permissions as /proc/PID/maps writes them (out: 5 bytes). */
+void perm_string(uint32_t prot, char out[5]);
+/* "gnu", "go", "pdb", "pe-image", "path-mtime", "path" or "none". */
+const char *bid_kind_name(enum bid_kind k);
+
+/* A one-line reason, built by the library and printed only by main.c. */
+struct errmsg {
+	char text[512];
+};
+void err_set(struct errmsg *e, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+enum source { SOURCE_AUTO, SOURCE_QUERY, SOURCE_MAPS };
+enum bid_mode { BID_AUTO, BID_NATIVE, BID_MTIME, BID_NONE };
+enum mapset { MAPPINGS_EXEC, MAPPINGS_ALL };
+
+struct bid_cache;
+
+struct read_opts {
+	enum source source;
+	enum bid_mode bid;
+	enum mapset set;
+	struct bid_cache *cache;	/* may be NULL: no caching */
+};
+
+/* How a snapshot failed; main.c turns every one into exit status 1. */
+enum read_status {
+	READ_OK = 0,
+	READ_FAILED,		/* err says why: no such process, denied, ... */
+	READ_SKIP,		/* nothing to report under --all (kernel thread, gone) */
+};
+
+/*
+ * The backend: fills s (already initialised) with pid's module map.
+ * On failure err holds one line naming the PID and the reason, and s may
+ * hold a partial list, which the caller discards.
+ */
+enum read_status snapshot_read(struct snapshot *s, uint64_t pid,
+			       const struct read_opts *o, struct errmsg *err);
+
+/* The caller's own PID. */
+uint64_t snapshot_self_pid(void);
+
+/*
+ * Every PID on the system, ascending, in a malloc'ed array the caller frees.
+ * Returns -1 and sets err on failure.
+ */
+int snapshot_list_pids(uint64_t **pids, size_t *n, struct errmsg *err);
+
+#endif

@@ -1,0 +1,947 @@
+/*
+ * procmaps.c - the Linux backend: a process's mappings from the
+ * PROCMAP_QUERY ioctl (Linux 6.11+) or from the text of /proc/PID/maps, and
+ * each module's build ID, read from files resolved inside the target's own
+ * root. The only file of modmap that includes Linux headers.
+ *
+ * Both sources produce the same records: names are normalised the same way
+ * (the kernel's "\012" escape and " (deleted)" suffix resolved against the
+ * file where its device and inode allow), and the gate area ([vsyscall]),
+ * which /proc/PID/maps lists but the ioctl cannot, is added to the ioctl's.
+ */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <elf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/openat2.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/auxv.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "buildid.h"
+#include "modmap.h"
+#include "procmaps.h"
+
+/*
+ * PROCMAP_QUERY, from include/uapi/linux/fs.h of Linux 6.11. Debian 12's
+ * headers predate it, so it is declared here.
+ */
+struct procmap_query {
+	uint64_t size;
+	uint64_t query_flags;
+	uint64_t query_addr;
+	uint64_t vma_start;
+	uint64_t vma_end;
+	uint64_t vma_flags;
+	uint64_t vma_page_size;
+	uint64_t vma_offset;
+	uint64_t inode;
+	uint32_t dev_major;
+	uint32_t dev_minor;
+	uint32_t vma_name_size;
+	uint32_t build_id_size;
+	uint64_t vma_name_addr;
+	uint64_t build_id_addr;
+};
+
+enum {
+	PROCMAP_QUERY_VMA_READABLE = 0x01,
+	PROCMAP_QUERY_VMA_WRITABLE = 0x02,
+	PROCMAP_QUERY_VMA_EXECUTABLE = 0x04,
+	PROCMAP_QUERY_VMA_SHARED = 0x08,
+	PROCMAP_QUERY_COVERING_OR_NEXT_VMA = 0x10,
+};
+#define PROCMAP_QUERY _IOWR('f', 17, struct procmap_query)
+
+#define PF_KTHREAD 0x00200000	/* include/linux/sched.h */
+#define NAME_MAX_BYTES (64 * 1024)	/* bound on the ioctl's name buffer */
+#define PROC_PATH 64
+
+/* ---- pure parsing ---------------------------------------------------- */
+
+static int parse_hex(const char **p, const char *end, uint64_t *out)
+{
+	uint64_t v = 0;
+	const char *s = *p;
+	if (s == end)
+		return -1;
+	for (; s < end; s++) {
+		int d;
+		if (*s >= '0' && *s <= '9')
+			d = *s - '0';
+		else if (*s >= 'a' && *s <= 'f')
+			d = *s - 'a' + 10;
+		else if (*s >= 'A' && *s <= 'F')
+			d = *s - 'A' + 10;
+		else
+			break;
+		if (v >> 60)
+			return -1;
+		v = v << 4 | (uint64_t)d;
+	}
+	if (s == *p)
+		return -1;
+	*p = s;
+	*out = v;
+	return 0;
+}
+
+static int parse_dec(const char **p, const char *end, uint64_t *out)
+{
+	uint64_t v = 0;
+	const char *s = *p;
+	for (; s < end && *s >= '0' && *s <= '9'; s++) {
+		if (v > (UINT64_MAX - 9) / 10)
+			return -1;
+		v = v * 10 + (uint64_t)(*s - '0');
+	}
+	if (s == *p)
+		return -1;
+	*p = s;
+	*out = v;
+	return 0;
+}
+
+static int expect(const char **p, const char *end, char c)
+{
+	if (*p == end || **p != c)
+		return -1;
+	(*p)++;
+	return 0;
+}
+
+int maps_parse_line(const char *line, size_t len, struct maps_line *out)
+{
+	const char *p = line, *end = line + len;
+	uint64_t maj, min;
+
+	memset(out, 0, sizeof *out);
+	if (parse_hex(&p, end, &out->start) || expect(&p, end, '-') ||
+	    parse_hex(&p, end, &out->limit) || expect(&p, end, ' '))
+		return -1;
+	if (end - p < 5 || out->limit < out->start)
+		return -1;
+	static const char perm[] = "rwx";
+	for (int i = 0; i < 3; i++) {
+		if (p[i] == perm[i])
+			out->prot |= 1u << i;	/* PERM_R, PERM_W, PERM_X */
+		else if (p[i] != '-')
+			return -1;
+	}
+	if (p[3] == 's')
+		out->prot |= PERM_SHARED;
+	else if (p[3] != 'p')
+		return -1;
+	p += 4;
+	if (expect(&p, end, ' ') || parse_hex(&p, end, &out->offset) || expect(&p, end, ' ') ||
+	    parse_hex(&p, end, &maj) || expect(&p, end, ':') || parse_hex(&p, end, &min) ||
+	    expect(&p, end, ' ') || parse_dec(&p, end, &out->inode))
+		return -1;
+	if (maj > UINT32_MAX || min > UINT32_MAX)
+		return -1;
+	out->dev_major = (uint32_t)maj;
+	out->dev_minor = (uint32_t)min;
+	if (p == end)
+		return 0;
+	if (*p != ' ')
+		return -1;
+	/* The kernel pads to a column; names never start with a space
+	 * (paths are absolute, other names start with '['). */
+	while (p < end && *p == ' ')
+		p++;
+	out->name = p;
+	out->name_len = (size_t)(end - p);
+	return 0;
+}
+
+size_t maps_unescape(const char *name, size_t len, char *out)
+{
+	size_t o = 0;
+	for (size_t i = 0; i < len;) {
+		if (len - i >= 4 && memcmp(name + i, "\\012", 4) == 0) {
+			out[o++] = '\n';
+			i += 4;
+		} else {
+			out[o++] = name[i++];
+		}
+	}
+	return o;
+}
+
+/* ---- the target ------------------------------------------------------ */
+
+/* What one snapshot needs to know about the process it reads. */
+struct target {
+	uint64_t pid;
+	int root;		/* /proc/PID/root, O_PATH; -1 if it did not open */
+	int same_root;		/* the target's root is ours */
+	struct snapshot *s;
+	const struct read_opts *o;
+	char *scratch;		/* names being normalised */
+	size_t scratch_cap;
+	/* The previous mapping's file, reused for its neighbours. */
+	int have_prev;
+	uint32_t prev_major, prev_minor;
+	uint64_t prev_inode;
+	uint32_t prev_file;
+	struct mapping prev;
+};
+
+static const char *errno_reason(int e)
+{
+	switch (e) {
+	case ENOENT:
+	case ESRCH:
+		return "no such process";
+	case EACCES:
+	case EPERM:
+		return "permission denied";
+	default:
+		return strerror(e);
+	}
+}
+
+/* Opens path inside the target's root without leaving it. O_PATH: a FIFO
+ * or a device at the path is neither opened nor waited on. */
+static int open_in_root(struct target *t, const char *path)
+{
+	if (t->root >= 0) {
+		struct open_how how = {
+			.flags = O_PATH | O_CLOEXEC,
+			.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
+		};
+		int fd = (int)syscall(SYS_openat2, t->root, path, &how, sizeof how);
+		if (fd >= 0 || errno != ENOSYS)
+			return fd;
+	}
+	/* Without openat2 only a target sharing our root is safe to follow. */
+	if (!t->same_root) {
+		errno = EXDEV;
+		return -1;
+	}
+	return open(path, O_PATH | O_CLOEXEC);
+}
+
+static int same_file(const struct stat *st, const struct mapping *m)
+{
+	return S_ISREG(st->st_mode) && st->st_ino == m->inode &&
+	       major(st->st_dev) == m->dev_major && minor(st->st_dev) == m->dev_minor;
+}
+
+/* Does path, inside the target's root, name the mapped file itself? */
+static int path_is_mapped_file(struct target *t, const char *path, const struct mapping *m)
+{
+	int fd = open_in_root(t, path);
+	if (fd < 0)
+		return 0;
+	struct stat st;
+	int ok = fstat(fd, &st) == 0 && same_file(&st, m);
+	close(fd);
+	return ok;
+}
+
+static int ensure_scratch(struct target *t, size_t n)
+{
+	if (t->scratch_cap >= n)
+		return 0;
+	char *p = realloc(t->scratch, n);
+	if (!p)
+		return -1;
+	t->scratch = p;
+	t->scratch_cap = n;
+	return 0;
+}
+
+/*
+ * Sets m->file and MAPF_DELETED from a name as a source gave it: raw from
+ * the ioctl, or with the kernel's "\012" escapes from the maps text
+ * (escaped != 0). Returns 0, or -1 when memory runs out.
+ */
+static int set_name(struct target *t, struct mapping *m, const char *name, size_t len,
+		    int escaped)
+{
+	if (ensure_scratch(t, len + 1) < 0)
+		return -1;
+	char *n = t->scratch;
+	size_t nlen = len;
+	memcpy(n, name, len);
+	n[len] = '\0';
+
+	if (escaped && memmem(name, len, "\\012", 4)) {
+		/* Either a newline the kernel escaped or a literal "\012".
+		 * map_files' link holds the raw name; otherwise the file
+		 * decides; otherwise the escape is what the kernel wrote. */
+		char link[PROC_PATH];
+		char raw[PATH_MAX + sizeof DELETED_SUFFIX];
+		snprintf(link, sizeof link, "/proc/%llu/map_files/%llx-%llx",
+			 (unsigned long long)t->pid, (unsigned long long)m->start,
+			 (unsigned long long)m->limit);
+		ssize_t r = readlink(link, raw, sizeof raw);
+		if (r > 0 && (size_t)r <= len && (size_t)r < sizeof raw) {
+			memcpy(n, raw, (size_t)r);
+			nlen = (size_t)r;
+		} else if (!((m->flags & MAPF_FILE) && path_is_mapped_file(t, n, m))) {
+			nlen = maps_unescape(name, len, n);
+		}
+		n[nlen] = '\0';
+	}
+
+	size_t sl = sizeof DELETED_SUFFIX - 1;
+	if ((m->flags & MAPF_FILE) && nlen > sl && memcmp(n + nlen - sl, DELETED_SUFFIX, sl) == 0 &&
+	    !path_is_mapped_file(t, n, m)) {
+		nlen -= sl;
+		n[nlen] = '\0';
+		m->flags |= MAPF_DELETED;
+	}
+	uint32_t off = snapshot_intern(t->s, n, nlen);
+	if (off == UINT32_MAX)
+		return -1;
+	m->file = off;
+	return 0;
+}
+
+/* ---- build IDs ------------------------------------------------------- */
+
+struct fdsrc {
+	int fd;
+};
+
+static int fd_read(void *ctx, uint64_t off, void *buf, size_t len)
+{
+	const struct fdsrc *f = ctx;
+	unsigned char *p = buf;
+	while (len) {
+		ssize_t r = pread(f->fd, p, len, (off_t)off);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return -1;
+		p += r;
+		off += (uint64_t)r;
+		len -= (size_t)r;
+	}
+	return 0;
+}
+
+/*
+ * Opens the mapped file of m for its identity: the path inside the target's
+ * root when it is still the mapped file, else /proc/PID/map_files (which
+ * needs CAP_SYS_ADMIN or CAP_CHECKPOINT_RESTORE). Returns an O_PATH fd and
+ * its stat, or -1 with *why set.
+ */
+static int open_mapped(struct target *t, const struct mapping *m, struct stat *st,
+		       const char **why)
+{
+	*why = NULL;
+	if (!(m->flags & MAPF_DELETED)) {
+		int fd = open_in_root(t, snapshot_str(t->s, m->file));
+		if (fd >= 0) {
+			if (fstat(fd, st) == 0 && same_file(st, m))
+				return fd;
+			*why = S_ISREG(st->st_mode) ? "file at the path is not the mapped file"
+						    : "not a regular file";
+			close(fd);
+		} else {
+			*why = errno == EXDEV ? "cannot resolve inside the process's root"
+					      : "cannot open the file";
+		}
+	}
+	char link[PROC_PATH];
+	snprintf(link, sizeof link, "/proc/%llu/map_files/%llx-%llx", (unsigned long long)t->pid,
+		 (unsigned long long)m->start, (unsigned long long)m->limit);
+	int fd = open(link, O_PATH | O_CLOEXEC);
+	if (fd >= 0) {
+		if (fstat(fd, st) == 0 && S_ISREG(st->st_mode))
+			return fd;
+		close(fd);
+	}
+	if (!*why)
+		*why = (errno == EPERM || errno == EACCES)
+			       ? "file deleted; map_files needs CAP_SYS_ADMIN"
+			       : "file deleted";
+	return -1;
+}
+
+/* Reads (or finds in the cache) the identity of the file open at pathfd. */
+static const struct identity *identify(struct target *t, int pathfd, const struct stat *st,
+				       struct identity *tmp)
+{
+	const struct identity *id = bid_cache_get(t->o->cache, st->st_dev, st->st_ino,
+						  st->st_mtim.tv_sec, st->st_mtim.tv_nsec);
+	if (id)
+		return id;
+	memset(tmp, 0, sizeof *tmp);
+	char self[PROC_PATH];
+	snprintf(self, sizeof self, "/proc/self/fd/%d", pathfd);
+	int fd = open(self, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0) {
+		tmp->error = "cannot read the file";
+	} else {
+		struct fdsrc f = { fd };
+		struct bytesrc src = { fd_read, &f, NULL, (uint64_t)st->st_size };
+		elf_identity(&src, tmp);
+		close(fd);
+	}
+	id = bid_cache_put(t->o->cache, st->st_dev, st->st_ino, st->st_mtim.tv_sec,
+			   st->st_mtim.tv_nsec, tmp);
+	return id ? id : tmp;
+}
+
+static int set_path_mtime(struct target *t, struct mapping *m, const struct stat *st)
+{
+	const char *path = snapshot_str(t->s, m->file);
+	if (!st) {
+		m->build_id = m->file;
+		m->bid_kind = BIDK_PATH;
+		return 0;
+	}
+	char when[96];
+	struct tm tm;
+	time_t sec = st->st_mtim.tv_sec;
+	if (!localtime_r(&sec, &tm))
+		return -1;
+	size_t wl = gotime_format(when, sizeof when, st->st_mtim.tv_sec, st->st_mtim.tv_nsec,
+				  tm.tm_gmtoff, tm.tm_zone ? tm.tm_zone : "");
+	size_t pl = strlen(path);
+	if (ensure_scratch(t, pl + wl + 1) < 0)
+		return -1;
+	/* path may live in the arena, which interning can move: copy first. */
+	memmove(t->scratch, path, pl);
+	memcpy(t->scratch + pl, when, wl);
+	uint32_t off = snapshot_intern(t->s, t->scratch, pl + wl);
+	if (off == UINT32_MAX)
+		return -1;
+	m->build_id = off;
+	m->bid_kind = BIDK_PATH_MTIME;
+	return 0;
+}
+
+static int set_id_text(struct target *t, struct mapping *m, uint32_t *field, const char *text,
+		       enum bid_kind kind)
+{
+	uint32_t off = snapshot_intern_str(t->s, text);
+	if (off == UINT32_MAX)
+		return -1;
+	*field = off;
+	if (kind != BIDK_NONE) {
+		m->build_id = off;
+		m->bid_kind = kind;
+	}
+	return 0;
+}
+
+/* The vDSO is one image per kernel and ABI: read modmap's own when the
+ * target's is the same size. */
+static int vdso_identity(const struct mapping *m, struct identity *id)
+{
+	const unsigned char *ehdr = (const unsigned char *)getauxval(AT_SYSINFO_EHDR);
+	memset(id, 0, sizeof *id);
+	if (!ehdr || memcmp(ehdr, "\177ELF", 4) != 0) {
+		id->error = "no vDSO in modmap to compare";
+		return -1;
+	}
+	/* Our own vDSO's section headers end its image. */
+	const Elf64_Ehdr *eh = (const void *)ehdr;
+	uint64_t size = eh->e_shoff + (uint64_t)eh->e_shnum * eh->e_shentsize;
+	long page = sysconf(_SC_PAGESIZE);
+	uint64_t rounded = (size + (uint64_t)page - 1) & ~((uint64_t)page - 1);
+	if (eh->e_ident[EI_CLASS] != ELFCLASS64 || rounded != m->limit - m->start) {
+		id->error = "vDSO differs from modmap's";
+		return -1;
+	}
+	struct bytesrc src = bytesrc_mem(ehdr, (size_t)size);
+	return elf_identity(&src, id);
+}
+
+/*
+ * Gives m its build ID per the mode. kernel_id is the ioctl's GNU build ID
+ * (hex) or NULL. Returns -1 only when memory runs out: a file that cannot
+ * be read costs its ID, never the snapshot.
+ */
+static int set_build_id(struct target *t, struct mapping *m, const char *kernel_id)
+{
+	enum bid_mode mode = t->o->bid;
+	const char *name = snapshot_str(t->s, m->file);
+
+	if (mode == BID_NONE || !name[0])
+		return 0;
+	if (!(m->flags & MAPF_FILE)) {
+		struct identity id;
+		if (strcmp(name, "[vdso]") != 0 || mode == BID_MTIME)
+			return 0;
+		if (vdso_identity(m, &id) < 0 || !id.gnu[0])
+			return id.error ? set_id_text(t, m, &m->bid_error, id.error, BIDK_NONE) : 0;
+		return set_id_text(t, m, &m->build_id, id.gnu, BIDK_GNU);
+	}
+	if (kernel_id && mode != BID_MTIME)
+		return set_id_text(t, m, &m->build_id, kernel_id, BIDK_GNU);
+
+	/* Neighbouring segments of one file share its identity. */
+	if (t->have_prev && t->prev_inode == m->inode && t->prev_major == m->dev_major &&
+	    t->prev_minor == m->dev_minor && t->prev_file == m->file) {
+		m->build_id = t->prev.build_id;
+		m->go_build_id = t->prev.go_build_id;
+		m->bid_error = t->prev.bid_error;
+		m->bid_kind = t->prev.bid_kind;
+		return 0;
+	}
+
+	struct stat st;
+	const char *why;
+	int fd = open_mapped(t, m, &st, &why);
+	int rc = 0;
+	if (fd < 0) {
+		rc = set_id_text(t, m, &m->bid_error, why, BIDK_NONE);
+		if (rc == 0)
+			rc = set_path_mtime(t, m, NULL);
+	} else if (mode == BID_MTIME) {
+		rc = set_path_mtime(t, m, &st);
+	} else {
+		struct identity tmp;
+		const struct identity *id = identify(t, fd, &st, &tmp);
+		if (id->go[0])
+			rc = set_id_text(t, m, &m->go_build_id, id->go,
+					 mode == BID_NATIVE && !id->gnu[0] ? BIDK_GO : BIDK_NONE);
+		if (rc == 0 && id->gnu[0])
+			rc = set_id_text(t, m, &m->build_id, id->gnu, BIDK_GNU);
+		if (rc == 0 && id->error)
+			rc = set_id_text(t, m, &m->bid_error, id->error, BIDK_NONE);
+		if (rc == 0 && m->bid_kind == BIDK_NONE)
+			rc = set_path_mtime(t, m, &st);
+	}
+	if (fd >= 0)
+		close(fd);
+	t->have_prev = 1;
+	t->prev_major = m->dev_major;
+	t->prev_minor = m->dev_minor;
+	t->prev_inode = m->inode;
+	t->prev_file = m->file;
+	t->prev = *m;
+	return rc;
+}
+
+/* ---- the two sources ------------------------------------------------- */
+
+/* Go's runtime/pprof keeps executable mappings that name something,
+ * which drops the nameless inode-0 fragments of huge-page text. */
+static int keep(const struct target *t, uint32_t prot, size_t name_len)
+{
+	return t->o->set == MAPPINGS_ALL || ((prot & PERM_X) && name_len > 0);
+}
+
+static int add_record(struct target *t, uint64_t start, uint64_t limit, uint64_t offset,
+		      uint32_t prot, uint32_t maj, uint32_t min, uint64_t inode, const char *name,
+		      size_t name_len, int escaped, const char *kernel_id)
+{
+	if (!keep(t, prot, name_len))
+		return 0;
+	struct mapping *m = snapshot_add(t->s);
+	if (!m)
+		return -1;
+	m->start = start;
+	m->limit = limit;
+	m->offset = offset;
+	m->prot = prot;
+	m->dev_major = maj;
+	m->dev_minor = min;
+	m->inode = inode;
+	if (inode != 0)
+		m->flags |= MAPF_FILE;
+	/* m may move when the arena grows; keep working through its index. */
+	size_t i = (size_t)(m - t->s->map);
+	if (set_name(t, &t->s->map[i], name, name_len, escaped) < 0)
+		return -1;
+	return set_build_id(t, &t->s->map[i], kernel_id);
+}
+
+static int read_all(int fd, char **out, size_t *outlen)
+{
+	size_t cap = 64 * 1024, len = 0;
+	char *p = malloc(cap);
+	if (!p)
+		return -1;
+	for (;;) {
+		if (cap - len < 4096) {
+			char *q = realloc(p, cap * 2);
+			if (!q) {
+				free(p);
+				errno = ENOMEM;
+				return -1;
+			}
+			p = q;
+			cap *= 2;
+		}
+		ssize_t r = read(fd, p + len, cap - len);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			free(p);
+			return -1;
+		}
+		if (r == 0)
+			break;
+		len += (size_t)r;
+	}
+	*out = p;
+	*outlen = len;
+	return 0;
+}
+
+static int source_maps(struct target *t, int fd, struct errmsg *err)
+{
+	char *text;
+	size_t len;
+	if (read_all(fd, &text, &len) < 0) {
+		err_set(err, "pid %llu: reading /proc/%llu/maps: %s", (unsigned long long)t->pid,
+			(unsigned long long)t->pid, strerror(errno));
+		return -1;
+	}
+	int rc = 0;
+	for (size_t pos = 0; pos < len && rc == 0;) {
+		const char *line = text + pos;
+		const char *nl = memchr(line, '\n', len - pos);
+		size_t ll = nl ? (size_t)(nl - line) : len - pos;
+		pos += ll + 1;
+		struct maps_line ml;
+		if (maps_parse_line(line, ll, &ml) < 0) {
+			err_set(err, "pid %llu: /proc/%llu/maps: unexpected line: %.60s",
+				(unsigned long long)t->pid, (unsigned long long)t->pid, line);
+			rc = -1;
+			break;
+		}
+		if (add_record(t, ml.start, ml.limit, ml.offset, ml.prot, ml.dev_major,
+			       ml.dev_minor, ml.inode, ml.name, ml.name_len, 1, NULL) < 0) {
+			err_set(err, "pid %llu: out of memory", (unsigned long long)t->pid);
+			rc = -1;
+		}
+	}
+	free(text);
+	return rc;
+}
+
+#if defined(__x86_64__)
+/*
+ * The x86-64 gate area: a fixed page /proc/PID/maps lists after the VMAs
+ * for 64-bit processes when the kernel has vsyscall, but that is no VMA, so
+ * PROCMAP_QUERY never returns it. modmap's own maps say whether the kernel
+ * has it and with which permissions. Called only for 64-bit targets (ones
+ * with a mapping above 4 GiB): compat processes have no gate area.
+ */
+static int add_gate_area(struct target *t)
+{
+	static const uint64_t gate = 0xffffffffff600000ULL;
+	int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	char *text;
+	size_t len;
+	int rc = read_all(fd, &text, &len);
+	close(fd);
+	if (rc < 0)
+		return 0;
+	const char *tail = memmem(text, len, "ffffffffff600000-", 17);
+	rc = 0;
+	if (tail) {
+		struct maps_line ml;
+		const char *nl = memchr(tail, '\n', len - (size_t)(tail - text));
+		size_t ll = nl ? (size_t)(nl - tail) : len - (size_t)(tail - text);
+		if (maps_parse_line(tail, ll, &ml) == 0 && ml.start == gate)
+			rc = add_record(t, ml.start, ml.limit, ml.offset, ml.prot, 0, 0, 0,
+					ml.name, ml.name_len, 0, NULL);
+	}
+	free(text);
+	return rc;
+}
+#else
+static int add_gate_area(struct target *t)
+{
+	(void)t;
+	return 0;
+}
+#endif
+
+/*
+ * Returns 0, -1 with err set, or -2 when the kernel has no PROCMAP_QUERY
+ * (ENOTTY), for the caller to fall back.
+ */
+static int source_query(struct target *t, int fd, struct errmsg *err)
+{
+	size_t cap = 4096;
+	char *name = malloc(cap);
+	unsigned char bid[BUILDID_MAX];
+	char hex[2 * BUILDID_MAX + 1];
+	uint64_t addr = 0;
+	int rc = 0;
+	int has_wide = 0;
+
+	if (!name) {
+		err_set(err, "pid %llu: out of memory", (unsigned long long)t->pid);
+		return -1;
+	}
+	for (;;) {
+		struct procmap_query q = {
+			.size = sizeof q,
+			.query_flags = PROCMAP_QUERY_COVERING_OR_NEXT_VMA |
+				       (t->o->set == MAPPINGS_EXEC ? PROCMAP_QUERY_VMA_EXECUTABLE : 0),
+			.query_addr = addr,
+			.vma_name_size = (uint32_t)cap,
+			.vma_name_addr = (uintptr_t)name,
+			.build_id_size = t->o->bid == BID_NONE ? 0 : sizeof bid,
+			.build_id_addr = (uintptr_t)bid,
+		};
+		if (ioctl(fd, PROCMAP_QUERY, &q) < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == ENOENT)
+				break;	/* no mapping at or after addr */
+			if (errno == ENAMETOOLONG && cap < NAME_MAX_BYTES) {
+				char *bigger = realloc(name, cap * 4);
+				if (!bigger) {
+					err_set(err, "pid %llu: out of memory",
+						(unsigned long long)t->pid);
+					rc = -1;
+					break;
+				}
+				name = bigger;
+				cap *= 4;
+				continue;
+			}
+			if (errno == ENOTTY && addr == 0 && t->s->n == 0) {
+				rc = -2;
+				break;
+			}
+			err_set(err, "pid %llu: PROCMAP_QUERY on /proc/%llu/maps: %s",
+				(unsigned long long)t->pid, (unsigned long long)t->pid,
+				errno == ESRCH ? "process exited while being read" : strerror(errno));
+			rc = -1;
+			break;
+		}
+		uint32_t prot = 0;
+		if (q.vma_flags & PROCMAP_QUERY_VMA_READABLE)
+			prot |= PERM_R;
+		if (q.vma_flags & PROCMAP_QUERY_VMA_WRITABLE)
+			prot |= PERM_W;
+		if (q.vma_flags & PROCMAP_QUERY_VMA_EXECUTABLE)
+			prot |= PERM_X;
+		if (q.vma_flags & PROCMAP_QUERY_VMA_SHARED)
+			prot |= PERM_SHARED;
+		size_t nl = q.vma_name_size ? q.vma_name_size - 1 : 0;
+		const char *kid = NULL;
+		if (q.build_id_size > 0 && q.build_id_size <= sizeof bid) {
+			hex_encode(hex, bid, q.build_id_size);
+			kid = hex;
+		}
+		if (q.vma_end > 0x100000000ULL)
+			has_wide = 1;
+		if (add_record(t, q.vma_start, q.vma_end, q.vma_offset, prot, q.dev_major,
+			       q.dev_minor, q.inode, name, nl, 0, kid) < 0) {
+			err_set(err, "pid %llu: out of memory", (unsigned long long)t->pid);
+			rc = -1;
+			break;
+		}
+		if (q.vma_end <= addr)
+			break;	/* a kernel that does not advance would loop */
+		addr = q.vma_end;
+	}
+	free(name);
+	if (rc == 0 && has_wide && add_gate_area(t) < 0) {
+		err_set(err, "pid %llu: out of memory", (unsigned long long)t->pid);
+		rc = -1;
+	}
+	return rc;
+}
+
+/* ---- the process ----------------------------------------------------- */
+
+/* Field 9 of /proc/PID/stat, and the state letter; -1 if unreadable. */
+static int read_stat(uint64_t pid, unsigned long *flags, char *state)
+{
+	char path[PROC_PATH], buf[1024];
+	snprintf(path, sizeof path, "/proc/%llu/stat", (unsigned long long)pid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	ssize_t n = read(fd, buf, sizeof buf - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	/* comm may hold spaces and parentheses: fields resume after the last ')'. */
+	char *p = strrchr(buf, ')');
+	if (!p || sscanf(p + 1, " %c %*d %*d %*d %*d %*d %lu", state, flags) != 2)
+		return -1;
+	return 0;
+}
+
+/* Why a process gave no mappings: a kernel thread, a zombie, or gone. */
+static enum read_status explain_empty(uint64_t pid, struct errmsg *err)
+{
+	unsigned long flags;
+	char state;
+	if (read_stat(pid, &flags, &state) < 0) {
+		err_set(err, "pid %llu: process exited while being read", (unsigned long long)pid);
+		return READ_SKIP;
+	}
+	if (flags & PF_KTHREAD) {
+		err_set(err, "pid %llu: kernel thread (it has no memory map)",
+			(unsigned long long)pid);
+		return READ_SKIP;
+	}
+	if (state == 'Z' || state == 'X') {
+		err_set(err, "pid %llu: process has exited (zombie)", (unsigned long long)pid);
+		return READ_SKIP;
+	}
+	return READ_OK;
+}
+
+/* Marks the main executable's mappings and records its path. */
+static int mark_main(struct target *t)
+{
+	char path[PROC_PATH], link[PATH_MAX];
+	struct stat st;
+	snprintf(path, sizeof path, "/proc/%llu/exe", (unsigned long long)t->pid);
+	int have_st = stat(path, &st) == 0;
+	ssize_t n = readlink(path, link, sizeof link - 1);
+	link[n > 0 ? n : 0] = '\0';
+
+	for (size_t i = 0; i < t->s->n; i++) {
+		struct mapping *m = &t->s->map[i];
+		if (!(m->flags & MAPF_FILE))
+			continue;
+		if (have_st ? (m->inode == st.st_ino && m->dev_major == major(st.st_dev) &&
+			       m->dev_minor == minor(st.st_dev))
+			    : (n > 0 && strcmp(snapshot_str(t->s, m->file), link) == 0)) {
+			m->flags |= MAPF_MAIN;
+			if (!t->s->exe)
+				t->s->exe = m->file;	/* normalised like every name */
+		}
+	}
+	if (!t->s->exe && n > 0) {
+		t->s->exe = snapshot_intern(t->s, link, (size_t)n);
+		if (t->s->exe == UINT32_MAX)
+			return -1;
+	}
+	return 0;
+}
+
+static uint64_t now_nanos(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+enum read_status snapshot_read(struct snapshot *s, uint64_t pid, const struct read_opts *o,
+			       struct errmsg *err)
+{
+	char path[PROC_PATH];
+	struct target t = { .pid = pid, .root = -1, .s = s, .o = o };
+
+	s->pid = pid;
+	s->os = "linux";
+	s->time_nanos = now_nanos();
+
+	snprintf(path, sizeof path, "/proc/%llu/maps", (unsigned long long)pid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		int e = errno;
+		if (e == EACCES || e == EPERM)
+			err_set(err, "pid %llu: permission denied (reading %s needs ptrace access)",
+				(unsigned long long)pid, path);
+		else
+			err_set(err, "pid %llu: %s", (unsigned long long)pid, errno_reason(e));
+		return READ_FAILED;
+	}
+
+	snprintf(path, sizeof path, "/proc/%llu/root", (unsigned long long)pid);
+	t.root = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	struct stat a, b;
+	t.same_root = t.root >= 0 && fstat(t.root, &a) == 0 && stat("/", &b) == 0 &&
+		      a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+
+	int rc = -2;
+	if (o->source != SOURCE_MAPS) {
+		rc = source_query(&t, fd, err);
+		if (rc == -2 && o->source == SOURCE_QUERY) {
+			err_set(err, "pid %llu: this kernel has no PROCMAP_QUERY (Linux 6.11+); "
+				"use --source maps", (unsigned long long)pid);
+			rc = -1;
+		}
+	}
+	if (rc == -2)
+		rc = source_maps(&t, fd, err);
+	close(fd);
+	if (rc == 0 && mark_main(&t) < 0) {
+		err_set(err, "pid %llu: out of memory", (unsigned long long)pid);
+		rc = -1;
+	}
+	if (t.root >= 0)
+		close(t.root);
+	free(t.scratch);
+	if (rc < 0)
+		return READ_FAILED;
+	if (s->n == 0) {
+		enum read_status st = explain_empty(pid, err);
+		if (st != READ_OK)
+			return st;
+	}
+	return READ_OK;
+}
+
+uint64_t snapshot_self_pid(void)
+{
+	return (uint64_t)getpid();
+}
+
+static int cmp_pid(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+int snapshot_list_pids(uint64_t **pids, size_t *n, struct errmsg *err)
+{
+	DIR *d = opendir("/proc");
+	if (!d) {
+		err_set(err, "/proc: %s", strerror(errno));
+		return -1;
+	}
+	size_t cap = 256, len = 0;
+	uint64_t *v = malloc(cap * sizeof *v);
+	struct dirent *e;
+	while (v && (e = readdir(d))) {
+		const char *p = e->d_name;
+		uint64_t pid;
+		if (parse_dec(&p, p + strlen(p), &pid) < 0 || *p)
+			continue;
+		if (len == cap) {
+			uint64_t *w = realloc(v, 2 * cap * sizeof *v);
+			if (!w) {
+				free(v);
+				v = NULL;
+				break;
+			}
+			v = w;
+			cap *= 2;
+		}
+		v[len++] = pid;
+	}
+	closedir(d);
+	if (!v) {
+		err_set(err, "out of memory");
+		return -1;
+	}
+	qsort(v, len, sizeof *v, cmp_pid);
+	*pids = v;
+	*n = len;
+	return 0;
+}

@@ -1,0 +1,38 @@
+/*
+ * procmaps.h - the pure parts of the Linux backend, exposed for unit tests
+ * and the fuzzer: parsing one line of /proc/PID/maps and undoing the
+ * kernel's escapes. No I/O.
+ */
+#ifndef MODMAP_PROCMAPS_H
+#define MODMAP_PROCMAPS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* One line of /proc/PID/maps, as the kernel wrote it. */
+struct maps_line {
+	uint64_t start, limit, offset, inode;
+	uint32_t dev_major, dev_minor;
+	uint32_t prot;		/* PERM_* */
+	const char *name;	/* points into the line; escapes not undone */
+	size_t name_len;	/* 0: no name */
+};
+
+/*
+ * Parses "start-limit perms offset major:minor inode [name]" (no newline).
+ * Returns 0, or -1 when the line is not in that form.
+ */
+int maps_parse_line(const char *line, size_t len, struct maps_line *out);
+
+/*
+ * The kernel escapes '\n' in a mapped path as the four characters "\012"
+ * and nothing else, so a name holding a literal backslash-0-1-2 looks the
+ * same. Writes name with every "\012" turned into '\n' to out (at least
+ * len bytes) and returns the new length.
+ */
+size_t maps_unescape(const char *name, size_t len, char *out);
+
+/* " (deleted)": what d_path() appends to the path of an unlinked file. */
+#define DELETED_SUFFIX " (deleted)"
+
+#endif

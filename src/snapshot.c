@@ -1,0 +1,106 @@
+/*
+ * snapshot.c - the record store: a growable array of mappings and one string
+ * arena. Portable; no OS code.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "modmap.h"
+
+void snapshot_init(struct snapshot *s)
+{
+	memset(s, 0, sizeof *s);
+}
+
+void snapshot_free(struct snapshot *s)
+{
+	free(s->map);
+	free(s->arena);
+	memset(s, 0, sizeof *s);
+}
+
+struct mapping *snapshot_add(struct snapshot *s)
+{
+	if (s->n == s->cap) {
+		size_t cap = s->cap ? s->cap * 2 : 64;
+		struct mapping *m = realloc(s->map, cap * sizeof *m);
+		if (!m)
+			return NULL;
+		s->map = m;
+		s->cap = cap;
+	}
+	memset(&s->map[s->n], 0, sizeof s->map[0]);
+	return &s->map[s->n++];
+}
+
+uint32_t snapshot_intern(struct snapshot *s, const char *p, size_t len)
+{
+	if (len == 0)
+		return 0;
+	if (!s->arena || s->size - s->used < len + 1) {
+		size_t size = s->size ? s->size : 4096;
+		while (size - s->used < len + 1 || size == 0) {
+			if (size > UINT32_MAX / 2)
+				return UINT32_MAX;
+			size *= 2;
+		}
+		char *a = realloc(s->arena, size);
+		if (!a)
+			return UINT32_MAX;
+		if (!s->arena) {
+			a[0] = '\0';	/* offset 0 is "" */
+			s->used = 1;
+		}
+		s->arena = a;
+		s->size = size;
+	}
+	uint32_t off = (uint32_t)s->used;
+	memcpy(s->arena + off, p, len);
+	s->arena[off + len] = '\0';
+	s->used += len + 1;
+	return off;
+}
+
+uint32_t snapshot_intern_str(struct snapshot *s, const char *p)
+{
+	return snapshot_intern(s, p, strlen(p));
+}
+
+void err_set(struct errmsg *e, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(e->text, sizeof e->text, fmt, ap);
+	va_end(ap);
+}
+
+void perm_string(uint32_t prot, char out[5])
+{
+	out[0] = prot & PERM_R ? 'r' : '-';
+	out[1] = prot & PERM_W ? 'w' : '-';
+	out[2] = prot & PERM_X ? 'x' : '-';
+	out[3] = prot & PERM_SHARED ? 's' : 'p';
+	out[4] = '\0';
+}
+
+const char *bid_kind_name(enum bid_kind k)
+{
+	switch (k) {
+	case BIDK_GNU:
+		return "gnu";
+	case BIDK_GO:
+		return "go";
+	case BIDK_PDB:
+		return "pdb";
+	case BIDK_PE_IMAGE:
+		return "pe-image";
+	case BIDK_PATH_MTIME:
+		return "path-mtime";
+	case BIDK_PATH:
+		return "path";
+	case BIDK_NONE:
+		break;
+	}
+	return "none";
+}
