@@ -6,8 +6,13 @@ BUILD := build
 CFLAGS ?= -O2 -g
 WARN := -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wformat=2
 CPPFLAGS += -D_FILE_OFFSET_BITS=64
+ZLIB_CFLAGS := $(shell $(PKG_CONFIG) --cflags zlib)
+ZLIB_LIBS := $(shell $(PKG_CONFIG) --libs zlib || echo -lz)
+CPPFLAGS += $(ZLIB_CFLAGS)
+LDLIBS += $(ZLIB_LIBS)
 
-COMMON := src/snapshot.c src/buf.c src/buildid.c src/emit_text.c src/emit_json.c src/platform.c
+COMMON := src/snapshot.c src/buf.c src/buildid.c src/emit_text.c src/emit_json.c src/platform.c \
+	src/pbwire.c src/gz.c
 LINUX := src/procmaps.c
 SRCS := $(COMMON) $(LINUX) src/main.c
 OBJS := $(SRCS:src/%.c=$(BUILD)/obj/%.o)
@@ -31,7 +36,7 @@ LIB_OBJS := $(filter-out $(BUILD)/obj/main.o,$(OBJS))
 FIXTURES := $(BUILD)/fixtures/mapper $(BUILD)/fixtures/libfix.so
 
 $(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJS) $(HDRS) | $(BUILD)/tests
-	$(CC) $(WARN) -Wno-strict-prototypes $(CPPFLAGS) $(CFLAGS) -Isrc -o $@ $< $(LIB_OBJS) $(UNIT_LIBS)
+	$(CC) $(WARN) -Wno-strict-prototypes $(CPPFLAGS) $(CFLAGS) -Isrc -o $@ $< $(LIB_OBJS) $(UNIT_LIBS) $(LDLIBS)
 
 $(BUILD)/fixtures/libfix.so: tests/fixtures/libfix.c
 	@mkdir -p $(dir $@)

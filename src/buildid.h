@@ -36,11 +36,16 @@ static inline struct bytesrc bytesrc_mem(const void *p, size_t len)
 #define BUILDID_MAX 64		/* bytes of a GNU build-id note we accept */
 #define GOBUILDID_MAX 256	/* bytes of a Go build ID we accept */
 
+#define PDBFILE_MAX 1024	/* bytes of a CodeView PDB path we keep */
+
 /* What a file's contents say about it; empty strings where absent. */
 struct identity {
-	char gnu[2 * BUILDID_MAX + 1];		/* lowercase hex */
-	char go[GOBUILDID_MAX + 1];
-	const char *error;	/* static: why there is no GNU/Go ID, or NULL */
+	char gnu[2 * BUILDID_MAX + 1];		/* ELF: lowercase hex */
+	char go[GOBUILDID_MAX + 1];		/* ELF: Go build ID */
+	char pdb_sig[32 + 8 + 1];		/* PE: GUID (32 hex) + age (hex) */
+	char pdb_file[PDBFILE_MAX + 1];		/* PE: CodeView PDB path */
+	char pe_image[8 + 16 + 1];		/* PE: TimeDateStamp %08X + SizeOfImage %x */
+	const char *error;	/* static: why no identity was found, or NULL */
 };
 
 /*
@@ -49,6 +54,13 @@ struct identity {
  * ELF, -1 when it is not or is malformed (id->error says which).
  */
 int elf_identity(const struct bytesrc *src, struct identity *id);
+
+/*
+ * Fills id from a PE image (PE32 or PE32+): its CodeView RSDS record, found
+ * through the debug directory, and its image key. Returns 0 when the file is
+ * PE, -1 when it is not or is malformed (id->error says which).
+ */
+int pe_identity(const struct bytesrc *src, struct identity *id);
 
 /*
  * Finds the first note in a buffer of notes aligned to align (4 or 8) whose
