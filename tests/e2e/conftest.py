@@ -1,0 +1,96 @@
+"""Shared fixtures for modmap's end-to-end tests.
+
+Every test runs the real build/modmap against real processes that the
+fixtures start and stop. Fixture programs are built by `make` into
+build/fixtures before pytest runs.
+"""
+import json
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+BUILD = ROOT / "build"
+MODMAP = Path(os.environ.get("MODMAP", BUILD / "modmap"))
+FIXTURES = BUILD / "fixtures"
+
+
+def run_modmap(*args, check=True, input=None, **kw):
+    """Runs modmap with args; returns the CompletedProcess (bytes)."""
+    p = subprocess.run([str(MODMAP), *map(str, args)], capture_output=True,
+                       input=input, timeout=120, **kw)
+    if check and p.returncode != 0:
+        raise AssertionError(
+            f"modmap {' '.join(map(str, args))} exited {p.returncode}: "
+            f"{p.stderr.decode(errors='replace')}")
+    return p
+
+
+def modmap_json(*args, **kw):
+    return json.loads(run_modmap(*args, "--format", "json", **kw).stdout)
+
+
+@pytest.fixture
+def modmap():
+    return run_modmap
+
+
+class Proc:
+    """A started fixture process; `ready` holds what it printed on startup."""
+
+    def __init__(self, popen, ready):
+        self.popen = popen
+        self.pid = popen.pid
+        self.ready = ready
+
+    def stop(self):
+        if self.popen.poll() is None:
+            self.popen.send_signal(signal.SIGKILL)
+        self.popen.wait(timeout=30)
+
+
+def start(argv, ready_line=True, cwd=None, env=None):
+    """Starts argv; when ready_line, waits for its first stdout line."""
+    p = subprocess.Popen([str(a) for a in argv], stdout=subprocess.PIPE,
+                         stdin=subprocess.PIPE, cwd=cwd, env=env)
+    ready = b""
+    if ready_line:
+        ready = p.stdout.readline()
+        if not ready:
+            p.wait(timeout=10)
+            raise AssertionError(f"{argv[0]} exited {p.returncode} before ready")
+    return Proc(p, ready.decode(errors="surrogateescape").strip())
+
+
+@pytest.fixture
+def spawn():
+    """spawn(argv, ...) starts a process that is killed after the test."""
+    procs = []
+
+    def _spawn(argv, **kw):
+        proc = start(argv, **kw)
+        procs.append(proc)
+        return proc
+
+    yield _spawn
+    for proc in procs:
+        proc.stop()
+
+
+@pytest.fixture
+def sleeper(spawn):
+    """A plain process (sleep) to snapshot."""
+    proc = spawn(["sleep", "600"], ready_line=False)
+    # Wait until it has exec'ed: its exe is sleep, not python.
+    for _ in range(200):
+        try:
+            if os.readlink(f"/proc/{proc.pid}/exe").endswith("sleep"):
+                break
+        except OSError:
+            pass
+        time.sleep(0.01)
+    return proc
