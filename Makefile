@@ -2,6 +2,9 @@
 CC ?= cc
 PKG_CONFIG ?= pkg-config
 BUILD := build
+# Debian's python3, which has python3-pytest and python3-cbor2 (a pyenv
+# python earlier on PATH would not).
+PYTHON ?= /usr/bin/python3
 
 CFLAGS ?= -O2 -g
 WARN := -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wformat=2
@@ -50,7 +53,7 @@ unit: $(UNIT)
 	@set -e; for t in $(UNIT); do echo "== $$t"; $$t; done
 
 e2e: $(BUILD)/modmap $(FIXTURES)
-	python3 -m pytest -q tests/e2e
+	$(PYTHON) -m pytest -q tests/e2e
 
 # ---- fuzzing (libFuzzer): tests/fuzz/fuzz_NAME.c, seeds in tests/fuzz/corpus/NAME/
 FUZZ_CC ?= clang

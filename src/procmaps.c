@@ -670,8 +670,9 @@ static int add_gate_area(struct target *t)
 #endif
 
 /*
- * Returns 0, -1 with err set, or -2 when the kernel has no PROCMAP_QUERY
- * (ENOTTY), for the caller to fall back.
+ * Returns 0, -1 with err set, -2 when the kernel has no PROCMAP_QUERY
+ * (ENOTTY), for the caller to fall back, or -3 when the process has no
+ * address space (ESRCH: a kernel thread, a zombie, or one that exited).
  */
 static int source_query(struct target *t, int fd, struct errmsg *err)
 {
@@ -695,9 +696,12 @@ static int source_query(struct target *t, int fd, struct errmsg *err)
 			.query_addr = addr,
 			.vma_name_size = (uint32_t)cap,
 			.vma_name_addr = (uintptr_t)name,
-			.build_id_size = t->o->bid == BID_NONE ? 0 : sizeof bid,
-			.build_id_addr = (uintptr_t)bid,
 		};
+		/* The kernel refuses an address without a size and vice versa. */
+		if (t->o->bid != BID_NONE) {
+			q.build_id_size = sizeof bid;
+			q.build_id_addr = (uintptr_t)bid;
+		}
 		if (ioctl(fd, PROCMAP_QUERY, &q) < 0) {
 			if (errno == EINTR)
 				continue;
@@ -719,9 +723,13 @@ static int source_query(struct target *t, int fd, struct errmsg *err)
 				rc = -2;
 				break;
 			}
+			if (errno == ESRCH) {
+				rc = -3;	/* no mm: the caller says why */
+				break;
+			}
 			err_set(err, "pid %llu: PROCMAP_QUERY on /proc/%llu/maps: %s",
 				(unsigned long long)t->pid, (unsigned long long)t->pid,
-				errno == ESRCH ? "process exited while being read" : strerror(errno));
+				strerror(errno));
 			rc = -1;
 			break;
 		}
@@ -782,7 +790,10 @@ static int read_stat(uint64_t pid, unsigned long *flags, char *state)
 	return 0;
 }
 
-/* Why a process gave no mappings: a kernel thread, a zombie, or gone. */
+/*
+ * Why a process gave no mappings: a kernel thread, a zombie, or gone
+ * (READ_SKIP, err set); READ_OK when it is none of these.
+ */
 static enum read_status explain_empty(uint64_t pid, struct errmsg *err)
 {
 	unsigned long flags;
@@ -887,12 +898,17 @@ enum read_status snapshot_read(struct snapshot *s, uint64_t pid, const struct re
 	if (t.root >= 0)
 		close(t.root);
 	free(t.scratch);
-	if (rc < 0)
+	if (rc == -1)
 		return READ_FAILED;
-	if (s->n == 0) {
+	if (rc == -3 || s->n == 0) {
 		enum read_status st = explain_empty(pid, err);
 		if (st != READ_OK)
 			return st;
+		if (rc == -3) {
+			err_set(err, "pid %llu: process has no address space",
+				(unsigned long long)pid);
+			return READ_FAILED;
+		}
 	}
 	return READ_OK;
 }

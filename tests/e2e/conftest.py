@@ -94,3 +94,24 @@ def sleeper(spawn):
             pass
         time.sleep(0.01)
     return proc
+
+
+def proc_maps(pid):
+    """Parses /proc/PID/maps the plain way: a list of dicts, names raw."""
+    out = []
+    with open(f"/proc/{pid}/maps", "rb") as f:
+        for line in f.read().splitlines():
+            fields = line.split(None, 5)
+            start, limit = (int(x, 16) for x in fields[0].split(b"-"))
+            name = fields[5].decode("utf-8", "surrogateescape") if len(fields) > 5 else ""
+            out.append({
+                "start": start, "limit": limit, "perms": fields[1].decode(),
+                "offset": int(fields[2], 16), "dev": fields[3].decode(),
+                "inode": int(fields[4]), "name": name,
+            })
+    return out
+
+
+def as_int(hexstr):
+    assert hexstr.startswith("0x"), hexstr
+    return int(hexstr, 16)

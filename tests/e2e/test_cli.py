@@ -1,0 +1,142 @@
+"""The command line: errors, exit status, atomic output, --all."""
+import json
+import os
+import re
+import subprocess
+import time
+
+import pytest
+
+from conftest import MODMAP, run_modmap
+
+NOBODY = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+
+
+def stderr_lines(p):
+    return p.stderr.decode().splitlines()
+
+
+def test_no_such_process():
+    p = run_modmap("--pid", "99999999", check=False)
+    assert p.returncode == 1
+    assert stderr_lines(p) == ["modmap: pid 99999999: no such process"]
+    assert p.stdout == b""
+
+
+def test_permission_denied():
+    p = subprocess.run(NOBODY + [str(MODMAP), "--pid", "1"], capture_output=True)
+    assert p.returncode == 1
+    assert stderr_lines(p) == [
+        "modmap: pid 1: permission denied (reading /proc/1/maps needs ptrace access)"]
+
+
+def test_kernel_thread():
+    # kthreadd is PID 2 on every Linux system with a real init.
+    with open("/proc/2/stat") as f:
+        assert "(kthreadd)" in f.read()
+    p = run_modmap("--pid", "2", check=False)
+    assert p.returncode == 1
+    assert stderr_lines(p) == ["modmap: pid 2: kernel thread (it has no memory map)"]
+
+
+def test_zombie():
+    child = subprocess.Popen(["true"])
+    for _ in range(500):
+        with open(f"/proc/{child.pid}/stat") as f:
+            if f.read().rsplit(")", 1)[1].split()[0] == "Z":
+                break
+        time.sleep(0.01)
+    try:
+        p = run_modmap("--pid", child.pid, check=False)
+        assert p.returncode == 1
+        assert stderr_lines(p) == [f"modmap: pid {child.pid}: process has exited (zombie)"]
+    finally:
+        child.wait()
+
+
+def test_one_failure_others_still_printed(sleeper):
+    p = run_modmap("--pid", sleeper.pid, "--pid", "99999999", "--format", "json", check=False)
+    assert p.returncode == 1
+    docs = json.loads(p.stdout)
+    assert [d["pid"] for d in docs] == [sleeper.pid]
+    assert stderr_lines(p) == ["modmap: pid 99999999: no such process"]
+
+
+@pytest.mark.parametrize("args,msg", [
+    ([], "give one of --pid PID, --self or --all"),
+    (["--pid", "abc"], "invalid PID 'abc'"),
+    (["--pid", "0"], "invalid PID '0'"),
+    (["--self", "--format", "xml"], "unknown format 'xml'"),
+    (["--self", "--build-id", "sha"], "unknown build-ID mode 'sha'"),
+    (["--self", "--mappings", "some"], "unknown mapping set 'some'"),
+    (["--self", "--source", "bpf"], "unknown source 'bpf'"),
+    (["--self", "--bogus"], "unknown argument '--bogus'"),
+    (["--self", "--all"], "give one of --pid PID, --self or --all"),
+    (["--self", "-o"], "option '-o' needs a value"),
+])
+def test_usage_errors(args, msg):
+    p = run_modmap(*args, check=False)
+    assert p.returncode == 2
+    assert stderr_lines(p)[0].startswith("modmap: " + msg)
+    assert p.stdout == b""
+
+
+def test_option_spellings(sleeper):
+    a = run_modmap("-p", sleeper.pid, "-fjson").stdout
+    b = run_modmap(f"--pid={sleeper.pid}", "--format=json").stdout
+    assert json.loads(a)["mappings"] == json.loads(b)["mappings"]
+
+
+def test_help_and_version():
+    assert b"--pid PID" in run_modmap("--help").stdout
+    assert run_modmap("--version").stdout.startswith(b"modmap ")
+
+
+def test_output_is_atomic_and_kept_on_failure(tmp_path, sleeper):
+    out = tmp_path / "maps.json"
+    run_modmap("--pid", sleeper.pid, "-f", "json", "-o", out)
+    assert json.loads(out.read_text())["pid"] == sleeper.pid
+    before = out.read_bytes()
+    # A failed snapshot writes nothing: the old file stays, no temp file.
+    p = run_modmap("--pid", "99999999", "-o", out, check=False)
+    assert p.returncode == 1
+    assert out.read_bytes() == before
+    assert sorted(os.listdir(tmp_path)) == ["maps.json"]
+    fresh = tmp_path / "new.txt"
+    assert run_modmap("--pid", "99999999", "-o", fresh, check=False).returncode == 1
+    assert not fresh.exists()
+
+
+def test_output_into_missing_directory(tmp_path):
+    p = run_modmap("--self", "-o", tmp_path / "no" / "such" / "file", check=False)
+    assert p.returncode == 1
+    assert stderr_lines(p)[0].startswith(f"modmap: {tmp_path}/no/such/file: ")
+
+
+def test_all_as_root_lists_everyone(sleeper):
+    p = run_modmap("--all", "-f", "json")
+    docs = json.loads(p.stdout)
+    pids = [d["pid"] for d in docs]
+    assert sleeper.pid in pids and pids == sorted(pids)
+    # Kernel threads have no module map and are left out silently.
+    assert 2 not in pids
+    # Only processes that cannot be read are named (a sandbox's init may
+    # refuse even root); vanished ones and kernel threads are not.
+    for line in stderr_lines(p):
+        assert re.fullmatch(r"modmap: pid (\d+): permission denied \(reading "
+                            r"/proc/\1/maps needs ptrace access\)", line), line
+
+
+def test_all_as_nobody_names_the_unreadable(sleeper):
+    p = subprocess.run(NOBODY + [str(MODMAP), "--all", "-f", "json"], capture_output=True)
+    assert p.returncode == 0
+    assert json.loads(p.stdout) == [] or isinstance(json.loads(p.stdout), list)
+    # The root-owned sleeper cannot be read and is named.
+    assert (f"modmap: pid {sleeper.pid}: permission denied (reading /proc/{sleeper.pid}/maps"
+            " needs ptrace access)") in stderr_lines(p)
+
+
+def test_source_maps_forced(sleeper):
+    q = json.loads(run_modmap("--pid", sleeper.pid, "--source", "query", "-f", "json").stdout)
+    m = json.loads(run_modmap("--pid", sleeper.pid, "--source", "maps", "-f", "json").stdout)
+    assert q["mappings"] == m["mappings"]

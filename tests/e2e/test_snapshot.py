@@ -1,0 +1,214 @@
+"""The Linux snapshot end to end: both /proc sources on a process full of
+edge cases, compared with the kernel's own text, with Go's selection rule
+and with eu-unstrip's build IDs."""
+import json
+import os
+import shutil
+import subprocess
+
+import pytest
+
+from conftest import FIXTURES, as_int, modmap_json, proc_maps, run_modmap
+
+LIBFIX = FIXTURES / "libfix.so"
+
+
+def readelf_build_id(path):
+    out = subprocess.run(["readelf", "-n", str(path)], capture_output=True,
+                         text=True, check=True).stdout
+    for line in out.splitlines():
+        if "Build ID:" in line:
+            return line.split("Build ID:")[1].strip()
+    return None
+
+
+@pytest.fixture
+def edge(spawn, tmp_path):
+    """The mapper fixture with every edge case the kernel's text has."""
+    d = tmp_path / "libs dir"
+    d.mkdir()
+    names = {
+        "space": "with space.so",
+        "newline": "nl\nname.so",
+        "literal": "lit\\012name.so",      # a real backslash-0-1-2
+        "suffix": "named (deleted)",        # not deleted, only named so
+        "utf8": "caf\u00e9.so",
+        "gone": "gone.so",
+    }
+    paths = {}
+    for key, name in names.items():
+        p = d / name
+        shutil.copy(LIBFIX, p)
+        paths[key] = p
+    badbytes = os.fsencode(str(d)) + b"/bad\xff\xfe.so"
+    shutil.copy(LIBFIX, badbytes)
+    args = [FIXTURES / "mapper"]
+    args += [f"load:{paths[k]}" for k in ("space", "newline", "literal", "suffix", "utf8")]
+    args += [os.fsdecode(b"load:" + badbytes)]
+    args += [f"load-unlink:{paths['gone']}", f"memfd:{LIBFIX}", "anon-exec",
+             "anon-name:modmap-test"]
+    proc = spawn(args)
+    proc.paths = {k: str(v) for k, v in paths.items()}
+    proc.paths["bad"] = os.fsdecode(badbytes)
+    proc.anon_named = "anon-name=ok" in proc.ready
+    return proc
+
+
+def files(doc):
+    return [m["file"] for m in doc["mappings"]]
+
+
+@pytest.mark.parametrize("mappings", ["exec", "all"])
+def test_query_and_maps_sources_agree(edge, mappings):
+    q = modmap_json("--pid", edge.pid, "--source", "query", "--mappings", mappings)
+    m = modmap_json("--pid", edge.pid, "--source", "maps", "--mappings", mappings)
+    for doc in (q, m):
+        del doc["time"]
+    assert q == m
+    # Every edge case is in there, named exactly.
+    got = set(files(q))
+    for key in ("space", "newline", "literal", "suffix", "utf8", "bad", "gone"):
+        assert edge.paths[key] in got, key
+
+
+def test_names_and_deleted_flags(edge):
+    doc = modmap_json("--pid", edge.pid)
+    by_file = {m["file"]: m for m in doc["mappings"]}
+    assert by_file[edge.paths["gone"]]["deleted"] is True
+    assert by_file[edge.paths["suffix"]]["deleted"] is False
+    assert by_file[edge.paths["newline"]]["deleted"] is False
+    assert by_file["/memfd:mapper-jit"]["deleted"] is True
+    assert "[vdso]" in by_file
+    main = [m for m in doc["mappings"] if m["main"]]
+    assert main and all(m["file"] == str(FIXTURES / "mapper") for m in main)
+    assert doc["exe"] == str(FIXTURES / "mapper")
+
+
+def test_all_mappings_match_proc_maps(edge):
+    """--mappings all lists every line of /proc/PID/maps, fields intact."""
+    doc = modmap_json("--pid", edge.pid, "--mappings", "all", "--source", "maps")
+    kernel = proc_maps(edge.pid)
+    assert len(doc["mappings"]) == len(kernel)
+    for m, k in zip(doc["mappings"], kernel):
+        assert (as_int(m["start"]), as_int(m["limit"]), as_int(m["offset"])) == \
+            (k["start"], k["limit"], k["offset"])
+        assert m["perms"] == k["perms"]
+        if k["inode"]:
+            assert m["dev"] == k["dev"] and m["inode"] == k["inode"]
+        name = k["name"]
+        if m["deleted"]:
+            name = name.removesuffix(" (deleted)")
+        if "\\012" in name and m["file"] != name:
+            name = name.replace("\\012", "\n")
+        assert m["file"] == name
+    if edge.anon_named:
+        assert "[anon:modmap-test]" in files(doc)
+
+
+def go_selection(pid):
+    """Go runtime/pprof's rule over /proc/PID/maps (proto_other.go)."""
+    keep = []
+    for k in proc_maps(pid):
+        if k["perms"][2] != "x":
+            continue
+        name = k["name"].removesuffix(" (deleted)")
+        if k["inode"] == 0 and name == "":
+            continue
+        keep.append((k["start"], k["limit"], k["offset"]))
+    return keep
+
+
+@pytest.mark.parametrize("source", ["query", "maps"])
+def test_exec_selection_is_gos(edge, source):
+    doc = modmap_json("--pid", edge.pid, "--source", source)
+    got = [(as_int(m["start"]), as_int(m["limit"]), as_int(m["offset"]))
+           for m in doc["mappings"]]
+    assert got == go_selection(edge.pid)
+    # The nameless executable anonymous mapping is not a module.
+    assert "" not in files(doc)
+
+
+def eu_unstrip(pid):
+    out = subprocess.run(["eu-unstrip", "-n", "-p", str(pid)], capture_output=True,
+                         check=True).stdout.decode("utf-8", "surrogateescape")
+    mods = []
+    for line in out.splitlines():
+        # START+SIZE BUILDID@ADDR FILE DEBUGFILE MODULENAME
+        rng, bid, rest = line.split(" ", 2)
+        start, size = (int(x, 16) for x in rng.split("+"))
+        mods.append((start, start + size, bid.split("@")[0]))
+    return mods
+
+
+@pytest.mark.parametrize("source", ["query", "maps"])
+def test_build_ids_equal_eu_unstrip(edge, source):
+    doc = modmap_json("--pid", edge.pid, "--source", source)
+    mods = eu_unstrip(edge.pid)
+    checked = 0
+    for m in doc["mappings"]:
+        start = as_int(m["start"])
+        for lo, hi, bid in mods:
+            if lo <= start < hi and bid != "-":
+                assert m["build_id"] == bid, m["file"]
+                assert m["build_id_kind"] == "gnu"
+                checked += 1
+    # The deleted library and the memfd are among those eu-unstrip reads.
+    assert checked >= 6
+    # Where eu-unstrip gives up (it does not undo the kernel's \012), the
+    # file's own note still agrees.
+    want = readelf_build_id(LIBFIX)
+    for key in ("newline", "literal", "bad", "gone", "utf8"):
+        m = next(m for m in doc["mappings"] if m["file"] == edge.paths[key])
+        assert m["build_id"] == want, key
+
+
+def test_file_without_build_id_gets_path_mtime(spawn, tmp_path):
+    lib = tmp_path / "nobid.so"
+    subprocess.run(["cc", "-shared", "-fPIC", "-Wl,--build-id=none", "-o", str(lib),
+                    str(FIXTURES.parent.parent / "tests/fixtures/libfix.c")], check=True)
+    proc = spawn([FIXTURES / "mapper", f"load:{lib}"])
+    m = next(m for m in modmap_json("--pid", proc.pid)["mappings"] if m["file"] == str(lib))
+    assert m["build_id_kind"] == "path-mtime"
+    assert m["build_id"].startswith(str(lib) + "20")
+    assert m["build_id_error"] == "no build-id note"
+    none = next(m for m in modmap_json("--pid", proc.pid, "--build-id", "none")["mappings"]
+                if m["file"] == str(lib))
+    assert none["build_id"] == "" and none["build_id_kind"] == "none"
+
+
+def test_json_is_ascii_and_lossless(edge):
+    raw = run_modmap("--pid", edge.pid, "--format", "json").stdout
+    assert max(raw) < 0x80
+    doc = json.loads(raw)
+    names = files(doc)
+    # \u escapes decode to the real name; surrogateescape gives the bytes back.
+    assert edge.paths["utf8"] in names
+    assert "caf\\u00e9.so" in raw.decode()
+    bad = next(n for n in names if "bad" in n)
+    assert bad.encode("utf-8", "surrogateescape") == os.fsencode(edge.paths["bad"])
+    assert "\\udcff\\udcfe" in raw.decode()
+
+
+def test_text_one_line_per_record(edge):
+    out = run_modmap("--pid", edge.pid).stdout.decode("utf-8", "surrogateescape")
+    lines = out.splitlines()
+    doc = modmap_json("--pid", edge.pid)
+    assert lines[0].startswith(f"pid {edge.pid} (linux) {FIXTURES / 'mapper'}: ")
+    assert lines[1].split() == ["start", "limit", "offset", "build_id", "file"]
+    assert len(lines) == 2 + len(doc["mappings"])
+    # Columns line up: the build ID column starts at the same place.
+    col = lines[1].index("build_id")
+    for line, m in zip(lines[2:], doc["mappings"]):
+        assert line[col:].startswith(m["build_id"] or "-")
+        assert line.split()[0] == m["start"]
+    assert any(l.endswith("/nl\\nname.so") for l in lines)
+    assert any(l.endswith("/lit\\\\012name.so") for l in lines)
+    assert any(l.endswith("/gone.so (deleted)") for l in lines)
+
+
+def test_self_and_several_pids(sleeper):
+    me = modmap_json("--self")
+    assert me["exe"].endswith("/modmap") and me["pid"] > 0
+    docs = modmap_json("--pid", sleeper.pid, "--pid", sleeper.pid)
+    assert isinstance(docs, list) and [d["pid"] for d in docs] == [sleeper.pid] * 2
+    assert docs[0]["exe"] == os.readlink(f"/proc/{sleeper.pid}/exe")
