@@ -225,7 +225,7 @@ int main(int argc, char **argv)
 	struct buf out = { 0 };
 	int as_array = o.all || o.npids > 1;
 	int rc = 0;
-	if (n > 0 || as_array) {
+	if (n > 0 || o.all) {
 		rc = o.format == FMT_JSON ? emit_json(&out, snaps, n, as_array, &err)
 					  : emit_text(&out, snaps, n, &err);
 		if (rc == 0)
