@@ -83,7 +83,10 @@ fuzz-smoke: $(FUZZ)
 
 check: all unit e2e fuzz-smoke
 
+bench: all $(FIXTURES)
+	bash bench/run.sh
+
 clean:
 	rm -rf $(BUILD)
 
-.PHONY: all unit e2e check clean fuzz fuzz-smoke
+.PHONY: all unit e2e check clean fuzz fuzz-smoke bench

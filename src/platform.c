@@ -3,7 +3,7 @@
  * so every #ifdef _WIN32 outside the Windows backend lives here.
  */
 #ifndef _WIN32
-#define _POSIX_C_SOURCE 200809L
+#define _XOPEN_SOURCE 700
 #endif
 #include <errno.h>
 #include <stdio.h>
@@ -88,41 +88,67 @@ int platform_write_file(const char *path, const void *p, size_t len, struct errm
 	return 0;
 }
 #else
+static int write_all(int fd, const void *p, size_t len)
+{
+	const char *q = p;
+	while (len) {
+		ssize_t w = write(fd, q, len);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return w < 0 ? errno : EIO;
+		q += w;
+		len -= (size_t)w;
+	}
+	return 0;
+}
+
+/* -o /dev/null, /dev/stdout, a FIFO: written in place, never replaced. */
+static int write_special(const char *path, const void *p, size_t len, struct errmsg *err)
+{
+	int fd = open(path, O_WRONLY | O_NOCTTY | O_CLOEXEC);
+	int e = fd < 0 ? errno : write_all(fd, p, len);
+	if (fd >= 0 && close(fd) < 0 && !e)
+		e = errno;
+	if (e)
+		err_set(err, "%s: %s", path, strerror(e));
+	return e ? -1 : 0;
+}
+
 int platform_write_file(const char *path, const void *p, size_t len, struct errmsg *err)
 {
-	size_t pl = strlen(path);
+	struct stat cur;
+	int exists = stat(path, &cur) == 0;
+	if (exists && !S_ISREG(cur.st_mode))
+		return write_special(path, p, len, err);
+
+	/* Through a symbolic link, replace the file it names, not the link. */
+	char *real = realpath(path, NULL);
+	const char *target = real ? real : path;
+	size_t pl = strlen(target);
 	char *tmp = malloc(pl + 16);
 	if (!tmp) {
+		free(real);
 		err_set(err, "%s: out of memory", path);
 		return -1;
 	}
+
 	/* Same directory, so the rename is atomic. */
-	memcpy(tmp, path, pl);
+	memcpy(tmp, target, pl);
 	memcpy(tmp + pl, ".tmp.XXXXXX", 12);
 	int fd = mkstemp(tmp);
 	if (fd < 0) {
 		err_set(err, "%s: %s", path, strerror(errno));
 		free(tmp);
+		free(real);
 		return -1;
 	}
-	const char *q = p;
-	size_t left = len;
-	int e = 0;
-	while (left && !e) {
-		ssize_t w = write(fd, q, left);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			e = w < 0 ? errno : EIO;
-		else
-			q += w, left -= (size_t)w;
-	}
+	int e = write_all(fd, p, len);
 	/* mkstemp makes 0600: keep the mode of the file replaced, or give the
 	 * one any new file would get. */
-	struct stat old;
 	mode_t mode;
-	if (stat(path, &old) == 0) {
-		mode = old.st_mode & 07777;
+	if (exists) {
+		mode = cur.st_mode & 07777;
 	} else {
 		mode_t mask = umask(0);
 		umask(mask);
@@ -134,13 +160,14 @@ int platform_write_file(const char *path, const void *p, size_t len, struct errm
 		e = errno;
 	if (close(fd) < 0 && !e)
 		e = errno;
-	if (!e && rename(tmp, path) < 0)
+	if (!e && rename(tmp, target) < 0)
 		e = errno;
 	if (e) {
 		unlink(tmp);
 		err_set(err, "%s: %s", path, strerror(e));
 	}
 	free(tmp);
+	free(real);
 	return e ? -1 : 0;
 }
 #endif

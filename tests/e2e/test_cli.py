@@ -2,6 +2,7 @@
 import json
 import os
 import re
+import stat
 import subprocess
 import time
 
@@ -140,3 +141,31 @@ def test_source_maps_forced(sleeper):
     q = json.loads(run_modmap("--pid", sleeper.pid, "--source", "query", "-f", "json").stdout)
     m = json.loads(run_modmap("--pid", sleeper.pid, "--source", "maps", "-f", "json").stdout)
     assert q["mappings"] == m["mappings"]
+
+
+def test_output_to_special_files_writes_in_place(tmp_path, sleeper):
+    # -o /dev/null must not replace the device with a regular file. A node
+    # of our own stands in for it, so a regression cannot break the machine.
+    null = tmp_path / "null"
+    os.mknod(null, 0o666 | stat.S_IFCHR, os.makedev(1, 3))
+    run_modmap("--pid", sleeper.pid, "-o", null)
+    assert stat.S_ISCHR(os.stat(null).st_mode)
+    os.unlink(null)
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    reader = subprocess.Popen(["cat", str(fifo)], stdout=subprocess.PIPE)
+    run_modmap("--pid", sleeper.pid, "-f", "json", "-o", fifo)
+    assert json.loads(reader.communicate(timeout=30)[0])["pid"] == sleeper.pid
+    assert sorted(os.listdir(tmp_path)) == ["fifo"]
+
+
+def test_output_through_symlink_replaces_the_target(tmp_path, sleeper):
+    target = tmp_path / "real.json"
+    target.write_text("old")
+    target.chmod(0o640)
+    link = tmp_path / "link.json"
+    link.symlink_to(target)
+    run_modmap("--pid", sleeper.pid, "-f", "json", "-o", link)
+    assert link.is_symlink()
+    assert json.loads(target.read_text())["pid"] == sleeper.pid
+    assert target.stat().st_mode & 0o777 == 0o640
