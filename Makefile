@@ -81,7 +81,7 @@ fuzz: $(FUZZ)
 fuzz-smoke: $(FUZZ)
 	$(call run_fuzz,15)
 
-check: all unit e2e fuzz-smoke
+check: all unit fuzz-smoke e2e
 
 bench: all $(FIXTURES)
 	bash bench/run.sh

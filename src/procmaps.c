@@ -676,9 +676,11 @@ static int add_gate_area(struct target *t)
  */
 static int source_query(struct target *t, int fd, struct errmsg *err)
 {
+	/* Zeroed once: the kernel fills them, and tools like valgrind that do
+	 * not know this ioctl would otherwise see the bytes as uninitialised. */
 	size_t cap = 4096;
-	char *name = malloc(cap);
-	unsigned char bid[BUILDID_MAX];
+	char *name = calloc(1, cap);
+	unsigned char bid[BUILDID_MAX] = { 0 };
 	char hex[2 * BUILDID_MAX + 1];
 	uint64_t addr = 0;
 	int rc = 0;
@@ -715,6 +717,7 @@ static int source_query(struct target *t, int fd, struct errmsg *err)
 					rc = -1;
 					break;
 				}
+				memset(bigger + cap, 0, cap * 3);
 				name = bigger;
 				cap *= 4;
 				continue;

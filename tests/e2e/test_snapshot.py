@@ -212,3 +212,15 @@ def test_self_and_several_pids(sleeper):
     docs = modmap_json("--pid", sleeper.pid, "--pid", sleeper.pid)
     assert isinstance(docs, list) and [d["pid"] for d in docs] == [sleeper.pid] * 2
     assert docs[0]["exe"] == os.readlink(f"/proc/{sleeper.pid}/exe")
+
+
+@pytest.mark.parametrize("source", ["query", "maps"])
+def test_no_memory_errors_or_leaks(edge, source):
+    """Every path through the backend under valgrind: clean, no leaks."""
+    p = subprocess.run(["valgrind", "-q", "--error-exitcode=99", "--leak-check=full",
+                        "--errors-for-leak-kinds=definite,indirect,possible",
+                        str(FIXTURES.parent / "modmap"), "--pid", str(edge.pid),
+                        "--source", source, "--mappings", "all", "-f", "json"],
+                       capture_output=True, timeout=300)
+    assert p.returncode == 0, p.stderr.decode(errors="replace")
+    assert json.loads(p.stdout)["pid"] == edge.pid
