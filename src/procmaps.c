@@ -343,12 +343,22 @@ static int open_mapped(struct target *t, const struct mapping *m, struct stat *s
 {
 	*why = NULL;
 	if (!(m->flags & MAPF_DELETED)) {
-		int fd = open_in_root(t, snapshot_str(t->s, m->file));
+		const char *path = snapshot_str(t->s, m->file);
+		int fd = open_in_root(t, path);
+		if (fd < 0 && !t->same_root && path[0] == '/') {
+			/* A chroot in our mount namespace shows paths as we see
+			 * them. Safe to try: only the mapped file itself passes
+			 * the device and inode check below. */
+			fd = open(path, O_PATH | O_CLOEXEC);
+		}
 		if (fd >= 0) {
-			if (fstat(fd, st) == 0 && same_file(st, m))
+			if (fstat(fd, st) < 0)
+				*why = "cannot stat the file";
+			else if (same_file(st, m))
 				return fd;
-			*why = S_ISREG(st->st_mode) ? "file at the path is not the mapped file"
-						    : "not a regular file";
+			else
+				*why = S_ISREG(st->st_mode) ? "file at the path is not the mapped file"
+							    : "not a regular file";
 			close(fd);
 		} else {
 			*why = errno == EXDEV ? "cannot resolve inside the process's root"
@@ -601,6 +611,8 @@ static int source_maps(struct target *t, int fd, struct errmsg *err)
 	char *text;
 	size_t len;
 	if (read_all(fd, &text, &len) < 0) {
+		if (errno == ESRCH)
+			return -3;	/* the address space is gone */
 		err_set(err, "pid %llu: reading /proc/%llu/maps: %s", (unsigned long long)t->pid,
 			(unsigned long long)t->pid, strerror(errno));
 		return -1;
@@ -700,7 +712,7 @@ static int source_query(struct target *t, int fd, struct errmsg *err)
 			.vma_name_addr = (uintptr_t)name,
 		};
 		/* The kernel refuses an address without a size and vice versa. */
-		if (t->o->bid != BID_NONE) {
+		if (t->o->bid == BID_AUTO || t->o->bid == BID_NATIVE) {
 			q.build_id_size = sizeof bid;
 			q.build_id_addr = (uintptr_t)bid;
 		}

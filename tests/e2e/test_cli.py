@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from conftest import MODMAP, run_modmap
+from conftest import FIXTURES, MODMAP, run_modmap
 
 NOBODY = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
 
@@ -169,3 +169,22 @@ def test_output_through_symlink_replaces_the_target(tmp_path, sleeper):
     assert link.is_symlink()
     assert json.loads(target.read_text())["pid"] == sleeper.pid
     assert target.stat().st_mode & 0o777 == 0o640
+
+
+@pytest.mark.parametrize("source", ["query", "maps"])
+def test_process_exits_while_read(source):
+    # An orphan (reaped by init at once), killed by the shim the moment
+    # modmap starts reading its maps.
+    sh = subprocess.run(["sh", "-c", "sleep 600 >/dev/null 2>&1 & echo $!"],
+                        capture_output=True, text=True, check=True)
+    pid = int(sh.stdout)
+    env = dict(os.environ, LD_PRELOAD=str(FIXTURES / "killshim.so"),
+               MODMAP_TEST_KILL=str(pid))
+    try:
+        p = subprocess.run([str(MODMAP), "--pid", str(pid), "--source", source],
+                           capture_output=True, env=env, timeout=60)
+    finally:
+        subprocess.run(["kill", "-9", str(pid)], capture_output=True)
+    assert p.returncode == 1
+    assert stderr_lines(p) == [f"modmap: pid {pid}: process exited while being read"]
+    assert p.stdout == b""
