@@ -27,7 +27,7 @@ enum {
 /* Bounds on what a hostile file can make us read. */
 #define NOTES_READ_MAX (64 * 1024)	/* bytes of one note segment/section */
 #define NOTE_AREAS_MAX 64		/* note segments or sections looked at */
-#define SECTIONS_MAX 65536
+#define HEADERS_READ_MAX (64 * 1024)	/* bytes of a program or section header table */
 
 static int src_read(const struct bytesrc *src, uint64_t off, void *buf, size_t len)
 {
@@ -122,6 +122,27 @@ static void scan_notes(const struct bytesrc *src, uint64_t off, uint64_t size,
 	}
 }
 
+/*
+ * Reads up to count entries of entsize bytes at off into table (at most
+ * HEADERS_READ_MAX bytes, and no further than the file goes). Returns how
+ * many entries it read.
+ */
+static size_t read_table(const struct bytesrc *src, uint64_t off, uint64_t count,
+			 size_t entsize, unsigned char *table)
+{
+	uint64_t fit = HEADERS_READ_MAX / entsize;
+	if (count > fit)
+		count = fit;
+	if (off > src->size)
+		return 0;
+	uint64_t avail = (src->size - off) / entsize;
+	if (count > avail)
+		count = avail;
+	if (count == 0 || src_read(src, off, table, (size_t)count * entsize) < 0)
+		return 0;
+	return (size_t)count;
+}
+
 int elf_identity(const struct bytesrc *src, struct identity *id)
 {
 	unsigned char eh[64];
@@ -149,18 +170,22 @@ int elf_identity(const struct bytesrc *src, struct identity *id)
 	size_t phmin = is64 ? 56 : 32, shmin = is64 ? 64 : 40;
 
 	unsigned char *scratch = malloc(NOTES_READ_MAX);
-	if (!scratch) {
+	unsigned char *table = malloc(HEADERS_READ_MAX);
+	if (!scratch || !table) {
+		free(scratch);
+		free(table);
 		id->error = "out of memory";
 		return -1;
 	}
 	unsigned areas = 0;
-	unsigned char h[64];
+	size_t n;
 
-	/* Program headers first: they are what a loader (and the kernel) sees. */
-	if (phentsize >= phmin && phentsize <= 256) {
-		for (size_t i = 0; i < phnum && areas < NOTE_AREAS_MAX; i++) {
-			if (src_read(src, phoff + i * phentsize, h, phmin) < 0)
-				break;
+	/* Program headers first: they are what a loader (and the kernel) sees.
+	 * The table is read in one go, as far as HEADERS_READ_MAX. */
+	if (phentsize >= phmin && phentsize <= 256 &&
+	    (n = read_table(src, phoff, phnum, phentsize, table)) > 0) {
+		for (size_t i = 0; i < n && areas < NOTE_AREAS_MAX; i++) {
+			const unsigned char *h = table + i * phentsize;
 			if (get_u(h, 4, be) != PT_NOTE)
 				continue;
 			uint64_t off = is64 ? get_u(h + 8, 8, be) : get_u(h + 4, 4, be);
@@ -173,15 +198,13 @@ int elf_identity(const struct bytesrc *src, struct identity *id)
 		}
 	}
 
-	/* Then sections: some files carry a note that no PT_NOTE covers. */
-	if ((!id->gnu[0] || !id->go[0]) && shoff && shentsize >= shmin && shentsize <= 256) {
-		if (shnum == 0 && src_read(src, shoff, h, shmin) == 0)
-			shnum = is64 ? get_u(h + 32, 8, be) : get_u(h + 20, 4, be);
-		if (shnum > SECTIONS_MAX)
-			shnum = SECTIONS_MAX;
-		for (uint64_t i = 0; i < shnum && areas < NOTE_AREAS_MAX; i++) {
-			if (src_read(src, shoff + i * shentsize, h, shmin) < 0)
-				break;
+	/* Then sections, for a GNU note that no PT_NOTE covers. */
+	if (!id->gnu[0] && shoff && shentsize >= shmin && shentsize <= 256) {
+		if (shnum == 0 && src_read(src, shoff, table, shmin) == 0)
+			shnum = is64 ? get_u(table + 32, 8, be) : get_u(table + 20, 4, be);
+		n = read_table(src, shoff, shnum, shentsize, table);
+		for (size_t i = 0; i < n && areas < NOTE_AREAS_MAX; i++) {
+			const unsigned char *h = table + i * shentsize;
 			if (get_u(h + 4, 4, be) != SHT_NOTE)
 				continue;
 			uint64_t off = is64 ? get_u(h + 24, 8, be) : get_u(h + 16, 4, be);
@@ -193,6 +216,7 @@ int elf_identity(const struct bytesrc *src, struct identity *id)
 				break;
 		}
 	}
+	free(table);
 	free(scratch);
 	if (!id->gnu[0] && !id->go[0])
 		id->error = "no build-id note";

@@ -302,6 +302,15 @@ static int set_name(struct target *t, struct mapping *m, const char *name, size_
 		n[nlen] = '\0';
 		m->flags |= MAPF_DELETED;
 	}
+	/* A file's segments come one after another: share the name. */
+	if (t->s->n >= 2) {
+		uint32_t prev = t->s->map[t->s->n - 2].file;
+		const char *ps = snapshot_str(t->s, prev);
+		if (prev && strlen(ps) == nlen && memcmp(ps, n, nlen) == 0) {
+			m->file = prev;
+			return 0;
+		}
+	}
 	uint32_t off = snapshot_intern(t->s, n, nlen);
 	if (off == UINT32_MAX)
 		return -1;

@@ -224,3 +224,25 @@ def test_no_memory_errors_or_leaks(edge, source):
                        capture_output=True, timeout=300)
     assert p.returncode == 0, p.stderr.decode(errors="replace")
     assert json.loads(p.stdout)["pid"] == edge.pid
+
+
+def test_each_file_is_opened_once(edge, tmp_path):
+    """A library mapped in five segments is opened (and read) once."""
+    log = tmp_path / "strace.log"
+    subprocess.run(["strace", "-f", "-qq", "-o", str(log), "-e", "trace=openat2,openat,pread64",
+                    str(FIXTURES.parent / "modmap"), "--pid", str(edge.pid), "--source", "maps",
+                    "--mappings", "all", "-o", str(tmp_path / "out.txt")], check=True)
+    calls = log.read_text(errors="replace").splitlines()
+    space = edge.paths["space"]
+    opens = [c for c in calls if "openat2(" in c and "with space.so" in c]
+    assert len(opens) == 1, opens
+    segments = [m for m in modmap_json("--pid", edge.pid, "--mappings", "all")["mappings"]
+                if m["file"] == space]
+    assert len(segments) == 5
+    # Only headers and notes are read: a few preads per file (the ELF
+    # header, the program header table, a note or two), never the file.
+    preads = [c for c in calls if "pread64(" in c]
+    distinct = {(m["dev"], m["inode"]) for m in modmap_json(
+        "--pid", edge.pid, "--mappings", "all", "--source", "maps")["mappings"]
+        if "inode" in m}
+    assert 0 < len(preads) <= 5 * len(distinct), (len(preads), len(distinct))
