@@ -18,6 +18,12 @@ int emit_json(struct buf *b, const struct snapshot *s, size_t n, int as_array,
 	      struct errmsg *err);
 
 /*
+ * A gzip-compressed pprof profile holding the mapping table of one process
+ * (n must be 1), main executable first; see emit_pprof.c for its samples.
+ */
+int emit_pprof(struct buf *b, const struct snapshot *s, size_t n, struct errmsg *err);
+
+/*
  * A JSON string literal of len bytes: ASCII only, every non-ASCII character
  * as \uXXXX (surrogate pairs above U+FFFF), and every byte that is not part
  * of valid UTF-8 as \udc80..\udcff, Python's surrogateescape, so any Linux
