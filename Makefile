@@ -15,7 +15,7 @@ CPPFLAGS += $(ZLIB_CFLAGS)
 LDLIBS += $(ZLIB_LIBS)
 
 COMMON := src/snapshot.c src/buf.c src/buildid.c src/emit_text.c src/emit_json.c src/platform.c \
-	src/pbwire.c src/gz.c src/pprof.c src/emit_pprof.c
+	src/pbwire.c src/gz.c src/pprof.c src/emit_pprof.c src/emit_fields.c
 LINUX := src/procmaps.c
 SRCS := $(COMMON) $(LINUX) src/main.c
 OBJS := $(SRCS:src/%.c=$(BUILD)/obj/%.o)
