@@ -215,7 +215,7 @@ out:
 int emit_pprof(struct buf *b, const struct snapshot *s, size_t n, struct errmsg *err)
 {
 	if (n != 1) {
-		err_set(err, "a pprof profile holds one process, not %zu", n);
+		err_set(err, "a pprof profile holds one process, not %llu", (unsigned long long)n);
 		return -1;
 	}
 	struct buf pb = { 0 };
