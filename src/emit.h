@@ -67,6 +67,16 @@ int emit_json(struct buf *b, const struct snapshot *s, size_t n, int as_array,
 int emit_pprof(struct buf *b, const struct snapshot *s, size_t n, struct errmsg *err);
 
 /*
+ * The JSON document in CBOR (emit_cbor.c says how strings that are not
+ * UTF-8 are kept). In a build without libcbor it fails with CBOR_MISSING;
+ * emit_cbor_supported() lets main.c refuse before reading anything.
+ */
+int emit_cbor(struct buf *b, const struct snapshot *s, size_t n, int as_array,
+	      struct errmsg *err);
+int emit_cbor_supported(void);
+#define CBOR_MISSING "this build of modmap has no CBOR support (built without libcbor)"
+
+/*
  * A JSON string literal of len bytes: ASCII only, every non-ASCII character
  * as \uXXXX (surrogate pairs above U+FFFF), and every byte that is not part
  * of valid UTF-8 as \udc80..\udcff, Python's surrogateescape, so any Linux

@@ -11,7 +11,7 @@ import pytest
 
 from conftest import MODMAP
 
-BINARY = ["pprof"]
+BINARY = ["cbor", "pprof"]
 
 
 def run_on_pty(args):
@@ -63,3 +63,5 @@ def test_binary_with_output_file_on_terminal(fmt, tmp_path):
     data = out.read_bytes()
     if fmt == "pprof":
         assert gzip.decompress(data)
+    else:
+        assert data[:3] == b"\xd9\xd9\xf7"	# self-described CBOR
