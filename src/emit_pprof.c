@@ -121,6 +121,7 @@ static void put_value_type(struct buf *b, uint32_t field, int64_t type, int64_t 
 /* Location id: at addr, in mapping id, with no lines. */
 static void put_location(struct buf *b, uint64_t id, uint64_t addr)
 {
+	/* one-byte keys (fields 1..3), each followed by its varint */
 	size_t len = 1 + pb_varint_len(id) + 1 + pb_varint_len(id);
 	if (addr)
 		len += 1 + pb_varint_len(addr);
@@ -136,7 +137,8 @@ static void put_location(struct buf *b, uint64_t id, uint64_t addr)
 static void put_sample(struct buf *b, uint64_t id)
 {
 	const uint64_t one = 1;
-	size_t len = 2 + pb_varint_len(id) + 3;
+	/* each packed field: a one-byte key, a one-byte length, the varints */
+	size_t len = (2 + pb_varint_len(id)) + (2 + pb_varint_len(one));
 	pb_put_key(b, PROFILE_SAMPLE, PB_LEN);
 	pb_put_varint(b, len);
 	pb_put_packed(b, SAMPLE_LOCATION_ID, &id, 1);
