@@ -14,8 +14,20 @@ ZLIB_LIBS := $(shell $(PKG_CONFIG) --libs zlib || echo -lz)
 CPPFLAGS += $(ZLIB_CFLAGS)
 LDLIBS += $(ZLIB_LIBS)
 
+# CBOR: auto (default) builds with libcbor when pkg-config finds it; yes
+# insists on it; no builds without (then --format cbor says so, exit 2).
+CBOR ?= auto
+ifneq ($(CBOR),no)
+ifeq ($(shell $(PKG_CONFIG) --exists libcbor && echo found),found)
+CPPFLAGS += -DHAVE_CBOR $(shell $(PKG_CONFIG) --cflags libcbor)
+LDLIBS += $(shell $(PKG_CONFIG) --libs libcbor)
+else ifeq ($(CBOR),yes)
+$(error CBOR=yes, but pkg-config finds no libcbor (Debian: libcbor-dev))
+endif
+endif
+
 COMMON := src/snapshot.c src/buf.c src/buildid.c src/emit_text.c src/emit_json.c src/platform.c \
-	src/pbwire.c src/gz.c src/pprof.c
+	src/pbwire.c src/gz.c src/pprof.c src/emit_pprof.c src/emit_fields.c src/emit_cbor.c
 LINUX := src/procmaps.c
 SRCS := $(COMMON) $(LINUX) src/main.c
 OBJS := $(SRCS:src/%.c=$(BUILD)/obj/%.o)
@@ -56,7 +68,11 @@ $(BUILD)/fixtures/mapper: tests/fixtures/mapper.c
 unit: $(UNIT)
 	@set -e; for t in $(UNIT); do echo "== $$t"; $$t; done
 
-e2e: $(BUILD)/modmap $(FIXTURES)
+# The same program without libcbor, for the e2e test that it says so.
+$(BUILD)/nocbor/modmap: $(SRCS) $(HDRS)
+	$(MAKE) --no-print-directory CBOR=no BUILD=$(BUILD)/nocbor $@
+
+e2e: $(BUILD)/modmap $(FIXTURES) $(BUILD)/nocbor/modmap
 	$(PYTHON) -m pytest -q tests/e2e
 
 # ---- fuzzing (libFuzzer): tests/fuzz/fuzz_NAME.c, seeds in tests/fuzz/corpus/NAME/

@@ -12,10 +12,69 @@
 #include "buf.h"
 #include "modmap.h"
 
+/*
+ * The keys and values of the JSON and CBOR documents, listed once so the
+ * two stay the same document: each writer walks these lists and renders
+ * each kind its own way. docs/formats.md describes every key.
+ */
+enum field_kind {
+	FIELD_ADDR,	/* address or offset: "0x..." in JSON, unsigned in CBOR */
+	FIELD_UINT,	/* a number in both */
+	FIELD_STR,	/* bytes, usually UTF-8 but not always (Linux paths) */
+	FIELD_BOOL,
+	FIELD_TIME,	/* Unix nanoseconds, as an RFC 3339 string in both */
+};
+
+struct field {
+	const char *key;
+	enum field_kind kind;
+	uint64_t u;		/* FIELD_ADDR, FIELD_UINT, FIELD_BOOL, FIELD_TIME */
+	const char *s;		/* FIELD_STR: NUL-terminated */
+};
+
+#define MAPPING_FIELDS_MAX 16
+
+/* A mapping's fields in document order; optional ones only when set. */
+struct mapping_fields {
+	struct field f[MAPPING_FIELDS_MAX];
+	size_t n;
+	char perms[5];		/* storage the fields point into */
+	char dev[24];
+};
+void mapping_fields(struct mapping_fields *out, const struct snapshot *s,
+		    const struct mapping *m);
+
+/* A process's fields before its "mappings" array: pid, os, exe, time. */
+struct snapshot_fields {
+	struct field f[4];
+	size_t n;
+};
+void snapshot_fields(struct snapshot_fields *out, const struct snapshot *s);
+
+/* RFC 3339 in UTC with nanoseconds: "2026-11-25T23:40:00.123456789Z". */
+#define FORMAT_TIME_SIZE 48
+void format_time(uint64_t nanos, char out[FORMAT_TIME_SIZE]);
+
 int emit_text(struct buf *b, const struct snapshot *s, size_t n, struct errmsg *err);
 /* as_array: a JSON array even for one process (--all, several --pid). */
 int emit_json(struct buf *b, const struct snapshot *s, size_t n, int as_array,
 	      struct errmsg *err);
+
+/*
+ * A gzip-compressed pprof profile holding the mapping table of one process
+ * (n must be 1), main executable first; see emit_pprof.c for its samples.
+ */
+int emit_pprof(struct buf *b, const struct snapshot *s, size_t n, struct errmsg *err);
+
+/*
+ * The JSON document in CBOR (emit_cbor.c says how strings that are not
+ * UTF-8 are kept). In a build without libcbor it fails with CBOR_MISSING;
+ * emit_cbor_supported() lets main.c refuse before reading anything.
+ */
+int emit_cbor(struct buf *b, const struct snapshot *s, size_t n, int as_array,
+	      struct errmsg *err);
+int emit_cbor_supported(void);
+#define CBOR_MISSING "this build of modmap has no CBOR support (built without libcbor)"
 
 /*
  * A JSON string literal of len bytes: ASCII only, every non-ASCII character

@@ -6,10 +6,8 @@
  */
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #include "emit.h"
-#include "platform.h"
 
 size_t utf8_decode(const unsigned char *s, size_t len, uint32_t *cp)
 {
@@ -83,84 +81,57 @@ void json_put_string(struct buf *b, const char *str, size_t len)
 	buf_putc(b, '"');
 }
 
-static void put_key(struct buf *b, const char *key, int *first)
+static void put_value(struct buf *b, const struct field *f)
 {
-	buf_puts(b, *first ? "\n      " : ",\n      ");
-	*first = 0;
-	buf_putc(b, '"');
-	buf_puts(b, key);
-	buf_puts(b, "\": ");
-}
-
-static void put_str_field(struct buf *b, const char *key, const char *v, int *first)
-{
-	put_key(b, key, first);
-	json_put_string(b, v, strlen(v));
-}
-
-static void put_hex_field(struct buf *b, const char *key, uint64_t v, int *first)
-{
-	put_key(b, key, first);
-	buf_putc(b, '"');
-	buf_hex(b, v);
-	buf_putc(b, '"');
-}
-
-/* RFC 3339 in UTC with nanoseconds: "2026-11-25T23:40:00.123456789Z". */
-static void put_time(struct buf *b, uint64_t nanos)
-{
-	struct tm tm;
-	char when[32];
-	platform_gmtime((int64_t)(nanos / 1000000000ULL), &tm);
-	strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%S", &tm);
-	buf_printf(b, "\"%s.%09uZ\"", when, (unsigned)(nanos % 1000000000ULL));
-}
-
-static void put_mapping(struct buf *b, const struct snapshot *s, const struct mapping *m)
-{
-	int first = 1;
-	char perms[5];
-	buf_puts(b, "    {");
-	put_hex_field(b, "start", m->start, &first);
-	put_hex_field(b, "limit", m->limit, &first);
-	put_hex_field(b, "offset", m->offset, &first);
-	put_str_field(b, "file", snapshot_str(s, m->file), &first);
-	put_str_field(b, "build_id", snapshot_str(s, m->build_id), &first);
-	put_str_field(b, "build_id_kind", bid_kind_name(m->bid_kind), &first);
-	if (m->go_build_id)
-		put_str_field(b, "go_build_id", snapshot_str(s, m->go_build_id), &first);
-	if (m->pdb_file)
-		put_str_field(b, "pdb_file", snapshot_str(s, m->pdb_file), &first);
-	if (m->bid_error)
-		put_str_field(b, "build_id_error", snapshot_str(s, m->bid_error), &first);
-	perm_string(m->prot, perms);
-	put_str_field(b, "perms", perms, &first);
-	if (m->flags & MAPF_FILE) {
-		put_key(b, "dev", &first);
-		buf_printf(b, "\"%02x:%02x\"", m->dev_major, m->dev_minor);
-		put_key(b, "inode", &first);
-		buf_printf(b, "%llu", (unsigned long long)m->inode);
+	char when[FORMAT_TIME_SIZE];
+	switch (f->kind) {
+	case FIELD_ADDR:
+		buf_putc(b, '"');
+		buf_hex(b, f->u);
+		buf_putc(b, '"');
+		break;
+	case FIELD_UINT:
+		buf_printf(b, "%llu", (unsigned long long)f->u);
+		break;
+	case FIELD_STR:
+		json_put_string(b, f->s, strlen(f->s));
+		break;
+	case FIELD_BOOL:
+		buf_puts(b, f->u ? "true" : "false");
+		break;
+	case FIELD_TIME:
+		format_time(f->u, when);
+		json_put_string(b, when, strlen(when));
+		break;
 	}
-	put_key(b, "deleted", &first);
-	buf_puts(b, m->flags & MAPF_DELETED ? "true" : "false");
-	put_key(b, "main", &first);
-	buf_puts(b, m->flags & MAPF_MAIN ? "true" : "false");
-	buf_puts(b, "\n    }");
+}
+
+/* Each field on its own line, indented; keys are plain ASCII. */
+static void put_fields(struct buf *b, const struct field *f, size_t n, const char *indent)
+{
+	for (size_t i = 0; i < n; i++) {
+		buf_puts(b, i ? ",\n" : "\n");
+		buf_puts(b, indent);
+		buf_putc(b, '"');
+		buf_puts(b, f[i].key);
+		buf_puts(b, "\": ");
+		put_value(b, &f[i]);
+	}
 }
 
 static void put_snapshot(struct buf *b, const struct snapshot *s)
 {
-	const char *exe = snapshot_str(s, s->exe);
-	buf_printf(b, "{\n  \"pid\": %llu,\n  \"os\": ", (unsigned long long)s->pid);
-	json_put_string(b, s->os, strlen(s->os));
-	buf_puts(b, ",\n  \"exe\": ");
-	json_put_string(b, exe, strlen(exe));
-	buf_puts(b, ",\n  \"time\": ");
-	put_time(b, s->time_nanos);
+	struct snapshot_fields sf;
+	struct mapping_fields mf;
+	snapshot_fields(&sf, s);
+	buf_putc(b, '{');
+	put_fields(b, sf.f, sf.n, "  ");
 	buf_puts(b, ",\n  \"mappings\": [");
 	for (size_t i = 0; i < s->n; i++) {
-		buf_puts(b, i ? ",\n" : "\n");
-		put_mapping(b, s, &s->map[i]);
+		mapping_fields(&mf, s, &s->map[i]);
+		buf_puts(b, i ? ",\n    {" : "\n    {");
+		put_fields(b, mf.f, mf.n, "      ");
+		buf_puts(b, "\n    }");
 	}
 	buf_puts(b, s->n ? "\n  ]\n}" : "]\n}");
 }

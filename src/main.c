@@ -16,7 +16,7 @@
 
 enum { EXIT_PARTIAL = 1, EXIT_USAGE = 2 };
 
-enum format { FMT_TEXT, FMT_JSON };
+enum format { FMT_TEXT, FMT_JSON, FMT_CBOR, FMT_PPROF };
 
 struct options {
 	uint64_t *pids;
@@ -38,13 +38,19 @@ static const char usage_text[] =
 	"  -p, --pid PID        process to snapshot; may be repeated\n"
 	"      --self           modmap's own process\n"
 	"  -a, --all            every process the caller may read\n"
-	"  -f, --format FMT     text, json                       (default text)\n"
-	"  -o, --output FILE    write FILE atomically instead of standard output\n"
+	"  -f, --format FMT     text, json, cbor, pprof          (default text)\n"
+	"  -o, --output FILE    write FILE atomically instead of standard output;\n"
+	"                       cbor and pprof are binary: never written to a\n"
+	"                       terminal\n"
 	"      --build-id MODE  auto, native, mtime, none        (default auto)\n"
 	"      --mappings SET   exec (what pprof wants), all     (default exec)\n"
 	"      --source SRC     auto, query (PROCMAP_QUERY), maps (default auto)\n"
 	"  -h, --help           this text\n"
 	"  -V, --version        the version\n"
+	"\n"
+	"json and cbor hold the same document (cbor: addresses as integers);\n"
+	"pprof is a gzip-compressed profile of one process: its mapping table,\n"
+	"main executable first, for `go tool pprof` and `modmap attach`.\n"
 	"\n"
 	"Exit status: 0 every process was read, 1 at least one was not, 2 usage.\n";
 
@@ -123,7 +129,7 @@ static int opt(int argc, char **argv, int *i, const char *lng, char shrt, const 
 
 static void parse_args(int argc, char **argv, struct options *o)
 {
-	static const char *const formats[] = { "text", "json" };
+	static const char *const formats[] = { "text", "json", "cbor", "pprof" };
 	static const char *const modes[] = { "auto", "native", "mtime", "none" };
 	static const char *const sets[] = { "exec", "all" };
 	static const char *const sources[] = { "auto", "query", "maps" };
@@ -144,8 +150,8 @@ static void parse_args(int argc, char **argv, struct options *o)
 		} else if (opt(argc, argv, &i, "all", 'a', NULL)) {
 			o->all = 1;
 		} else if (opt(argc, argv, &i, "format", 'f', &v)) {
-			if ((k = pick(v, formats, 2)) < 0)
-				usage_error("unknown format '%s' (text, json)", v);
+			if ((k = pick(v, formats, 4)) < 0)
+				usage_error("unknown format '%s' (text, json, cbor, pprof)", v);
 			o->format = (enum format)k;
 		} else if (opt(argc, argv, &i, "output", 'o', &v)) {
 			o->output = v;
@@ -163,6 +169,8 @@ static void parse_args(int argc, char **argv, struct options *o)
 			o->read.source = (enum source)k;
 		} else if (opt(argc, argv, &i, "help", 'h', NULL)) {
 			fputs(usage_text, stdout);
+			if (!emit_cbor_supported())
+				puts("\nNote: " CBOR_MISSING ".");
 			exit(0);
 		} else if (opt(argc, argv, &i, "version", 'V', NULL)) {
 			puts("modmap " MODMAP_VERSION);
@@ -175,6 +183,18 @@ static void parse_args(int argc, char **argv, struct options *o)
 		usage_error("%s", "give one of --pid PID, --self or --all");
 	if (o->output && !*o->output)
 		usage_error("%s", "empty output file name");
+	/* Refused before any process is read, so nothing is wasted. */
+	if (o->format == FMT_CBOR && !emit_cbor_supported()) {
+		fputs("modmap: " CBOR_MISSING "\n", stderr);
+		exit(EXIT_USAGE);
+	}
+	if (o->format == FMT_PPROF && (o->all || o->npids > 1))
+		usage_error("%s", "a pprof profile holds one process: give one --pid or --self "
+			    "(json holds several)");
+	if ((o->format == FMT_CBOR || o->format == FMT_PPROF) && !o->output &&
+	    platform_stdout_is_terminal())
+		usage_error("refusing to write binary %s output to a terminal; use -o FILE "
+			    "or redirect standard output", formats[o->format]);
 }
 
 int main(int argc, char **argv)
@@ -226,8 +246,20 @@ int main(int argc, char **argv)
 	int as_array = o.all || o.npids > 1;
 	int rc = 0;
 	if (n > 0 || o.all) {
-		rc = o.format == FMT_JSON ? emit_json(&out, snaps, n, as_array, &err)
-					  : emit_text(&out, snaps, n, &err);
+		switch (o.format) {
+		case FMT_TEXT:
+			rc = emit_text(&out, snaps, n, &err);
+			break;
+		case FMT_JSON:
+			rc = emit_json(&out, snaps, n, as_array, &err);
+			break;
+		case FMT_CBOR:
+			rc = emit_cbor(&out, snaps, n, as_array, &err);
+			break;
+		case FMT_PPROF:
+			rc = emit_pprof(&out, snaps, n, &err);
+			break;
+		}
 		if (rc == 0)
 			rc = o.output ? platform_write_file(o.output, out.p, out.len, &err)
 				      : platform_write_stdout(out.p, out.len, &err);

@@ -75,6 +75,10 @@ int pb_get_varint(const unsigned char **p, const unsigned char *end, uint64_t *v
 			return -1;
 		}
 		unsigned char c = *s++;
+		/* The tenth byte holds bit 63 only: with its continuation bit
+		 * the varint is too long, with any other bit it overflows. */
+		if (shift == 63 && (c & 0x80))
+			break;
 		if (shift == 63 && c > 1) {
 			*why = "varint overflows 64 bits";
 			return -1;

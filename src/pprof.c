@@ -19,3 +19,14 @@ void pprof_put_mapping(struct buf *b, const struct pprof_mapping *m)
 		pb_put_bytes(b, PROFILE_MAPPING, body.p, body.len);
 	buf_free(&body);
 }
+
+void pprof_main_first(const struct snapshot *s, size_t *order)
+{
+	size_t k = 0;
+	for (size_t i = 0; i < s->n; i++)
+		if (s->map[i].flags & MAPF_MAIN)
+			order[k++] = i;
+	for (size_t i = 0; i < s->n; i++)
+		if (!(s->map[i].flags & MAPF_MAIN))
+			order[k++] = i;
+}

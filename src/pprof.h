@@ -6,9 +6,11 @@
 #ifndef MODMAP_PPROF_H
 #define MODMAP_PPROF_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "buf.h"
+#include "modmap.h"
 
 enum pprof_profile_field {
 	PROFILE_SAMPLE_TYPE = 1,
@@ -41,6 +43,17 @@ enum pprof_mapping_field {
 	MAPPING_HAS_INLINE_FRAMES = 10,
 };
 
+enum pprof_value_type_field {
+	VALUE_TYPE_TYPE = 1,
+	VALUE_TYPE_UNIT = 2,
+};
+
+enum pprof_sample_field {
+	SAMPLE_LOCATION_ID = 1,
+	SAMPLE_VALUE = 2,
+	SAMPLE_LABEL = 3,
+};
+
 enum pprof_location_field {
 	LOCATION_ID = 1,
 	LOCATION_MAPPING_ID = 2,
@@ -66,5 +79,12 @@ struct pprof_mapping {
 
 /* Appends field PROFILE_MAPPING holding m (zero fields omitted). */
 void pprof_put_mapping(struct buf *b, const struct pprof_mapping *m);
+
+/*
+ * The order of s's records in a pprof mapping table: the main executable's
+ * (MAPF_MAIN) first, then the others, each group in the OS's order. Fills
+ * order[0..s->n) with record indices.
+ */
+void pprof_main_first(const struct snapshot *s, size_t *order);
 
 #endif

@@ -1,0 +1,69 @@
+/*
+ * emit_fields.c - the document JSON and CBOR share: which keys a process
+ * and a mapping have, in which order, with which values (see emit.h). No
+ * rendering here; each writer renders the kinds its own way.
+ */
+#include <stdio.h>
+#include <time.h>
+
+#include "emit.h"
+#include "platform.h"
+
+static void add(struct field *f, size_t *n, const char *key, enum field_kind kind,
+		uint64_t u, const char *s)
+{
+	f[*n].key = key;
+	f[*n].kind = kind;
+	f[*n].u = u;
+	f[*n].s = s;
+	++*n;
+}
+
+void mapping_fields(struct mapping_fields *o, const struct snapshot *s,
+		    const struct mapping *m)
+{
+	struct field *f = o->f;
+	size_t n = 0;
+	add(f, &n, "start", FIELD_ADDR, m->start, NULL);
+	add(f, &n, "limit", FIELD_ADDR, m->limit, NULL);
+	add(f, &n, "offset", FIELD_ADDR, m->offset, NULL);
+	add(f, &n, "file", FIELD_STR, 0, snapshot_str(s, m->file));
+	add(f, &n, "build_id", FIELD_STR, 0, snapshot_str(s, m->build_id));
+	add(f, &n, "build_id_kind", FIELD_STR, 0, bid_kind_name(m->bid_kind));
+	if (m->go_build_id)
+		add(f, &n, "go_build_id", FIELD_STR, 0, snapshot_str(s, m->go_build_id));
+	if (m->pdb_file)
+		add(f, &n, "pdb_file", FIELD_STR, 0, snapshot_str(s, m->pdb_file));
+	if (m->bid_error)
+		add(f, &n, "build_id_error", FIELD_STR, 0, snapshot_str(s, m->bid_error));
+	perm_string(m->prot, o->perms);
+	add(f, &n, "perms", FIELD_STR, 0, o->perms);
+	if (m->flags & MAPF_FILE) {
+		snprintf(o->dev, sizeof o->dev, "%02x:%02x", (unsigned)m->dev_major,
+			 (unsigned)m->dev_minor);
+		add(f, &n, "dev", FIELD_STR, 0, o->dev);
+		add(f, &n, "inode", FIELD_UINT, m->inode, NULL);
+	}
+	add(f, &n, "deleted", FIELD_BOOL, !!(m->flags & MAPF_DELETED), NULL);
+	add(f, &n, "main", FIELD_BOOL, !!(m->flags & MAPF_MAIN), NULL);
+	o->n = n;
+}
+
+void snapshot_fields(struct snapshot_fields *o, const struct snapshot *s)
+{
+	size_t n = 0;
+	add(o->f, &n, "pid", FIELD_UINT, s->pid, NULL);
+	add(o->f, &n, "os", FIELD_STR, 0, s->os);
+	add(o->f, &n, "exe", FIELD_STR, 0, snapshot_str(s, s->exe));
+	add(o->f, &n, "time", FIELD_TIME, s->time_nanos, NULL);
+	o->n = n;
+}
+
+void format_time(uint64_t nanos, char out[FORMAT_TIME_SIZE])
+{
+	struct tm tm;
+	char when[32];
+	platform_gmtime((int64_t)(nanos / 1000000000ULL), &tm);
+	strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(out, FORMAT_TIME_SIZE, "%s.%09uZ", when, (unsigned)(nanos % 1000000000ULL));
+}

@@ -1,0 +1,154 @@
+/*
+ * test_emit_cbor.c - the CBOR writer on a hand-made snapshot, decoded with
+ * libcbor's own loader: the self-described tag, the JSON keys in order,
+ * unsigned addresses up to 2^64-1, text for UTF-8 and a byte string for a
+ * name that is not. In a build without libcbor: the refusal.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "emit.h"
+
+#ifdef HAVE_CBOR
+#include <cbor.h>
+
+static cbor_item_t *get(cbor_item_t *map, const char *key)
+{
+	struct cbor_pair *p = cbor_map_handle(map);
+	for (size_t i = 0; i < cbor_map_size(map); i++) {
+		cbor_item_t *k = p[i].key;
+		if (cbor_isa_string(k) && cbor_string_length(k) == strlen(key) &&
+		    memcmp(cbor_string_handle(k), key, strlen(key)) == 0)
+			return p[i].value;
+	}
+	fail_msg("no key %s", key);
+	return NULL;
+}
+
+static void assert_text(cbor_item_t *it, const char *want)
+{
+	assert_true(cbor_isa_string(it));
+	assert_int_equal(cbor_string_length(it), strlen(want));
+	assert_memory_equal(cbor_string_handle(it), want, strlen(want));
+}
+
+static void test_document(void **state)
+{
+	(void)state;
+	struct snapshot s;
+	snapshot_init(&s);
+	s.pid = 99;
+	s.os = "linux";
+	s.time_nanos = UINT64_C(1795650644000000001);
+	s.exe = snapshot_intern_str(&s, "/opt/caf\xc3\xa9");
+	struct mapping *m = snapshot_add(&s);
+	m->start = UINT64_C(0xffffffffff600000);
+	m->limit = UINT64_MAX;
+	m->offset = 0x2000;
+	m->file = snapshot_intern_str(&s, "/tmp/bad\xff\x80name");
+	m->build_id = snapshot_intern_str(&s, "abcd");
+	m->bid_kind = BIDK_GNU;
+	m->prot = PERM_R | PERM_X;
+	m->flags = MAPF_FILE | MAPF_MAIN;
+	m->dev_major = 0xfe;
+	m->inode = UINT64_C(1) << 40;
+
+	struct buf b = { 0 };
+	struct errmsg err;
+	assert_int_equal(emit_cbor(&b, &s, 1, 0, &err), 0);
+	assert_memory_equal(b.p, "\xd9\xd9\xf7", 3);
+
+	struct cbor_load_result res;
+	cbor_item_t *top = cbor_load(b.p, b.len, &res);
+	assert_non_null(top);
+	assert_int_equal(res.error.code, CBOR_ERR_NONE);
+	assert_int_equal(res.read, b.len);
+	assert_true(cbor_isa_tag(top));
+	assert_int_equal(cbor_tag_value(top), 55799);
+	cbor_item_t *doc = cbor_move(cbor_tag_item(top));
+	assert_true(cbor_isa_map(doc));
+
+	const char *keys[] = { "pid", "os", "exe", "time", "mappings" };
+	struct cbor_pair *p = cbor_map_handle(doc);
+	assert_int_equal(cbor_map_size(doc), 5);
+	for (size_t i = 0; i < 5; i++)
+		assert_text(p[i].key, keys[i]);
+	assert_int_equal(cbor_get_int(get(doc, "pid")), 99);
+	assert_text(get(doc, "exe"), "/opt/caf\xc3\xa9");
+	assert_text(get(doc, "time"), "2026-11-25T23:50:44.000000001Z");
+
+	cbor_item_t *maps = get(doc, "mappings");
+	assert_int_equal(cbor_array_size(maps), 1);
+	cbor_item_t *mm = cbor_array_handle(maps)[0];
+	assert_true(cbor_isa_uint(get(mm, "start")));
+	assert_true(cbor_get_int(get(mm, "start")) == UINT64_C(0xffffffffff600000));
+	assert_true(cbor_get_int(get(mm, "limit")) == UINT64_MAX);
+	assert_int_equal(cbor_get_int(get(mm, "offset")), 0x2000);
+	assert_true(cbor_get_int(get(mm, "inode")) == UINT64_C(1) << 40);
+	cbor_item_t *file = get(mm, "file");
+	assert_true(cbor_isa_bytestring(file));
+	assert_int_equal(cbor_bytestring_length(file), 14);
+	assert_memory_equal(cbor_bytestring_handle(file), "/tmp/bad\xff\x80name", 14);
+	assert_text(get(mm, "dev"), "fe:00");
+	assert_text(get(mm, "perms"), "r-xp");
+	assert_true(cbor_get_bool(get(mm, "main")));
+	assert_false(cbor_get_bool(get(mm, "deleted")));
+
+	cbor_decref(&top);
+	buf_free(&b);
+	snapshot_free(&s);
+}
+
+/* Several processes, or none under --all: an array. */
+static void test_array(void **state)
+{
+	(void)state;
+	struct snapshot s[2];
+	snapshot_init(&s[0]);
+	snapshot_init(&s[1]);
+	s[0].os = s[1].os = "linux";
+	struct buf b = { 0 };
+	struct errmsg err;
+	assert_int_equal(emit_cbor(&b, s, 2, 1, &err), 0);
+	assert_memory_equal(b.p, "\xd9\xd9\xf7\x82", 4);
+	b.len = 0;
+	assert_int_equal(emit_cbor(&b, s, 0, 1, &err), 0);
+	assert_int_equal(b.len, 4);
+	assert_memory_equal(b.p, "\xd9\xd9\xf7\x80", 4);
+	buf_free(&b);
+}
+
+#else
+
+static void test_missing(void **state)
+{
+	(void)state;
+	struct snapshot s;
+	struct buf b = { 0 };
+	struct errmsg err;
+	snapshot_init(&s);
+	assert_false(emit_cbor_supported());
+	assert_int_equal(emit_cbor(&b, &s, 1, 0, &err), -1);
+	assert_string_equal(err.text, CBOR_MISSING);
+	assert_int_equal(b.len, 0);
+}
+
+#endif
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+#ifdef HAVE_CBOR
+		cmocka_unit_test(test_document),
+		cmocka_unit_test(test_array),
+#else
+		cmocka_unit_test(test_missing),
+#endif
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
