@@ -12,7 +12,7 @@ CPPFLAGS += $(ZLIB_CFLAGS)
 LDLIBS += $(ZLIB_LIBS)
 
 COMMON := src/snapshot.c src/buf.c src/buildid.c src/emit_text.c src/emit_json.c src/platform.c \
-	src/pbwire.c src/gz.c src/pprof.c
+	src/pbwire.c src/gz.c src/pprof.c src/gozone.c
 LINUX := src/procmaps.c
 SRCS := $(COMMON) $(LINUX) src/main.c
 OBJS := $(SRCS:src/%.c=$(BUILD)/obj/%.o)
@@ -29,11 +29,44 @@ $(BUILD)/obj/%.o: src/%.c $(HDRS) | $(BUILD)/obj
 $(BUILD)/obj $(BUILD)/tests:
 	mkdir -p $@
 
+# ---- Windows: cross-built with mingw-w64, run and tested under Wine ----
+# zlib comes from libz-mingw-w64-dev and is linked statically (like the C
+# runtime), so modmap.exe runs under a bare Wine prefix. No libcbor: Debian
+# has no mingw build of it; a CBOR-capable build passes
+# WIN_CPPFLAGS=-DHAVE_CBOR and WIN_LDLIBS with -lcbor (docs/windows.md).
+WIN_CC ?= x86_64-w64-mingw32-gcc
+WIN_BUILD := $(BUILD)/win64
+WIN_CPPFLAGS ?=
+WIN_CPPFLAGS += -D__USE_MINGW_ANSI_STDIO=1
+WIN_LDLIBS ?= -lz
+WIN_SRCS := $(COMMON) src/toolhelp.c src/main.c
+WIN_OBJS := $(WIN_SRCS:src/%.c=$(WIN_BUILD)/obj/%.o)
+
+windows: $(WIN_BUILD)/modmap.exe
+
+$(WIN_BUILD)/modmap.exe: $(WIN_OBJS)
+	$(WIN_CC) -static -o $@ $(WIN_OBJS) $(WIN_LDLIBS) -lshell32
+
+$(WIN_BUILD)/obj/%.o: src/%.c $(HDRS) | $(WIN_BUILD)/obj
+	$(WIN_CC) $(WARN) $(WIN_CPPFLAGS) $(CFLAGS) -c -o $@ $<
+
+$(WIN_BUILD)/obj:
+	mkdir -p $@
+
 # ---- tests ------------------------------------------------------------
 UNIT := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test_*.c))
 UNIT_LIBS := $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null || echo -lcmocka)
 LIB_OBJS := $(filter-out $(BUILD)/obj/main.o,$(OBJS))
-FIXTURES := $(BUILD)/fixtures/mapper $(BUILD)/fixtures/libfix.so
+# Only the fixtures whose sources are in the tree yet.
+FIXTURES := $(if $(wildcard tests/fixtures/mapper.c),$(BUILD)/fixtures/mapper) \
+	$(if $(wildcard tests/fixtures/libfix.c),$(BUILD)/fixtures/libfix.so)
+# Windows fixtures (tests/e2e/test_windows.py): a target program, a DLL it
+# loads, and a Go program (Debian's golang-go, cross-built, no network)
+# that prints Go's own path+mtime IDs.
+WIN_FIXTURES := $(WIN_BUILD)/fixtures/winfix.exe $(WIN_BUILD)/fixtures/fixdll.dll \
+	$(WIN_BUILD)/fixtures/gomtime.exe
+# A python3 that has pytest (python3-pytest is Debian's; a pyenv one may not).
+PYTHON ?= $(shell python3 -c 'import pytest' 2>/dev/null && echo python3 || echo /usr/bin/python3)
 
 $(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJS) $(HDRS) | $(BUILD)/tests
 	$(CC) $(WARN) -Wno-strict-prototypes $(CPPFLAGS) $(CFLAGS) -Isrc -o $@ $< $(LIB_OBJS) $(UNIT_LIBS) $(LDLIBS)
@@ -46,11 +79,24 @@ $(BUILD)/fixtures/mapper: tests/fixtures/mapper.c
 	@mkdir -p $(dir $@)
 	$(CC) $(WARN) -D_GNU_SOURCE -O1 -g -Wl,--build-id=sha1 -o $@ $< -ldl
 
+$(WIN_BUILD)/fixtures/winfix.exe: tests/fixtures/win/winfix.c
+	@mkdir -p $(dir $@)
+	$(WIN_CC) $(WARN) -municode -D__USE_MINGW_ANSI_STDIO=1 -O1 -static -o $@ $<
+
+$(WIN_BUILD)/fixtures/fixdll.dll: tests/fixtures/win/fixdll.c
+	@mkdir -p $(dir $@)
+	$(WIN_CC) $(WARN) -O1 -shared -Wl,--build-id -o $@ $<
+
+$(WIN_BUILD)/fixtures/gomtime.exe: tests/fixtures/win/gomtime.go
+	@mkdir -p $(dir $@)
+	GOOS=windows GOARCH=amd64 CGO_ENABLED=0 GOPROXY=off GOFLAGS= \
+	  GOCACHE=$(abspath $(BUILD))/go-cache go build -trimpath -o $@ $<
+
 unit: $(UNIT)
 	@set -e; for t in $(UNIT); do echo "== $$t"; $$t; done
 
-e2e: $(BUILD)/modmap $(FIXTURES)
-	python3 -m pytest -q tests/e2e
+e2e: $(BUILD)/modmap $(FIXTURES) $(WIN_BUILD)/modmap.exe $(WIN_FIXTURES)
+	$(PYTHON) -m pytest -q tests/e2e
 
 # ---- fuzzing (libFuzzer): tests/fuzz/fuzz_NAME.c, seeds in tests/fuzz/corpus/NAME/
 FUZZ_CC ?= clang
@@ -83,4 +129,4 @@ check: all unit e2e fuzz-smoke
 clean:
 	rm -rf $(BUILD)
 
-.PHONY: all unit e2e check clean fuzz fuzz-smoke
+.PHONY: all windows unit e2e check clean fuzz fuzz-smoke

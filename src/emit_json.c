@@ -46,13 +46,27 @@ static void put_u16(struct buf *b, uint32_t u)
 	buf_printf(b, "\\u%04x", (unsigned)u);
 }
 
-void json_put_string(struct buf *b, const char *str, size_t len)
+/* A surrogate code point in its 3-byte form (ED A0..BF xx): how WTF-8
+ * writes an unpaired UTF-16 surrogate. Returns the surrogate, or 0. */
+static uint32_t wtf8_surrogate(const unsigned char *s, size_t len)
+{
+	if (len < 3 || s[0] != 0xed || s[1] < 0xa0 || s[1] > 0xbf || (s[2] & 0xc0) != 0x80)
+		return 0;
+	return 0xd000u | (uint32_t)(s[1] & 0x3f) << 6 | (s[2] & 0x3fu);
+}
+
+static void put_string(struct buf *b, const char *str, size_t len, int wtf8)
 {
 	const unsigned char *s = (const unsigned char *)str;
 	buf_putc(b, '"');
 	for (size_t i = 0; i < len;) {
 		uint32_t c;
 		size_t n = utf8_decode(s + i, len - i, &c);
+		if (n == 0 && wtf8 && (c = wtf8_surrogate(s + i, len - i)) != 0) {
+			put_u16(b, c);	/* the original UTF-16 unit */
+			i += 3;
+			continue;
+		}
 		if (n == 0) {
 			put_u16(b, 0xdc00 + s[i]);	/* surrogateescape */
 			i++;
@@ -83,6 +97,22 @@ void json_put_string(struct buf *b, const char *str, size_t len)
 	buf_putc(b, '"');
 }
 
+void json_put_string(struct buf *b, const char *s, size_t len)
+{
+	put_string(b, s, len, 0);
+}
+
+void json_put_wtf8(struct buf *b, const char *s, size_t len)
+{
+	put_string(b, s, len, 1);
+}
+
+/* A string from snapshot s: Windows strings are WTF-8 (UTF-16 made 8-bit). */
+static void put_os_string(struct buf *b, const struct snapshot *s, const char *v)
+{
+	put_string(b, v, strlen(v), strcmp(s->os, "windows") == 0);
+}
+
 static void put_key(struct buf *b, const char *key, int *first)
 {
 	buf_puts(b, *first ? "\n      " : ",\n      ");
@@ -92,10 +122,11 @@ static void put_key(struct buf *b, const char *key, int *first)
 	buf_puts(b, "\": ");
 }
 
-static void put_str_field(struct buf *b, const char *key, const char *v, int *first)
+static void put_str_field(struct buf *b, const struct snapshot *s, const char *key,
+			  const char *v, int *first)
 {
 	put_key(b, key, first);
-	json_put_string(b, v, strlen(v));
+	put_os_string(b, s, v);
 }
 
 static void put_hex_field(struct buf *b, const char *key, uint64_t v, int *first)
@@ -124,17 +155,17 @@ static void put_mapping(struct buf *b, const struct snapshot *s, const struct ma
 	put_hex_field(b, "start", m->start, &first);
 	put_hex_field(b, "limit", m->limit, &first);
 	put_hex_field(b, "offset", m->offset, &first);
-	put_str_field(b, "file", snapshot_str(s, m->file), &first);
-	put_str_field(b, "build_id", snapshot_str(s, m->build_id), &first);
-	put_str_field(b, "build_id_kind", bid_kind_name(m->bid_kind), &first);
+	put_str_field(b, s, "file", snapshot_str(s, m->file), &first);
+	put_str_field(b, s, "build_id", snapshot_str(s, m->build_id), &first);
+	put_str_field(b, s, "build_id_kind", bid_kind_name(m->bid_kind), &first);
 	if (m->go_build_id)
-		put_str_field(b, "go_build_id", snapshot_str(s, m->go_build_id), &first);
+		put_str_field(b, s, "go_build_id", snapshot_str(s, m->go_build_id), &first);
 	if (m->pdb_file)
-		put_str_field(b, "pdb_file", snapshot_str(s, m->pdb_file), &first);
+		put_str_field(b, s, "pdb_file", snapshot_str(s, m->pdb_file), &first);
 	if (m->bid_error)
-		put_str_field(b, "build_id_error", snapshot_str(s, m->bid_error), &first);
+		put_str_field(b, s, "build_id_error", snapshot_str(s, m->bid_error), &first);
 	perm_string(m->prot, perms);
-	put_str_field(b, "perms", perms, &first);
+	put_str_field(b, s, "perms", perms, &first);
 	if (m->flags & MAPF_FILE) {
 		put_key(b, "dev", &first);
 		buf_printf(b, "\"%02x:%02x\"", m->dev_major, m->dev_minor);
@@ -154,7 +185,7 @@ static void put_snapshot(struct buf *b, const struct snapshot *s)
 	buf_printf(b, "{\n  \"pid\": %llu,\n  \"os\": ", (unsigned long long)s->pid);
 	json_put_string(b, s->os, strlen(s->os));
 	buf_puts(b, ",\n  \"exe\": ");
-	json_put_string(b, exe, strlen(exe));
+	put_os_string(b, s, exe);
 	buf_puts(b, ",\n  \"time\": ");
 	put_time(b, s->time_nanos);
 	buf_puts(b, ",\n  \"mappings\": [");
