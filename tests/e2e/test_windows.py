@@ -195,8 +195,13 @@ def test_text_lists_every_module(target):
     p = modmap("--pid", target.pid)
     assert p.returncode == 0
     lines = p.stdout.decode().splitlines()
-    assert lines[0].startswith(f"pid {target.pid} (windows) ")
+    # Backslashes are Windows's separator: not doubled as on Linux.
+    assert lines[0] == f"pid {target.pid} (windows) {winpath(WINFIX)}: " \
+                       f"{len(target.mods)} mappings"
     assert len(lines) == 2 + len(target.mods)
+    for (base, size, path), line in zip(target.mods, lines[2:]):
+        assert line.split()[:3] == [hex(base), hex(base + size), "0x0"]
+        assert line.endswith(" " + path)
 
 
 def test_self(wine):
