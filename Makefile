@@ -37,7 +37,9 @@ $(BUILD)/obj $(BUILD)/tests:
 WIN_CC ?= x86_64-w64-mingw32-gcc
 WIN_BUILD := $(BUILD)/win64
 WIN_CPPFLAGS ?=
-WIN_CPPFLAGS += -D__USE_MINGW_ANSI_STDIO=1
+# C99 printf (%zu, %llu) from mingw's runtime, not msvcrt's.
+WIN_DEFS := -D__USE_MINGW_ANSI_STDIO=1
+WIN_LDFLAGS ?= -static
 WIN_LDLIBS ?= -lz
 WIN_SRCS := $(COMMON) src/toolhelp.c src/main.c
 WIN_OBJS := $(WIN_SRCS:src/%.c=$(WIN_BUILD)/obj/%.o)
@@ -45,10 +47,10 @@ WIN_OBJS := $(WIN_SRCS:src/%.c=$(WIN_BUILD)/obj/%.o)
 windows: $(WIN_BUILD)/modmap.exe
 
 $(WIN_BUILD)/modmap.exe: $(WIN_OBJS)
-	$(WIN_CC) -static -o $@ $(WIN_OBJS) $(WIN_LDLIBS) -lshell32
+	$(WIN_CC) $(WIN_LDFLAGS) -o $@ $(WIN_OBJS) $(WIN_LDLIBS) -lshell32
 
 $(WIN_BUILD)/obj/%.o: src/%.c $(HDRS) | $(WIN_BUILD)/obj
-	$(WIN_CC) $(WARN) $(WIN_CPPFLAGS) $(CFLAGS) -c -o $@ $<
+	$(WIN_CC) $(WARN) $(WIN_DEFS) $(WIN_CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
 $(WIN_BUILD)/obj:
 	mkdir -p $@
@@ -81,7 +83,7 @@ $(BUILD)/fixtures/mapper: tests/fixtures/mapper.c
 
 $(WIN_BUILD)/fixtures/winfix.exe: tests/fixtures/win/winfix.c
 	@mkdir -p $(dir $@)
-	$(WIN_CC) $(WARN) -municode -D__USE_MINGW_ANSI_STDIO=1 -O1 -static -o $@ $<
+	$(WIN_CC) $(WARN) $(WIN_DEFS) -municode -O1 -static -o $@ $<
 
 $(WIN_BUILD)/fixtures/fixdll.dll: tests/fixtures/win/fixdll.c
 	@mkdir -p $(dir $@)
