@@ -9,6 +9,7 @@ import json
 import os
 import re
 import shutil
+import struct
 import subprocess
 from pathlib import Path
 
@@ -302,36 +303,43 @@ def test_build_id_modes(target):
         [m["build_id"] for m in auto["mappings"]]
 
 
-def objdump_identity(unix_path):
-    """(CodeView GUID+age, image key) as objdump -p reads them."""
+def codeview_key(unix_path):
+    """The symbol-server key of a PE file's CodeView record, per objdump -p
+    (which prints the GUID in that order already), or None."""
     out = subprocess.run(["x86_64-w64-mingw32-objdump", "-p", str(unix_path)],
                          capture_output=True, check=True, text=True).stdout
-    stamp = int(re.search(r"^TimeDateStamp\s+([0-9a-fA-F]+)", out, re.M).group(1), 16) \
-        if re.search(r"^TimeDateStamp", out, re.M) else None
-    size = int(re.search(r"^SizeOfImage\s+([0-9a-fA-F]+)", out, re.M).group(1), 16)
-    cv = re.search(r"signature ([0-9a-f]{32}) age (\d+)", out)
-    return stamp, size, cv
+    cv = re.search(r"RSDS signature ([0-9a-f]{32}) age (\d+)", out)
+    return cv and cv.group(1).upper() + format(int(cv.group(2)), "X")
+
+
+def image_key(unix_path):
+    """TimeDateStamp %08X and SizeOfImage %x, read from the headers."""
+    d = Path(unix_path).read_bytes()
+    pe = struct.unpack_from("<I", d, 0x3C)[0]
+    assert d[pe:pe + 4] == b"PE\0\0"
+    stamp = struct.unpack_from("<I", d, pe + 8)[0]
+    size = struct.unpack_from("<I", d, pe + 24 + 56)[0]
+    return f"{stamp:08X}{size:x}"
 
 
 def test_native_build_ids(target, dlls):
     """native: CodeView signature, else the image key, else path+mtime.
-    Until the PE reader (issue 3) lands, every module falls back to
-    path+mtime and says why."""
+    Until the PE reader (issue 3) lands on this branch, every module falls
+    back to path+mtime and says why; both states are checked."""
     doc = modmap_json("--pid", target.pid, "--build-id", "native")
     by_file = {m["file"]: m for m in doc["mappings"]}
     m = by_file[winpath(dlls["long"])]
     if m["build_id_kind"] == "path-mtime":
-        assert m["build_id_error"] == "PE files are not read yet"
+        assert m.get("build_id_error") == "PE files are not read yet"
         assert m["build_id"] == go_ids([m["file"]], None)[0]
         return
     # fixdll.dll is linked with --build-id: it has a CodeView record.
-    _, size, cv = objdump_identity(dlls["long"])
-    assert cv and m["build_id_kind"] == "pdb"
-    assert m["build_id"].lower() == (cv.group(1) + format(int(cv.group(2)), "x")).lower()
-    # Wine's builtin DLLs have no CodeView record: their image key.
+    assert m["build_id_kind"] == "pdb"
+    assert m["build_id"].upper() == codeview_key(dlls["long"])
+    # Wine's own DLLs carry none: they get their image key.
     nt = next(m for f, m in by_file.items() if f.lower().endswith("\\ntdll.dll"))
     assert nt["build_id_kind"] == "pe-image"
-    assert re.fullmatch(r"[0-9A-F]{8}[0-9a-f]+", nt["build_id"])
+    assert nt["build_id"] == image_key(PREFIX / "drive_c/windows/system32/ntdll.dll")
 
 
 def test_zone_table_is_gos(wine):
