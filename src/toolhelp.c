@@ -265,24 +265,59 @@ static int set_text(struct snapshot *s, uint32_t *field, const char *text)
 }
 
 /*
+ * A file's last-write time the way Go's os.Stat finds it: the attributes
+ * for a plain file; FindFirstFile for one another process holds without
+ * sharing (GetFileAttributesEx refuses those); otherwise, notably for a
+ * symbolic link, the file opened through the link. Returns 0, or the
+ * Windows error.
+ */
+static DWORD go_stat_mtime(const wchar_t *path, FILETIME *mtime)
+{
+	WIN32_FILE_ATTRIBUTE_DATA fa;
+	if (GetFileAttributesExW(path, GetFileExInfoStandard, &fa)) {
+		if (!(fa.dwFileAttributes & FILE_ATTRIBUTE_REPARSE_POINT)) {
+			*mtime = fa.ftLastWriteTime;
+			return 0;
+		}
+	} else if (GetLastError() == ERROR_SHARING_VIOLATION) {
+		WIN32_FIND_DATAW fd;
+		HANDLE f = FindFirstFileW(path, &fd);
+		if (f == INVALID_HANDLE_VALUE)
+			return GetLastError();
+		FindClose(f);
+		*mtime = fd.ftLastWriteTime;
+		return 0;
+	}
+	HANDLE h = CreateFileW(path, 0, 0, NULL, OPEN_EXISTING, FILE_FLAG_BACKUP_SEMANTICS, NULL);
+	if (h == INVALID_HANDLE_VALUE)
+		return GetLastError();
+	BY_HANDLE_FILE_INFORMATION fi;
+	DWORD e = GetFileInformationByHandle(h, &fi) ? 0 : GetLastError();
+	CloseHandle(h);
+	if (!e)
+		*mtime = fi.ftLastWriteTime;
+	return e;
+}
+
+/*
  * path+mtime as Go's runtime/pprof writes it on Windows: the path, then
  * os.Stat(path).ModTime().String(); the path alone when it cannot be
  * stat'ed. wpath is the module's path in a form the file APIs take.
  */
 static int set_path_mtime(struct target *t, struct mapping *m, const wchar_t *wpath)
 {
-	WIN32_FILE_ATTRIBUTE_DATA fa;
-	if (!GetFileAttributesExW(wpath, GetFileExInfoStandard, &fa)) {
+	FILETIME ft = { 0, 0 };
+	DWORD e = go_stat_mtime(wpath, &ft);
+	if (e) {
 		char why[64];
-		snprintf(why, sizeof why, "cannot stat the file (error %lu)",
-			 (unsigned long)GetLastError());
+		snprintf(why, sizeof why, "cannot stat the file (error %lu)", (unsigned long)e);
 		m->build_id = m->file;
 		m->bid_kind = BIDK_PATH;
 		return m->bid_error ? 0 : set_text(t->s, &m->bid_error, why);
 	}
 	if (zone_load(t) < 0)
 		return -1;
-	int64_t ticks = (int64_t)filetime_u64(&fa.ftLastWriteTime) - FILETIME_UNIX_EPOCH;
+	int64_t ticks = (int64_t)filetime_u64(&ft) - FILETIME_UNIX_EPOCH;
 	int64_t sec = floor_div64(ticks, 10000000);
 	long nsec = (long)(ticks - sec * 10000000) * 100;
 	long off;
