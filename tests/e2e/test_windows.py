@@ -237,6 +237,13 @@ def test_output_file_with_non_ascii_name(target, tmp_path):
     assert json.loads((tmp_path / "snäp-模.json").read_text())["pid"] == target.pid
 
 
+def test_output_file_error_leaves_nothing(target, tmp_path):
+    p = modmap("--pid", target.pid, "-o", "missing\\dir\\out.json", cwd=tmp_path)
+    assert p.returncode == 1
+    assert p.stderr.decode().startswith("modmap: missing\\dir\\out.json: cannot create")
+    assert list(tmp_path.iterdir()) == []
+
+
 # ---- errors ----------------------------------------------------------------
 
 def test_no_such_process(wine):
