@@ -34,8 +34,10 @@ DATED = {
     "fixdll_frac.dll": 1700000000_500000000,     # 2023-11-14 22:13:20.5 UTC
 }
 # Zones Go names from its table, with daylight saving on either side of
-# the equator, without it, and with a half-hour offset.
-ZONES = ["America/New_York", "Australia/Sydney", "Asia/Kolkata", "UTC"]
+# the equator, without it, with half- and quarter-hour offsets, one Go
+# names by its offset ("+1245"), and a POSIX rule no Olson zone spells.
+ZONES = ["America/New_York", "Australia/Sydney", "Asia/Kolkata", "UTC",
+         "Pacific/Chatham", "XYZ+4ABC,M3.2.0,M11.1.0"]
 
 
 def wine_env(tz=None):
@@ -298,6 +300,53 @@ def test_path_mtime_zones_differ(target):
                                                         tz="Australia/Sydney")["mappings"]}
     assert syd[summer] == summer + "2021-07-04 22:34:56.1234567 +1000 AEST"
     assert syd[winter] == winter + "2021-01-15 23:00:00 +1100 AEDT"
+
+
+NEWFOUNDLAND = r"HKLM\SOFTWARE\Microsoft\Windows NT\CurrentVersion\Time Zones" \
+    r"\Newfoundland Standard Time"
+NEWFOUNDLAND_NAMES = {"Std": "Newfoundland Standard Time", "Dlt": "Newfoundland Daylight Time",
+                      "MUI_Std": "@tzres.dll,-9504", "MUI_Dlt": "@tzres.dll,-9505"}
+
+
+def reg_set(values):
+    """Sets (str) or deletes (None) values of Newfoundland's zone key."""
+    for name, value in values.items():
+        cmd = ["add", NEWFOUNDLAND, "/v", name, "/d", value, "/f"] if value is not None \
+            else ["delete", NEWFOUNDLAND, "/v", name, "/f"]
+        subprocess.run(["wine", "reg", *cmd], env=wine_env(), capture_output=True, timeout=60)
+
+
+@pytest.fixture
+def french_newfoundland(wine):
+    """The zone of America/St_Johns named in French, as a localised Windows
+    names it; Wine takes a zone's names from Std/Dlt when MUI_* are absent."""
+    reg_set(NEWFOUNDLAND_NAMES)
+    reg_set({"Std": "Heure normale de Terre-Neuve", "Dlt": "Heure avancée de Terre-Neuve"})
+    yield reg_set
+    reg_set(NEWFOUNDLAND_NAMES)
+
+
+def test_zone_names_go_does_not_know(target, french_newfoundland):
+    """Go's fallbacks for a zone name not in its table: the registry zone
+    whose names match gives the English name; failing that, capitals."""
+    winter = target.path_of("fixdll_winter.dll")
+    summer = target.path_of("fixdll_summer.dll")
+    tz = "America/St_Johns"
+
+    # Only the standard name is French: no registry zone has both names,
+    # so the standard abbreviation is the capitals, the daylight one the
+    # table's.
+    french_newfoundland({"MUI_Std": None})
+    ids = {m["file"]: m["build_id"] for m in modmap_json("--pid", target.pid, tz=tz)["mappings"]}
+    assert ids[winter] == winter + "2021-01-15 08:30:00 -0330 HTN"
+    assert ids[summer] == summer + "2021-07-04 10:04:56.1234567 -0230 NDT"
+    assert [ids[winter], ids[summer]] == go_ids([winter, summer], tz)
+
+    # Both French: the registry's Std/Dlt match, its key is the English name.
+    french_newfoundland({"MUI_Dlt": None})
+    ids = {m["file"]: m["build_id"] for m in modmap_json("--pid", target.pid, tz=tz)["mappings"]}
+    assert ids[winter] == winter + "2021-01-15 08:30:00 -0330 NST"
+    assert [ids[winter], ids[summer]] == go_ids([winter, summer], tz)
 
 
 def test_build_id_modes(target):
