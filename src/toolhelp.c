@@ -448,8 +448,15 @@ static enum read_status explain(DWORD pid, DWORD e, struct errmsg *err)
 			"run modmap as administrator)", p);
 		break;
 	case ERROR_PARTIAL_COPY:
-		err_set(err, "pid %lu: cannot read its module list (ERROR_PARTIAL_COPY: a 64-bit "
-			"process read by a 32-bit modmap; use the 64-bit build)", p);
+		/* Its loader data could not be read: from a 32-bit modmap, the
+		 * process is 64-bit; from a 64-bit one, it has no user-mode
+		 * loader (System, Registry) or is protected. */
+		if (sizeof(void *) < 8)
+			err_set(err, "pid %lu: cannot read its module list (ERROR_PARTIAL_COPY: a "
+				"64-bit process read by a 32-bit modmap; use the 64-bit build)", p);
+		else
+			err_set(err, "pid %lu: cannot read its module list (ERROR_PARTIAL_COPY: a "
+				"protected process, or one without user-mode modules)", p);
 		break;
 	case ERROR_NOACCESS:
 		err_set(err, "pid %lu: process is not initialised yet (started suspended?); "
