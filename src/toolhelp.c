@@ -38,6 +38,12 @@
 /* 100 ns intervals from 1601-01-01 (FILETIME) to 1970-01-01. */
 #define FILETIME_UNIX_EPOCH 116444736000000000LL
 
+/* A buffer reused from module to module, so records cost no allocation. */
+struct scratch {
+	void *p;
+	size_t cap;
+};
+
 struct target {
 	struct snapshot *s;
 	const struct read_opts *o;
@@ -45,8 +51,8 @@ struct target {
 	HANDLE proc;		/* for long names; opened on first need */
 	DWORD proc_error;	/* why it could not be opened, once tried */
 	struct gozone *zone;	/* Go's local zone; built on first need */
-	char *utf8;		/* scratch for one converted path */
-	size_t utf8_cap;
+	struct scratch text;	/* a converted path, then a build ID */
+	struct scratch wide;	/* a path for the file APIs */
 };
 
 /* ---- small conversions -------------------------------------------------- */
@@ -61,19 +67,27 @@ static int64_t floor_div64(int64_t a, int64_t b)
 	return a / b - (a % b != 0 && (a < 0) != (b < 0));
 }
 
-/* Converts n UTF-16 units to WTF-8 in t->utf8; returns its length or -1. */
-static long to_utf8(struct target *t, const wchar_t *w, size_t n)
+/* At least bytes of scratch space (its old contents kept), or NULL. */
+static void *scratch_get(struct scratch *sc, size_t bytes)
 {
-	size_t need = wtf8_from_utf16(NULL, 0, (const uint16_t *)w, n);
-	if (need + 1 > t->utf8_cap) {
-		char *p = realloc(t->utf8, need + 1);
+	if (bytes > sc->cap) {
+		void *p = realloc(sc->p, bytes);
 		if (!p)
-			return -1;
-		t->utf8 = p;
-		t->utf8_cap = need + 1;
+			return NULL;
+		sc->p = p;
+		sc->cap = bytes;
 	}
-	wtf8_from_utf16(t->utf8, t->utf8_cap, (const uint16_t *)w, n);
-	return (long)need;
+	return sc->p;
+}
+
+/* n UTF-16 units as WTF-8 in t->text; returns it (length in *len) or NULL. */
+static char *to_utf8(struct target *t, const wchar_t *w, size_t n, size_t *len)
+{
+	*len = wtf8_from_utf16(NULL, 0, (const uint16_t *)w, n);
+	char *u = scratch_get(&t->text, *len + 1);
+	if (u)
+		wtf8_from_utf16(u, *len + 1, (const uint16_t *)w, n);
+	return u;
 }
 
 /* "\\?\C:\x" -> "C:\x", "\\?\UNC\srv\x" -> "\\srv\x", in place. */
@@ -91,14 +105,14 @@ static size_t strip_verbatim(wchar_t *w, size_t n)
 }
 
 /*
- * A path file APIs accept at any length: an absolute path of 248 characters
- * or more gets the \\?\ prefix, as Go's os.Stat does. Caller frees.
+ * A path file APIs accept at any length, in t->wide: an absolute path of
+ * 248 characters or more gets the \\?\ prefix, as Go's os.Stat does.
  */
-static wchar_t *api_path(const wchar_t *w, size_t n)
+static wchar_t *api_path(struct target *t, const wchar_t *w, size_t n)
 {
 	int prefix = n >= GO_LONG_PATH && n >= 3 && w[1] == L':' && w[2] == L'\\';
 	int unc = !prefix && n >= GO_LONG_PATH && n >= 2 && w[0] == L'\\' && w[1] == L'\\';
-	wchar_t *p = malloc((n + 9) * sizeof *p);
+	wchar_t *p = scratch_get(&t->wide, (n + 9) * sizeof *p);
 	if (!p)
 		return NULL;
 	if (prefix) {
@@ -326,13 +340,13 @@ static int set_path_mtime(struct target *t, struct mapping *m, const wchar_t *wp
 	size_t wl = gotime_format(when, sizeof when, sec, nsec, off, zone);
 	const char *path = snapshot_str(t->s, m->file);
 	size_t pl = strlen(path);
-	char *id = malloc(pl + wl + 1);
+	/* path lives in the arena, which interning may move: copy it first. */
+	char *id = scratch_get(&t->text, pl + wl + 1);
 	if (!id)
 		return -1;
 	memcpy(id, path, pl);
 	memcpy(id + pl, when, wl + 1);
 	uint32_t o = snapshot_intern(t->s, id, pl + wl);
-	free(id);
 	if (o == UINT32_MAX)
 		return -1;
 	m->build_id = o;
@@ -404,7 +418,7 @@ static int set_build_id(struct target *t, struct mapping *m, const wchar_t *w, s
 {
 	if (t->o->bid == BID_NONE)
 		return 0;
-	wchar_t *wpath = api_path(w, n);
+	wchar_t *wpath = api_path(t, w, n);
 	if (!wpath)
 		return -1;
 	int rc = 0;
@@ -430,7 +444,6 @@ static int set_build_id(struct target *t, struct mapping *m, const wchar_t *w, s
 	}
 	if (rc == 0 && m->bid_kind == BIDK_NONE)
 		rc = set_path_mtime(t, m, wpath);
-	free(wpath);
 	return rc;
 }
 
@@ -499,14 +512,15 @@ static int add_module(struct target *t, MODULEENTRY32W *me, int first)
 	n = strip_verbatim(w, n);
 
 	struct mapping *m = snapshot_add(t->s);
-	long ul = m ? to_utf8(t, w, n) : -1;
-	int rc = ul < 0 ? -1 : 0;
+	size_t ul = 0;
+	char *u = m ? to_utf8(t, w, n, &ul) : NULL;
+	int rc = u ? 0 : -1;
 	if (rc == 0) {
 		m->start = (uint64_t)(uintptr_t)me->modBaseAddr;
 		m->limit = m->start + me->modBaseSize;
 		m->offset = 0;
 		m->prot = PERM_R | PERM_X;	/* an image: code and the data beside it */
-		m->file = snapshot_intern(t->s, t->utf8, (size_t)ul);
+		m->file = snapshot_intern(t->s, u, ul);
 		rc = m->file == UINT32_MAX ? -1 : 0;
 	}
 	if (rc == 0 && first) {
@@ -566,7 +580,8 @@ enum read_status snapshot_read(struct snapshot *s, uint64_t pid, const struct re
 	if (t.proc)
 		CloseHandle(t.proc);
 	free(t.zone);
-	free(t.utf8);
+	free(t.text.p);
+	free(t.wide.p);
 	if (rc < 0) {
 		err_set(err, "pid %lu: out of memory", (unsigned long)t.pid);
 		return READ_FAILED;
