@@ -500,12 +500,13 @@ static int add_module(struct target *t, MODULEENTRY32W *me, int first)
 	wchar_t *w = me->szExePath, *whole = NULL;
 	size_t n = wcsnlen(w, MAX_PATH);
 	DWORD why = 0;
+	int cut = 0;	/* a name Toolhelp32 may have cut that stays so */
 	if (n >= TOOLHELP_NAME_MAX) {
 		whole = long_name(t, me->hModule, &n, &why);
 		if (whole)
 			w = whole;
 		else
-			n = wcsnlen(w, MAX_PATH);
+			n = wcsnlen(w, MAX_PATH), cut = 1;
 	}
 	if (w == me->szExePath && n == MAX_PATH)
 		w[--n] = L'\0';
@@ -527,7 +528,7 @@ static int add_module(struct target *t, MODULEENTRY32W *me, int first)
 		m->flags |= MAPF_MAIN;
 		t->s->exe = m->file;
 	}
-	if (rc == 0 && n >= TOOLHELP_NAME_MAX && !whole) {
+	if (rc == 0 && cut) {
 		char msg[128];
 		snprintf(msg, sizeof msg, "path cut at %d characters by Toolhelp32; "
 			 "the whole one could not be read (error %lu)", TOOLHELP_NAME_MAX,
