@@ -226,6 +226,10 @@ def test_all_includes_the_target(target):
     doc = json.loads(p.stdout)
     pids = [d["pid"] for d in doc]
     assert target.pid in pids and pids == sorted(pids)
+    for d in doc:
+        assert d["os"] == "windows" and d["mappings"][0]["main"]
+        assert d["exe"] == d["mappings"][0]["file"]
+        assert d["exe"].lower().endswith(".exe")
     # The suspended child cannot be read; --all names it and goes on.
     assert f"modmap: pid {target.suspended}: " in p.stderr.decode()
     assert p.returncode == 0
@@ -263,6 +267,10 @@ def test_process_not_initialised_yet(target):
 
 
 def test_usage_errors(wine):
+    p = modmap("--self", "--format", "ünï")
+    assert p.returncode == 2
+    # The wide command line reaches the message whole, as UTF-8.
+    assert p.stderr.startswith("modmap: unknown format 'ünï'".encode())
     assert modmap("--pid", "x").returncode == 2
     assert modmap("--self", "--format", "yaml").returncode == 2
     assert modmap().returncode == 2
