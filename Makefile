@@ -66,7 +66,7 @@ FIXTURES := $(if $(wildcard tests/fixtures/mapper.c),$(BUILD)/fixtures/mapper) \
 # loads, and a Go program (Debian's golang-go, cross-built, no network)
 # that prints Go's own path+mtime IDs.
 WIN_FIXTURES := $(WIN_BUILD)/fixtures/winfix.exe $(WIN_BUILD)/fixtures/fixdll.dll \
-	$(WIN_BUILD)/fixtures/gomtime.exe
+	$(WIN_BUILD)/fixtures/gomtime.exe $(WIN_BUILD)/fixtures/toolhelp_errors.exe
 # A python3 that has pytest (python3-pytest is Debian's; a pyenv one may not).
 PYTHON ?= $(shell python3 -c 'import pytest' 2>/dev/null && echo python3 || echo /usr/bin/python3)
 
@@ -88,6 +88,17 @@ $(WIN_BUILD)/fixtures/winfix.exe: tests/fixtures/win/winfix.c
 $(WIN_BUILD)/fixtures/fixdll.dll: tests/fixtures/win/fixdll.c
 	@mkdir -p $(dir $@)
 	$(WIN_CC) $(WARN) -O1 -shared -Wl,--build-id -o $@ $<
+
+# The backend against a scripted CreateToolhelp32Snapshot, for the failures
+# Wine does not produce on demand.
+WIN_LIB_OBJS := $(filter-out $(WIN_BUILD)/obj/toolhelp.o $(WIN_BUILD)/obj/main.o,$(WIN_OBJS))
+$(WIN_BUILD)/fixtures/toolhelp_errors.exe: tests/fixtures/win/toolhelp_errors.c src/toolhelp.c \
+		$(WIN_LIB_OBJS) $(HDRS)
+	@mkdir -p $(dir $@)
+	$(WIN_CC) $(WARN) $(WIN_DEFS) -DCreateToolhelp32Snapshot=fake_CreateToolhelp32Snapshot \
+	  $(CFLAGS) -c -o $(WIN_BUILD)/fixtures/toolhelp_fake.o src/toolhelp.c
+	$(WIN_CC) $(WARN) $(WIN_DEFS) $(CFLAGS) -Isrc $(WIN_LDFLAGS) -o $@ $< \
+	  $(WIN_BUILD)/fixtures/toolhelp_fake.o $(WIN_LIB_OBJS) $(WIN_LDLIBS) -lshell32
 
 $(WIN_BUILD)/fixtures/gomtime.exe: tests/fixtures/win/gomtime.go
 	@mkdir -p $(dir $@)

@@ -20,6 +20,7 @@ from conftest import BUILD, ROOT
 WIN = BUILD / "win64"
 MODMAP_EXE = WIN / "modmap.exe"
 WINFIX = WIN / "fixtures" / "winfix.exe"
+TOOLHELP_ERRORS = WIN / "fixtures" / "toolhelp_errors.exe"
 FIXDLL = WIN / "fixtures" / "fixdll.dll"
 GOMTIME = WIN / "fixtures" / "gomtime.exe"
 PREFIX = BUILD / "wineprefix"
@@ -264,6 +265,30 @@ def test_process_not_initialised_yet(target):
     assert p.stderr.decode().strip() == (
         f"modmap: pid {target.suspended}: process is not initialised yet "
         "(started suspended?); try again once it runs")
+
+
+def test_scripted_toolhelp_failures(wine):
+    """Failures Wine does not produce on demand, from the backend linked
+    against a scripted CreateToolhelp32Snapshot: ERROR_BAD_LENGTH is retried
+    a bounded number of times, and each error has its own message."""
+    p = run_exe(TOOLHELP_ERRORS, check=True)
+    rows = {}
+    for line in p.stdout.decode().splitlines():
+        case, status, calls, msg = line.split(" ", 3)
+        rows[case] = (status, int(calls), re.sub(r"^pid \d+: ", "", msg))
+    assert rows["bad_length_forever"] == (
+        "failed", 20, "module list kept changing (ERROR_BAD_LENGTH 20 times); "
+        "a process started suspended never settles")
+    assert rows["bad_length_3"] == ("ok", 4, "-")
+    assert rows["access_denied"] == (
+        "failed", 1, "permission denied (a protected or elevated process; "
+        "run modmap as administrator)")
+    assert rows["partial_copy"] == (
+        "failed", 1, "cannot read its module list (ERROR_PARTIAL_COPY: a protected "
+        "process, or one without user-mode modules)")
+    assert rows["noaccess"][:2] == ("failed", 1)
+    assert rows["invalid_parameter"] == ("skip", 1, "no such process")
+    assert rows["other"] == ("failed", 1, "CreateToolhelp32Snapshot failed (error 31)")
 
 
 def test_usage_errors(wine):
