@@ -58,13 +58,15 @@ def winpath(p):
 @pytest.fixture(scope="session")
 def wine():
     """Boots the prefix once and keeps one wineserver for the session."""
-    PREFIX.parent.mkdir(parents=True, exist_ok=True)
+    PREFIX.mkdir(parents=True, exist_ok=True)   # wineserver needs it first
     env = wine_env()
+    # A server left by an earlier run (or by hand) may be on its way out;
+    # start from our own, persistent one, so it never exits between programs.
+    subprocess.run(["wineserver", "-k"], env=env, timeout=60, capture_output=True)
+    subprocess.run(["wineserver", "-w"], env=env, timeout=60, capture_output=True)
+    subprocess.run(["wineserver", "-p"], env=env, timeout=60, check=True)
     subprocess.run(["wineboot", "-i"], env=env, check=True, timeout=600,
                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    # Persistent, so it does not exit between programs; a server already
-    # running for this prefix (exit status 2) serves as well.
-    subprocess.run(["wineserver", "-p"], env=env, timeout=60)
     yield
     subprocess.run(["wineserver", "-k"], env=env, timeout=60)
 
