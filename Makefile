@@ -27,7 +27,8 @@ endif
 endif
 
 COMMON := src/snapshot.c src/buf.c src/buildid.c src/emit_text.c src/emit_json.c src/platform.c \
-	src/pbwire.c src/gz.c src/pprof.c src/emit_pprof.c src/emit_fields.c src/emit_cbor.c
+	src/pbwire.c src/gz.c src/pprof.c src/emit_pprof.c src/emit_fields.c src/emit_cbor.c \
+	src/gozone.c
 LINUX := src/procmaps.c
 SRCS := $(COMMON) $(LINUX) src/main.c
 OBJS := $(SRCS:src/%.c=$(BUILD)/obj/%.o)
@@ -44,11 +45,42 @@ $(BUILD)/obj/%.o: src/%.c $(HDRS) | $(BUILD)/obj
 $(BUILD)/obj $(BUILD)/tests:
 	mkdir -p $@
 
+# ---- Windows: cross-built with mingw-w64, run and tested under Wine ----
+# zlib comes from libz-mingw-w64-dev and is linked statically (like the C
+# runtime), so modmap.exe runs under a bare Wine prefix. No libcbor: Debian
+# has no mingw build of it; a CBOR-capable build passes
+# WIN_CPPFLAGS=-DHAVE_CBOR and WIN_LDLIBS with -lcbor (docs/windows.md).
+WIN_CC ?= x86_64-w64-mingw32-gcc
+WIN_BUILD := $(BUILD)/win64
+WIN_CPPFLAGS ?=
+# C99 printf (%zu, %llu) from mingw's runtime, not msvcrt's.
+WIN_DEFS := -D__USE_MINGW_ANSI_STDIO=1
+WIN_LDFLAGS ?= -static
+WIN_LDLIBS ?= -lz
+WIN_SRCS := $(COMMON) src/toolhelp.c src/main.c
+WIN_OBJS := $(WIN_SRCS:src/%.c=$(WIN_BUILD)/obj/%.o)
+
+windows: $(WIN_BUILD)/modmap.exe
+
+$(WIN_BUILD)/modmap.exe: $(WIN_OBJS)
+	$(WIN_CC) $(WIN_LDFLAGS) -o $@ $(WIN_OBJS) $(WIN_LDLIBS) -lshell32
+
+$(WIN_BUILD)/obj/%.o: src/%.c $(HDRS) | $(WIN_BUILD)/obj
+	$(WIN_CC) $(WARN) $(WIN_DEFS) $(WIN_CPPFLAGS) $(CFLAGS) -c -o $@ $<
+
+$(WIN_BUILD)/obj:
+	mkdir -p $@
+
 # ---- tests ------------------------------------------------------------
 UNIT := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test_*.c))
 UNIT_LIBS := $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null || echo -lcmocka)
 LIB_OBJS := $(filter-out $(BUILD)/obj/main.o,$(OBJS))
 FIXTURES := $(BUILD)/fixtures/mapper $(BUILD)/fixtures/libfix.so $(BUILD)/fixtures/killshim.so
+# Windows fixtures (tests/e2e/test_windows.py): a target program, a DLL it
+# loads, and a Go program (Debian's golang-go, cross-built, no network)
+# that prints Go's own path+mtime IDs.
+WIN_FIXTURES := $(WIN_BUILD)/fixtures/winfix.exe $(WIN_BUILD)/fixtures/fixdll.dll \
+	$(WIN_BUILD)/fixtures/gomtime.exe $(WIN_BUILD)/fixtures/toolhelp_errors.exe
 
 $(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJS) $(HDRS) | $(BUILD)/tests
 	$(CC) $(WARN) -Wno-strict-prototypes $(CPPFLAGS) $(CFLAGS) -Isrc -o $@ $< $(LIB_OBJS) $(UNIT_LIBS) $(LDLIBS)
@@ -65,6 +97,30 @@ $(BUILD)/fixtures/mapper: tests/fixtures/mapper.c
 	@mkdir -p $(dir $@)
 	$(CC) $(WARN) -D_GNU_SOURCE -O1 -g -Wl,--build-id=sha1 -o $@ $< -ldl
 
+$(WIN_BUILD)/fixtures/winfix.exe: tests/fixtures/win/winfix.c
+	@mkdir -p $(dir $@)
+	$(WIN_CC) $(WARN) $(WIN_DEFS) -municode -O1 -static -o $@ $<
+
+$(WIN_BUILD)/fixtures/fixdll.dll: tests/fixtures/win/fixdll.c
+	@mkdir -p $(dir $@)
+	$(WIN_CC) $(WARN) -O1 -shared -Wl,--build-id -o $@ $<
+
+# The backend against a scripted CreateToolhelp32Snapshot, for the failures
+# Wine does not produce on demand.
+WIN_LIB_OBJS := $(filter-out $(WIN_BUILD)/obj/toolhelp.o $(WIN_BUILD)/obj/main.o,$(WIN_OBJS))
+$(WIN_BUILD)/fixtures/toolhelp_errors.exe: tests/fixtures/win/toolhelp_errors.c src/toolhelp.c \
+		$(WIN_LIB_OBJS) $(HDRS)
+	@mkdir -p $(dir $@)
+	$(WIN_CC) $(WARN) $(WIN_DEFS) -DCreateToolhelp32Snapshot=fake_CreateToolhelp32Snapshot \
+	  $(CFLAGS) -c -o $(WIN_BUILD)/fixtures/toolhelp_fake.o src/toolhelp.c
+	$(WIN_CC) $(WARN) $(WIN_DEFS) $(CFLAGS) -Isrc $(WIN_LDFLAGS) -o $@ $< \
+	  $(WIN_BUILD)/fixtures/toolhelp_fake.o $(WIN_LIB_OBJS) $(WIN_LDLIBS) -lshell32
+
+$(WIN_BUILD)/fixtures/gomtime.exe: tests/fixtures/win/gomtime.go
+	@mkdir -p $(dir $@)
+	GOOS=windows GOARCH=amd64 CGO_ENABLED=0 GOPROXY=off GOFLAGS= \
+	  GOCACHE=$(abspath $(BUILD))/go-cache go build -trimpath -o $@ $<
+
 unit: $(UNIT)
 	@set -e; for t in $(UNIT); do echo "== $$t"; $$t; done
 
@@ -72,7 +128,7 @@ unit: $(UNIT)
 $(BUILD)/nocbor/modmap: $(SRCS) $(HDRS)
 	$(MAKE) --no-print-directory CBOR=no BUILD=$(BUILD)/nocbor $@
 
-e2e: $(BUILD)/modmap $(FIXTURES) $(BUILD)/nocbor/modmap
+e2e: $(BUILD)/modmap $(FIXTURES) $(BUILD)/nocbor/modmap $(WIN_BUILD)/modmap.exe $(WIN_FIXTURES)
 	$(PYTHON) -m pytest -q tests/e2e
 
 # ---- fuzzing (libFuzzer): tests/fuzz/fuzz_NAME.c, seeds in tests/fuzz/corpus/NAME/
@@ -109,4 +165,4 @@ bench: all $(FIXTURES)
 clean:
 	rm -rf $(BUILD)
 
-.PHONY: all unit e2e check clean fuzz fuzz-smoke bench
+.PHONY: all windows unit e2e check clean fuzz fuzz-smoke bench

@@ -9,6 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "modmap.h"
+
 struct buf {
 	unsigned char *p;
 	size_t len, cap;
@@ -22,7 +24,7 @@ void buf_put(struct buf *b, const void *p, size_t n);
 void buf_puts(struct buf *b, const char *s);
 void buf_putc(struct buf *b, int c);
 void buf_printf(struct buf *b, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+	MODMAP_PRINTF(2, 3);
 /* "0x" followed by lowercase hex without leading zeros. */
 void buf_hex(struct buf *b, uint64_t v);
 

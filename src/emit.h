@@ -85,6 +85,14 @@ int emit_cbor_supported(void);
 void json_put_string(struct buf *b, const char *s, size_t len);
 
 /*
+ * The same for a Windows string, which is WTF-8 (see wtf8_from_utf16):
+ * an unpaired surrogate's 3-byte form is written as the \udXXX escape of
+ * that UTF-16 unit, so a JSON reader gets the original UTF-16 back. Bytes
+ * that are not WTF-8 still get surrogateescape.
+ */
+void json_put_wtf8(struct buf *b, const char *s, size_t len);
+
+/*
  * Decodes one UTF-8 character at s (len > 0). Returns its length and sets
  * *cp, or returns 0 when the bytes there are not valid UTF-8 (overlong
  * forms, surrogates and values past U+10FFFF are not).

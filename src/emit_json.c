@@ -44,13 +44,27 @@ static void put_u16(struct buf *b, uint32_t u)
 	buf_printf(b, "\\u%04x", (unsigned)u);
 }
 
-void json_put_string(struct buf *b, const char *str, size_t len)
+/* A surrogate code point in its 3-byte form (ED A0..BF xx): how WTF-8
+ * writes an unpaired UTF-16 surrogate. Returns the surrogate, or 0. */
+static uint32_t wtf8_surrogate(const unsigned char *s, size_t len)
+{
+	if (len < 3 || s[0] != 0xed || s[1] < 0xa0 || s[1] > 0xbf || (s[2] & 0xc0) != 0x80)
+		return 0;
+	return 0xd000u | (uint32_t)(s[1] & 0x3f) << 6 | (s[2] & 0x3fu);
+}
+
+static void put_string(struct buf *b, const char *str, size_t len, int wtf8)
 {
 	const unsigned char *s = (const unsigned char *)str;
 	buf_putc(b, '"');
 	for (size_t i = 0; i < len;) {
 		uint32_t c;
 		size_t n = utf8_decode(s + i, len - i, &c);
+		if (n == 0 && wtf8 && (c = wtf8_surrogate(s + i, len - i)) != 0) {
+			put_u16(b, c);	/* the original UTF-16 unit */
+			i += 3;
+			continue;
+		}
 		if (n == 0) {
 			put_u16(b, 0xdc00 + s[i]);	/* surrogateescape */
 			i++;
@@ -81,7 +95,17 @@ void json_put_string(struct buf *b, const char *str, size_t len)
 	buf_putc(b, '"');
 }
 
-static void put_value(struct buf *b, const struct field *f)
+void json_put_string(struct buf *b, const char *s, size_t len)
+{
+	put_string(b, s, len, 0);
+}
+
+void json_put_wtf8(struct buf *b, const char *s, size_t len)
+{
+	put_string(b, s, len, 1);
+}
+
+static void put_value(struct buf *b, const struct field *f, int wtf8)
 {
 	char when[FORMAT_TIME_SIZE];
 	switch (f->kind) {
@@ -94,7 +118,7 @@ static void put_value(struct buf *b, const struct field *f)
 		buf_printf(b, "%llu", (unsigned long long)f->u);
 		break;
 	case FIELD_STR:
-		json_put_string(b, f->s, strlen(f->s));
+		put_string(b, f->s, strlen(f->s), wtf8);
 		break;
 	case FIELD_BOOL:
 		buf_puts(b, f->u ? "true" : "false");
@@ -106,16 +130,21 @@ static void put_value(struct buf *b, const struct field *f)
 	}
 }
 
-/* Each field on its own line, indented; keys are plain ASCII. */
-static void put_fields(struct buf *b, const struct field *f, size_t n, const char *indent)
+/*
+ * Each field on its own line, indented; keys are plain ASCII. Strings of a
+ * Windows snapshot are WTF-8 (UTF-16 made 8-bit), Linux's are raw bytes.
+ */
+static void put_fields(struct buf *b, const struct snapshot *s, const struct field *f, size_t n,
+		       const char *indent)
 {
+	int wtf8 = strcmp(s->os, "windows") == 0;
 	for (size_t i = 0; i < n; i++) {
 		buf_puts(b, i ? ",\n" : "\n");
 		buf_puts(b, indent);
 		buf_putc(b, '"');
 		buf_puts(b, f[i].key);
 		buf_puts(b, "\": ");
-		put_value(b, &f[i]);
+		put_value(b, &f[i], wtf8);
 	}
 }
 
@@ -125,12 +154,12 @@ static void put_snapshot(struct buf *b, const struct snapshot *s)
 	struct mapping_fields mf;
 	snapshot_fields(&sf, s);
 	buf_putc(b, '{');
-	put_fields(b, sf.f, sf.n, "  ");
+	put_fields(b, s, sf.f, sf.n, "  ");
 	buf_puts(b, ",\n  \"mappings\": [");
 	for (size_t i = 0; i < s->n; i++) {
 		mapping_fields(&mf, s, &s->map[i]);
 		buf_puts(b, i ? ",\n    {" : "\n    {");
-		put_fields(b, mf.f, mf.n, "      ");
+		put_fields(b, s, mf.f, mf.n, "      ");
 		buf_puts(b, "\n    }");
 	}
 	buf_puts(b, s->n ? "\n  ]\n}" : "]\n}");

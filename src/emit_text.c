@@ -1,19 +1,23 @@
 /*
  * emit_text.c - the human-readable listing: a header line per process, then
  * one line per mapping with aligned columns (start, limit, offset, build ID,
- * file). Control characters and backslashes in names are escaped, so one
- * line is always one record.
+ * file). Control characters in names are escaped, so one line is always
+ * one record; so are backslashes in Linux names, to keep escapes
+ * unambiguous. Windows names keep their backslashes: they are its path
+ * separator, and Win32 names cannot hold control characters to confuse.
  */
 #include <string.h>
 
 #include "emit.h"
 
-/* Appends s with C-style escapes for control characters and '\'. */
-static void put_escaped(struct buf *b, const char *s)
+/* Appends str with C-style escapes for control characters and, unless
+ * snapshot s is a Windows one, '\'. */
+static void put_escaped(struct buf *b, const struct snapshot *s, const char *str)
 {
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-		if (c == '\\')
+	int windows = strcmp(s->os, "windows") == 0;
+	for (; *str; str++) {
+		unsigned char c = (unsigned char)*str;
+		if (c == '\\' && !windows)
 			buf_puts(b, "\\\\");
 		else if (c == '\n')
 			buf_puts(b, "\\n");
@@ -62,7 +66,7 @@ static void put_snapshot(struct buf *b, const struct snapshot *s)
 			wb = bl;
 	}
 	buf_printf(b, "pid %llu (%s) ", (unsigned long long)s->pid, s->os);
-	put_escaped(b, s->exe ? snapshot_str(s, s->exe) : "?");
+	put_escaped(b, s, s->exe ? snapshot_str(s, s->exe) : "?");
 	buf_printf(b, ": %zu mapping%s\n", s->n, s->n == 1 ? "" : "s");
 	buf_puts(b, "start");
 	pad(b, 5, ws + 1);
@@ -82,9 +86,9 @@ static void put_snapshot(struct buf *b, const struct snapshot *s)
 		if (!*bid)
 			bid = "-";
 		size_t before = b->len;
-		put_escaped(b, bid);
+		put_escaped(b, s, bid);
 		pad(b, b->len - before, wb + 1);
-		put_escaped(b, snapshot_str(s, m->file));
+		put_escaped(b, s, snapshot_str(s, m->file));
 		if (m->flags & MAPF_DELETED)
 			buf_puts(b, " (deleted)");
 		buf_putc(b, '\n');

@@ -54,7 +54,7 @@ static const char usage_text[] =
 	"\n"
 	"Exit status: 0 every process was read, 1 at least one was not, 2 usage.\n";
 
-__attribute__((format(printf, 1, 2), noreturn)) static void usage_error(const char *fmt, ...)
+MODMAP_PRINTF(1, 2) __attribute__((noreturn)) static void usage_error(const char *fmt, ...)
 {
 	va_list ap;
 	fputs("modmap: ", stderr);
@@ -203,6 +203,7 @@ int main(int argc, char **argv)
 	struct errmsg err;
 	int status = 0;
 
+	platform_args(&argc, &argv);
 	parse_args(argc, argv, &o);
 
 	uint64_t self = snapshot_self_pid();

@@ -14,6 +14,17 @@
 
 #define MODMAP_VERSION "0.1.0"
 
+/*
+ * printf-style checking of our own formatters. mingw's GCC reads "printf"
+ * as Microsoft's dialect (no %zu, %llu); the Windows build formats with
+ * mingw's C99 printf (__USE_MINGW_ANSI_STDIO), so it checks against GNU's.
+ */
+#ifdef __MINGW32__
+#define MODMAP_PRINTF(fmt, args) __attribute__((format(gnu_printf, fmt, args)))
+#else
+#define MODMAP_PRINTF(fmt, args) __attribute__((format(printf, fmt, args)))
+#endif
+
 /* Permission bits of a mapping (struct mapping.prot). */
 enum {
 	PERM_R = 1,
@@ -101,7 +112,7 @@ struct errmsg {
 	char text[512];
 };
 void err_set(struct errmsg *e, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+	MODMAP_PRINTF(2, 3);
 
 enum source { SOURCE_AUTO, SOURCE_QUERY, SOURCE_MAPS };
 enum bid_mode { BID_AUTO, BID_NATIVE, BID_MTIME, BID_NONE };

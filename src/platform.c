@@ -14,6 +14,7 @@
 #include <fcntl.h>
 #include <io.h>
 #include <windows.h>
+#include <shellapi.h>
 #else
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -21,6 +22,76 @@
 #endif
 
 #include "platform.h"
+
+size_t wtf8_from_utf16(char *out, size_t cap, const uint16_t *w, size_t n)
+{
+	size_t len = 0;
+	for (size_t i = 0; i < n; i++) {
+		uint32_t c = w[i];
+		if (c >= 0xd800 && c <= 0xdbff && i + 1 < n && w[i + 1] >= 0xdc00 &&
+		    w[i + 1] <= 0xdfff)
+			c = 0x10000 + ((c - 0xd800) << 10) + (w[++i] - 0xdc00u);
+		unsigned char b[4];
+		size_t k;
+		if (c < 0x80) {
+			b[0] = (unsigned char)c, k = 1;
+		} else if (c < 0x800) {
+			b[0] = (unsigned char)(0xc0 | c >> 6), k = 2;
+		} else if (c < 0x10000) {
+			/* An unpaired surrogate lands here too: WTF-8. */
+			b[0] = (unsigned char)(0xe0 | c >> 12), k = 3;
+		} else {
+			b[0] = (unsigned char)(0xf0 | c >> 18), k = 4;
+		}
+		for (size_t j = k - 1; j > 0; j--, c >>= 6)
+			b[j] = (unsigned char)(0x80 | (c & 0x3f));
+		for (size_t j = 0; j < k; j++, len++)
+			if (len + 1 < cap)
+				out[len] = (char)b[j];
+	}
+	if (cap)
+		out[len < cap ? len : cap - 1] = '\0';
+	return len;
+}
+
+size_t utf16_from_wtf8(uint16_t *out, size_t cap, const char *str, size_t n)
+{
+	const unsigned char *s = (const unsigned char *)str;
+	size_t len = 0;
+	for (size_t i = 0; i < n;) {
+		uint32_t c = s[i];
+		size_t k = c < 0x80 ? 1 : c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 && c <= 0xef ? 3
+			 : c >= 0xf0 && c <= 0xf4 ? 4 : 0;
+		if (k == 0 || n - i < k)
+			return (size_t)-1;
+		if (k > 1)
+			c &= 0x3fu >> (k - 1);
+		for (size_t j = 1; j < k; j++) {
+			if ((s[i + j] & 0xc0) != 0x80)
+				return (size_t)-1;
+			c = c << 6 | (s[i + j] & 0x3fu);
+		}
+		static const uint32_t min[5] = { 0, 0, 0x80, 0x800, 0x10000 };
+		if (c < min[k] || c > 0x10ffff)
+			return (size_t)-1;
+		i += k;
+		/* A surrogate's 3-byte form is WTF-8's unpaired surrogate and
+		 * becomes that one unit. */
+		uint16_t u[2] = { (uint16_t)c, 0 };
+		size_t m = 1;
+		if (c >= 0x10000) {
+			u[0] = (uint16_t)(0xd800 + ((c - 0x10000) >> 10));
+			u[1] = (uint16_t)(0xdc00 + ((c - 0x10000) & 0x3ff));
+			m = 2;
+		}
+		for (size_t j = 0; j < m; j++, len++)
+			if (len + 1 < cap)
+				out[len] = u[j];
+	}
+	if (cap)
+		out[len < cap ? len : cap - 1] = 0;
+	return len;
+}
 
 void platform_gmtime(int64_t sec, struct tm *out)
 {
@@ -54,12 +125,36 @@ int platform_write_stdout(const void *p, size_t len, struct errmsg *err)
 }
 
 #ifdef _WIN32
+void platform_args(int *argc, char ***argv)
+{
+	int n;
+	wchar_t **w = CommandLineToArgvW(GetCommandLineW(), &n);
+	if (!w)
+		return;	/* keep the ANSI arguments the C runtime made */
+	char **v = calloc((size_t)n + 1, sizeof *v);
+	for (int i = 0; v && i < n; i++) {
+		size_t wl = wcslen(w[i]);
+		size_t len = wtf8_from_utf16(NULL, 0, (const uint16_t *)w[i], wl);
+		if (!(v[i] = malloc(len + 1))) {
+			v = NULL;	/* the process exits soon: no cleanup */
+			break;
+		}
+		wtf8_from_utf16(v[i], len + 1, (const uint16_t *)w[i], wl);
+	}
+	LocalFree(w);
+	if (v) {
+		*argc = n;
+		*argv = v;
+	}
+}
+
 int platform_write_file(const char *path, const void *p, size_t len, struct errmsg *err)
 {
-	/* The path is UTF-8 (main converts its wide arguments). */
+	/* The path is WTF-8 (platform_args converts the wide arguments). */
 	wchar_t wpath[32768], wtmp[32768 + 16];
-	if (!MultiByteToWideChar(CP_UTF8, 0, path, -1, wpath, 32768)) {
-		err_set(err, "%s: path too long", path);
+	size_t wn = utf16_from_wtf8((uint16_t *)wpath, 32768, path, strlen(path));
+	if (wn == (size_t)-1 || wn >= 32768) {
+		err_set(err, "%s: not a valid path or too long", path);
 		return -1;
 	}
 	swprintf(wtmp, sizeof wtmp / sizeof wtmp[0], L"%ls.tmp%lu", wpath,
@@ -88,6 +183,12 @@ int platform_write_file(const char *path, const void *p, size_t len, struct errm
 	return 0;
 }
 #else
+void platform_args(int *argc, char ***argv)
+{
+	(void)argc;
+	(void)argv;
+}
+
 static int write_all(int fd, const void *p, size_t len)
 {
 	const char *q = p;

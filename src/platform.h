@@ -23,4 +23,26 @@ int platform_write_stdout(const void *p, size_t len, struct errmsg *err);
 int platform_stdout_is_terminal(void);
 void platform_gmtime(int64_t sec, struct tm *out);
 
+/*
+ * On Windows, replaces argc/argv by the wide command line converted to
+ * UTF-8 (WTF-8 where it holds unpaired surrogates), so non-ANSI arguments
+ * survive; the new vector lives until exit. Elsewhere it does nothing.
+ */
+void platform_args(int *argc, char ***argv);
+
+/*
+ * UTF-16 to WTF-8: UTF-8, except that an unpaired surrogate becomes the
+ * three bytes its code point would have (ED A0 80..ED BF BF), so every
+ * UTF-16 string, valid or not, converts back unchanged. Writes at most cap
+ * bytes, always NUL-terminated when cap > 0; returns the length the whole
+ * conversion needs (without the NUL), so a first call with cap 0 sizes it.
+ */
+size_t wtf8_from_utf16(char *out, size_t cap, const uint16_t *w, size_t n);
+
+/*
+ * WTF-8 (so UTF-8 too) back to UTF-16, the same contract in 16-bit units.
+ * Returns (size_t)-1 when s holds bytes no UTF-16 string converts to.
+ */
+size_t utf16_from_wtf8(uint16_t *out, size_t cap, const char *s, size_t n);
+
 #endif
