@@ -34,9 +34,14 @@ UNIT := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test_*.
 UNIT_LIBS := $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null || echo -lcmocka)
 LIB_OBJS := $(filter-out $(BUILD)/obj/main.o,$(OBJS))
 # Fixtures whose sources exist on this tree (branches add theirs).
-FIXTURES := $(if $(wildcard tests/fixtures/mapper.c),$(BUILD)/fixtures/mapper $(BUILD)/fixtures/libfix.so)
+FIXTURES := $(if $(wildcard tests/fixtures/mapper.c),$(BUILD)/fixtures/mapper $(BUILD)/fixtures/libfix.so) \
+	$(BUILD)/fixtures/goprof $(BUILD)/fixtures/pprofedit
 # pytest may be installed for the system python3 only (Debian's python3-pytest).
 PYTHON ?= $(shell python3 -c 'import pytest' 2>/dev/null && echo python3 || echo /usr/bin/python3)
+# Go fixtures: Debian's golang-go, GOPATH mode, google/pprof from
+# golang-github-google-pprof-dev; no network.
+GO ?= go
+GOENV := GO111MODULE=off GOPATH=/usr/share/gocode GOFLAGS= GOCACHE=$(abspath $(BUILD))/gocache
 
 $(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJS) $(HDRS) | $(BUILD)/tests
 	$(CC) $(WARN) -Wno-strict-prototypes $(CPPFLAGS) $(CFLAGS) -Isrc -o $@ $< $(LIB_OBJS) $(UNIT_LIBS) $(LDLIBS)
@@ -48,6 +53,10 @@ $(BUILD)/fixtures/libfix.so: tests/fixtures/libfix.c
 $(BUILD)/fixtures/mapper: tests/fixtures/mapper.c
 	@mkdir -p $(dir $@)
 	$(CC) $(WARN) -D_GNU_SOURCE -O1 -g -Wl,--build-id=sha1 -o $@ $< -ldl
+
+$(BUILD)/fixtures/%: tests/fixtures/%/main.go
+	@mkdir -p $(dir $@)
+	cd tests/fixtures/$* && $(GOENV) $(GO) build -o $(abspath $@) .
 
 unit: $(UNIT)
 	@set -e; for t in $(UNIT); do echo "== $$t"; $$t; done

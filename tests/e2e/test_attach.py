@@ -1,5 +1,12 @@
-"""modmap attach: profiles given the module map of their process."""
+"""modmap attach: real Go profiles given the module map of their process.
+
+build/fixtures/goprof is a Go program that writes its own CPU profile with
+runtime/pprof and keeps running; build/fixtures/pprofedit edits and dumps
+profiles with google/pprof's profile package (the parser `go tool pprof`
+uses), so every result here is also checked by pprof's own reader.
+"""
 import gzip
+import json
 import os
 import random
 import re
@@ -8,7 +15,7 @@ import zlib
 
 import pytest
 
-from conftest import MODMAP, run_modmap
+from conftest import FIXTURES, MODMAP, run_modmap
 
 SUMMARY = re.compile(rb"modmap: attached (\d+) mappings from (.*): (\d+) of (\d+) locations mapped")
 
@@ -70,6 +77,60 @@ def pb_bytes(number, b):
 
 # ---- fixtures ---------------------------------------------------------------
 
+def pprofedit(*args):
+    p = subprocess.run([str(FIXTURES / "pprofedit"), *map(str, args)],
+                       capture_output=True, timeout=60)
+    assert p.returncode == 0, p.stderr.decode()
+    return p.stdout
+
+
+def dump(path):
+    """The profile as google/pprof reads it (Parse, then CheckValid)."""
+    return json.loads(pprofedit("dump", path))
+
+
+@pytest.fixture
+def goproc(spawn, tmp_path):
+    """A running Go program and the CPU profile it wrote of itself."""
+    prof = tmp_path / "cpu.pb.gz"
+    proc = spawn([FIXTURES / "goprof", prof])
+    assert proc.ready == "ready"
+    proc.profile = prof
+    return proc
+
+
+def same_mapping(want, got, address):
+    """got is the module want was: same file, build ID if want had one."""
+    assert got is not None, f"location at {address:#x} lost its mapping"
+    assert got["File"] == want["File"]
+    if want["BuildID"]:
+        assert got["BuildID"] == want["BuildID"]
+    assert got["Start"] <= address < got["Limit"]
+
+
+def check_mapped_as(original, attached):
+    """Every location of attached maps to the module it did in original."""
+    want = {loc["ID"]: loc for loc in original["Locations"]}
+    assert len(attached["Locations"]) == len(want)
+    for loc in attached["Locations"]:
+        orig = want[loc["ID"]]
+        assert loc["Address"] == orig["Address"]
+        assert loc["Lines"] == orig["Lines"]
+        same_mapping(orig["Mapping"], loc["Mapping"], loc["Address"])
+
+
+def check_pprof_reads(path, exe):
+    raw = subprocess.run(["go", "tool", "pprof", "-raw", str(path)],
+                         capture_output=True, timeout=120)
+    assert raw.returncode == 0, raw.stderr.decode()
+    maps = raw.stdout.split(b"Mappings\n", 1)[1]
+    assert str(exe).encode() in maps.splitlines()[0]
+    top = subprocess.run(["go", "tool", "pprof", "-top", str(path)],
+                         capture_output=True, timeout=120)
+    assert top.returncode == 0, top.stderr.decode()
+    assert b"crypto/sha256" in top.stdout
+
+
 def summary(p):
     m = SUMMARY.search(p.stderr)
     assert m, p.stderr
@@ -101,6 +162,106 @@ def snapshot_from_json(doc):
         out += pb_bytes(3, body)
     out += b"".join(pb_bytes(6, b) for b in strings)
     return gzip.compress(out)
+
+
+# ---- real Go profiles --------------------------------------------------------
+
+def test_attach_pid_to_stripped_profile(goproc, tmp_path):
+    stripped, out = tmp_path / "stripped.pb.gz", tmp_path / "out.pb.gz"
+    pprofedit("strip", goproc.profile, stripped)
+    assert dump(stripped)["Mappings"] is None
+
+    p = run_modmap("attach", "--pid", goproc.pid, stripped, "-o", out)
+    original, attached = dump(goproc.profile), dump(out)
+    check_mapped_as(original, attached)
+    exe = FIXTURES / "goprof"
+    assert attached["Mappings"][0]["File"] == str(exe)
+    nmaps, source, mapped, total = summary(p)
+    assert (nmaps, source) == (len(attached["Mappings"]), f"pid {goproc.pid}")
+    assert mapped == total == len(original["Locations"]) > 0
+    check_pprof_reads(out, exe)
+
+
+def test_attach_replaces_fake_mapping(goproc, tmp_path):
+    """Go before 1.20 on Windows wrote one fake mapping: it is dropped, and
+    its has_functions carries over to the modules its locations are in."""
+    fake, out = tmp_path / "fake.pb.gz", tmp_path / "out.pb.gz"
+    pprofedit("fake", goproc.profile, fake)
+    run_modmap("attach", "--pid", goproc.pid, fake, "-o", out)
+    original, attached = dump(goproc.profile), dump(out)
+    check_mapped_as(original, attached)
+    assert all(m["File"] for m in attached["Mappings"])
+    assert attached["Mappings"][0]["HasFunctions"]
+
+
+def test_attach_saved_snapshot_after_exit(goproc, tmp_path):
+    """Snapshot while the process runs, attach once it is gone."""
+    stripped, snap, out = (tmp_path / n for n in ("s.pb.gz", "snap.pb.gz", "out.pb.gz"))
+    doc = json.loads(run_modmap("--pid", goproc.pid, "--format", "json").stdout)
+    snap.write_bytes(snapshot_from_json(doc))
+    goproc.stop()
+    pprofedit("strip", goproc.profile, stripped)
+
+    p = run_modmap("attach", "--snapshot", snap, stripped, "-o", out)
+    check_mapped_as(dump(goproc.profile), dump(out))
+    assert summary(p)[1] == str(snap)
+    check_pprof_reads(out, FIXTURES / "goprof")
+
+
+def test_attach_snapshot_of_go_table(goproc, tmp_path):
+    """A snapshot that is another profile's mapping table, raw protobuf."""
+    stripped, table, out = (tmp_path / n for n in ("s.pb.gz", "t.pb.gz", "out.pb.gz"))
+    pprofedit("table", goproc.profile, table)
+    pprofedit("strip", goproc.profile, stripped)
+    raw = tmp_path / "t.pb"
+    raw.write_bytes(gzip.decompress(table.read_bytes()))
+    run_modmap("attach", "-s", raw, stripped, "-o", out)
+    check_mapped_as(dump(goproc.profile), dump(out))
+
+
+def test_round_trip_own_table(goproc, tmp_path):
+    """Attaching a profile's own mapping table changes nothing but the
+    strings appended for it and the mapping messages that name them."""
+    out = tmp_path / "out.pb.gz"
+    run_modmap("attach", "--snapshot", goproc.profile, goproc.profile, "-o", out)
+    a = fields(gzip.decompress(goproc.profile.read_bytes()))
+    b = fields(gzip.decompress(out.read_bytes()))
+
+    def without(fs, *numbers):
+        return [f[2] for f in fs if f[0] not in numbers]
+
+    assert without(a, 3, 6) == without(b, 3, 6)      # locations included
+    sa, sb = [f[1] for f in a if f[0] == 6], [f[1] for f in b if f[0] == 6]
+    assert sb[:len(sa)] == sa
+
+    def table(fs, strings):
+        rows = []
+        for f in fs:
+            if f[0] == 3:
+                m = {n: v for n, v, _ in fields(f[1])}
+                rows.append((m.get(1), m.get(2), m.get(3), m.get(4),
+                             strings[m.get(5, 0)], strings[m.get(6, 0)]))
+        return rows
+
+    assert table(a, sa) == table(b, sb)
+
+
+def test_output_over_input_and_stdin_stdout(goproc, tmp_path):
+    prof = tmp_path / "p.pb.gz"
+    pprofedit("strip", goproc.profile, prof)
+    before = dump(prof)
+    run_modmap("attach", "--pid", goproc.pid, prof, "-o", prof)
+    check_mapped_as(dump(goproc.profile), dump(prof))
+    assert before["Locations"] and not before["Mappings"]
+    assert [f for f in os.listdir(tmp_path) if ".tmp" in f] == []
+
+    stripped = tmp_path / "s.pb.gz"
+    pprofedit("strip", goproc.profile, stripped)
+    raw = gzip.decompress(stripped.read_bytes())
+    p = run_modmap("attach", "--pid", goproc.pid, "-", input=raw)
+    piped = tmp_path / "piped.pb.gz"
+    piped.write_bytes(p.stdout)
+    check_mapped_as(dump(goproc.profile), dump(piped))
 
 
 # ---- errors ------------------------------------------------------------------
