@@ -303,17 +303,74 @@ int attach_table_from_snapshot(const struct snapshot *s, struct attach_mapping *
 
 /* ---- rewriting ---------------------------------------------------------- */
 
+/* A sort key: a value and the index, in its table, of what it belongs to. */
+struct key {
+	uint64_t v;
+	uint32_t i;
+};
+
+static int key_cmp(const void *a, const void *b)
+{
+	const struct key *x = a, *y = b;
+	if (x->v != y->v)
+		return x->v < y->v ? -1 : 1;
+	return (x->i > y->i) - (x->i < y->i);
+}
+
+/* The first key in k[0..n) with value above v. */
+static size_t key_upper(const struct key *k, size_t n, uint64_t v)
+{
+	size_t lo = 0, hi = n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (k[mid].v <= v)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/*
+ * The snapshot's strings by slot: slot 2i is mapping i's file, 2i+1 its
+ * build ID.
+ */
+static int string_slot(const struct attach_mapping *snap, uint32_t slot, const char **s, size_t *n)
+{
+	const struct attach_mapping *m = &snap[slot / 2];
+	*s = slot & 1 ? m->build_id : m->file;
+	*n = slot & 1 ? m->build_id_len : m->file_len;
+	return *n != 0;
+}
+
+struct strkey {
+	const char *s;
+	size_t n;
+	uint32_t slot;
+};
+
+static int strkey_cmp(const void *a, const void *b)
+{
+	const struct strkey *x = a, *y = b;
+	int d = memcmp(x->s, y->s, x->n < y->n ? x->n : y->n);
+	if (d)
+		return d;
+	if (x->n != y->n)
+		return x->n < y->n ? -1 : 1;
+	return (x->slot > y->slot) - (x->slot < y->slot);
+}
+
 struct attach {
 	const struct attach_mapping *snap;
 	size_t n;
-	uint32_t *by_start;	/* snapshot mappings with a non-empty range */
+	struct key *by_start;	/* snapshot mappings with a non-empty range */
 	size_t nsorted;
 	unsigned *has;		/* per snapshot mapping: flags carried over */
 	unsigned char *has_seen;	/* ... from at least one old mapping */
-	uint64_t *str;		/* per snapshot mapping: file, build ID indices */
-	uint32_t *rep;		/* string slot whose index a slot shares */
+	uint64_t *str;		/* per string slot: its string-table index */
+	uint32_t *rep;		/* per string slot: the first slot with its bytes */
 	struct scan sc;
-	uint32_t *old_by_id;
+	struct key *old_by_id;
 	struct buf tmp;		/* one message being re-encoded */
 };
 
@@ -329,12 +386,6 @@ static void attach_free(struct attach *a)
 	buf_free(&a->tmp);
 }
 
-/* The tables whose index arrays msort sorts. */
-struct sort_ctx {
-	const struct attach_mapping *snap;
-	const struct oldmap *old;
-};
-
 static int oldmap_empty(const struct oldmap *m)
 {
 	return (m->file_len == 0 && m->bid_len == 0) || m->limit <= m->start;
@@ -343,94 +394,25 @@ static int oldmap_empty(const struct oldmap *m)
 /* The index of the snapshot mapping holding addr, or -1. */
 static long snap_find(const struct attach *a, uint64_t addr)
 {
-	size_t lo = 0, hi = a->nsorted;
-	while (lo < hi) {	/* the first mapping starting above addr */
-		size_t mid = lo + (hi - lo) / 2;
-		if (a->snap[a->by_start[mid]].start <= addr)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	if (lo == 0)
+	size_t k = key_upper(a->by_start, a->nsorted, addr);
+	if (k == 0)
 		return -1;
-	const struct attach_mapping *m = &a->snap[a->by_start[lo - 1]];
-	return addr < m->limit ? (long)a->by_start[lo - 1] : -1;
+	uint32_t i = a->by_start[k - 1].i;
+	return addr < a->snap[i].limit ? (long)i : -1;
 }
 
 /* The index of the old mapping with this id, or -1. */
 static long old_find(const struct attach *a, uint64_t id)
 {
-	size_t lo = 0, hi = a->sc.nold;
-	if (id == 0)
+	size_t k = key_upper(a->old_by_id, a->sc.nold, id);
+	if (id == 0 || k == 0 || a->old_by_id[k - 1].v != id)
 		return -1;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		uint64_t v = a->sc.old[a->old_by_id[mid]].id;
-		if (v == id)
-			return (long)a->old_by_id[mid];
-		if (v < id)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return -1;
-}
-
-/*
- * A stable merge sort of index arrays. Comparing indices needs the table
- * they index, and qsort takes no context argument; a global would be
- * mutable state.
- */
-static void msort(uint32_t *v, uint32_t *tmp, size_t n, const struct sort_ctx *c,
-		  int (*less)(const struct sort_ctx *, uint32_t, uint32_t))
-{
-	if (n < 2)
-		return;
-	size_t h = n / 2;
-	msort(v, tmp, h, c, less);
-	msort(v + h, tmp, n - h, c, less);
-	size_t i = 0, j = h, k = 0;
-	while (i < h && j < n)
-		tmp[k++] = less(c, v[j], v[i]) ? v[j++] : v[i++];
-	while (i < h)
-		tmp[k++] = v[i++];
-	while (j < n)
-		tmp[k++] = v[j++];
-	memcpy(v, tmp, n * sizeof *v);
-}
-
-static int less_start(const struct sort_ctx *c, uint32_t x, uint32_t y)
-{
-	return c->snap[x].start < c->snap[y].start;
-}
-
-static int less_id(const struct sort_ctx *c, uint32_t x, uint32_t y)
-{
-	return c->old[x].id < c->old[y].id;
-}
-
-static int less_string(const struct sort_ctx *c, uint32_t x, uint32_t y)
-{
-	const struct attach_mapping *mx = &c->snap[x / 2], *my = &c->snap[y / 2];
-	const char *sx = x & 1 ? mx->build_id : mx->file, *sy = y & 1 ? my->build_id : my->file;
-	size_t nx = x & 1 ? mx->build_id_len : mx->file_len;
-	size_t ny = y & 1 ? my->build_id_len : my->file_len;
-	int d = memcmp(sx, sy, nx < ny ? nx : ny);
-	return d ? d < 0 : nx < ny;
-}
-
-static int string_slot(const struct attach_mapping *snap, uint32_t slot, const char **s, size_t *n)
-{
-	const struct attach_mapping *m = &snap[slot / 2];
-	*s = slot & 1 ? m->build_id : m->file;
-	*n = slot & 1 ? m->build_id_len : m->file_len;
-	return *n != 0;
+	return (long)a->old_by_id[k - 1].i;
 }
 
 /*
  * Index tables: snapshot mappings by start, old mappings by id, and the
- * snapshot's strings deduplicated (slot 2i is mapping i's file, 2i+1 its
- * build ID; rep[slot] is the first slot with the same bytes).
+ * snapshot's strings deduplicated.
  */
 static int attach_index(struct attach *a, struct errmsg *err)
 {
@@ -440,42 +422,41 @@ static int attach_index(struct attach *a, struct errmsg *err)
 		return -1;
 	}
 	/* calloc(x ? x : 1, ...): never a zero-size request. */
-	uint32_t *tmp = calloc(n2 > nold ? n2 : nold ? nold : 1, sizeof *tmp);
-	uint32_t *order = calloc(n2 ? n2 : 1, sizeof *order);
+	struct strkey *strs = calloc(n2 ? n2 : 1, sizeof *strs);
 	a->by_start = calloc(n ? n : 1, sizeof *a->by_start);
 	a->has = calloc(n ? n : 1, sizeof *a->has);
 	a->has_seen = calloc(n ? n : 1, 1);
 	a->str = calloc(n2 ? n2 : 1, sizeof *a->str);
 	a->rep = calloc(n2 ? n2 : 1, sizeof *a->rep);
 	a->old_by_id = calloc(nold ? nold : 1, sizeof *a->old_by_id);
-	if (!tmp || !order || !a->by_start || !a->has || !a->has_seen || !a->str || !a->rep ||
+	if (!strs || !a->by_start || !a->has || !a->has_seen || !a->str || !a->rep ||
 	    !a->old_by_id) {
-		free(tmp);
-		free(order);
+		free(strs);
 		err_set(err, "out of memory");
 		return -1;
 	}
-	struct sort_ctx c = { a->snap, a->sc.old };
 
-	for (size_t i = 0; i < n; i++)
+	for (uint32_t i = 0; i < n; i++)
 		if (a->snap[i].limit > a->snap[i].start)
-			a->by_start[a->nsorted++] = (uint32_t)i;
-	msort(a->by_start, tmp, a->nsorted, &c, less_start);
+			a->by_start[a->nsorted++] = (struct key){ a->snap[i].start, i };
+	qsort(a->by_start, a->nsorted, sizeof *a->by_start, key_cmp);
 
-	for (size_t i = 0; i < nold; i++)
-		a->old_by_id[i] = (uint32_t)i;
-	msort(a->old_by_id, tmp, nold, &c, less_id);
+	for (uint32_t i = 0; i < nold; i++)
+		a->old_by_id[i] = (struct key){ a->sc.old[i].id, i };
+	qsort(a->old_by_id, nold, sizeof *a->old_by_id, key_cmp);
 
-	/* Stable sort: among equal strings the first slot comes first. */
-	for (size_t i = 0; i < n2; i++)
-		order[i] = (uint32_t)i;
-	msort(order, tmp, n2, &c, less_string);
-	for (size_t i = 0; i < n2; i++) {
-		uint32_t prev = i ? order[i - 1] : 0;
-		a->rep[order[i]] = i && !less_string(&c, prev, order[i]) ? a->rep[prev] : order[i];
+	/* Equal strings sort by slot, so each run starts with its first slot. */
+	for (uint32_t i = 0; i < n2; i++) {
+		strs[i].slot = i;
+		string_slot(a->snap, i, &strs[i].s, &strs[i].n);
 	}
-	free(tmp);
-	free(order);
+	qsort(strs, n2, sizeof *strs, strkey_cmp);
+	for (size_t i = 0; i < n2; i++) {
+		const struct strkey *x = &strs[i], *prev = i ? &strs[i - 1] : NULL;
+		int same = prev && prev->n == x->n && memcmp(prev->s, x->s, x->n) == 0;
+		a->rep[x->slot] = same ? a->rep[prev->slot] : x->slot;
+	}
+	free(strs);
 	return 0;
 }
 
