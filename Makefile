@@ -35,7 +35,7 @@ UNIT_LIBS := $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null || echo -lcmocka)
 LIB_OBJS := $(filter-out $(BUILD)/obj/main.o,$(OBJS))
 # Fixtures whose sources exist on this tree (branches add theirs).
 FIXTURES := $(if $(wildcard tests/fixtures/mapper.c),$(BUILD)/fixtures/mapper $(BUILD)/fixtures/libfix.so) \
-	$(BUILD)/fixtures/goprof $(BUILD)/fixtures/pprofedit
+	$(BUILD)/fixtures/goprof $(BUILD)/fixtures/goprof-pie $(BUILD)/fixtures/pprofedit
 # pytest may be installed for the system python3 only (Debian's python3-pytest).
 PYTHON ?= $(shell python3 -c 'import pytest' 2>/dev/null && echo python3 || echo /usr/bin/python3)
 # Go fixtures: Debian's golang-go, GOPATH mode, google/pprof from
@@ -57,6 +57,12 @@ $(BUILD)/fixtures/mapper: tests/fixtures/mapper.c
 $(BUILD)/fixtures/%: tests/fixtures/%/main.go
 	@mkdir -p $(dir $@)
 	cd tests/fixtures/$* && $(GOENV) $(GO) build -o $(abspath $@) .
+
+# The same program as a position-independent executable: loaded at a random
+# address, with the dynamic loader mapped too.
+$(BUILD)/fixtures/goprof-pie: tests/fixtures/goprof/main.go
+	@mkdir -p $(dir $@)
+	cd tests/fixtures/goprof && $(GOENV) $(GO) build -buildmode=pie -o $(abspath $@) .
 
 unit: $(UNIT)
 	@set -e; for t in $(UNIT); do echo "== $$t"; $$t; done

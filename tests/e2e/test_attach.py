@@ -89,13 +89,15 @@ def dump(path):
     return json.loads(pprofedit("dump", path))
 
 
-@pytest.fixture
-def goproc(spawn, tmp_path):
-    """A running Go program and the CPU profile it wrote of itself."""
-    prof = tmp_path / "cpu.pb.gz"
-    proc = spawn([FIXTURES / "goprof", prof])
+@pytest.fixture(params=["goprof", "goprof-pie"])
+def goproc(request, spawn, tmp_path):
+    """A running Go program (static at a fixed address, or PIE at a random
+    one with the dynamic loader) and the CPU and heap profiles it wrote of
+    itself."""
+    proc = spawn([FIXTURES / request.param, tmp_path / "cpu.pb.gz", tmp_path / "heap.pb.gz"])
     assert proc.ready == "ready"
-    proc.profile = prof
+    proc.exe = FIXTURES / request.param
+    proc.profile, proc.heap = tmp_path / "cpu.pb.gz", tmp_path / "heap.pb.gz"
     return proc
 
 
@@ -119,7 +121,7 @@ def check_mapped_as(original, attached):
         same_mapping(orig["Mapping"], loc["Mapping"], loc["Address"])
 
 
-def check_pprof_reads(path, exe):
+def check_pprof_reads(path, exe, function=b"crypto/sha256"):
     raw = subprocess.run(["go", "tool", "pprof", "-raw", str(path)],
                          capture_output=True, timeout=120)
     assert raw.returncode == 0, raw.stderr.decode()
@@ -128,7 +130,7 @@ def check_pprof_reads(path, exe):
     top = subprocess.run(["go", "tool", "pprof", "-top", str(path)],
                          capture_output=True, timeout=120)
     assert top.returncode == 0, top.stderr.decode()
-    assert b"crypto/sha256" in top.stdout
+    assert function in top.stdout
 
 
 def summary(p):
@@ -166,20 +168,21 @@ def snapshot_from_json(doc):
 
 # ---- real Go profiles --------------------------------------------------------
 
-def test_attach_pid_to_stripped_profile(goproc, tmp_path):
+@pytest.mark.parametrize("kind", ["cpu", "heap"])
+def test_attach_pid_to_stripped_profile(goproc, tmp_path, kind):
+    prof = goproc.profile if kind == "cpu" else goproc.heap
     stripped, out = tmp_path / "stripped.pb.gz", tmp_path / "out.pb.gz"
-    pprofedit("strip", goproc.profile, stripped)
+    pprofedit("strip", prof, stripped)
     assert dump(stripped)["Mappings"] is None
 
     p = run_modmap("attach", "--pid", goproc.pid, stripped, "-o", out)
-    original, attached = dump(goproc.profile), dump(out)
+    original, attached = dump(prof), dump(out)
     check_mapped_as(original, attached)
-    exe = FIXTURES / "goprof"
-    assert attached["Mappings"][0]["File"] == str(exe)
+    assert attached["Mappings"][0]["File"] == str(goproc.exe)
     nmaps, source, mapped, total = summary(p)
     assert (nmaps, source) == (len(attached["Mappings"]), f"pid {goproc.pid}")
     assert mapped == total == len(original["Locations"]) > 0
-    check_pprof_reads(out, exe)
+    check_pprof_reads(out, goproc.exe, b"crypto/sha256" if kind == "cpu" else b"main.work")
 
 
 def test_attach_replaces_fake_mapping(goproc, tmp_path):
@@ -205,7 +208,7 @@ def test_attach_saved_snapshot_after_exit(goproc, tmp_path):
     p = run_modmap("attach", "--snapshot", snap, stripped, "-o", out)
     check_mapped_as(dump(goproc.profile), dump(out))
     assert summary(p)[1] == str(snap)
-    check_pprof_reads(out, FIXTURES / "goprof")
+    check_pprof_reads(out, goproc.exe)
 
 
 def test_attach_snapshot_of_go_table(goproc, tmp_path):
