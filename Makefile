@@ -10,9 +10,15 @@ ZLIB_CFLAGS := $(shell $(PKG_CONFIG) --cflags zlib)
 ZLIB_LIBS := $(shell $(PKG_CONFIG) --libs zlib || echo -lz)
 CPPFLAGS += $(ZLIB_CFLAGS)
 LDLIBS += $(ZLIB_LIBS)
+# libcbor is optional: without it, attach says it cannot read CBOR snapshots.
+CBOR_LIBS := $(shell $(PKG_CONFIG) --libs libcbor 2>/dev/null)
+ifneq ($(CBOR_LIBS),)
+CPPFLAGS += -DHAVE_CBOR $(shell $(PKG_CONFIG) --cflags libcbor)
+LDLIBS += $(CBOR_LIBS)
+endif
 
 COMMON := src/snapshot.c src/buf.c src/buildid.c src/emit_text.c src/emit_json.c src/platform.c \
-	src/pbwire.c src/gz.c src/pprof.c src/attach.c
+	src/pbwire.c src/gz.c src/pprof.c src/attach.c src/attach_cbor.c
 LINUX := src/procmaps.c
 SRCS := $(COMMON) $(LINUX) src/main.c
 OBJS := $(SRCS:src/%.c=$(BUILD)/obj/%.o)

@@ -63,6 +63,21 @@ int attach_table_from_profile(const unsigned char *p, size_t len, struct attach_
 			      size_t *n, struct errmsg *err);
 
 /*
+ * Does p look like CBOR rather than protobuf? (A map or array first, or
+ * the self-describe tag: no pprof profile starts so.)
+ */
+int attach_is_cbor(const unsigned char *p, size_t len);
+
+/*
+ * Fills s (initialised by the caller) with the records of a snapshot that
+ * `modmap --format cbor` wrote (one process). Fails with err saying why,
+ * also in builds without libcbor; s may then hold some records, which the
+ * caller frees.
+ */
+int attach_read_cbor(const unsigned char *p, size_t len, struct snapshot *s,
+		     struct errmsg *err);
+
+/*
  * Appends to out the profile p (decompressed bytes) with the n mappings of
  * snap as its mapping table, ids 1..n in that order. Fields other than
  * mappings and locations are copied byte for byte; locations change only

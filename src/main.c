@@ -262,8 +262,8 @@ static const char *file_name(const char *path)
 }
 
 /*
- * The mapping table to attach: the live process's, whose snapshot s then
- * owns the strings, or the saved snapshot's, which borrows from raw.
+ * The mapping table to attach: the live process's or a CBOR snapshot's,
+ * whose records s then owns, or a pprof snapshot's, which borrows from raw.
  */
 static int attach_table(const struct attach_options *o, struct snapshot *s, struct buf *file,
 			struct buf *raw, struct attach_mapping **table, size_t *n,
@@ -280,12 +280,19 @@ static int attach_table(const struct attach_options *o, struct snapshot *s, stru
 	struct errmsg why;
 	if (platform_read_file(o->snapshot, file, o->max, err) < 0)
 		return -1;
-	if (attach_unpack(file->p, file->len, o->max, raw, &p, &len, &why) < 0 ||
-	    attach_table_from_profile(p, len, table, n, &why) < 0) {
-		err_set(err, "%s: %s", file_name(o->snapshot), why.text);
-		return -1;
+	if (attach_unpack(file->p, file->len, o->max, raw, &p, &len, &why) < 0)
+		goto bad;
+	if (attach_is_cbor(p, len)) {
+		if (attach_read_cbor(p, len, s, &why) < 0 ||
+		    attach_table_from_snapshot(s, table, n, &why) < 0)
+			goto bad;
+	} else if (attach_table_from_profile(p, len, table, n, &why) < 0) {
+		goto bad;
 	}
 	return 0;
+bad:
+	err_set(err, "%s: %s", file_name(o->snapshot), why.text);
+	return -1;
 }
 
 static int attach_main(int argc, char **argv)

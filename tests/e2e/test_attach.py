@@ -13,6 +13,7 @@ import re
 import subprocess
 import zlib
 
+import cbor2
 import pytest
 
 from conftest import FIXTURES, MODMAP, run_modmap
@@ -222,6 +223,32 @@ def test_attach_snapshot_of_go_table(goproc, tmp_path):
     check_mapped_as(dump(goproc.profile), dump(out))
 
 
+def cbor_snapshot(doc):
+    """doc (modmap's JSON) as `--format cbor` writes it: integers for the
+    hex strings."""
+    out = dict(doc)
+    out["mappings"] = [{k: int(v, 16) if k in ("start", "limit", "offset") else v
+                        for k, v in m.items()} for m in doc["mappings"]]
+    return out
+
+
+@pytest.mark.parametrize("shape", ["object", "array of one", "self-described"])
+def test_attach_cbor_snapshot(goproc, tmp_path, shape):
+    stripped, snap, out = (tmp_path / n for n in ("s.pb.gz", "snap.cbor", "out.pb.gz"))
+    doc = cbor_snapshot(json.loads(run_modmap("--pid", goproc.pid, "--format", "json").stdout))
+    if shape == "array of one":
+        doc = [doc]
+    elif shape == "self-described":
+        doc = cbor2.CBORTag(55799, doc)
+    snap.write_bytes(cbor2.dumps(doc))
+    goproc.stop()
+    pprofedit("strip", goproc.profile, stripped)
+    p = run_modmap("attach", "--snapshot", snap, stripped, "-o", out)
+    check_mapped_as(dump(goproc.profile), dump(out))
+    assert dump(out)["Mappings"][0]["File"] == str(goproc.exe)
+    assert summary(p)[1] == str(snap)
+
+
 def test_round_trip_own_table(goproc, tmp_path):
     """Attaching a profile's own mapping table changes nothing but the
     strings appended for it and the mapping messages that name them."""
@@ -334,6 +361,39 @@ def test_bad_snapshot_is_named(snap, tmp_path):
     assert p.returncode == 1
     assert p.stderr == f"modmap: {bad}: not a valid pprof profile: length past the end (at byte 0)\n".encode()
     assert not (tmp_path / "o").exists()
+
+
+GOOD_MAPPING = {"start": 0x1000, "limit": 0x2000, "offset": 0, "file": "/bin/x"}
+BAD_CBOR = {
+    "truncated": (cbor2.dumps({"mappings": [GOOD_MAPPING], "pid": 1})[:-1],
+                  "not a valid CBOR document (truncated"),
+    "string past the end": (cbor2.dumps({"mappings": [GOOD_MAPPING]})[:-3],
+                            "not a valid CBOR document (a length past the end"),
+    "trailing bytes": (cbor2.dumps({"mappings": []}) + b"\0", "trailing bytes"),
+    "count past the end": (b"\xa1\x68mappings\x9a\x15\x03\x00\x22\xa0",
+                           "a length past the end at byte 10"),
+    "two processes": (cbor2.dumps([{"mappings": []}, {"mappings": []}]),
+                      "a CBOR snapshot of 2 processes; attach needs one"),
+    "no mappings": (cbor2.dumps({"pid": 1}), 'no "mappings" array'),
+    "no start": (cbor2.dumps({"mappings": [{"limit": 1, "offset": 0}]}),
+                 'mapping 1: "start" is missing'),
+    "hex string address": (cbor2.dumps({"mappings": [dict(GOOD_MAPPING, limit="0x2000")]}),
+                           'mapping 1: "limit" is not an unsigned integer'),
+    "file not text": (cbor2.dumps({"mappings": [dict(GOOD_MAPPING, file=b"/bin/x")]}),
+                      'mapping 1: "file" is not a text string'),
+}
+
+
+@pytest.mark.parametrize("name", BAD_CBOR)
+def test_bad_cbor_snapshot(name, tmp_path):
+    data, why = BAD_CBOR[name]
+    prof, bad = tmp_path / "p.pb", tmp_path / "bad.cbor"
+    prof.write_bytes(good_profile())
+    bad.write_bytes(data)
+    p = run_modmap("attach", "--snapshot", bad, prof, "-o", prof, check=False)
+    assert p.returncode == 1
+    assert p.stderr.startswith(f"modmap: {bad}: ".encode()) and why.encode() in p.stderr, p.stderr
+    assert prof.read_bytes() == good_profile()
 
 
 def test_output_into_missing_directory(snap, tmp_path):

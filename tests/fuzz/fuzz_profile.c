@@ -1,12 +1,14 @@
 /*
  * libFuzzer target: the pprof profile reader and rewriter of attach.c, on
- * gzip or raw input. Whatever attach_profile accepts, it must turn into a
- * profile it accepts again, with the mapping table it was given.
+ * gzip or raw input, and the CBOR snapshot reader. Whatever attach_profile
+ * accepts, it must turn into a profile it accepts again, with the mapping
+ * table it was given.
  */
 #include <stdint.h>
 #include <stdlib.h>
 
 #include "attach.h"
+#include "modmap.h"
 
 static const struct attach_mapping snap[] = {
 	{ 0x400000, 0x4af000, 0, "/bin/prog", "", 9, 0 },
@@ -36,6 +38,20 @@ static void check(const unsigned char *p, size_t len, const struct attach_mappin
 	buf_free(&again);
 }
 
+static void check_cbor(const unsigned char *p, size_t len)
+{
+	struct snapshot s;
+	struct attach_mapping *t = NULL;
+	size_t n;
+	struct errmsg err;
+	snapshot_init(&s);
+	if (attach_read_cbor(p, len, &s, &err) == 0 &&
+	    (attach_table_from_snapshot(&s, &t, &n, &err) < 0 || n != s.n))
+		abort();
+	free(t);
+	snapshot_free(&s);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct buf scratch = { 0 };
@@ -45,6 +61,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (attach_unpack(data, size, 1 << 20, &scratch, &p, &len, &err) == 0) {
 		struct attach_mapping *own = NULL;
 		size_t n;
+		if (attach_is_cbor(p, len))
+			check_cbor(p, len);
 		check(p, len, snap, sizeof snap / sizeof snap[0]);
 		if (attach_table_from_profile(p, len, &own, &n, &err) == 0)
 			check(p, len, own, n);
