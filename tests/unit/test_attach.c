@@ -263,14 +263,38 @@ static void test_other_fields_verbatim(void **state)
 	buf_free(&out);
 }
 
+/*
+ * Attaches a one-mapping table to a profile holding the location loc (and
+ * an empty string table after it); the location must come out as want,
+ * right after the mapping table. Frees loc and want.
+ */
+static void expect_location(struct buf *loc, struct buf *want)
+{
+	struct buf in = { 0 }, out;
+	struct attach_stats st;
+	struct errmsg err;
+	struct fields fs;
+	pb_put_bytes(&in, PROFILE_LOCATION, loc->p, loc->len);
+	pb_put_string(&in, PROFILE_STRING_TABLE, "");
+	const struct attach_mapping snap[] = { MAP(0x1000, 0x2000, 0, "/x", "") };
+	assert_int_equal(attach(&in, snap, 1, &out, &st, &err), 0);
+	decode(out.p, out.len, &fs);
+	/* The mapping table comes where mappings belong: before locations. */
+	assert_int_equal(fs.f[0].number, PROFILE_MAPPING);
+	assert_int_equal(fs.f[1].number, PROFILE_LOCATION);
+	assert_int_equal(fs.f[1].len, want->len);
+	assert_memory_equal(fs.f[1].data, want->p, want->len);
+	buf_free(&in);
+	buf_free(&out);
+	buf_free(loc);
+	buf_free(want);
+}
+
 /* Only mapping_id changes, in its place; lines, is_folded, unknown stay. */
 static void test_location_fields_kept(void **state)
 {
 	(void)state;
-	struct buf in = { 0 }, loc = { 0 }, line = { 0 }, want = { 0 }, out;
-	struct attach_stats st;
-	struct errmsg err;
-	struct fields fs;
+	struct buf loc = { 0 }, line = { 0 }, want = { 0 };
 	pb_put_uint(&line, 1, 3);
 	pb_put_int(&line, 2, 99);
 	pb_put_uint(&line, 3, 7);	/* column: newer than this code */
@@ -282,8 +306,6 @@ static void test_location_fields_kept(void **state)
 	pb_put_uint(&loc, LOCATION_IS_FOLDED, 1);
 	pb_put_uint(&loc, LOCATION_MAPPING_ID, 6);
 	pb_put_string(&loc, 50, "unknown");
-	pb_put_bytes(&in, PROFILE_LOCATION, loc.p, loc.len);
-	pb_put_string(&in, PROFILE_STRING_TABLE, "");
 
 	pb_put_uint(&want, LOCATION_ID, 1);
 	pb_put_uint(&want, LOCATION_ADDRESS, 0x1234);
@@ -291,51 +313,23 @@ static void test_location_fields_kept(void **state)
 	pb_put_uint(&want, LOCATION_IS_FOLDED, 1);
 	pb_put_uint(&want, LOCATION_MAPPING_ID, 1);	/* where the last one was */
 	pb_put_string(&want, 50, "unknown");
-
-	const struct attach_mapping snap[] = { MAP(0x1000, 0x2000, 0, "/x", "") };
-	assert_int_equal(attach(&in, snap, 1, &out, &st, &err), 0);
-	decode(out.p, out.len, &fs);
-	const struct pb_field *l = nth(&fs, PROFILE_LOCATION, 0);
-	assert_non_null(l);
-	assert_int_equal(l->len, want.len);
-	assert_memory_equal(l->data, want.p, want.len);
-	/* The mapping table comes where mappings belong: before locations. */
-	assert_int_equal(fs.f[0].number, PROFILE_MAPPING);
-	assert_int_equal(fs.f[1].number, PROFILE_LOCATION);
-	buf_free(&in);
-	buf_free(&loc);
+	expect_location(&loc, &want);
 	buf_free(&line);
-	buf_free(&want);
-	buf_free(&out);
 }
 
 /* A location without mapping_id gets one before its first later field. */
 static void test_location_mapping_id_inserted(void **state)
 {
 	(void)state;
-	struct buf in = { 0 }, loc = { 0 }, want = { 0 }, out;
-	struct attach_stats st;
-	struct errmsg err;
-	struct fields fs;
+	struct buf loc = { 0 }, want = { 0 };
 	pb_put_uint(&loc, LOCATION_ID, 1);
 	pb_put_uint(&loc, LOCATION_ADDRESS, 0x1234);
 	pb_put_uint(&loc, LOCATION_IS_FOLDED, 1);
-	pb_put_bytes(&in, PROFILE_LOCATION, loc.p, loc.len);
 	pb_put_uint(&want, LOCATION_ID, 1);
 	pb_put_uint(&want, LOCATION_MAPPING_ID, 1);
 	pb_put_uint(&want, LOCATION_ADDRESS, 0x1234);
 	pb_put_uint(&want, LOCATION_IS_FOLDED, 1);
-
-	const struct attach_mapping snap[] = { MAP(0x1000, 0x2000, 0, "/x", "") };
-	assert_int_equal(attach(&in, snap, 1, &out, &st, &err), 0);
-	decode(out.p, out.len, &fs);
-	const struct pb_field *l = nth(&fs, PROFILE_LOCATION, 0);
-	assert_int_equal(l->len, want.len);
-	assert_memory_equal(l->data, want.p, want.len);
-	buf_free(&in);
-	buf_free(&loc);
-	buf_free(&want);
-	buf_free(&out);
+	expect_location(&loc, &want);
 }
 
 /* A flag carries over only if every old mapping whose locations moved has it. */
