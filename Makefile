@@ -28,7 +28,7 @@ endif
 
 COMMON := src/snapshot.c src/buf.c src/buildid.c src/emit_text.c src/emit_json.c src/platform.c \
 	src/pbwire.c src/gz.c src/pprof.c src/emit_pprof.c src/emit_fields.c src/emit_cbor.c \
-	src/gozone.c
+	src/gozone.c src/attach.c src/attach_cbor.c
 LINUX := src/procmaps.c
 SRCS := $(COMMON) $(LINUX) src/main.c
 OBJS := $(SRCS:src/%.c=$(BUILD)/obj/%.o)
@@ -75,12 +75,17 @@ $(WIN_BUILD)/obj:
 UNIT := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test_*.c))
 UNIT_LIBS := $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null || echo -lcmocka)
 LIB_OBJS := $(filter-out $(BUILD)/obj/main.o,$(OBJS))
-FIXTURES := $(BUILD)/fixtures/mapper $(BUILD)/fixtures/libfix.so $(BUILD)/fixtures/killshim.so
+FIXTURES := $(BUILD)/fixtures/mapper $(BUILD)/fixtures/libfix.so $(BUILD)/fixtures/killshim.so \
+	$(BUILD)/fixtures/goprof $(BUILD)/fixtures/goprof-pie $(BUILD)/fixtures/pprofedit
 # Windows fixtures (tests/e2e/test_windows.py): a target program, a DLL it
 # loads, and a Go program (Debian's golang-go, cross-built, no network)
 # that prints Go's own path+mtime IDs.
 WIN_FIXTURES := $(WIN_BUILD)/fixtures/winfix.exe $(WIN_BUILD)/fixtures/fixdll.dll \
 	$(WIN_BUILD)/fixtures/gomtime.exe $(WIN_BUILD)/fixtures/toolhelp_errors.exe
+# Go fixtures: Debian's golang-go, GOPATH mode, google/pprof from
+# golang-github-google-pprof-dev; no network.
+GO ?= go
+GOENV := GO111MODULE=off GOPATH=/usr/share/gocode GOFLAGS= GOCACHE=$(abspath $(BUILD))/gocache
 
 $(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJS) $(HDRS) | $(BUILD)/tests
 	$(CC) $(WARN) -Wno-strict-prototypes $(CPPFLAGS) $(CFLAGS) -Isrc -o $@ $< $(LIB_OBJS) $(UNIT_LIBS) $(LDLIBS)
@@ -120,6 +125,16 @@ $(WIN_BUILD)/fixtures/gomtime.exe: tests/fixtures/win/gomtime.go
 	@mkdir -p $(dir $@)
 	GOOS=windows GOARCH=amd64 CGO_ENABLED=0 GOPROXY=off GOFLAGS= \
 	  GOCACHE=$(abspath $(BUILD))/go-cache go build -trimpath -o $@ $<
+
+$(BUILD)/fixtures/%: tests/fixtures/%/main.go
+	@mkdir -p $(dir $@)
+	cd tests/fixtures/$* && $(GOENV) $(GO) build -o $(abspath $@) .
+
+# The same program as a position-independent executable: loaded at a random
+# address, with the dynamic loader mapped too.
+$(BUILD)/fixtures/goprof-pie: tests/fixtures/goprof/main.go
+	@mkdir -p $(dir $@)
+	cd tests/fixtures/goprof && $(GOENV) $(GO) build -buildmode=pie -o $(abspath $@) .
 
 unit: $(UNIT)
 	@set -e; for t in $(UNIT); do echo "== $$t"; $$t; done

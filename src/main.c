@@ -8,9 +8,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "attach.h"
 #include "buf.h"
 #include "buildid.h"
 #include "emit.h"
+#include "gz.h"
 #include "modmap.h"
 #include "platform.h"
 
@@ -31,6 +33,7 @@ static const char usage_text[] =
 	"usage: modmap [OPTIONS] --pid PID [--pid PID ...]\n"
 	"       modmap [OPTIONS] --self\n"
 	"       modmap [OPTIONS] --all\n"
+	"       modmap attach (--pid PID | --snapshot FILE) PROFILE [-o OUT]\n"
 	"       modmap --help | --version\n"
 	"\n"
 	"Prints the module map of a process: every mapping with its build ID.\n"
@@ -197,6 +200,185 @@ static void parse_args(int argc, char **argv, struct options *o)
 			    "or redirect standard output", formats[o->format]);
 }
 
+/* ---- modmap attach ------------------------------------------------------ */
+
+static const char attach_usage_text[] =
+	"usage: modmap attach (--pid PID | --snapshot FILE) PROFILE [-o OUT] [--max-size N]\n"
+	"\n"
+	"Gives a pprof profile the module map of its process: the mappings of the\n"
+	"running process PID, or of a snapshot saved with 'modmap --format pprof'.\n"
+	"PROFILE is gzip or raw protobuf, '-' for standard input; the result is\n"
+	"gzip pprof. A summary goes to standard error.\n"
+	"\n"
+	"  -p, --pid PID        the profiled process, still running\n"
+	"  -s, --snapshot FILE  its module map, saved earlier\n"
+	"  -o, --output FILE    write FILE atomically; may be PROFILE itself\n"
+	"      --max-size N     largest input, also decompressed; suffix k, M or G\n"
+	"                       (powers of 1024)                       (default 4G)\n"
+	"  -h, --help           this text\n"
+	"\n"
+	"Exit status: 0 done, 1 failed (nothing written), 2 usage.\n";
+
+struct attach_options {
+	uint64_t pid;
+	const char *snapshot, *profile, *output;
+	uint64_t max;
+};
+
+static uint64_t parse_size(const char *arg)
+{
+	uint64_t v = 0;
+	const char *p = arg;
+	for (; *p >= '0' && *p <= '9'; p++) {
+		if (v > (UINT64_MAX - 9) / 10)
+			usage_error("size '%s' is too large", arg);
+		v = v * 10 + (uint64_t)(*p - '0');
+	}
+	static const char units[] = "kMG";
+	const char *u = *p ? strchr(units, *p) : NULL;
+	if (p == arg || (*p && (!u || p[1])) || v == 0)
+		usage_error("invalid size '%s' (a number of bytes, with k, M or G)", arg);
+	int shift = u ? 10 * (int)(u - units + 1) : 0;
+	if (v > UINT64_MAX >> shift)
+		usage_error("size '%s' is too large", arg);
+	return v << shift;
+}
+
+static void attach_parse_args(int argc, char **argv, struct attach_options *o)
+{
+	const char *v;
+	for (int i = 2; i < argc; i++) {
+		if (argv[i][0] != '-' || strcmp(argv[i], "-") == 0) {
+			if (o->profile)
+				usage_error("attach: one PROFILE only ('%s' and '%s')", o->profile,
+					    argv[i]);
+			o->profile = argv[i];
+		} else if (opt(argc, argv, &i, "pid", 'p', &v)) {
+			o->pid = parse_pid(v);
+		} else if (opt(argc, argv, &i, "snapshot", 's', &v)) {
+			o->snapshot = v;
+		} else if (opt(argc, argv, &i, "output", 'o', &v)) {
+			o->output = v;
+		} else if (opt(argc, argv, &i, "max-size", 0, &v)) {
+			o->max = parse_size(v);
+		} else if (opt(argc, argv, &i, "help", 'h', NULL)) {
+			fputs(attach_usage_text, stdout);
+			exit(0);
+		} else {
+			usage_error("attach: unknown argument '%s'", argv[i]);
+		}
+	}
+	if (!o->pid == !o->snapshot)
+		usage_error("%s", "attach: give one of --pid PID or --snapshot FILE");
+	if (!o->profile)
+		usage_error("%s", "attach: no PROFILE given");
+	if ((o->output && !*o->output) || (o->snapshot && !*o->snapshot) || !*o->profile)
+		usage_error("%s", "attach: empty file name");
+}
+
+static const char *file_name(const char *path)
+{
+	return strcmp(path, "-") == 0 ? "standard input" : path;
+}
+
+/*
+ * The mapping table to attach: the live process's or a CBOR snapshot's,
+ * whose records s then owns, or a pprof snapshot's, which borrows from raw.
+ */
+static int attach_table(const struct attach_options *o, struct snapshot *s, struct buf *file,
+			struct buf *raw, struct attach_mapping **table, size_t *n,
+			struct errmsg *err)
+{
+	if (o->pid) {
+		struct read_opts ro = { .cache = bid_cache_new() };
+		enum read_status r = snapshot_read(s, o->pid, &ro, err);
+		bid_cache_free(ro.cache);
+		return r == READ_OK ? attach_table_from_snapshot(s, table, n, err) : -1;
+	}
+	const unsigned char *p;
+	size_t len;
+	struct errmsg why;
+	if (platform_read_file(o->snapshot, file, o->max, err) < 0)
+		return -1;
+	if (attach_unpack(file->p, file->len, o->max, raw, &p, &len, &why) < 0)
+		goto bad;
+	if (attach_is_cbor(p, len)) {
+		if (attach_read_cbor(p, len, s, &why) < 0 ||
+		    attach_table_from_snapshot(s, table, n, &why) < 0)
+			goto bad;
+	} else if (attach_table_from_profile(p, len, table, n, &why) < 0) {
+		goto bad;
+	}
+	return 0;
+bad:
+	err_set(err, "%s: %s", file_name(o->snapshot), why.text);
+	return -1;
+}
+
+static int attach_main(int argc, char **argv)
+{
+	struct attach_options o = { .max = ATTACH_MAX_SIZE };
+	struct buf in = { 0 }, in_raw = { 0 }, snap_file = { 0 }, snap_raw = { 0 };
+	struct buf out = { 0 }, gz = { 0 };
+	struct snapshot s;
+	struct attach_mapping *table = NULL;
+	size_t n = 0;
+	const unsigned char *prof;
+	size_t prof_len;
+	struct attach_stats st;
+	struct errmsg err, why;
+	int rc = -1;
+
+	attach_parse_args(argc, argv, &o);
+	if (!o.output && platform_stdout_is_terminal()) {
+		fputs("modmap: attach: not writing a binary profile to a terminal; use -o FILE\n",
+		      stderr);
+		return EXIT_PARTIAL;
+	}
+	snapshot_init(&s);
+	if (platform_read_file(o.profile, &in, o.max, &err) < 0)
+		goto done;
+	if (attach_unpack(in.p, in.len, o.max, &in_raw, &prof, &prof_len, &why) < 0) {
+		err_set(&err, "%s: %s", file_name(o.profile), why.text);
+		goto done;
+	}
+	if (attach_table(&o, &s, &snap_file, &snap_raw, &table, &n, &err) < 0)
+		goto done;
+	if (attach_profile(prof, prof_len, table, n, &out, &st, &why) < 0 ||
+	    gz_compress(&gz, out.p, out.len, &why) < 0) {
+		err_set(&err, "%s: %s", file_name(o.profile), why.text);
+		goto done;
+	}
+	rc = o.output ? platform_write_file(o.output, gz.p, gz.len, &err)
+		      : platform_write_stdout(gz.p, gz.len, &err);
+	if (rc < 0)
+		goto done;
+
+	fprintf(stderr, "modmap: attached %llu mappings from ", (unsigned long long)st.mappings);
+	if (o.pid)
+		fprintf(stderr, "pid %llu", (unsigned long long)o.pid);
+	else
+		fputs(file_name(o.snapshot), stderr);
+	fprintf(stderr, ": %llu of %llu locations mapped", (unsigned long long)st.mapped,
+		(unsigned long long)st.locations);
+	if (st.kept)
+		fprintf(stderr, ", %llu more kept in %llu old mappings",
+			(unsigned long long)st.kept_locations, (unsigned long long)st.kept);
+	fputc('\n', stderr);
+done:
+	if (rc < 0)
+		fprintf(stderr, "modmap: %s\n", err.text);
+	free(table);
+	snapshot_free(&s);
+	buf_free(&in);
+	buf_free(&in_raw);
+	buf_free(&snap_file);
+	buf_free(&snap_raw);
+	buf_free(&out);
+	buf_free(&gz);
+	return rc < 0 ? EXIT_PARTIAL : 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct options o = { 0 };
@@ -204,6 +386,8 @@ int main(int argc, char **argv)
 	int status = 0;
 
 	platform_args(&argc, &argv);
+	if (argc > 1 && strcmp(argv[1], "attach") == 0)
+		return attach_main(argc, argv);
 	parse_args(argc, argv, &o);
 
 	uint64_t self = snapshot_self_pid();

@@ -69,16 +69,16 @@ int pb_get_varint(const unsigned char **p, const unsigned char *end, uint64_t *v
 {
 	uint64_t x = 0;
 	const unsigned char *s = *p;
-	for (int shift = 0; shift < 70; shift += 7) {
+	for (int shift = 0;; shift += 7) {
 		if (s == end) {
 			*why = "truncated varint";
 			return -1;
 		}
 		unsigned char c = *s++;
-		/* The tenth byte holds bit 63 only: with its continuation bit
-		 * the varint is too long, with any other bit it overflows. */
-		if (shift == 63 && (c & 0x80))
-			break;
+		if (shift == 63 && c & 0x80) {
+			*why = "varint longer than 10 bytes";
+			return -1;
+		}
 		if (shift == 63 && c > 1) {
 			*why = "varint overflows 64 bits";
 			return -1;
@@ -90,8 +90,6 @@ int pb_get_varint(const unsigned char **p, const unsigned char *end, uint64_t *v
 			return 0;
 		}
 	}
-	*why = "varint longer than 10 bytes";
-	return -1;
 }
 
 int pb_next(struct pb_reader *r, struct pb_field *f, const char **why)

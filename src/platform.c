@@ -124,6 +124,58 @@ int platform_write_stdout(const void *p, size_t len, struct errmsg *err)
 	return 0;
 }
 
+int platform_read_file(const char *path, struct buf *out, uint64_t max, struct errmsg *err)
+{
+	int is_stdin = strcmp(path, "-") == 0;
+	const char *name = is_stdin ? "standard input" : path;
+	FILE *f;
+#ifdef _WIN32
+	wchar_t wpath[32768];
+	if (is_stdin) {
+		_setmode(_fileno(stdin), _O_BINARY);
+		f = stdin;
+	} else if (!MultiByteToWideChar(CP_UTF8, 0, path, -1, wpath, 32768)) {
+		err_set(err, "%s: path too long", path);
+		return -1;
+	} else {
+		f = _wfopen(wpath, L"rb");
+	}
+#else
+	f = is_stdin ? stdin : fopen(path, "rb");
+#endif
+	if (!f) {
+		err_set(err, "%s: %s", name, strerror(errno));
+		return -1;
+	}
+	size_t start = out->len;
+	int e = 0;
+	for (;;) {
+		if (buf_reserve(out, 64 * 1024) < 0) {
+			err_set(err, "%s: out of memory", name);
+			e = -1;
+			break;
+		}
+		size_t got = fread(out->p + out->len, 1, out->cap - out->len, f);
+		out->len += got;
+		if (out->len - start > max) {
+			err_set(err, "%s: larger than --max-size (%llu bytes)", name,
+				(unsigned long long)max);
+			e = -1;
+			break;
+		}
+		if (got == 0) {
+			if (ferror(f)) {
+				err_set(err, "%s: %s", name, strerror(errno));
+				e = -1;
+			}
+			break;
+		}
+	}
+	if (!is_stdin)
+		fclose(f);
+	return e;
+}
+
 #ifdef _WIN32
 void platform_args(int *argc, char ***argv)
 {

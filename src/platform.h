@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "buf.h"
 #include "modmap.h"
 
 /*
@@ -18,6 +19,12 @@
  * is untouched. err names the path and the reason.
  */
 int platform_write_file(const char *path, const void *p, size_t len, struct errmsg *err);
+/*
+ * Appends all of path to out; "-" reads standard input (binary mode on
+ * Windows). Fails once more than max bytes came, so a device or a pipe
+ * that never ends is not read forever. err names the file and the reason.
+ */
+int platform_read_file(const char *path, struct buf *out, uint64_t max, struct errmsg *err);
 /* Writes all of p to standard output (binary mode on Windows). */
 int platform_write_stdout(const void *p, size_t len, struct errmsg *err);
 int platform_stdout_is_terminal(void);

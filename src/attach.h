@@ -1,0 +1,93 @@
+/*
+ * attach.h - giving a pprof profile a module map: the mapping table of a
+ * snapshot replaces the profile's, and every location is pointed at the
+ * mapping that holds its address (SPEC.md, "attach").
+ *
+ * Pure functions over bytes in memory: reading files, taking the snapshot
+ * and compressing the result are main.c's job.
+ */
+#ifndef MODMAP_ATTACH_H
+#define MODMAP_ATTACH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "modmap.h"
+
+/*
+ * One mapping to attach. The strings need not be NUL-terminated and are
+ * borrowed: from a struct snapshot, or from the bytes of a saved profile.
+ */
+struct attach_mapping {
+	uint64_t start, limit, offset;
+	const char *file, *build_id;
+	size_t file_len, build_id_len;
+};
+
+/* What attach_profile did, for the summary line. */
+struct attach_stats {
+	size_t mappings;	/* mappings from the snapshot (ids 1..mappings) */
+	size_t kept;		/* old mappings kept after them */
+	size_t dropped;		/* old mappings not kept (replaced, unused or fake) */
+	size_t locations;	/* locations in the profile */
+	size_t mapped;		/* ... now pointing at a snapshot mapping */
+	size_t kept_locations;	/* ... still pointing at a kept old mapping */
+};
+
+/* Default bound on a decompressed profile or snapshot: 4 GiB. */
+#define ATTACH_MAX_SIZE ((uint64_t)4 << 30)
+
+/*
+ * Gives the protobuf bytes of p: p itself when it is not gzip, else its
+ * decompressed form, appended to scratch. Fails when the result would be
+ * larger than max bytes, or the gzip data is bad; err says why.
+ */
+int attach_unpack(const unsigned char *p, size_t len, uint64_t max, struct buf *scratch,
+		  const unsigned char **data, size_t *data_len, struct errmsg *err);
+
+/*
+ * The mapping table of s in pprof's order: the main executable's mappings
+ * first, then the others, each group in the snapshot's order. *out is
+ * malloc'ed (the caller frees it) and borrows s's strings.
+ */
+int attach_table_from_snapshot(const struct snapshot *s, struct attach_mapping **out,
+			       size_t *n, struct errmsg *err);
+
+/*
+ * The mapping table of a pprof profile (decompressed bytes), in its order:
+ * a snapshot saved with `modmap --format pprof`. *out is malloc'ed (the
+ * caller frees it) and borrows strings from p.
+ */
+int attach_table_from_profile(const unsigned char *p, size_t len, struct attach_mapping **out,
+			      size_t *n, struct errmsg *err);
+
+/*
+ * Does p look like CBOR rather than protobuf? (A map or array first, or
+ * the self-describe tag: no pprof profile starts so.)
+ */
+int attach_is_cbor(const unsigned char *p, size_t len);
+
+/*
+ * Fills s (initialised by the caller) with the records of a snapshot that
+ * `modmap --format cbor` wrote (one process). Fails with err saying why,
+ * also in builds without libcbor; s may then hold some records, which the
+ * caller frees.
+ */
+int attach_read_cbor(const unsigned char *p, size_t len, struct snapshot *s,
+		     struct errmsg *err);
+
+/*
+ * Appends to out the profile p (decompressed bytes) with the n mappings of
+ * snap as its mapping table, ids 1..n in that order. Fields other than
+ * mappings and locations are copied byte for byte; locations change only
+ * their mapping_id; the string table only grows. Memory used besides out
+ * is proportional to the number of mappings.
+ *
+ * Returns 0, or -1 with err saying what is wrong with p; out may then hold
+ * a partial profile, which the caller discards.
+ */
+int attach_profile(const unsigned char *p, size_t len, const struct attach_mapping *snap,
+		   size_t n, struct buf *out, struct attach_stats *st, struct errmsg *err);
+
+#endif

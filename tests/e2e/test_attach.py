@@ -1,0 +1,454 @@
+"""modmap attach: real Go profiles given the module map of their process.
+
+build/fixtures/goprof is a Go program that writes its own CPU profile with
+runtime/pprof and keeps running; build/fixtures/pprofedit edits and dumps
+profiles with google/pprof's profile package (the parser `go tool pprof`
+uses), so every result here is also checked by pprof's own reader.
+"""
+import gzip
+import json
+import os
+import random
+import re
+import subprocess
+import zlib
+
+import cbor2
+import pytest
+
+from conftest import FIXTURES, MODMAP, run_modmap
+
+SUMMARY = re.compile(rb"modmap: attached (\d+) mappings from (.*): (\d+) of (\d+) locations mapped")
+
+
+# ---- protobuf, just enough to compare profiles field by field -------------
+
+def _varint(data, i):
+    v = shift = 0
+    while True:
+        c = data[i]
+        i += 1
+        v |= (c & 0x7F) << shift
+        shift += 7
+        if not c & 0x80:
+            return v, i
+
+
+def fields(data):
+    """The fields of a protobuf message: (number, value, raw bytes)."""
+    out, i = [], 0
+    while i < len(data):
+        start = i
+        key, i = _varint(data, i)
+        wt = key & 7
+        if wt == 0:
+            v, i = _varint(data, i)
+        elif wt in (1, 5):
+            n = 8 if wt == 1 else 4
+            v, i = data[i:i + n], i + n
+        elif wt == 2:
+            n, i = _varint(data, i)
+            v, i = data[i:i + n], i + n
+        else:
+            raise ValueError(f"wire type {wt}")
+        out.append((key >> 3, v, data[start:i]))
+    return out
+
+
+def key(number, wt):
+    return _enc(number << 3 | wt)
+
+
+def _enc(v):
+    out = bytearray()
+    while v >= 0x80:
+        out.append(v & 0x7F | 0x80)
+        v >>= 7
+    out.append(v)
+    return bytes(out)
+
+
+def pb_uint(number, v):
+    return key(number, 0) + _enc(v)
+
+
+def pb_bytes(number, b):
+    return key(number, 2) + _enc(len(b)) + b
+
+
+# ---- fixtures ---------------------------------------------------------------
+
+def pprofedit(*args):
+    p = subprocess.run([str(FIXTURES / "pprofedit"), *map(str, args)],
+                       capture_output=True, timeout=60)
+    assert p.returncode == 0, p.stderr.decode()
+    return p.stdout
+
+
+def dump(path):
+    """The profile as google/pprof reads it (Parse, then CheckValid)."""
+    return json.loads(pprofedit("dump", path))
+
+
+@pytest.fixture(params=["goprof", "goprof-pie"])
+def goproc(request, spawn, tmp_path):
+    """A running Go program (static at a fixed address, or PIE at a random
+    one with the dynamic loader) and the CPU and heap profiles it wrote of
+    itself."""
+    proc = spawn([FIXTURES / request.param, tmp_path / "cpu.pb.gz", tmp_path / "heap.pb.gz"])
+    assert proc.ready == "ready"
+    proc.exe = FIXTURES / request.param
+    proc.profile, proc.heap = tmp_path / "cpu.pb.gz", tmp_path / "heap.pb.gz"
+    return proc
+
+
+def same_mapping(want, got, address):
+    """got is the module want was: same file, build ID if want had one."""
+    assert got is not None, f"location at {address:#x} lost its mapping"
+    assert got["File"] == want["File"]
+    if want["BuildID"]:
+        assert got["BuildID"] == want["BuildID"]
+    assert got["Start"] <= address < got["Limit"]
+
+
+def check_mapped_as(original, attached):
+    """Every location of attached maps to the module it did in original."""
+    want = {loc["ID"]: loc for loc in original["Locations"]}
+    assert len(attached["Locations"]) == len(want)
+    for loc in attached["Locations"]:
+        orig = want[loc["ID"]]
+        assert loc["Address"] == orig["Address"]
+        assert loc["Lines"] == orig["Lines"]
+        same_mapping(orig["Mapping"], loc["Mapping"], loc["Address"])
+
+
+def check_pprof_reads(path, exe, function=b"crypto/sha256"):
+    raw = subprocess.run(["go", "tool", "pprof", "-raw", str(path)],
+                         capture_output=True, timeout=120)
+    assert raw.returncode == 0, raw.stderr.decode()
+    maps = raw.stdout.split(b"Mappings\n", 1)[1]
+    assert str(exe).encode() in maps.splitlines()[0]
+    top = subprocess.run(["go", "tool", "pprof", "-top", str(path)],
+                         capture_output=True, timeout=120)
+    assert top.returncode == 0, top.stderr.decode()
+    assert function in top.stdout
+
+
+def summary(p):
+    m = SUMMARY.search(p.stderr)
+    assert m, p.stderr
+    assert p.stderr.count(b"\n") == 1
+    return int(m[1]), m[2].decode(), int(m[3]), int(m[4])
+
+
+def snapshot_from_json(doc):
+    """A pprof snapshot (mapping table only) of modmap's JSON records,
+    main executable first, as `modmap --format pprof` writes one."""
+    strings = [b""]
+
+    def s(text):
+        b = text.encode("utf-8", "surrogateescape")
+        if b not in strings:
+            strings.append(b)
+        return strings.index(b)
+
+    maps = sorted(doc["mappings"], key=lambda m: not m.get("main"))
+    out = b""
+    for i, m in enumerate(maps, 1):
+        body = pb_uint(1, i)
+        for n, k in ((2, "start"), (3, "limit"), (4, "offset")):
+            if int(m[k], 16):
+                body += pb_uint(n, int(m[k], 16))
+        for n, k in ((5, "file"), (6, "build_id")):
+            if m[k]:
+                body += pb_uint(n, s(m[k]))
+        out += pb_bytes(3, body)
+    out += b"".join(pb_bytes(6, b) for b in strings)
+    return gzip.compress(out)
+
+
+# ---- real Go profiles --------------------------------------------------------
+
+@pytest.mark.parametrize("kind", ["cpu", "heap"])
+def test_attach_pid_to_stripped_profile(goproc, tmp_path, kind):
+    prof = goproc.profile if kind == "cpu" else goproc.heap
+    stripped, out = tmp_path / "stripped.pb.gz", tmp_path / "out.pb.gz"
+    pprofedit("strip", prof, stripped)
+    assert dump(stripped)["Mappings"] is None
+
+    p = run_modmap("attach", "--pid", goproc.pid, stripped, "-o", out)
+    original, attached = dump(prof), dump(out)
+    check_mapped_as(original, attached)
+    assert attached["Mappings"][0]["File"] == str(goproc.exe)
+    nmaps, source, mapped, total = summary(p)
+    assert (nmaps, source) == (len(attached["Mappings"]), f"pid {goproc.pid}")
+    assert mapped == total == len(original["Locations"]) > 0
+    check_pprof_reads(out, goproc.exe, b"crypto/sha256" if kind == "cpu" else b"main.work")
+
+
+def test_attach_replaces_fake_mapping(goproc, tmp_path):
+    """Go before 1.20 on Windows wrote one fake mapping: it is dropped, and
+    its has_functions carries over to the modules its locations are in."""
+    fake, out = tmp_path / "fake.pb.gz", tmp_path / "out.pb.gz"
+    pprofedit("fake", goproc.profile, fake)
+    run_modmap("attach", "--pid", goproc.pid, fake, "-o", out)
+    original, attached = dump(goproc.profile), dump(out)
+    check_mapped_as(original, attached)
+    assert all(m["File"] for m in attached["Mappings"])
+    assert attached["Mappings"][0]["HasFunctions"]
+
+
+def test_attach_saved_snapshot_after_exit(goproc, tmp_path):
+    """Snapshot while the process runs, attach once it is gone."""
+    stripped, snap, out = (tmp_path / n for n in ("s.pb.gz", "snap.pb.gz", "out.pb.gz"))
+    doc = json.loads(run_modmap("--pid", goproc.pid, "--format", "json").stdout)
+    snap.write_bytes(snapshot_from_json(doc))
+    goproc.stop()
+    pprofedit("strip", goproc.profile, stripped)
+
+    p = run_modmap("attach", "--snapshot", snap, stripped, "-o", out)
+    check_mapped_as(dump(goproc.profile), dump(out))
+    assert summary(p)[1] == str(snap)
+    check_pprof_reads(out, goproc.exe)
+
+
+def test_attach_snapshot_of_go_table(goproc, tmp_path):
+    """A snapshot that is another profile's mapping table, raw protobuf."""
+    stripped, table, out = (tmp_path / n for n in ("s.pb.gz", "t.pb.gz", "out.pb.gz"))
+    pprofedit("table", goproc.profile, table)
+    pprofedit("strip", goproc.profile, stripped)
+    raw = tmp_path / "t.pb"
+    raw.write_bytes(gzip.decompress(table.read_bytes()))
+    run_modmap("attach", "-s", raw, stripped, "-o", out)
+    check_mapped_as(dump(goproc.profile), dump(out))
+
+
+def cbor_snapshot(doc):
+    """doc (modmap's JSON) as `--format cbor` writes it: integers for the
+    hex strings."""
+    out = dict(doc)
+    out["mappings"] = [{k: int(v, 16) if k in ("start", "limit", "offset") else v
+                        for k, v in m.items()} for m in doc["mappings"]]
+    return out
+
+
+@pytest.mark.parametrize("shape", ["object", "array of one", "self-described"])
+def test_attach_cbor_snapshot(goproc, tmp_path, shape):
+    stripped, snap, out = (tmp_path / n for n in ("s.pb.gz", "snap.cbor", "out.pb.gz"))
+    doc = cbor_snapshot(json.loads(run_modmap("--pid", goproc.pid, "--format", "json").stdout))
+    if shape == "array of one":
+        doc = [doc]
+    elif shape == "self-described":
+        doc = cbor2.CBORTag(55799, doc)
+    snap.write_bytes(cbor2.dumps(doc))
+    goproc.stop()
+    pprofedit("strip", goproc.profile, stripped)
+    p = run_modmap("attach", "--snapshot", snap, stripped, "-o", out)
+    check_mapped_as(dump(goproc.profile), dump(out))
+    assert dump(out)["Mappings"][0]["File"] == str(goproc.exe)
+    assert summary(p)[1] == str(snap)
+
+
+def test_round_trip_own_table(goproc, tmp_path):
+    """Attaching a profile's own mapping table changes nothing but the
+    strings appended for it and the mapping messages that name them."""
+    out = tmp_path / "out.pb.gz"
+    run_modmap("attach", "--snapshot", goproc.profile, goproc.profile, "-o", out)
+    a = fields(gzip.decompress(goproc.profile.read_bytes()))
+    b = fields(gzip.decompress(out.read_bytes()))
+
+    def without(fs, *numbers):
+        return [f[2] for f in fs if f[0] not in numbers]
+
+    assert without(a, 3, 6) == without(b, 3, 6)      # locations included
+    sa, sb = [f[1] for f in a if f[0] == 6], [f[1] for f in b if f[0] == 6]
+    assert sb[:len(sa)] == sa
+
+    def table(fs, strings):
+        rows = []
+        for f in fs:
+            if f[0] == 3:
+                m = {n: v for n, v, _ in fields(f[1])}
+                rows.append((m.get(1), m.get(2), m.get(3), m.get(4),
+                             strings[m.get(5, 0)], strings[m.get(6, 0)]))
+        return rows
+
+    assert table(a, sa) == table(b, sb)
+
+
+def test_output_over_input_and_stdin_stdout(goproc, tmp_path):
+    prof = tmp_path / "p.pb.gz"
+    pprofedit("strip", goproc.profile, prof)
+    before = dump(prof)
+    run_modmap("attach", "--pid", goproc.pid, prof, "-o", prof)
+    check_mapped_as(dump(goproc.profile), dump(prof))
+    assert before["Locations"] and not before["Mappings"]
+    assert [f for f in os.listdir(tmp_path) if ".tmp" in f] == []
+
+    stripped = tmp_path / "s.pb.gz"
+    pprofedit("strip", goproc.profile, stripped)
+    raw = gzip.decompress(stripped.read_bytes())
+    p = run_modmap("attach", "--pid", goproc.pid, "-", input=raw)
+    piped = tmp_path / "piped.pb.gz"
+    piped.write_bytes(p.stdout)
+    check_mapped_as(dump(goproc.profile), dump(piped))
+
+
+# ---- errors ------------------------------------------------------------------
+
+@pytest.fixture
+def snap(tmp_path):
+    """A small valid snapshot, so the errors below are the profile's."""
+    path = tmp_path / "snap.pb.gz"
+    path.write_bytes(snapshot_from_json({"mappings": [
+        {"start": "0x1000", "limit": "0x2000", "offset": "0x0", "file": "/bin/x",
+         "build_id": "ab", "main": True}]}))
+    return path
+
+
+def good_profile():
+    loc = pb_bytes(4, pb_uint(1, 1) + pb_uint(3, 0x1100))
+    return loc + pb_bytes(6, b"") + pb_bytes(6, b"samples")
+
+
+def bomb(size):
+    z = zlib.compressobj(9, zlib.DEFLATED, 31)
+    chunk = bytes(1 << 20)
+    return b"".join(z.compress(chunk) for _ in range(size >> 20)) + z.flush()
+
+
+rng = random.Random(6)
+BAD = {
+    "random bytes": (bytes(rng.randrange(256) for _ in range(4096)), b"not a valid pprof profile"),
+    "gzip of random bytes": (gzip.compress(bytes(rng.randrange(256) for _ in range(4096))),
+                             b"not a valid pprof profile"),
+    "not gzip at all": (b"\x1f\x8bnot really gzip", b"gzip"),
+    "truncated gzip": (gzip.compress(good_profile())[:-12], b"truncated gzip data"),
+    "truncated profile": (good_profile()[:-3], b"length past the end"),
+    "varint longer than ten bytes": (b"\x48" + b"\xff" * 10 + b"\x01",
+                                     b"varint longer than 10 bytes"),
+    "length past the end": (pb_bytes(2, b"x" * 10)[:-4], b"length past the end"),
+    "empty": (b"", b"empty"),
+    "gzip bomb": (bomb(64 << 20), b"exceeds --max-size"),
+}
+
+
+@pytest.mark.parametrize("name", BAD)
+def test_bad_profile(name, snap, tmp_path):
+    data, why = BAD[name]
+    prof, out = tmp_path / "in.pb.gz", tmp_path / "out.pb.gz"
+    prof.write_bytes(data)
+    p = run_modmap("attach", "--snapshot", snap, "--max-size", "16M", prof, "-o", out,
+                   check=False)
+    assert p.returncode == 1
+    assert p.stderr.startswith(f"modmap: {prof}: ".encode()), p.stderr
+    assert why in p.stderr and p.stderr.count(b"\n") == 1, p.stderr
+    assert not out.exists()
+    assert prof.read_bytes() == data
+
+    # Over itself: the input stays as it was, and no temporary file is left.
+    p = run_modmap("attach", "--snapshot", snap, "--max-size", "16M", prof, "-o", prof,
+                   check=False)
+    assert p.returncode == 1 and prof.read_bytes() == data
+    assert sorted(os.listdir(tmp_path)) == ["in.pb.gz", "snap.pb.gz"]
+
+
+def test_bad_snapshot_is_named(snap, tmp_path):
+    prof, bad = tmp_path / "p.pb", tmp_path / "bad.pb"
+    prof.write_bytes(good_profile())
+    bad.write_bytes(b"\x1a\x05\x08")
+    p = run_modmap("attach", "--snapshot", bad, prof, "-o", tmp_path / "o", check=False)
+    assert p.returncode == 1
+    assert p.stderr == f"modmap: {bad}: not a valid pprof profile: length past the end (at byte 0)\n".encode()
+    assert not (tmp_path / "o").exists()
+
+
+GOOD_MAPPING = {"start": 0x1000, "limit": 0x2000, "offset": 0, "file": "/bin/x"}
+BAD_CBOR = {
+    "truncated": (cbor2.dumps({"mappings": [GOOD_MAPPING], "pid": 1})[:-1],
+                  "not a valid CBOR document (truncated"),
+    "string past the end": (cbor2.dumps({"mappings": [GOOD_MAPPING]})[:-3],
+                            "not a valid CBOR document (a length past the end"),
+    "trailing bytes": (cbor2.dumps({"mappings": []}) + b"\0", "trailing bytes"),
+    "count past the end": (b"\xa1\x68mappings\x9a\x15\x03\x00\x22\xa0",
+                           "a length past the end at byte 10"),
+    "two processes": (cbor2.dumps([{"mappings": []}, {"mappings": []}]),
+                      "a CBOR snapshot of 2 processes; attach needs one"),
+    "no mappings": (cbor2.dumps({"pid": 1}), 'no "mappings" array'),
+    "no start": (cbor2.dumps({"mappings": [{"limit": 1, "offset": 0}]}),
+                 'mapping 1: "start" is missing'),
+    "hex string address": (cbor2.dumps({"mappings": [dict(GOOD_MAPPING, limit="0x2000")]}),
+                           'mapping 1: "limit" is not an unsigned integer'),
+    "file not text": (cbor2.dumps({"mappings": [dict(GOOD_MAPPING, file=b"/bin/x")]}),
+                      'mapping 1: "file" is not a text string'),
+}
+
+
+@pytest.mark.parametrize("name", BAD_CBOR)
+def test_bad_cbor_snapshot(name, tmp_path):
+    data, why = BAD_CBOR[name]
+    prof, bad = tmp_path / "p.pb", tmp_path / "bad.cbor"
+    prof.write_bytes(good_profile())
+    bad.write_bytes(data)
+    p = run_modmap("attach", "--snapshot", bad, prof, "-o", prof, check=False)
+    assert p.returncode == 1
+    assert p.stderr.startswith(f"modmap: {bad}: ".encode()) and why.encode() in p.stderr, p.stderr
+    assert prof.read_bytes() == good_profile()
+
+
+def test_output_into_missing_directory(snap, tmp_path):
+    prof = tmp_path / "p.pb"
+    prof.write_bytes(good_profile())
+    out = tmp_path / "no" / "such" / "dir.pb.gz"
+    p = run_modmap("attach", "--snapshot", snap, prof, "-o", out, check=False)
+    assert p.returncode == 1
+    assert p.stderr == f"modmap: {out}: No such file or directory\n".encode()
+    assert not out.parent.exists() and prof.read_bytes() == good_profile()
+
+
+def test_missing_inputs(snap, tmp_path):
+    p = run_modmap("attach", "--snapshot", snap, tmp_path / "nope", "-o", tmp_path / "o",
+                   check=False)
+    assert (p.returncode, p.stderr) == (1, f"modmap: {tmp_path / 'nope'}: No such file or directory\n".encode())
+    prof = tmp_path / "p.pb"
+    prof.write_bytes(good_profile())
+    p = run_modmap("attach", "--pid", "999999999", prof, "-o", tmp_path / "o", check=False)
+    assert p.returncode == 1 and b"pid 999999999" in p.stderr
+    assert not (tmp_path / "o").exists()
+
+
+def test_hand_made_profile(snap, tmp_path):
+    prof, out = tmp_path / "p.pb", tmp_path / "o.pb.gz"
+    prof.write_bytes(good_profile())
+    p = run_modmap("attach", "--snapshot", snap, prof, "-o", out)
+    assert summary(p) == (1, str(snap), 1, 1)
+    fs = fields(gzip.decompress(out.read_bytes()))
+    assert [f[0] for f in fs] == [3, 4, 6, 6, 6, 6]
+    assert [f[1] for f in fs if f[0] == 6] == [b"", b"samples", b"/bin/x", b"ab"]
+
+
+@pytest.mark.parametrize("args, why", [
+    ([], b"give one of --pid PID or --snapshot FILE"),
+    (["--pid", "1", "--snapshot", "x", "p"], b"give one of"),
+    (["--pid", "1"], b"no PROFILE given"),
+    (["--pid", "1", "a", "b"], b"one PROFILE only"),
+    (["--pid", "1", "--max-size", "12X", "p"], b"invalid size '12X'"),
+    (["--pid", "1", "--bogus", "p"], b"unknown argument '--bogus'"),
+])
+def test_usage_errors(args, why):
+    p = run_modmap("attach", *args, check=False)
+    assert p.returncode == 2 and why in p.stderr, p.stderr
+
+
+def test_refuses_terminal(snap, tmp_path):
+    import pty
+    prof = tmp_path / "p.pb"
+    prof.write_bytes(good_profile())
+    master, slave = pty.openpty()
+    try:
+        p = subprocess.run([str(MODMAP), "attach", "--snapshot", str(snap), str(prof)],
+                           stdout=slave, stderr=subprocess.PIPE, timeout=60)
+    finally:
+        os.close(slave)
+        os.close(master)
+    assert p.returncode == 1 and b"use -o FILE" in p.stderr
