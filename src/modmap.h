@@ -151,4 +151,14 @@ uint64_t snapshot_self_pid(void);
  */
 int snapshot_list_pids(uint64_t **pids, size_t *n, struct errmsg *err);
 
+/* What the backends build that list with. Start from a zeroed one. */
+struct pidlist {
+	uint64_t *v;
+	size_t n, cap;
+	int oom;
+};
+void pidlist_add(struct pidlist *l, uint64_t pid);
+/* Sorts the list and hands it over; -1 (list freed, err set) after OOM. */
+int pidlist_finish(struct pidlist *l, uint64_t **pids, size_t *n, struct errmsg *err);
+
 #endif

@@ -942,12 +942,6 @@ uint64_t snapshot_self_pid(void)
 	return (uint64_t)getpid();
 }
 
-static int cmp_pid(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-	return x < y ? -1 : x > y;
-}
-
 int snapshot_list_pids(uint64_t **pids, size_t *n, struct errmsg *err)
 {
 	DIR *d = opendir("/proc");
@@ -955,33 +949,14 @@ int snapshot_list_pids(uint64_t **pids, size_t *n, struct errmsg *err)
 		err_set(err, "/proc: %s", strerror(errno));
 		return -1;
 	}
-	size_t cap = 256, len = 0;
-	uint64_t *v = malloc(cap * sizeof *v);
+	struct pidlist l = { 0 };
 	struct dirent *e;
-	while (v && (e = readdir(d))) {
+	while ((e = readdir(d))) {
 		const char *p = e->d_name;
 		uint64_t pid;
-		if (parse_dec(&p, p + strlen(p), &pid) < 0 || *p)
-			continue;
-		if (len == cap) {
-			uint64_t *w = realloc(v, 2 * cap * sizeof *v);
-			if (!w) {
-				free(v);
-				v = NULL;
-				break;
-			}
-			v = w;
-			cap *= 2;
-		}
-		v[len++] = pid;
+		if (parse_dec(&p, p + strlen(p), &pid) == 0 && !*p)
+			pidlist_add(&l, pid);
 	}
 	closedir(d);
-	if (!v) {
-		err_set(err, "out of memory");
-		return -1;
-	}
-	qsort(v, len, sizeof *v, cmp_pid);
-	*pids = v;
-	*n = len;
-	return 0;
+	return pidlist_finish(&l, pids, n, err);
 }

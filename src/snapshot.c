@@ -104,3 +104,40 @@ const char *bid_kind_name(enum bid_kind k)
 	}
 	return "none";
 }
+
+void pidlist_add(struct pidlist *l, uint64_t pid)
+{
+	if (l->oom)
+		return;
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? 2 * l->cap : 256;
+		uint64_t *v = realloc(l->v, cap * sizeof *v);
+		if (!v) {
+			l->oom = 1;
+			return;
+		}
+		l->v = v;
+		l->cap = cap;
+	}
+	l->v[l->n++] = pid;
+}
+
+static int cmp_pid(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+int pidlist_finish(struct pidlist *l, uint64_t **pids, size_t *n, struct errmsg *err)
+{
+	if (l->oom) {
+		free(l->v);
+		err_set(err, "out of memory");
+		return -1;
+	}
+	if (l->n)
+		qsort(l->v, l->n, sizeof *l->v, cmp_pid);
+	*pids = l->v;
+	*n = l->n;
+	return 0;
+}

@@ -601,12 +601,6 @@ uint64_t snapshot_self_pid(void)
 	return GetCurrentProcessId();
 }
 
-static int cmp_pid(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-	return x < y ? -1 : x > y;
-}
-
 int snapshot_list_pids(uint64_t **pids, size_t *n, struct errmsg *err)
 {
 	HANDLE snap = CreateToolhelp32Snapshot(TH32CS_SNAPPROCESS, 0);
@@ -614,32 +608,12 @@ int snapshot_list_pids(uint64_t **pids, size_t *n, struct errmsg *err)
 		err_set(err, "cannot list processes (error %lu)", (unsigned long)GetLastError());
 		return -1;
 	}
-	size_t cap = 256, len = 0;
-	uint64_t *v = malloc(cap * sizeof *v);
+	struct pidlist l = { 0 };
 	PROCESSENTRY32W pe;
 	pe.dwSize = sizeof pe;
-	for (BOOL more = v && Process32FirstW(snap, &pe); more; more = Process32NextW(snap, &pe)) {
-		if (pe.th32ProcessID == 0)	/* the idle process has no modules */
-			continue;
-		if (len == cap) {
-			uint64_t *w = realloc(v, 2 * cap * sizeof *v);
-			if (!w) {
-				free(v);
-				v = NULL;
-				break;
-			}
-			v = w;
-			cap *= 2;
-		}
-		v[len++] = pe.th32ProcessID;
-	}
+	for (BOOL more = Process32FirstW(snap, &pe); more; more = Process32NextW(snap, &pe))
+		if (pe.th32ProcessID != 0)	/* the idle process has no modules */
+			pidlist_add(&l, pe.th32ProcessID);
 	CloseHandle(snap);
-	if (!v) {
-		err_set(err, "out of memory");
-		return -1;
-	}
-	qsort(v, len, sizeof *v, cmp_pid);
-	*pids = v;
-	*n = len;
-	return 0;
+	return pidlist_finish(&l, pids, n, err);
 }
