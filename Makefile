@@ -46,6 +46,64 @@ $(BUILD)/fixtures/mapper: tests/fixtures/mapper.c
 	@mkdir -p $(dir $@)
 	$(CC) $(WARN) -D_GNU_SOURCE -O1 -g -Wl,--build-id=sha1 -o $@ $< -ldl
 
+# Build-ID fixtures (tests/e2e/test_buildid.py): every kind of note, both
+# ELF classes, a static mapper to run in a chroot, Go binaries, PE images.
+GO ?= go
+GOENV := GOCACHE=$(abspath $(BUILD))/gocache GOPATH=$(abspath $(BUILD))/gopath \
+	GOTOOLCHAIN=local GOFLAGS= CGO_ENABLED=0
+MINGW64 ?= x86_64-w64-mingw32-gcc
+MINGW32 ?= i686-w64-mingw32-gcc
+BID_FIXTURES := $(addprefix $(BUILD)/fixtures/,libfix-md5.so libfix-uuid.so libfix-none.so \
+	libfix32.so mapper32 mapper-static gofix gofix-gnu \
+	pefix-cv.exe pefix.exe pefix-cv.dll pefix32-cv.exe pefix32.exe)
+FIXTURES += $(BID_FIXTURES)
+
+$(BUILD)/fixtures/libfix-%.so: tests/fixtures/libfix.c
+	@mkdir -p $(dir $@)
+	$(CC) -shared -fPIC -Wl,--build-id=$* -o $@ $<
+
+$(BUILD)/fixtures/libfix32.so: tests/fixtures/libfix.c
+	@mkdir -p $(dir $@)
+	$(CC) -m32 -shared -fPIC -Wl,--build-id=sha1 -o $@ $<
+
+$(BUILD)/fixtures/mapper32: tests/fixtures/mapper.c
+	@mkdir -p $(dir $@)
+	$(CC) -m32 $(WARN) -D_GNU_SOURCE -O1 -Wl,--build-id=md5 -o $@ $< -ldl
+
+$(BUILD)/fixtures/mapper-static: tests/fixtures/mapper.c
+	@mkdir -p $(dir $@)
+	$(CC) -static $(WARN) -D_GNU_SOURCE -DMAPPER_STATIC -O1 -Wl,--build-id=sha1 -o $@ $<
+
+$(BUILD)/fixtures/gofix: tests/fixtures/gofix.go
+	@mkdir -p $(dir $@)
+	$(GOENV) $(GO) build -o $@ $<
+
+# Go 1.19's linker has no -B gobuildid; an explicit -B value gives the
+# binary a GNU note beside its Go one all the same.
+$(BUILD)/fixtures/gofix-gnu: tests/fixtures/gofix.go
+	@mkdir -p $(dir $@)
+	$(GOENV) $(GO) build -ldflags=-B=0x60f1c0ffee0123456789abcdef0123456789abcd -o $@ $<
+
+$(BUILD)/fixtures/pefix-cv.exe: tests/fixtures/pefix.c
+	@mkdir -p $(dir $@)
+	$(MINGW64) -O1 -Wl,--build-id -o $@ $<
+
+$(BUILD)/fixtures/pefix.exe: tests/fixtures/pefix.c
+	@mkdir -p $(dir $@)
+	$(MINGW64) -O1 -Wl,--build-id=none -o $@ $<
+
+$(BUILD)/fixtures/pefix-cv.dll: tests/fixtures/pefix.c
+	@mkdir -p $(dir $@)
+	$(MINGW64) -O1 -shared -Wl,--build-id -o $@ $<
+
+$(BUILD)/fixtures/pefix32-cv.exe: tests/fixtures/pefix.c
+	@mkdir -p $(dir $@)
+	$(MINGW32) -O1 -Wl,--build-id -o $@ $<
+
+$(BUILD)/fixtures/pefix32.exe: tests/fixtures/pefix.c
+	@mkdir -p $(dir $@)
+	$(MINGW32) -O1 -o $@ $<
+
 unit: $(UNIT)
 	@set -e; for t in $(UNIT); do echo "== $$t"; $$t; done
 
