@@ -131,6 +131,10 @@ static void put_mapping(struct buf *b, const struct snapshot *s, const struct ma
 		put_str_field(b, "go_build_id", snapshot_str(s, m->go_build_id), &first);
 	if (m->pdb_file)
 		put_str_field(b, "pdb_file", snapshot_str(s, m->pdb_file), &first);
+	if (m->pdb_sig)
+		put_str_field(b, "pdb_signature", snapshot_str(s, m->pdb_sig), &first);
+	if (m->pe_image)
+		put_str_field(b, "pe_image", snapshot_str(s, m->pe_image), &first);
 	if (m->bid_error)
 		put_str_field(b, "build_id_error", snapshot_str(s, m->bid_error), &first);
 	perm_string(m->prot, perms);

@@ -237,16 +237,48 @@ static int same_file(const struct stat *st, const struct mapping *m)
 	       major(st->st_dev) == m->dev_major && minor(st->st_dev) == m->dev_minor;
 }
 
-/* Does path, inside the target's root, name the mapped file itself? */
+/*
+ * Opens path as the file mapped by m. /proc/PID/maps gives a path relative
+ * to the reader's root when the target's root lies inside it (a chroot in
+ * our mount namespace), and relative to the target's own root otherwise (a
+ * container): so the target's root is tried first, then ours. Only a
+ * regular file with the mapping's device and inode is accepted, so a path
+ * that leads anywhere else, by a symlink or by a file put there since,
+ * yields nothing. Returns an O_PATH fd and its stat in st, or -1 with
+ * *impostor set when something else sits at the path and errno from the
+ * first failed open otherwise.
+ */
+static int open_as_mapped(struct target *t, const char *path, const struct mapping *m,
+			  struct stat *st, int *impostor)
+{
+	int err = 0;
+	*impostor = 0;
+	for (int i = 0; i < (t->same_root ? 1 : 2); i++) {
+		int fd = i == 0 ? open_in_root(t, path) : open(path, O_PATH | O_CLOEXEC);
+		if (fd < 0) {
+			if (!err)
+				err = errno;
+			continue;
+		}
+		if (fstat(fd, st) == 0 && same_file(st, m))
+			return fd;
+		*impostor = 1;
+		close(fd);
+	}
+	errno = err;
+	return -1;
+}
+
+/* Does path name the mapped file itself? */
 static int path_is_mapped_file(struct target *t, const char *path, const struct mapping *m)
 {
-	int fd = open_in_root(t, path);
+	struct stat st;
+	int impostor;
+	int fd = open_as_mapped(t, path, m, &st, &impostor);
 	if (fd < 0)
 		return 0;
-	struct stat st;
-	int ok = fstat(fd, &st) == 0 && same_file(&st, m);
 	close(fd);
-	return ok;
+	return 1;
 }
 
 static int ensure_scratch(struct target *t, size_t n)
@@ -336,32 +368,35 @@ static int fd_read(void *ctx, uint64_t off, void *buf, size_t len)
  * Opens the mapped file of m for its identity: the path inside the target's
  * root when it is still the mapped file, else /proc/PID/map_files (which
  * needs CAP_SYS_ADMIN or CAP_CHECKPOINT_RESTORE). Returns an O_PATH fd and
- * its stat, or -1 with *why set.
+ * its stat, or -1 with *why set and *impostor telling whether something
+ * else (another file, a FIFO, a device) sits at the path: then even the
+ * path's mtime is not the mapped file's.
  */
 static int open_mapped(struct target *t, const struct mapping *m, struct stat *st,
-		       const char **why)
+		       const char **why, int *impostor)
 {
 	*why = NULL;
+	*impostor = 0;
 	if (!(m->flags & MAPF_DELETED)) {
-		int fd = open_in_root(t, snapshot_str(t->s, m->file));
-		if (fd >= 0) {
-			if (fstat(fd, st) == 0 && same_file(st, m))
-				return fd;
+		int fd = open_as_mapped(t, snapshot_str(t->s, m->file), m, st, impostor);
+		if (fd >= 0)
+			return fd;
+		if (*impostor)
 			*why = S_ISREG(st->st_mode) ? "file at the path is not the mapped file"
 						    : "not a regular file";
-			close(fd);
-		} else {
+		else
 			*why = errno == EXDEV ? "cannot resolve inside the process's root"
 					      : "cannot open the file";
-		}
 	}
 	char link[PROC_PATH];
 	snprintf(link, sizeof link, "/proc/%llu/map_files/%llx-%llx", (unsigned long long)t->pid,
 		 (unsigned long long)m->start, (unsigned long long)m->limit);
 	int fd = open(link, O_PATH | O_CLOEXEC);
 	if (fd >= 0) {
-		if (fstat(fd, st) == 0 && S_ISREG(st->st_mode))
+		if (fstat(fd, st) == 0 && same_file(st, m)) {
+			*impostor = 0;
 			return fd;
+		}
 		close(fd);
 	}
 	if (!*why)
@@ -388,12 +423,45 @@ static const struct identity *identify(struct target *t, int pathfd, const struc
 	} else {
 		struct fdsrc f = { fd };
 		struct bytesrc src = { fd_read, &f, NULL, (uint64_t)st->st_size };
-		elf_identity(&src, tmp);
+		file_identity(&src, tmp);
 		close(fd);
 	}
 	id = bid_cache_put(t->o->cache, st->st_dev, st->st_ino, st->st_mtim.tv_sec,
 			   st->st_mtim.tv_nsec, tmp);
 	return id ? id : tmp;
+}
+
+/* Whether a zoneinfo file is one Go's time package would load. */
+static int tzfile_loadable(const char *path)
+{
+	char magic[4];
+	struct stat st;
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	/* Go reads at most 10 MiB of a zoneinfo file. */
+	int ok = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size <= (10 << 20) &&
+		 pread(fd, magic, 4, 0) == 4 && memcmp(magic, "TZif", 4) == 0;
+	close(fd);
+	return ok;
+}
+
+/*
+ * Makes localtime_r use the zone Go's time package would make Local, so
+ * path+mtime IDs carry Go's offset and abbreviation (gotz_resolve). The
+ * zone is the process's TZ, global by nature; it is settled once, before
+ * the first use, and nothing else in modmap reads local time.
+ */
+static void local_zone_init(void)
+{
+	static int done;
+	char tz[4096 + 2];
+	if (done)
+		return;
+	done = 1;
+	gotz_resolve(getenv("TZ"), tzfile_loadable, tz, sizeof tz);
+	setenv("TZ", tz, 1);
+	tzset();
 }
 
 static int set_path_mtime(struct target *t, struct mapping *m, const struct stat *st)
@@ -407,6 +475,7 @@ static int set_path_mtime(struct target *t, struct mapping *m, const struct stat
 	char when[96];
 	struct tm tm;
 	time_t sec = st->st_mtim.tv_sec;
+	local_zone_init();
 	if (!localtime_r(&sec, &tm))
 		return -1;
 	size_t wl = gotime_format(when, sizeof when, st->st_mtim.tv_sec, st->st_mtim.tv_nsec,
@@ -490,6 +559,9 @@ static int set_build_id(struct target *t, struct mapping *m, const char *kernel_
 	    t->prev_minor == m->dev_minor && t->prev_file == m->file) {
 		m->build_id = t->prev.build_id;
 		m->go_build_id = t->prev.go_build_id;
+		m->pdb_file = t->prev.pdb_file;
+		m->pdb_sig = t->prev.pdb_sig;
+		m->pe_image = t->prev.pe_image;
 		m->bid_error = t->prev.bid_error;
 		m->bid_kind = t->prev.bid_kind;
 		return 0;
@@ -497,26 +569,36 @@ static int set_build_id(struct target *t, struct mapping *m, const char *kernel_
 
 	struct stat st;
 	const char *why;
-	int fd = open_mapped(t, m, &st, &why);
+	int impostor;
+	int fd = open_mapped(t, m, &st, &why, &impostor);
 	int rc = 0;
 	if (fd < 0) {
+		/* Nothing at the path: the path alone, as Go does when stat
+		 * fails. Something else there: no ID, only the reason. */
 		rc = set_id_text(t, m, &m->bid_error, why, BIDK_NONE);
-		if (rc == 0)
+		if (rc == 0 && !impostor)
 			rc = set_path_mtime(t, m, NULL);
-	} else if (mode == BID_MTIME) {
-		rc = set_path_mtime(t, m, &st);
 	} else {
+		static const struct identity unread;
 		struct identity tmp;
-		const struct identity *id = identify(t, fd, &st, &tmp);
+		const struct identity *id = mode == BID_MTIME ? &unread : identify(t, fd, &st, &tmp);
+		const char *text;
+		enum bid_kind kind = identity_choose(mode, id, &text);
 		if (id->go[0])
-			rc = set_id_text(t, m, &m->go_build_id, id->go,
-					 mode == BID_NATIVE && !id->gnu[0] ? BIDK_GO : BIDK_NONE);
-		if (rc == 0 && id->gnu[0])
-			rc = set_id_text(t, m, &m->build_id, id->gnu, BIDK_GNU);
-		if (rc == 0 && id->error)
+			rc = set_id_text(t, m, &m->go_build_id, id->go, BIDK_NONE);
+		if (rc == 0 && id->pdb_file[0])
+			rc = set_id_text(t, m, &m->pdb_file, id->pdb_file, BIDK_NONE);
+		if (rc == 0 && id->pdb_sig[0])
+			rc = set_id_text(t, m, &m->pdb_sig, id->pdb_sig, BIDK_NONE);
+		if (rc == 0 && id->pe_image[0])
+			rc = set_id_text(t, m, &m->pe_image, id->pe_image, BIDK_NONE);
+		/* The reason matters where the contents gave no ID. */
+		if (rc == 0 && id->error && (kind == BIDK_PATH_MTIME || kind == BIDK_NONE))
 			rc = set_id_text(t, m, &m->bid_error, id->error, BIDK_NONE);
-		if (rc == 0 && m->bid_kind == BIDK_NONE)
+		if (rc == 0 && kind == BIDK_PATH_MTIME)
 			rc = set_path_mtime(t, m, &st);
+		else if (rc == 0 && text)
+			rc = set_id_text(t, m, &m->build_id, text, kind);
 	}
 	if (fd >= 0)
 		close(fd);
