@@ -349,6 +349,30 @@ def test_fifo_at_deleted_library(spawn, tmp_path):
             assert "map_files" in m["build_id_error"]
 
 
+def test_library_upgraded_under_a_process(spawn, tmp_path):
+    """A new file renamed over a mapped library, as a package upgrade does:
+    the mapping is "(deleted)" and the path holds another build."""
+    lib = copy(FIXTURES / "libfix.so", tmp_path / "lib.so")
+    want = readelf_build_id(lib)
+    proc = start_mapper(spawn, lib)
+    new = copy(FIXTURES / "libfix-md5.so", tmp_path / "lib.so.new")
+    new.rename(lib)
+    for prefix in [[], NO_MAP_FILES]:
+        for mode in ["auto", "native"]:
+            p = run_bounded([*prefix, MODMAP, "--pid", proc.pid, "--source", "maps",
+                             "--format", "json", "--build-id", mode])
+            m = by_file(json.loads(p.stdout)["mappings"], lib)
+            assert m["deleted"] is True
+            if not prefix:
+                assert m["build_id"] == want    # the old build, via map_files
+            else:
+                assert m["build_id"] == str(lib) and m["build_id_kind"] == "path"
+                assert "map_files" in m["build_id_error"]
+    # The kernel's own build ID (PROCMAP_QUERY, where the kernel has it)
+    # needs no file at all; else root reads map_files.
+    assert by_file(mappings(proc.pid, source="auto"), lib)["build_id"] == want
+
+
 @pytest.mark.parametrize("replacement", ["library", "fifo"])
 def test_file_replaced_behind_mapping(spawn, tmp_path, replacement):
     """Another file bound over the mapped one in the target's mount
