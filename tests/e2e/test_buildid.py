@@ -215,7 +215,11 @@ def test_pe_identities(spawn):
 
 ZONES = [None, "", "UTC", "America/New_York", "Asia/Kolkata", "Australia/Lord_Howe",
          ":Europe/Berlin", "/usr/share/zoneinfo/Asia/Tokyo", "XYZ3",
-         "EST5EDT,M3.2.0,M11.1.0", "Bogus/Zone", "/nonexistent/zone"]
+         "EST5EDT,M3.2.0,M11.1.0", "Bogus/Zone", "/nonexistent/zone",
+         # leap-second zones (Go ignores leap seconds), numeric
+         # abbreviations, half-hour offsets, names that are not zones
+         "right/UTC", "right/America/New_York", "Etc/GMT+5", "America/St_Johns",
+         "Local", ":"]
 STAMPS = ["2021-03-04 05:06:07.123456789", "2020-01-01 00:00:00",
           "2019-07-15 12:30:45.5", "1999-12-31 23:59:59.000000100",
           "2024-04-07 02:30:00.25"]
