@@ -47,14 +47,15 @@ $(BUILD)/fixtures/mapper: tests/fixtures/mapper.c
 	$(CC) $(WARN) -D_GNU_SOURCE -O1 -g -Wl,--build-id=sha1 -o $@ $< -ldl
 
 # Build-ID fixtures (tests/e2e/test_buildid.py): every kind of note, both
-# ELF classes, a static mapper to run in a chroot, Go binaries, PE images.
+# ELF classes, a process that maps any file (also 32-bit, and static to run
+# in a chroot), Go binaries, PE images.
 GO ?= go
 GOENV := GOCACHE=$(abspath $(BUILD))/gocache GOPATH=$(abspath $(BUILD))/gopath \
 	GOTOOLCHAIN=local GOFLAGS= CGO_ENABLED=0
 MINGW64 ?= x86_64-w64-mingw32-gcc
 MINGW32 ?= i686-w64-mingw32-gcc
 BID_FIXTURES := $(addprefix $(BUILD)/fixtures/,libfix-md5.so libfix-uuid.so libfix-none.so \
-	libfix32.so mapper32 mapper-static gofix gofix-gnu \
+	libfix32.so idmapper idmapper32 idmapper-static gofix gofix-gnu \
 	pefix-cv.exe pefix.exe pefix-cv.dll pefix32-cv.exe pefix32.exe)
 FIXTURES += $(BID_FIXTURES)
 
@@ -66,11 +67,15 @@ $(BUILD)/fixtures/libfix32.so: tests/fixtures/libfix.c
 	@mkdir -p $(dir $@)
 	$(CC) -m32 -shared -fPIC -Wl,--build-id=sha1 -o $@ $<
 
-$(BUILD)/fixtures/mapper32: tests/fixtures/mapper.c
+$(BUILD)/fixtures/idmapper: tests/fixtures/idmapper.c
+	@mkdir -p $(dir $@)
+	$(CC) $(WARN) -D_GNU_SOURCE -O1 -Wl,--build-id=sha1 -o $@ $< -ldl
+
+$(BUILD)/fixtures/idmapper32: tests/fixtures/idmapper.c
 	@mkdir -p $(dir $@)
 	$(CC) -m32 $(WARN) -D_GNU_SOURCE -O1 -Wl,--build-id=md5 -o $@ $< -ldl
 
-$(BUILD)/fixtures/mapper-static: tests/fixtures/mapper.c
+$(BUILD)/fixtures/idmapper-static: tests/fixtures/idmapper.c
 	@mkdir -p $(dir $@)
 	$(CC) -static $(WARN) -D_GNU_SOURCE -DMAPPER_STATIC -O1 -Wl,--build-id=sha1 -o $@ $<
 

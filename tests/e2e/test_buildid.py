@@ -60,7 +60,7 @@ def is_path_mtime(build_id, path):
 
 
 def start_mapper(spawn, *files, mmap=False, prefix=(), exe=None):
-    argv = [*prefix, exe or FIXTURES / "mapper"]
+    argv = [*prefix, exe or FIXTURES / "idmapper"]
     if mmap:
         argv.append("--mmap")
     return spawn([*argv, *files])
@@ -90,8 +90,8 @@ def test_gnu_build_ids_match_readelf(spawn, source):
         assert none["build_id_kind"] == "path-mtime"
         assert is_path_mtime(none["build_id"], FIXTURES / "libfix-none.so")
         # The main executable and libc have theirs too.
-        main = by_file(maps, FIXTURES / "mapper")
-        assert main["build_id"] == readelf_build_id(FIXTURES / "mapper")
+        main = by_file(maps, FIXTURES / "idmapper")
+        assert main["build_id"] == readelf_build_id(FIXTURES / "idmapper")
 
 
 def test_other_modes(spawn):
@@ -107,10 +107,10 @@ def test_other_modes(spawn):
 def test_32bit(spawn):
     """A 32-bit process, and a 32-bit library mapped by a 64-bit one."""
     lib32 = FIXTURES / "libfix32.so"
-    proc = start_mapper(spawn, lib32, exe=FIXTURES / "mapper32")
+    proc = start_mapper(spawn, lib32, exe=FIXTURES / "idmapper32")
     maps = mappings(proc.pid)
-    assert by_file(maps, FIXTURES / "mapper32")["build_id"] == \
-        readelf_build_id(FIXTURES / "mapper32")
+    assert by_file(maps, FIXTURES / "idmapper32")["build_id"] == \
+        readelf_build_id(FIXTURES / "idmapper32")
     assert by_file(maps, lib32)["build_id"] == readelf_build_id(lib32)
     proc64 = start_mapper(spawn, lib32, mmap=True)
     m = by_file(mappings(proc64.pid), lib32)
@@ -421,7 +421,7 @@ def test_process_in_another_mount_namespace(spawn, tmp_path):
     want = readelf_build_id(theirs / "lib.so")
     assert want != readelf_build_id(outside / "lib.so")
     script = (f"mount --bind {theirs} {outside} && "
-              f"exec {FIXTURES / 'mapper'} --mmap {outside / 'lib.so'}")
+              f"exec {FIXTURES / 'idmapper'} --mmap {outside / 'lib.so'}")
     proc = spawn(["unshare", "-m", "--propagation", "private", "sh", "-c", script])
     for source in SOURCES:
         for mode in ["auto", "native"]:
@@ -443,7 +443,7 @@ def test_chrooted_process(spawn, tmp_path):
     mapped = root / "lib" / "lib.so"
     mapped.parent.mkdir(parents=True)
     copy(FIXTURES / "libfix-uuid.so", mapped)
-    copy(FIXTURES / "mapper-static", root / "mapper")
+    copy(FIXTURES / "idmapper-static", root / "mapper")
     (root / "mapper").chmod(0o755)
     # Inside the chroot, the host-relative path of the mapped file leads to
     # a different library.
@@ -456,7 +456,7 @@ def test_chrooted_process(spawn, tmp_path):
         maps = mappings(proc.pid, source=source)
         assert by_file(maps, mapped)["build_id"] == want
         assert by_file(maps, root / "mapper")["build_id"] == \
-            readelf_build_id(FIXTURES / "mapper-static")
+            readelf_build_id(FIXTURES / "idmapper-static")
     p = run_bounded([*NO_MAP_FILES, MODMAP, "--pid", proc.pid, "--source", "maps",
                      "--format", "json"])
     assert by_file(json.loads(p.stdout)["mappings"], mapped)["build_id"] == want
