@@ -274,8 +274,11 @@ int elf_identity(const struct bytesrc *src, struct identity *id)
 		}
 	}
 
-	/* Then sections: some files carry a note that no PT_NOTE covers. */
-	if ((!id->gnu[0] || !id->go[0]) && have_sh) {
+	/* Then sections, for a GNU note that no PT_NOTE covers (Go 1.19's -B
+	 * note is one). Not for a Go note alone: Go's linker always gives its
+	 * note a PT_NOTE, and every library without one would cost a read of
+	 * its section headers at the end of the file. */
+	if (!id->gnu[0] && have_sh) {
 		*tab = (struct hdr_table){ .off = shoff, .entsize = shentsize, .want = shmin };
 		for (uint64_t i = 0; i < shnum && areas < NOTE_AREAS_MAX; i++) {
 			if (!(h = hdr_get(src, tab, i))) {
@@ -495,17 +498,42 @@ int pe_identity(const struct bytesrc *src, struct identity *id)
 	return 0;
 }
 
+/* The first bytes of a file: its headers and, in most files, its notes. */
+#define HEAD_BYTES 4096
+
+struct head {
+	const struct bytesrc *src;
+	size_t len;
+	unsigned char buf[HEAD_BYTES];
+};
+
+static int head_read(void *ctx, uint64_t off, void *buf, size_t len)
+{
+	const struct head *h = ctx;
+	if (off <= h->len && len <= h->len - off) {
+		memcpy(buf, h->buf + off, len);
+		return 0;
+	}
+	return src_read(h->src, off, buf, len);
+}
+
 int file_identity(const struct bytesrc *src, struct identity *id)
 {
-	unsigned char magic[4];
-	if (src->size >= 4 && src_read(src, 0, magic, 4) == 0) {
-		if (memcmp(magic, "\177ELF", 4) == 0)
-			return elf_identity(src, id);
-		if (memcmp(magic, "MZ", 2) == 0) {
-			int r = pe_identity(src, id);
-			if (r == 0 || id->malformed)
-				return r;
-		}
+	/* One read serves the magic and the headers; a typical library then
+	 * needs none more. */
+	struct head h = { src, src->size < HEAD_BYTES ? (size_t)src->size : HEAD_BYTES, { 0 } };
+	memset(id, 0, sizeof *id);
+	if (h.len && src_read(src, 0, h.buf, h.len) < 0) {
+		id->error = "cannot read the file";
+		return 0;
+	}
+	struct bytesrc hs = { head_read, &h, NULL, src->size };
+	if (h.len >= 4 && memcmp(h.buf, "\177ELF", 4) == 0)
+		return elf_identity(&hs, id);
+	if (h.len >= 2 && memcmp(h.buf, "MZ", 2) == 0) {
+		int r = pe_identity(&hs, id);
+		if (r == 0 || id->malformed)
+			return r;
 	}
 	memset(id, 0, sizeof *id);
 	id->error = "not an ELF or PE file";

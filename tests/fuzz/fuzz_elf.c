@@ -41,7 +41,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (ra != rb || strcmp(a.gnu, b.gnu) != 0 || strcmp(a.go, b.go) != 0)
 		abort();
 	check(&a, ra);
-	file_identity(&mem, &a);
+	/* Through the first-page cache, in memory and from a "file". */
+	ra = file_identity(&mem, &a);
+	rb = file_identity(&cb, &b);
+	if (ra != rb || strcmp(a.gnu, b.gnu) != 0 || strcmp(a.go, b.go) != 0)
+		abort();
+	check(&a, ra);
 
 	/* The note walker alone, the input as a note area. */
 	const unsigned char *desc;

@@ -40,6 +40,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	enum bid_kind k = identity_choose(BID_NATIVE, &a, &text);
 	if (k == BIDK_PDB && strcmp(text, a.pdb_sig) != 0)
 		abort();
-	file_identity(&mem, &a);
+	/* Through the first-page cache, in memory and from a "file". */
+	ra = file_identity(&mem, &a);
+	rb = file_identity(&cb, &b);
+	if (ra != rb || strcmp(a.pdb_sig, b.pdb_sig) != 0 || strcmp(a.pe_image, b.pe_image) != 0)
+		abort();
 	return 0;
 }
