@@ -508,26 +508,78 @@ static int set_id_text(struct target *t, struct mapping *m, uint32_t *field, con
 	return 0;
 }
 
-/* The vDSO is one image per kernel and ABI: read modmap's own when the
- * target's is the same size. */
-static int vdso_identity(const struct mapping *m, struct identity *id)
+#define VDSO_MAX (256 * 1024)	/* bytes of a vDSO image read from a target */
+
+/* Size of modmap's own vDSO image: its section headers end it. */
+static uint64_t own_vdso_size(const unsigned char *ehdr)
 {
+	if (ehdr[EI_CLASS] == ELFCLASS64) {
+		const Elf64_Ehdr *eh = (const void *)ehdr;
+		return eh->e_shoff + (uint64_t)eh->e_shnum * eh->e_shentsize;
+	}
+	const Elf32_Ehdr *eh = (const void *)ehdr;
+	return eh->e_shoff + (uint64_t)eh->e_shnum * eh->e_shentsize;
+}
+
+/* Is the target's executable of the same ELF class and machine as our
+ * vDSO (an i386 or x32 process on x86-64 has another vDSO)? */
+static int same_abi(struct target *t, const unsigned char *ehdr)
+{
+	char path[PROC_PATH];
+	unsigned char h[20];
+	snprintf(path, sizeof path, "/proc/%llu/exe", (unsigned long long)t->pid);
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	struct stat st;
+	struct fdsrc f = { fd };
+	int ok = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && fd_read(&f, 0, h, sizeof h) == 0 &&
+		 memcmp(h, "\177ELF", 4) == 0 && h[EI_CLASS] == ehdr[EI_CLASS] &&
+		 h[EI_DATA] == ehdr[EI_DATA] && memcmp(h + 18, ehdr + 18, 2) == 0;
+	close(fd);
+	return ok;
+}
+
+/*
+ * The vDSO has no file. Its image is read from the target itself through
+ * /proc/PID/mem where modmap may (that needs ptrace attach rights, more
+ * than reading maps); else modmap's own vDSO stands in when it must be the
+ * same image: one kernel, the same ABI, the same size.
+ */
+static int vdso_identity(struct target *t, const struct mapping *m, struct identity *id)
+{
+	uint64_t size = m->limit - m->start;
+	char path[PROC_PATH];
+	snprintf(path, sizeof path, "/proc/%llu/mem", (unsigned long long)t->pid);
+	unsigned char *img = size <= VDSO_MAX ? malloc((size_t)size) : NULL;
+	int fd = img ? open(path, O_RDONLY | O_CLOEXEC) : -1;
+	if (fd >= 0) {
+		struct fdsrc f = { fd };
+		int r = fd_read(&f, m->start, img, (size_t)size);
+		close(fd);
+		if (r == 0) {
+			struct bytesrc src = bytesrc_mem(img, (size_t)size);
+			r = elf_identity(&src, id);
+			free(img);
+			return r;
+		}
+	}
+	free(img);
+
 	const unsigned char *ehdr = (const unsigned char *)getauxval(AT_SYSINFO_EHDR);
 	memset(id, 0, sizeof *id);
 	if (!ehdr || memcmp(ehdr, "\177ELF", 4) != 0) {
 		id->error = "no vDSO in modmap to compare";
 		return -1;
 	}
-	/* Our own vDSO's section headers end its image. */
-	const Elf64_Ehdr *eh = (const void *)ehdr;
-	uint64_t size = eh->e_shoff + (uint64_t)eh->e_shnum * eh->e_shentsize;
+	uint64_t own = own_vdso_size(ehdr);
 	long page = sysconf(_SC_PAGESIZE);
-	uint64_t rounded = (size + (uint64_t)page - 1) & ~((uint64_t)page - 1);
-	if (eh->e_ident[EI_CLASS] != ELFCLASS64 || rounded != m->limit - m->start) {
+	uint64_t rounded = (own + (uint64_t)page - 1) & ~((uint64_t)page - 1);
+	if (rounded != size || !same_abi(t, ehdr)) {
 		id->error = "vDSO differs from modmap's";
 		return -1;
 	}
-	struct bytesrc src = bytesrc_mem(ehdr, (size_t)size);
+	struct bytesrc src = bytesrc_mem(ehdr, (size_t)own);
 	return elf_identity(&src, id);
 }
 
@@ -547,7 +599,7 @@ static int set_build_id(struct target *t, struct mapping *m, const char *kernel_
 		struct identity id;
 		if (strcmp(name, "[vdso]") != 0 || mode == BID_MTIME)
 			return 0;
-		if (vdso_identity(m, &id) < 0 || !id.gnu[0])
+		if (vdso_identity(t, m, &id) < 0 || !id.gnu[0])
 			return id.error ? set_id_text(t, m, &m->bid_error, id.error, BIDK_NONE) : 0;
 		return set_id_text(t, m, &m->build_id, id.gnu, BIDK_GNU);
 	}

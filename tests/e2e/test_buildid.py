@@ -460,3 +460,31 @@ def test_chrooted_process(spawn, tmp_path):
     p = run_bounded([*NO_MAP_FILES, MODMAP, "--pid", proc.pid, "--source", "maps",
                      "--format", "json"])
     assert by_file(json.loads(p.stdout)["mappings"], mapped)["build_id"] == want
+
+
+# ---- the vDSO ---------------------------------------------------------------
+
+def vdso_build_id(pid, tmp_path):
+    """The target's own vDSO image, read from its memory, through readelf."""
+    with open(f"/proc/{pid}/maps") as f:
+        line = next(l for l in f if l.rstrip().endswith("[vdso]"))
+    start, limit = (int(x, 16) for x in line.split()[0].split("-"))
+    with open(f"/proc/{pid}/mem", "rb") as f:
+        f.seek(start)
+        image = f.read(limit - start)
+    out = tmp_path / f"vdso-{pid}.so"
+    out.write_bytes(image)
+    return readelf_build_id(out)
+
+
+@pytest.mark.parametrize("exe", ["idmapper", "idmapper32"])
+def test_vdso(spawn, tmp_path, exe):
+    """Each ABI has its own vDSO: a 32-bit process's is not modmap's."""
+    proc = spawn([FIXTURES / exe])
+    want = vdso_build_id(proc.pid, tmp_path)
+    assert want
+    for source in SOURCES:
+        m = by_file(mappings(proc.pid, "--build-id", "native", source=source), "[vdso]")
+        assert m["build_id"] == want and m["build_id_kind"] == "gnu"
+    own = by_file(modmap_json("--self")["mappings"], "[vdso]")["build_id"]
+    assert (want == own) == (exe == "idmapper")
