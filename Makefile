@@ -56,7 +56,7 @@ MINGW64 ?= x86_64-w64-mingw32-gcc
 MINGW32 ?= i686-w64-mingw32-gcc
 BID_FIXTURES := $(addprefix $(BUILD)/fixtures/,libfix-md5.so libfix-uuid.so libfix-none.so \
 	libfix32.so idmapper idmapper32 idmapper-static gofix gofix-gnu \
-	pefix-cv.exe pefix.exe pefix-cv.dll pefix32-cv.exe pefix32.exe)
+	pefix-cv.exe pefix.exe pefix-cv.dll pefix32-cv.exe pefix32.exe pefix-pdb.exe)
 FIXTURES += $(BID_FIXTURES)
 
 $(BUILD)/fixtures/libfix-%.so: tests/fixtures/libfix.c
@@ -100,6 +100,11 @@ $(BUILD)/fixtures/pefix.exe: tests/fixtures/pefix.c
 $(BUILD)/fixtures/pefix-cv.dll: tests/fixtures/pefix.c
 	@mkdir -p $(dir $@)
 	$(MINGW64) -O1 -shared -Wl,--build-id -o $@ $<
+
+# ld writes a PDB and names it in the CodeView record (pdb_file).
+$(BUILD)/fixtures/pefix-pdb.exe: tests/fixtures/pefix.c
+	@mkdir -p $(dir $@)
+	$(MINGW64) -O1 -Wl,--pdb=$(@:.exe=.pdb) -o $@ $<
 
 $(BUILD)/fixtures/pefix32-cv.exe: tests/fixtures/pefix.c
 	@mkdir -p $(dir $@)

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import FIXTURES, MODMAP, modmap_json, run_modmap
+from conftest import FIXTURES, MODMAP, modmap_json
 
 SOURCES = ["maps", "auto"]
 # Without these two capabilities /proc/PID/map_files is refused, as it is
@@ -159,10 +159,11 @@ def objdump_pe(path, tool="x86_64-w64-mingw32-objdump"):
     """The CodeView signature+age and the image key, as objdump -p shows them."""
     out = subprocess.run([tool, "-p", str(path)], capture_output=True, text=True,
                          check=True).stdout
-    m = re.search(r"format RSDS signature ([0-9a-f]{32}) age (\d+)", out)
+    m = re.search(r"format RSDS signature ([0-9a-f]{32}) age (\d+) pdb (.*)\)", out)
     sig = f"{m.group(1).upper()}{int(m.group(2)):X}" if m else None
+    pdb = m.group(3) if m and m.group(3) != "(none)" else None
     size = int(re.search(r"SizeOfImage\s+([0-9a-f]+)", out).group(1), 16)
-    return sig, size
+    return sig, pdb, size
 
 
 def pe_header(path):
@@ -182,7 +183,7 @@ def pe_header(path):
 
 PE_FILES = [("pefix-cv.exe", True, "x86_64"), ("pefix-cv.dll", True, "x86_64"),
             ("pefix.exe", False, "x86_64"), ("pefix32-cv.exe", True, "i686"),
-            ("pefix32.exe", False, "i686")]
+            ("pefix32.exe", False, "i686"), ("pefix-pdb.exe", True, "x86_64")]
 
 
 def test_pe_identities(spawn):
@@ -191,7 +192,7 @@ def test_pe_identities(spawn):
     native = mappings(proc.pid, "--build-id", "native")
     auto = mappings(proc.pid)
     for (name, has_cv, arch), path in zip(PE_FILES, files):
-        sig, size = objdump_pe(path, f"{arch}-w64-mingw32-objdump")
+        sig, pdb, size = objdump_pe(path, f"{arch}-w64-mingw32-objdump")
         stamp, raw_sig = pe_header(path)
         assert sig == raw_sig
         assert (sig is not None) == has_cv, name
@@ -202,6 +203,8 @@ def test_pe_identities(spawn):
             assert m["build_id_kind"] == "pdb"
             assert m["build_id"] == sig
             assert m["pdb_signature"] == sig
+            assert m.get("pdb_file") == pdb
+            assert (pdb is not None) == (name == "pefix-pdb.exe")
         else:
             assert m["build_id_kind"] == "pe-image"
             assert m["build_id"] == image
