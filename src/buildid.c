@@ -30,8 +30,10 @@ enum {
 
 /* Bounds on what a hostile file can make us read. */
 #define NOTES_READ_MAX (64 * 1024)	/* bytes of one note segment/section */
+#define NOTES_TOTAL_MAX (256 * 1024)	/* bytes of all note areas together */
 #define NOTE_AREAS_MAX 64		/* note segments or sections looked at */
-#define HEADERS_MAX 65536		/* program or section headers looked at */
+#define TABLE_READ_MAX (256 * 1024)	/* bytes of one header table looked at */
+#define HEADERS_MAX 4096		/* entries of one header table (notes come early) */
 #define HDR_CHUNK 4096			/* headers are read this many bytes at a time */
 
 static int src_read(const struct bytesrc *src, uint64_t off, void *buf, size_t len)
@@ -113,17 +115,22 @@ int elf_find_note(const unsigned char *p, size_t len, size_t align, int be,
  * Returns NULL, or why the area is malformed.
  */
 static const char *scan_notes(const struct bytesrc *src, uint64_t off, uint64_t size,
-			      uint64_t align, int be, struct identity *id, unsigned char *scratch)
+			      uint64_t align, int be, struct identity *id, unsigned char *scratch,
+			      uint64_t *budget)
 {
 	if (size == 0)
 		return NULL;
 	if (off > src->size || size > src->size - off)
 		return "note area past the end of the file";
-	/* Build IDs come first in practice; a note cut by this bound is not
+	/* Build IDs come first in practice; a note cut by these bounds is not
 	 * the file's fault. */
-	int cut = size > NOTES_READ_MAX;
+	uint64_t max = *budget < NOTES_READ_MAX ? *budget : NOTES_READ_MAX;
+	int cut = size > max;
 	if (cut)
-		size = NOTES_READ_MAX;
+		size = max;
+	*budget -= size;
+	if (size == 0)
+		return NULL;
 	if (src_read(src, off, scratch, (size_t)size) < 0)
 		return "cannot read a note area";
 	size_t a = align == 8 ? 8 : 4;
@@ -166,6 +173,7 @@ struct hdr_table {
 	uint64_t off;		/* file offset of the table */
 	size_t entsize;		/* bytes per entry, as the file says */
 	size_t want;		/* bytes of each entry we use */
+	uint64_t total;		/* entries in the table */
 	unsigned char buf[HDR_CHUNK];
 	uint64_t first, count;	/* entries held in buf */
 };
@@ -174,12 +182,14 @@ static const unsigned char *hdr_get(const struct bytesrc *src, struct hdr_table 
 {
 	if (t->count && i >= t->first && i < t->first + t->count)
 		return t->buf + (size_t)(i - t->first) * t->entsize;
-	uint64_t at = t->off + i * t->entsize;	/* i < HEADERS_MAX, entsize <= 256 */
+	uint64_t at = t->off + i * t->entsize;	/* i < HEADERS_MAX, entsize <= 256: no overflow */
 	if (at < t->off || at > src->size || src->size - at < t->want)
 		return NULL;
 	uint64_t n = (src->size - at - t->want) / t->entsize + 1;
 	if (n > HDR_CHUNK / t->entsize)
 		n = HDR_CHUNK / t->entsize;
+	if (n > t->total - i)
+		n = t->total - i;	/* so a table in the first page is served from it */
 	size_t len = (size_t)(n - 1) * t->entsize + t->want;
 	if (src_read(src, at, t->buf, len) < 0)
 		return NULL;
@@ -238,7 +248,7 @@ int elf_identity(const struct bytesrc *src, struct identity *id)
 
 	/* Counts too large for their header fields live in section 0. */
 	if (have_sh && (shnum == 0 || phnum == PN_XNUM)) {
-		*tab = (struct hdr_table){ .off = shoff, .entsize = shentsize, .want = shmin };
+		*tab = (struct hdr_table){ .off = shoff, .entsize = shentsize, .want = shmin, .total = 1 };
 		if ((h = hdr_get(src, tab, 0)) != NULL) {
 			if (shnum == 0)
 				shnum = is64 ? get_u(h + 32, 8, be) : get_u(h + 20, 4, be);
@@ -250,12 +260,19 @@ int elf_identity(const struct bytesrc *src, struct identity *id)
 	}
 	if (phnum > HEADERS_MAX)
 		phnum = HEADERS_MAX;
+	if (have_ph && phnum > TABLE_READ_MAX / phentsize)
+		phnum = TABLE_READ_MAX / phentsize;
 	if (shnum > HEADERS_MAX)
 		shnum = HEADERS_MAX;
+	if (have_sh && shnum > TABLE_READ_MAX / shentsize)
+		shnum = TABLE_READ_MAX / shentsize;
+	uint64_t budget = NOTES_TOTAL_MAX;
 
 	/* Program headers first: they are what a loader (and the kernel) sees. */
 	if (have_ph) {
-		*tab = (struct hdr_table){ .off = phoff, .entsize = phentsize, .want = phmin };
+		*tab = (struct hdr_table){
+			.off = phoff, .entsize = phentsize, .want = phmin, .total = phnum
+		};
 		for (uint64_t i = 0; i < phnum && areas < NOTE_AREAS_MAX; i++) {
 			if (!(h = hdr_get(src, tab, i))) {
 				bad = "program headers past the end of the file";
@@ -267,7 +284,7 @@ int elf_identity(const struct bytesrc *src, struct identity *id)
 			uint64_t sz = is64 ? get_u(h + 32, 8, be) : get_u(h + 16, 4, be);
 			uint64_t al = is64 ? get_u(h + 48, 8, be) : get_u(h + 28, 4, be);
 			areas++;
-			if ((b = scan_notes(src, off, sz, al, be, id, scratch)) != NULL)
+			if ((b = scan_notes(src, off, sz, al, be, id, scratch, &budget)) != NULL)
 				bad = b;
 			if (id->gnu[0] && id->go[0])
 				break;
@@ -279,7 +296,9 @@ int elf_identity(const struct bytesrc *src, struct identity *id)
 	 * note a PT_NOTE, and every library without one would cost a read of
 	 * its section headers at the end of the file. */
 	if (!id->gnu[0] && have_sh) {
-		*tab = (struct hdr_table){ .off = shoff, .entsize = shentsize, .want = shmin };
+		*tab = (struct hdr_table){
+			.off = shoff, .entsize = shentsize, .want = shmin, .total = shnum
+		};
 		for (uint64_t i = 0; i < shnum && areas < NOTE_AREAS_MAX; i++) {
 			if (!(h = hdr_get(src, tab, i))) {
 				bad = "section headers past the end of the file";
@@ -291,7 +310,7 @@ int elf_identity(const struct bytesrc *src, struct identity *id)
 			uint64_t sz = is64 ? get_u(h + 32, 8, be) : get_u(h + 20, 4, be);
 			uint64_t al = is64 ? get_u(h + 48, 8, be) : get_u(h + 32, 4, be);
 			areas++;
-			if ((b = scan_notes(src, off, sz, al, be, id, scratch)) != NULL)
+			if ((b = scan_notes(src, off, sz, al, be, id, scratch, &budget)) != NULL)
 				bad = b;
 			if (id->gnu[0] && id->go[0])
 				break;

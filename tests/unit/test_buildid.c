@@ -452,6 +452,98 @@ static void test_pe_hostile(void **state)
 	assert_int_equal(identity_choose(BID_AUTO, &id, &text), BIDK_PATH_MTIME);
 }
 
+/* ---- what a reader reads --------------------------------------------- */
+
+/* A huge "file": an image at its start, zeros after it; counts the reads. */
+struct counted {
+	const unsigned char *image;
+	size_t len;
+	unsigned calls;
+	uint64_t bytes;
+};
+
+static int counted_read(void *ctx, uint64_t off, void *buf, size_t len)
+{
+	struct counted *c = ctx;
+	c->calls++;
+	if (getenv("TRACE_READS"))
+		fprintf(stderr, "read %llu+%zu\n", (unsigned long long)off, len);
+	c->bytes += len;
+	memset(buf, 0, len);
+	if (off < c->len)
+		memcpy(buf, c->image + off, len < c->len - off ? len : c->len - off);
+	return 0;
+}
+
+/* Every header a PT_NOTE or SHT_NOTE of 64 KiB at 64 KiB, past the image. */
+static int worst_read(void *ctx, uint64_t off, void *buf, size_t len)
+{
+	struct counted *c = ctx;
+	unsigned char *p = buf;
+	counted_read(ctx, off, buf, len);
+	if (off < c->len)
+		return 0;
+	for (size_t i = 0; i + 256 <= len; i += 256) {
+		put(p + i, 4, 4, 0);		/* p_type PT_NOTE */
+		put(p + i + 4, 4, 7, 0);	/* sh_type SHT_NOTE */
+		put(p + i + 8, 8, 0x10000, 0);	/* p_offset */
+		put(p + i + 24, 8, 0x10000, 0);	/* sh_offset */
+		put(p + i + 32, 8, 0x10000, 0);	/* p_filesz, sh_size */
+	}
+	return 0;
+}
+
+static void test_reads_are_bounded(void **state)
+{
+	(void)state;
+	unsigned char elf[0x600], pe[0x400];
+	struct elf_spec es = { 1, 0, 8, 1, 1, sha1, sizeof sha1, go_id };
+	size_t en = make_elf(elf, &es);
+	struct pe_spec ps = { 1, 1, 0, "x.pdb" };
+	size_t pn = make_pe(pe, &ps);
+	struct identity id;
+
+	/* A terabyte file: only its first page is read. */
+	struct counted c = { elf, en, 0, 0 };
+	struct bytesrc src = { counted_read, &c, NULL, (uint64_t)1 << 40 };
+	assert_int_equal(file_identity(&src, &id), 0);
+	assert_string_equal(id.gnu, sha1_hex);
+	assert_int_equal(c.calls, 1);
+	assert_int_equal(c.bytes, 4096);
+
+	c = (struct counted){ pe, pn, 0, 0 };
+	assert_int_equal(file_identity(&src, &id), 0);
+	assert_string_equal(id.pdb_sig, "D0485F32E9B9C34714446124564325DE1A");
+	assert_int_equal(c.calls, 1);
+
+	/* Notes and tables past the first page: still a few bounded reads. */
+	unsigned char big[0x600];
+	memcpy(big, elf, sizeof big);
+	put(big + 64 + 8, 8, 0x10000000, 0);	/* PT_NOTE far into the file */
+	put(big + 64 + 32, 8, (uint64_t)1 << 30, 0);	/* and a gigabyte long */
+	put(big + 40, 8, (uint64_t)1 << 39, 0);	/* section headers near the end */
+	put(big + 60, 2, 0xffff, 0);
+	c = (struct counted){ big, sizeof big, 0, 0 };
+	file_identity(&src, &id);
+	/* The first page, one 64 KiB note area, 4096 section headers of 64 bytes. */
+	assert_true(c.bytes <= 4096 + 64 * 1024 + 4096 * 64);
+	assert_true(c.calls <= 2 + 64);
+
+	/* The worst a file can ask for: both tables of 256-byte entries full
+	 * of huge note areas. Under a megabyte all told. */
+	memcpy(big, elf, sizeof big);
+	put(big + 32, 8, 0x1000, 0);		/* e_phoff */
+	put(big + 40, 8, 0x100000, 0);		/* e_shoff */
+	put(big + 54, 2, 256, 0);		/* e_phentsize */
+	put(big + 56, 2, 0xfffe, 0);		/* e_phnum */
+	put(big + 58, 2, 256, 0);		/* e_shentsize */
+	put(big + 60, 2, 0xfffe, 0);		/* e_shnum */
+	struct counted w = { big, sizeof big, 0, 0 };
+	struct bytesrc wsrc = { worst_read, &w, NULL, (uint64_t)1 << 40 };
+	file_identity(&wsrc, &id);
+	assert_true(w.bytes < 1024 * 1024);
+}
+
 /* ---- the mode's choice ----------------------------------------------- */
 
 static void test_choose(void **state)
@@ -582,6 +674,7 @@ int main(void)
 		cmocka_unit_test(test_pe_codeview),
 		cmocka_unit_test(test_pe_no_codeview),
 		cmocka_unit_test(test_pe_hostile),
+		cmocka_unit_test(test_reads_are_bounded),
 		cmocka_unit_test(test_choose),
 		cmocka_unit_test(test_gotime_format),
 		cmocka_unit_test(test_gotz_resolve),
