@@ -380,7 +380,7 @@ def test_library_upgraded_under_a_process(spawn, tmp_path):
     assert by_file(mappings(proc.pid, source="auto"), lib)["build_id"] == want
 
 
-@pytest.mark.parametrize("replacement", ["library", "fifo"])
+@pytest.mark.parametrize("replacement", ["library", "fifo", "device"])
 def test_file_replaced_behind_mapping(spawn, tmp_path, replacement):
     """Another file bound over the mapped one in the target's mount
     namespace: same path, no "(deleted)", different inode."""
@@ -390,6 +390,8 @@ def test_file_replaced_behind_mapping(spawn, tmp_path, replacement):
     if replacement == "fifo":
         other = tmp_path / "fifo"
         os.mkfifo(other)
+    elif replacement == "device":
+        other = Path("/dev/zero")   # reads never end
     proc = start_mapper(spawn, lib, mmap=True,
                         prefix=["unshare", "-m", "--propagation", "private"])
     subprocess.run(["nsenter", "-t", str(proc.pid), "-m", "mount", "--bind",
