@@ -136,6 +136,71 @@ $(BUILD)/fixtures/goprof-pie: tests/fixtures/goprof/main.go
 	@mkdir -p $(dir $@)
 	cd tests/fixtures/goprof && $(GOENV) $(GO) build -buildmode=pie -o $(abspath $@) .
 
+# Build-ID fixtures (tests/e2e/test_buildid.py): every kind of note, both
+# ELF classes, a process that maps any file (also 32-bit, and static to run
+# in a chroot), Go binaries, PE images.
+MINGW64 ?= $(WIN_CC)
+MINGW32 ?= i686-w64-mingw32-gcc
+BID_FIXTURES := $(addprefix $(BUILD)/fixtures/,libfix-md5.so libfix-uuid.so libfix-none.so \
+	libfix32.so idmapper idmapper32 idmapper-static gofix gofix-gnu \
+	pefix-cv.exe pefix.exe pefix-cv.dll pefix32-cv.exe pefix32.exe pefix-pdb.exe)
+FIXTURES += $(BID_FIXTURES)
+
+$(BUILD)/fixtures/libfix-%.so: tests/fixtures/libfix.c
+	@mkdir -p $(dir $@)
+	$(CC) -shared -fPIC -Wl,--build-id=$* -o $@ $<
+
+$(BUILD)/fixtures/libfix32.so: tests/fixtures/libfix.c
+	@mkdir -p $(dir $@)
+	$(CC) -m32 -shared -fPIC -Wl,--build-id=sha1 -o $@ $<
+
+$(BUILD)/fixtures/idmapper: tests/fixtures/idmapper.c
+	@mkdir -p $(dir $@)
+	$(CC) $(WARN) -D_GNU_SOURCE -O1 -Wl,--build-id=sha1 -o $@ $< -ldl
+
+$(BUILD)/fixtures/idmapper32: tests/fixtures/idmapper.c
+	@mkdir -p $(dir $@)
+	$(CC) -m32 $(WARN) -D_GNU_SOURCE -O1 -Wl,--build-id=md5 -o $@ $< -ldl
+
+$(BUILD)/fixtures/idmapper-static: tests/fixtures/idmapper.c
+	@mkdir -p $(dir $@)
+	$(CC) -static $(WARN) -D_GNU_SOURCE -DMAPPER_STATIC -O1 -Wl,--build-id=sha1 -o $@ $<
+
+$(BUILD)/fixtures/gofix: tests/fixtures/gofix.go
+	@mkdir -p $(dir $@)
+	$(GOENV) $(GO) build -o $@ $<
+
+# Go 1.19's linker has no -B gobuildid; an explicit -B value gives the
+# binary a GNU note beside its Go one all the same.
+$(BUILD)/fixtures/gofix-gnu: tests/fixtures/gofix.go
+	@mkdir -p $(dir $@)
+	$(GOENV) $(GO) build -ldflags=-B=0x60f1c0ffee0123456789abcdef0123456789abcd -o $@ $<
+
+$(BUILD)/fixtures/pefix-cv.exe: tests/fixtures/pefix.c
+	@mkdir -p $(dir $@)
+	$(MINGW64) -O1 -Wl,--build-id -o $@ $<
+
+$(BUILD)/fixtures/pefix.exe: tests/fixtures/pefix.c
+	@mkdir -p $(dir $@)
+	$(MINGW64) -O1 -Wl,--build-id=none -o $@ $<
+
+$(BUILD)/fixtures/pefix-cv.dll: tests/fixtures/pefix.c
+	@mkdir -p $(dir $@)
+	$(MINGW64) -O1 -shared -Wl,--build-id -o $@ $<
+
+# ld writes a PDB and names it in the CodeView record (pdb_file).
+$(BUILD)/fixtures/pefix-pdb.exe: tests/fixtures/pefix.c
+	@mkdir -p $(dir $@)
+	$(MINGW64) -O1 -Wl,--pdb=$(@:.exe=.pdb) -o $@ $<
+
+$(BUILD)/fixtures/pefix32-cv.exe: tests/fixtures/pefix.c
+	@mkdir -p $(dir $@)
+	$(MINGW32) -O1 -Wl,--build-id -o $@ $<
+
+$(BUILD)/fixtures/pefix32.exe: tests/fixtures/pefix.c
+	@mkdir -p $(dir $@)
+	$(MINGW32) -O1 -o $@ $<
+
 unit: $(UNIT)
 	@set -e; for t in $(UNIT); do echo "== $$t"; $$t; done
 

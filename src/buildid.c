@@ -1,8 +1,10 @@
 /*
- * buildid.c - ELF build-id and Go build-ID notes, Go's time format for
- * path+mtime IDs, and the per-run identity cache. Portable C: no I/O but
- * through struct bytesrc, so every reader here runs on bytes in a test or a
- * fuzzer exactly as on a file.
+ * buildid.c - what a module file says about itself: ELF build-id and Go
+ * build-ID notes, the PE CodeView record and image key, which of them a
+ * --build-id mode picks, Go's time format and local zone for path+mtime
+ * IDs, and the per-run identity cache. Portable C: no I/O but through
+ * struct bytesrc (and a caller's callback for zoneinfo files), so every
+ * reader here runs on bytes in a test or a fuzzer exactly as on a file.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,15 +21,20 @@ enum {
 	ELFDATA2LSB = 1,
 	ELFDATA2MSB = 2,
 	PT_NOTE = 4,
+	PN_XNUM = 0xffff,	/* e_phnum escape: the count is section 0's sh_info */
 	SHT_NOTE = 7,
 	NT_GNU_BUILD_ID = 3,
 	NT_GO_BUILD_ID = 4,	/* Go's linker: name "Go", type 4 */
+	NOTE_HDR = 12,		/* namesz, descsz, type: three 4-byte words */
 };
 
 /* Bounds on what a hostile file can make us read. */
 #define NOTES_READ_MAX (64 * 1024)	/* bytes of one note segment/section */
+#define NOTES_TOTAL_MAX (256 * 1024)	/* bytes of all note areas together */
 #define NOTE_AREAS_MAX 64		/* note segments or sections looked at */
-#define HEADERS_READ_MAX (64 * 1024)	/* bytes of a program or section header table */
+#define TABLE_READ_MAX (256 * 1024)	/* bytes of one header table looked at */
+#define HEADERS_MAX 4096		/* entries of one header table (notes come early) */
+#define HDR_CHUNK 4096			/* headers are read this many bytes at a time */
 
 static int src_read(const struct bytesrc *src, uint64_t off, void *buf, size_t len)
 {
@@ -57,90 +64,138 @@ void hex_encode(char *out, const unsigned char *p, size_t n)
 	out[2 * n] = '\0';
 }
 
+/* v rounded up to a (a power of two); v is at most NOTES_READ_MAX-ish. */
 static size_t align_up(size_t v, size_t a)
 {
 	return (v + a - 1) & ~(a - 1);
 }
 
+/*
+ * Notes are 4-byte words of header, then the name and the descriptor, each
+ * padded so that what follows starts at a multiple of align counted from
+ * the start of the area: with 8-byte alignment the descriptor after a
+ * 4-byte name such as "GNU" starts at 16, not 20.
+ */
 int elf_find_note(const unsigned char *p, size_t len, size_t align, int be,
 		  const char *name, size_t namesz, uint32_t type,
 		  const unsigned char **desc, size_t *desclen)
 {
 	size_t off = 0;
 
-	while (len - off >= 12) {
+	if (align != 8)
+		align = 4;
+	while (off < len) {
+		if (len - off < NOTE_HDR)
+			return -1;
 		uint64_t nsz = get_u(p + off, 4, be);
 		uint64_t dsz = get_u(p + off + 4, 4, be);
 		uint32_t ntype = (uint32_t)get_u(p + off + 8, 4, be);
-		size_t name_off = off + 12;
+		size_t name_off = off + NOTE_HDR;
 		if (nsz > len - name_off)
 			return -1;
-		size_t desc_off = name_off + align_up((size_t)nsz, align);
+		size_t desc_off = align_up(name_off + (size_t)nsz, align);
 		if (desc_off > len || dsz > len - desc_off)
 			return -1;
 		if (nsz == namesz && ntype == type && memcmp(p + name_off, name, namesz) == 0) {
 			*desc = p + desc_off;
 			*desclen = (size_t)dsz;
-			return 0;
+			return 1;
 		}
-		size_t next = desc_off + align_up((size_t)dsz, align);
-		if (next > len)
-			return -1;
+		size_t next = align_up(desc_off + (size_t)dsz, align);
+		/* The last note's padding may be cut off by the area's end. */
+		if (next >= len)
+			return 0;
 		off = next;
 	}
-	return -1;
-}
-
-/* Looks for both notes in one note area; fills what it has not found yet. */
-static void scan_notes(const struct bytesrc *src, uint64_t off, uint64_t size,
-		       uint64_t align, int be, struct identity *id, unsigned char *scratch)
-{
-	if (off > src->size)
-		return;
-	if (size > src->size - off)
-		size = src->size - off;
-	if (size > NOTES_READ_MAX)
-		size = NOTES_READ_MAX;
-	if (size < 12 || src_read(src, off, scratch, (size_t)size) < 0)
-		return;
-	size_t a = align == 8 ? 8 : 4;
-	const unsigned char *d;
-	size_t n;
-	if (!id->gnu[0] &&
-	    elf_find_note(scratch, (size_t)size, a, be, "GNU", 4, NT_GNU_BUILD_ID, &d, &n) == 0 &&
-	    n > 0 && n <= BUILDID_MAX)
-		hex_encode(id->gnu, d, n);
-	if (!id->go[0] &&
-	    elf_find_note(scratch, (size_t)size, a, be, "Go\0", 4, NT_GO_BUILD_ID, &d, &n) == 0 &&
-	    n > 0 && n <= GOBUILDID_MAX) {
-		/* A Go build ID is printable text; anything else is not one. */
-		for (size_t i = 0; i < n; i++)
-			if (d[i] < 0x21 || d[i] > 0x7e)
-				return;
-		memcpy(id->go, d, n);
-		id->go[n] = '\0';
-	}
+	return 0;
 }
 
 /*
- * Reads up to count entries of entsize bytes at off into table (at most
- * HEADERS_READ_MAX bytes, and no further than the file goes). Returns how
- * many entries it read.
+ * Looks for both notes in one note area; fills what it has not found yet.
+ * Returns NULL, or why the area is malformed.
  */
-static size_t read_table(const struct bytesrc *src, uint64_t off, uint64_t count,
-			 size_t entsize, unsigned char *table)
+static const char *scan_notes(const struct bytesrc *src, uint64_t off, uint64_t size,
+			      uint64_t align, int be, struct identity *id, unsigned char *scratch,
+			      uint64_t *budget)
 {
-	uint64_t fit = HEADERS_READ_MAX / entsize;
-	if (count > fit)
-		count = fit;
-	if (off > src->size)
-		return 0;
-	uint64_t avail = (src->size - off) / entsize;
-	if (count > avail)
-		count = avail;
-	if (count == 0 || src_read(src, off, table, (size_t)count * entsize) < 0)
-		return 0;
-	return (size_t)count;
+	if (size == 0)
+		return NULL;
+	if (off > src->size || size > src->size - off)
+		return "note area past the end of the file";
+	/* Build IDs come first in practice; a note cut by these bounds is not
+	 * the file's fault. */
+	uint64_t max = *budget < NOTES_READ_MAX ? *budget : NOTES_READ_MAX;
+	int cut = size > max;
+	if (cut)
+		size = max;
+	*budget -= size;
+	if (size == 0)
+		return NULL;
+	if (src_read(src, off, scratch, (size_t)size) < 0)
+		return "cannot read a note area";
+	size_t a = align == 8 ? 8 : 4;
+	const unsigned char *d;
+	size_t n;
+	const char *bad = NULL;
+	int r;
+
+	if (!id->gnu[0]) {
+		r = elf_find_note(scratch, (size_t)size, a, be, "GNU", 4, NT_GNU_BUILD_ID, &d, &n);
+		if (r < 0 && !cut)
+			bad = "malformed note (size past the end of its area)";
+		else if (r > 0 && (n == 0 || n > BUILDID_MAX))
+			bad = "GNU build-id note of unusable size";
+		else if (r > 0)
+			hex_encode(id->gnu, d, n);
+	}
+	if (!id->go[0]) {
+		r = elf_find_note(scratch, (size_t)size, a, be, "Go\0", 4, NT_GO_BUILD_ID, &d, &n);
+		if (r < 0 && !cut) {
+			bad = "malformed note (size past the end of its area)";
+		} else if (r > 0) {
+			int text = n > 0 && n <= GOBUILDID_MAX;
+			/* A Go build ID is printable text; anything else is not one. */
+			for (size_t i = 0; text && i < n; i++)
+				text = d[i] >= 0x21 && d[i] <= 0x7e;
+			if (text) {
+				memcpy(id->go, d, n);
+				id->go[n] = '\0';
+			} else {
+				bad = "Go build-id note is not printable text";
+			}
+		}
+	}
+	return bad;
+}
+
+/* Reads header i of a table (phdrs or shdrs) through a chunk cache. */
+struct hdr_table {
+	uint64_t off;		/* file offset of the table */
+	size_t entsize;		/* bytes per entry, as the file says */
+	size_t want;		/* bytes of each entry we use */
+	uint64_t total;		/* entries in the table */
+	unsigned char buf[HDR_CHUNK];
+	uint64_t first, count;	/* entries held in buf */
+};
+
+static const unsigned char *hdr_get(const struct bytesrc *src, struct hdr_table *t, uint64_t i)
+{
+	if (t->count && i >= t->first && i < t->first + t->count)
+		return t->buf + (size_t)(i - t->first) * t->entsize;
+	uint64_t at = t->off + i * t->entsize;	/* i < HEADERS_MAX, entsize <= 256: no overflow */
+	if (at < t->off || at > src->size || src->size - at < t->want)
+		return NULL;
+	uint64_t n = (src->size - at - t->want) / t->entsize + 1;
+	if (n > HDR_CHUNK / t->entsize)
+		n = HDR_CHUNK / t->entsize;
+	if (n > t->total - i)
+		n = t->total - i;	/* so a table in the first page is served from it */
+	size_t len = (size_t)(n - 1) * t->entsize + t->want;
+	if (src_read(src, at, t->buf, len) < 0)
+		return NULL;
+	t->first = i;
+	t->count = n;
+	return t->buf;
 }
 
 int elf_identity(const struct bytesrc *src, struct identity *id)
@@ -148,79 +203,423 @@ int elf_identity(const struct bytesrc *src, struct identity *id)
 	unsigned char eh[64];
 	memset(id, 0, sizeof *id);
 
-	if (src->size < 52 || src_read(src, 0, eh, src->size < 64 ? 52 : 64) < 0 ||
-	    memcmp(eh, "\177ELF", 4) != 0) {
+	if (src->size < 4 || src_read(src, 0, eh, 4) < 0 || memcmp(eh, "\177ELF", 4) != 0) {
 		id->error = "not an ELF file";
+		return -1;
+	}
+	id->malformed = 1;
+	if (src->size < 16 || src_read(src, 0, eh, 16) < 0) {
+		id->error = "truncated ELF header";
 		return -1;
 	}
 	int is64 = eh[EI_CLASS] == ELFCLASS64;
 	int be = eh[EI_DATA] == ELFDATA2MSB;
-	if ((!is64 && eh[EI_CLASS] != ELFCLASS32) ||
-	    (!be && eh[EI_DATA] != ELFDATA2LSB) || (is64 && src->size < 64)) {
+	if ((!is64 && eh[EI_CLASS] != ELFCLASS32) || (!be && eh[EI_DATA] != ELFDATA2LSB)) {
 		id->error = "unsupported ELF class or byte order";
+		return -1;
+	}
+	size_t ehsize = is64 ? 64 : 52;
+	if (src->size < ehsize || src_read(src, 0, eh, ehsize) < 0) {
+		id->error = "truncated ELF header";
 		return -1;
 	}
 
 	uint64_t phoff = is64 ? get_u(eh + 32, 8, be) : get_u(eh + 28, 4, be);
 	uint64_t shoff = is64 ? get_u(eh + 40, 8, be) : get_u(eh + 32, 4, be);
 	size_t phentsize = (size_t)get_u(eh + (is64 ? 54 : 42), 2, be);
-	size_t phnum = (size_t)get_u(eh + (is64 ? 56 : 44), 2, be);
+	uint64_t phnum = get_u(eh + (is64 ? 56 : 44), 2, be);
 	size_t shentsize = (size_t)get_u(eh + (is64 ? 58 : 46), 2, be);
 	uint64_t shnum = get_u(eh + (is64 ? 60 : 48), 2, be);
 	size_t phmin = is64 ? 56 : 32, shmin = is64 ? 64 : 40;
+	int have_sh = shoff != 0 && shentsize >= shmin && shentsize <= 256;
+	int have_ph = phoff != 0 && phnum != 0 && phentsize >= phmin && phentsize <= 256;
 
 	unsigned char *scratch = malloc(NOTES_READ_MAX);
-	unsigned char *table = malloc(HEADERS_READ_MAX);
-	if (!scratch || !table) {
+	struct hdr_table *tab = malloc(sizeof *tab);
+	if (!scratch || !tab) {
 		free(scratch);
-		free(table);
+		free(tab);
 		id->error = "out of memory";
 		return -1;
 	}
+	const char *bad = NULL, *b;
 	unsigned areas = 0;
-	size_t n;
+	const unsigned char *h;
 
-	/* Program headers first: they are what a loader (and the kernel) sees.
-	 * The table is read in one go, as far as HEADERS_READ_MAX. */
-	if (phentsize >= phmin && phentsize <= 256 &&
-	    (n = read_table(src, phoff, phnum, phentsize, table)) > 0) {
-		for (size_t i = 0; i < n && areas < NOTE_AREAS_MAX; i++) {
-			const unsigned char *h = table + i * phentsize;
+	/* Counts too large for their header fields live in section 0. */
+	if (have_sh && (shnum == 0 || phnum == PN_XNUM)) {
+		*tab = (struct hdr_table){ .off = shoff, .entsize = shentsize, .want = shmin, .total = 1 };
+		if ((h = hdr_get(src, tab, 0)) != NULL) {
+			if (shnum == 0)
+				shnum = is64 ? get_u(h + 32, 8, be) : get_u(h + 20, 4, be);
+			if (phnum == PN_XNUM)
+				phnum = get_u(h + (is64 ? 44 : 28), 4, be);
+		} else {
+			bad = "section headers past the end of the file";
+		}
+	}
+	if (phnum > HEADERS_MAX)
+		phnum = HEADERS_MAX;
+	if (have_ph && phnum > TABLE_READ_MAX / phentsize)
+		phnum = TABLE_READ_MAX / phentsize;
+	if (shnum > HEADERS_MAX)
+		shnum = HEADERS_MAX;
+	if (have_sh && shnum > TABLE_READ_MAX / shentsize)
+		shnum = TABLE_READ_MAX / shentsize;
+	uint64_t budget = NOTES_TOTAL_MAX;
+
+	/* Program headers first: they are what a loader (and the kernel) sees. */
+	if (have_ph) {
+		*tab = (struct hdr_table){
+			.off = phoff, .entsize = phentsize, .want = phmin, .total = phnum
+		};
+		for (uint64_t i = 0; i < phnum && areas < NOTE_AREAS_MAX; i++) {
+			if (!(h = hdr_get(src, tab, i))) {
+				bad = "program headers past the end of the file";
+				break;
+			}
 			if (get_u(h, 4, be) != PT_NOTE)
 				continue;
 			uint64_t off = is64 ? get_u(h + 8, 8, be) : get_u(h + 4, 4, be);
 			uint64_t sz = is64 ? get_u(h + 32, 8, be) : get_u(h + 16, 4, be);
 			uint64_t al = is64 ? get_u(h + 48, 8, be) : get_u(h + 28, 4, be);
 			areas++;
-			scan_notes(src, off, sz, al, be, id, scratch);
+			if ((b = scan_notes(src, off, sz, al, be, id, scratch, &budget)) != NULL)
+				bad = b;
 			if (id->gnu[0] && id->go[0])
 				break;
 		}
 	}
 
-	/* Then sections, for a GNU note that no PT_NOTE covers. */
-	if (!id->gnu[0] && shoff && shentsize >= shmin && shentsize <= 256) {
-		if (shnum == 0 && src_read(src, shoff, table, shmin) == 0)
-			shnum = is64 ? get_u(table + 32, 8, be) : get_u(table + 20, 4, be);
-		n = read_table(src, shoff, shnum, shentsize, table);
-		for (size_t i = 0; i < n && areas < NOTE_AREAS_MAX; i++) {
-			const unsigned char *h = table + i * shentsize;
+	/* Then sections, for a GNU note that no PT_NOTE covers (Go 1.19's -B
+	 * note is one). Not for a Go note alone: Go's linker always gives its
+	 * note a PT_NOTE, and every library without one would cost a read of
+	 * its section headers at the end of the file. */
+	if (!id->gnu[0] && have_sh) {
+		*tab = (struct hdr_table){
+			.off = shoff, .entsize = shentsize, .want = shmin, .total = shnum
+		};
+		for (uint64_t i = 0; i < shnum && areas < NOTE_AREAS_MAX; i++) {
+			if (!(h = hdr_get(src, tab, i))) {
+				bad = "section headers past the end of the file";
+				break;
+			}
 			if (get_u(h + 4, 4, be) != SHT_NOTE)
 				continue;
 			uint64_t off = is64 ? get_u(h + 24, 8, be) : get_u(h + 16, 4, be);
 			uint64_t sz = is64 ? get_u(h + 32, 8, be) : get_u(h + 20, 4, be);
 			uint64_t al = is64 ? get_u(h + 48, 8, be) : get_u(h + 32, 4, be);
 			areas++;
-			scan_notes(src, off, sz, al, be, id, scratch);
+			if ((b = scan_notes(src, off, sz, al, be, id, scratch, &budget)) != NULL)
+				bad = b;
 			if (id->gnu[0] && id->go[0])
 				break;
 		}
 	}
-	free(table);
 	free(scratch);
-	if (!id->gnu[0] && !id->go[0])
-		id->error = "no build-id note";
+	free(tab);
+	if (id->gnu[0] || id->go[0]) {
+		id->malformed = 0;
+		return 0;
+	}
+	/* A file that breaks its own format gets no ID at all; one that simply
+	 * has no note falls back to path+mtime. */
+	if (bad) {
+		id->error = bad;
+		return -1;
+	}
+	id->malformed = 0;
+	id->error = "no build-id note";
 	return 0;
+}
+
+/* PE/COFF constants (Microsoft PE format specification). */
+enum {
+	DOS_LFANEW = 0x3c,	/* offset of the PE signature's file offset */
+	COFF_HDR = 20,		/* Machine .. Characteristics */
+	PE32_MAGIC = 0x10b,
+	PE32P_MAGIC = 0x20b,
+	OPT_SIZE_OF_IMAGE = 56,	/* same offset in PE32 and PE32+ */
+	OPT_SIZE_OF_HEADERS = 60,
+	PE32_NUM_DIRS = 92,	/* NumberOfRvaAndSizes */
+	PE32P_NUM_DIRS = 108,
+	DIR_DEBUG = 6,		/* data directory index of the debug directory */
+	SECTION_HDR = 40,
+	DEBUG_ENTRY = 28,	/* IMAGE_DEBUG_DIRECTORY */
+	DEBUG_TYPE_CODEVIEW = 2,
+	RSDS_HDR = 24,		/* "RSDS", GUID, age */
+	NB10_HDR = 16,		/* "NB10", offset, signature, age */
+};
+
+#define PE_SECTIONS_MAX 1024	/* sections looked at when mapping an RVA */
+#define PE_DEBUG_MAX 64		/* debug directory entries looked at */
+
+struct pe {
+	const struct bytesrc *src;
+	uint64_t sections;	/* file offset of the section table */
+	unsigned nsections;
+	uint32_t size_of_headers;
+};
+
+/* The file offset of len bytes at rva, or -1 when no section holds them
+ * all in the file. */
+static int pe_rva_to_off(const struct pe *pe, uint32_t rva, uint32_t len, uint64_t *off)
+{
+	unsigned char sh[SECTION_HDR];
+	if (rva < pe->size_of_headers && len <= pe->size_of_headers - rva) {
+		*off = rva;	/* the headers are mapped as they lie in the file */
+		return 0;
+	}
+	for (unsigned i = 0; i < pe->nsections; i++) {
+		if (src_read(pe->src, pe->sections + (uint64_t)i * SECTION_HDR, sh, sizeof sh) < 0)
+			return -1;
+		uint32_t vsize = (uint32_t)get_u(sh + 8, 4, 0);
+		uint32_t va = (uint32_t)get_u(sh + 12, 4, 0);
+		uint32_t rawsize = (uint32_t)get_u(sh + 16, 4, 0);
+		uint32_t rawptr = (uint32_t)get_u(sh + 20, 4, 0);
+		uint32_t span = vsize ? vsize : rawsize;
+		if (rva < va || rva - va >= span)
+			continue;
+		uint32_t in = rva - va;
+		/* Past SizeOfRawData the section is zero fill, not file bytes. */
+		if (in > rawsize || len > rawsize - in || len > span - in)
+			return -1;
+		*off = (uint64_t)rawptr + in;
+		return 0;
+	}
+	return -1;
+}
+
+/* Fills pdb_sig and pdb_file from one CodeView record at off (size bytes). */
+static const char *pe_codeview(const struct pe *pe, uint64_t off, uint32_t size,
+			       struct identity *id)
+{
+	unsigned char rec[RSDS_HDR + PDBFILE_MAX + 1];
+	size_t hdr, len = size < sizeof rec ? size : sizeof rec;
+	if (len < 4 || off > pe->src->size || len > pe->src->size - off ||
+	    src_read(pe->src, off, rec, len) < 0)
+		return "CodeView record past the end of the file";
+	if (memcmp(rec, "RSDS", 4) == 0 && len >= RSDS_HDR) {
+		/* GUID as symbol servers print it: Data1, Data2, Data3 as
+		 * little-endian integers, then Data4's eight bytes in order. */
+		int n = snprintf(id->pdb_sig, sizeof id->pdb_sig, "%08X%04X%04X",
+				 (unsigned)get_u(rec + 4, 4, 0), (unsigned)get_u(rec + 8, 2, 0),
+				 (unsigned)get_u(rec + 10, 2, 0));
+		for (int i = 0; i < 8; i++)
+			n += snprintf(id->pdb_sig + n, sizeof id->pdb_sig - (size_t)n, "%02X",
+				      rec[12 + i]);
+		snprintf(id->pdb_sig + n, sizeof id->pdb_sig - (size_t)n, "%X",
+			 (unsigned)get_u(rec + 20, 4, 0));
+		hdr = RSDS_HDR;
+	} else if (memcmp(rec, "NB10", 4) == 0 && len >= NB10_HDR) {
+		/* PDB 2.0: a 32-bit signature (a timestamp) instead of a GUID. */
+		snprintf(id->pdb_sig, sizeof id->pdb_sig, "%08X%X",
+			 (unsigned)get_u(rec + 8, 4, 0), (unsigned)get_u(rec + 12, 4, 0));
+		hdr = NB10_HDR;
+	} else {
+		return "CodeView record of an unknown format";
+	}
+	size_t plen = 0;
+	while (hdr + plen < len && rec[hdr + plen] && plen < PDBFILE_MAX)
+		plen++;
+	memcpy(id->pdb_file, rec + hdr, plen);
+	id->pdb_file[plen] = '\0';
+	return NULL;
+}
+
+int pe_identity(const struct bytesrc *src, struct identity *id)
+{
+	unsigned char b[PE32P_NUM_DIRS + 4 + 8 * (DIR_DEBUG + 1)];
+	memset(id, 0, sizeof *id);
+
+	if (src->size < DOS_LFANEW + 4 || src_read(src, 0, b, 2) < 0 || memcmp(b, "MZ", 2) != 0 ||
+	    src_read(src, DOS_LFANEW, b, 4) < 0) {
+		id->error = "not a PE file";
+		return -1;
+	}
+	uint64_t pe_off = get_u(b, 4, 0);
+	if (pe_off > src->size || src->size - pe_off < 4 + COFF_HDR + 2 ||
+	    src_read(src, pe_off, b, 4 + COFF_HDR) < 0 || memcmp(b, "PE\0\0", 4) != 0) {
+		id->error = "not a PE file";	/* a DOS program, or NE/LE */
+		return -1;
+	}
+	id->malformed = 1;
+	unsigned nsections = (unsigned)get_u(b + 4 + 2, 2, 0);
+	uint32_t stamp = (uint32_t)get_u(b + 4 + 4, 4, 0);
+	size_t optsize = (size_t)get_u(b + 4 + 16, 2, 0);
+	uint64_t opt = pe_off + 4 + COFF_HDR;
+	size_t have = optsize < sizeof b ? optsize : sizeof b;
+	if (have < OPT_SIZE_OF_HEADERS + 4 || src_read(src, opt, b, have) < 0) {
+		id->error = "truncated PE optional header";
+		return -1;
+	}
+	unsigned magic = (unsigned)get_u(b, 2, 0);
+	if (magic != PE32_MAGIC && magic != PE32P_MAGIC) {
+		id->error = "unknown PE optional header magic";
+		return -1;
+	}
+	snprintf(id->pe_image, sizeof id->pe_image, "%08X%x", (unsigned)stamp,
+		 (unsigned)get_u(b + OPT_SIZE_OF_IMAGE, 4, 0));
+	id->malformed = 0;
+
+	size_t ndirs_at = magic == PE32_MAGIC ? PE32_NUM_DIRS : PE32P_NUM_DIRS;
+	size_t debug_at = ndirs_at + 4 + 8 * DIR_DEBUG;
+	if (have < debug_at + 8 || get_u(b + ndirs_at, 4, 0) <= DIR_DEBUG) {
+		id->error = "no debug directory";
+		return 0;
+	}
+	uint32_t dbg_rva = (uint32_t)get_u(b + debug_at, 4, 0);
+	uint32_t dbg_size = (uint32_t)get_u(b + debug_at + 4, 4, 0);
+	if (dbg_rva == 0 || dbg_size == 0) {
+		id->error = "no debug directory";
+		return 0;
+	}
+	struct pe pe = {
+		.src = src,
+		.sections = opt + optsize,
+		.nsections = nsections < PE_SECTIONS_MAX ? nsections : PE_SECTIONS_MAX,
+		.size_of_headers = (uint32_t)get_u(b + OPT_SIZE_OF_HEADERS, 4, 0),
+	};
+	if (pe.size_of_headers > src->size)
+		pe.size_of_headers = (uint32_t)src->size;
+	uint32_t nent = dbg_size / DEBUG_ENTRY;
+	if (nent > PE_DEBUG_MAX)
+		nent = PE_DEBUG_MAX;
+	uint64_t dbg_off;
+	if (nent == 0 || pe_rva_to_off(&pe, dbg_rva, nent * DEBUG_ENTRY, &dbg_off) < 0) {
+		id->error = "debug directory outside the file's sections";
+		id->malformed = 1;
+		return -1;
+	}
+	const char *bad = NULL;
+	for (uint32_t i = 0; i < nent; i++) {
+		unsigned char e[DEBUG_ENTRY];
+		if (src_read(src, dbg_off + (uint64_t)i * DEBUG_ENTRY, e, sizeof e) < 0) {
+			bad = "debug directory past the end of the file";
+			break;
+		}
+		if (get_u(e + 12, 4, 0) != DEBUG_TYPE_CODEVIEW)
+			continue;
+		uint32_t size = (uint32_t)get_u(e + 16, 4, 0);
+		uint32_t rva = (uint32_t)get_u(e + 20, 4, 0);
+		uint64_t off = get_u(e + 24, 4, 0);
+		/* PointerToRawData is the file offset; an entry that gives
+		 * only the RVA is mapped through the sections. */
+		if (off == 0 && (rva == 0 || pe_rva_to_off(&pe, rva, size, &off) < 0)) {
+			bad = "CodeView record outside the file's sections";
+			continue;
+		}
+		if ((bad = pe_codeview(&pe, off, size, id)) == NULL)
+			return 0;
+	}
+	/* A broken CodeView record costs the PDB key; the image key stays. */
+	id->error = bad ? bad : "no CodeView record";
+	return 0;
+}
+
+/* The first bytes of a file: its headers and, in most files, its notes. */
+#define HEAD_BYTES 4096
+
+struct head {
+	const struct bytesrc *src;
+	size_t len;
+	unsigned char buf[HEAD_BYTES];
+};
+
+static int head_read(void *ctx, uint64_t off, void *buf, size_t len)
+{
+	const struct head *h = ctx;
+	if (off <= h->len && len <= h->len - off) {
+		memcpy(buf, h->buf + off, len);
+		return 0;
+	}
+	return src_read(h->src, off, buf, len);
+}
+
+int file_identity(const struct bytesrc *src, struct identity *id)
+{
+	/* One read serves the magic and the headers; a typical library then
+	 * needs none more. */
+	struct head h = { src, src->size < HEAD_BYTES ? (size_t)src->size : HEAD_BYTES, { 0 } };
+	memset(id, 0, sizeof *id);
+	if (h.len && src_read(src, 0, h.buf, h.len) < 0) {
+		id->error = "cannot read the file";
+		return 0;
+	}
+	struct bytesrc hs = { head_read, &h, NULL, src->size };
+	if (h.len >= 4 && memcmp(h.buf, "\177ELF", 4) == 0)
+		return elf_identity(&hs, id);
+	if (h.len >= 2 && memcmp(h.buf, "MZ", 2) == 0) {
+		int r = pe_identity(&hs, id);
+		if (r == 0 || id->malformed)
+			return r;
+	}
+	memset(id, 0, sizeof *id);
+	id->error = "not an ELF or PE file";
+	return 0;
+}
+
+enum bid_kind identity_choose(enum bid_mode mode, const struct identity *id, const char **text)
+{
+	*text = NULL;
+	if (mode == BID_NONE)
+		return BIDK_NONE;
+	if (mode == BID_MTIME)
+		return BIDK_PATH_MTIME;
+	if (id->malformed)
+		return BIDK_NONE;
+	if (id->gnu[0]) {
+		*text = id->gnu;
+		return BIDK_GNU;
+	}
+	if (mode == BID_NATIVE) {
+		if (id->go[0]) {
+			*text = id->go;
+			return BIDK_GO;
+		}
+		if (id->pdb_sig[0]) {
+			*text = id->pdb_sig;
+			return BIDK_PDB;
+		}
+		if (id->pe_image[0]) {
+			*text = id->pe_image;
+			return BIDK_PE_IMAGE;
+		}
+	}
+	return BIDK_PATH_MTIME;
+}
+
+void gotz_resolve(const char *tz, int (*loadable)(const char *path), char *out, size_t cap)
+{
+	static const char *const sources[] = {
+		"/usr/share/zoneinfo/", "/usr/share/lib/zoneinfo/", "/usr/lib/locale/TZ/",
+		"/etc/zoneinfo/",
+	};
+	const char *utc = "UTC0";	/* POSIX rule glibc reads as UTC, no file needed */
+	char path[4096];
+
+	if (!tz) {
+		snprintf(out, cap, "%s", loadable("/etc/localtime") ? ":/etc/localtime" : utc);
+		return;
+	}
+	if (tz[0] == ':')
+		tz++;
+	if (tz[0] == '/') {
+		if (strlen(tz) < sizeof path && loadable(tz) && strlen(tz) + 2 <= cap) {
+			snprintf(out, cap, ":%s", tz);
+			return;
+		}
+	} else if (tz[0] && strcmp(tz, "UTC") != 0) {
+		for (size_t i = 0; i < sizeof sources / sizeof sources[0]; i++) {
+			int n = snprintf(path, sizeof path, "%s%s", sources[i], tz);
+			if (n > 0 && (size_t)n < sizeof path && (size_t)n + 2 <= cap &&
+			    loadable(path)) {
+				snprintf(out, cap, ":%s", path);
+				return;
+			}
+		}
+	}
+	snprintf(out, cap, "%s", utc);
 }
 
 size_t gotime_format(char *out, size_t cap, int64_t sec, long nsec, long gmtoff,
@@ -346,13 +745,4 @@ const struct identity *bid_cache_put(struct bid_cache *c, uint64_t dev, uint64_t
 		c->n++;
 	*s = (struct bid_entry){ dev, ino, sec, nsec, 1, *id };
 	return &s->id;
-}
-
-int pe_identity(const struct bytesrc *src, struct identity *id)
-{
-	/* Stub: the PE reader lands with the build-ID work (issue 3). */
-	(void)src;
-	memset(id, 0, sizeof *id);
-	id->error = "PE files are not read yet";
-	return -1;
 }

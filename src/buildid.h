@@ -46,6 +46,9 @@ struct identity {
 	char pdb_file[PDBFILE_MAX + 1];		/* PE: CodeView PDB path */
 	char pe_image[8 + 16 + 1];		/* PE: TimeDateStamp %08X + SizeOfImage %x */
 	const char *error;	/* static: why no identity was found, or NULL */
+	/* The file claims a format (ELF, PE) but breaks it where an ID would
+	 * be: it gets no ID at all, not even path+mtime (error says why). */
+	int malformed;
 };
 
 /*
@@ -63,10 +66,26 @@ int elf_identity(const struct bytesrc *src, struct identity *id);
 int pe_identity(const struct bytesrc *src, struct identity *id);
 
 /*
- * Finds the first note in a buffer of notes aligned to align (4 or 8) whose
- * name is the namesz bytes at name (its NULs included) and whose type is
- * type. Returns 0 and its descriptor through desc/desclen, or -1 when there
- * is none or the notes are malformed before it.
+ * Fills id from whichever of the two formats the file is. Returns 0, with
+ * id->error saying why nothing was found where that is the case (a file
+ * that is neither ELF nor PE is no error: it falls back to path+mtime), or
+ * -1 when the file is malformed (id->malformed set).
+ */
+int file_identity(const struct bytesrc *src, struct identity *id);
+
+/*
+ * Which identity a --build-id mode picks (SPEC "Build IDs"): the kind, and
+ * through text the string from id (NULL for BIDK_PATH_MTIME, which the
+ * caller formats from the file's path and mtime, and for BIDK_NONE).
+ */
+enum bid_kind identity_choose(enum bid_mode mode, const struct identity *id,
+			      const char **text);
+
+/*
+ * Finds the first note in a buffer of notes aligned to align (8, else 4)
+ * whose name is the namesz bytes at name (its NULs included) and whose type
+ * is type. Returns 1 and its descriptor through desc/desclen; 0 when there
+ * is none; -1 when the notes are malformed before it (a size runs past len).
  */
 int elf_find_note(const unsigned char *p, size_t len, size_t align, int bigendian,
 		  const char *name, size_t namesz, uint32_t type,
@@ -79,6 +98,17 @@ int elf_find_note(const unsigned char *p, size_t len, size_t align, int bigendia
  */
 size_t gotime_format(char *out, size_t cap, int64_t sec, long nsec,
 		     long gmtoff, const char *zone);
+
+/*
+ * The zone Go's time package makes Local on Unix (its initLocal), written
+ * as a TZ value glibc reads the same way, so localtime_r then gives Go's
+ * offset and abbreviation: ":/path" for a zoneinfo file, "UTC0" for UTC.
+ * tz is getenv("TZ"), NULL when unset (Go then reads /etc/localtime); a
+ * value Go cannot load as a zoneinfo file (a POSIX rule such as "XYZ3",
+ * which glibc would parse) means UTC. loadable(path) says whether the
+ * zoneinfo file at path can be read (the caller's I/O). out holds cap bytes.
+ */
+void gotz_resolve(const char *tz, int (*loadable)(const char *path), char *out, size_t cap);
 
 /*
  * A cache of identities keyed by (device, inode, mtime), so a file mapped

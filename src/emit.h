@@ -32,7 +32,7 @@ struct field {
 	const char *s;		/* FIELD_STR: NUL-terminated */
 };
 
-#define MAPPING_FIELDS_MAX 16
+#define MAPPING_FIELDS_MAX 20
 
 /* A mapping's fields in document order; optional ones only when set. */
 struct mapping_fields {

@@ -34,6 +34,10 @@ void mapping_fields(struct mapping_fields *o, const struct snapshot *s,
 		add(f, &n, "go_build_id", FIELD_STR, 0, snapshot_str(s, m->go_build_id));
 	if (m->pdb_file)
 		add(f, &n, "pdb_file", FIELD_STR, 0, snapshot_str(s, m->pdb_file));
+	if (m->pdb_sig)
+		add(f, &n, "pdb_signature", FIELD_STR, 0, snapshot_str(s, m->pdb_sig));
+	if (m->pe_image)
+		add(f, &n, "pe_image", FIELD_STR, 0, snapshot_str(s, m->pe_image));
 	if (m->bid_error)
 		add(f, &n, "build_id_error", FIELD_STR, 0, snapshot_str(s, m->bid_error));
 	perm_string(m->prot, o->perms);

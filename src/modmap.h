@@ -67,6 +67,8 @@ struct mapping {
 	uint32_t build_id;	/* the chosen ID, as text */
 	uint32_t go_build_id;	/* Go build ID when the file has one */
 	uint32_t pdb_file;	/* PE: PDB path from the CodeView record */
+	uint32_t pdb_sig;	/* PE: CodeView GUID and age, as symbol servers key PDBs */
+	uint32_t pe_image;	/* PE: TimeDateStamp %08X and SizeOfImage %x */
 	uint32_t bid_error;	/* why no ID came from the file's contents */
 	enum bid_kind bid_kind;
 };

@@ -237,16 +237,48 @@ static int same_file(const struct stat *st, const struct mapping *m)
 	       major(st->st_dev) == m->dev_major && minor(st->st_dev) == m->dev_minor;
 }
 
-/* Does path, inside the target's root, name the mapped file itself? */
+/*
+ * Opens path as the file mapped by m. /proc/PID/maps gives a path relative
+ * to the reader's root when the target's root lies inside it (a chroot in
+ * our mount namespace), and relative to the target's own root otherwise (a
+ * container): so the target's root is tried first, then ours. Only a
+ * regular file with the mapping's device and inode is accepted, so a path
+ * that leads anywhere else, by a symlink or by a file put there since,
+ * yields nothing. Returns an O_PATH fd and its stat in st, or -1 with
+ * *impostor set when something else sits at the path and errno from the
+ * first failed open otherwise.
+ */
+static int open_as_mapped(struct target *t, const char *path, const struct mapping *m,
+			  struct stat *st, int *impostor)
+{
+	int err = 0;
+	*impostor = 0;
+	for (int i = 0; i < (t->same_root ? 1 : 2); i++) {
+		int fd = i == 0 ? open_in_root(t, path) : open(path, O_PATH | O_CLOEXEC);
+		if (fd < 0) {
+			if (!err)
+				err = errno;
+			continue;
+		}
+		if (fstat(fd, st) == 0 && same_file(st, m))
+			return fd;
+		*impostor = 1;
+		close(fd);
+	}
+	errno = err;
+	return -1;
+}
+
+/* Does path name the mapped file itself? */
 static int path_is_mapped_file(struct target *t, const char *path, const struct mapping *m)
 {
-	int fd = open_in_root(t, path);
+	struct stat st;
+	int impostor;
+	int fd = open_as_mapped(t, path, m, &st, &impostor);
 	if (fd < 0)
 		return 0;
-	struct stat st;
-	int ok = fstat(fd, &st) == 0 && same_file(&st, m);
 	close(fd);
-	return ok;
+	return 1;
 }
 
 static int ensure_scratch(struct target *t, size_t n)
@@ -345,42 +377,35 @@ static int fd_read(void *ctx, uint64_t off, void *buf, size_t len)
  * Opens the mapped file of m for its identity: the path inside the target's
  * root when it is still the mapped file, else /proc/PID/map_files (which
  * needs CAP_SYS_ADMIN or CAP_CHECKPOINT_RESTORE). Returns an O_PATH fd and
- * its stat, or -1 with *why set.
+ * its stat, or -1 with *why set and *impostor telling whether something
+ * else (another file, a FIFO, a device) sits at the path: then even the
+ * path's mtime is not the mapped file's.
  */
 static int open_mapped(struct target *t, const struct mapping *m, struct stat *st,
-		       const char **why)
+		       const char **why, int *impostor)
 {
 	*why = NULL;
+	*impostor = 0;
 	if (!(m->flags & MAPF_DELETED)) {
-		const char *path = snapshot_str(t->s, m->file);
-		int fd = open_in_root(t, path);
-		if (fd < 0 && !t->same_root && path[0] == '/') {
-			/* A chroot in our mount namespace shows paths as we see
-			 * them. Safe to try: only the mapped file itself passes
-			 * the device and inode check below. */
-			fd = open(path, O_PATH | O_CLOEXEC);
-		}
-		if (fd >= 0) {
-			if (fstat(fd, st) < 0)
-				*why = "cannot stat the file";
-			else if (same_file(st, m))
-				return fd;
-			else
-				*why = S_ISREG(st->st_mode) ? "file at the path is not the mapped file"
-							    : "not a regular file";
-			close(fd);
-		} else {
+		int fd = open_as_mapped(t, snapshot_str(t->s, m->file), m, st, impostor);
+		if (fd >= 0)
+			return fd;
+		if (*impostor)
+			*why = S_ISREG(st->st_mode) ? "file at the path is not the mapped file"
+						    : "not a regular file";
+		else
 			*why = errno == EXDEV ? "cannot resolve inside the process's root"
 					      : "cannot open the file";
-		}
 	}
 	char link[PROC_PATH];
 	snprintf(link, sizeof link, "/proc/%llu/map_files/%llx-%llx", (unsigned long long)t->pid,
 		 (unsigned long long)m->start, (unsigned long long)m->limit);
 	int fd = open(link, O_PATH | O_CLOEXEC);
 	if (fd >= 0) {
-		if (fstat(fd, st) == 0 && S_ISREG(st->st_mode))
+		if (fstat(fd, st) == 0 && same_file(st, m)) {
+			*impostor = 0;
 			return fd;
+		}
 		close(fd);
 	}
 	if (!*why)
@@ -407,12 +432,45 @@ static const struct identity *identify(struct target *t, int pathfd, const struc
 	} else {
 		struct fdsrc f = { fd };
 		struct bytesrc src = { fd_read, &f, NULL, (uint64_t)st->st_size };
-		elf_identity(&src, tmp);
+		file_identity(&src, tmp);
 		close(fd);
 	}
 	id = bid_cache_put(t->o->cache, st->st_dev, st->st_ino, st->st_mtim.tv_sec,
 			   st->st_mtim.tv_nsec, tmp);
 	return id ? id : tmp;
+}
+
+/* Whether a zoneinfo file is one Go's time package would load. */
+static int tzfile_loadable(const char *path)
+{
+	char magic[4];
+	struct stat st;
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	/* Go reads at most 10 MiB of a zoneinfo file. */
+	int ok = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size <= (10 << 20) &&
+		 pread(fd, magic, 4, 0) == 4 && memcmp(magic, "TZif", 4) == 0;
+	close(fd);
+	return ok;
+}
+
+/*
+ * Makes localtime_r use the zone Go's time package would make Local, so
+ * path+mtime IDs carry Go's offset and abbreviation (gotz_resolve). The
+ * zone is the process's TZ, global by nature; it is settled once, before
+ * the first use, and nothing else in modmap reads local time.
+ */
+static void local_zone_init(void)
+{
+	static int done;
+	char tz[4096 + 2];
+	if (done)
+		return;
+	done = 1;
+	gotz_resolve(getenv("TZ"), tzfile_loadable, tz, sizeof tz);
+	setenv("TZ", tz, 1);
+	tzset();
 }
 
 static int set_path_mtime(struct target *t, struct mapping *m, const struct stat *st)
@@ -426,6 +484,7 @@ static int set_path_mtime(struct target *t, struct mapping *m, const struct stat
 	char when[96];
 	struct tm tm;
 	time_t sec = st->st_mtim.tv_sec;
+	local_zone_init();
 	if (!localtime_r(&sec, &tm))
 		return -1;
 	size_t wl = gotime_format(when, sizeof when, st->st_mtim.tv_sec, st->st_mtim.tv_nsec,
@@ -458,26 +517,78 @@ static int set_id_text(struct target *t, struct mapping *m, uint32_t *field, con
 	return 0;
 }
 
-/* The vDSO is one image per kernel and ABI: read modmap's own when the
- * target's is the same size. */
-static int vdso_identity(const struct mapping *m, struct identity *id)
+#define VDSO_MAX (256 * 1024)	/* bytes of a vDSO image read from a target */
+
+/* Size of modmap's own vDSO image: its section headers end it. */
+static uint64_t own_vdso_size(const unsigned char *ehdr)
 {
+	if (ehdr[EI_CLASS] == ELFCLASS64) {
+		const Elf64_Ehdr *eh = (const void *)ehdr;
+		return eh->e_shoff + (uint64_t)eh->e_shnum * eh->e_shentsize;
+	}
+	const Elf32_Ehdr *eh = (const void *)ehdr;
+	return eh->e_shoff + (uint64_t)eh->e_shnum * eh->e_shentsize;
+}
+
+/* Is the target's executable of the same ELF class and machine as our
+ * vDSO (an i386 or x32 process on x86-64 has another vDSO)? */
+static int same_abi(struct target *t, const unsigned char *ehdr)
+{
+	char path[PROC_PATH];
+	unsigned char h[20];
+	snprintf(path, sizeof path, "/proc/%llu/exe", (unsigned long long)t->pid);
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	struct stat st;
+	struct fdsrc f = { fd };
+	int ok = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && fd_read(&f, 0, h, sizeof h) == 0 &&
+		 memcmp(h, "\177ELF", 4) == 0 && h[EI_CLASS] == ehdr[EI_CLASS] &&
+		 h[EI_DATA] == ehdr[EI_DATA] && memcmp(h + 18, ehdr + 18, 2) == 0;
+	close(fd);
+	return ok;
+}
+
+/*
+ * The vDSO has no file. Its image is read from the target itself through
+ * /proc/PID/mem where modmap may (that needs ptrace attach rights, more
+ * than reading maps); else modmap's own vDSO stands in when it must be the
+ * same image: one kernel, the same ABI, the same size.
+ */
+static int vdso_identity(struct target *t, const struct mapping *m, struct identity *id)
+{
+	uint64_t size = m->limit - m->start;
+	char path[PROC_PATH];
+	snprintf(path, sizeof path, "/proc/%llu/mem", (unsigned long long)t->pid);
+	unsigned char *img = size <= VDSO_MAX ? malloc((size_t)size) : NULL;
+	int fd = img ? open(path, O_RDONLY | O_CLOEXEC) : -1;
+	if (fd >= 0) {
+		struct fdsrc f = { fd };
+		int r = fd_read(&f, m->start, img, (size_t)size);
+		close(fd);
+		if (r == 0) {
+			struct bytesrc src = bytesrc_mem(img, (size_t)size);
+			r = elf_identity(&src, id);
+			free(img);
+			return r;
+		}
+	}
+	free(img);
+
 	const unsigned char *ehdr = (const unsigned char *)getauxval(AT_SYSINFO_EHDR);
 	memset(id, 0, sizeof *id);
 	if (!ehdr || memcmp(ehdr, "\177ELF", 4) != 0) {
 		id->error = "no vDSO in modmap to compare";
 		return -1;
 	}
-	/* Our own vDSO's section headers end its image. */
-	const Elf64_Ehdr *eh = (const void *)ehdr;
-	uint64_t size = eh->e_shoff + (uint64_t)eh->e_shnum * eh->e_shentsize;
+	uint64_t own = own_vdso_size(ehdr);
 	long page = sysconf(_SC_PAGESIZE);
-	uint64_t rounded = (size + (uint64_t)page - 1) & ~((uint64_t)page - 1);
-	if (eh->e_ident[EI_CLASS] != ELFCLASS64 || rounded != m->limit - m->start) {
+	uint64_t rounded = (own + (uint64_t)page - 1) & ~((uint64_t)page - 1);
+	if (rounded != size || !same_abi(t, ehdr)) {
 		id->error = "vDSO differs from modmap's";
 		return -1;
 	}
-	struct bytesrc src = bytesrc_mem(ehdr, (size_t)size);
+	struct bytesrc src = bytesrc_mem(ehdr, (size_t)own);
 	return elf_identity(&src, id);
 }
 
@@ -497,7 +608,7 @@ static int set_build_id(struct target *t, struct mapping *m, const char *kernel_
 		struct identity id;
 		if (strcmp(name, "[vdso]") != 0 || mode == BID_MTIME)
 			return 0;
-		if (vdso_identity(m, &id) < 0 || !id.gnu[0])
+		if (vdso_identity(t, m, &id) < 0 || !id.gnu[0])
 			return id.error ? set_id_text(t, m, &m->bid_error, id.error, BIDK_NONE) : 0;
 		return set_id_text(t, m, &m->build_id, id.gnu, BIDK_GNU);
 	}
@@ -509,6 +620,9 @@ static int set_build_id(struct target *t, struct mapping *m, const char *kernel_
 	    t->prev_minor == m->dev_minor && t->prev_file == m->file) {
 		m->build_id = t->prev.build_id;
 		m->go_build_id = t->prev.go_build_id;
+		m->pdb_file = t->prev.pdb_file;
+		m->pdb_sig = t->prev.pdb_sig;
+		m->pe_image = t->prev.pe_image;
 		m->bid_error = t->prev.bid_error;
 		m->bid_kind = t->prev.bid_kind;
 		return 0;
@@ -516,26 +630,36 @@ static int set_build_id(struct target *t, struct mapping *m, const char *kernel_
 
 	struct stat st;
 	const char *why;
-	int fd = open_mapped(t, m, &st, &why);
+	int impostor;
+	int fd = open_mapped(t, m, &st, &why, &impostor);
 	int rc = 0;
 	if (fd < 0) {
+		/* Nothing at the path: the path alone, as Go does when stat
+		 * fails. Something else there: no ID, only the reason. */
 		rc = set_id_text(t, m, &m->bid_error, why, BIDK_NONE);
-		if (rc == 0)
+		if (rc == 0 && !impostor)
 			rc = set_path_mtime(t, m, NULL);
-	} else if (mode == BID_MTIME) {
-		rc = set_path_mtime(t, m, &st);
 	} else {
+		static const struct identity unread;
 		struct identity tmp;
-		const struct identity *id = identify(t, fd, &st, &tmp);
+		const struct identity *id = mode == BID_MTIME ? &unread : identify(t, fd, &st, &tmp);
+		const char *text;
+		enum bid_kind kind = identity_choose(mode, id, &text);
 		if (id->go[0])
-			rc = set_id_text(t, m, &m->go_build_id, id->go,
-					 mode == BID_NATIVE && !id->gnu[0] ? BIDK_GO : BIDK_NONE);
-		if (rc == 0 && id->gnu[0])
-			rc = set_id_text(t, m, &m->build_id, id->gnu, BIDK_GNU);
-		if (rc == 0 && id->error)
+			rc = set_id_text(t, m, &m->go_build_id, id->go, BIDK_NONE);
+		if (rc == 0 && id->pdb_file[0])
+			rc = set_id_text(t, m, &m->pdb_file, id->pdb_file, BIDK_NONE);
+		if (rc == 0 && id->pdb_sig[0])
+			rc = set_id_text(t, m, &m->pdb_sig, id->pdb_sig, BIDK_NONE);
+		if (rc == 0 && id->pe_image[0])
+			rc = set_id_text(t, m, &m->pe_image, id->pe_image, BIDK_NONE);
+		/* The reason matters where the contents gave no ID. */
+		if (rc == 0 && id->error && (kind == BIDK_PATH_MTIME || kind == BIDK_NONE))
 			rc = set_id_text(t, m, &m->bid_error, id->error, BIDK_NONE);
-		if (rc == 0 && m->bid_kind == BIDK_NONE)
+		if (rc == 0 && kind == BIDK_PATH_MTIME)
 			rc = set_path_mtime(t, m, &st);
+		else if (rc == 0 && text)
+			rc = set_id_text(t, m, &m->build_id, text, kind);
 	}
 	if (fd >= 0)
 		close(fd);
