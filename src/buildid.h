@@ -82,6 +82,16 @@ enum bid_kind identity_choose(enum bid_mode mode, const struct identity *id,
 			      const char **text);
 
 /*
+ * Records id in m, as both backends do: every identity found (Go build ID,
+ * PDB file and signature, image key), the reason where the contents gave
+ * no ID, and the ID the mode picks. Returns that ID's kind (for
+ * BIDK_PATH_MTIME the caller formats it from the file's path and mtime), or
+ * -1 when memory runs out.
+ */
+int identity_apply(struct snapshot *s, struct mapping *m, enum bid_mode mode,
+		   const struct identity *id);
+
+/*
  * Finds the first note in a buffer of notes aligned to align (8, else 4)
  * whose name is the namesz bytes at name (its NULs included) and whose type
  * is type. Returns 1 and its descriptor through desc/desclen; 0 when there

@@ -643,23 +643,11 @@ static int set_build_id(struct target *t, struct mapping *m, const char *kernel_
 		static const struct identity unread;
 		struct identity tmp;
 		const struct identity *id = mode == BID_MTIME ? &unread : identify(t, fd, &st, &tmp);
-		const char *text;
-		enum bid_kind kind = identity_choose(mode, id, &text);
-		if (id->go[0])
-			rc = set_id_text(t, m, &m->go_build_id, id->go, BIDK_NONE);
-		if (rc == 0 && id->pdb_file[0])
-			rc = set_id_text(t, m, &m->pdb_file, id->pdb_file, BIDK_NONE);
-		if (rc == 0 && id->pdb_sig[0])
-			rc = set_id_text(t, m, &m->pdb_sig, id->pdb_sig, BIDK_NONE);
-		if (rc == 0 && id->pe_image[0])
-			rc = set_id_text(t, m, &m->pe_image, id->pe_image, BIDK_NONE);
-		/* The reason matters where the contents gave no ID. */
-		if (rc == 0 && id->error && (kind == BIDK_PATH_MTIME || kind == BIDK_NONE))
-			rc = set_id_text(t, m, &m->bid_error, id->error, BIDK_NONE);
-		if (rc == 0 && kind == BIDK_PATH_MTIME)
+		int kind = identity_apply(t->s, m, mode, id);
+		if (kind < 0)
+			rc = -1;
+		else if (kind == BIDK_PATH_MTIME)
 			rc = set_path_mtime(t, m, &st);
-		else if (rc == 0 && text)
-			rc = set_id_text(t, m, &m->build_id, text, kind);
 	}
 	if (fd >= 0)
 		close(fd);

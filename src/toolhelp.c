@@ -429,20 +429,12 @@ static int set_build_id(struct target *t, struct mapping *m, const wchar_t *w, s
 		if (!id) {
 			rc = set_text(t->s, &m->bid_error, why);
 		} else {
-			if (id->pdb_file[0])
-				rc = set_text(t->s, &m->pdb_file, id->pdb_file);
-			if (rc == 0 && id->pdb_sig[0]) {
-				rc = set_text(t->s, &m->build_id, id->pdb_sig);
-				m->bid_kind = BIDK_PDB;
-			} else if (rc == 0 && id->pe_image[0]) {
-				rc = set_text(t->s, &m->build_id, id->pe_image);
-				m->bid_kind = BIDK_PE_IMAGE;
-			}
-			if (rc == 0 && id->error)
-				rc = set_text(t->s, &m->bid_error, id->error);
+			int kind = identity_apply(t->s, m, t->o->bid, id);
+			if (kind != BIDK_PATH_MTIME)
+				return kind < 0 ? -1 : 0;	/* an ID, or malformed: none */
 		}
 	}
-	if (rc == 0 && m->bid_kind == BIDK_NONE)
+	if (rc == 0)
 		rc = set_path_mtime(t, m, wpath);
 	return rc;
 }
