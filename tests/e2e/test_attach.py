@@ -96,7 +96,7 @@ def goproc(request, spawn, tmp_path):
     one with the dynamic loader) and the CPU and heap profiles it wrote of
     itself."""
     proc = spawn([FIXTURES / request.param, tmp_path / "cpu.pb.gz", tmp_path / "heap.pb.gz"])
-    assert proc.ready == "ready"
+    assert proc.ready == f"ready {proc.pid}"
     proc.exe = FIXTURES / request.param
     proc.profile, proc.heap = tmp_path / "cpu.pb.gz", tmp_path / "heap.pb.gz"
     return proc
