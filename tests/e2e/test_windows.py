@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import BUILD, ROOT
+from conftest import BUILD, ROOT, go_env, go_parse
 
 WIN = BUILD / "win64"
 MODMAP_EXE = WIN / "modmap.exe"
@@ -442,3 +442,58 @@ def test_zone_table_is_gos(wine):
     ours = (ROOT / "src/gozone_abbrs.h").read_text()
     got = set(re.findall(r'\{ "([^"]+)", "([^"]*)", "([^"]*)" \}', ours))
     assert got == want
+
+
+# ---- pprof -----------------------------------------------------------------
+
+def go_tool_pprof_raw(path):
+    """`go tool pprof -raw` of path: (whole output, its Mappings lines)."""
+    p = subprocess.run(["go", "tool", "pprof", "-raw", "-symbolize=none", str(path)],
+                       capture_output=True, env=go_env(), timeout=120)
+    assert p.returncode == 0, p.stderr.decode(errors="replace")
+    out = p.stdout.decode("utf-8")
+    return out, out.split("\nMappings\n", 1)[1].splitlines()
+
+
+def test_pprof_equals_json(target, tmp_path, pprofcheck):
+    """modmap.exe's pprof, read by google/pprof's parser and by go tool
+    pprof: every module as the JSON of the same process has it, main first."""
+    out = tmp_path / "maps.pb.gz"
+    doc = modmap_json("--pid", target.pid)
+    p = modmap("--pid", target.pid, "--format", "pprof", "-o", winpath(out))
+    assert (p.returncode, p.stdout, p.stderr) == (0, b"", b"")
+    want = [m for m in doc["mappings"] if m["main"]] + \
+        [m for m in doc["mappings"] if not m["main"]]
+    assert want[0]["file"] == winpath(WINFIX) and len(want) == len(target.mods)
+
+    r = go_parse(pprofcheck, out)
+    assert r["Valid"] == ""
+    got = [(m["ID"], m["Start"], m["Limit"], m["Offset"], m["File"], m["BuildID"])
+           for m in r["Mappings"]]
+    assert got == [(i, int(m["start"], 16), int(m["limit"], 16), int(m["offset"], 16),
+                    m["file"].encode(), m["build_id"].encode())
+                   for i, m in enumerate(want, 1)]
+    assert r["Comments"][0] == f"modmap: pid {target.pid} (windows) {winpath(WINFIX)}".encode()
+    assert r["SampleTypes"] == ["mappings/count"]
+    assert r["SampleMaps"] == list(range(1, len(want) + 1))
+
+    text, listed = go_tool_pprof_raw(out)
+    assert listed == ["%d: %#x/%#x/%#x %s %s " % (i, int(m["start"], 16), int(m["limit"], 16),
+                                                  int(m["offset"], 16), m["file"], m["build_id"])
+                      for i, m in enumerate(want, 1)]
+    assert f"Comment: modmap: pid {target.pid} (windows) {winpath(WINFIX)}\n" in text
+
+
+CBOR_MISSING = "modmap: this build of modmap has no CBOR support (built without libcbor)"
+
+
+@pytest.mark.parametrize("pid", ["target", "99994"])
+def test_cbor_refused_without_libcbor(target, tmp_path, pid):
+    """Debian has no mingw libcbor: the Windows build says so, exit 2,
+    before reading any process (a missing one is not reported)."""
+    out = tmp_path / "x.cbor"
+    p = modmap("--pid", target.pid if pid == "target" else pid, "--format", "cbor",
+               "-o", winpath(out))
+    assert p.returncode == 2 and p.stdout == b""
+    assert p.stderr.decode().splitlines() == [CBOR_MISSING]
+    assert not out.exists()
