@@ -149,3 +149,16 @@ def go_parse(pprofcheck, path):
         m["BuildID"] = base64.b64decode(m["BuildID"] or "")
     r["Comments"] = [base64.b64decode(c) for c in r["Comments"] or []]
     return r
+
+
+def pprofedit(*args):
+    """Runs build/fixtures/pprofedit (google/pprof's profile package)."""
+    p = subprocess.run([str(FIXTURES / "pprofedit"), *map(str, args)],
+                       capture_output=True, timeout=60)
+    assert p.returncode == 0, p.stderr.decode()
+    return p.stdout
+
+
+def dump(path):
+    """The profile as google/pprof reads it (Parse, then CheckValid)."""
+    return json.loads(pprofedit("dump", path))

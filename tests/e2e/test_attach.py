@@ -16,7 +16,7 @@ import zlib
 import cbor2
 import pytest
 
-from conftest import FIXTURES, MODMAP, run_modmap
+from conftest import FIXTURES, MODMAP, dump, pprofedit, run_modmap
 
 SUMMARY = re.compile(rb"modmap: attached (\d+) mappings from (.*): (\d+) of (\d+) locations mapped")
 
@@ -77,18 +77,6 @@ def pb_bytes(number, b):
 
 
 # ---- fixtures ---------------------------------------------------------------
-
-def pprofedit(*args):
-    p = subprocess.run([str(FIXTURES / "pprofedit"), *map(str, args)],
-                       capture_output=True, timeout=60)
-    assert p.returncode == 0, p.stderr.decode()
-    return p.stdout
-
-
-def dump(path):
-    """The profile as google/pprof reads it (Parse, then CheckValid)."""
-    return json.loads(pprofedit("dump", path))
-
 
 @pytest.fixture(params=["goprof", "goprof-pie"])
 def goproc(request, spawn, tmp_path):
