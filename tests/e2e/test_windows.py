@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import BUILD, ROOT, go_env, go_parse
+from conftest import BUILD, ROOT, dump, go_env, go_parse, pprofedit, run_modmap
 
 WIN = BUILD / "win64"
 MODMAP_EXE = WIN / "modmap.exe"
@@ -496,4 +496,181 @@ def test_cbor_refused_without_libcbor(target, tmp_path, pid):
                "-o", winpath(out))
     assert p.returncode == 2 and p.stdout == b""
     assert p.stderr.decode().splitlines() == [CBOR_MISSING]
+    assert not out.exists()
+
+
+# ---- attach: a Go program's own profiles -----------------------------------
+#
+# goprof (tests/fixtures/goprof) cross-built with Debian's Go 1.19, which
+# writes no real mapping table on Windows: it reads /proc/self/maps and,
+# when that fails, writes one fake mapping (no file, empty range). Under
+# Wine the read does not fail: Wine opens the host's /proc/self/maps, of
+# the wineserver, so the table names wineserver64 and libc and holds no
+# location of the Go program. Either way the table is wrong; attach gives
+# the profile the modules modmap.exe reports for the same Windows PID.
+
+GOPROF = WIN / "fixtures" / "goprof.exe"
+
+
+class GoProf:
+    """goprof.exe under Wine, its Windows PID and the CPU and heap profiles
+    it wrote of itself; it runs until stop()."""
+
+    def __init__(self, directory):
+        self.cpu, self.heap = directory / "cpu.pb.gz", directory / "heap.pb.gz"
+        self.popen = subprocess.Popen(["wine", str(GOPROF), winpath(self.cpu),
+                                       winpath(self.heap)], env=wine_env(),
+                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                      stderr=subprocess.PIPE)
+        word, _, pid = self.popen.stdout.readline().decode().strip().partition(" ")
+        if word != "ready":
+            self.stop()
+            raise AssertionError(f"goprof.exe exited {self.popen.returncode}: "
+                                 f"{self.popen.stderr.read().decode(errors='replace')}")
+        self.pid = int(pid)
+
+    def stop(self):
+        if not self.popen.stdin.closed:
+            self.popen.stdin.close()
+        try:
+            self.popen.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.popen.kill()
+            self.popen.wait()
+
+
+@pytest.fixture(scope="module")
+def goprof(wine, tmp_path_factory):
+    proc = GoProf(tmp_path_factory.mktemp("goprof"))
+    yield proc
+    proc.stop()
+
+
+def modules(pid):
+    """modmap.exe's records for pid: (start, limit, file, build_id)."""
+    return [(int(m["start"], 16), int(m["limit"], 16), m["file"], m["build_id"])
+            for m in modmap_json("--pid", pid)["mappings"]]
+
+
+def check_attached(original, attached, mods):
+    """attached has exactly the modules mods as its mapping table, and every
+    location with an address sits in the module that holds the address."""
+    assert [(m["Start"], m["Limit"], m["File"], m["BuildID"])
+            for m in attached["Mappings"]] == mods
+    assert mods[0][2] == winpath(GOPROF)
+    # Go's own table placed no location in any of these modules.
+    files = {f for _, _, f, _ in mods}
+    assert not any(loc["Mapping"] and loc["Mapping"]["File"] in files
+                   for loc in original["Locations"])
+    want = {loc["ID"]: loc for loc in original["Locations"]}
+    assert len(attached["Locations"]) == len(want) > 0
+    for loc in attached["Locations"]:
+        assert (loc["Address"], loc["Lines"]) == (want[loc["ID"]]["Address"],
+                                                  want[loc["ID"]]["Lines"])
+        assert loc["Address"] != 0
+        owner = [m for m in mods if m[0] <= loc["Address"] < m[1]]
+        assert len(owner) == 1, f"{loc['Address']:#x} in {owner}"
+        m = loc["Mapping"]
+        assert m is not None, f"location at {loc['Address']:#x} has no mapping"
+        assert (m["Start"], m["Limit"], m["File"], m["BuildID"]) == owner[0]
+
+
+def attach_summary(p):
+    err = p.stderr.decode()
+    assert p.returncode == 0, err
+    lines = err.splitlines()
+    assert len(lines) == 1, err
+    m = re.fullmatch(r"modmap: attached (\d+) mappings from (.*): (\d+) of (\d+) "
+                     r"locations mapped", lines[0])
+    assert m, err
+    return int(m[1]), m[2], int(m[3]), int(m[4])
+
+
+def flags(m):
+    """A mapping's has_* flags as google/pprof's Mapping.string prints them."""
+    return "".join(tag for key, tag in (("HasFunctions", "[FN]"), ("HasFilenames", "[FL]"),
+                                        ("HasLineNumbers", "[LN]"),
+                                        ("HasInlineFrames", "[IN]")) if m[key])
+
+
+def check_pprof_reads(path, pprofcheck, attached, function):
+    """google/pprof's parser accepts the profile, and go tool pprof lists
+    its mappings (those its merge keeps: the first, and those holding a
+    location) and its functions."""
+    assert go_parse(pprofcheck, path)["Valid"] == ""
+    _, listed = go_tool_pprof_raw(path)
+    used = {(loc["Mapping"]["Start"], loc["Mapping"]["File"]) for loc in attached["Locations"]}
+    maps = attached["Mappings"]
+    assert [line.split(" ", 2)[1:] for line in listed] == \
+        [["%#x/%#x/0x0" % (m["Start"], m["Limit"]), f"{m['File']} {m['BuildID']} {flags(m)}"]
+         for i, m in enumerate(maps) if i == 0 or (m["Start"], m["File"]) in used]
+    top = subprocess.run(["go", "tool", "pprof", "-top", "-symbolize=none", str(path)],
+                         capture_output=True, env=go_env(), timeout=120)
+    assert top.returncode == 0, top.stderr.decode(errors="replace")
+    assert function in top.stdout
+
+
+@pytest.mark.parametrize("kind", ["cpu", "heap"])
+def test_attach_pid_to_go_profile(goprof, tmp_path, pprofcheck, kind):
+    """The profile as Go wrote it, given the module map by modmap.exe attach
+    --pid: every location lands in the module that holds its address."""
+    prof = goprof.cpu if kind == "cpu" else goprof.heap
+    out = tmp_path / "out.pb.gz"
+    p = modmap("attach", "--pid", goprof.pid, winpath(prof), "-o", winpath(out))
+    mods = modules(goprof.pid)
+    original, attached = dump(prof), dump(out)
+    check_attached(original, attached, mods)
+    nmaps, source, mapped, total = attach_summary(p)
+    assert (nmaps, source) == (len(mods), f"pid {goprof.pid}")
+    assert mapped == total == len(original["Locations"])
+    check_pprof_reads(out, pprofcheck, attached,
+                      b"crypto/sha256" if kind == "cpu" else b"main.work")
+
+
+def test_attach_pid_to_fake_mapping(goprof, tmp_path, pprofcheck):
+    """The table Go 1.19 writes on Windows itself: one fake mapping holding
+    every location. It is dropped and its has_functions carries over."""
+    fake, out = tmp_path / "fake.pb.gz", tmp_path / "out.pb.gz"
+    pprofedit("fake", goprof.cpu, fake)
+    assert [(m["Start"], m["Limit"], m["File"]) for m in dump(fake)["Mappings"]] == [(0, 0, "")]
+    p = modmap("attach", "--pid", goprof.pid, winpath(fake), "-o", winpath(out))
+    mods = modules(goprof.pid)
+    attached = dump(out)
+    check_attached(dump(goprof.cpu), attached, mods)
+    assert attach_summary(p)[2:] == (len(attached["Locations"]),) * 2
+    assert attached["Mappings"][0]["HasFunctions"]
+    check_pprof_reads(out, pprofcheck, attached, b"crypto/sha256")
+
+
+def test_attach_saved_snapshot_after_exit(wine, tmp_path, pprofcheck):
+    """modmap.exe --format pprof while goprof.exe runs; attach once it is gone."""
+    snap, out = tmp_path / "snap.pb.gz", tmp_path / "out.pb.gz"
+    proc = GoProf(tmp_path)
+    try:
+        mods = modules(proc.pid)
+        p = modmap("--pid", proc.pid, "--format", "pprof", "-o", winpath(snap))
+        assert p.returncode == 0, p.stderr
+    finally:
+        proc.stop()
+    assert proc.popen.returncode == 0
+    p = modmap("attach", "--snapshot", winpath(snap), winpath(proc.heap), "-o", winpath(out))
+    original, attached = dump(proc.heap), dump(out)
+    check_attached(original, attached, mods)
+    assert attach_summary(p) == (len(mods), winpath(snap), len(original["Locations"]),
+                                 len(original["Locations"]))
+    check_pprof_reads(out, pprofcheck, attached, b"main.work")
+
+
+def test_attach_cbor_snapshot_without_libcbor(target, tmp_path):
+    """A CBOR snapshot (written by the Linux build, with libcbor): this
+    build cannot read it and says so; nothing is written."""
+    snap, prof, out = tmp_path / "snap.cbor", tmp_path / "p.pb.gz", tmp_path / "out.pb.gz"
+    run_modmap("--self", "--format", "cbor", "-o", snap)
+    p = modmap("--pid", target.pid, "--format", "pprof", "-o", winpath(prof))
+    assert p.returncode == 0
+    p = modmap("attach", "--snapshot", winpath(snap), winpath(prof), "-o", winpath(out))
+    assert p.returncode == 1
+    assert p.stderr.decode().splitlines() == [
+        f"modmap: {winpath(snap)}: a CBOR snapshot, and this modmap was built without "
+        "libcbor; save the snapshot with --format pprof"]
     assert not out.exists()
