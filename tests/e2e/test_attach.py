@@ -6,7 +6,6 @@ profiles with google/pprof's profile package (the parser `go tool pprof`
 uses), so every result here is also checked by pprof's own reader.
 """
 import gzip
-import json
 import os
 import random
 import re
@@ -129,30 +128,13 @@ def summary(p):
     return int(m[1]), m[2].decode(), int(m[3]), int(m[4])
 
 
-def snapshot_from_json(doc):
-    """A pprof snapshot (mapping table only) of modmap's JSON records,
-    main executable first, as `modmap --format pprof` writes one."""
-    strings = [b""]
-
-    def s(text):
-        b = text.encode("utf-8", "surrogateescape")
-        if b not in strings:
-            strings.append(b)
-        return strings.index(b)
-
-    maps = sorted(doc["mappings"], key=lambda m: not m.get("main"))
-    out = b""
-    for i, m in enumerate(maps, 1):
-        body = pb_uint(1, i)
-        for n, k in ((2, "start"), (3, "limit"), (4, "offset")):
-            if int(m[k], 16):
-                body += pb_uint(n, int(m[k], 16))
-        for n, k in ((5, "file"), (6, "build_id")):
-            if m[k]:
-                body += pb_uint(n, s(m[k]))
-        out += pb_bytes(3, body)
-    out += b"".join(pb_bytes(6, b) for b in strings)
-    return gzip.compress(out)
+def one_mapping_table():
+    """A snapshot of one mapping, [0x1000, 0x2000) of /bin/x with build ID
+    "ab", encoded by hand: for checking attach's output field by field."""
+    body = pb_uint(1, 1) + pb_uint(2, 0x1000) + pb_uint(3, 0x2000) + \
+        pb_uint(5, 1) + pb_uint(6, 2)
+    return gzip.compress(pb_bytes(3, body) + pb_bytes(6, b"") + pb_bytes(6, b"/bin/x") +
+                         pb_bytes(6, b"ab"))
 
 
 # ---- real Go profiles --------------------------------------------------------
@@ -187,16 +169,17 @@ def test_attach_replaces_fake_mapping(goproc, tmp_path):
 
 
 def test_attach_saved_snapshot_after_exit(goproc, tmp_path):
-    """Snapshot while the process runs, attach once it is gone."""
+    """`modmap --format pprof` while the process runs, attach once it is gone."""
     stripped, snap, out = (tmp_path / n for n in ("s.pb.gz", "snap.pb.gz", "out.pb.gz"))
-    doc = json.loads(run_modmap("--pid", goproc.pid, "--format", "json").stdout)
-    snap.write_bytes(snapshot_from_json(doc))
+    run_modmap("--pid", goproc.pid, "--format", "pprof", "-o", snap)
     goproc.stop()
     pprofedit("strip", goproc.profile, stripped)
 
     p = run_modmap("attach", "--snapshot", snap, stripped, "-o", out)
-    check_mapped_as(dump(goproc.profile), dump(out))
-    assert summary(p)[1] == str(snap)
+    attached = dump(out)
+    check_mapped_as(dump(goproc.profile), attached)
+    assert attached["Mappings"] == dump(snap)["Mappings"]
+    assert summary(p)[:2] == (len(attached["Mappings"]), str(snap))
     check_pprof_reads(out, goproc.exe)
 
 
@@ -211,24 +194,26 @@ def test_attach_snapshot_of_go_table(goproc, tmp_path):
     check_mapped_as(dump(goproc.profile), dump(out))
 
 
-def cbor_snapshot(doc):
-    """doc (modmap's JSON) as `--format cbor` writes it: integers for the
-    hex strings."""
-    out = dict(doc)
-    out["mappings"] = [{k: int(v, 16) if k in ("start", "limit", "offset") else v
-                        for k, v in m.items()} for m in doc["mappings"]]
-    return out
-
-
-@pytest.mark.parametrize("shape", ["object", "array of one", "self-described"])
+@pytest.mark.parametrize("shape", ["as written", "array of one", "untagged"])
 def test_attach_cbor_snapshot(goproc, tmp_path, shape):
+    """`modmap --format cbor` while the process runs, attach once it is
+    gone: as written (one object under the self-describe tag), as written
+    for several --pid when only one could be read (an array of one), and
+    the same document from another encoder (cbor2, without the tag)."""
     stripped, snap, out = (tmp_path / n for n in ("s.pb.gz", "snap.cbor", "out.pb.gz"))
-    doc = cbor_snapshot(json.loads(run_modmap("--pid", goproc.pid, "--format", "json").stdout))
     if shape == "array of one":
-        doc = [doc]
-    elif shape == "self-described":
-        doc = cbor2.CBORTag(55799, doc)
-    snap.write_bytes(cbor2.dumps(doc))
+        p = run_modmap("--pid", goproc.pid, "--pid", 999999999, "--format", "cbor",
+                       "-o", snap, check=False)
+        assert p.returncode == 1 and b"pid 999999999" in p.stderr
+    else:
+        run_modmap("--pid", goproc.pid, "--format", "cbor", "-o", snap)
+    data = snap.read_bytes()
+    assert data[:3] == b"\xd9\xd9\xf7"
+    doc = cbor2.loads(data)
+    if shape == "array of one":
+        assert isinstance(doc, list) and len(doc) == 1
+    if shape == "untagged":
+        snap.write_bytes(cbor2.dumps(doc))
     goproc.stop()
     pprofedit("strip", goproc.profile, stripped)
     p = run_modmap("attach", "--snapshot", snap, stripped, "-o", out)
@@ -286,11 +271,10 @@ def test_output_over_input_and_stdin_stdout(goproc, tmp_path):
 
 @pytest.fixture
 def snap(tmp_path):
-    """A small valid snapshot, so the errors below are the profile's."""
+    """A valid snapshot (modmap's own map), so the errors below are the
+    profile's."""
     path = tmp_path / "snap.pb.gz"
-    path.write_bytes(snapshot_from_json({"mappings": [
-        {"start": "0x1000", "limit": "0x2000", "offset": "0x0", "file": "/bin/x",
-         "build_id": "ab", "main": True}]}))
+    run_modmap("--self", "--format", "pprof", "-o", path)
     return path
 
 
@@ -405,9 +389,10 @@ def test_missing_inputs(snap, tmp_path):
     assert not (tmp_path / "o").exists()
 
 
-def test_hand_made_profile(snap, tmp_path):
-    prof, out = tmp_path / "p.pb", tmp_path / "o.pb.gz"
+def test_hand_made_profile(tmp_path):
+    prof, out, snap = tmp_path / "p.pb", tmp_path / "o.pb.gz", tmp_path / "snap.pb.gz"
     prof.write_bytes(good_profile())
+    snap.write_bytes(one_mapping_table())
     p = run_modmap("attach", "--snapshot", snap, prof, "-o", out)
     assert summary(p) == (1, str(snap), 1, 1)
     fs = fields(gzip.decompress(out.read_bytes()))
