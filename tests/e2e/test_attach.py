@@ -9,13 +9,14 @@ import gzip
 import os
 import random
 import re
+import shutil
 import subprocess
 import zlib
 
 import cbor2
 import pytest
 
-from conftest import FIXTURES, MODMAP, dump, pprofedit, run_modmap
+from conftest import FIXTURES, MODMAP, dump, go_parse, pprofedit, run_modmap
 
 SUMMARY = re.compile(rb"modmap: attached (\d+) mappings from (.*): (\d+) of (\d+) locations mapped")
 
@@ -351,8 +352,10 @@ BAD_CBOR = {
                  'mapping 1: "start" is missing'),
     "hex string address": (cbor2.dumps({"mappings": [dict(GOOD_MAPPING, limit="0x2000")]}),
                            'mapping 1: "limit" is not an unsigned integer'),
-    "file not text": (cbor2.dumps({"mappings": [dict(GOOD_MAPPING, file=b"/bin/x")]}),
-                      'mapping 1: "file" is not a text string'),
+    "file not a string": (cbor2.dumps({"mappings": [dict(GOOD_MAPPING, file=7)]}),
+                          'mapping 1: "file" is not a string'),
+    "indefinite text": (b"\xa1\x68mappings\x81\xa4\x65start\x01\x65limit\x02\x66offset\x00"
+                        b"\x64file\x7f\x61a\xff", 'mapping 1: "file" is not a string'),
 }
 
 
@@ -425,3 +428,24 @@ def test_refuses_terminal(snap, tmp_path):
         os.close(slave)
         os.close(master)
     assert p.returncode == 1 and b"use -o FILE" in p.stderr
+
+
+@pytest.mark.parametrize("fmt", ["pprof", "cbor"])
+def test_snapshot_of_non_utf8_path(spawn, tmp_path, pprofcheck, fmt):
+    """A Linux path need not be UTF-8: --format cbor writes such a name as a
+    byte string, --format pprof as raw bytes, and attach takes either as
+    the file name, byte for byte."""
+    exe = os.path.join(os.fsencode(tmp_path), b"go\xffpr\x80of")
+    shutil.copy(FIXTURES / "goprof", exe)
+    cpu, stripped, snap, out = (tmp_path / n for n in ("cpu.pb.gz", "s.pb.gz", "snap", "o.pb.gz"))
+    proc = spawn([os.fsdecode(exe), cpu])
+    assert proc.ready == f"ready {proc.pid}"
+    run_modmap("--pid", proc.pid, "--format", fmt, "-o", snap)
+    if fmt == "cbor":
+        assert cbor2.loads(snap.read_bytes())["exe"] == exe
+    proc.stop()
+    pprofedit("strip", cpu, stripped)
+    run_modmap("attach", "--snapshot", snap, stripped, "-o", out)
+    check_mapped_as(dump(cpu), dump(out))
+    r = go_parse(pprofcheck, out)
+    assert r["Valid"] == "" and r["Mappings"][0]["File"] == exe
