@@ -5,6 +5,7 @@ whole session, so every Wine program here (the winfix.exe target, modmap.exe,
 the Go checker) runs in the same Windows "machine" and sees the same PIDs.
 Nothing here is skipped: Wine, mingw-w64 and Go are build dependencies.
 """
+import gzip
 import json
 import os
 import re
@@ -640,6 +641,28 @@ def test_attach_pid_to_fake_mapping(goprof, tmp_path, pprofcheck):
     assert attach_summary(p)[2:] == (len(attached["Locations"]),) * 2
     assert attached["Mappings"][0]["HasFunctions"]
     check_pprof_reads(out, pprofcheck, attached, b"crypto/sha256")
+
+
+def test_attach_over_input_and_through_pipes(goprof, tmp_path):
+    """-o naming the input replaces it (MoveFileExW over a closed file), and
+    a raw profile in on standard input comes out gzip on standard output:
+    both streams binary, so no CR/LF translation corrupts them."""
+    prof = tmp_path / "p.pb.gz"
+    prof.write_bytes(goprof.cpu.read_bytes())
+    p = modmap("attach", "--pid", goprof.pid, winpath(prof), "-o", winpath(prof))
+    mods = modules(goprof.pid)
+    check_attached(dump(goprof.cpu), dump(prof), mods)
+    assert attach_summary(p)[0] == len(mods)
+    assert sorted(f.name for f in tmp_path.iterdir()) == ["p.pb.gz"]
+
+    raw = gzip.decompress(goprof.heap.read_bytes())
+    assert b"\n" in raw        # a byte a text-mode stream would change
+    p = subprocess.run(["wine", str(MODMAP_EXE), "attach", "--pid", str(goprof.pid), "-"],
+                       input=raw, env=wine_env(), capture_output=True, timeout=120)
+    assert attach_summary(p)[0] == len(mods)
+    piped = tmp_path / "piped.pb.gz"
+    piped.write_bytes(p.stdout)
+    check_attached(dump(goprof.heap), dump(piped), mods)
 
 
 def test_attach_saved_snapshot_after_exit(wine, tmp_path, pprofcheck):
