@@ -568,7 +568,7 @@ def check_attached(original, attached, mods):
     for loc in attached["Locations"]:
         assert (loc["Address"], loc["Lines"]) == (want[loc["ID"]]["Address"],
                                                   want[loc["ID"]]["Lines"])
-        assert loc["Address"] != 0
+        assert loc["Address"] != 0     # Go gives every location an address
         owner = [m for m in mods if m[0] <= loc["Address"] < m[1]]
         assert len(owner) == 1, f"{loc['Address']:#x} in {owner}"
         m = loc["Mapping"]
