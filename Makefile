@@ -78,10 +78,12 @@ LIB_OBJS := $(filter-out $(BUILD)/obj/main.o,$(OBJS))
 FIXTURES := $(BUILD)/fixtures/mapper $(BUILD)/fixtures/libfix.so $(BUILD)/fixtures/killshim.so \
 	$(BUILD)/fixtures/goprof $(BUILD)/fixtures/goprof-pie $(BUILD)/fixtures/pprofedit
 # Windows fixtures (tests/e2e/test_windows.py): a target program, a DLL it
-# loads, and a Go program (Debian's golang-go, cross-built, no network)
-# that prints Go's own path+mtime IDs.
+# loads, a Go program (Debian's golang-go, cross-built, no network) that
+# prints Go's own path+mtime IDs, and goprof cross-built, whose profiles
+# are what attach exists for.
 WIN_FIXTURES := $(WIN_BUILD)/fixtures/winfix.exe $(WIN_BUILD)/fixtures/fixdll.dll \
-	$(WIN_BUILD)/fixtures/gomtime.exe $(WIN_BUILD)/fixtures/toolhelp_errors.exe
+	$(WIN_BUILD)/fixtures/gomtime.exe $(WIN_BUILD)/fixtures/toolhelp_errors.exe \
+	$(WIN_BUILD)/fixtures/goprof.exe
 # Go fixtures: Debian's golang-go, GOPATH mode, google/pprof from
 # golang-github-google-pprof-dev; no network.
 GO ?= go
@@ -125,6 +127,13 @@ $(WIN_BUILD)/fixtures/gomtime.exe: tests/fixtures/win/gomtime.go
 	@mkdir -p $(dir $@)
 	GOOS=windows GOARCH=amd64 CGO_ENABLED=0 GOPROXY=off GOFLAGS= \
 	  GOCACHE=$(abspath $(BUILD))/go-cache go build -trimpath -o $@ $<
+
+# The Go profiling fixture as a Windows program: Go 1.19 writes no real
+# mapping table on Windows, the case attach is for.
+$(WIN_BUILD)/fixtures/goprof.exe: tests/fixtures/goprof/main.go
+	@mkdir -p $(dir $@)
+	cd tests/fixtures/goprof && GOOS=windows GOARCH=amd64 CGO_ENABLED=0 GOPROXY=off \
+	  $(GOENV) $(GO) build -o $(abspath $@) .
 
 $(BUILD)/fixtures/%: tests/fixtures/%/main.go
 	@mkdir -p $(dir $@)

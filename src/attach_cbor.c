@@ -106,20 +106,32 @@ static int get_uint(const cbor_item_t *m, const char *name, size_t ordinal, uint
 	return 0;
 }
 
-/* An optional text field, interned into s; 0 ("") when absent. */
+/*
+ * An optional string field, interned into s; 0 ("") when absent. A text
+ * string, or a byte string: --format cbor writes a name that is not UTF-8
+ * (a Linux path may be any bytes) as a byte string of exactly its bytes.
+ */
 static int get_string(const cbor_item_t *m, const char *name, size_t ordinal,
 		      struct snapshot *s, uint32_t *off, struct errmsg *err)
 {
 	const cbor_item_t *x = map_get(m, name);
+	const unsigned char *p;
+	size_t len;
 	*off = 0;
 	if (!x)
 		return 0;
-	if (!cbor_isa_string(x) || !cbor_string_is_definite(x)) {
-		err_set(err, "not a modmap CBOR snapshot: mapping %llu: \"%s\" is not a text string",
+	if (cbor_isa_string(x) && cbor_string_is_definite(x)) {
+		p = cbor_string_handle(x);
+		len = cbor_string_length(x);
+	} else if (cbor_isa_bytestring(x) && cbor_bytestring_is_definite(x)) {
+		p = cbor_bytestring_handle(x);
+		len = cbor_bytestring_length(x);
+	} else {
+		err_set(err, "not a modmap CBOR snapshot: mapping %llu: \"%s\" is not a string",
 			(unsigned long long)ordinal, name);
 		return -1;
 	}
-	*off = snapshot_intern(s, (const char *)cbor_string_handle(x), cbor_string_length(x));
+	*off = snapshot_intern(s, (const char *)p, len);
 	if (*off == UINT32_MAX) {
 		err_set(err, "out of memory");
 		return -1;

@@ -4,6 +4,7 @@ Every test runs the real build/modmap against real processes that the
 fixtures start and stop. Fixture programs are built by `make` into
 build/fixtures before pytest runs.
 """
+import base64
 import json
 import os
 import signal
@@ -17,6 +18,7 @@ ROOT = Path(__file__).resolve().parents[2]
 BUILD = ROOT / "build"
 MODMAP = Path(os.environ.get("MODMAP", BUILD / "modmap"))
 FIXTURES = BUILD / "fixtures"
+GOCODE = Path("/usr/share/gocode")
 
 
 def run_modmap(*args, check=True, input=None, **kw):
@@ -115,3 +117,48 @@ def proc_maps(pid):
 def as_int(hexstr):
     assert hexstr.startswith("0x"), hexstr
     return int(hexstr, 16)
+
+
+# ---- Go: google/pprof's parser, GOPATH mode, no network --------------------
+
+def go_env():
+    env = dict(os.environ)
+    env.update(GO111MODULE="off", GOPATH=str(GOCODE), GOFLAGS="",
+               GOPROXY="off", GOCACHE=str(BUILD / "gocache"), CGO_ENABLED="0")
+    return env
+
+
+@pytest.fixture(scope="session")
+def pprofcheck():
+    out = BUILD / "go" / "pprofcheck"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    subprocess.run(["go", "build", "-o", str(out), "main.go"],
+                   cwd=ROOT / "tests/e2e/pprofcheck", env=go_env(), check=True,
+                   timeout=300)
+    return out
+
+
+def go_parse(pprofcheck, path):
+    """google/pprof's view of the profile at path (see pprofcheck/main.go)."""
+    p = subprocess.run([str(pprofcheck), str(path)], capture_output=True,
+                       timeout=60)
+    assert p.returncode == 0, p.stderr.decode(errors="replace")
+    r = json.loads(p.stdout)
+    for m in r["Mappings"]:
+        m["File"] = base64.b64decode(m["File"] or "")
+        m["BuildID"] = base64.b64decode(m["BuildID"] or "")
+    r["Comments"] = [base64.b64decode(c) for c in r["Comments"] or []]
+    return r
+
+
+def pprofedit(*args):
+    """Runs build/fixtures/pprofedit (google/pprof's profile package)."""
+    p = subprocess.run([str(FIXTURES / "pprofedit"), *map(str, args)],
+                       capture_output=True, timeout=60)
+    assert p.returncode == 0, p.stderr.decode()
+    return p.stdout
+
+
+def dump(path):
+    """The profile as google/pprof reads it (Parse, then CheckValid)."""
+    return json.loads(pprofedit("dump", path))

@@ -6,17 +6,17 @@ profiles with google/pprof's profile package (the parser `go tool pprof`
 uses), so every result here is also checked by pprof's own reader.
 """
 import gzip
-import json
 import os
 import random
 import re
+import shutil
 import subprocess
 import zlib
 
 import cbor2
 import pytest
 
-from conftest import FIXTURES, MODMAP, run_modmap
+from conftest import FIXTURES, MODMAP, dump, go_parse, pprofedit, run_modmap
 
 SUMMARY = re.compile(rb"modmap: attached (\d+) mappings from (.*): (\d+) of (\d+) locations mapped")
 
@@ -78,25 +78,13 @@ def pb_bytes(number, b):
 
 # ---- fixtures ---------------------------------------------------------------
 
-def pprofedit(*args):
-    p = subprocess.run([str(FIXTURES / "pprofedit"), *map(str, args)],
-                       capture_output=True, timeout=60)
-    assert p.returncode == 0, p.stderr.decode()
-    return p.stdout
-
-
-def dump(path):
-    """The profile as google/pprof reads it (Parse, then CheckValid)."""
-    return json.loads(pprofedit("dump", path))
-
-
 @pytest.fixture(params=["goprof", "goprof-pie"])
 def goproc(request, spawn, tmp_path):
     """A running Go program (static at a fixed address, or PIE at a random
     one with the dynamic loader) and the CPU and heap profiles it wrote of
     itself."""
     proc = spawn([FIXTURES / request.param, tmp_path / "cpu.pb.gz", tmp_path / "heap.pb.gz"])
-    assert proc.ready == "ready"
+    assert proc.ready == f"ready {proc.pid}"
     proc.exe = FIXTURES / request.param
     proc.profile, proc.heap = tmp_path / "cpu.pb.gz", tmp_path / "heap.pb.gz"
     return proc
@@ -141,30 +129,13 @@ def summary(p):
     return int(m[1]), m[2].decode(), int(m[3]), int(m[4])
 
 
-def snapshot_from_json(doc):
-    """A pprof snapshot (mapping table only) of modmap's JSON records,
-    main executable first, as `modmap --format pprof` writes one."""
-    strings = [b""]
-
-    def s(text):
-        b = text.encode("utf-8", "surrogateescape")
-        if b not in strings:
-            strings.append(b)
-        return strings.index(b)
-
-    maps = sorted(doc["mappings"], key=lambda m: not m.get("main"))
-    out = b""
-    for i, m in enumerate(maps, 1):
-        body = pb_uint(1, i)
-        for n, k in ((2, "start"), (3, "limit"), (4, "offset")):
-            if int(m[k], 16):
-                body += pb_uint(n, int(m[k], 16))
-        for n, k in ((5, "file"), (6, "build_id")):
-            if m[k]:
-                body += pb_uint(n, s(m[k]))
-        out += pb_bytes(3, body)
-    out += b"".join(pb_bytes(6, b) for b in strings)
-    return gzip.compress(out)
+def one_mapping_table():
+    """A snapshot of one mapping, [0x1000, 0x2000) of /bin/x with build ID
+    "ab", encoded by hand: for checking attach's output field by field."""
+    body = pb_uint(1, 1) + pb_uint(2, 0x1000) + pb_uint(3, 0x2000) + \
+        pb_uint(5, 1) + pb_uint(6, 2)
+    return gzip.compress(pb_bytes(3, body) + pb_bytes(6, b"") + pb_bytes(6, b"/bin/x") +
+                         pb_bytes(6, b"ab"))
 
 
 # ---- real Go profiles --------------------------------------------------------
@@ -199,16 +170,17 @@ def test_attach_replaces_fake_mapping(goproc, tmp_path):
 
 
 def test_attach_saved_snapshot_after_exit(goproc, tmp_path):
-    """Snapshot while the process runs, attach once it is gone."""
+    """`modmap --format pprof` while the process runs, attach once it is gone."""
     stripped, snap, out = (tmp_path / n for n in ("s.pb.gz", "snap.pb.gz", "out.pb.gz"))
-    doc = json.loads(run_modmap("--pid", goproc.pid, "--format", "json").stdout)
-    snap.write_bytes(snapshot_from_json(doc))
+    run_modmap("--pid", goproc.pid, "--format", "pprof", "-o", snap)
     goproc.stop()
     pprofedit("strip", goproc.profile, stripped)
 
     p = run_modmap("attach", "--snapshot", snap, stripped, "-o", out)
-    check_mapped_as(dump(goproc.profile), dump(out))
-    assert summary(p)[1] == str(snap)
+    attached = dump(out)
+    check_mapped_as(dump(goproc.profile), attached)
+    assert attached["Mappings"] == dump(snap)["Mappings"]
+    assert summary(p)[:2] == (len(attached["Mappings"]), str(snap))
     check_pprof_reads(out, goproc.exe)
 
 
@@ -223,24 +195,26 @@ def test_attach_snapshot_of_go_table(goproc, tmp_path):
     check_mapped_as(dump(goproc.profile), dump(out))
 
 
-def cbor_snapshot(doc):
-    """doc (modmap's JSON) as `--format cbor` writes it: integers for the
-    hex strings."""
-    out = dict(doc)
-    out["mappings"] = [{k: int(v, 16) if k in ("start", "limit", "offset") else v
-                        for k, v in m.items()} for m in doc["mappings"]]
-    return out
-
-
-@pytest.mark.parametrize("shape", ["object", "array of one", "self-described"])
+@pytest.mark.parametrize("shape", ["as written", "array of one", "untagged"])
 def test_attach_cbor_snapshot(goproc, tmp_path, shape):
+    """`modmap --format cbor` while the process runs, attach once it is
+    gone: as written (one object under the self-describe tag), as written
+    for several --pid when only one could be read (an array of one), and
+    the same document from another encoder (cbor2, without the tag)."""
     stripped, snap, out = (tmp_path / n for n in ("s.pb.gz", "snap.cbor", "out.pb.gz"))
-    doc = cbor_snapshot(json.loads(run_modmap("--pid", goproc.pid, "--format", "json").stdout))
     if shape == "array of one":
-        doc = [doc]
-    elif shape == "self-described":
-        doc = cbor2.CBORTag(55799, doc)
-    snap.write_bytes(cbor2.dumps(doc))
+        p = run_modmap("--pid", goproc.pid, "--pid", 999999999, "--format", "cbor",
+                       "-o", snap, check=False)
+        assert p.returncode == 1 and b"pid 999999999" in p.stderr
+    else:
+        run_modmap("--pid", goproc.pid, "--format", "cbor", "-o", snap)
+    data = snap.read_bytes()
+    assert data[:3] == b"\xd9\xd9\xf7"
+    doc = cbor2.loads(data)
+    if shape == "array of one":
+        assert isinstance(doc, list) and len(doc) == 1
+    if shape == "untagged":
+        snap.write_bytes(cbor2.dumps(doc))
     goproc.stop()
     pprofedit("strip", goproc.profile, stripped)
     p = run_modmap("attach", "--snapshot", snap, stripped, "-o", out)
@@ -298,11 +272,10 @@ def test_output_over_input_and_stdin_stdout(goproc, tmp_path):
 
 @pytest.fixture
 def snap(tmp_path):
-    """A small valid snapshot, so the errors below are the profile's."""
+    """A valid snapshot (modmap's own map), so the errors below are the
+    profile's."""
     path = tmp_path / "snap.pb.gz"
-    path.write_bytes(snapshot_from_json({"mappings": [
-        {"start": "0x1000", "limit": "0x2000", "offset": "0x0", "file": "/bin/x",
-         "build_id": "ab", "main": True}]}))
+    run_modmap("--self", "--format", "pprof", "-o", path)
     return path
 
 
@@ -379,8 +352,10 @@ BAD_CBOR = {
                  'mapping 1: "start" is missing'),
     "hex string address": (cbor2.dumps({"mappings": [dict(GOOD_MAPPING, limit="0x2000")]}),
                            'mapping 1: "limit" is not an unsigned integer'),
-    "file not text": (cbor2.dumps({"mappings": [dict(GOOD_MAPPING, file=b"/bin/x")]}),
-                      'mapping 1: "file" is not a text string'),
+    "file not a string": (cbor2.dumps({"mappings": [dict(GOOD_MAPPING, file=7)]}),
+                          'mapping 1: "file" is not a string'),
+    "indefinite text": (b"\xa1\x68mappings\x81\xa4\x65start\x01\x65limit\x02\x66offset\x00"
+                        b"\x64file\x7f\x61a\xff", 'mapping 1: "file" is not a string'),
 }
 
 
@@ -417,9 +392,10 @@ def test_missing_inputs(snap, tmp_path):
     assert not (tmp_path / "o").exists()
 
 
-def test_hand_made_profile(snap, tmp_path):
-    prof, out = tmp_path / "p.pb", tmp_path / "o.pb.gz"
+def test_hand_made_profile(tmp_path):
+    prof, out, snap = tmp_path / "p.pb", tmp_path / "o.pb.gz", tmp_path / "snap.pb.gz"
     prof.write_bytes(good_profile())
+    snap.write_bytes(one_mapping_table())
     p = run_modmap("attach", "--snapshot", snap, prof, "-o", out)
     assert summary(p) == (1, str(snap), 1, 1)
     fs = fields(gzip.decompress(out.read_bytes()))
@@ -452,3 +428,24 @@ def test_refuses_terminal(snap, tmp_path):
         os.close(slave)
         os.close(master)
     assert p.returncode == 1 and b"use -o FILE" in p.stderr
+
+
+@pytest.mark.parametrize("fmt", ["pprof", "cbor"])
+def test_snapshot_of_non_utf8_path(spawn, tmp_path, pprofcheck, fmt):
+    """A Linux path need not be UTF-8: --format cbor writes such a name as a
+    byte string, --format pprof as raw bytes, and attach takes either as
+    the file name, byte for byte."""
+    exe = os.path.join(os.fsencode(tmp_path), b"go\xffpr\x80of")
+    shutil.copy(FIXTURES / "goprof", exe)
+    cpu, stripped, snap, out = (tmp_path / n for n in ("cpu.pb.gz", "s.pb.gz", "snap", "o.pb.gz"))
+    proc = spawn([os.fsdecode(exe), cpu])
+    assert proc.ready == f"ready {proc.pid}"
+    run_modmap("--pid", proc.pid, "--format", fmt, "-o", snap)
+    if fmt == "cbor":
+        assert cbor2.loads(snap.read_bytes())["exe"] == exe
+    proc.stop()
+    pprofedit("strip", cpu, stripped)
+    run_modmap("attach", "--snapshot", snap, stripped, "-o", out)
+    check_mapped_as(dump(cpu), dump(out))
+    r = go_parse(pprofcheck, out)
+    assert r["Valid"] == "" and r["Mappings"][0]["File"] == exe

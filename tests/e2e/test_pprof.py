@@ -7,7 +7,6 @@ golang-github-google-pprof-dev), google/pprof's own Go parser
 `go tool pprof -raw` (Debian's golang-go). The Go parts build in GOPATH
 mode from /usr/share/gocode with the network off.
 """
-import base64
 import gzip
 import json
 import os
@@ -15,44 +14,12 @@ import re
 import shutil
 import subprocess
 import time
-from pathlib import Path
 
 import pytest
 
-from conftest import BUILD, ROOT, run_modmap
+from conftest import GOCODE, go_env, go_parse, run_modmap
 
-GOCODE = Path("/usr/share/gocode")
 PROTO = GOCODE / "src/github.com/google/pprof/proto/profile.proto"
-
-
-def go_env():
-    env = dict(os.environ)
-    env.update(GO111MODULE="off", GOPATH=str(GOCODE), GOFLAGS="",
-               GOPROXY="off", GOCACHE=str(BUILD / "gocache"), CGO_ENABLED="0")
-    return env
-
-
-@pytest.fixture(scope="session")
-def pprofcheck():
-    out = BUILD / "go" / "pprofcheck"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    subprocess.run(["go", "build", "-o", str(out), "main.go"],
-                   cwd=ROOT / "tests/e2e/pprofcheck", env=go_env(), check=True,
-                   timeout=300)
-    return out
-
-
-def go_parse(pprofcheck, path):
-    """google/pprof's view of the profile at path (see pprofcheck/main.go)."""
-    p = subprocess.run([str(pprofcheck), str(path)], capture_output=True,
-                       timeout=60)
-    assert p.returncode == 0, p.stderr.decode(errors="replace")
-    r = json.loads(p.stdout)
-    for m in r["Mappings"]:
-        m["File"] = base64.b64decode(m["File"] or "")
-        m["BuildID"] = base64.b64decode(m["BuildID"] or "")
-    r["Comments"] = [base64.b64decode(c) for c in r["Comments"] or []]
-    return r
 
 
 def raw_bytes(s):

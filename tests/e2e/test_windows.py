@@ -5,6 +5,7 @@ whole session, so every Wine program here (the winfix.exe target, modmap.exe,
 the Go checker) runs in the same Windows "machine" and sees the same PIDs.
 Nothing here is skipped: Wine, mingw-w64 and Go are build dependencies.
 """
+import gzip
 import json
 import os
 import re
@@ -15,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import BUILD, ROOT
+from conftest import BUILD, ROOT, dump, go_env, go_parse, pprofedit, run_modmap
 
 WIN = BUILD / "win64"
 MODMAP_EXE = WIN / "modmap.exe"
@@ -442,3 +443,257 @@ def test_zone_table_is_gos(wine):
     ours = (ROOT / "src/gozone_abbrs.h").read_text()
     got = set(re.findall(r'\{ "([^"]+)", "([^"]*)", "([^"]*)" \}', ours))
     assert got == want
+
+
+# ---- pprof -----------------------------------------------------------------
+
+def go_tool_pprof_raw(path):
+    """`go tool pprof -raw` of path: (whole output, its Mappings lines)."""
+    p = subprocess.run(["go", "tool", "pprof", "-raw", "-symbolize=none", str(path)],
+                       capture_output=True, env=go_env(), timeout=120)
+    assert p.returncode == 0, p.stderr.decode(errors="replace")
+    out = p.stdout.decode("utf-8")
+    return out, out.split("\nMappings\n", 1)[1].splitlines()
+
+
+def test_pprof_equals_json(target, tmp_path, pprofcheck):
+    """modmap.exe's pprof, read by google/pprof's parser and by go tool
+    pprof: every module as the JSON of the same process has it, main first."""
+    out = tmp_path / "maps.pb.gz"
+    doc = modmap_json("--pid", target.pid)
+    p = modmap("--pid", target.pid, "--format", "pprof", "-o", winpath(out))
+    assert (p.returncode, p.stdout, p.stderr) == (0, b"", b"")
+    want = [m for m in doc["mappings"] if m["main"]] + \
+        [m for m in doc["mappings"] if not m["main"]]
+    assert want[0]["file"] == winpath(WINFIX) and len(want) == len(target.mods)
+
+    r = go_parse(pprofcheck, out)
+    assert r["Valid"] == ""
+    got = [(m["ID"], m["Start"], m["Limit"], m["Offset"], m["File"], m["BuildID"])
+           for m in r["Mappings"]]
+    assert got == [(i, int(m["start"], 16), int(m["limit"], 16), int(m["offset"], 16),
+                    m["file"].encode(), m["build_id"].encode())
+                   for i, m in enumerate(want, 1)]
+    assert r["Comments"][0] == f"modmap: pid {target.pid} (windows) {winpath(WINFIX)}".encode()
+    assert r["SampleTypes"] == ["mappings/count"]
+    assert r["SampleMaps"] == list(range(1, len(want) + 1))
+
+    text, listed = go_tool_pprof_raw(out)
+    assert listed == ["%d: %#x/%#x/%#x %s %s " % (i, int(m["start"], 16), int(m["limit"], 16),
+                                                  int(m["offset"], 16), m["file"], m["build_id"])
+                      for i, m in enumerate(want, 1)]
+    assert f"Comment: modmap: pid {target.pid} (windows) {winpath(WINFIX)}\n" in text
+
+
+CBOR_MISSING = "modmap: this build of modmap has no CBOR support (built without libcbor)"
+
+
+@pytest.mark.parametrize("pid", ["target", "99994"])
+def test_cbor_refused_without_libcbor(target, tmp_path, pid):
+    """Debian has no mingw libcbor: the Windows build says so, exit 2,
+    before reading any process (a missing one is not reported)."""
+    out = tmp_path / "x.cbor"
+    p = modmap("--pid", target.pid if pid == "target" else pid, "--format", "cbor",
+               "-o", winpath(out))
+    assert p.returncode == 2 and p.stdout == b""
+    assert p.stderr.decode().splitlines() == [CBOR_MISSING]
+    assert not out.exists()
+
+
+# ---- attach: a Go program's own profiles -----------------------------------
+#
+# goprof (tests/fixtures/goprof) cross-built with Debian's Go 1.19, which
+# writes no real mapping table on Windows: it reads /proc/self/maps and,
+# when that fails, writes one fake mapping (no file, empty range). Under
+# Wine the read does not fail: Wine opens the host's /proc/self/maps, of
+# the wineserver, so the table names wineserver64 and libc and holds no
+# location of the Go program. Either way the table is wrong; attach gives
+# the profile the modules modmap.exe reports for the same Windows PID.
+
+GOPROF = WIN / "fixtures" / "goprof.exe"
+
+
+class GoProf:
+    """goprof.exe under Wine, its Windows PID and the CPU and heap profiles
+    it wrote of itself; it runs until stop()."""
+
+    def __init__(self, directory):
+        self.cpu, self.heap = directory / "cpu.pb.gz", directory / "heap.pb.gz"
+        self.popen = subprocess.Popen(["wine", str(GOPROF), winpath(self.cpu),
+                                       winpath(self.heap)], env=wine_env(),
+                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                      stderr=subprocess.PIPE)
+        word, _, pid = self.popen.stdout.readline().decode().strip().partition(" ")
+        if word != "ready":
+            self.stop()
+            raise AssertionError(f"goprof.exe exited {self.popen.returncode}: "
+                                 f"{self.popen.stderr.read().decode(errors='replace')}")
+        self.pid = int(pid)
+
+    def stop(self):
+        if not self.popen.stdin.closed:
+            self.popen.stdin.close()
+        try:
+            self.popen.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.popen.kill()
+            self.popen.wait()
+
+
+@pytest.fixture(scope="module")
+def goprof(wine, tmp_path_factory):
+    proc = GoProf(tmp_path_factory.mktemp("goprof"))
+    yield proc
+    proc.stop()
+
+
+def modules(pid):
+    """modmap.exe's records for pid: (start, limit, file, build_id)."""
+    return [(int(m["start"], 16), int(m["limit"], 16), m["file"], m["build_id"])
+            for m in modmap_json("--pid", pid)["mappings"]]
+
+
+def check_attached(original, attached, mods):
+    """attached has exactly the modules mods as its mapping table, and every
+    location with an address sits in the module that holds the address."""
+    assert [(m["Start"], m["Limit"], m["File"], m["BuildID"])
+            for m in attached["Mappings"]] == mods
+    assert mods[0][2] == winpath(GOPROF)
+    # Go's own table placed no location in any of these modules.
+    files = {f for _, _, f, _ in mods}
+    assert not any(loc["Mapping"] and loc["Mapping"]["File"] in files
+                   for loc in original["Locations"])
+    want = {loc["ID"]: loc for loc in original["Locations"]}
+    assert len(attached["Locations"]) == len(want) > 0
+    for loc in attached["Locations"]:
+        assert (loc["Address"], loc["Lines"]) == (want[loc["ID"]]["Address"],
+                                                  want[loc["ID"]]["Lines"])
+        assert loc["Address"] != 0     # Go gives every location an address
+        owner = [m for m in mods if m[0] <= loc["Address"] < m[1]]
+        assert len(owner) == 1, f"{loc['Address']:#x} in {owner}"
+        m = loc["Mapping"]
+        assert m is not None, f"location at {loc['Address']:#x} has no mapping"
+        assert (m["Start"], m["Limit"], m["File"], m["BuildID"]) == owner[0]
+
+
+def attach_summary(p):
+    err = p.stderr.decode()
+    assert p.returncode == 0, err
+    lines = err.splitlines()
+    assert len(lines) == 1, err
+    m = re.fullmatch(r"modmap: attached (\d+) mappings from (.*): (\d+) of (\d+) "
+                     r"locations mapped", lines[0])
+    assert m, err
+    return int(m[1]), m[2], int(m[3]), int(m[4])
+
+
+def flags(m):
+    """A mapping's has_* flags as google/pprof's Mapping.string prints them."""
+    return "".join(tag for key, tag in (("HasFunctions", "[FN]"), ("HasFilenames", "[FL]"),
+                                        ("HasLineNumbers", "[LN]"),
+                                        ("HasInlineFrames", "[IN]")) if m[key])
+
+
+def check_pprof_reads(path, pprofcheck, attached, function):
+    """google/pprof's parser accepts the profile, and go tool pprof lists
+    its mappings (those its merge keeps: the first, and those holding a
+    location) and its functions."""
+    assert go_parse(pprofcheck, path)["Valid"] == ""
+    _, listed = go_tool_pprof_raw(path)
+    used = {(loc["Mapping"]["Start"], loc["Mapping"]["File"]) for loc in attached["Locations"]}
+    maps = attached["Mappings"]
+    assert [line.split(" ", 2)[1:] for line in listed] == \
+        [["%#x/%#x/0x0" % (m["Start"], m["Limit"]), f"{m['File']} {m['BuildID']} {flags(m)}"]
+         for i, m in enumerate(maps) if i == 0 or (m["Start"], m["File"]) in used]
+    top = subprocess.run(["go", "tool", "pprof", "-top", "-symbolize=none", str(path)],
+                         capture_output=True, env=go_env(), timeout=120)
+    assert top.returncode == 0, top.stderr.decode(errors="replace")
+    assert function in top.stdout
+
+
+@pytest.mark.parametrize("kind", ["cpu", "heap"])
+def test_attach_pid_to_go_profile(goprof, tmp_path, pprofcheck, kind):
+    """The profile as Go wrote it, given the module map by modmap.exe attach
+    --pid: every location lands in the module that holds its address."""
+    prof = goprof.cpu if kind == "cpu" else goprof.heap
+    out = tmp_path / "out.pb.gz"
+    p = modmap("attach", "--pid", goprof.pid, winpath(prof), "-o", winpath(out))
+    mods = modules(goprof.pid)
+    original, attached = dump(prof), dump(out)
+    check_attached(original, attached, mods)
+    nmaps, source, mapped, total = attach_summary(p)
+    assert (nmaps, source) == (len(mods), f"pid {goprof.pid}")
+    assert mapped == total == len(original["Locations"])
+    check_pprof_reads(out, pprofcheck, attached,
+                      b"crypto/sha256" if kind == "cpu" else b"main.work")
+
+
+def test_attach_pid_to_fake_mapping(goprof, tmp_path, pprofcheck):
+    """The table Go 1.19 writes on Windows itself: one fake mapping holding
+    every location. It is dropped and its has_functions carries over."""
+    fake, out = tmp_path / "fake.pb.gz", tmp_path / "out.pb.gz"
+    pprofedit("fake", goprof.cpu, fake)
+    assert [(m["Start"], m["Limit"], m["File"]) for m in dump(fake)["Mappings"]] == [(0, 0, "")]
+    p = modmap("attach", "--pid", goprof.pid, winpath(fake), "-o", winpath(out))
+    mods = modules(goprof.pid)
+    attached = dump(out)
+    check_attached(dump(goprof.cpu), attached, mods)
+    assert attach_summary(p)[2:] == (len(attached["Locations"]),) * 2
+    assert attached["Mappings"][0]["HasFunctions"]
+    check_pprof_reads(out, pprofcheck, attached, b"crypto/sha256")
+
+
+def test_attach_over_input_and_through_pipes(goprof, tmp_path):
+    """-o naming the input replaces it (MoveFileExW over a closed file), and
+    a raw profile in on standard input comes out gzip on standard output:
+    both streams binary, so no CR/LF translation corrupts them."""
+    prof = tmp_path / "p.pb.gz"
+    prof.write_bytes(goprof.cpu.read_bytes())
+    p = modmap("attach", "--pid", goprof.pid, winpath(prof), "-o", winpath(prof))
+    mods = modules(goprof.pid)
+    check_attached(dump(goprof.cpu), dump(prof), mods)
+    assert attach_summary(p)[0] == len(mods)
+    assert sorted(f.name for f in tmp_path.iterdir()) == ["p.pb.gz"]
+
+    raw = gzip.decompress(goprof.heap.read_bytes())
+    assert b"\n" in raw        # a byte a text-mode stream would change
+    p = subprocess.run(["wine", str(MODMAP_EXE), "attach", "--pid", str(goprof.pid), "-"],
+                       input=raw, env=wine_env(), capture_output=True, timeout=120)
+    assert attach_summary(p)[0] == len(mods)
+    piped = tmp_path / "piped.pb.gz"
+    piped.write_bytes(p.stdout)
+    check_attached(dump(goprof.heap), dump(piped), mods)
+
+
+def test_attach_saved_snapshot_after_exit(wine, tmp_path, pprofcheck):
+    """modmap.exe --format pprof while goprof.exe runs; attach once it is gone."""
+    snap, out = tmp_path / "snap.pb.gz", tmp_path / "out.pb.gz"
+    proc = GoProf(tmp_path)
+    try:
+        mods = modules(proc.pid)
+        p = modmap("--pid", proc.pid, "--format", "pprof", "-o", winpath(snap))
+        assert p.returncode == 0, p.stderr
+    finally:
+        proc.stop()
+    assert proc.popen.returncode == 0
+    p = modmap("attach", "--snapshot", winpath(snap), winpath(proc.heap), "-o", winpath(out))
+    original, attached = dump(proc.heap), dump(out)
+    check_attached(original, attached, mods)
+    assert attach_summary(p) == (len(mods), winpath(snap), len(original["Locations"]),
+                                 len(original["Locations"]))
+    check_pprof_reads(out, pprofcheck, attached, b"main.work")
+
+
+def test_attach_cbor_snapshot_without_libcbor(target, tmp_path):
+    """A CBOR snapshot (written by the Linux build, with libcbor): this
+    build cannot read it and says so; nothing is written."""
+    snap, prof, out = tmp_path / "snap.cbor", tmp_path / "p.pb.gz", tmp_path / "out.pb.gz"
+    run_modmap("--self", "--format", "cbor", "-o", snap)
+    p = modmap("--pid", target.pid, "--format", "pprof", "-o", winpath(prof))
+    assert p.returncode == 0
+    p = modmap("attach", "--snapshot", winpath(snap), winpath(prof), "-o", winpath(out))
+    assert p.returncode == 1
+    assert p.stderr.decode().splitlines() == [
+        f"modmap: {winpath(snap)}: a CBOR snapshot, and this modmap was built without "
+        "libcbor; save the snapshot with --format pprof"]
+    assert not out.exists()

@@ -2,7 +2,8 @@
  * test_emit_cbor.c - the CBOR writer on a hand-made snapshot, decoded with
  * libcbor's own loader: the self-described tag, the JSON keys in order,
  * unsigned addresses up to 2^64-1, text for UTF-8 and a byte string for a
- * name that is not. In a build without libcbor: the refusal.
+ * name that is not; and that attach reads back what the writer wrote. In a
+ * build without libcbor: the refusal.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -12,6 +13,7 @@
 
 #include <cmocka.h>
 
+#include "attach.h"
 #include "emit.h"
 
 #ifdef HAVE_CBOR
@@ -123,6 +125,46 @@ static void test_array(void **state)
 	buf_free(&b);
 }
 
+/*
+ * What --format cbor writes, attach --snapshot reads: every record, with a
+ * name that is not UTF-8 (written as a byte string) kept byte for byte.
+ */
+static void test_attach_reads_it_back(void **state)
+{
+	(void)state;
+	static const char *const files[] = { "/usr/bin/caf\xc3\xa9", "/tmp/bad\xff\x80name", "" };
+	struct snapshot s, back;
+	snapshot_init(&s);
+	snapshot_init(&back);
+	s.pid = 7;
+	s.os = "linux";
+	s.exe = snapshot_intern_str(&s, files[0]);
+	for (size_t i = 0; i < 3; i++) {
+		struct mapping *m = snapshot_add(&s);
+		m->start = 0x1000 * (i + 1);
+		m->limit = m->start + 0x800;
+		m->offset = i;
+		m->file = snapshot_intern_str(&s, files[i]);
+		m->build_id = snapshot_intern_str(&s, i == 1 ? "/tmp/bad\xff\x80name2021" : "ab");
+		m->flags = i == 0 ? MAPF_MAIN : 0;
+	}
+	struct buf b = { 0 };
+	struct errmsg err;
+	assert_int_equal(emit_cbor(&b, &s, 1, 0, &err), 0);
+	assert_int_equal(attach_read_cbor((const unsigned char *)b.p, b.len, &back, &err), 0);
+	assert_int_equal(back.n, 3);
+	for (size_t i = 0; i < 3; i++) {
+		const struct mapping *w = &s.map[i], *g = &back.map[i];
+		assert_true(g->start == w->start && g->limit == w->limit && g->offset == w->offset);
+		assert_string_equal(snapshot_str(&back, g->file), files[i]);
+		assert_string_equal(snapshot_str(&back, g->build_id), snapshot_str(&s, w->build_id));
+		assert_int_equal(g->flags & MAPF_MAIN, w->flags & MAPF_MAIN);
+	}
+	buf_free(&b);
+	snapshot_free(&back);
+	snapshot_free(&s);
+}
+
 #else
 
 static void test_missing(void **state)
@@ -146,6 +188,7 @@ int main(void)
 #ifdef HAVE_CBOR
 		cmocka_unit_test(test_document),
 		cmocka_unit_test(test_array),
+		cmocka_unit_test(test_attach_reads_it_back),
 #else
 		cmocka_unit_test(test_missing),
 #endif
