@@ -246,3 +246,16 @@ def test_each_file_is_opened_once(edge, tmp_path):
         "--pid", edge.pid, "--mappings", "all", "--source", "maps")["mappings"]
         if "inode" in m}
     assert 0 < len(preads) <= 5 * len(distinct), (len(preads), len(distinct))
+
+
+def test_jq_reads_the_json(edge):
+    """Shell scripts read the JSON with jq: names and addresses come through."""
+    out = run_modmap("--pid", edge.pid, "-f", "json").stdout
+    doc = json.loads(out)
+    jq = subprocess.run(["jq", "-r", ".mappings[] | [.start, .file] | @tsv"], input=out,
+                        capture_output=True, check=True).stdout.decode("utf-8", "surrogateescape")
+    rows = [line.split("\t", 1) for line in jq.splitlines()]
+    assert [r[0] for r in rows] == [m["start"] for m in doc["mappings"]]
+    # jq keeps the escaped newline as \n in @tsv, and gives other names back whole.
+    assert edge.paths["space"] in [r[1] for r in rows]
+    assert edge.paths["utf8"] in [r[1] for r in rows]
