@@ -76,6 +76,7 @@ UNIT := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test_*.
 UNIT_LIBS := $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null || echo -lcmocka)
 LIB_OBJS := $(filter-out $(BUILD)/obj/main.o,$(OBJS))
 FIXTURES := $(BUILD)/fixtures/mapper $(BUILD)/fixtures/libfix.so $(BUILD)/fixtures/killshim.so \
+	$(BUILD)/fixtures/lowexec \
 	$(BUILD)/fixtures/goprof $(BUILD)/fixtures/goprof-pie $(BUILD)/fixtures/pprofedit
 # Windows fixtures (tests/e2e/test_windows.py): a target program, a DLL it
 # loads, a Go program (Debian's golang-go, cross-built, no network) that
@@ -95,6 +96,10 @@ $(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJS) $(HDRS) | $(BUILD)/tests
 $(BUILD)/fixtures/libfix.so: tests/fixtures/libfix.c
 	@mkdir -p $(dir $@)
 	$(CC) -shared -fPIC -Wl,--build-id=sha1 -o $@ $<
+
+$(BUILD)/fixtures/lowexec: tests/fixtures/lowexec.c
+	@mkdir -p $(dir $@)
+	$(CC) $(WARN) -D_DEFAULT_SOURCE -O1 -static -no-pie -o $@ $<
 
 $(BUILD)/fixtures/killshim.so: tests/fixtures/killshim.c
 	@mkdir -p $(dir $@)

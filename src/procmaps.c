@@ -532,21 +532,27 @@ static uint64_t own_vdso_size(const unsigned char *ehdr)
 
 /* Is the target's executable of the same ELF class and machine as our
  * vDSO (an i386 or x32 process on x86-64 has another vDSO)? */
-static int same_abi(struct target *t, const unsigned char *ehdr)
+/* The first 20 bytes of the target's executable (ELF ident, type, machine). */
+static int exe_header(const struct target *t, unsigned char h[20])
 {
 	char path[PROC_PATH];
-	unsigned char h[20];
 	snprintf(path, sizeof path, "/proc/%llu/exe", (unsigned long long)t->pid);
 	int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
 	if (fd < 0)
-		return 0;
+		return -1;
 	struct stat st;
 	struct fdsrc f = { fd };
-	int ok = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && fd_read(&f, 0, h, sizeof h) == 0 &&
-		 memcmp(h, "\177ELF", 4) == 0 && h[EI_CLASS] == ehdr[EI_CLASS] &&
-		 h[EI_DATA] == ehdr[EI_DATA] && memcmp(h + 18, ehdr + 18, 2) == 0;
+	int ok = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && fd_read(&f, 0, h, 20) == 0 &&
+		 memcmp(h, "\177ELF", 4) == 0;
 	close(fd);
-	return ok;
+	return ok ? 0 : -1;
+}
+
+static int same_abi(struct target *t, const unsigned char *ehdr)
+{
+	unsigned char h[20];
+	return exe_header(t, h) == 0 && h[EI_CLASS] == ehdr[EI_CLASS] &&
+	       h[EI_DATA] == ehdr[EI_DATA] && memcmp(h + 18, ehdr + 18, 2) == 0;
 }
 
 /*
@@ -765,13 +771,18 @@ static int source_maps(struct target *t, int fd, struct errmsg *err)
 /*
  * The x86-64 gate area: a fixed page /proc/PID/maps lists after the VMAs
  * for 64-bit processes when the kernel has vsyscall, but that is no VMA, so
- * PROCMAP_QUERY never returns it. modmap's own maps say whether the kernel
- * has it and with which permissions. Called only for 64-bit targets (ones
- * with a mapping above 4 GiB): compat processes have no gate area.
+ * PROCMAP_QUERY never returns it. A process is 64-bit, not compat (i386,
+ * x32), when its executable is ELFCLASS64, which is what the kernel went by
+ * at exec; where that cannot be read, wide (a mapping above 4 GiB) decides.
+ * modmap's own maps say whether the kernel has the page, with which
+ * permissions.
  */
-static int add_gate_area(struct target *t)
+static int add_gate_area(struct target *t, int wide)
 {
 	static const uint64_t gate = 0xffffffffff600000ULL;
+	unsigned char h[20];
+	if (exe_header(t, h) == 0 ? h[EI_CLASS] != ELFCLASS64 : !wide)
+		return 0;
 	int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return 0;
@@ -795,9 +806,10 @@ static int add_gate_area(struct target *t)
 	return rc;
 }
 #else
-static int add_gate_area(struct target *t)
+static int add_gate_area(struct target *t, int wide)
 {
 	(void)t;
+	(void)wide;
 	return 0;
 }
 #endif
@@ -897,7 +909,7 @@ static int source_query(struct target *t, int fd, struct errmsg *err)
 		addr = q.vma_end;
 	}
 	free(name);
-	if (rc == 0 && has_wide && add_gate_area(t) < 0) {
+	if (rc == 0 && add_gate_area(t, has_wide) < 0) {
 		err_set(err, "pid %llu: out of memory", (unsigned long long)t->pid);
 		rc = -1;
 	}

@@ -259,3 +259,17 @@ def test_jq_reads_the_json(edge):
     # jq keeps the escaped newline as \n in @tsv, and gives other names back whole.
     assert edge.paths["space"] in [r[1] for r in rows]
     assert edge.paths["utf8"] in [r[1] for r in rows]
+
+
+@pytest.mark.parametrize("mappings", ["exec", "all"])
+def test_sources_agree_on_a_low_64bit_process(spawn, mappings):
+    """A static, non-PIE process without a vDSO: every executable mapping is
+    below 4 GiB, yet it is 64-bit and the kernel lists its gate area."""
+    proc = spawn([FIXTURES / "lowexec"])
+    q = modmap_json("--pid", proc.pid, "--source", "query", "--mappings", mappings)
+    m = modmap_json("--pid", proc.pid, "--source", "maps", "--mappings", mappings)
+    del q["time"], m["time"]
+    assert q == m
+    kernel = [k["name"] for k in proc_maps(proc.pid)]
+    assert ("[vsyscall]" in kernel) == ("[vsyscall]" in files(q))
+    assert "[vdso]" not in files(q)
