@@ -605,14 +605,18 @@ int identity_apply(struct snapshot *s, struct mapping *m, enum bid_mode mode,
 	const char *text;
 	enum bid_kind kind = identity_choose(mode, id, &text);
 	int rc = 0;
-	if (id->go[0])
-		rc = put_text(s, &m->go_build_id, id->go);
-	if (rc == 0 && id->pdb_file[0])
-		rc = put_text(s, &m->pdb_file, id->pdb_file);
-	if (rc == 0 && id->pdb_sig[0])
-		rc = put_text(s, &m->pdb_sig, id->pdb_sig);
-	if (rc == 0 && id->pe_image[0])
-		rc = put_text(s, &m->pe_image, id->pe_image);
+	/* Only native reads every file, so only there are these there for
+	 * every file, whichever source or backend made the snapshot. */
+	if (mode == BID_NATIVE) {
+		if (id->go[0])
+			rc = put_text(s, &m->go_build_id, id->go);
+		if (rc == 0 && id->pdb_file[0])
+			rc = put_text(s, &m->pdb_file, id->pdb_file);
+		if (rc == 0 && id->pdb_sig[0])
+			rc = put_text(s, &m->pdb_sig, id->pdb_sig);
+		if (rc == 0 && id->pe_image[0])
+			rc = put_text(s, &m->pe_image, id->pe_image);
+	}
 	/* The reason matters where the contents gave no ID. */
 	if (rc == 0 && id->error && (kind == BIDK_PATH_MTIME || kind == BIDK_NONE))
 		rc = put_text(s, &m->bid_error, id->error);

@@ -82,9 +82,9 @@ enum bid_kind identity_choose(enum bid_mode mode, const struct identity *id,
 			      const char **text);
 
 /*
- * Records id in m, as both backends do: every identity found (Go build ID,
- * PDB file and signature, image key), the reason where the contents gave
- * no ID, and the ID the mode picks. Returns that ID's kind (for
+ * Records id in m, as both backends do: under --build-id native every
+ * identity found (Go build ID, PDB file and signature, image key), the
+ * reason where the contents gave no ID, and the ID the mode picks. Returns that ID's kind (for
  * BIDK_PATH_MTIME the caller formats it from the file's path and mtime), or
  * -1 when memory runs out.
  */

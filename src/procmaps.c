@@ -618,7 +618,9 @@ static int set_build_id(struct target *t, struct mapping *m, const char *kernel_
 			return id.error ? set_id_text(t, m, &m->bid_error, id.error, BIDK_NONE) : 0;
 		return set_id_text(t, m, &m->build_id, id.gnu, BIDK_GNU);
 	}
-	if (kernel_id && mode != BID_MTIME)
+	/* auto needs nothing but the kernel's ID; native reads the file for
+	 * its other identities, keeping the kernel's ID should that fail. */
+	if (kernel_id && mode == BID_AUTO)
 		return set_id_text(t, m, &m->build_id, kernel_id, BIDK_GNU);
 
 	/* Neighbouring segments of one file share its identity. */
@@ -639,7 +641,9 @@ static int set_build_id(struct target *t, struct mapping *m, const char *kernel_
 	int impostor;
 	int fd = open_mapped(t, m, &st, &why, &impostor);
 	int rc = 0;
-	if (fd < 0) {
+	if (fd < 0 && kernel_id && mode == BID_NATIVE) {
+		rc = set_id_text(t, m, &m->build_id, kernel_id, BIDK_GNU);
+	} else if (fd < 0) {
 		/* Nothing at the path: the path alone, as Go does when stat
 		 * fails. Something else there: no ID, only the reason. */
 		rc = set_id_text(t, m, &m->bid_error, why, BIDK_NONE);
