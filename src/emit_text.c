@@ -10,13 +10,25 @@
 
 #include "emit.h"
 
-/* Appends str with C-style escapes for control characters and, unless
- * snapshot s is a Windows one, '\'. */
+/*
+ * Appends str with C-style escapes for what a terminal would act on or
+ * what would break a line: C0 and C1 control characters (U+0080..U+009F
+ * too: some terminals take them as escape sequences), DEL, bytes that are
+ * not UTF-8 (a terminal in a legacy code page reads 0x9b as CSI), and,
+ * unless snapshot s is a Windows one, '\'. Other characters pass as UTF-8.
+ */
 static void put_escaped(struct buf *b, const struct snapshot *s, const char *str)
 {
 	int windows = strcmp(s->os, "windows") == 0;
-	for (; *str; str++) {
-		unsigned char c = (unsigned char)*str;
+	const unsigned char *p = (const unsigned char *)str;
+	size_t len = strlen(str);
+	for (size_t i = 0; i < len;) {
+		uint32_t c;
+		size_t n = utf8_decode(p + i, len - i, &c);
+		if (n == 0) {
+			buf_printf(b, "\\x%02x", p[i++]);
+			continue;
+		}
 		if (c == '\\' && !windows)
 			buf_puts(b, "\\\\");
 		else if (c == '\n')
@@ -24,9 +36,12 @@ static void put_escaped(struct buf *b, const struct snapshot *s, const char *str
 		else if (c == '\t')
 			buf_puts(b, "\\t");
 		else if (c < 0x20 || c == 0x7f)
-			buf_printf(b, "\\x%02x", c);
+			buf_printf(b, "\\x%02x", (unsigned)c);
+		else if (c >= 0x80 && c <= 0x9f)
+			buf_printf(b, "\\u%04x", (unsigned)c);
 		else
-			buf_putc(b, c);
+			buf_put(b, p + i, n);
+		i += n;
 	}
 }
 
