@@ -186,6 +186,8 @@ static void parse_args(int argc, char **argv, struct options *o)
 		usage_error("%s", "give one of --pid PID, --self or --all");
 	if (o->output && !*o->output)
 		usage_error("%s", "empty output file name");
+	if (o->output && strcmp(o->output, "-") == 0)
+		o->output = NULL;	/* "-o -": standard output, as attach reads "-" */
 	/* Refused before any process is read, so nothing is wasted. */
 	if (o->format == FMT_CBOR && !emit_cbor_supported()) {
 		fputs("modmap: " CBOR_MISSING "\n", stderr);
@@ -274,6 +276,8 @@ static void attach_parse_args(int argc, char **argv, struct attach_options *o)
 		usage_error("%s", "attach: no PROFILE given");
 	if ((o->output && !*o->output) || (o->snapshot && !*o->snapshot) || !*o->profile)
 		usage_error("%s", "attach: empty file name");
+	if (o->output && strcmp(o->output, "-") == 0)
+		o->output = NULL;
 }
 
 static const char *file_name(const char *path)

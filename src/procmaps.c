@@ -756,8 +756,9 @@ static int source_maps(struct target *t, int fd, struct errmsg *err)
 		pos += ll + 1;
 		struct maps_line ml;
 		if (maps_parse_line(line, ll, &ml) < 0) {
-			err_set(err, "pid %llu: /proc/%llu/maps: unexpected line: %.60s",
-				(unsigned long long)t->pid, (unsigned long long)t->pid, line);
+			err_set(err, "pid %llu: /proc/%llu/maps: unexpected line: %.*s",
+				(unsigned long long)t->pid, (unsigned long long)t->pid,
+				(int)(ll < 60 ? ll : 60), line);
 			rc = -1;
 			break;
 		}
@@ -1022,7 +1023,8 @@ enum read_status snapshot_read(struct snapshot *s, uint64_t pid, const struct re
 				(unsigned long long)pid, path);
 		else
 			err_set(err, "pid %llu: %s", (unsigned long long)pid, errno_reason(e));
-		return READ_FAILED;
+		/* Gone: under --all, one that exited after the listing. */
+		return e == ENOENT || e == ESRCH ? READ_SKIP : READ_FAILED;
 	}
 
 	snprintf(path, sizeof path, "/proc/%llu/root", (unsigned long long)pid);

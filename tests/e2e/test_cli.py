@@ -188,3 +188,27 @@ def test_process_exits_while_read(source):
     assert p.returncode == 1
     assert stderr_lines(p) == [f"modmap: pid {pid}: process exited while being read"]
     assert p.stdout == b""
+
+
+def test_output_dash_is_standard_output(sleeper, tmp_path):
+    p = run_modmap("--pid", sleeper.pid, "-f", "json", "-o", "-", cwd=tmp_path)
+    assert json.loads(p.stdout)["pid"] == sleeper.pid
+    assert os.listdir(tmp_path) == []
+
+
+def test_all_skips_a_process_gone_after_listing():
+    """--all: a process that exits between the listing and its reading is not
+    among those asked for: no message, exit 0."""
+    sh = subprocess.run(["sh", "-c", "sleep 600 >/dev/null 2>&1 & echo $!"],
+                        capture_output=True, text=True, check=True)
+    pid = int(sh.stdout)
+    env = dict(os.environ, LD_PRELOAD=str(FIXTURES / "killshim.so"),
+               MODMAP_TEST_KILL_LISTED=str(pid))
+    try:
+        p = subprocess.run([str(MODMAP), "--all", "-f", "json"], capture_output=True,
+                           env=env, timeout=120)
+    finally:
+        subprocess.run(["kill", "-9", str(pid)], capture_output=True)
+    assert p.returncode == 0, p.stderr
+    assert f"pid {pid}:".encode() not in p.stderr
+    assert pid not in [d["pid"] for d in json.loads(p.stdout)]
