@@ -83,18 +83,26 @@ def spawn():
         proc.stop()
 
 
-@pytest.fixture
-def sleeper(spawn):
-    """A plain process (sleep) to snapshot."""
-    proc = spawn(["sleep", "600"], ready_line=False)
-    # Wait until it has exec'ed: its exe is sleep, not python.
-    for _ in range(200):
+def wait_asleep(pid):
+    """Waits until pid sits in sleep's nanosleep, its module map final:
+    right after exec the dynamic loader is still mapping libraries."""
+    for _ in range(1000):
         try:
-            if os.readlink(f"/proc/{proc.pid}/exe").endswith("sleep"):
-                break
-        except OSError:
+            with open(f"/proc/{pid}/syscall") as f:
+                # clock_nanosleep (230) or nanosleep (35) on x86-64
+                if f.read().split()[0] in ("230", "35"):
+                    return
+        except (OSError, IndexError):
             pass
         time.sleep(0.01)
+    raise AssertionError(f"pid {pid} never went to sleep")
+
+
+@pytest.fixture
+def sleeper(spawn):
+    """A plain process (sleep), settled, to snapshot."""
+    proc = spawn(["sleep", "600"], ready_line=False)
+    wait_asleep(proc.pid)
     return proc
 
 

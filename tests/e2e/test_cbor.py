@@ -11,7 +11,7 @@ import time
 import cbor2
 import pytest
 
-from conftest import BUILD, run_modmap
+from conftest import BUILD, run_modmap, wait_asleep
 
 NOCBOR = BUILD / "nocbor" / "modmap"
 ADDR_KEYS = {"start", "limit", "offset"}
@@ -83,10 +83,7 @@ def test_cbor_equals_json(sleeper, tmp_path, mappings):
 
 def test_several_processes_are_an_array(spawn, sleeper, tmp_path):
     other = spawn(["sleep", "600"], ready_line=False)
-    for _ in range(200):
-        if os.readlink(f"/proc/{other.pid}/exe").endswith("sleep"):
-            break
-        time.sleep(0.01)
+    wait_asleep(other.pid)
     args = ["--pid", sleeper.pid, "--pid", other.pid]
     j = json_of(*args)
     c = cbor_of(*args, tmp_path=tmp_path)

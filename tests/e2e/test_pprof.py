@@ -17,7 +17,7 @@ import time
 
 import pytest
 
-from conftest import GOCODE, go_env, go_parse, run_modmap
+from conftest import GOCODE, go_env, go_parse, run_modmap, wait_asleep
 
 PROTO = GOCODE / "src/github.com/google/pprof/proto/profile.proto"
 
@@ -162,10 +162,7 @@ def test_non_utf8_path_survives(spawn, tmp_path, pprofcheck):
     exe = os.path.join(os.fsencode(tmp_path), b"sl\xffe\x80p")
     shutil.copy("/bin/sleep", exe)
     proc = spawn([os.fsdecode(exe), "600"], ready_line=False)
-    for _ in range(200):
-        if os.readlink(b"/proc/%d/exe" % proc.pid) == exe:
-            break
-        time.sleep(0.01)
+    wait_asleep(proc.pid)
     doc, path, _ = snapshot_both(proc.pid, tmp_path)
     assert raw_bytes(doc["exe"]) == exe
     r = go_parse(pprofcheck, path)
