@@ -93,6 +93,16 @@ size_t utf16_from_wtf8(uint16_t *out, size_t cap, const char *str, size_t n)
 	return len;
 }
 
+int platform_path_utf16(const char *path, uint16_t *out, size_t cap, struct errmsg *err)
+{
+	size_t n = utf16_from_wtf8(out, cap, path, strlen(path));
+	if (n == (size_t)-1 || n >= cap) {
+		err_set(err, "%s: not a valid path or too long", path);
+		return -1;
+	}
+	return 0;
+}
+
 void platform_gmtime(int64_t sec, struct tm *out)
 {
 	time_t t = (time_t)sec;
@@ -130,12 +140,11 @@ int platform_read_file(const char *path, struct buf *out, uint64_t max, struct e
 	const char *name = is_stdin ? "standard input" : path;
 	FILE *f;
 #ifdef _WIN32
-	wchar_t wpath[32768];
+	wchar_t wpath[PLATFORM_PATH_MAX];
 	if (is_stdin) {
 		_setmode(_fileno(stdin), _O_BINARY);
 		f = stdin;
-	} else if (!MultiByteToWideChar(CP_UTF8, 0, path, -1, wpath, 32768)) {
-		err_set(err, "%s: path too long", path);
+	} else if (platform_path_utf16(path, (uint16_t *)wpath, PLATFORM_PATH_MAX, err) < 0) {
 		return -1;
 	} else {
 		f = _wfopen(wpath, L"rb");
@@ -203,12 +212,9 @@ void platform_args(int *argc, char ***argv)
 int platform_write_file(const char *path, const void *p, size_t len, struct errmsg *err)
 {
 	/* The path is WTF-8 (platform_args converts the wide arguments). */
-	wchar_t wpath[32768], wtmp[32768 + 16];
-	size_t wn = utf16_from_wtf8((uint16_t *)wpath, 32768, path, strlen(path));
-	if (wn == (size_t)-1 || wn >= 32768) {
-		err_set(err, "%s: not a valid path or too long", path);
+	wchar_t wpath[PLATFORM_PATH_MAX], wtmp[PLATFORM_PATH_MAX + 16];
+	if (platform_path_utf16(path, (uint16_t *)wpath, PLATFORM_PATH_MAX, err) < 0)
 		return -1;
-	}
 	swprintf(wtmp, sizeof wtmp / sizeof wtmp[0], L"%ls.tmp%lu", wpath,
 		 (unsigned long)GetCurrentProcessId());
 	HANDLE h = CreateFileW(wtmp, GENERIC_WRITE, 0, NULL, CREATE_NEW, FILE_ATTRIBUTE_NORMAL, NULL);

@@ -52,4 +52,17 @@ size_t wtf8_from_utf16(char *out, size_t cap, const uint16_t *w, size_t n);
  */
 size_t utf16_from_wtf8(uint16_t *out, size_t cap, const char *s, size_t n);
 
+/* The longest Win32 path in UTF-16 units, its NUL included. */
+#define PLATFORM_PATH_MAX 32768
+
+/*
+ * A path as given (WTF-8, as platform_args makes the arguments) to the
+ * NUL-terminated UTF-16 name Win32 calls take, in out[cap]: the one
+ * conversion every file name goes through on Windows, so an unpaired
+ * surrogate names the same file when read and when written. Fails, err
+ * naming the path, on bytes no UTF-16 converts to or a name that does not
+ * fit. Portable, so it is unit-tested on any build.
+ */
+int platform_path_utf16(const char *path, uint16_t *out, size_t cap, struct errmsg *err);
+
 #endif
