@@ -209,6 +209,47 @@ void platform_args(int *argc, char ***argv)
 	}
 }
 
+/*
+ * err is "path: reason", the reason in words from the system's message
+ * table (on one line, without its final period), or the number if the
+ * table has none.
+ */
+static void err_win32(struct errmsg *err, const char *path, DWORD code)
+{
+	wchar_t w[256];
+	char text[3 * 256 + 1];	/* UTF-8 takes at most 3 bytes per unit */
+	DWORD n = FormatMessageW(FORMAT_MESSAGE_FROM_SYSTEM | FORMAT_MESSAGE_IGNORE_INSERTS, NULL,
+				 code, 0, w, sizeof w / sizeof w[0], NULL);
+	while (n > 0 && (w[n - 1] == L'\r' || w[n - 1] == L'\n' || w[n - 1] == L' ' ||
+			 w[n - 1] == L'.'))
+		n--;
+	if (n == 0) {
+		err_set(err, "%s: error %lu", path, (unsigned long)code);
+		return;
+	}
+	wtf8_from_utf16(text, sizeof text, (const uint16_t *)w, n);
+	for (char *c = text; *c; c++)
+		if (*c == '\r' || *c == '\n')
+			*c = ' ';
+	err_set(err, "%s: %s", path, text);
+}
+
+/* Returns 0, or the Win32 error that stopped the writing. */
+static DWORD write_handle(HANDLE h, const void *p, size_t len)
+{
+	const char *q = p;
+	while (len) {
+		DWORD chunk = len > 1u << 30 ? 1u << 30 : (DWORD)len, wrote = 0;
+		if (!WriteFile(h, q, chunk, &wrote, NULL))
+			return GetLastError();
+		if (wrote == 0)
+			return ERROR_WRITE_FAULT;
+		q += wrote;
+		len -= wrote;
+	}
+	return 0;
+}
+
 int platform_write_file(const char *path, const void *p, size_t len, struct errmsg *err)
 {
 	/* The path is WTF-8 (platform_args converts the wide arguments). */
@@ -219,22 +260,17 @@ int platform_write_file(const char *path, const void *p, size_t len, struct errm
 		 (unsigned long)GetCurrentProcessId());
 	HANDLE h = CreateFileW(wtmp, GENERIC_WRITE, 0, NULL, CREATE_NEW, FILE_ATTRIBUTE_NORMAL, NULL);
 	if (h == INVALID_HANDLE_VALUE) {
-		err_set(err, "%s: cannot create (error %lu)", path, (unsigned long)GetLastError());
+		err_win32(err, path, GetLastError());
 		return -1;
 	}
-	const char *q = p;
-	size_t left = len;
-	int ok = 1;
-	while (ok && left) {
-		DWORD chunk = left > 1u << 30 ? 1u << 30 : (DWORD)left, wrote = 0;
-		ok = WriteFile(h, q, chunk, &wrote, NULL) && wrote == chunk;
-		q += chunk;
-		left -= chunk;
-	}
-	ok = ok && FlushFileBuffers(h);
+	DWORD e = write_handle(h, p, len);
+	if (!e && !FlushFileBuffers(h))
+		e = GetLastError();
 	CloseHandle(h);
-	if (!ok || !MoveFileExW(wtmp, wpath, MOVEFILE_REPLACE_EXISTING | MOVEFILE_WRITE_THROUGH)) {
-		err_set(err, "%s: cannot write (error %lu)", path, (unsigned long)GetLastError());
+	if (!e && !MoveFileExW(wtmp, wpath, MOVEFILE_REPLACE_EXISTING | MOVEFILE_WRITE_THROUGH))
+		e = GetLastError();
+	if (e) {
+		err_win32(err, path, e);
 		DeleteFileW(wtmp);
 		return -1;
 	}
