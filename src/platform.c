@@ -250,15 +250,63 @@ static DWORD write_handle(HANDLE h, const void *p, size_t len)
 	return 0;
 }
 
+/*
+ * Whether wpath names a DOS device (NUL, CON, COM1, C:\dir\NUL; NUL.txt
+ * too before Windows 11), which GetFullPathNameW makes \\.\NAME.
+ * scratch holds PLATFORM_PATH_MAX units.
+ */
+static int is_dos_device(const wchar_t *wpath, wchar_t *scratch)
+{
+	DWORD n = GetFullPathNameW(wpath, PLATFORM_PATH_MAX, scratch, NULL);
+	return n > 4 && n < PLATFORM_PATH_MAX && wcsncmp(scratch, L"\\\\.\\", 4) == 0 &&
+	       !wcschr(scratch + 4, L'\\');
+}
+
+/* -o NUL, CON, a named pipe: written in place, never replaced. Takes h. */
+static int write_special(HANDLE h, const char *path, const void *p, size_t len,
+			 struct errmsg *err)
+{
+	DWORD e = write_handle(h, p, len);
+	CloseHandle(h);
+	if (e) {
+		err_win32(err, path, e);
+		return -1;
+	}
+	return 0;
+}
+
 int platform_write_file(const char *path, const void *p, size_t len, struct errmsg *err)
 {
 	/* The path is WTF-8 (platform_args converts the wide arguments). */
 	wchar_t wpath[PLATFORM_PATH_MAX], wtmp[PLATFORM_PATH_MAX + 16];
 	if (platform_path_utf16(path, (uint16_t *)wpath, PLATFORM_PATH_MAX, err) < 0)
 		return -1;
+
+	/* A temporary name beside a device is no file ("NUL.tmp42" is NUL
+	 * again) and a device cannot be renamed over: what is not a disk file
+	 * is written in place, as on Linux. */
+	HANDLE h = CreateFileW(wpath, GENERIC_WRITE, FILE_SHARE_READ | FILE_SHARE_WRITE, NULL,
+			       OPEN_EXISTING, FILE_ATTRIBUTE_NORMAL, NULL);
+	if (h != INVALID_HANDLE_VALUE) {
+		if (GetFileType(h) != FILE_TYPE_DISK)
+			return write_special(h, path, p, len, err);
+		CloseHandle(h);
+	} else {
+		DWORD e = GetLastError();
+		if (is_dos_device(wpath, wtmp)) {
+			err_win32(err, path, e);
+			return -1;
+		}
+		DWORD attrs = GetFileAttributesW(wpath);
+		if (attrs != INVALID_FILE_ATTRIBUTES && (attrs & FILE_ATTRIBUTE_DIRECTORY)) {
+			err_set(err, "%s: Is a directory", path);
+			return -1;
+		}
+	}
+
 	swprintf(wtmp, sizeof wtmp / sizeof wtmp[0], L"%ls.tmp%lu", wpath,
 		 (unsigned long)GetCurrentProcessId());
-	HANDLE h = CreateFileW(wtmp, GENERIC_WRITE, 0, NULL, CREATE_NEW, FILE_ATTRIBUTE_NORMAL, NULL);
+	h = CreateFileW(wtmp, GENERIC_WRITE, 0, NULL, CREATE_NEW, FILE_ATTRIBUTE_NORMAL, NULL);
 	if (h == INVALID_HANDLE_VALUE) {
 		err_win32(err, path, GetLastError());
 		return -1;

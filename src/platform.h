@@ -16,7 +16,9 @@
 /*
  * Writes len bytes to path through a temporary file in the same directory,
  * renamed over path only once complete; on failure no file is left and path
- * is untouched. err names the path and the reason.
+ * is untouched. A path that exists and is no regular file (/dev/null, a
+ * FIFO, NUL, CON, a named pipe) is written in place instead. err names the
+ * path and the reason.
  */
 int platform_write_file(const char *path, const void *p, size_t len, struct errmsg *err);
 /*

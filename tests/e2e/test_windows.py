@@ -10,8 +10,10 @@ import json
 import os
 import re
 import shutil
+import stat
 import struct
 import subprocess
+import threading
 from pathlib import Path
 
 import pytest
@@ -254,6 +256,49 @@ def test_output_file_error_leaves_nothing(target, tmp_path):
     assert (p.returncode, p.stdout) == (1, b"")
     assert p.stderr.decode().splitlines() == ["modmap: missing\\dir\\out.json: Path not found"]
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("name", ["NUL", "nul", "C:\\NUL", "\\\\.\\NUL", "Z:\\dev\\null"])
+def test_output_to_a_device(target, tmp_path, name):
+    """-o NUL and the like are written in place: a temporary name beside a
+    DOS device ("NUL.tmp42") is that device again, and no rename can
+    replace one. Z:\\dev\\null is no DOS name, but not a disk file either."""
+    p = modmap("--pid", target.pid, "-f", "pprof", "-o", name, cwd=tmp_path)
+    assert (p.returncode, p.stdout, p.stderr) == (0, b"", b"")
+    assert list(tmp_path.iterdir()) == []
+    assert stat.S_ISCHR(os.stat("/dev/null").st_mode)
+
+
+def test_output_to_a_fifo(target, tmp_path):
+    """A FIFO (what Wine gives for a named pipe's Unix side) receives the
+    whole output, and stays a FIFO: a rename would have replaced it."""
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    got = []
+    reader = threading.Thread(target=lambda: got.append(fifo.read_bytes()))
+    reader.start()
+    try:
+        p = modmap("--pid", target.pid, "-f", "json", "-o", winpath(fifo))
+    finally:
+        if reader.is_alive():       # modmap never opened it: unblock the reader
+            with open(fifo, "wb"):
+                pass
+        reader.join(timeout=30)
+    assert (p.returncode, p.stderr) == (0, b"")
+    assert json.loads(got[0])["pid"] == target.pid
+    assert stat.S_ISFIFO(os.stat(fifo).st_mode)
+    assert list(tmp_path.iterdir()) == [fifo]
+
+
+def test_output_to_a_directory(target, tmp_path):
+    """-o naming an existing directory: one line, exit 1, nothing left."""
+    (tmp_path / "sub").mkdir()
+    for name in ["sub", winpath(tmp_path / "sub")]:
+        p = modmap("--pid", target.pid, "-o", name, cwd=tmp_path)
+        assert (p.returncode, p.stdout) == (1, b"")
+        assert p.stderr.decode().splitlines() == [f"modmap: {name}: Is a directory"]
+        assert list(tmp_path.iterdir()) == [tmp_path / "sub"]
+        assert list((tmp_path / "sub").iterdir()) == []
 
 
 # ---- errors ----------------------------------------------------------------
