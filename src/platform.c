@@ -134,27 +134,86 @@ int platform_write_stdout(const void *p, size_t len, struct errmsg *err)
 	return 0;
 }
 
+#ifdef _WIN32
+/*
+ * err is "path: reason", the reason in words from the system's message
+ * table (on one line, without its final period), or the number if the
+ * table has none.
+ */
+static void err_win32(struct errmsg *err, const char *path, DWORD code)
+{
+	wchar_t w[256];
+	char text[3 * 256 + 1];	/* UTF-8 takes at most 3 bytes per unit */
+	DWORD n = FormatMessageW(FORMAT_MESSAGE_FROM_SYSTEM | FORMAT_MESSAGE_IGNORE_INSERTS, NULL,
+				 code, 0, w, sizeof w / sizeof w[0], NULL);
+	while (n > 0 && (w[n - 1] == L'\r' || w[n - 1] == L'\n' || w[n - 1] == L' ' ||
+			 w[n - 1] == L'.'))
+		n--;
+	if (n == 0) {
+		err_set(err, "%s: error %lu", path, (unsigned long)code);
+		return;
+	}
+	wtf8_from_utf16(text, sizeof text, (const uint16_t *)w, n);
+	for (char *c = text; *c; c++)
+		if (*c == '\r' || *c == '\n')
+			*c = ' ';
+	err_set(err, "%s: %s", path, text);
+}
+
+/*
+ * path opened for reading as a binary stream, shared so that a file the
+ * writer of it still holds open can be read; NULL with err set on failure.
+ */
+static FILE *open_read(const char *path, struct errmsg *err)
+{
+	wchar_t wpath[PLATFORM_PATH_MAX];
+	if (platform_path_utf16(path, (uint16_t *)wpath, PLATFORM_PATH_MAX, err) < 0)
+		return NULL;
+	HANDLE h = CreateFileW(wpath, GENERIC_READ,
+			       FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, NULL,
+			       OPEN_EXISTING, FILE_ATTRIBUTE_NORMAL, NULL);
+	if (h == INVALID_HANDLE_VALUE) {
+		DWORD e = GetLastError();
+		/* Windows says only "access denied" of a directory. */
+		DWORD attrs = GetFileAttributesW(wpath);
+		if (attrs != INVALID_FILE_ATTRIBUTES && (attrs & FILE_ATTRIBUTE_DIRECTORY))
+			err_set(err, "%s: Is a directory", path);
+		else
+			err_win32(err, path, e);
+		return NULL;
+	}
+	int fd = _open_osfhandle((intptr_t)h, _O_RDONLY | _O_BINARY);
+	FILE *f = fd < 0 ? NULL : _fdopen(fd, "rb");
+	if (!f) {
+		err_set(err, "%s: %s", path, strerror(errno));
+		if (fd < 0)
+			CloseHandle(h);
+		else
+			_close(fd);
+	}
+	return f;
+}
+#endif
+
 int platform_read_file(const char *path, struct buf *out, uint64_t max, struct errmsg *err)
 {
 	int is_stdin = strcmp(path, "-") == 0;
 	const char *name = is_stdin ? "standard input" : path;
 	FILE *f;
-#ifdef _WIN32
-	wchar_t wpath[PLATFORM_PATH_MAX];
 	if (is_stdin) {
-		_setmode(_fileno(stdin), _O_BINARY);
 		f = stdin;
-	} else if (platform_path_utf16(path, (uint16_t *)wpath, PLATFORM_PATH_MAX, err) < 0) {
-		return -1;
-	} else {
-		f = _wfopen(wpath, L"rb");
-	}
-#else
-	f = is_stdin ? stdin : fopen(path, "rb");
+#ifdef _WIN32
+		_setmode(_fileno(stdin), _O_BINARY);
 #endif
-	if (!f) {
-		err_set(err, "%s: %s", name, strerror(errno));
-		return -1;
+	} else {
+#ifdef _WIN32
+		f = open_read(path, err);
+#else
+		if (!(f = fopen(path, "rb")))
+			err_set(err, "%s: %s", path, strerror(errno));
+#endif
+		if (!f)
+			return -1;
 	}
 	size_t start = out->len;
 	int e = 0;
@@ -207,31 +266,6 @@ void platform_args(int *argc, char ***argv)
 		*argc = n;
 		*argv = v;
 	}
-}
-
-/*
- * err is "path: reason", the reason in words from the system's message
- * table (on one line, without its final period), or the number if the
- * table has none.
- */
-static void err_win32(struct errmsg *err, const char *path, DWORD code)
-{
-	wchar_t w[256];
-	char text[3 * 256 + 1];	/* UTF-8 takes at most 3 bytes per unit */
-	DWORD n = FormatMessageW(FORMAT_MESSAGE_FROM_SYSTEM | FORMAT_MESSAGE_IGNORE_INSERTS, NULL,
-				 code, 0, w, sizeof w / sizeof w[0], NULL);
-	while (n > 0 && (w[n - 1] == L'\r' || w[n - 1] == L'\n' || w[n - 1] == L' ' ||
-			 w[n - 1] == L'.'))
-		n--;
-	if (n == 0) {
-		err_set(err, "%s: error %lu", path, (unsigned long)code);
-		return;
-	}
-	wtf8_from_utf16(text, sizeof text, (const uint16_t *)w, n);
-	for (char *c = text; *c; c++)
-		if (*c == '\r' || *c == '\n')
-			*c = ' ';
-	err_set(err, "%s: %s", path, text);
 }
 
 /* Returns 0, or the Win32 error that stopped the writing. */

@@ -744,3 +744,20 @@ def test_attach_cbor_snapshot_without_libcbor(target, tmp_path):
         f"modmap: {winpath(snap)}: a CBOR snapshot, and this modmap was built without "
         "libcbor; save the snapshot with --format pprof"]
     assert not out.exists()
+
+
+def test_attach_input_errors(wine, tmp_path):
+    """An input that is a directory or is missing: one line in words (Wine's
+    FormatMessageW texts), exit 1, no output left."""
+    (tmp_path / "dir").mkdir()
+    assert modmap("--self", "-f", "pprof", "-o", "snap.pb.gz", cwd=tmp_path).returncode == 0
+    for args, line in [
+            (["--snapshot", "dir", "snap.pb.gz"], "modmap: dir: Is a directory"),
+            (["--snapshot", "snap.pb.gz", "dir"], "modmap: dir: Is a directory"),
+            (["--snapshot", "snap.pb.gz", "nope.pb.gz"], "modmap: nope.pb.gz: File not found"),
+            (["--snapshot", "no\\snap.pb.gz", "snap.pb.gz"],
+             "modmap: no\\snap.pb.gz: Path not found")]:
+        p = modmap("attach", *args, "-o", "out.pb.gz", cwd=tmp_path)
+        assert (p.returncode, p.stdout) == (1, b"")
+        assert p.stderr.decode().splitlines() == [line]
+        assert sorted(f.name for f in tmp_path.iterdir()) == ["dir", "snap.pb.gz"]
