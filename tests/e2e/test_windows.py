@@ -26,6 +26,7 @@ WINFIX = WIN / "fixtures" / "winfix.exe"
 TOOLHELP_ERRORS = WIN / "fixtures" / "toolhelp_errors.exe"
 FIXDLL = WIN / "fixtures" / "fixdll.dll"
 GOMTIME = WIN / "fixtures" / "gomtime.exe"
+WEXEC = WIN / "fixtures" / "wexec.exe"
 PREFIX = BUILD / "wineprefix"
 WORK = BUILD / "wintest"
 
@@ -299,6 +300,33 @@ def test_output_to_a_directory(target, tmp_path):
         assert p.stderr.decode().splitlines() == [f"modmap: {name}: Is a directory"]
         assert list(tmp_path.iterdir()) == [tmp_path / "sub"]
         assert list((tmp_path / "sub").iterdir()) == []
+
+
+def test_unpaired_surrogate_names_the_same_file_both_ways(wine, tmp_path):
+    """A name with an unpaired surrogate (through wexec.exe: Wine would make
+    it U+FFFD on the way in) is converted alike for reading and writing, to
+    that very unit, so the file with U+FFFD there is never read instead. Wine 8
+    cannot create such a name, so the right file cannot exist: not found."""
+    assert modmap("--self", "-f", "pprof", "-o", "p.pb.gz", cwd=tmp_path).returncode == 0
+    # Decoys: what a lossy conversion (MultiByteToWideChar) could open instead.
+    for n in (1, 2, 3):
+        shutil.copy(tmp_path / "p.pb.gz", tmp_path / f"snap{chr(0xfffd) * n}.pb.gz")
+    names = sorted(f.name for f in tmp_path.iterdir())
+
+    def wexec(*args):
+        return run_exe(WEXEC, winpath(MODMAP_EXE), *args, cwd=tmp_path)
+
+    p = wexec("attach", "--snapshot", "snap\\uD800.pb.gz", "p.pb.gz", "-o", "out.pb.gz")
+    assert (p.returncode, p.stdout) == (1, b"")
+    assert p.stderr.splitlines() == [b"modmap: snap\xed\xa0\x80.pb.gz: File not found"]
+    p = wexec("--self", "-o", "out\\uDC00.json")
+    assert (p.returncode, p.stdout) == (1, b"")
+    assert p.stderr.splitlines() == [b"modmap: out\xed\xb0\x80.json: File not found"]
+    assert sorted(f.name for f in tmp_path.iterdir()) == names
+    # wexec.exe itself: U+FFFD spelled the same way does name that file.
+    p = wexec("attach", "--snapshot", "snap\\uFFFD.pb.gz", "p.pb.gz", "-o", "out.pb.gz")
+    assert p.returncode == 0, p.stderr
+    assert (tmp_path / "out.pb.gz").exists()
 
 
 # ---- errors ----------------------------------------------------------------
