@@ -84,7 +84,7 @@ FIXTURES := $(BUILD)/fixtures/mapper $(BUILD)/fixtures/libfix.so $(BUILD)/fixtur
 # are what attach exists for.
 WIN_FIXTURES := $(WIN_BUILD)/fixtures/winfix.exe $(WIN_BUILD)/fixtures/fixdll.dll \
 	$(WIN_BUILD)/fixtures/gomtime.exe $(WIN_BUILD)/fixtures/toolhelp_errors.exe \
-	$(WIN_BUILD)/fixtures/goprof.exe
+	$(WIN_BUILD)/fixtures/goprof.exe $(WIN_BUILD)/fixtures/wexec.exe
 # Go fixtures: Debian's golang-go, GOPATH mode, google/pprof from
 # golang-github-google-pprof-dev; no network.
 GO ?= go
@@ -110,6 +110,11 @@ $(BUILD)/fixtures/mapper: tests/fixtures/mapper.c
 	$(CC) $(WARN) -D_GNU_SOURCE -O1 -g -Wl,--build-id=sha1 -o $@ $< -ldl
 
 $(WIN_BUILD)/fixtures/winfix.exe: tests/fixtures/win/winfix.c
+	@mkdir -p $(dir $@)
+	$(WIN_CC) $(WARN) $(WIN_DEFS) -municode -O1 -static -o $@ $<
+
+# Runs a program with a wide command line no Unix argument can carry.
+$(WIN_BUILD)/fixtures/wexec.exe: tests/fixtures/win/wexec.c
 	@mkdir -p $(dir $@)
 	$(WIN_CC) $(WARN) $(WIN_DEFS) -municode -O1 -static -o $@ $<
 

@@ -93,6 +93,16 @@ size_t utf16_from_wtf8(uint16_t *out, size_t cap, const char *str, size_t n)
 	return len;
 }
 
+int platform_path_utf16(const char *path, uint16_t *out, size_t cap, struct errmsg *err)
+{
+	size_t n = utf16_from_wtf8(out, cap, path, strlen(path));
+	if (n == (size_t)-1 || n >= cap) {
+		err_set(err, "%s: not a valid path or too long", path);
+		return -1;
+	}
+	return 0;
+}
+
 void platform_gmtime(int64_t sec, struct tm *out)
 {
 	time_t t = (time_t)sec;
@@ -124,28 +134,86 @@ int platform_write_stdout(const void *p, size_t len, struct errmsg *err)
 	return 0;
 }
 
+#ifdef _WIN32
+/*
+ * err is "path: reason", the reason in words from the system's message
+ * table (on one line, without its final period), or the number if the
+ * table has none.
+ */
+static void err_win32(struct errmsg *err, const char *path, DWORD code)
+{
+	wchar_t w[256];
+	char text[3 * 256 + 1];	/* UTF-8 takes at most 3 bytes per unit */
+	DWORD n = FormatMessageW(FORMAT_MESSAGE_FROM_SYSTEM | FORMAT_MESSAGE_IGNORE_INSERTS, NULL,
+				 code, 0, w, sizeof w / sizeof w[0], NULL);
+	while (n > 0 && (w[n - 1] == L'\r' || w[n - 1] == L'\n' || w[n - 1] == L' ' ||
+			 w[n - 1] == L'.'))
+		n--;
+	if (n == 0) {
+		err_set(err, "%s: error %lu", path, (unsigned long)code);
+		return;
+	}
+	wtf8_from_utf16(text, sizeof text, (const uint16_t *)w, n);
+	for (char *c = text; *c; c++)
+		if (*c == '\r' || *c == '\n')
+			*c = ' ';
+	err_set(err, "%s: %s", path, text);
+}
+
+/*
+ * path opened for reading as a binary stream, shared so that a file the
+ * writer of it still holds open can be read; NULL with err set on failure.
+ */
+static FILE *open_read(const char *path, struct errmsg *err)
+{
+	wchar_t wpath[PLATFORM_PATH_MAX];
+	if (platform_path_utf16(path, (uint16_t *)wpath, PLATFORM_PATH_MAX, err) < 0)
+		return NULL;
+	HANDLE h = CreateFileW(wpath, GENERIC_READ,
+			       FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, NULL,
+			       OPEN_EXISTING, FILE_ATTRIBUTE_NORMAL, NULL);
+	if (h == INVALID_HANDLE_VALUE) {
+		DWORD e = GetLastError();
+		/* Windows says only "access denied" of a directory. */
+		DWORD attrs = GetFileAttributesW(wpath);
+		if (attrs != INVALID_FILE_ATTRIBUTES && (attrs & FILE_ATTRIBUTE_DIRECTORY))
+			err_set(err, "%s: Is a directory", path);
+		else
+			err_win32(err, path, e);
+		return NULL;
+	}
+	int fd = _open_osfhandle((intptr_t)h, _O_RDONLY | _O_BINARY);
+	FILE *f = fd < 0 ? NULL : _fdopen(fd, "rb");
+	if (!f) {
+		err_set(err, "%s: %s", path, strerror(errno));
+		if (fd < 0)
+			CloseHandle(h);
+		else
+			_close(fd);
+	}
+	return f;
+}
+#endif
+
 int platform_read_file(const char *path, struct buf *out, uint64_t max, struct errmsg *err)
 {
 	int is_stdin = strcmp(path, "-") == 0;
 	const char *name = is_stdin ? "standard input" : path;
 	FILE *f;
-#ifdef _WIN32
-	wchar_t wpath[32768];
 	if (is_stdin) {
-		_setmode(_fileno(stdin), _O_BINARY);
 		f = stdin;
-	} else if (!MultiByteToWideChar(CP_UTF8, 0, path, -1, wpath, 32768)) {
-		err_set(err, "%s: path too long", path);
-		return -1;
-	} else {
-		f = _wfopen(wpath, L"rb");
-	}
-#else
-	f = is_stdin ? stdin : fopen(path, "rb");
+#ifdef _WIN32
+		_setmode(_fileno(stdin), _O_BINARY);
 #endif
-	if (!f) {
-		err_set(err, "%s: %s", name, strerror(errno));
-		return -1;
+	} else {
+#ifdef _WIN32
+		f = open_read(path, err);
+#else
+		if (!(f = fopen(path, "rb")))
+			err_set(err, "%s: %s", path, strerror(errno));
+#endif
+		if (!f)
+			return -1;
 	}
 	size_t start = out->len;
 	int e = 0;
@@ -200,35 +268,91 @@ void platform_args(int *argc, char ***argv)
 	}
 }
 
+/* Returns 0, or the Win32 error that stopped the writing. */
+static DWORD write_handle(HANDLE h, const void *p, size_t len)
+{
+	const char *q = p;
+	while (len) {
+		DWORD chunk = len > 1u << 30 ? 1u << 30 : (DWORD)len, wrote = 0;
+		if (!WriteFile(h, q, chunk, &wrote, NULL))
+			return GetLastError();
+		if (wrote == 0)
+			return ERROR_WRITE_FAULT;
+		q += wrote;
+		len -= wrote;
+	}
+	return 0;
+}
+
+/*
+ * Whether wpath names a DOS device (NUL, CON, COM1, C:\dir\NUL; NUL.txt
+ * too before Windows 11), which GetFullPathNameW makes \\.\NAME.
+ * scratch holds PLATFORM_PATH_MAX units.
+ */
+static int is_dos_device(const wchar_t *wpath, wchar_t *scratch)
+{
+	DWORD n = GetFullPathNameW(wpath, PLATFORM_PATH_MAX, scratch, NULL);
+	return n > 4 && n < PLATFORM_PATH_MAX && wcsncmp(scratch, L"\\\\.\\", 4) == 0 &&
+	       !wcschr(scratch + 4, L'\\');
+}
+
+/* -o NUL, CON, a named pipe: written in place, never replaced. Takes h. */
+static int write_special(HANDLE h, const char *path, const void *p, size_t len,
+			 struct errmsg *err)
+{
+	DWORD e = write_handle(h, p, len);
+	CloseHandle(h);
+	if (e) {
+		err_win32(err, path, e);
+		return -1;
+	}
+	return 0;
+}
+
 int platform_write_file(const char *path, const void *p, size_t len, struct errmsg *err)
 {
 	/* The path is WTF-8 (platform_args converts the wide arguments). */
-	wchar_t wpath[32768], wtmp[32768 + 16];
-	size_t wn = utf16_from_wtf8((uint16_t *)wpath, 32768, path, strlen(path));
-	if (wn == (size_t)-1 || wn >= 32768) {
-		err_set(err, "%s: not a valid path or too long", path);
+	wchar_t wpath[PLATFORM_PATH_MAX], wtmp[PLATFORM_PATH_MAX + 16];
+	if (platform_path_utf16(path, (uint16_t *)wpath, PLATFORM_PATH_MAX, err) < 0)
 		return -1;
+
+	/* A temporary name beside a device is no file ("NUL.tmp42" is NUL
+	 * again) and a device cannot be renamed over: what is not a disk file
+	 * is written in place, as on Linux. */
+	HANDLE h = CreateFileW(wpath, GENERIC_WRITE, FILE_SHARE_READ | FILE_SHARE_WRITE, NULL,
+			       OPEN_EXISTING, FILE_ATTRIBUTE_NORMAL, NULL);
+	if (h != INVALID_HANDLE_VALUE) {
+		if (GetFileType(h) != FILE_TYPE_DISK)
+			return write_special(h, path, p, len, err);
+		CloseHandle(h);
+	} else {
+		DWORD e = GetLastError();
+		if (is_dos_device(wpath, wtmp)) {
+			err_win32(err, path, e);
+			return -1;
+		}
+		DWORD attrs = GetFileAttributesW(wpath);
+		if (attrs != INVALID_FILE_ATTRIBUTES && (attrs & FILE_ATTRIBUTE_DIRECTORY)) {
+			err_set(err, "%s: Is a directory", path);
+			return -1;
+		}
 	}
+
 	swprintf(wtmp, sizeof wtmp / sizeof wtmp[0], L"%ls.tmp%lu", wpath,
 		 (unsigned long)GetCurrentProcessId());
-	HANDLE h = CreateFileW(wtmp, GENERIC_WRITE, 0, NULL, CREATE_NEW, FILE_ATTRIBUTE_NORMAL, NULL);
+	h = CreateFileW(wtmp, GENERIC_WRITE, 0, NULL, CREATE_NEW, FILE_ATTRIBUTE_NORMAL, NULL);
 	if (h == INVALID_HANDLE_VALUE) {
-		err_set(err, "%s: cannot create (error %lu)", path, (unsigned long)GetLastError());
+		err_win32(err, path, GetLastError());
 		return -1;
 	}
-	const char *q = p;
-	size_t left = len;
-	int ok = 1;
-	while (ok && left) {
-		DWORD chunk = left > 1u << 30 ? 1u << 30 : (DWORD)left, wrote = 0;
-		ok = WriteFile(h, q, chunk, &wrote, NULL) && wrote == chunk;
-		q += chunk;
-		left -= chunk;
-	}
-	ok = ok && FlushFileBuffers(h);
+	DWORD e = write_handle(h, p, len);
+	if (!e && !FlushFileBuffers(h))
+		e = GetLastError();
 	CloseHandle(h);
-	if (!ok || !MoveFileExW(wtmp, wpath, MOVEFILE_REPLACE_EXISTING | MOVEFILE_WRITE_THROUGH)) {
-		err_set(err, "%s: cannot write (error %lu)", path, (unsigned long)GetLastError());
+	if (!e && !MoveFileExW(wtmp, wpath, MOVEFILE_REPLACE_EXISTING | MOVEFILE_WRITE_THROUGH))
+		e = GetLastError();
+	if (e) {
+		err_win32(err, path, e);
 		DeleteFileW(wtmp);
 		return -1;
 	}

@@ -16,7 +16,9 @@
 /*
  * Writes len bytes to path through a temporary file in the same directory,
  * renamed over path only once complete; on failure no file is left and path
- * is untouched. err names the path and the reason.
+ * is untouched. A path that exists and is no regular file (/dev/null, a
+ * FIFO, NUL, CON, a named pipe) is written in place instead. err names the
+ * path and the reason.
  */
 int platform_write_file(const char *path, const void *p, size_t len, struct errmsg *err);
 /*
@@ -51,5 +53,18 @@ size_t wtf8_from_utf16(char *out, size_t cap, const uint16_t *w, size_t n);
  * Returns (size_t)-1 when s holds bytes no UTF-16 string converts to.
  */
 size_t utf16_from_wtf8(uint16_t *out, size_t cap, const char *s, size_t n);
+
+/* The longest Win32 path in UTF-16 units, its NUL included. */
+#define PLATFORM_PATH_MAX 32768
+
+/*
+ * A path as given (WTF-8, as platform_args makes the arguments) to the
+ * NUL-terminated UTF-16 name Win32 calls take, in out[cap]: the one
+ * conversion every file name goes through on Windows, so an unpaired
+ * surrogate names the same file when read and when written. Fails, err
+ * naming the path, on bytes no UTF-16 converts to or a name that does not
+ * fit. Portable, so it is unit-tested on any build.
+ */
+int platform_path_utf16(const char *path, uint16_t *out, size_t cap, struct errmsg *err);
 
 #endif

@@ -10,8 +10,10 @@ import json
 import os
 import re
 import shutil
+import stat
 import struct
 import subprocess
+import threading
 from pathlib import Path
 
 import pytest
@@ -24,6 +26,7 @@ WINFIX = WIN / "fixtures" / "winfix.exe"
 TOOLHELP_ERRORS = WIN / "fixtures" / "toolhelp_errors.exe"
 FIXDLL = WIN / "fixtures" / "fixdll.dll"
 GOMTIME = WIN / "fixtures" / "gomtime.exe"
+WEXEC = WIN / "fixtures" / "wexec.exe"
 PREFIX = BUILD / "wineprefix"
 WORK = BUILD / "wintest"
 
@@ -248,10 +251,82 @@ def test_output_file_with_non_ascii_name(target, tmp_path):
 
 
 def test_output_file_error_leaves_nothing(target, tmp_path):
+    """A directory that does not exist: one line with the reason in words
+    (FormatMessageW's text, which is Wine's own under Wine), exit 1."""
     p = modmap("--pid", target.pid, "-o", "missing\\dir\\out.json", cwd=tmp_path)
-    assert p.returncode == 1
-    assert p.stderr.decode().startswith("modmap: missing\\dir\\out.json: cannot create")
+    assert (p.returncode, p.stdout) == (1, b"")
+    assert p.stderr.decode().splitlines() == ["modmap: missing\\dir\\out.json: Path not found"]
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("name", ["NUL", "nul", "C:\\NUL", "\\\\.\\NUL", "Z:\\dev\\null"])
+def test_output_to_a_device(target, tmp_path, name):
+    """-o NUL and the like are written in place: a temporary name beside a
+    DOS device ("NUL.tmp42") is that device again, and no rename can
+    replace one. Z:\\dev\\null is no DOS name, but not a disk file either."""
+    p = modmap("--pid", target.pid, "-f", "pprof", "-o", name, cwd=tmp_path)
+    assert (p.returncode, p.stdout, p.stderr) == (0, b"", b"")
+    assert list(tmp_path.iterdir()) == []
+    assert stat.S_ISCHR(os.stat("/dev/null").st_mode)
+
+
+def test_output_to_a_fifo(target, tmp_path):
+    """A FIFO (what Wine gives for a named pipe's Unix side) receives the
+    whole output, and stays a FIFO: a rename would have replaced it."""
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    got = []
+    reader = threading.Thread(target=lambda: got.append(fifo.read_bytes()))
+    reader.start()
+    try:
+        p = modmap("--pid", target.pid, "-f", "json", "-o", winpath(fifo))
+    finally:
+        if reader.is_alive():       # modmap never opened it: unblock the reader
+            with open(fifo, "wb"):
+                pass
+        reader.join(timeout=30)
+    assert (p.returncode, p.stderr) == (0, b"")
+    assert json.loads(got[0])["pid"] == target.pid
+    assert stat.S_ISFIFO(os.stat(fifo).st_mode)
+    assert list(tmp_path.iterdir()) == [fifo]
+
+
+def test_output_to_a_directory(target, tmp_path):
+    """-o naming an existing directory: one line, exit 1, nothing left."""
+    (tmp_path / "sub").mkdir()
+    for name in ["sub", winpath(tmp_path / "sub")]:
+        p = modmap("--pid", target.pid, "-o", name, cwd=tmp_path)
+        assert (p.returncode, p.stdout) == (1, b"")
+        assert p.stderr.decode().splitlines() == [f"modmap: {name}: Is a directory"]
+        assert list(tmp_path.iterdir()) == [tmp_path / "sub"]
+        assert list((tmp_path / "sub").iterdir()) == []
+
+
+def test_unpaired_surrogate_names_the_same_file_both_ways(wine, tmp_path):
+    """A name with an unpaired surrogate (through wexec.exe: Wine would make
+    it U+FFFD on the way in) is converted alike for reading and writing, to
+    that very unit, so the file with U+FFFD there is never read instead. Wine 8
+    cannot create such a name, so the right file cannot exist: not found."""
+    assert modmap("--self", "-f", "pprof", "-o", "p.pb.gz", cwd=tmp_path).returncode == 0
+    # Decoys: what a lossy conversion (MultiByteToWideChar) could open instead.
+    for n in (1, 2, 3):
+        shutil.copy(tmp_path / "p.pb.gz", tmp_path / f"snap{chr(0xfffd) * n}.pb.gz")
+    names = sorted(f.name for f in tmp_path.iterdir())
+
+    def wexec(*args):
+        return run_exe(WEXEC, winpath(MODMAP_EXE), *args, cwd=tmp_path)
+
+    p = wexec("attach", "--snapshot", "snap\\uD800.pb.gz", "p.pb.gz", "-o", "out.pb.gz")
+    assert (p.returncode, p.stdout) == (1, b"")
+    assert p.stderr.splitlines() == [b"modmap: snap\xed\xa0\x80.pb.gz: File not found"]
+    p = wexec("--self", "-o", "out\\uDC00.json")
+    assert (p.returncode, p.stdout) == (1, b"")
+    assert p.stderr.splitlines() == [b"modmap: out\xed\xb0\x80.json: File not found"]
+    assert sorted(f.name for f in tmp_path.iterdir()) == names
+    # wexec.exe itself: U+FFFD spelled the same way does name that file.
+    p = wexec("attach", "--snapshot", "snap\\uFFFD.pb.gz", "p.pb.gz", "-o", "out.pb.gz")
+    assert p.returncode == 0, p.stderr
+    assert (tmp_path / "out.pb.gz").exists()
 
 
 # ---- errors ----------------------------------------------------------------
@@ -697,3 +772,20 @@ def test_attach_cbor_snapshot_without_libcbor(target, tmp_path):
         f"modmap: {winpath(snap)}: a CBOR snapshot, and this modmap was built without "
         "libcbor; save the snapshot with --format pprof"]
     assert not out.exists()
+
+
+def test_attach_input_errors(wine, tmp_path):
+    """An input that is a directory or is missing: one line in words (Wine's
+    FormatMessageW texts), exit 1, no output left."""
+    (tmp_path / "dir").mkdir()
+    assert modmap("--self", "-f", "pprof", "-o", "snap.pb.gz", cwd=tmp_path).returncode == 0
+    for args, line in [
+            (["--snapshot", "dir", "snap.pb.gz"], "modmap: dir: Is a directory"),
+            (["--snapshot", "snap.pb.gz", "dir"], "modmap: dir: Is a directory"),
+            (["--snapshot", "snap.pb.gz", "nope.pb.gz"], "modmap: nope.pb.gz: File not found"),
+            (["--snapshot", "no\\snap.pb.gz", "snap.pb.gz"],
+             "modmap: no\\snap.pb.gz: Path not found")]:
+        p = modmap("attach", *args, "-o", "out.pb.gz", cwd=tmp_path)
+        assert (p.returncode, p.stdout) == (1, b"")
+        assert p.stderr.decode().splitlines() == [line]
+        assert sorted(f.name for f in tmp_path.iterdir()) == ["dir", "snap.pb.gz"]

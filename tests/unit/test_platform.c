@@ -1,7 +1,8 @@
 /*
  * test_platform.c - the portable parts of platform.c: UTF-16 <-> WTF-8,
  * which must round-trip any UTF-16 string (unpaired surrogates included),
- * and how such a string comes out of the JSON writer.
+ * the path conversion built on it, and how such a string comes out of the
+ * JSON writer.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -57,6 +58,28 @@ static void test_wtf8_rejects_what_utf16_cannot_be(void **state)
 	assert_true(utf16_from_wtf8(back, 8, "\xf4\x90\x80\x80", 4) == (size_t)-1);
 }
 
+/* What every file name goes through on Windows, reading and writing: an
+ * unpaired surrogate stays that unit (MultiByteToWideChar(CP_UTF8) would
+ * make it U+FFFD, another file). Wine 8 cannot create a file with such a
+ * name, so this is tested here rather than under Wine. */
+static void test_path_utf16(void **state)
+{
+	(void)state;
+	static const uint16_t want[] = { 'C', ':', '\\', 0xd800, 0xe9, '.', 'p', 'b', 0 };
+	const char *path = "C:\\\xed\xa0\x80\xc3\xa9.pb";
+	uint16_t w[16];
+	struct errmsg err = { "" };
+	assert_int_equal(platform_path_utf16(path, w, 16, &err), 0);
+	assert_memory_equal(w, want, sizeof want);
+	/* Exactly room for the name and its NUL, then one unit less. */
+	assert_int_equal(platform_path_utf16(path, w, 9, &err), 0);
+	assert_memory_equal(w, want, sizeof want);
+	assert_int_equal(platform_path_utf16(path, w, 8, &err), -1);
+	assert_string_equal(err.text, "C:\\\xed\xa0\x80\xc3\xa9.pb: not a valid path or too long");
+	assert_int_equal(platform_path_utf16("a\xff", w, 16, &err), -1);
+	assert_string_equal(err.text, "a\xff: not a valid path or too long");
+}
+
 static char *json(void (*put)(struct buf *, const char *, size_t), const char *s, size_t n)
 {
 	static char text[256];
@@ -90,6 +113,7 @@ int main(void)
 		cmocka_unit_test(test_utf16_to_wtf8),
 		cmocka_unit_test(test_wtf8_round_trip),
 		cmocka_unit_test(test_wtf8_rejects_what_utf16_cannot_be),
+		cmocka_unit_test(test_path_utf16),
 		cmocka_unit_test(test_json_of_windows_strings),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
