@@ -589,16 +589,6 @@ enum bid_kind identity_choose(enum bid_mode mode, const struct identity *id, con
 	return BIDK_PATH_MTIME;
 }
 
-/* Interns text into *field; 0, or -1 when memory runs out. */
-static int put_text(struct snapshot *s, uint32_t *field, const char *text)
-{
-	uint32_t off = snapshot_intern_str(s, text);
-	if (off == UINT32_MAX)
-		return -1;
-	*field = off;
-	return 0;
-}
-
 int identity_apply(struct snapshot *s, struct mapping *m, enum bid_mode mode,
 		   const struct identity *id)
 {
@@ -609,19 +599,19 @@ int identity_apply(struct snapshot *s, struct mapping *m, enum bid_mode mode,
 	 * every file, whichever source or backend made the snapshot. */
 	if (mode == BID_NATIVE) {
 		if (id->go[0])
-			rc = put_text(s, &m->go_build_id, id->go);
+			rc = snapshot_set(s, &m->go_build_id, id->go);
 		if (rc == 0 && id->pdb_file[0])
-			rc = put_text(s, &m->pdb_file, id->pdb_file);
+			rc = snapshot_set(s, &m->pdb_file, id->pdb_file);
 		if (rc == 0 && id->pdb_sig[0])
-			rc = put_text(s, &m->pdb_sig, id->pdb_sig);
+			rc = snapshot_set(s, &m->pdb_sig, id->pdb_sig);
 		if (rc == 0 && id->pe_image[0])
-			rc = put_text(s, &m->pe_image, id->pe_image);
+			rc = snapshot_set(s, &m->pe_image, id->pe_image);
 	}
 	/* The reason matters where the contents gave no ID. */
 	if (rc == 0 && id->error && (kind == BIDK_PATH_MTIME || kind == BIDK_NONE))
-		rc = put_text(s, &m->bid_error, id->error);
+		rc = snapshot_set(s, &m->bid_error, id->error);
 	if (rc == 0 && text) {
-		rc = put_text(s, &m->build_id, text);
+		rc = snapshot_set(s, &m->build_id, text);
 		m->bid_kind = kind;
 	}
 	return rc < 0 ? -1 : (int)kind;

@@ -99,6 +99,10 @@ struct mapping *snapshot_add(struct snapshot *s);
  */
 uint32_t snapshot_intern(struct snapshot *s, const char *p, size_t len);
 uint32_t snapshot_intern_str(struct snapshot *s, const char *p);
+/* The string at offset first followed by second (not in the arena). */
+uint32_t snapshot_intern_after(struct snapshot *s, uint32_t first, const char *second);
+/* Interns text and stores its offset in *field; 0, or -1 when memory runs out. */
+int snapshot_set(struct snapshot *s, uint32_t *field, const char *text);
 static inline const char *snapshot_str(const struct snapshot *s, uint32_t off)
 {
 	return s->arena ? s->arena + off : "";

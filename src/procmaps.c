@@ -281,6 +281,15 @@ static int path_is_mapped_file(struct target *t, const char *path, const struct 
 	return 1;
 }
 
+/* /proc/PID/map_files/START-END: the mapped file itself, by its range. */
+static const char *map_files_path(const struct target *t, const struct mapping *m,
+				  char out[PROC_PATH])
+{
+	snprintf(out, PROC_PATH, "/proc/%llu/map_files/%llx-%llx", (unsigned long long)t->pid,
+		 (unsigned long long)m->start, (unsigned long long)m->limit);
+	return out;
+}
+
 static int ensure_scratch(struct target *t, size_t n)
 {
 	if (t->scratch_cap >= n)
@@ -314,10 +323,7 @@ static int set_name(struct target *t, struct mapping *m, const char *name, size_
 		 * decides; otherwise the escape is what the kernel wrote. */
 		char link[PROC_PATH];
 		char raw[PATH_MAX + sizeof DELETED_SUFFIX];
-		snprintf(link, sizeof link, "/proc/%llu/map_files/%llx-%llx",
-			 (unsigned long long)t->pid, (unsigned long long)m->start,
-			 (unsigned long long)m->limit);
-		ssize_t r = readlink(link, raw, sizeof raw);
+		ssize_t r = readlink(map_files_path(t, m, link), raw, sizeof raw);
 		if (r > 0 && (size_t)r <= len && (size_t)r < sizeof raw) {
 			memcpy(n, raw, (size_t)r);
 			nlen = (size_t)r;
@@ -398,9 +404,7 @@ static int open_mapped(struct target *t, const struct mapping *m, struct stat *s
 					      : "cannot open the file";
 	}
 	char link[PROC_PATH];
-	snprintf(link, sizeof link, "/proc/%llu/map_files/%llx-%llx", (unsigned long long)t->pid,
-		 (unsigned long long)m->start, (unsigned long long)m->limit);
-	int fd = open(link, O_PATH | O_CLOEXEC);
+	int fd = open(map_files_path(t, m, link), O_PATH | O_CLOEXEC);
 	if (fd >= 0) {
 		if (fstat(fd, st) == 0 && same_file(st, m)) {
 			*impostor = 0;
@@ -475,7 +479,6 @@ static void local_zone_init(void)
 
 static int set_path_mtime(struct target *t, struct mapping *m, const struct stat *st)
 {
-	const char *path = snapshot_str(t->s, m->file);
 	if (!st) {
 		m->build_id = m->file;
 		m->bid_kind = BIDK_PATH;
@@ -487,15 +490,9 @@ static int set_path_mtime(struct target *t, struct mapping *m, const struct stat
 	local_zone_init();
 	if (!localtime_r(&sec, &tm))
 		return -1;
-	size_t wl = gotime_format(when, sizeof when, st->st_mtim.tv_sec, st->st_mtim.tv_nsec,
-				  tm.tm_gmtoff, tm.tm_zone ? tm.tm_zone : "");
-	size_t pl = strlen(path);
-	if (ensure_scratch(t, pl + wl + 1) < 0)
-		return -1;
-	/* path may live in the arena, which interning can move: copy first. */
-	memmove(t->scratch, path, pl);
-	memcpy(t->scratch + pl, when, wl);
-	uint32_t off = snapshot_intern(t->s, t->scratch, pl + wl);
+	gotime_format(when, sizeof when, st->st_mtim.tv_sec, st->st_mtim.tv_nsec, tm.tm_gmtoff,
+		      tm.tm_zone ? tm.tm_zone : "");
+	uint32_t off = snapshot_intern_after(t->s, m->file, when);
 	if (off == UINT32_MAX)
 		return -1;
 	m->build_id = off;
@@ -506,12 +503,10 @@ static int set_path_mtime(struct target *t, struct mapping *m, const struct stat
 static int set_id_text(struct target *t, struct mapping *m, uint32_t *field, const char *text,
 		       enum bid_kind kind)
 {
-	uint32_t off = snapshot_intern_str(t->s, text);
-	if (off == UINT32_MAX)
+	if (snapshot_set(t->s, field, text) < 0)
 		return -1;
-	*field = off;
 	if (kind != BIDK_NONE) {
-		m->build_id = off;
+		m->build_id = *field;
 		m->bid_kind = kind;
 	}
 	return 0;

@@ -34,32 +34,64 @@ struct mapping *snapshot_add(struct snapshot *s)
 	return &s->map[s->n++];
 }
 
+/* Room for n more arena bytes (the arena may move); 0, or -1. */
+static int arena_reserve(struct snapshot *s, size_t n)
+{
+	if (s->arena && s->size - s->used >= n)
+		return 0;
+	size_t used = s->arena ? s->used : 1;	/* offset 0 is "" */
+	size_t size = s->size ? s->size : 4096;
+	while (size - used < n) {
+		if (size > UINT32_MAX / 2)
+			return -1;
+		size *= 2;
+	}
+	char *a = realloc(s->arena, size);
+	if (!a)
+		return -1;
+	if (!s->arena)
+		a[0] = '\0';
+	s->arena = a;
+	s->size = size;
+	s->used = used;
+	return 0;
+}
+
 uint32_t snapshot_intern(struct snapshot *s, const char *p, size_t len)
 {
 	if (len == 0)
 		return 0;
-	if (!s->arena || s->size - s->used < len + 1) {
-		size_t size = s->size ? s->size : 4096;
-		while (size - s->used < len + 1 || size == 0) {
-			if (size > UINT32_MAX / 2)
-				return UINT32_MAX;
-			size *= 2;
-		}
-		char *a = realloc(s->arena, size);
-		if (!a)
-			return UINT32_MAX;
-		if (!s->arena) {
-			a[0] = '\0';	/* offset 0 is "" */
-			s->used = 1;
-		}
-		s->arena = a;
-		s->size = size;
-	}
+	if (arena_reserve(s, len + 1) < 0)
+		return UINT32_MAX;
 	uint32_t off = (uint32_t)s->used;
 	memcpy(s->arena + off, p, len);
 	s->arena[off + len] = '\0';
 	s->used += len + 1;
 	return off;
+}
+
+uint32_t snapshot_intern_after(struct snapshot *s, uint32_t first, const char *second)
+{
+	size_t fl = strlen(snapshot_str(s, first)), sl = strlen(second);
+	if (fl + sl == 0)
+		return 0;
+	if (arena_reserve(s, fl + sl + 1) < 0)
+		return UINT32_MAX;
+	uint32_t off = (uint32_t)s->used;
+	/* By offset: reserving may have moved the arena. */
+	memmove(s->arena + off, s->arena + first, fl);
+	memcpy(s->arena + off + fl, second, sl + 1);
+	s->used += fl + sl + 1;
+	return off;
+}
+
+int snapshot_set(struct snapshot *s, uint32_t *field, const char *text)
+{
+	uint32_t off = snapshot_intern_str(s, text);
+	if (off == UINT32_MAX)
+		return -1;
+	*field = off;
+	return 0;
 }
 
 uint32_t snapshot_intern_str(struct snapshot *s, const char *p)

@@ -269,15 +269,6 @@ static int zone_load(struct target *t)
 	return 0;
 }
 
-static int set_text(struct snapshot *s, uint32_t *field, const char *text)
-{
-	uint32_t off = snapshot_intern_str(s, text);
-	if (off == UINT32_MAX)
-		return -1;
-	*field = off;
-	return 0;
-}
-
 /*
  * A file's last-write time the way Go's os.Stat finds it: the attributes
  * for a plain file; FindFirstFile for one another process holds without
@@ -327,7 +318,7 @@ static int set_path_mtime(struct target *t, struct mapping *m, const wchar_t *wp
 		snprintf(why, sizeof why, "cannot stat the file (error %lu)", (unsigned long)e);
 		m->build_id = m->file;
 		m->bid_kind = BIDK_PATH;
-		return m->bid_error ? 0 : set_text(t->s, &m->bid_error, why);
+		return m->bid_error ? 0 : snapshot_set(t->s, &m->bid_error, why);
 	}
 	if (zone_load(t) < 0)
 		return -1;
@@ -337,16 +328,8 @@ static int set_path_mtime(struct target *t, struct mapping *m, const wchar_t *wp
 	long off;
 	char zone[GOZONE_ABBR_MAX], when[96 + GOZONE_ABBR_MAX];
 	gozone_lookup(t->zone, sec, &off, zone, sizeof zone);
-	size_t wl = gotime_format(when, sizeof when, sec, nsec, off, zone);
-	const char *path = snapshot_str(t->s, m->file);
-	size_t pl = strlen(path);
-	/* path lives in the arena, which interning may move: copy it first. */
-	char *id = scratch_get(&t->text, pl + wl + 1);
-	if (!id)
-		return -1;
-	memcpy(id, path, pl);
-	memcpy(id + pl, when, wl + 1);
-	uint32_t o = snapshot_intern(t->s, id, pl + wl);
+	gotime_format(when, sizeof when, sec, nsec, off, zone);
+	uint32_t o = snapshot_intern_after(t->s, m->file, when);
 	if (o == UINT32_MAX)
 		return -1;
 	m->build_id = o;
@@ -427,7 +410,7 @@ static int set_build_id(struct target *t, struct mapping *m, const wchar_t *w, s
 		const char *why = NULL;
 		const struct identity *id = pe_read(t, wpath, &tmp, &why);
 		if (!id) {
-			rc = set_text(t->s, &m->bid_error, why);
+			rc = snapshot_set(t->s, &m->bid_error, why);
 		} else {
 			int kind = identity_apply(t->s, m, t->o->bid, id);
 			if (kind != BIDK_PATH_MTIME)
@@ -525,7 +508,7 @@ static int add_module(struct target *t, MODULEENTRY32W *me, int first)
 		snprintf(msg, sizeof msg, "path cut at %d characters by Toolhelp32; "
 			 "the whole one could not be read (error %lu)", TOOLHELP_NAME_MAX,
 			 (unsigned long)why);
-		rc = set_text(t->s, &m->bid_error, msg);
+		rc = snapshot_set(t->s, &m->bid_error, msg);
 	}
 	if (rc == 0)
 		rc = set_build_id(t, m, w, n);

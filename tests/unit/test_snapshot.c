@@ -49,6 +49,29 @@ static void test_strings_survive_growth(void **state)
 	snapshot_free(&s);
 }
 
+static void test_intern_after_survives_a_moving_arena(void **state)
+{
+	(void)state;
+	struct snapshot s;
+	snapshot_init(&s);
+	uint32_t path = snapshot_intern_str(&s, "/usr/lib/libfoo.so");
+	/* Fill the arena to the brim so the next string must move it. */
+	char big[4096];
+	memset(big, 'x', sizeof big - 1);
+	big[sizeof big - 1] = '\0';
+	while (s.size - s.used > sizeof big)
+		snapshot_intern_str(&s, big);
+	uint32_t id = snapshot_intern_after(&s, path, "2026-11-25 23:43:42.5 +0000 UTC");
+	assert_int_not_equal(id, UINT32_MAX);
+	assert_string_equal(snapshot_str(&s, id), "/usr/lib/libfoo.so2026-11-25 23:43:42.5 +0000 UTC");
+	assert_string_equal(snapshot_str(&s, path), "/usr/lib/libfoo.so");
+	assert_int_equal(snapshot_intern_after(&s, 0, ""), 0);
+	uint32_t f = 0;
+	assert_int_equal(snapshot_set(&s, &f, "abc"), 0);
+	assert_string_equal(snapshot_str(&s, f), "abc");
+	snapshot_free(&s);
+}
+
 static void test_perm_string(void **state)
 {
 	(void)state;
@@ -66,6 +89,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_empty_string_is_offset_zero),
 		cmocka_unit_test(test_strings_survive_growth),
+		cmocka_unit_test(test_intern_after_survives_a_moving_arena),
 		cmocka_unit_test(test_perm_string),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
