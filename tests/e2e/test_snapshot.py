@@ -291,3 +291,23 @@ def test_text_escapes_what_a_terminal_would_act_on(spawn, tmp_path):
     assert not any("\x80" <= ch <= "\x9f" or "\udc80" <= ch <= "\udcff" for ch in text)
     for want in ("esc\\x1b[31m.so", "c1\\u009b31m.so", "raw\\x9b31m.so", "del\\x7f.so"):
         assert want in text, want
+
+
+def test_a_file_mapped_by_many_processes_is_read_once(spawn, tmp_path):
+    """The identity cache lives for the run: two processes mapping the same
+    files cost one read of each file, not two."""
+    procs = [spawn([FIXTURES / "mapper", f"load:{LIBFIX}"]) for _ in range(2)]
+    log = tmp_path / "strace.log"
+    subprocess.run(["strace", "-f", "-qq", "-o", str(log), "-e", "trace=openat",
+                    str(FIXTURES.parent / "modmap"), "--source", "maps", "--mappings", "all",
+                    "--pid", str(procs[0].pid), "--pid", str(procs[1].pid),
+                    "-o", str(tmp_path / "out.txt")], check=True)
+    # Each read of a file's contents reopens it through /proc/self/fd.
+    reads = [c for c in log.read_text(errors="replace").splitlines()
+             if '"/proc/self/fd/' in c and "= -1" not in c]
+    docs = modmap_json("--source", "maps", "--mappings", "all",
+                       "--pid", procs[0].pid, "--pid", procs[1].pid)
+    files = {(m["dev"], m["inode"]) for d in docs for m in d["mappings"] if "inode" in m}
+    shared = files & {(m["dev"], m["inode"]) for m in docs[0]["mappings"] if "inode" in m}
+    assert len(shared) >= 4      # mapper, libfix, libc, the loader
+    assert len(reads) == len(files), (len(reads), len(files))
