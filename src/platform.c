@@ -324,3 +324,401 @@ int platform_write_file(const char *path, const void *p, size_t len, struct errm
 	return e ? -1 : 0;
 }
 #endif
+
+/* ---- streaming input and output, for attach ----------------------------- */
+
+struct platform_in {
+	FILE *f;		/* the file, or standard input */
+	FILE *spool;		/* a copy of what f gave, when f cannot be rewound */
+	int from_spool;		/* reading the copy back */
+	int is_stdin;
+	uint64_t max, count;
+};
+
+struct platform_out {
+	char *name;		/* for messages; NULL: standard output */
+#ifdef _WIN32
+	HANDLE h;		/* NULL: not open */
+	wchar_t *wpath, *wtmp;	/* wtmp NULL: written in place */
+	int made;		/* wtmp exists and is ours to remove */
+#else
+	int fd;
+	char *tmp, *target;	/* tmp NULL: written in place */
+	mode_t mode;
+#endif
+};
+
+static char *str_dup(const char *s)
+{
+	size_t n = strlen(s) + 1;
+	char *d = malloc(n);
+	return d ? memcpy(d, s, n) : NULL;
+}
+
+#ifdef _WIN32
+/* The path as UTF-16, malloc'ed; NULL when it is not WTF-8 or too long. */
+static wchar_t *wide_path(const char *path, size_t extra)
+{
+	size_t n = utf16_from_wtf8(NULL, 0, path, strlen(path));
+	if (n == (size_t)-1 || n >= 32768)
+		return NULL;
+	wchar_t *w = malloc((n + 1 + extra) * sizeof *w);
+	if (w)
+		utf16_from_wtf8((uint16_t *)w, n + 1, path, strlen(path));
+	return w;
+}
+
+static FILE *in_fopen(const char *path)
+{
+	wchar_t *w = wide_path(path, 0);
+	FILE *f = w ? _wfopen(w, L"rb") : NULL;
+	if (!w)
+		errno = EINVAL;
+	free(w);
+	return f;
+}
+
+static int in_rewindable(FILE *f)
+{
+	return GetFileType((HANDLE)_get_osfhandle(_fileno(f))) == FILE_TYPE_DISK;
+}
+
+/* An unnamed temporary file: Windows deletes it when it is closed. */
+static FILE *spool_new(void)
+{
+	wchar_t dir[MAX_PATH + 1], name[MAX_PATH + 1];
+	DWORD n = GetTempPathW(MAX_PATH + 1, dir);
+	if (n == 0 || n > MAX_PATH || !GetTempFileNameW(dir, L"mmp", 0, name))
+		return NULL;
+	HANDLE h = CreateFileW(name, GENERIC_READ | GENERIC_WRITE, 0, NULL, CREATE_ALWAYS,
+			       FILE_ATTRIBUTE_TEMPORARY | FILE_FLAG_DELETE_ON_CLOSE, NULL);
+	if (h == INVALID_HANDLE_VALUE) {
+		DeleteFileW(name);
+		return NULL;
+	}
+	int fd = _open_osfhandle((intptr_t)h, _O_RDWR | _O_BINARY);
+	if (fd < 0) {
+		CloseHandle(h);
+		return NULL;
+	}
+	FILE *f = _fdopen(fd, "w+b");
+	if (!f)
+		_close(fd);
+	return f;
+}
+#else
+static FILE *in_fopen(const char *path)
+{
+	return fopen(path, "rb");
+}
+
+static int in_rewindable(FILE *f)
+{
+	struct stat st;
+	return fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode);
+}
+
+/* An unnamed temporary file: unlinked as soon as it is made. */
+static FILE *spool_new(void)
+{
+	const char *dir = getenv("TMPDIR");
+	if (!dir || !*dir)
+		dir = "/tmp";
+	size_t n = strlen(dir) + sizeof "/modmap-spool.XXXXXX";
+	char *t = malloc(n);
+	if (!t)
+		return NULL;
+	snprintf(t, n, "%s/modmap-spool.XXXXXX", dir);
+	int fd = mkstemp(t);
+	if (fd >= 0)
+		unlink(t);
+	free(t);
+	FILE *f = fd >= 0 ? fdopen(fd, "w+b") : NULL;
+	if (fd >= 0 && !f)
+		close(fd);
+	return f;
+}
+#endif
+
+struct platform_in *platform_in_open(const char *path, uint64_t max, struct errmsg *err)
+{
+	struct platform_in *in = calloc(1, sizeof *in);
+	if (!in) {
+		err_set(err, "out of memory");
+		return NULL;
+	}
+	in->max = max;
+	in->is_stdin = strcmp(path, "-") == 0;
+	if (in->is_stdin) {
+#ifdef _WIN32
+		_setmode(_fileno(stdin), _O_BINARY);
+#endif
+		in->f = stdin;
+	} else if (!(in->f = in_fopen(path))) {
+		err_set(err, "%s", strerror(errno));
+		free(in);
+		return NULL;
+	}
+	if (!in_rewindable(in->f) && !(in->spool = spool_new())) {
+		err_set(err, "cannot make a temporary file to read it through twice: %s",
+			strerror(errno));
+		platform_in_close(in);
+		return NULL;
+	}
+	return in;
+}
+
+int platform_in_read(struct platform_in *in, void *p, size_t cap, size_t *got,
+		     struct errmsg *err)
+{
+	FILE *f = in->from_spool ? in->spool : in->f;
+	size_t n = fread(p, 1, cap, f);
+	*got = n;
+	if (n == 0 && ferror(f)) {
+		err_set(err, "%s", strerror(errno));
+		return -1;
+	}
+	in->count += n;
+	if (in->count > in->max) {
+		err_set(err, "larger than --max-size (%llu bytes)", (unsigned long long)in->max);
+		return -1;
+	}
+	if (in->spool && !in->from_spool && n && fwrite(p, 1, n, in->spool) != n) {
+		err_set(err, "writing a temporary copy: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+int platform_in_rewind(struct platform_in *in, struct errmsg *err)
+{
+	FILE *f = in->spool ? in->spool : in->f;
+	if ((in->spool && fflush(in->spool) != 0) || fseek(f, 0, SEEK_SET) != 0) {
+		err_set(err, "cannot read it again: %s", strerror(errno));
+		return -1;
+	}
+	clearerr(f);
+	in->from_spool = in->spool != NULL;
+	in->count = 0;
+	return 0;
+}
+
+void platform_in_close(struct platform_in *in)
+{
+	if (!in)
+		return;
+	if (in->f && !in->is_stdin)
+		fclose(in->f);
+	if (in->spool)
+		fclose(in->spool);
+	free(in);
+}
+
+#ifdef _WIN32
+static int out_open_file(struct platform_out *o, const char *path, struct errmsg *err)
+{
+	if (!(o->wpath = wide_path(path, 0)) || !(o->wtmp = wide_path(path, 16))) {
+		err_set(err, "%s: not a valid path or too long", path);
+		return -1;
+	}
+	/* NUL, CON, a pipe: written in place, never replaced. */
+	o->h = CreateFileW(o->wpath, GENERIC_WRITE, FILE_SHARE_READ | FILE_SHARE_WRITE, NULL,
+			   OPEN_EXISTING, FILE_ATTRIBUTE_NORMAL, NULL);
+	if (o->h != INVALID_HANDLE_VALUE && GetFileType(o->h) != FILE_TYPE_DISK) {
+		free(o->wtmp);
+		o->wtmp = NULL;
+		return 0;
+	}
+	if (o->h != INVALID_HANDLE_VALUE)
+		CloseHandle(o->h);
+	o->h = NULL;
+	size_t n = wcslen(o->wpath);
+	swprintf(o->wtmp + n, 16, L".tmp%lu", (unsigned long)GetCurrentProcessId());
+	o->h = CreateFileW(o->wtmp, GENERIC_WRITE, 0, NULL, CREATE_NEW, FILE_ATTRIBUTE_NORMAL,
+			   NULL);
+	if (o->h == INVALID_HANDLE_VALUE) {
+		o->h = NULL;
+		err_set(err, "%s: cannot create (error %lu)", path, (unsigned long)GetLastError());
+		return -1;
+	}
+	o->made = 1;
+	return 0;
+}
+
+static int out_write_file(struct platform_out *o, const void *p, size_t len, struct errmsg *err)
+{
+	const char *q = p;
+	while (len) {
+		DWORD chunk = len > 1u << 30 ? 1u << 30 : (DWORD)len, wrote = 0;
+		if (!WriteFile(o->h, q, chunk, &wrote, NULL) || wrote != chunk) {
+			err_set(err, "%s: cannot write (error %lu)", o->name,
+				(unsigned long)GetLastError());
+			return -1;
+		}
+		q += chunk;
+		len -= chunk;
+	}
+	return 0;
+}
+
+static int out_commit_file(struct platform_out *o, struct errmsg *err)
+{
+	int ok = !o->wtmp || FlushFileBuffers(o->h);
+	CloseHandle(o->h);
+	o->h = NULL;
+	if (ok && o->wtmp)
+		ok = MoveFileExW(o->wtmp, o->wpath, MOVEFILE_REPLACE_EXISTING | MOVEFILE_WRITE_THROUGH);
+	if (!ok) {
+		err_set(err, "%s: cannot write (error %lu)", o->name, (unsigned long)GetLastError());
+		return -1;
+	}
+	o->made = 0;
+	return 0;
+}
+
+static void out_close_file(struct platform_out *o)
+{
+	if (o->h)
+		CloseHandle(o->h);
+	if (o->made)
+		DeleteFileW(o->wtmp);
+	free(o->wpath);
+	free(o->wtmp);
+}
+#else
+static int out_open_file(struct platform_out *o, const char *path, struct errmsg *err)
+{
+	struct stat cur;
+	int exists = stat(path, &cur) == 0;
+	o->fd = -1;
+	if (exists && !S_ISREG(cur.st_mode)) {
+		/* /dev/null, /dev/stdout, a FIFO: written in place, never replaced. */
+		if ((o->fd = open(path, O_WRONLY | O_NOCTTY | O_CLOEXEC)) < 0) {
+			err_set(err, "%s: %s", path, strerror(errno));
+			return -1;
+		}
+		return 0;
+	}
+	/* Through a symbolic link, replace the file it names, not the link;
+	 * in the same directory, so the rename is atomic. */
+	char *real = realpath(path, NULL);
+	o->target = real ? real : str_dup(path);
+	size_t pl = o->target ? strlen(o->target) : 0;
+	if (!o->target || !(o->tmp = malloc(pl + sizeof ".tmp.XXXXXX"))) {
+		err_set(err, "%s: out of memory", path);
+		return -1;
+	}
+	memcpy(o->tmp, o->target, pl);
+	memcpy(o->tmp + pl, ".tmp.XXXXXX", sizeof ".tmp.XXXXXX");
+	if ((o->fd = mkstemp(o->tmp)) < 0) {
+		err_set(err, "%s: %s", path, strerror(errno));
+		free(o->tmp);
+		o->tmp = NULL;
+		return -1;
+	}
+	/* mkstemp makes 0600: keep the mode of the file replaced, or give the
+	 * one any new file would get. */
+	if (exists) {
+		o->mode = cur.st_mode & 07777;
+	} else {
+		mode_t mask = umask(0);
+		umask(mask);
+		o->mode = 0666 & ~mask;
+	}
+	return 0;
+}
+
+static int out_write_file(struct platform_out *o, const void *p, size_t len, struct errmsg *err)
+{
+	int e = write_all(o->fd, p, len);
+	if (e)
+		err_set(err, "%s: %s", o->name, strerror(e));
+	return e ? -1 : 0;
+}
+
+static int out_commit_file(struct platform_out *o, struct errmsg *err)
+{
+	int e = 0;
+	if (o->tmp && fchmod(o->fd, o->mode) < 0)
+		e = errno;
+	if (!e && o->tmp && fsync(o->fd) < 0 && errno != EINVAL)
+		e = errno;
+	if (close(o->fd) < 0 && !e)
+		e = errno;
+	o->fd = -1;
+	if (!e && o->tmp && rename(o->tmp, o->target) < 0)
+		e = errno;
+	if (e) {
+		err_set(err, "%s: %s", o->name, strerror(e));
+		return -1;
+	}
+	free(o->tmp);
+	o->tmp = NULL;
+	return 0;
+}
+
+static void out_close_file(struct platform_out *o)
+{
+	if (o->fd >= 0)
+		close(o->fd);
+	if (o->tmp)
+		unlink(o->tmp);
+	free(o->tmp);
+	free(o->target);
+}
+#endif
+
+struct platform_out *platform_out_open(const char *path, struct errmsg *err)
+{
+	struct platform_out *o = calloc(1, sizeof *o);
+	if (!o || (path && !(o->name = str_dup(path)))) {
+		free(o);
+		err_set(err, "%s: out of memory", path ? path : "standard output");
+		return NULL;
+	}
+	if (!path) {
+#ifdef _WIN32
+		_setmode(_fileno(stdout), _O_BINARY);
+#endif
+		return o;
+	}
+	if (out_open_file(o, path, err) < 0) {
+		platform_out_abort(o);
+		return NULL;
+	}
+	return o;
+}
+
+int platform_out_write(struct platform_out *o, const void *p, size_t len, struct errmsg *err)
+{
+	if (o->name)
+		return out_write_file(o, p, len, err);
+	if (len && fwrite(p, 1, len, stdout) != len) {
+		err_set(err, "standard output: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+int platform_out_commit(struct platform_out *o, struct errmsg *err)
+{
+	int rc = 0;
+	if (o->name)
+		rc = out_commit_file(o, err);
+	else if (fflush(stdout) != 0) {
+		err_set(err, "standard output: %s", strerror(errno));
+		rc = -1;
+	}
+	platform_out_abort(o);
+	return rc;
+}
+
+void platform_out_abort(struct platform_out *o)
+{
+	if (!o)
+		return;
+	if (o->name)
+		out_close_file(o);
+	free(o->name);
+	free(o);
+}
