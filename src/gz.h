@@ -1,6 +1,7 @@
 /*
- * gz.h - gzip in memory, through zlib: compressing a finished pprof
- * profile, and reading one that may or may not be compressed.
+ * gz.h - gzip through zlib: compressing a finished pprof profile, and
+ * reading one that may or may not be compressed; in memory, or as streams
+ * for attach's profiles, which need not fit in it.
  */
 #ifndef MODMAP_GZ_H
 #define MODMAP_GZ_H
