@@ -134,18 +134,19 @@ static int fail_at(struct errmsg *err, uint64_t at, const char *what, size_t ord
 	return -1;
 }
 
-/* Grows an array of n elements of size sz to hold one more. */
-static int grow(void *pp, size_t *cap, size_t n, size_t sz)
+/*
+ * An array p of sz-byte elements, with room for element n: p itself, or
+ * p moved to twice its room; NULL when out of memory (p stays as it was).
+ */
+static void *grow(void *p, size_t *cap, size_t n, size_t sz)
 {
 	if (n < *cap)
-		return 0;
+		return p;
 	size_t ncap = *cap ? 2 * *cap : 16;
-	void *q = ncap <= SIZE_MAX / sz ? realloc(*(void **)pp, ncap * sz) : NULL;
-	if (!q)
-		return -1;
-	*(void **)pp = q;
-	*cap = ncap;
-	return 0;
+	void *q = ncap <= SIZE_MAX / sz ? realloc(p, ncap * sz) : NULL;
+	if (q)
+		*cap = ncap;
+	return q;
 }
 
 /* ---- cutting a stream into fields ---------------------------------------- */
@@ -451,10 +452,12 @@ static int scan_mapping(struct attach_stream *a, const unsigned char *p, size_t 
 {
 	struct scan *s = &a->sc;
 	const char *why = NULL;
-	if (grow(&s->old, &s->old_cap, s->nold, sizeof *s->old) < 0) {
+	struct oldmap *old = grow(s->old, &s->old_cap, s->nold, sizeof *s->old);
+	if (!old) {
 		err_set(err, "out of memory");
 		return -1;
 	}
+	s->old = old;
 	struct oldmap *m = &s->old[s->nold];
 	if (mapping_parse(p, len, m, &why) < 0)
 		return fail_at(err, a->sp.at, "mapping", s->nold + 1, why);
@@ -480,10 +483,12 @@ static int scan_location(struct attach_stream *a, const unsigned char *p, size_t
 		s->loc_ordinal = s->nlocations;
 		s->loc_at = a->sp.at;
 	}
-	if (grow(&s->loc, &s->loc_cap, s->nlocations - 1, sizeof *s->loc) < 0) {
+	struct locref *loc = grow(s->loc, &s->loc_cap, s->nlocations - 1, sizeof *s->loc);
+	if (!loc) {
 		err_set(err, "out of memory");
 		return -1;
 	}
+	s->loc = loc;
 	s->loc[s->nlocations - 1] = r;
 	return 0;
 }
@@ -509,12 +514,14 @@ static enum action scan_header(struct attach_stream *a, const struct pb_field *f
 	case PROFILE_LOCATION:
 		s->nlocations++;
 		return s->want_locations ? KEEP : SKIP;
-	case PROFILE_STRING_TABLE:
-		if (grow(&s->full, &s->full_cap, s->nstrings / 8, 1) < 0) {
+	case PROFILE_STRING_TABLE: {
+		unsigned char *full = grow(s->full, &s->full_cap, s->nstrings / 8, 1);
+		if (!full) {
 			err_set(err, "out of memory");
 			*failed = -1;
 			return SKIP;
 		}
+		s->full = full;
 		if (s->nstrings % 8 == 0)
 			s->full[s->nstrings / 8] = 0;
 		if (plen)
@@ -523,6 +530,7 @@ static enum action scan_header(struct attach_stream *a, const struct pb_field *f
 			s->str0_full = 1;
 		s->nstrings++;
 		return SKIP;
+	}
 	default:
 		return SKIP;
 	}
