@@ -2,18 +2,21 @@
  * attach.c - rewriting a pprof profile around a new mapping table (see
  * attach.h and docs/attach.md).
  *
- * The profile is walked as a stream of top-level fields several times:
- * first to collect the old mappings and count locations and strings, then
- * to resolve the few strings the old mappings name, then to see where each
- * location's address falls, and last to write the result. Only mappings
- * and locations are decoded; every other field, and every field inside a
- * location except mapping_id, is copied as the bytes it came as. Nothing is
- * kept per sample or per location.
+ * The profile goes by twice, as a stream of top-level fields cut anywhere
+ * into pieces. The first pass decodes every Mapping (kept, a few dozen
+ * bytes each) and every Location (its mapping_id and address kept), counts
+ * the strings and notes which are empty, and checks the framing; then the
+ * plan says which old mappings stay and what each string slot becomes. The
+ * second pass writes the result: every field but mappings and locations
+ * goes out as the bytes it came as, without being held whole; each
+ * location is re-encoded with only its mapping_id changed. Nothing is kept
+ * per sample.
  *
  * Portable C: no OS headers here (the Windows build compiles this too).
  */
 #include <stdlib.h>
 #include <string.h>
+#include <zlib.h>
 
 #include "attach.h"
 #include "gz.h"
@@ -49,26 +52,42 @@ int attach_unpack(const unsigned char *p, size_t len, uint64_t max, struct buf *
 struct oldmap {
 	uint64_t id, start, limit, offset;
 	uint64_t filename, build_id;	/* string-table indices */
-	const char *file, *bid;		/* resolved; "" when the index is 0 */
-	size_t file_len, bid_len;
-	const unsigned char *body;	/* the Mapping message, to copy fields from */
-	size_t len;
+	const char *file, *bid;		/* resolved by the table reader only */
+	size_t file_len, bid_len;	/* ... and by everyone: 0 when "" */
+	size_t body, len;		/* the Mapping message, in scan.bodies */
 	unsigned has;			/* PPROF_HAS_* */
 	int used;			/* some location stays with it */
 	uint64_t new_id;		/* 0: dropped */
 };
 
-/* What the first walk over a profile finds. */
+/* What a location is, for the plan. */
+struct locref {
+	uint64_t mapping_id, address;
+};
+
+/* What the first pass over a profile finds. */
 struct scan {
 	struct oldmap *old;
-	size_t nold;
+	size_t nold, old_cap;
+	struct buf bodies;		/* the old Mapping messages, back to back */
 	size_t nstrings;
-	size_t nlocations;
+	unsigned char *full;		/* bit i: string i is not empty */
+	size_t full_cap;		/* bytes */
+	int str0_full;			/* string_table[0] is not "" */
+	int want_locations;		/* decode locations (the table reader does not) */
+	struct locref *loc;
+	size_t nlocations, loc_cap;
+	const char *loc_why;		/* the first bad location: why, */
+	size_t loc_ordinal;		/* which, */
+	uint64_t loc_at;		/* and where it begins */
 };
 
 static void scan_free(struct scan *s)
 {
 	free(s->old);
+	buf_free(&s->bodies);
+	free(s->full);
+	free(s->loc);
 	memset(s, 0, sizeof *s);
 }
 
@@ -79,8 +98,6 @@ static int mapping_parse(const unsigned char *p, size_t len, struct oldmap *m, c
 	int rc;
 
 	memset(m, 0, sizeof *m);
-	m->file = m->bid = "";
-	m->body = p;
 	m->len = len;
 	while ((rc = pb_next(&r, &f, why)) > 0) {
 		if (f.number > MAPPING_HAS_INLINE_FRAMES)
@@ -105,203 +122,140 @@ static int mapping_parse(const unsigned char *p, size_t len, struct oldmap *m, c
 	return rc;
 }
 
-static int fail_at(struct errmsg *err, const unsigned char *base, const unsigned char *at,
-		   const char *what, size_t ordinal, const char *why)
+static int fail_at(struct errmsg *err, uint64_t at, const char *what, size_t ordinal,
+		   const char *why)
 {
 	if (what)
 		err_set(err, "not a valid pprof profile: %s %llu: %s (field at byte %llu)", what,
-			(unsigned long long)ordinal, why, (unsigned long long)(at - base));
+			(unsigned long long)ordinal, why, (unsigned long long)at);
 	else
 		err_set(err, "not a valid pprof profile: %s (at byte %llu)", why,
-			(unsigned long long)(at - base));
+			(unsigned long long)at);
 	return -1;
-}
-
-/* A string the old mappings name, to fill in from the string table. */
-struct strslot {
-	uint64_t index;
-	const char **s;
-	size_t *n;
-};
-
-static int strslot_cmp(const void *a, const void *b)
-{
-	const struct strslot *x = a, *y = b;
-	return (x->index > y->index) - (x->index < y->index);
-}
-
-/* Points every old mapping's file and build ID at its string-table entry. */
-static int strings_resolve(const unsigned char *p, size_t len, struct scan *s, struct errmsg *err)
-{
-	struct strslot *slot = malloc((s->nold ? s->nold : 1) * 2 * sizeof *slot);
-	size_t n = 0, k = 0, i = 0;
-	if (!slot) {
-		err_set(err, "out of memory");
-		return -1;
-	}
-	for (size_t j = 0; j < s->nold; j++) {
-		struct oldmap *m = &s->old[j];
-		const uint64_t idx[2] = { m->filename, m->build_id };
-		for (int w = 0; w < 2; w++) {
-			if (idx[w] == 0)
-				continue;	/* "" already */
-			if (idx[w] >= s->nstrings) {
-				err_set(err, "not a valid pprof profile: mapping %llu names string %llu, "
-					"past the string table (%llu strings)", (unsigned long long)j + 1,
-					(unsigned long long)idx[w], (unsigned long long)s->nstrings);
-				free(slot);
-				return -1;
-			}
-			slot[n].index = idx[w];
-			slot[n].s = w ? &m->bid : &m->file;
-			slot[n].n = w ? &m->bid_len : &m->file_len;
-			n++;
-		}
-	}
-	qsort(slot, n, sizeof *slot, strslot_cmp);
-
-	struct pb_reader r = pb_reader(p, len);
-	struct pb_field f;
-	const char *why = NULL;
-	int rc;
-	while ((rc = pb_next(&r, &f, &why)) > 0) {
-		if (f.number != PROFILE_STRING_TABLE)
-			continue;
-		if (i == 0 && f.len != 0) {
-			free(slot);
-			err_set(err, "not a valid pprof profile: string_table[0] is not empty");
-			return -1;
-		}
-		for (; k < n && slot[k].index == i; k++) {
-			*slot[k].s = (const char *)f.data;
-			*slot[k].n = f.len;
-		}
-		i++;
-	}
-	free(slot);
-	if (rc < 0) /* the first walk saw the same bytes whole */
-		return fail_at(err, p, r.p, NULL, 0, why);
-	return 0;
 }
 
 /*
- * The first walks: every Mapping decoded, locations and strings counted,
- * the framing of every top-level field checked.
+ * An array p of sz-byte elements, with room for element n: p itself, or
+ * p moved to twice its room; NULL when out of memory (p stays as it was).
  */
-static int scan_profile(const unsigned char *p, size_t len, struct scan *s, struct errmsg *err)
+static void *grow(void *p, size_t *cap, size_t n, size_t sz)
 {
-	struct pb_reader r = pb_reader(p, len);
-	struct pb_field f;
-	const char *why = NULL;
-	const unsigned char *at = r.p;
-	size_t cap = 0;
+	if (n < *cap)
+		return p;
+	size_t ncap = *cap ? 2 * *cap : 16;
+	void *q = ncap <= SIZE_MAX / sz ? realloc(p, ncap * sz) : NULL;
+	if (q)
+		*cap = ncap;
+	return q;
+}
+
+/* ---- cutting a stream into fields ---------------------------------------- */
+
+/*
+ * The longest field header: a key and a varint value or length, each at
+ * most 10 bytes (the key may be padded).
+ */
+#define HEADER_MAX 20
+
+/*
+ * The largest single Mapping or Location attach holds (whole, to decode
+ * or re-encode it). Real ones are far smaller; other fields are never
+ * held, whatever their size.
+ */
+#define MESSAGE_MAX ((uint64_t)64 << 20)
+
+/*
+ * Reads a varint at *q: 1 read, 0 cut short by the end of what is there
+ * (*why says so), -1 malformed.
+ */
+static int header_varint(const unsigned char **q, const unsigned char *end, uint64_t *v,
+			 const char **why)
+{
+	size_t n = (size_t)(end - *q);
+	int cut = n < 10;
+	for (size_t i = 0; cut && i < n; i++)
+		cut = ((*q)[i] & 0x80) != 0;
+	if (cut) {
+		*why = "truncated varint";
+		return 0;
+	}
+	return pb_get_varint(q, end, v, why) < 0 ? -1 : 1;
+}
+
+/*
+ * The header of the field at p (n bytes there): its key, and its value or
+ * the length of the payload to follow. 1 with *hlen its length, 0 when p
+ * ends inside it (*why says how, should no more come), -1 malformed; the
+ * messages are pb_next's.
+ */
+static int header_parse(const unsigned char *p, size_t n, struct pb_field *f, uint64_t *plen,
+			size_t *hlen, const char **why)
+{
+	const unsigned char *q = p, *end = p + n;
+	uint64_t key;
 	int rc;
-
-	memset(s, 0, sizeof *s);
-	while ((rc = pb_next(&r, &f, &why)) > 0) {
-		const char *what = f.number == PROFILE_MAPPING	 ? "mapping"
-				   : f.number == PROFILE_LOCATION ? "location"
-				   : f.number == PROFILE_STRING_TABLE ? "string"
-								       : NULL;
-		size_t ordinal = f.number == PROFILE_MAPPING	? s->nold + 1
-				 : f.number == PROFILE_LOCATION ? s->nlocations + 1
-								: s->nstrings;
-		if (what && f.type != PB_LEN) {
-			fail_at(err, p, at, what, ordinal, "not length-delimited");
-			goto fail;
-		}
-		if (f.number == PROFILE_MAPPING) {
-			if (s->nold == cap) {
-				size_t ncap = cap ? 2 * cap : 16;
-				struct oldmap *o = realloc(s->old, ncap * sizeof *o);
-				if (!o) {
-					err_set(err, "out of memory");
-					goto fail;
-				}
-				s->old = o;
-				cap = ncap;
-			}
-			if (mapping_parse(f.data, f.len, &s->old[s->nold], &why) < 0) {
-				fail_at(err, p, at, what, ordinal, why);
-				goto fail;
-			}
-			s->nold++;
-		} else if (f.number == PROFILE_LOCATION) {
-			s->nlocations++;
-		} else if (f.number == PROFILE_STRING_TABLE) {
-			s->nstrings++;
-		}
-		at = r.p;
-	}
-	if (rc < 0) {
-		fail_at(err, p, at, NULL, 0, why);
-		goto fail;
-	}
-	if (strings_resolve(p, len, s, err) < 0)
-		goto fail;
-	return 0;
-fail:
-	scan_free(s);
-	return -1;
-}
-
-int attach_table_from_profile(const unsigned char *p, size_t len, struct attach_mapping **out,
-			      size_t *n, struct errmsg *err)
-{
-	struct scan s;
-	if (scan_profile(p, len, &s, err) < 0)
-		return -1;
-	*out = malloc((s.nold ? s.nold : 1) * sizeof **out);
-	if (!*out) {
-		scan_free(&s);
-		err_set(err, "out of memory");
+	memset(f, 0, sizeof *f);
+	*plen = 0;
+	if ((rc = header_varint(&q, end, &key, why)) <= 0)
+		return rc;
+	if (key >> 3 == 0 || key >> 3 > 0x1fffffff) {
+		*why = "invalid field number";
 		return -1;
 	}
-	for (size_t i = 0; i < s.nold; i++) {
-		const struct oldmap *m = &s.old[i];
-		struct attach_mapping *a = &(*out)[i];
-		a->start = m->start;
-		a->limit = m->limit;
-		a->offset = m->offset;
-		a->file = m->file;
-		a->file_len = m->file_len;
-		a->build_id = m->bid;
-		a->build_id_len = m->bid_len;
+	f->number = (uint32_t)(key >> 3);
+	f->type = (enum pb_wiretype)(key & 7);
+	switch (f->type) {
+	case PB_VARINT:
+		if ((rc = header_varint(&q, end, &f->value, why)) <= 0)
+			return rc;
+		break;
+	case PB_FIXED64:
+	case PB_FIXED32: {
+		size_t k = f->type == PB_FIXED64 ? 8 : 4;
+		if ((size_t)(end - q) < k) {
+			*why = "truncated fixed-width field";
+			return 0;
+		}
+		for (size_t i = 0; i < k; i++)
+			f->value |= (uint64_t)q[i] << (8 * i);
+		q += k;
+		break;
 	}
-	*n = s.nold;
-	scan_free(&s);
-	return 0;
-}
-
-int attach_table_from_snapshot(const struct snapshot *s, struct attach_mapping **out,
-			       size_t *n, struct errmsg *err)
-{
-	size_t k = 0;
-	*out = malloc((s->n ? s->n : 1) * sizeof **out);
-	if (!*out) {
-		err_set(err, "out of memory");
+	case PB_LEN:
+		if ((rc = header_varint(&q, end, plen, why)) <= 0)
+			return rc;
+		break;
+	default:
+		*why = "unsupported wire type";
 		return -1;
 	}
-	for (int main_pass = 1; main_pass >= 0; main_pass--) {
-		for (size_t i = 0; i < s->n; i++) {
-			const struct mapping *m = &s->map[i];
-			if (!(m->flags & MAPF_MAIN) != !main_pass)
-				continue;
-			struct attach_mapping *a = &(*out)[k++];
-			a->start = m->start;
-			a->limit = m->limit;
-			a->offset = m->offset;
-			a->file = snapshot_str(s, m->file);
-			a->file_len = strlen(a->file);
-			a->build_id = snapshot_str(s, m->build_id);
-			a->build_id_len = strlen(a->build_id);
-		}
-	}
-	*n = k;
-	return 0;
+	*hlen = (size_t)(q - p);
+	return 1;
 }
 
-/* ---- rewriting ---------------------------------------------------------- */
+/* What becomes of a field's payload once its header is read. */
+enum action {
+	SKIP,	/* nothing */
+	KEEP,	/* gathered whole, then handed over */
+	PASS,	/* written out as it comes (the header already is) */
+};
+
+struct split {
+	uint64_t pos;			/* bytes seen */
+	uint64_t at;			/* where the current field began */
+	unsigned char hdr[HEADER_MAX];	/* a header that came apart, so far */
+	size_t hdr_len;
+	int in_payload;
+	struct pb_field f;		/* the current field's header */
+	uint64_t plen;			/* the payload's length */
+	uint64_t left;			/* ... and how much of it is still to come */
+	enum action action;
+	int oversize;			/* KEEP, but over MESSAGE_MAX: not gathered */
+	struct buf body;		/* a KEEP payload, so far */
+	uint32_t crc;			/* of every byte seen */
+};
+
+/* ---- the rewriter --------------------------------------------------------- */
 
 /* A sort key: a value and the index, in its table, of what it belongs to. */
 struct key {
@@ -360,9 +314,11 @@ static int strkey_cmp(const void *a, const void *b)
 	return (x->slot > y->slot) - (x->slot < y->slot);
 }
 
-struct attach {
+struct attach_stream {
 	const struct attach_mapping *snap;
 	size_t n;
+	attach_put_fn put;
+	void *put_ctx;
 	struct key *by_start;	/* snapshot mappings with a non-empty range */
 	size_t nsorted;
 	unsigned *has;		/* per snapshot mapping: flags carried over */
@@ -371,20 +327,17 @@ struct attach {
 	uint32_t *rep;		/* per string slot: the first slot with its bytes */
 	struct scan sc;
 	struct key *old_by_id;
+	int planned;
+	struct split sp;
+	uint64_t len1;		/* what the first pass saw: length and CRC */
+	uint32_t crc1;
+	int writing;		/* second pass */
+	int mappings_done;
+	size_t strings;		/* string fields written so far */
+	struct buf out;		/* output not yet handed to put */
 	struct buf tmp;		/* one message being re-encoded */
+	int out_failed;		/* put failed: err is put's */
 };
-
-static void attach_free(struct attach *a)
-{
-	free(a->by_start);
-	free(a->has);
-	free(a->has_seen);
-	free(a->str);
-	free(a->rep);
-	free(a->old_by_id);
-	scan_free(&a->sc);
-	buf_free(&a->tmp);
-}
 
 static int oldmap_empty(const struct oldmap *m)
 {
@@ -392,7 +345,7 @@ static int oldmap_empty(const struct oldmap *m)
 }
 
 /* The index of the snapshot mapping holding addr, or -1. */
-static long snap_find(const struct attach *a, uint64_t addr)
+static long snap_find(const struct attach_stream *a, uint64_t addr)
 {
 	size_t k = key_upper(a->by_start, a->nsorted, addr);
 	if (k == 0)
@@ -402,7 +355,7 @@ static long snap_find(const struct attach *a, uint64_t addr)
 }
 
 /* The index of the old mapping with this id, or -1. */
-static long old_find(const struct attach *a, uint64_t id)
+static long old_find(const struct attach_stream *a, uint64_t id)
 {
 	size_t k = key_upper(a->old_by_id, a->sc.nold, id);
 	if (id == 0 || k == 0 || a->old_by_id[k - 1].v != id)
@@ -414,7 +367,7 @@ static long old_find(const struct attach *a, uint64_t id)
  * Index tables: snapshot mappings by start, old mappings by id, and the
  * snapshot's strings deduplicated.
  */
-static int attach_index(struct attach *a, struct errmsg *err)
+static int attach_index(struct attach_stream *a, struct errmsg *err)
 {
 	size_t n = a->n, nold = a->sc.nold, n2 = 2 * n;
 	if (n > UINT32_MAX / 2 || nold > UINT32_MAX) {
@@ -484,73 +437,173 @@ static int location_parse(const unsigned char *p, size_t len, uint64_t *mapping_
  * Where a location goes: a snapshot mapping (*snap >= 0), or else its old
  * mapping (*old >= 0, kept only if it is not empty), or nowhere.
  */
-static void location_place(const struct attach *a, uint64_t mapping_id, uint64_t address,
+static void location_place(const struct attach_stream *a, uint64_t mapping_id, uint64_t address,
 			   long *snap, long *old)
 {
 	*snap = address ? snap_find(a, address) : -1;
 	*old = old_find(a, mapping_id);
 }
 
-/* Decides which old mappings stay and which flags carry over. */
-static int attach_plan(struct attach *a, const unsigned char *p, size_t len,
-		       struct attach_stats *st, struct errmsg *err)
+
+/* ---- the first pass ------------------------------------------------------ */
+
+static int scan_mapping(struct attach_stream *a, const unsigned char *p, size_t len,
+			struct errmsg *err)
 {
-	struct pb_reader r = pb_reader(p, len);
-	struct pb_field f;
+	struct scan *s = &a->sc;
 	const char *why = NULL;
-	const unsigned char *at = r.p;
-	int rc;
+	struct oldmap *old = grow(s->old, &s->old_cap, s->nold, sizeof *s->old);
+	if (!old) {
+		err_set(err, "out of memory");
+		return -1;
+	}
+	s->old = old;
+	struct oldmap *m = &s->old[s->nold];
+	if (mapping_parse(p, len, m, &why) < 0)
+		return fail_at(err, a->sp.at, "mapping", s->nold + 1, why);
+	m->body = s->bodies.len;
+	buf_put(&s->bodies, p, len);
+	if (s->bodies.oom) {
+		err_set(err, "out of memory");
+		return -1;
+	}
+	s->nold++;
+	return 0;
+}
 
-	while ((rc = pb_next(&r, &f, &why)) > 0) {
-		if (f.number != PROFILE_LOCATION) {
-			at = r.p;
-			continue;
+/* A bad location is told only once the framing of the whole is known good. */
+static int scan_location(struct attach_stream *a, const unsigned char *p, size_t len,
+			 struct errmsg *err)
+{
+	struct scan *s = &a->sc;
+	struct locref r;
+	const char *why = NULL;
+	if (location_parse(p, len, &r.mapping_id, &r.address, &why) < 0 && !s->loc_why) {
+		s->loc_why = why;
+		s->loc_ordinal = s->nlocations;
+		s->loc_at = a->sp.at;
+	}
+	struct locref *loc = grow(s->loc, &s->loc_cap, s->nlocations - 1, sizeof *s->loc);
+	if (!loc) {
+		err_set(err, "out of memory");
+		return -1;
+	}
+	s->loc = loc;
+	s->loc[s->nlocations - 1] = r;
+	return 0;
+}
+
+static enum action scan_header(struct attach_stream *a, const struct pb_field *f,
+			       uint64_t plen, struct errmsg *err, int *failed)
+{
+	struct scan *s = &a->sc;
+	const char *what = f->number == PROFILE_MAPPING	   ? "mapping"
+			   : f->number == PROFILE_LOCATION	   ? "location"
+			   : f->number == PROFILE_STRING_TABLE ? "string"
+								 : NULL;
+	size_t ordinal = f->number == PROFILE_MAPPING	 ? s->nold + 1
+			 : f->number == PROFILE_LOCATION ? s->nlocations + 1
+							 : s->nstrings;
+	if (what && f->type != PB_LEN) {
+		*failed = fail_at(err, a->sp.at, what, ordinal, "not length-delimited");
+		return SKIP;
+	}
+	switch (f->number) {
+	case PROFILE_MAPPING:
+		return KEEP;
+	case PROFILE_LOCATION:
+		s->nlocations++;
+		return s->want_locations ? KEEP : SKIP;
+	case PROFILE_STRING_TABLE: {
+		unsigned char *full = grow(s->full, &s->full_cap, s->nstrings / 8, 1);
+		if (!full) {
+			err_set(err, "out of memory");
+			*failed = -1;
+			return SKIP;
 		}
-		uint64_t mid, addr;
-		long s, o;
-		st->locations++;
-		if (location_parse(f.data, f.len, &mid, &addr, &why) < 0)
-			return fail_at(err, p, at, "location", st->locations, why);
-		location_place(a, mid, addr, &s, &o);
-		if (s >= 0) {
-			st->mapped++;
-			if (o >= 0) {
-				a->has[s] = a->has_seen[s] ? a->has[s] & a->sc.old[o].has
-							   : a->sc.old[o].has;
-				a->has_seen[s] = 1;
+		s->full = full;
+		if (s->nstrings % 8 == 0)
+			s->full[s->nstrings / 8] = 0;
+		if (plen)
+			s->full[s->nstrings / 8] |= (unsigned char)(1u << (s->nstrings % 8));
+		if (s->nstrings == 0 && plen)
+			s->str0_full = 1;
+		s->nstrings++;
+		return SKIP;
+	}
+	default:
+		return SKIP;
+	}
+}
+
+static int string_full(const struct scan *s, uint64_t i)
+{
+	return (s->full[i / 8] >> (i % 8)) & 1;
+}
+
+/*
+ * After the first pass: every old mapping's strings in the table, and
+ * string_table[0] empty. Fills in which old mappings name a file or a
+ * build ID.
+ */
+static int scan_check_strings(struct scan *s, struct errmsg *err)
+{
+	for (size_t j = 0; j < s->nold; j++) {
+		struct oldmap *m = &s->old[j];
+		const uint64_t idx[2] = { m->filename, m->build_id };
+		for (int w = 0; w < 2; w++) {
+			if (idx[w] >= s->nstrings && idx[w] != 0) {
+				err_set(err, "not a valid pprof profile: mapping %llu names string %llu, "
+					"past the string table (%llu strings)", (unsigned long long)j + 1,
+					(unsigned long long)idx[w], (unsigned long long)s->nstrings);
+				return -1;
 			}
-		} else if (o >= 0 && !oldmap_empty(&a->sc.old[o])) {
-			a->sc.old[o].used = 1;
-			st->kept_locations++;
 		}
-		at = r.p;
+		m->file_len = m->filename && string_full(s, m->filename);
+		m->bid_len = m->build_id && string_full(s, m->build_id);
 	}
-	if (rc < 0)
-		return fail_at(err, p, at, NULL, 0, why);
-
-	uint64_t next = (uint64_t)a->n + 1;
-	for (size_t i = 0; i < a->sc.nold; i++) {
-		if (a->sc.old[i].used) {
-			a->sc.old[i].new_id = next++;
-			st->kept++;
-		} else {
-			st->dropped++;
-		}
-	}
-
-	uint64_t nexts = a->sc.nstrings ? a->sc.nstrings : 1;	/* 0 is "" */
-	for (uint32_t slot = 0; slot < 2 * a->n; slot++) {
-		const char *s;
-		size_t n;
-		if (!string_slot(a->snap, slot, &s, &n))
-			a->str[slot] = 0;
-		else
-			a->str[slot] = a->rep[slot] == slot ? nexts++ : a->str[a->rep[slot]];
+	if (s->str0_full) {
+		err_set(err, "not a valid pprof profile: string_table[0] is not empty");
+		return -1;
 	}
 	return 0;
 }
 
-static void put_mappings(struct attach *a, struct buf *out)
+/* ---- the second pass ----------------------------------------------------- */
+
+/* Hands the output gathered so far to put. */
+static int out_flush(struct attach_stream *a, struct errmsg *err)
+{
+	if (a->out.oom || a->tmp.oom) {
+		err_set(err, "out of memory");
+		return -1;
+	}
+	if (a->out.len && a->put(a->put_ctx, a->out.p, a->out.len, err) < 0) {
+		a->out_failed = 1;
+		return -1;
+	}
+	a->out.len = 0;
+	return 0;
+}
+
+enum { OUT_CHUNK = 64 * 1024 };
+
+static int out_put(struct attach_stream *a, const void *p, size_t n, struct errmsg *err)
+{
+	if (n >= OUT_CHUNK) {
+		if (out_flush(a, err) < 0)
+			return -1;
+		if (a->put(a->put_ctx, p, n, err) < 0) {
+			a->out_failed = 1;
+			return -1;
+		}
+		return 0;
+	}
+	buf_put(&a->out, p, n);
+	return a->out.len >= OUT_CHUNK ? out_flush(a, err) : 0;
+}
+
+static void put_mappings(struct attach_stream *a, struct buf *out)
 {
 	for (size_t i = 0; i < a->n; i++) {
 		const struct attach_mapping *m = &a->snap[i];
@@ -567,21 +620,23 @@ static void put_mappings(struct attach *a, struct buf *out)
 	}
 	for (size_t i = 0; i < a->sc.nold; i++) {
 		const struct oldmap *m = &a->sc.old[i];
-		struct pb_reader r = pb_reader(m->body, m->len);
-		struct pb_field f;
-		const char *why;
 		if (!m->new_id)
 			continue;
+		const unsigned char *body = m->len ? a->sc.bodies.p + m->body : (const unsigned char *)"";
+		struct pb_reader r = pb_reader(body, m->len);
+		struct pb_field f;
+		const char *why;
 		a->tmp.len = 0;
 		pb_put_uint(&a->tmp, MAPPING_ID, m->new_id);
-		while (pb_next(&r, &f, &why) > 0)	/* checked by scan_profile */
+		while (pb_next(&r, &f, &why) > 0)	/* checked by the first pass */
 			if (f.number != MAPPING_ID)
 				buf_put(&a->tmp, f.raw, f.raw_len);
-		pb_put_bytes(out, PROFILE_MAPPING, a->tmp.p, a->tmp.len);
+		pb_put_bytes(out, PROFILE_MAPPING, a->tmp.p ? a->tmp.p : (const unsigned char *)"",
+			     a->tmp.len);
 	}
 }
 
-static void put_new_strings(const struct attach *a, struct buf *out)
+static void put_new_strings(const struct attach_stream *a, struct buf *out)
 {
 	for (uint32_t slot = 0; slot < 2 * a->n; slot++) {
 		const char *s;
@@ -597,7 +652,7 @@ static void put_new_strings(const struct attach *a, struct buf *out)
  * field overrides an earlier one) and the others go; without one, it goes
  * where the field belongs, before the first field numbered above it.
  */
-static void put_location(struct attach *a, const unsigned char *p, size_t len, uint64_t id,
+static void put_location(struct attach_stream *a, const unsigned char *p, size_t len, uint64_t id,
 			 struct buf *out)
 {
 	struct pb_reader r = pb_reader(p, len);
@@ -626,59 +681,452 @@ static void put_location(struct attach *a, const unsigned char *p, size_t len, u
 		     a->tmp.len);
 }
 
-int attach_profile(const unsigned char *p, size_t len, const struct attach_mapping *snap,
-		   size_t n, struct buf *out, struct attach_stats *st, struct errmsg *err)
+static int changed(struct errmsg *err)
 {
-	struct attach a = { .snap = snap, .n = n };
-	memset(st, 0, sizeof *st);
-	st->mappings = n;
-	if (scan_profile(p, len, &a.sc, err) < 0)
-		return -1;
-	if (attach_index(&a, err) < 0 || attach_plan(&a, p, len, st, err) < 0) {
-		attach_free(&a);
-		return -1;
-	}
+	err_set(err, "changed while it was being read");
+	return -1;
+}
 
-	struct pb_reader r = pb_reader(p, len);
-	struct pb_field f;
+static enum action write_header(struct attach_stream *a, const struct pb_field *f,
+				const unsigned char *raw, size_t hlen, struct errmsg *err,
+				int *failed)
+{
+	if (!a->mappings_done && f->number >= PROFILE_MAPPING) {
+		put_mappings(a, &a->out);
+		a->mappings_done = 1;
+	}
+	if (f->number == PROFILE_MAPPING)
+		return SKIP;
+	if (f->number == PROFILE_LOCATION && f->type == PB_LEN)
+		return KEEP;
+	*failed = out_put(a, raw, hlen, err);
+	return PASS;
+}
+
+static int write_location(struct attach_stream *a, const unsigned char *p, size_t len,
+			  struct errmsg *err)
+{
+	uint64_t mid, addr, id = 0;
+	long s, o;
 	const char *why;
-	int mappings_done = 0;
-	size_t strings = 0;
-	while (pb_next(&r, &f, &why) > 0) {	/* checked by scan_profile */
-		if (!mappings_done && f.number >= PROFILE_MAPPING) {
-			put_mappings(&a, out);
-			mappings_done = 1;
-		}
-		if (f.number == PROFILE_MAPPING)
-			continue;
-		if (f.number == PROFILE_LOCATION) {
-			uint64_t mid, addr, id = 0;
-			long s, o;
-			location_parse(f.data, f.len, &mid, &addr, &why);
-			location_place(&a, mid, addr, &s, &o);
-			if (s >= 0)
-				id = (uint64_t)s + 1;
-			else if (o >= 0)
-				id = a.sc.old[o].new_id;
-			put_location(&a, f.data, f.len, id, out);
-			continue;
-		}
-		buf_put(out, f.raw, f.raw_len);
-		if (f.number == PROFILE_STRING_TABLE && ++strings == a.sc.nstrings)
-			put_new_strings(&a, out);
+	if (location_parse(p, len, &mid, &addr, &why) < 0)
+		return changed(err);
+	location_place(a, mid, addr, &s, &o);
+	if (s >= 0)
+		id = (uint64_t)s + 1;
+	else if (o >= 0)
+		id = a->sc.old[o].new_id;
+	put_location(a, p, len, id, &a->out);
+	return a->out.len >= OUT_CHUNK ? out_flush(a, err) : 0;
+}
+
+/* ---- both passes ---------------------------------------------------------- */
+
+/* Bad bytes: in the second pass, bytes the first saw good, changed since. */
+static int bad_at(const struct attach_stream *a, struct errmsg *err, uint64_t at,
+		  const char *what, size_t ordinal, const char *why)
+{
+	return a->writing ? changed(err) : fail_at(err, at, what, ordinal, why);
+}
+
+/* A field's payload is all there: p is it when it was kept. */
+static int field_done(struct attach_stream *a, const unsigned char *p, size_t len,
+		      struct errmsg *err)
+{
+	struct split *sp = &a->sp;
+	int rc = 0;
+	if (sp->action == KEEP && sp->oversize) {
+		rc = bad_at(a, err, sp->at, sp->f.number == PROFILE_MAPPING ? "mapping" : "location",
+			     sp->f.number == PROFILE_MAPPING ? a->sc.nold + 1 : a->sc.nlocations,
+			     "longer than attach handles (64 MiB)");
+	} else if (sp->action == KEEP && !a->writing) {
+		rc = sp->f.number == PROFILE_MAPPING ? scan_mapping(a, p, len, err)
+						     : scan_location(a, p, len, err);
+	} else if (sp->action == KEEP) {
+		rc = write_location(a, p, len, err);
+	} else if (a->writing && sp->f.number == PROFILE_STRING_TABLE && sp->f.type == PB_LEN &&
+		   ++a->strings == a->sc.nstrings) {
+		put_new_strings(a, &a->out);
 	}
-	if (!mappings_done)
-		put_mappings(&a, out);
-	if (a.sc.nstrings == 0) {
-		pb_put_bytes(out, PROFILE_STRING_TABLE, "", 0);
-		put_new_strings(&a, out);
+	sp->in_payload = 0;
+	sp->body.len = 0;
+	sp->at = sp->pos;
+	return rc;
+}
+
+/* A field's header is all there, at raw. */
+static int field_begin(struct attach_stream *a, const struct pb_field *f, uint64_t plen,
+		       const unsigned char *raw, size_t hlen, struct errmsg *err)
+{
+	struct split *sp = &a->sp;
+	int failed = 0;
+	sp->f = *f;
+	sp->plen = sp->left = plen;
+	sp->in_payload = 1;
+	sp->action = a->writing ? write_header(a, f, raw, hlen, err, &failed)
+				: scan_header(a, f, plen, err, &failed);
+	sp->oversize = sp->action == KEEP && plen > MESSAGE_MAX;
+	if (failed)
+		return -1;
+	return plen == 0 ? field_done(a, (const unsigned char *)"", 0, err) : 0;
+}
+
+static int split_feed(struct attach_stream *a, const unsigned char *p, size_t len,
+		      struct errmsg *err)
+{
+	struct split *sp = &a->sp;
+	for (size_t done = 0; done < len; done += 1u << 30)
+		sp->crc = (uint32_t)crc32(sp->crc, p + done,
+					  (uInt)(len - done < 1u << 30 ? len - done : 1u << 30));
+	while (len) {
+		if (!sp->in_payload) {
+			/* The header, read where it is, or gathered when it comes apart. */
+			struct pb_field f;
+			uint64_t plen;
+			size_t hlen, old = sp->hdr_len, avail = len;
+			const unsigned char *h = p;
+			const char *why = NULL;
+			if (old) {
+				size_t k = len < HEADER_MAX - old ? len : HEADER_MAX - old;
+				memcpy(sp->hdr + old, p, k);
+				h = sp->hdr;
+				avail = old + k;
+			}
+			int rc = header_parse(h, avail, &f, &plen, &hlen, &why);
+			if (rc < 0)
+				return bad_at(a, err, sp->at, NULL, 0, why);
+			if (rc == 0) {	/* avail < HEADER_MAX: all of p fits */
+				if (!old)
+					memcpy(sp->hdr, p, len);
+				sp->hdr_len = avail;
+				sp->pos += len;
+				return 0;
+			}
+			p += hlen - old;
+			len -= hlen - old;
+			sp->pos += hlen - old;
+			sp->hdr_len = 0;
+			if (field_begin(a, &f, plen, h, hlen, err) < 0)
+				return -1;
+			continue;
+		}
+		size_t k = sp->left < len ? (size_t)sp->left : len;
+		const unsigned char *whole = NULL;
+		if (sp->action == KEEP && !sp->oversize) {
+			if (sp->body.len == 0 && k == sp->left) {
+				whole = p;	/* all here: no copy */
+			} else {
+				buf_put(&sp->body, p, k);
+				if (sp->body.oom) {
+					err_set(err, "out of memory");
+					return -1;
+				}
+			}
+		} else if (sp->action == PASS && out_put(a, p, k, err) < 0) {
+			return -1;
+		}
+		p += k;
+		len -= k;
+		sp->pos += k;
+		sp->left -= k;
+		if (sp->left == 0) {
+			if (!whole)
+				whole = sp->body.p ? sp->body.p : (const unsigned char *)"";
+			if (field_done(a, whole, (size_t)sp->plen, err) < 0)
+				return -1;
+		}
+	}
+	return 0;
+}
+
+/* The end of the input: no field may be cut short. */
+static int split_end(struct attach_stream *a, struct errmsg *err)
+{
+	struct split *sp = &a->sp;
+	if (sp->hdr_len) {
+		struct pb_field f;
+		uint64_t plen;
+		size_t hlen;
+		const char *why = "truncated varint";
+		header_parse(sp->hdr, sp->hdr_len, &f, &plen, &hlen, &why);
+		return bad_at(a, err, sp->at, NULL, 0, why);
+	}
+	if (sp->in_payload)
+		return bad_at(a, err, sp->at, NULL, 0, "length past the end");
+	return 0;
+}
+
+/* ---- the plan ------------------------------------------------------------- */
+
+/* Decides which old mappings stay, which flags carry over, and the strings. */
+static void attach_plan(struct attach_stream *a, struct attach_stats *st)
+{
+	st->locations = a->sc.nlocations;
+	for (size_t i = 0; i < a->sc.nlocations; i++) {
+		long s, o;
+		location_place(a, a->sc.loc[i].mapping_id, a->sc.loc[i].address, &s, &o);
+		if (s >= 0) {
+			st->mapped++;
+			if (o >= 0) {
+				a->has[s] = a->has_seen[s] ? a->has[s] & a->sc.old[o].has
+							   : a->sc.old[o].has;
+				a->has_seen[s] = 1;
+			}
+		} else if (o >= 0 && !oldmap_empty(&a->sc.old[o])) {
+			a->sc.old[o].used = 1;
+			st->kept_locations++;
+		}
 	}
 
-	int oom = out->oom || a.tmp.oom;
-	attach_free(&a);
-	if (oom) {
+	uint64_t next = (uint64_t)a->n + 1;
+	for (size_t i = 0; i < a->sc.nold; i++) {
+		if (a->sc.old[i].used) {
+			a->sc.old[i].new_id = next++;
+			st->kept++;
+		} else {
+			st->dropped++;
+		}
+	}
+
+	uint64_t nexts = a->sc.nstrings ? a->sc.nstrings : 1;	/* 0 is "" */
+	for (uint32_t slot = 0; slot < 2 * a->n; slot++) {
+		const char *s;
+		size_t n;
+		if (!string_slot(a->snap, slot, &s, &n))
+			a->str[slot] = 0;
+		else
+			a->str[slot] = a->rep[slot] == slot ? nexts++ : a->str[a->rep[slot]];
+	}
+}
+
+/* ---- the interface ---------------------------------------------------------- */
+
+struct attach_stream *attach_stream_new(const struct attach_mapping *snap, size_t n,
+					attach_put_fn put, void *ctx, struct errmsg *err)
+{
+	struct attach_stream *a = calloc(1, sizeof *a);
+	if (!a) {
+		err_set(err, "out of memory");
+		return NULL;
+	}
+	a->snap = snap;
+	a->n = n;
+	a->put = put;
+	a->put_ctx = ctx;
+	a->sc.want_locations = 1;
+	return a;
+}
+
+int attach_stream_scan(struct attach_stream *a, const void *p, size_t len, struct errmsg *err)
+{
+	return split_feed(a, p, len, err);
+}
+
+int attach_stream_plan(struct attach_stream *a, struct attach_stats *st, struct errmsg *err)
+{
+	struct scan *s = &a->sc;
+	memset(st, 0, sizeof *st);
+	st->mappings = a->n;
+	if (split_end(a, err) < 0 || scan_check_strings(s, err) < 0)
+		return -1;
+	if (s->loc_why)
+		return fail_at(err, s->loc_at, "location", s->loc_ordinal, s->loc_why);
+	if (attach_index(a, err) < 0)
+		return -1;
+	attach_plan(a, st);
+	free(s->loc);	/* the plan is made: locations are placed again as they pass */
+	s->loc = NULL;
+	s->loc_cap = 0;
+
+	a->len1 = a->sp.pos;
+	a->crc1 = a->sp.crc;
+	buf_free(&a->sp.body);
+	memset(&a->sp, 0, sizeof a->sp);
+	a->writing = 1;
+	return 0;
+}
+
+int attach_stream_write(struct attach_stream *a, const void *p, size_t len, struct errmsg *err)
+{
+	return split_feed(a, p, len, err);
+}
+
+int attach_stream_finish(struct attach_stream *a, struct errmsg *err)
+{
+	if (split_end(a, err) < 0)
+		return -1;
+	if (a->sp.pos != a->len1 || a->sp.crc != a->crc1)
+		return changed(err);
+	if (!a->mappings_done)
+		put_mappings(a, &a->out);
+	if (a->sc.nstrings == 0) {
+		pb_put_bytes(&a->out, PROFILE_STRING_TABLE, "", 0);
+		put_new_strings(a, &a->out);
+	}
+	return out_flush(a, err);
+}
+
+int attach_stream_output_failed(const struct attach_stream *a)
+{
+	return a->out_failed;
+}
+
+void attach_stream_free(struct attach_stream *a)
+{
+	if (!a)
+		return;
+	free(a->by_start);
+	free(a->has);
+	free(a->has_seen);
+	free(a->str);
+	free(a->rep);
+	free(a->old_by_id);
+	scan_free(&a->sc);
+	buf_free(&a->sp.body);
+	buf_free(&a->out);
+	buf_free(&a->tmp);
+	free(a);
+}
+
+static int buf_sink(void *ctx, const void *p, size_t len, struct errmsg *err)
+{
+	struct buf *b = ctx;
+	buf_put(b, p, len);
+	if (b->oom) {
 		err_set(err, "out of memory");
 		return -1;
 	}
 	return 0;
 }
+
+int attach_profile(const unsigned char *p, size_t len, const struct attach_mapping *snap,
+		   size_t n, struct buf *out, struct attach_stats *st, struct errmsg *err)
+{
+	struct attach_stream *a = attach_stream_new(snap, n, buf_sink, out, err);
+	memset(st, 0, sizeof *st);
+	int rc = a && attach_stream_scan(a, p, len, err) == 0 &&
+			 attach_stream_plan(a, st, err) == 0 &&
+			 attach_stream_write(a, p, len, err) == 0 && attach_stream_finish(a, err) == 0
+		 ? 0
+		 : -1;
+	attach_stream_free(a);
+	return rc;
+}
+
+/* A string the old mappings name, to fill in from the string table. */
+struct strslot {
+	uint64_t index;
+	const char **s;
+	size_t *n;
+};
+
+static int strslot_cmp(const void *a, const void *b)
+{
+	const struct strslot *x = a, *y = b;
+	return (x->index > y->index) - (x->index < y->index);
+}
+
+/* Points every old mapping's file and build ID at its string's bytes in p. */
+static int strings_resolve(const unsigned char *p, size_t len, struct scan *s, struct errmsg *err)
+{
+	struct strslot *slot = malloc((s->nold ? s->nold : 1) * 2 * sizeof *slot);
+	size_t n = 0, k = 0, i = 0;
+	if (!slot) {
+		err_set(err, "out of memory");
+		return -1;
+	}
+	for (size_t j = 0; j < s->nold; j++) {
+		struct oldmap *m = &s->old[j];
+		const uint64_t idx[2] = { m->filename, m->build_id };
+		m->file = m->bid = "";
+		m->file_len = m->bid_len = 0;
+		for (int w = 0; w < 2; w++) {
+			if (idx[w] == 0)
+				continue;	/* "" already */
+			slot[n].index = idx[w];
+			slot[n].s = w ? &m->bid : &m->file;
+			slot[n].n = w ? &m->bid_len : &m->file_len;
+			n++;
+		}
+	}
+	qsort(slot, n, sizeof *slot, strslot_cmp);
+
+	struct pb_reader r = pb_reader(p, len);
+	struct pb_field f;
+	const char *why = NULL;
+	while (pb_next(&r, &f, &why) > 0) {	/* checked by the first pass */
+		if (f.number != PROFILE_STRING_TABLE)
+			continue;
+		for (; k < n && slot[k].index == i; k++) {
+			*slot[k].s = (const char *)f.data;
+			*slot[k].n = f.len;
+		}
+		i++;
+	}
+	free(slot);
+	return 0;
+}
+
+int attach_table_from_profile(const unsigned char *p, size_t len, struct attach_mapping **out,
+			      size_t *n, struct errmsg *err)
+{
+	struct attach_stream *a = attach_stream_new(NULL, 0, NULL, NULL, err);
+	*out = NULL;
+	if (!a)
+		return -1;
+	struct scan *s = &a->sc;
+	s->want_locations = 0;
+	if (split_feed(a, p, len, err) < 0 || split_end(a, err) < 0 ||
+	    scan_check_strings(s, err) < 0 || strings_resolve(p, len, s, err) < 0)
+		goto fail;
+	if (!(*out = malloc((s->nold ? s->nold : 1) * sizeof **out))) {
+		err_set(err, "out of memory");
+		goto fail;
+	}
+	for (size_t i = 0; i < s->nold; i++) {
+		const struct oldmap *m = &s->old[i];
+		struct attach_mapping *t = &(*out)[i];
+		t->start = m->start;
+		t->limit = m->limit;
+		t->offset = m->offset;
+		t->file = m->file;
+		t->file_len = m->file_len;
+		t->build_id = m->bid;
+		t->build_id_len = m->bid_len;
+	}
+	*n = s->nold;
+	attach_stream_free(a);
+	return 0;
+fail:
+	attach_stream_free(a);
+	return -1;
+}
+
+int attach_table_from_snapshot(const struct snapshot *s, struct attach_mapping **out,
+			       size_t *n, struct errmsg *err)
+{
+	size_t k = 0;
+	*out = malloc((s->n ? s->n : 1) * sizeof **out);
+	if (!*out) {
+		err_set(err, "out of memory");
+		return -1;
+	}
+	for (int main_pass = 1; main_pass >= 0; main_pass--) {
+		for (size_t i = 0; i < s->n; i++) {
+			const struct mapping *m = &s->map[i];
+			if (!(m->flags & MAPF_MAIN) != !main_pass)
+				continue;
+			struct attach_mapping *a = &(*out)[k++];
+			a->start = m->start;
+			a->limit = m->limit;
+			a->offset = m->offset;
+			a->file = snapshot_str(s, m->file);
+			a->file_len = strlen(a->file);
+			a->build_id = snapshot_str(s, m->build_id);
+			a->build_id_len = strlen(a->build_id);
+		}
+	}
+	*n = k;
+	return 0;
+}
+

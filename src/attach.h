@@ -3,8 +3,8 @@
  * snapshot replaces the profile's, and every location is pointed at the
  * mapping that holds its address (SPEC.md, "attach").
  *
- * Pure functions over bytes in memory: reading files, taking the snapshot
- * and compressing the result are main.c's job.
+ * Pure functions over bytes, in memory or fed in pieces: reading files,
+ * taking the snapshot and compressing the result are main.c's job.
  */
 #ifndef MODMAP_ATTACH_H
 #define MODMAP_ATTACH_H
@@ -78,14 +78,46 @@ int attach_read_cbor(const unsigned char *p, size_t len, struct snapshot *s,
 		     struct errmsg *err);
 
 /*
- * Appends to out the profile p (decompressed bytes) with the n mappings of
- * snap as its mapping table, ids 1..n in that order. Fields other than
- * mappings and locations are copied byte for byte; locations change only
- * their mapping_id; the string table only grows. Memory used besides out
- * is proportional to the number of mappings.
+ * Rewriting a profile that need not fit in memory, in two passes over its
+ * decompressed bytes, each fed in pieces of any size (a field may be cut
+ * anywhere):
  *
- * Returns 0, or -1 with err saying what is wrong with p; out may then hold
- * a partial profile, which the caller discards.
+ *   a = attach_stream_new(snap, n, put, ctx, err);
+ *   attach_stream_scan(a, ...) for every piece, then attach_stream_plan;
+ *   attach_stream_write(a, ...) for every piece of the same bytes again,
+ *   then attach_stream_finish; attach_stream_free in any case.
+ *
+ * The n mappings of snap become the mapping table, ids 1..n in that order;
+ * fields other than mappings and locations are copied byte for byte, and
+ * never held whole; locations change only their mapping_id; the string
+ * table only grows. Memory is proportional to the mapping and location
+ * tables (a few bytes per location, one bit per string), not to the
+ * samples. The result goes to put in pieces as the second pass makes it.
+ *
+ * Every call returns 0, or -1 with err saying what is wrong: with the
+ * profile (offsets count from its first byte), or, in the second pass,
+ * that the bytes differ from the first pass's, or put's own error (then
+ * attach_stream_output_failed says so). The output is then incomplete,
+ * and the caller discards it.
+ */
+typedef int (*attach_put_fn)(void *ctx, const void *p, size_t len, struct errmsg *err);
+
+struct attach_stream;
+struct attach_stream *attach_stream_new(const struct attach_mapping *snap, size_t n,
+					attach_put_fn put, void *ctx, struct errmsg *err);
+int attach_stream_scan(struct attach_stream *a, const void *p, size_t len, struct errmsg *err);
+/* The end of the first pass: the whole profile is checked, st filled. */
+int attach_stream_plan(struct attach_stream *a, struct attach_stats *st, struct errmsg *err);
+int attach_stream_write(struct attach_stream *a, const void *p, size_t len, struct errmsg *err);
+/* The end of the second pass: the rest of the output goes to put. */
+int attach_stream_finish(struct attach_stream *a, struct errmsg *err);
+int attach_stream_output_failed(const struct attach_stream *a);
+void attach_stream_free(struct attach_stream *a);
+
+/*
+ * The same over a profile in memory (decompressed bytes): appends the
+ * result to out. On failure out may hold a partial profile, which the
+ * caller discards.
  */
 int attach_profile(const unsigned char *p, size_t len, const struct attach_mapping *snap,
 		   size_t n, struct buf *out, struct attach_stats *st, struct errmsg *err);

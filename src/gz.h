@@ -1,6 +1,7 @@
 /*
- * gz.h - gzip in memory, through zlib: compressing a finished pprof
- * profile, and reading one that may or may not be compressed.
+ * gz.h - gzip through zlib: compressing a finished pprof profile, and
+ * reading one that may or may not be compressed; in memory, or as streams
+ * for attach's profiles, which need not fit in it.
  */
 #ifndef MODMAP_GZ_H
 #define MODMAP_GZ_H
@@ -23,5 +24,29 @@ int gz_is_gzip(const void *p, size_t len);
  * gzip, is truncated or corrupt, or would decompress past max bytes.
  */
 int gz_decompress(struct buf *out, const void *p, size_t len, uint64_t max, struct errmsg *err);
+
+/*
+ * Streaming, for profiles too large to hold: a reader that gives the
+ * decompressed bytes of what a read function supplies (passed through
+ * unchanged when it does not start with the gzip magic), and a writer that
+ * compresses what it is given and hands the gzip bytes to a write function
+ * in chunks. Errors from those functions come back as they left err.
+ */
+typedef int (*gz_read_fn)(void *ctx, void *p, size_t cap, size_t *got, struct errmsg *err);
+typedef int (*gz_write_fn)(void *ctx, const void *p, size_t len, struct errmsg *err);
+
+struct gz_reader;
+/* Fails once more than max bytes would come out. */
+struct gz_reader *gz_reader_new(gz_read_fn read, void *ctx, uint64_t max, struct errmsg *err);
+/* Up to cap bytes into p; *got is 0 only at the end. */
+int gz_reader_read(struct gz_reader *g, void *p, size_t cap, size_t *got, struct errmsg *err);
+void gz_reader_free(struct gz_reader *g);
+
+struct gz_writer;
+struct gz_writer *gz_writer_new(gz_write_fn write, void *ctx, struct errmsg *err);
+int gz_writer_write(struct gz_writer *g, const void *p, size_t len, struct errmsg *err);
+/* Writes the rest and the gzip trailer. */
+int gz_writer_finish(struct gz_writer *g, struct errmsg *err);
+void gz_writer_free(struct gz_writer *g);
 
 #endif

@@ -319,19 +319,85 @@ bad:
 	return -1;
 }
 
+/* The decompressed profile goes by in pieces of this size, twice. */
+enum { ATTACH_WINDOW = 256 * 1024 };
+
+/* Where the rewritten profile goes: compressed, into the output file. */
+struct attach_sink {
+	struct platform_out *file;
+	struct gz_writer *gz;
+};
+
+static int sink_compress(void *ctx, const void *p, size_t len, struct errmsg *err)
+{
+	return gz_writer_write(((struct attach_sink *)ctx)->gz, p, len, err);
+}
+
+static int sink_write(void *ctx, const void *p, size_t len, struct errmsg *err)
+{
+	return platform_out_write(ctx, p, len, err);
+}
+
+static int profile_read(void *ctx, void *p, size_t cap, size_t *got, struct errmsg *err)
+{
+	return platform_in_read(ctx, p, cap, got, err);
+}
+
+/*
+ * One pass over the decompressed profile: the first (scan) or the second
+ * (write). *total counts its bytes. The gzip layer's errors come before
+ * the profile's, as when the whole was decompressed first: after bad
+ * protobuf the first pass still reads on, so a gzip bomb of zeros is told
+ * as too large and a cut gzip stream as truncated.
+ */
+static int attach_pass(struct platform_in *in, uint64_t max, struct attach_stream *a,
+		       int second, unsigned char *window, uint64_t *total, struct errmsg *err)
+{
+	struct gz_reader *g = gz_reader_new(profile_read, in, max, err);
+	struct errmsg bad;
+	int rc = g ? 0 : -1, is_bad = 0;
+	*total = 0;
+	while (rc == 0) {
+		size_t got;
+		if ((rc = gz_reader_read(g, window, ATTACH_WINDOW, &got, err)) < 0 || got == 0)
+			break;
+		*total += got;
+		if (is_bad)
+			continue;
+		if (second)
+			rc = attach_stream_write(a, window, got, err);
+		else if (attach_stream_scan(a, window, got, &bad) < 0)
+			is_bad = 1;
+	}
+	gz_reader_free(g);
+	if (rc == 0 && is_bad) {
+		*err = bad;
+		rc = -1;
+	}
+	return rc;
+}
+
+/*
+ * Reads PROFILE twice, as a stream: once to check it and plan the new
+ * tables, once to write the result through gzip into the output. Nothing
+ * is opened for output until the input has proved good; on failure the
+ * output file is removed (standard output may have had part of it).
+ */
 static int attach_main(int argc, char **argv)
 {
 	struct attach_options o = { .max = ATTACH_MAX_SIZE };
-	struct buf in = { 0 }, in_raw = { 0 }, snap_file = { 0 }, snap_raw = { 0 };
-	struct buf out = { 0 }, gz = { 0 };
+	struct buf snap_file = { 0 }, snap_raw = { 0 };
 	struct snapshot s;
 	struct attach_mapping *table = NULL;
 	size_t n = 0;
-	const unsigned char *prof;
-	size_t prof_len;
 	struct attach_stats st;
+	struct attach_stream *a = NULL;
+	struct attach_sink sink = { 0 };
+	struct platform_in *in = NULL;
+	unsigned char *window = NULL;
+	uint64_t total;
 	struct errmsg err, why;
-	int rc = -1;
+	int rc = -1, in_bad = 0;	/* in_bad: why is about PROFILE */
 
 	attach_parse_args(argc, argv, &o);
 	if (!o.output && platform_stdout_is_terminal()) {
@@ -340,21 +406,45 @@ static int attach_main(int argc, char **argv)
 		return EXIT_PARTIAL;
 	}
 	snapshot_init(&s);
-	if (platform_read_file(o.profile, &in, o.max, &err) < 0)
+	in_bad = 1;
+	if (!(in = platform_in_open(o.profile, o.max, &why)))
 		goto done;
-	if (attach_unpack(in.p, in.len, o.max, &in_raw, &prof, &prof_len, &why) < 0) {
-		err_set(&err, "%s: %s", file_name(o.profile), why.text);
-		goto done;
-	}
+	in_bad = 0;
 	if (attach_table(&o, &s, &snap_file, &snap_raw, &table, &n, &err) < 0)
 		goto done;
-	if (attach_profile(prof, prof_len, table, n, &out, &st, &why) < 0 ||
-	    gz_compress(&gz, out.p, out.len, &why) < 0) {
-		err_set(&err, "%s: %s", file_name(o.profile), why.text);
+	in_bad = 1;
+	if (!(window = malloc(ATTACH_WINDOW))) {
+		err_set(&why, "out of memory");
 		goto done;
 	}
-	rc = o.output ? platform_write_file(o.output, gz.p, gz.len, &err)
-		      : platform_write_stdout(gz.p, gz.len, &err);
+	if (!(a = attach_stream_new(table, n, sink_compress, &sink, &why)) ||
+	    attach_pass(in, o.max, a, 0, window, &total, &why) < 0)
+		goto done;
+	if (total == 0) {
+		err_set(&why, "empty: not a pprof profile");
+		goto done;
+	}
+	if (attach_stream_plan(a, &st, &why) < 0 || platform_in_rewind(in, &why) < 0)
+		goto done;
+
+	in_bad = 0;
+	if (!(sink.file = platform_out_open(o.output, &err)) ||
+	    !(sink.gz = gz_writer_new(sink_write, sink.file, &err)))
+		goto done;
+	if (attach_pass(in, o.max, a, 1, window, &total, &why) < 0 ||
+	    attach_stream_finish(a, &why) < 0) {
+		in_bad = !attach_stream_output_failed(a);
+		if (!in_bad)
+			err = why;
+		goto done;
+	}
+	if (gz_writer_finish(sink.gz, &err) < 0)
+		goto done;
+	/* Closed first: Windows renames nothing over a file still open. */
+	platform_in_close(in);
+	in = NULL;
+	rc = platform_out_commit(sink.file, &err);
+	sink.file = NULL;
 	if (rc < 0)
 		goto done;
 
@@ -370,16 +460,19 @@ static int attach_main(int argc, char **argv)
 			(unsigned long long)st.kept_locations, (unsigned long long)st.kept);
 	fputc('\n', stderr);
 done:
-	if (rc < 0)
+	if (rc < 0 && in_bad)
+		fprintf(stderr, "modmap: %s: %s\n", file_name(o.profile), why.text);
+	else if (rc < 0)
 		fprintf(stderr, "modmap: %s\n", err.text);
+	platform_out_abort(sink.file);
+	gz_writer_free(sink.gz);
+	platform_in_close(in);
+	attach_stream_free(a);
+	free(window);
 	free(table);
 	snapshot_free(&s);
-	buf_free(&in);
-	buf_free(&in_raw);
 	buf_free(&snap_file);
 	buf_free(&snap_raw);
-	buf_free(&out);
-	buf_free(&gz);
 	return rc < 0 ? EXIT_PARTIAL : 0;
 }
 

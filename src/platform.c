@@ -136,9 +136,9 @@ int platform_write_stdout(const void *p, size_t len, struct errmsg *err)
 
 #ifdef _WIN32
 /*
- * err is "path: reason", the reason in words from the system's message
- * table (on one line, without its final period), or the number if the
- * table has none.
+ * err is "path: reason" ("reason" for a NULL path), the reason in words
+ * from the system's message table (on one line, without its final period),
+ * or the number if the table has none.
  */
 static void err_win32(struct errmsg *err, const char *path, DWORD code)
 {
@@ -150,25 +150,30 @@ static void err_win32(struct errmsg *err, const char *path, DWORD code)
 			 w[n - 1] == L'.'))
 		n--;
 	if (n == 0) {
-		err_set(err, "%s: error %lu", path, (unsigned long)code);
+		err_set(err, "%s%serror %lu", path ? path : "", path ? ": " : "",
+			(unsigned long)code);
 		return;
 	}
 	wtf8_from_utf16(text, sizeof text, (const uint16_t *)w, n);
 	for (char *c = text; *c; c++)
 		if (*c == '\r' || *c == '\n')
 			*c = ' ';
-	err_set(err, "%s: %s", path, text);
+	err_set(err, "%s%s%s", path ? path : "", path ? ": " : "", text);
 }
 
 /*
  * path opened for reading as a binary stream, shared so that a file the
- * writer of it still holds open can be read; NULL with err set on failure.
+ * writer of it still holds open can be read; NULL with the reason (no
+ * name: callers add it) in err.
  */
-static FILE *open_read(const char *path, struct errmsg *err)
+static FILE *in_fopen(const char *path, struct errmsg *err)
 {
 	wchar_t wpath[PLATFORM_PATH_MAX];
-	if (platform_path_utf16(path, (uint16_t *)wpath, PLATFORM_PATH_MAX, err) < 0)
+	struct errmsg why;
+	if (platform_path_utf16(path, (uint16_t *)wpath, PLATFORM_PATH_MAX, &why) < 0) {
+		err_set(err, "not a valid path or too long");
 		return NULL;
+	}
 	HANDLE h = CreateFileW(wpath, GENERIC_READ,
 			       FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, NULL,
 			       OPEN_EXISTING, FILE_ATTRIBUTE_NORMAL, NULL);
@@ -177,20 +182,28 @@ static FILE *open_read(const char *path, struct errmsg *err)
 		/* Windows says only "access denied" of a directory. */
 		DWORD attrs = GetFileAttributesW(wpath);
 		if (attrs != INVALID_FILE_ATTRIBUTES && (attrs & FILE_ATTRIBUTE_DIRECTORY))
-			err_set(err, "%s: Is a directory", path);
+			err_set(err, "Is a directory");
 		else
-			err_win32(err, path, e);
+			err_win32(err, NULL, e);
 		return NULL;
 	}
 	int fd = _open_osfhandle((intptr_t)h, _O_RDONLY | _O_BINARY);
 	FILE *f = fd < 0 ? NULL : _fdopen(fd, "rb");
 	if (!f) {
-		err_set(err, "%s: %s", path, strerror(errno));
+		err_set(err, "%s", strerror(errno));
 		if (fd < 0)
 			CloseHandle(h);
 		else
 			_close(fd);
 	}
+	return f;
+}
+#else
+static FILE *in_fopen(const char *path, struct errmsg *err)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		err_set(err, "%s", strerror(errno));
 	return f;
 }
 #endif
@@ -206,14 +219,11 @@ int platform_read_file(const char *path, struct buf *out, uint64_t max, struct e
 		_setmode(_fileno(stdin), _O_BINARY);
 #endif
 	} else {
-#ifdef _WIN32
-		f = open_read(path, err);
-#else
-		if (!(f = fopen(path, "rb")))
-			err_set(err, "%s: %s", path, strerror(errno));
-#endif
-		if (!f)
+		struct errmsg why;
+		if (!(f = in_fopen(path, &why))) {
+			err_set(err, "%s: %s", path, why.text);
 			return -1;
+		}
 	}
 	size_t start = out->len;
 	int e = 0;
@@ -296,68 +306,6 @@ static int is_dos_device(const wchar_t *wpath, wchar_t *scratch)
 	       !wcschr(scratch + 4, L'\\');
 }
 
-/* -o NUL, CON, a named pipe: written in place, never replaced. Takes h. */
-static int write_special(HANDLE h, const char *path, const void *p, size_t len,
-			 struct errmsg *err)
-{
-	DWORD e = write_handle(h, p, len);
-	CloseHandle(h);
-	if (e) {
-		err_win32(err, path, e);
-		return -1;
-	}
-	return 0;
-}
-
-int platform_write_file(const char *path, const void *p, size_t len, struct errmsg *err)
-{
-	/* The path is WTF-8 (platform_args converts the wide arguments). */
-	wchar_t wpath[PLATFORM_PATH_MAX], wtmp[PLATFORM_PATH_MAX + 16];
-	if (platform_path_utf16(path, (uint16_t *)wpath, PLATFORM_PATH_MAX, err) < 0)
-		return -1;
-
-	/* A temporary name beside a device is no file ("NUL.tmp42" is NUL
-	 * again) and a device cannot be renamed over: what is not a disk file
-	 * is written in place, as on Linux. */
-	HANDLE h = CreateFileW(wpath, GENERIC_WRITE, FILE_SHARE_READ | FILE_SHARE_WRITE, NULL,
-			       OPEN_EXISTING, FILE_ATTRIBUTE_NORMAL, NULL);
-	if (h != INVALID_HANDLE_VALUE) {
-		if (GetFileType(h) != FILE_TYPE_DISK)
-			return write_special(h, path, p, len, err);
-		CloseHandle(h);
-	} else {
-		DWORD e = GetLastError();
-		if (is_dos_device(wpath, wtmp)) {
-			err_win32(err, path, e);
-			return -1;
-		}
-		DWORD attrs = GetFileAttributesW(wpath);
-		if (attrs != INVALID_FILE_ATTRIBUTES && (attrs & FILE_ATTRIBUTE_DIRECTORY)) {
-			err_set(err, "%s: Is a directory", path);
-			return -1;
-		}
-	}
-
-	swprintf(wtmp, sizeof wtmp / sizeof wtmp[0], L"%ls.tmp%lu", wpath,
-		 (unsigned long)GetCurrentProcessId());
-	h = CreateFileW(wtmp, GENERIC_WRITE, 0, NULL, CREATE_NEW, FILE_ATTRIBUTE_NORMAL, NULL);
-	if (h == INVALID_HANDLE_VALUE) {
-		err_win32(err, path, GetLastError());
-		return -1;
-	}
-	DWORD e = write_handle(h, p, len);
-	if (!e && !FlushFileBuffers(h))
-		e = GetLastError();
-	CloseHandle(h);
-	if (!e && !MoveFileExW(wtmp, wpath, MOVEFILE_REPLACE_EXISTING | MOVEFILE_WRITE_THROUGH))
-		e = GetLastError();
-	if (e) {
-		err_win32(err, path, e);
-		DeleteFileW(wtmp);
-		return -1;
-	}
-	return 0;
-}
 #else
 void platform_args(int *argc, char ***argv)
 {
@@ -380,71 +328,399 @@ static int write_all(int fd, const void *p, size_t len)
 	return 0;
 }
 
-/* -o /dev/null, /dev/stdout, a FIFO: written in place, never replaced. */
-static int write_special(const char *path, const void *p, size_t len, struct errmsg *err)
+#endif
+
+/* ---- streaming input and output, for attach ----------------------------- */
+
+struct platform_in {
+	FILE *f;		/* the file, or standard input */
+	FILE *spool;		/* a copy of what f gave, when f cannot be rewound */
+	int from_spool;		/* reading the copy back */
+	int is_stdin;
+	uint64_t max, count;
+};
+
+struct platform_out {
+	char *name;		/* for messages; NULL: standard output */
+#ifdef _WIN32
+	HANDLE h;		/* NULL: not open */
+	wchar_t *wpath, *wtmp;	/* wtmp NULL: written in place */
+	int made;		/* wtmp exists and is ours to remove */
+#else
+	int fd;
+	char *tmp, *target;	/* tmp NULL: written in place */
+	mode_t mode;
+#endif
+};
+
+static char *str_dup(const char *s)
 {
-	int fd = open(path, O_WRONLY | O_NOCTTY | O_CLOEXEC);
-	int e = fd < 0 ? errno : write_all(fd, p, len);
-	if (fd >= 0 && close(fd) < 0 && !e)
-		e = errno;
+	size_t n = strlen(s) + 1;
+	char *d = malloc(n);
+	return d ? memcpy(d, s, n) : NULL;
+}
+
+#ifdef _WIN32
+static int in_rewindable(FILE *f)
+{
+	return GetFileType((HANDLE)_get_osfhandle(_fileno(f))) == FILE_TYPE_DISK;
+}
+
+/* An unnamed temporary file: Windows deletes it when it is closed. */
+static FILE *spool_new(void)
+{
+	wchar_t dir[MAX_PATH + 1], name[MAX_PATH + 1];
+	DWORD n = GetTempPathW(MAX_PATH + 1, dir);
+	if (n == 0 || n > MAX_PATH || !GetTempFileNameW(dir, L"mmp", 0, name))
+		return NULL;
+	HANDLE h = CreateFileW(name, GENERIC_READ | GENERIC_WRITE, 0, NULL, CREATE_ALWAYS,
+			       FILE_ATTRIBUTE_TEMPORARY | FILE_FLAG_DELETE_ON_CLOSE, NULL);
+	if (h == INVALID_HANDLE_VALUE) {
+		DeleteFileW(name);
+		return NULL;
+	}
+	int fd = _open_osfhandle((intptr_t)h, _O_RDWR | _O_BINARY);
+	if (fd < 0) {
+		CloseHandle(h);
+		return NULL;
+	}
+	FILE *f = _fdopen(fd, "w+b");
+	if (!f)
+		_close(fd);
+	return f;
+}
+#else
+static int in_rewindable(FILE *f)
+{
+	struct stat st;
+	return fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode);
+}
+
+/* An unnamed temporary file: unlinked as soon as it is made. */
+static FILE *spool_new(void)
+{
+	const char *dir = getenv("TMPDIR");
+	if (!dir || !*dir)
+		dir = "/tmp";
+	size_t n = strlen(dir) + sizeof "/modmap-spool.XXXXXX";
+	char *t = malloc(n);
+	if (!t)
+		return NULL;
+	snprintf(t, n, "%s/modmap-spool.XXXXXX", dir);
+	int fd = mkstemp(t);
+	if (fd >= 0)
+		unlink(t);
+	free(t);
+	FILE *f = fd >= 0 ? fdopen(fd, "w+b") : NULL;
+	if (fd >= 0 && !f)
+		close(fd);
+	return f;
+}
+#endif
+
+struct platform_in *platform_in_open(const char *path, uint64_t max, struct errmsg *err)
+{
+	struct platform_in *in = calloc(1, sizeof *in);
+	if (!in) {
+		err_set(err, "out of memory");
+		return NULL;
+	}
+	in->max = max;
+	in->is_stdin = strcmp(path, "-") == 0;
+	if (in->is_stdin) {
+#ifdef _WIN32
+		_setmode(_fileno(stdin), _O_BINARY);
+#endif
+		in->f = stdin;
+	} else if (!(in->f = in_fopen(path, err))) {
+		free(in);
+		return NULL;
+	}
+	if (!in_rewindable(in->f) && !(in->spool = spool_new())) {
+		err_set(err, "cannot make a temporary file to read it through twice: %s",
+			strerror(errno));
+		platform_in_close(in);
+		return NULL;
+	}
+	return in;
+}
+
+int platform_in_read(struct platform_in *in, void *p, size_t cap, size_t *got,
+		     struct errmsg *err)
+{
+	FILE *f = in->from_spool ? in->spool : in->f;
+	size_t n = fread(p, 1, cap, f);
+	*got = n;
+	if (n == 0 && ferror(f)) {
+		err_set(err, "%s", strerror(errno));
+		return -1;
+	}
+	in->count += n;
+	if (in->count > in->max) {
+		err_set(err, "larger than --max-size (%llu bytes)", (unsigned long long)in->max);
+		return -1;
+	}
+	if (in->spool && !in->from_spool && n && fwrite(p, 1, n, in->spool) != n) {
+		err_set(err, "writing a temporary copy: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+int platform_in_rewind(struct platform_in *in, struct errmsg *err)
+{
+	FILE *f = in->spool ? in->spool : in->f;
+	if ((in->spool && fflush(in->spool) != 0) || fseek(f, 0, SEEK_SET) != 0) {
+		err_set(err, "cannot read it again: %s", strerror(errno));
+		return -1;
+	}
+	clearerr(f);
+	in->from_spool = in->spool != NULL;
+	in->count = 0;
+	return 0;
+}
+
+void platform_in_close(struct platform_in *in)
+{
+	if (!in)
+		return;
+	if (in->f && !in->is_stdin)
+		fclose(in->f);
+	if (in->spool)
+		fclose(in->spool);
+	free(in);
+}
+
+#ifdef _WIN32
+static int out_open_file(struct platform_out *o, const char *path, struct errmsg *err)
+{
+	o->wpath = malloc(PLATFORM_PATH_MAX * sizeof *o->wpath);
+	o->wtmp = malloc((PLATFORM_PATH_MAX + 16) * sizeof *o->wtmp);
+	if (!o->wpath || !o->wtmp) {
+		err_set(err, "%s: out of memory", path);
+		return -1;
+	}
+	/* The path is WTF-8 (platform_args converts the wide arguments). */
+	if (platform_path_utf16(path, (uint16_t *)o->wpath, PLATFORM_PATH_MAX, err) < 0)
+		return -1;
+	/* A temporary name beside a device is no file ("NUL.tmp42" is NUL
+	 * again) and a device cannot be renamed over: what is not a disk file
+	 * (NUL, CON, a pipe) is written in place, as on Linux. */
+	HANDLE h = CreateFileW(o->wpath, GENERIC_WRITE, FILE_SHARE_READ | FILE_SHARE_WRITE, NULL,
+			       OPEN_EXISTING, FILE_ATTRIBUTE_NORMAL, NULL);
+	if (h != INVALID_HANDLE_VALUE) {
+		if (GetFileType(h) != FILE_TYPE_DISK) {
+			o->h = h;
+			free(o->wtmp);
+			o->wtmp = NULL;
+			return 0;
+		}
+		CloseHandle(h);
+	} else {
+		DWORD e = GetLastError();
+		if (is_dos_device(o->wpath, o->wtmp)) {
+			err_win32(err, path, e);
+			return -1;
+		}
+		DWORD attrs = GetFileAttributesW(o->wpath);
+		if (attrs != INVALID_FILE_ATTRIBUTES && (attrs & FILE_ATTRIBUTE_DIRECTORY)) {
+			err_set(err, "%s: Is a directory", path);
+			return -1;
+		}
+	}
+	swprintf(o->wtmp, PLATFORM_PATH_MAX + 16, L"%ls.tmp%lu", o->wpath,
+		 (unsigned long)GetCurrentProcessId());
+	h = CreateFileW(o->wtmp, GENERIC_WRITE, 0, NULL, CREATE_NEW, FILE_ATTRIBUTE_NORMAL, NULL);
+	if (h == INVALID_HANDLE_VALUE) {
+		err_win32(err, path, GetLastError());
+		return -1;
+	}
+	o->h = h;
+	o->made = 1;
+	return 0;
+}
+
+static int out_write_file(struct platform_out *o, const void *p, size_t len, struct errmsg *err)
+{
+	DWORD e = write_handle(o->h, p, len);
 	if (e)
-		err_set(err, "%s: %s", path, strerror(e));
+		err_win32(err, o->name, e);
 	return e ? -1 : 0;
+}
+
+static int out_commit_file(struct platform_out *o, struct errmsg *err)
+{
+	DWORD e = 0;
+	if (o->wtmp && !FlushFileBuffers(o->h))
+		e = GetLastError();
+	CloseHandle(o->h);
+	o->h = NULL;
+	if (!e && o->wtmp &&
+	    !MoveFileExW(o->wtmp, o->wpath, MOVEFILE_REPLACE_EXISTING | MOVEFILE_WRITE_THROUGH))
+		e = GetLastError();
+	if (e) {
+		err_win32(err, o->name, e);
+		return -1;
+	}
+	o->made = 0;
+	return 0;
+}
+
+static void out_close_file(struct platform_out *o)
+{
+	if (o->h)
+		CloseHandle(o->h);
+	if (o->made)
+		DeleteFileW(o->wtmp);
+	free(o->wpath);
+	free(o->wtmp);
+}
+#else
+static int out_open_file(struct platform_out *o, const char *path, struct errmsg *err)
+{
+	struct stat cur;
+	int exists = stat(path, &cur) == 0;
+	o->fd = -1;
+	if (exists && !S_ISREG(cur.st_mode)) {
+		/* /dev/null, /dev/stdout, a FIFO: written in place, never replaced. */
+		if ((o->fd = open(path, O_WRONLY | O_NOCTTY | O_CLOEXEC)) < 0) {
+			err_set(err, "%s: %s", path, strerror(errno));
+			return -1;
+		}
+		return 0;
+	}
+	/* Through a symbolic link, replace the file it names, not the link;
+	 * in the same directory, so the rename is atomic. */
+	char *real = realpath(path, NULL);
+	o->target = real ? real : str_dup(path);
+	size_t pl = o->target ? strlen(o->target) : 0;
+	if (!o->target || !(o->tmp = malloc(pl + sizeof ".tmp.XXXXXX"))) {
+		err_set(err, "%s: out of memory", path);
+		return -1;
+	}
+	memcpy(o->tmp, o->target, pl);
+	memcpy(o->tmp + pl, ".tmp.XXXXXX", sizeof ".tmp.XXXXXX");
+	if ((o->fd = mkstemp(o->tmp)) < 0) {
+		err_set(err, "%s: %s", path, strerror(errno));
+		free(o->tmp);
+		o->tmp = NULL;
+		return -1;
+	}
+	/* mkstemp makes 0600: keep the mode of the file replaced, or give the
+	 * one any new file would get. */
+	if (exists) {
+		o->mode = cur.st_mode & 07777;
+	} else {
+		mode_t mask = umask(0);
+		umask(mask);
+		o->mode = 0666 & ~mask;
+	}
+	return 0;
+}
+
+static int out_write_file(struct platform_out *o, const void *p, size_t len, struct errmsg *err)
+{
+	int e = write_all(o->fd, p, len);
+	if (e)
+		err_set(err, "%s: %s", o->name, strerror(e));
+	return e ? -1 : 0;
+}
+
+static int out_commit_file(struct platform_out *o, struct errmsg *err)
+{
+	int e = 0;
+	if (o->tmp && fchmod(o->fd, o->mode) < 0)
+		e = errno;
+	if (!e && o->tmp && fsync(o->fd) < 0 && errno != EINVAL)
+		e = errno;
+	if (close(o->fd) < 0 && !e)
+		e = errno;
+	o->fd = -1;
+	if (!e && o->tmp && rename(o->tmp, o->target) < 0)
+		e = errno;
+	if (e) {
+		err_set(err, "%s: %s", o->name, strerror(e));
+		return -1;
+	}
+	free(o->tmp);
+	o->tmp = NULL;
+	return 0;
+}
+
+static void out_close_file(struct platform_out *o)
+{
+	if (o->fd >= 0)
+		close(o->fd);
+	if (o->tmp)
+		unlink(o->tmp);
+	free(o->tmp);
+	free(o->target);
+}
+#endif
+
+struct platform_out *platform_out_open(const char *path, struct errmsg *err)
+{
+	struct platform_out *o = calloc(1, sizeof *o);
+	if (!o || (path && !(o->name = str_dup(path)))) {
+		free(o);
+		err_set(err, "%s: out of memory", path ? path : "standard output");
+		return NULL;
+	}
+	if (!path) {
+#ifdef _WIN32
+		_setmode(_fileno(stdout), _O_BINARY);
+#endif
+		return o;
+	}
+	if (out_open_file(o, path, err) < 0) {
+		platform_out_abort(o);
+		return NULL;
+	}
+	return o;
+}
+
+int platform_out_write(struct platform_out *o, const void *p, size_t len, struct errmsg *err)
+{
+	if (o->name)
+		return out_write_file(o, p, len, err);
+	if (len && fwrite(p, 1, len, stdout) != len) {
+		err_set(err, "standard output: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+int platform_out_commit(struct platform_out *o, struct errmsg *err)
+{
+	int rc = 0;
+	if (o->name)
+		rc = out_commit_file(o, err);
+	else if (fflush(stdout) != 0) {
+		err_set(err, "standard output: %s", strerror(errno));
+		rc = -1;
+	}
+	platform_out_abort(o);
+	return rc;
+}
+
+void platform_out_abort(struct platform_out *o)
+{
+	if (!o)
+		return;
+	if (o->name)
+		out_close_file(o);
+	free(o->name);
+	free(o);
 }
 
 int platform_write_file(const char *path, const void *p, size_t len, struct errmsg *err)
 {
-	struct stat cur;
-	int exists = stat(path, &cur) == 0;
-	if (exists && !S_ISREG(cur.st_mode))
-		return write_special(path, p, len, err);
-
-	/* Through a symbolic link, replace the file it names, not the link. */
-	char *real = realpath(path, NULL);
-	const char *target = real ? real : path;
-	size_t pl = strlen(target);
-	char *tmp = malloc(pl + 16);
-	if (!tmp) {
-		free(real);
-		err_set(err, "%s: out of memory", path);
+	struct platform_out *o = platform_out_open(path, err);
+	if (!o)
+		return -1;
+	if (platform_out_write(o, p, len, err) < 0) {
+		platform_out_abort(o);
 		return -1;
 	}
-
-	/* Same directory, so the rename is atomic. */
-	memcpy(tmp, target, pl);
-	memcpy(tmp + pl, ".tmp.XXXXXX", 12);
-	int fd = mkstemp(tmp);
-	if (fd < 0) {
-		err_set(err, "%s: %s", path, strerror(errno));
-		free(tmp);
-		free(real);
-		return -1;
-	}
-	int e = write_all(fd, p, len);
-	/* mkstemp makes 0600: keep the mode of the file replaced, or give the
-	 * one any new file would get. */
-	mode_t mode;
-	if (exists) {
-		mode = cur.st_mode & 07777;
-	} else {
-		mode_t mask = umask(0);
-		umask(mask);
-		mode = 0666 & ~mask;
-	}
-	if (!e && fchmod(fd, mode) < 0)
-		e = errno;
-	if (!e && fsync(fd) < 0 && errno != EINVAL)
-		e = errno;
-	if (close(fd) < 0 && !e)
-		e = errno;
-	if (!e && rename(tmp, target) < 0)
-		e = errno;
-	if (e) {
-		unlink(tmp);
-		err_set(err, "%s: %s", path, strerror(e));
-	}
-	free(tmp);
-	free(real);
-	return e ? -1 : 0;
+	return platform_out_commit(o, err);
 }
-#endif

@@ -67,4 +67,37 @@ size_t utf16_from_wtf8(uint16_t *out, size_t cap, const char *s, size_t n);
  */
 int platform_path_utf16(const char *path, uint16_t *out, size_t cap, struct errmsg *err);
 
+/*
+ * Streaming input and output, for attach: files too large to hold.
+ *
+ * A platform_in reads a file, or standard input for "-", and can be read
+ * through again: a regular file is rewound; anything else (a pipe, a
+ * terminal, a FIFO) is copied to an unnamed temporary file as it is read
+ * the first time, and read back from it, so it never has to fit in memory.
+ * Errors say why, without the name: the caller names the file.
+ */
+struct platform_in;
+/* Opens path ("-": standard input). Fails once more than max bytes come. */
+struct platform_in *platform_in_open(const char *path, uint64_t max, struct errmsg *err);
+/* Reads up to cap bytes; *got is 0 only at the end. */
+int platform_in_read(struct platform_in *in, void *p, size_t cap, size_t *got,
+		     struct errmsg *err);
+/* Starts over at the first byte. Call it only after reading to the end. */
+int platform_in_rewind(struct platform_in *in, struct errmsg *err);
+void platform_in_close(struct platform_in *in);
+
+/*
+ * A file written chunk by chunk and atomically, as platform_write_file
+ * writes it whole: into a temporary file in the same directory, renamed
+ * over path by platform_out_commit; platform_out_abort removes it and
+ * leaves path untouched. A NULL path is standard output (binary mode on
+ * Windows), written as it comes. Both end calls free out; err names the
+ * path (or standard output) and the reason.
+ */
+struct platform_out;
+struct platform_out *platform_out_open(const char *path, struct errmsg *err);
+int platform_out_write(struct platform_out *out, const void *p, size_t len, struct errmsg *err);
+int platform_out_commit(struct platform_out *out, struct errmsg *err);
+void platform_out_abort(struct platform_out *out);
+
 #endif

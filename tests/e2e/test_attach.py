@@ -11,6 +11,7 @@ import random
 import re
 import shutil
 import subprocess
+import tempfile
 import zlib
 
 import cbor2
@@ -449,3 +450,85 @@ def test_snapshot_of_non_utf8_path(spawn, tmp_path, pprofcheck, fmt):
     check_mapped_as(dump(cpu), dump(out))
     r = go_parse(pprofcheck, out)
     assert r["Valid"] == "" and r["Mappings"][0]["File"] == exe
+
+
+# ---- large profiles: memory does not grow with the samples -------------------
+
+BIG_SAMPLES = 4_000_000
+# Four locations at addresses of one_mapping_table()'s [0x1000, 0x2000).
+BIG_LOCATIONS = [pb_bytes(4, pb_uint(1, i + 1) + pb_uint(3, 0x1100 + 0x100 * i)) for i in range(4)]
+BIG_STRINGS = [pb_bytes(6, s) for s in (b"", b"samples", b"count")]
+
+
+def big_profile():
+    """A profile of BIG_SAMPLES samples over four locations, written by hand
+    as Go's runtime/pprof orders it (samples before locations). Returns the
+    protobuf bytes before the locations, and the whole."""
+    samples = []
+    for i in range(1000):
+        stack = _enc(1 + i % 4) + _enc(1 + (i // 4) % 4)
+        samples.append(pb_bytes(2, pb_bytes(1, stack) + pb_bytes(2, _enc(i + 1))))
+    head = pb_bytes(1, pb_uint(1, 1) + pb_uint(2, 2)) + b"".join(samples) * (BIG_SAMPLES // 1000)
+    return head, head + b"".join(BIG_LOCATIONS + BIG_STRINGS)
+
+
+def peak_rss(args, **kw):
+    """Runs modmap under GNU time; returns the CompletedProcess and its peak
+    resident set size in bytes."""
+    with tempfile.NamedTemporaryFile() as f:
+        p = subprocess.run(["/usr/bin/time", "-f", "%M", "-o", f.name, str(MODMAP),
+                            *map(str, args)], capture_output=True, timeout=300, **kw)
+        assert p.returncode == 0, p.stderr.decode(errors="replace")
+        return p, int(f.read().split()[-1]) * 1024
+
+
+def check_big_result(out, head):
+    """The samples are copied as they were; the mapping table goes before
+    the first location; each location gets mapping 1; two strings follow."""
+    data = gzip.decompress(out)
+    assert data[:len(head)] == head
+    fs = fields(data[len(head):])
+    assert [f[0] for f in fs] == [3, 4, 4, 4, 4, 6, 6, 6, 6, 6]
+    assert [dict((n, v) for n, v, _ in fields(f[1]))[2] for f in fs if f[0] == 4] == [1] * 4
+    assert [f[1] for f in fs if f[0] == 6] == [b"", b"samples", b"count", b"/bin/x", b"ab"]
+
+
+@pytest.fixture(scope="module")
+def big(tmp_path_factory):
+    d = tmp_path_factory.mktemp("big")
+    head, raw = big_profile()
+    (d / "big.pb.gz").write_bytes(gzip.compress(raw, 1))
+    (d / "snap.pb.gz").write_bytes(one_mapping_table())
+    return d, head, raw
+
+
+def test_memory_does_not_grow_with_samples(big, tmp_path):
+    """4M samples, 40 MB of protobuf: attach's peak memory stays far below
+    the size of the profile (it held all of it, and its copy, before)."""
+    d, head, raw = big
+    out = tmp_path / "out.pb.gz"
+    p, rss = peak_rss(["attach", "--snapshot", d / "snap.pb.gz", d / "big.pb.gz", "-o", out])
+    assert summary(p) == (1, str(d / "snap.pb.gz"), 4, 4)
+    assert rss < len(raw) // 4 and rss < 16 << 20, f"peak RSS {rss} for {len(raw)} bytes"
+    check_big_result(out.read_bytes(), head)
+    # Over itself too, with nothing left beside it.
+    prof = tmp_path / "p.pb.gz"
+    shutil.copy(d / "big.pb.gz", prof)
+    run_modmap("attach", "--snapshot", d / "snap.pb.gz", prof, "-o", prof)
+    assert prof.read_bytes() == out.read_bytes()
+    assert sorted(os.listdir(tmp_path)) == ["out.pb.gz", "p.pb.gz"]
+
+
+@pytest.mark.parametrize("form", ["raw", "gzip"])
+def test_large_profile_from_a_pipe(big, tmp_path, form):
+    """Standard input that is a pipe cannot be read twice: it is kept in a
+    temporary file, not in memory, and the result is the same as from the
+    file."""
+    d, head, raw = big
+    data = raw if form == "raw" else (d / "big.pb.gz").read_bytes()
+    p, rss = peak_rss(["attach", "--snapshot", d / "snap.pb.gz", "-"], input=data)
+    assert summary(p)[2:] == (4, 4)
+    assert rss < len(raw) // 4 and rss < 16 << 20, f"peak RSS {rss} for {len(raw)} bytes"
+    check_big_result(p.stdout, head)
+    ref = run_modmap("attach", "--snapshot", d / "snap.pb.gz", d / "big.pb.gz").stdout
+    assert p.stdout == ref

@@ -740,6 +740,30 @@ def test_attach_over_input_and_through_pipes(goprof, tmp_path):
     check_attached(dump(goprof.heap), dump(piped), mods)
 
 
+def test_attach_streams_to_nul_and_from_a_pipe(wine, tmp_path):
+    """attach writes -o NUL in place (the null device, no file named NUL),
+    and reads a profile on a pipe twice through a temporary file of
+    GetTempPath's, which is gone once it exits."""
+    from test_attach import good_profile, one_mapping_table
+    snap, prof = tmp_path / "snap.pb.gz", tmp_path / "p.pb"
+    snap.write_bytes(one_mapping_table())
+    prof.write_bytes(good_profile())
+    p = modmap("attach", "--snapshot", winpath(snap), winpath(prof), "-o", "NUL", cwd=tmp_path)
+    assert p.returncode == 0, p.stderr
+    assert sorted(f.name for f in tmp_path.iterdir()) == ["p.pb", "snap.pb.gz"]
+
+    temp = PREFIX / "drive_c" / "users"
+    before = sorted(temp.glob("*/Temp/mmp*"))
+    data = good_profile() * 1000     # the same location, again and again
+    p = subprocess.run(["wine", str(MODMAP_EXE), "attach", "--snapshot", winpath(snap), "-"],
+                       input=data, env=wine_env(), capture_output=True, timeout=120)
+    assert p.returncode == 0, p.stderr
+    assert b": 1000 of 1000 locations mapped" in p.stderr
+    assert sorted(temp.glob("*/Temp/mmp*")) == before
+    ref = run_modmap("attach", "--snapshot", snap, "-", input=data).stdout
+    assert gzip.decompress(p.stdout) == gzip.decompress(ref)
+
+
 def test_attach_saved_snapshot_after_exit(wine, tmp_path, pprofcheck):
     """modmap.exe --format pprof while goprof.exe runs; attach once it is gone."""
     snap, out = tmp_path / "snap.pb.gz", tmp_path / "out.pb.gz"

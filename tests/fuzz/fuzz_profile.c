@@ -2,10 +2,13 @@
  * libFuzzer target: the pprof profile reader and rewriter of attach.c, on
  * gzip or raw input, and the CBOR snapshot reader. Whatever attach_profile
  * accepts, it must turn into a profile it accepts again, with the mapping
- * table it was given.
+ * table it was given. Streamed in pieces cut where the input's first byte
+ * says, the profile must give the same bytes, the same statistics and the
+ * same error; and a second pass over other bytes must fail.
  */
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "attach.h"
 #include "modmap.h"
@@ -16,6 +19,73 @@ static const struct attach_mapping snap[] = {
 	{ 0x7f0000003000, 0x7f0000004000, 0, "/bin/prog", "", 9, 0 },
 };
 
+static int sink(void *ctx, const void *p, size_t len, struct errmsg *err)
+{
+	(void)err;
+	buf_put(ctx, p, len);
+	return 0;
+}
+
+/* Pieces of 1 to 64 bytes, in a pattern seeded by cut. */
+static size_t piece(unsigned *cut, size_t left)
+{
+	*cut = *cut * 1103515245u + 12345u;
+	size_t k = 1 + (*cut >> 16) % 64;
+	return k < left ? k : left;
+}
+
+/* Both passes in pieces; the second over q when it is given. */
+static int stream(const unsigned char *p, const unsigned char *q, size_t len,
+		  const struct attach_mapping *m, size_t n, unsigned seed, struct buf *out,
+		  struct attach_stats *st, struct errmsg *err)
+{
+	struct attach_stream *a = attach_stream_new(m, n, sink, out, err);
+	unsigned cut = seed;
+	size_t k;
+	int rc = a ? 0 : -1;
+	memset(st, 0, sizeof *st);
+	for (size_t i = 0; rc == 0 && i < len; i += k)
+		rc = attach_stream_scan(a, p + i, k = piece(&cut, len - i), err);
+	if (rc == 0)
+		rc = attach_stream_plan(a, st, err);
+	for (size_t i = 0; rc == 0 && i < len; i += k)
+		rc = attach_stream_write(a, (q ? q : p) + i, k = piece(&cut, len - i), err);
+	if (rc == 0)
+		rc = attach_stream_finish(a, err);
+	attach_stream_free(a);
+	return rc;
+}
+
+static void check_stream(const unsigned char *p, size_t len, const struct attach_mapping *m,
+			 size_t n, int whole_rc, const struct buf *whole,
+			 const struct attach_stats *whole_st, const struct errmsg *whole_err)
+{
+	struct buf out = { 0 };
+	struct attach_stats st;
+	struct errmsg err;
+	unsigned seed = len ? p[0] : 0;
+	int rc = stream(p, NULL, len, m, n, seed, &out, &st, &err);
+	if (rc != whole_rc)
+		abort();
+	if (rc == 0 && (out.len != whole->len || memcmp(out.p, whole->p, out.len) != 0 ||
+			memcmp(&st, whole_st, sizeof st) != 0))
+		abort();
+	if (rc < 0 && strcmp(err.text, whole_err->text) != 0)
+		abort();
+	buf_free(&out);
+	if (rc == 0 && len) {
+		unsigned char *q = malloc(len);
+		if (!q)
+			return;
+		memcpy(q, p, len);
+		q[len / 2] ^= 0x40;
+		if (stream(p, q, len, m, n, seed, &out, &st, &err) == 0)
+			abort();
+		free(q);
+		buf_free(&out);
+	}
+}
+
 static void check(const unsigned char *p, size_t len, const struct attach_mapping *m, size_t n)
 {
 	struct buf out = { 0 }, again = { 0 };
@@ -23,7 +93,9 @@ static void check(const unsigned char *p, size_t len, const struct attach_mappin
 	struct errmsg err;
 	struct attach_mapping *t = NULL;
 	size_t nt;
-	if (attach_profile(p, len, m, n, &out, &st, &err) == 0) {
+	int rc = attach_profile(p, len, m, n, &out, &st, &err);
+	check_stream(p, len, m, n, rc, &out, &st, &err);
+	if (rc == 0) {
 		if (st.mapped + st.kept_locations > st.locations)
 			abort();
 		if (attach_table_from_profile(out.p, out.len, &t, &nt, &err) < 0 ||

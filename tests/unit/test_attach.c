@@ -1,7 +1,8 @@
 /*
  * test_attach.c - attach_profile and its readers on hand-made profiles:
  * which mapping each location ends up with, what is copied byte for byte,
- * how the string table grows, and the errors bad bytes give.
+ * how the string table grows, and the errors bad bytes give; and the same
+ * profiles streamed in pieces cut anywhere.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -545,6 +546,166 @@ static void test_table_from_snapshot(void **state)
 	snapshot_free(&s);
 }
 
+/* ---- streaming ------------------------------------------------------------ */
+
+static int sink(void *ctx, const void *p, size_t len, struct errmsg *err)
+{
+	(void)err;
+	buf_put(ctx, p, len);
+	return 0;
+}
+
+/*
+ * Both passes over p fed in pieces of `piece` bytes; the second pass gets
+ * q (of the same length) instead, when it is given.
+ */
+static int stream(const unsigned char *p, const unsigned char *q, size_t len, size_t piece,
+		  struct buf *out, struct attach_stats *st, struct errmsg *err)
+{
+	struct attach_stream *a = attach_stream_new(snap3, 3, sink, out, err);
+	int rc = a ? 0 : -1;
+	assert_non_null(a);
+	for (size_t i = 0; rc == 0 && i < len; i += piece)
+		rc = attach_stream_scan(a, p + i, len - i < piece ? len - i : piece, err);
+	if (rc == 0)
+		rc = attach_stream_plan(a, st, err);
+	for (size_t i = 0; rc == 0 && i < len; i += piece)
+		rc = attach_stream_write(a, (q ? q : p) + i, len - i < piece ? len - i : piece, err);
+	if (rc == 0)
+		rc = attach_stream_finish(a, err);
+	assert_false(attach_stream_output_failed(a));
+	attach_stream_free(a);
+	return rc;
+}
+
+/* Cut anywhere, even inside a varint, the same bytes come out. */
+static void test_stream_in_pieces(void **state)
+{
+	(void)state;
+	struct buf in = { 0 }, whole;
+	struct attach_stats st, st2;
+	struct errmsg err;
+	make_profile(&in);
+	assert_int_equal(attach(&in, snap3, 3, &whole, &st, &err), 0);
+	for (size_t piece = 1; piece <= in.len; piece++) {
+		struct buf out = { 0 };
+		assert_int_equal(stream(in.p, NULL, in.len, piece, &out, &st2, &err), 0);
+		assert_int_equal(out.len, whole.len);
+		assert_memory_equal(out.p, whole.p, out.len);
+		assert_memory_equal(&st2, &st, sizeof st);
+		buf_free(&out);
+	}
+	buf_free(&in);
+	buf_free(&whole);
+}
+
+/* The errors of bad bytes do not depend on where the pieces are cut. */
+static void test_stream_errors_in_pieces(void **state)
+{
+	(void)state;
+	static const unsigned char long_varint[] = {
+		0x48, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01,
+	};
+	static const unsigned char cut_fixed[] = { 0x09, 1, 2, 3 };
+	static const unsigned char past_end[] = { 0x0a, 0x05, 'a', 'b' };
+	static const unsigned char cut_key[] = { 0x12, 0x00, 0x80 };
+	struct {
+		const unsigned char *p;
+		size_t len;
+		const char *want;
+	} cases[] = {
+		{ long_varint, sizeof long_varint, "varint longer than 10 bytes (at byte 0)" },
+		{ cut_fixed, sizeof cut_fixed, "truncated fixed-width field (at byte 0)" },
+		{ past_end, sizeof past_end, "length past the end (at byte 0)" },
+		{ cut_key, sizeof cut_key, "truncated varint (at byte 2)" },
+	};
+	for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+		for (size_t piece = 1; piece <= cases[c].len; piece++) {
+			struct buf out = { 0 };
+			struct attach_stats st;
+			struct errmsg err = { "" };
+			assert_int_equal(stream(cases[c].p, NULL, cases[c].len, piece, &out, &st, &err),
+					 -1);
+			if (!strstr(err.text, cases[c].want))
+				fail_msg("error '%s' does not say '%s'", err.text, cases[c].want);
+			buf_free(&out);
+		}
+	}
+}
+
+/* Bytes that differ the second time (a file rewritten meanwhile) fail. */
+static void test_stream_changed_between_passes(void **state)
+{
+	(void)state;
+	struct buf in = { 0 }, out = { 0 };
+	struct attach_stats st;
+	struct errmsg err;
+	make_profile(&in);
+	unsigned char *q = malloc(in.len);
+	assert_non_null(q);
+	memcpy(q, in.p, in.len);
+	q[in.len - 1] ^= 1;	/* inside the last string: the framing still holds */
+	assert_int_equal(stream(in.p, q, in.len, 7, &out, &st, &err), -1);
+	assert_string_equal(err.text, "changed while it was being read");
+	free(q);
+	buf_free(&in);
+	buf_free(&out);
+}
+
+/*
+ * A location is held whole to be re-encoded, so there is a bound on one;
+ * other fields pass through whatever their size.
+ */
+static void test_stream_large_fields(void **state)
+{
+	(void)state;
+	static unsigned char zeros[1 << 16];
+	const uint64_t big = ((uint64_t)64 << 20) + 1;
+	struct buf head = { 0 }, out = { 0 };
+	struct attach_stats st;
+	struct errmsg err;
+
+	pb_put_key(&head, PROFILE_LOCATION, PB_LEN);
+	pb_put_varint(&head, big);
+	struct attach_stream *a = attach_stream_new(snap3, 3, sink, &out, &err);
+	assert_int_equal(attach_stream_scan(a, head.p, head.len, &err), 0);
+	int rc = 0;
+	for (uint64_t left = big; rc == 0 && left; left -= left < sizeof zeros ? left : sizeof zeros)
+		rc = attach_stream_scan(a, zeros, left < sizeof zeros ? left : sizeof zeros, &err);
+	assert_int_equal(rc, -1);
+	assert_non_null(strstr(err.text, "location 1: longer than attach handles"));
+	attach_stream_free(a);
+
+	/* Cut short, it is the length that is wrong. */
+	a = attach_stream_new(snap3, 3, sink, &out, &err);
+	assert_int_equal(attach_stream_scan(a, head.p, head.len, &err), 0);
+	assert_int_equal(attach_stream_scan(a, zeros, sizeof zeros, &err), 0);
+	assert_int_equal(attach_stream_plan(a, &st, &err), -1);
+	assert_non_null(strstr(err.text, "length past the end (at byte 0)"));
+	attach_stream_free(a);
+
+	/* A comment string of the same size goes through. */
+	head.len = 0;
+	pb_put_key(&head, PROFILE_COMMENT, PB_LEN);
+	pb_put_varint(&head, big);
+	a = attach_stream_new(snap3, 3, sink, &out, &err);
+	for (int pass = 0; pass < 2; pass++) {
+		int (*feed)(struct attach_stream *, const void *, size_t, struct errmsg *) =
+			pass ? attach_stream_write : attach_stream_scan;
+		assert_int_equal(feed(a, head.p, head.len, &err), 0);
+		for (uint64_t left = big; left; left -= left < sizeof zeros ? left : sizeof zeros)
+			assert_int_equal(feed(a, zeros, left < sizeof zeros ? left : sizeof zeros, &err),
+					 0);
+		if (pass == 0)
+			assert_int_equal(attach_stream_plan(a, &st, &err), 0);
+	}
+	assert_int_equal(attach_stream_finish(a, &err), 0);
+	assert_true(out.len > big);
+	attach_stream_free(a);
+	buf_free(&head);
+	buf_free(&out);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -559,6 +720,10 @@ int main(void)
 		cmocka_unit_test(test_unpack),
 		cmocka_unit_test(test_bad_input),
 		cmocka_unit_test(test_table_from_snapshot),
+		cmocka_unit_test(test_stream_in_pieces),
+		cmocka_unit_test(test_stream_errors_in_pieces),
+		cmocka_unit_test(test_stream_changed_between_passes),
+		cmocka_unit_test(test_stream_large_fields),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
