@@ -171,20 +171,25 @@ def test_output_through_symlink_replaces_the_target(tmp_path, sleeper):
     assert target.stat().st_mode & 0o777 == 0o640
 
 
-@pytest.mark.parametrize("source", ["query", "maps"])
-def test_process_exits_while_read(source):
-    # An orphan (reaped by init at once), killed by the shim the moment
-    # modmap starts reading its maps.
+def run_killing_orphan(when, *args):
+    """Runs modmap on an orphan sleep (reaped by init at once) that the
+    killshim kills on cue: when is MODMAP_TEST_KILL (as modmap starts to
+    read its maps) or MODMAP_TEST_KILL_LISTED (once --all has listed it).
+    Returns the orphan's PID and modmap's CompletedProcess."""
     sh = subprocess.run(["sh", "-c", "sleep 600 >/dev/null 2>&1 & echo $!"],
                         capture_output=True, text=True, check=True)
     pid = int(sh.stdout)
-    env = dict(os.environ, LD_PRELOAD=str(FIXTURES / "killshim.so"),
-               MODMAP_TEST_KILL=str(pid))
+    env = dict(os.environ, LD_PRELOAD=str(FIXTURES / "killshim.so"), **{when: str(pid)})
+    argv = [str(MODMAP)] + [str(a).replace("PID", str(pid)) for a in args]
     try:
-        p = subprocess.run([str(MODMAP), "--pid", str(pid), "--source", source],
-                           capture_output=True, env=env, timeout=60)
+        return pid, subprocess.run(argv, capture_output=True, env=env, timeout=120)
     finally:
         subprocess.run(["kill", "-9", str(pid)], capture_output=True)
+
+
+@pytest.mark.parametrize("source", ["query", "maps"])
+def test_process_exits_while_read(source):
+    pid, p = run_killing_orphan("MODMAP_TEST_KILL", "--pid", "PID", "--source", source)
     assert p.returncode == 1
     assert stderr_lines(p) == [f"modmap: pid {pid}: process exited while being read"]
     assert p.stdout == b""
@@ -199,16 +204,7 @@ def test_output_dash_is_standard_output(sleeper, tmp_path):
 def test_all_skips_a_process_gone_after_listing():
     """--all: a process that exits between the listing and its reading is not
     among those asked for: no message, exit 0."""
-    sh = subprocess.run(["sh", "-c", "sleep 600 >/dev/null 2>&1 & echo $!"],
-                        capture_output=True, text=True, check=True)
-    pid = int(sh.stdout)
-    env = dict(os.environ, LD_PRELOAD=str(FIXTURES / "killshim.so"),
-               MODMAP_TEST_KILL_LISTED=str(pid))
-    try:
-        p = subprocess.run([str(MODMAP), "--all", "-f", "json"], capture_output=True,
-                           env=env, timeout=120)
-    finally:
-        subprocess.run(["kill", "-9", str(pid)], capture_output=True)
+    pid, p = run_killing_orphan("MODMAP_TEST_KILL_LISTED", "--all", "-f", "json")
     assert p.returncode == 0, p.stderr
     assert f"pid {pid}:".encode() not in p.stderr
     assert pid not in [d["pid"] for d in json.loads(p.stdout)]
