@@ -165,6 +165,15 @@ static void *grow(void *p, size_t *cap, size_t n, size_t sz)
 #define MESSAGE_MAX ((uint64_t)64 << 20)
 
 /*
+ * What the first pass keeps costs about 130 bytes an old mapping and 16 a
+ * location, so a hostile profile of empty messages (two bytes each) could
+ * make it hold far more than its own size. Real profiles stay far below
+ * these: past them attach refuses, with bounded memory (~130 + 256 MiB).
+ */
+#define OLD_MAPPINGS_MAX ((size_t)1 << 20)
+#define LOCATIONS_MAX ((size_t)1 << 24)
+
+/*
  * Reads a varint at *q: 1 read, 0 cut short by the end of what is there
  * (*why says so), -1 malformed.
  */
@@ -510,8 +519,18 @@ static enum action scan_header(struct attach_stream *a, const struct pb_field *f
 	}
 	switch (f->number) {
 	case PROFILE_MAPPING:
+		if (s->nold >= OLD_MAPPINGS_MAX) {
+			*failed = fail_at(err, a->sp.at, what, ordinal,
+					  "too many mappings (attach takes at most 1048576)");
+			return SKIP;
+		}
 		return KEEP;
 	case PROFILE_LOCATION:
+		if (s->nlocations >= LOCATIONS_MAX) {
+			*failed = fail_at(err, a->sp.at, what, ordinal,
+					  "too many locations (attach takes at most 16777216)");
+			return SKIP;
+		}
 		s->nlocations++;
 		return s->want_locations ? KEEP : SKIP;
 	case PROFILE_STRING_TABLE: {

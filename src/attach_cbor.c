@@ -131,6 +131,12 @@ static int get_string(const cbor_item_t *m, const char *name, size_t ordinal,
 			(unsigned long long)ordinal, name);
 		return -1;
 	}
+	/* Paths and IDs hold no NUL; one would cut the name short unseen. */
+	if (len && memchr(p, 0, len)) {
+		err_set(err, "not a modmap CBOR snapshot: mapping %llu: \"%s\" holds a NUL byte",
+			(unsigned long long)ordinal, name);
+		return -1;
+	}
 	*off = snapshot_intern(s, (const char *)p, len);
 	if (*off == UINT32_MAX) {
 		err_set(err, "out of memory");

@@ -37,8 +37,8 @@ static void put_escaped(struct buf *b, const struct snapshot *s, const char *str
 			buf_puts(b, "\\t");
 		else if (c < 0x20 || c == 0x7f)
 			buf_printf(b, "\\x%02x", (unsigned)c);
-		else if (c >= 0x80 && c <= 0x9f)
-			buf_printf(b, "\\u%04x", (unsigned)c);
+		else if ((c >= 0x80 && c <= 0x9f) || c == 0x2028 || c == 0x2029)
+			buf_printf(b, "\\u%04x", (unsigned)c);	/* C1; line breaks to some */
 		else
 			buf_put(b, p + i, n);
 		i += n;

@@ -276,6 +276,11 @@ int gz_reader_read(struct gz_reader *g, void *p, size_t cap, size_t *got, struct
 	return 0;
 }
 
+int gz_reader_is_gzip(const struct gz_reader *g)
+{
+	return g->state != GZ_RAW;
+}
+
 void gz_reader_free(struct gz_reader *g)
 {
 	if (!g)

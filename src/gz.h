@@ -40,6 +40,8 @@ struct gz_reader;
 struct gz_reader *gz_reader_new(gz_read_fn read, void *ctx, uint64_t max, struct errmsg *err);
 /* Up to cap bytes into p; *got is 0 only at the end. */
 int gz_reader_read(struct gz_reader *g, void *p, size_t cap, size_t *got, struct errmsg *err);
+/* Is it decompressing gzip (after its first read), not passing bytes through? */
+int gz_reader_is_gzip(const struct gz_reader *g);
 void gz_reader_free(struct gz_reader *g);
 
 struct gz_writer;

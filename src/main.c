@@ -347,8 +347,9 @@ static int profile_read(void *ctx, void *p, size_t cap, size_t *got, struct errm
  * One pass over the decompressed profile: the first (scan) or the second
  * (write). *total counts its bytes. The gzip layer's errors come before
  * the profile's, as when the whole was decompressed first: after bad
- * protobuf the first pass still reads on, so a gzip bomb of zeros is told
- * as too large and a cut gzip stream as truncated.
+ * protobuf the first pass still reads on through gzip, so a gzip bomb of
+ * zeros is told as too large and a cut gzip stream as truncated; raw bytes
+ * stop at the first bad field (a pipe of garbage is not spooled whole).
  */
 static int attach_pass(struct platform_in *in, uint64_t max, struct attach_stream *a,
 		       int second, unsigned char *window, uint64_t *total, struct errmsg *err)
@@ -362,6 +363,9 @@ static int attach_pass(struct platform_in *in, uint64_t max, struct attach_strea
 		if ((rc = gz_reader_read(g, window, ATTACH_WINDOW, &got, err)) < 0 || got == 0)
 			break;
 		*total += got;
+		/* Raw protobuf has no later gzip error to find: stop at once. */
+		if (is_bad && !gz_reader_is_gzip(g))
+			break;
 		if (is_bad)
 			continue;
 		if (second)
@@ -403,7 +407,7 @@ static int attach_main(int argc, char **argv)
 	if (!o.output && platform_stdout_is_terminal()) {
 		fputs("modmap: attach: not writing a binary profile to a terminal; use -o FILE\n",
 		      stderr);
-		return EXIT_PARTIAL;
+		return EXIT_USAGE;	/* as the snapshot command's refusal */
 	}
 	snapshot_init(&s);
 	in_bad = 1;

@@ -436,7 +436,10 @@ struct platform_in *platform_in_open(const char *path, uint64_t max, struct errm
 		free(in);
 		return NULL;
 	}
-	if (!in_rewindable(in->f) && !(in->spool = spool_new())) {
+	/* Standard input a script already read from starts past byte 0, where
+	 * a rewind would go: copy it too. */
+	if ((!in_rewindable(in->f) || (in->is_stdin && ftell(in->f) != 0)) &&
+	    !(in->spool = spool_new())) {
 		err_set(err, "cannot make a temporary file to read it through twice: %s",
 			strerror(errno));
 		platform_in_close(in);

@@ -648,6 +648,16 @@ static int set_build_id(struct target *t, struct mapping *m, const char *kernel_
 		static const struct identity unread;
 		struct identity tmp;
 		const struct identity *id = mode == BID_MTIME ? &unread : identify(t, fd, &st, &tmp);
+		if (kernel_id && !id->gnu[0]) {
+			/* The kernel read the note from the mapped file itself,
+			 * within limits of its own: its ID stands. */
+			if (id != &tmp)
+				tmp = *id;
+			snprintf(tmp.gnu, sizeof tmp.gnu, "%s", kernel_id);
+			tmp.malformed = 0;
+			tmp.error = NULL;
+			id = &tmp;
+		}
 		int kind = identity_apply(t->s, m, mode, id);
 		if (kind < 0)
 			rc = -1;

@@ -355,6 +355,8 @@ BAD_CBOR = {
                            'mapping 1: "limit" is not an unsigned integer'),
     "file not a string": (cbor2.dumps({"mappings": [dict(GOOD_MAPPING, file=7)]}),
                           'mapping 1: "file" is not a string'),
+    "file with a NUL": (cbor2.dumps({"mappings": [dict(GOOD_MAPPING, file=b"/x\0/y")]}),
+                        'mapping 1: "file" holds a NUL byte'),
     "indefinite text": (b"\xa1\x68mappings\x81\xa4\x65start\x01\x65limit\x02\x66offset\x00"
                         b"\x64file\x7f\x61a\xff", 'mapping 1: "file" is not a string'),
 }
@@ -428,7 +430,7 @@ def test_refuses_terminal(snap, tmp_path):
     finally:
         os.close(slave)
         os.close(master)
-    assert p.returncode == 1 and b"use -o FILE" in p.stderr
+    assert p.returncode == 2 and b"use -o FILE" in p.stderr
 
 
 @pytest.mark.parametrize("fmt", ["pprof", "cbor"])
@@ -532,3 +534,48 @@ def test_large_profile_from_a_pipe(big, tmp_path, form):
     check_big_result(p.stdout, head)
     ref = run_modmap("attach", "--snapshot", d / "snap.pb.gz", d / "big.pb.gz").stdout
     assert p.stdout == ref
+
+
+def test_hostile_many_empty_mappings_are_bounded(snap, tmp_path):
+    """Two-byte empty mappings cost attach ~130 bytes each to hold: past a
+    million it refuses, with a bounded peak, instead of growing with them."""
+    prof = tmp_path / "many.pb.gz"
+    prof.write_bytes(gzip.compress(pb_bytes(3, b"") * ((1 << 20) + 1), 1))
+    before = prof.read_bytes()
+    with tempfile.NamedTemporaryFile() as f:
+        p = subprocess.run(["/usr/bin/time", "-f", "%M", "-o", f.name, str(MODMAP), "attach",
+                            "--snapshot", str(snap), str(prof), "-o", str(tmp_path / "o")],
+                           capture_output=True, timeout=300)
+        rss = int(f.read().split()[-1]) * 1024
+    assert p.returncode == 1
+    assert p.stderr.decode().splitlines() == [
+        f"modmap: {prof}: not a valid pprof profile: mapping 1048577: too many mappings "
+        "(attach takes at most 1048576) (field at byte 2097152)"]
+    assert rss < 400 << 20, rss
+    assert prof.read_bytes() == before and not (tmp_path / "o").exists()
+
+
+def test_stdin_already_read_from(snap, tmp_path):
+    """A script that read a line of standard input before attach: attach
+    reads the rest, twice, not from byte 0."""
+    prof = tmp_path / "p.pb"
+    prof.write_bytes(b"# header line\n" + good_profile())
+    p = subprocess.run(["sh", "-c", f'read -r line; exec "{MODMAP}" attach --snapshot "{snap}" -'],
+                       stdin=open(prof, "rb"), capture_output=True, timeout=60)
+    assert p.returncode == 0, p.stderr
+    assert gzip.decompress(p.stdout).count(b"samples") == 1
+
+
+def test_endless_garbage_on_a_pipe_is_refused_at_once(snap):
+    """Raw bytes that are no profile are refused at the first bad field: an
+    endless pipe of them is neither read to --max-size nor spooled to disk."""
+    feeder = subprocess.Popen(["sh", "-c", "while :; do head -c 1048576 /dev/zero; done"],
+                              stdout=subprocess.PIPE)
+    try:
+        p = subprocess.run([str(MODMAP), "attach", "--snapshot", str(snap), "-"],
+                           stdin=feeder.stdout, capture_output=True, timeout=60)
+    finally:
+        feeder.kill()
+        feeder.wait()
+    assert p.returncode == 1
+    assert p.stderr.decode().startswith("modmap: standard input: not a valid pprof profile")

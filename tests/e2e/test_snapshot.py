@@ -282,7 +282,8 @@ def test_sources_agree_on_a_low_64bit_process(spawn, mappings):
 def test_text_escapes_what_a_terminal_would_act_on(spawn, tmp_path):
     """A hostile process names its libraries with terminal escape sequences:
     the text output must carry none of them, in any encoding."""
-    names = [b"esc\x1b[31m.so", b"c1\xc2\x9b31m.so", b"raw\x9b31m.so", b"del\x7f.so"]
+    names = [b"esc\x1b[31m.so", b"c1\xc2\x9b31m.so", b"raw\x9b31m.so", b"del\x7f.so",
+             "ls\u2028.so".encode()]
     args = [FIXTURES / "mapper"]
     for n in names:
         p = os.fsencode(str(tmp_path)) + b"/" + n
@@ -293,7 +294,9 @@ def test_text_escapes_what_a_terminal_would_act_on(spawn, tmp_path):
     assert b"\x1b" not in out and b"\x7f" not in out
     text = out.decode("utf-8", "surrogateescape")
     assert not any("\x80" <= ch <= "\x9f" or "\udc80" <= ch <= "\udcff" for ch in text)
-    for want in ("esc\\x1b[31m.so", "c1\\u009b31m.so", "raw\\x9b31m.so", "del\\x7f.so"):
+    assert "\u2028" not in text
+    for want in ("esc\\x1b[31m.so", "c1\\u009b31m.so", "raw\\x9b31m.so", "del\\x7f.so",
+                 "ls\\u2028.so"):
         assert want in text, want
 
 
