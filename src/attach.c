@@ -1124,28 +1124,30 @@ fail:
 int attach_table_from_snapshot(const struct snapshot *s, struct attach_mapping **out,
 			       size_t *n, struct errmsg *err)
 {
-	size_t k = 0;
+	size_t *order = malloc((s->n ? s->n : 1) * sizeof *order);
 	*out = malloc((s->n ? s->n : 1) * sizeof **out);
-	if (!*out) {
+	if (!*out || !order) {
+		free(order);
+		free(*out);
+		*out = NULL;
 		err_set(err, "out of memory");
 		return -1;
 	}
-	for (int main_pass = 1; main_pass >= 0; main_pass--) {
-		for (size_t i = 0; i < s->n; i++) {
-			const struct mapping *m = &s->map[i];
-			if (!(m->flags & MAPF_MAIN) != !main_pass)
-				continue;
-			struct attach_mapping *a = &(*out)[k++];
-			a->start = m->start;
-			a->limit = m->limit;
-			a->offset = m->offset;
-			a->file = snapshot_str(s, m->file);
-			a->file_len = strlen(a->file);
-			a->build_id = snapshot_str(s, m->build_id);
-			a->build_id_len = strlen(a->build_id);
-		}
+	/* The table's order is the pprof writer's: main executable first. */
+	pprof_main_first(s, order);
+	for (size_t k = 0; k < s->n; k++) {
+		const struct mapping *m = &s->map[order[k]];
+		struct attach_mapping *a = &(*out)[k];
+		a->start = m->start;
+		a->limit = m->limit;
+		a->offset = m->offset;
+		a->file = snapshot_str(s, m->file);
+		a->file_len = strlen(a->file);
+		a->build_id = snapshot_str(s, m->build_id);
+		a->build_id_len = strlen(a->build_id);
 	}
-	*n = k;
+	free(order);
+	*n = s->n;
 	return 0;
 }
 
