@@ -26,23 +26,84 @@ $(error CBOR=yes, but pkg-config finds no libcbor (Debian: libcbor-dev))
 endif
 endif
 
-COMMON := src/snapshot.c src/buf.c src/buildid.c src/emit_text.c src/emit_json.c src/platform.c \
-	src/pbwire.c src/gz.c src/pprof.c src/emit_pprof.c src/emit_fields.c src/emit_cbor.c \
-	src/gozone.c src/attach.c src/attach_cbor.c
-LINUX := src/procmaps.c
-SRCS := $(COMMON) $(LINUX) src/main.c
-OBJS := $(SRCS:src/%.c=$(BUILD)/obj/%.o)
-HDRS := $(wildcard src/*.h)
+# The layout: include/ the public header, lib/ the library (one backend
+# file per OS), cli/ the command. docs/library.md says what is exported.
+VERSION := $(shell sed -n 's/^\#define MODMAP_VERSION_STRING "\(.*\)"/\1/p' include/modmap.h)
+SOVERSION := 0
+LIB_COMMON := $(filter-out lib/procmaps.c lib/toolhelp.c,$(sort $(wildcard lib/*.c)))
+LIB_SRCS := $(LIB_COMMON) lib/procmaps.c
+CLI_SRCS := $(sort $(wildcard cli/*.c))
+INCLUDES := -Iinclude -Ilib
+OBJ := $(BUILD)/obj
+LIB_OBJS := $(LIB_SRCS:%.c=$(OBJ)/%.o)
+CLI_OBJS := $(CLI_SRCS:%.c=$(OBJ)/%.o)
+STATIC_LIB := $(BUILD)/libmodmap.a
+SHARED_LIB := $(BUILD)/libmodmap.so.$(SOVERSION)
+# The library's objects serve the static and the shared library both;
+# only what include/modmap.h marks MODMAP_API is exported.
+LIB_CFLAGS := -fPIC -fvisibility=hidden
 
-all: $(BUILD)/modmap
+all: $(BUILD)/modmap $(STATIC_LIB) $(SHARED_LIB)
 
-$(BUILD)/modmap: $(OBJS)
-	$(CC) $(LDFLAGS) -o $@ $(OBJS) $(LDLIBS)
+# Objects record the flags they were built with: a change of CC, CFLAGS or
+# CPPFLAGS rewrites this file, and every object depending on it rebuilds.
+FLAGS_NOW := $(CC) $(WARN) $(CPPFLAGS) $(CFLAGS) $(LIB_CFLAGS)
+$(BUILD)/flags: FORCE
+	@mkdir -p $(dir $@)
+	@echo '$(FLAGS_NOW)' | cmp -s - $@ || echo '$(FLAGS_NOW)' > $@
 
-$(BUILD)/obj/%.o: src/%.c $(HDRS) | $(BUILD)/obj
-	$(CC) $(WARN) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+$(OBJ)/%.o: %.c $(BUILD)/flags
+	@mkdir -p $(dir $@)
+	$(CC) $(WARN) $(CPPFLAGS) $(INCLUDES) $(CFLAGS) $(if $(filter lib/%,$<),$(LIB_CFLAGS)) \
+	  -MMD -MP -c -o $@ $<
 
-$(BUILD)/obj $(BUILD)/tests:
+$(STATIC_LIB): $(LIB_OBJS)
+	rm -f $@
+	$(AR) rcs $@ $(LIB_OBJS)
+
+$(SHARED_LIB): $(LIB_OBJS)
+	$(CC) -shared -Wl,-soname,libmodmap.so.$(SOVERSION) -Wl,--no-undefined $(LDFLAGS) \
+	  -o $@ $(LIB_OBJS) $(LDLIBS)
+	ln -sf libmodmap.so.$(SOVERSION) $(BUILD)/libmodmap.so
+
+# The command links the library statically: one file to copy anywhere.
+$(BUILD)/modmap: $(CLI_OBJS) $(STATIC_LIB)
+	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJS) $(STATIC_LIB) $(LDLIBS)
+
+-include $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d)
+
+# ---- install -------------------------------------------------------------
+PREFIX ?= /usr/local
+DESTDIR ?=
+BINDIR ?= $(PREFIX)/bin
+LIBDIR ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+MANDIR ?= $(PREFIX)/share/man
+PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+# What a static consumer links besides libmodmap (pkg-config --static).
+PC_REQUIRES := zlib$(if $(filter -DHAVE_CBOR,$(CPPFLAGS)), libcbor)
+
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR) \
+	  $(DESTDIR)$(PKGCONFIGDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man3
+	install -m 755 $(BUILD)/modmap $(DESTDIR)$(BINDIR)/modmap
+	install -m 644 $(STATIC_LIB) $(DESTDIR)$(LIBDIR)/libmodmap.a
+	install -m 755 $(SHARED_LIB) $(DESTDIR)$(LIBDIR)/libmodmap.so.$(SOVERSION)
+	ln -sf libmodmap.so.$(SOVERSION) $(DESTDIR)$(LIBDIR)/libmodmap.so
+	install -m 644 include/modmap.h $(DESTDIR)$(INCLUDEDIR)/modmap.h
+	sed -e 's|@PREFIX@|$(PREFIX)|; s|@LIBDIR@|$(LIBDIR)|; s|@INCLUDEDIR@|$(INCLUDEDIR)|' \
+	    -e 's|@VERSION@|$(VERSION)|; s|@REQUIRES@|$(PC_REQUIRES)|' modmap.pc.in \
+	    > $(DESTDIR)$(PKGCONFIGDIR)/modmap.pc
+	install -m 644 docs/modmap.1 $(DESTDIR)$(MANDIR)/man1/modmap.1
+	install -m 644 docs/libmodmap.3 $(DESTDIR)$(MANDIR)/man3/libmodmap.3
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/modmap $(DESTDIR)$(LIBDIR)/libmodmap.a \
+	  $(DESTDIR)$(LIBDIR)/libmodmap.so.$(SOVERSION) $(DESTDIR)$(LIBDIR)/libmodmap.so \
+	  $(DESTDIR)$(INCLUDEDIR)/modmap.h $(DESTDIR)$(PKGCONFIGDIR)/modmap.pc \
+	  $(DESTDIR)$(MANDIR)/man1/modmap.1 $(DESTDIR)$(MANDIR)/man3/libmodmap.3
+
+$(BUILD)/tests:
 	mkdir -p $@
 
 # ---- Windows: cross-built with mingw-w64, run and tested under Wine ----
@@ -57,24 +118,28 @@ WIN_CPPFLAGS ?=
 WIN_DEFS := -D__USE_MINGW_ANSI_STDIO=1
 WIN_LDFLAGS ?= -static
 WIN_LDLIBS ?= -lz
-WIN_SRCS := $(COMMON) src/toolhelp.c src/main.c
-WIN_OBJS := $(WIN_SRCS:src/%.c=$(WIN_BUILD)/obj/%.o)
+WIN_SRCS := $(LIB_COMMON) lib/toolhelp.c $(CLI_SRCS)
+WIN_OBJS := $(WIN_SRCS:%.c=$(WIN_BUILD)/obj/%.o)
 
 windows: $(WIN_BUILD)/modmap.exe
 
 $(WIN_BUILD)/modmap.exe: $(WIN_OBJS)
 	$(WIN_CC) $(WIN_LDFLAGS) -o $@ $(WIN_OBJS) $(WIN_LDLIBS) -lshell32
 
-$(WIN_BUILD)/obj/%.o: src/%.c $(HDRS) | $(WIN_BUILD)/obj
-	$(WIN_CC) $(WARN) $(WIN_DEFS) $(WIN_CPPFLAGS) $(CFLAGS) -c -o $@ $<
+WIN_FLAGS_NOW := $(WIN_CC) $(WARN) $(WIN_DEFS) $(WIN_CPPFLAGS) $(CFLAGS)
+$(WIN_BUILD)/flags: FORCE
+	@mkdir -p $(dir $@)
+	@echo '$(WIN_FLAGS_NOW)' | cmp -s - $@ || echo '$(WIN_FLAGS_NOW)' > $@
 
-$(WIN_BUILD)/obj:
-	mkdir -p $@
+$(WIN_BUILD)/obj/%.o: %.c $(WIN_BUILD)/flags
+	@mkdir -p $(dir $@)
+	$(WIN_CC) $(WARN) $(WIN_DEFS) $(WIN_CPPFLAGS) $(INCLUDES) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+-include $(WIN_OBJS:.o=.d)
 
 # ---- tests ------------------------------------------------------------
 UNIT := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test_*.c))
 UNIT_LIBS := $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null || echo -lcmocka)
-LIB_OBJS := $(filter-out $(BUILD)/obj/main.o,$(OBJS))
 FIXTURES := $(BUILD)/fixtures/mapper $(BUILD)/fixtures/libfix.so $(BUILD)/fixtures/killshim.so \
 	$(BUILD)/fixtures/lowexec \
 	$(BUILD)/fixtures/goprof $(BUILD)/fixtures/goprof-pie $(BUILD)/fixtures/pprofedit
@@ -90,8 +155,11 @@ WIN_FIXTURES := $(WIN_BUILD)/fixtures/winfix.exe $(WIN_BUILD)/fixtures/fixdll.dl
 GO ?= go
 GOENV := GO111MODULE=off GOPATH=/usr/share/gocode GOFLAGS= GOCACHE=$(abspath $(BUILD))/gocache
 
-$(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJS) $(HDRS) | $(BUILD)/tests
-	$(CC) $(WARN) -Wno-strict-prototypes $(CPPFLAGS) $(CFLAGS) -Isrc -o $@ $< $(LIB_OBJS) $(UNIT_LIBS) $(LDLIBS)
+$(BUILD)/tests/%: tests/unit/%.c $(STATIC_LIB) | $(BUILD)/tests
+	$(CC) $(WARN) -Wno-strict-prototypes $(CPPFLAGS) $(INCLUDES) $(CFLAGS) -MMD -MP -o $@ $< \
+	  $(STATIC_LIB) $(UNIT_LIBS) $(LDLIBS)
+
+-include $(UNIT:=.d)
 
 $(BUILD)/fixtures/libfix.so: tests/fixtures/libfix.c
 	@mkdir -p $(dir $@)
@@ -124,13 +192,13 @@ $(WIN_BUILD)/fixtures/fixdll.dll: tests/fixtures/win/fixdll.c
 
 # The backend against a scripted CreateToolhelp32Snapshot, for the failures
 # Wine does not produce on demand.
-WIN_LIB_OBJS := $(filter-out $(WIN_BUILD)/obj/toolhelp.o $(WIN_BUILD)/obj/main.o,$(WIN_OBJS))
-$(WIN_BUILD)/fixtures/toolhelp_errors.exe: tests/fixtures/win/toolhelp_errors.c src/toolhelp.c \
-		$(WIN_LIB_OBJS) $(HDRS)
+WIN_LIB_OBJS := $(filter $(WIN_BUILD)/obj/lib/%,$(filter-out %/toolhelp.o,$(WIN_OBJS)))
+$(WIN_BUILD)/fixtures/toolhelp_errors.exe: tests/fixtures/win/toolhelp_errors.c lib/toolhelp.c \
+		$(WIN_LIB_OBJS)
 	@mkdir -p $(dir $@)
 	$(WIN_CC) $(WARN) $(WIN_DEFS) -DCreateToolhelp32Snapshot=fake_CreateToolhelp32Snapshot \
-	  $(CFLAGS) -c -o $(WIN_BUILD)/fixtures/toolhelp_fake.o src/toolhelp.c
-	$(WIN_CC) $(WARN) $(WIN_DEFS) $(CFLAGS) -Isrc $(WIN_LDFLAGS) -o $@ $< \
+	  $(INCLUDES) $(CFLAGS) -c -o $(WIN_BUILD)/fixtures/toolhelp_fake.o lib/toolhelp.c
+	$(WIN_CC) $(WARN) $(WIN_DEFS) $(CFLAGS) $(INCLUDES) $(WIN_LDFLAGS) -o $@ $< \
 	  $(WIN_BUILD)/fixtures/toolhelp_fake.o $(WIN_LIB_OBJS) $(WIN_LDLIBS) -lshell32
 
 $(WIN_BUILD)/fixtures/gomtime.exe: tests/fixtures/win/gomtime.go
@@ -224,7 +292,7 @@ unit: $(UNIT)
 	@set -e; for t in $(UNIT); do echo "== $$t"; $$t; done
 
 # The same program without libcbor, for the e2e test that it says so.
-$(BUILD)/nocbor/modmap: $(SRCS) $(HDRS)
+$(BUILD)/nocbor/modmap: $(LIB_SRCS) $(CLI_SRCS) FORCE
 	$(MAKE) --no-print-directory CBOR=no BUILD=$(BUILD)/nocbor $@
 
 e2e: $(BUILD)/modmap $(FIXTURES) $(BUILD)/nocbor/modmap $(WIN_BUILD)/modmap.exe $(WIN_FIXTURES)
@@ -233,13 +301,13 @@ e2e: $(BUILD)/modmap $(FIXTURES) $(BUILD)/nocbor/modmap $(WIN_BUILD)/modmap.exe 
 # ---- fuzzing (libFuzzer): tests/fuzz/fuzz_NAME.c, seeds in tests/fuzz/corpus/NAME/
 FUZZ_CC ?= clang
 FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
-FUZZ_SRCS := $(filter-out src/main.c,$(SRCS))
+FUZZ_SRCS := $(LIB_SRCS)
 FUZZ := $(patsubst tests/fuzz/fuzz_%.c,$(BUILD)/fuzz/fuzz_%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_SECONDS ?= 120
 
-$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_SRCS) $(HDRS)
+$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_SRCS) $(wildcard lib/*.h include/*.h)
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_FLAGS) -std=c11 $(CPPFLAGS) -Isrc -o $@ $< $(FUZZ_SRCS) $(LDLIBS)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -std=c11 $(CPPFLAGS) $(INCLUDES) -o $@ $< $(FUZZ_SRCS) $(LDLIBS)
 
 # Each target runs on a scratch copy of its seeds, so the repo's corpus
 # only changes by hand.
@@ -264,4 +332,4 @@ bench: all $(FIXTURES)
 clean:
 	rm -rf $(BUILD)
 
-.PHONY: all windows unit e2e check clean fuzz fuzz-smoke bench
+.PHONY: all windows unit e2e check clean fuzz fuzz-smoke bench install uninstall FORCE

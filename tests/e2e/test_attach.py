@@ -303,7 +303,7 @@ BAD = {
                                      b"varint longer than 10 bytes"),
     "length past the end": (pb_bytes(2, b"x" * 10)[:-4], b"length past the end"),
     "empty": (b"", b"empty"),
-    "gzip bomb": (bomb(64 << 20), b"exceeds --max-size"),
+    "gzip bomb": (bomb(64 << 20), b"exceeds the limit (16777216 bytes); a larger --max-size allows more"),
 }
 
 

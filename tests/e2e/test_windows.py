@@ -520,12 +520,12 @@ def test_native_build_ids(target, dlls):
 
 
 def test_zone_table_is_gos(wine):
-    """src/gozone_abbrs.h is the table of the Go that checks it."""
+    """lib/gozone_abbrs.h is the table of the Go that checks it."""
     goroot = subprocess.run(["go", "env", "GOROOT"], capture_output=True, text=True,
                             check=True).stdout.strip()
     go = Path(goroot, "src/time/zoneinfo_abbrs_windows.go").read_text()
     want = set(re.findall(r'^\s*"([^"]+)":\s*\{"([^"]*)", "([^"]*)"\}', go, re.M))
-    ours = (ROOT / "src/gozone_abbrs.h").read_text()
+    ours = (ROOT / "lib/gozone_abbrs.h").read_text()
     got = set(re.findall(r'\{ "([^"]+)", "([^"]*)", "([^"]*)" \}', ours))
     assert got == want
 
@@ -804,7 +804,7 @@ def test_attach_cbor_snapshot_without_libcbor(target, tmp_path):
     assert p.returncode == 1
     assert p.stderr.decode().splitlines() == [
         f"modmap: {winpath(snap)}: a CBOR snapshot, and this modmap was built without "
-        "libcbor; save the snapshot with --format pprof"]
+        "libcbor; save the snapshot as pprof (modmap --format pprof)"]
     assert not out.exists()
 
 

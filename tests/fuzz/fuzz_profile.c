@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "attach.h"
-#include "modmap.h"
+#include "snapshot.h"
 
 static const struct attach_mapping snap[] = {
 	{ 0x400000, 0x4af000, 0, "/bin/prog", "", 9, 0 },

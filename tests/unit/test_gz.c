@@ -119,7 +119,7 @@ static void expect(const struct buf *in, uint64_t max, const char *want)
 {
 	for (size_t step = 1; step <= 4096; step *= 64) {
 		struct buf out = { 0 };
-		struct errmsg err = { "" };
+		struct errmsg err = { .text = "" };
 		assert_int_equal(read_all(in, step, max, &out, &err), -1);
 		if (!strstr(err.text, want))
 			fail_msg("error '%s' does not say '%s'", err.text, want);
@@ -134,8 +134,8 @@ static void test_reader_errors(void **state)
 	struct errmsg err;
 	make_text(&text, 50000);
 	assert_int_equal(gz_compress(&in, text.p, text.len, &err), 0);
-	expect(&in, text.len - 1, "decompressed size exceeds --max-size");
-	expect(&text, text.len - 1, "size exceeds --max-size");
+	expect(&in, text.len - 1, "decompressed size exceeds the limit");
+	expect(&text, text.len - 1, "size exceeds the limit");
 	in.len -= 5;
 	expect(&in, 1 << 20, "truncated gzip data");
 	in.len += 5;

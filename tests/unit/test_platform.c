@@ -68,7 +68,7 @@ static void test_path_utf16(void **state)
 	static const uint16_t want[] = { 'C', ':', '\\', 0xd800, 0xe9, '.', 'p', 'b', 0 };
 	const char *path = "C:\\\xed\xa0\x80\xc3\xa9.pb";
 	uint16_t w[16];
-	struct errmsg err = { "" };
+	struct errmsg err = { .text = "" };
 	assert_int_equal(platform_path_utf16(path, w, 16, &err), 0);
 	assert_memory_equal(w, want, sizeof want);
 	/* Exactly room for the name and its NUL, then one unit less. */

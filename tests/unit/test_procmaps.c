@@ -7,7 +7,7 @@
 
 #include <cmocka.h>
 
-#include "modmap.h"
+#include "snapshot.h"
 #include "procmaps.h"
 
 static struct maps_line parse_ok(const char *line)

@@ -8,7 +8,7 @@
 
 #include <cmocka.h>
 
-#include "modmap.h"
+#include "snapshot.h"
 
 static void test_empty_string_is_offset_zero(void **state)
 {

@@ -10,7 +10,7 @@
 #include <stddef.h>
 
 #include "buf.h"
-#include "modmap.h"
+#include "snapshot.h"
 
 /*
  * The keys and values of the JSON and CBOR documents, listed once so the

@@ -28,7 +28,7 @@
 #include <unistd.h>
 
 #include "buildid.h"
-#include "modmap.h"
+#include "snapshot.h"
 #include "procmaps.h"
 
 /*
@@ -1042,8 +1042,9 @@ enum read_status snapshot_read(struct snapshot *s, uint64_t pid, const struct re
 	if (o->source != SOURCE_MAPS) {
 		rc = source_query(&t, fd, err);
 		if (rc == -2 && o->source == SOURCE_QUERY) {
-			err_set(err, "pid %llu: this kernel has no PROCMAP_QUERY (Linux 6.11+); "
-				"use --source maps", (unsigned long long)pid);
+			err_setc(err, ERR_UNSUPPORTED,
+				 "pid %llu: this kernel has no PROCMAP_QUERY (Linux 6.11+)",
+				 (unsigned long long)pid);
 			rc = -1;
 		}
 	}

@@ -9,7 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "modmap.h"
+#include "snapshot.h"
 
 struct buf {
 	unsigned char *p;

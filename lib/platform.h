@@ -11,7 +11,7 @@
 #include <time.h>
 
 #include "buf.h"
-#include "modmap.h"
+#include "snapshot.h"
 
 /*
  * Writes len bytes to path through a temporary file in the same directory,
@@ -30,6 +30,8 @@ int platform_read_file(const char *path, struct buf *out, uint64_t max, struct e
 /* Writes all of p to standard output (binary mode on Windows). */
 int platform_write_stdout(const void *p, size_t len, struct errmsg *err);
 int platform_stdout_is_terminal(void);
+/* Is path a terminal (/dev/tty, /dev/stdout on one, CON)? Opens nothing for writing. */
+int platform_path_is_terminal(const char *path);
 void platform_gmtime(int64_t sec, struct tm *out);
 
 /*

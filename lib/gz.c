@@ -70,7 +70,7 @@ struct gz_reader *gz_reader_new(gz_read_fn read, void *ctx, uint64_t max, struct
 
 static int too_big(struct gz_reader *g, struct errmsg *err)
 {
-	err_set(err, "%ssize exceeds --max-size (%llu bytes)",
+	err_setc(err, ERR_TOO_LARGE, "%ssize exceeds the limit (%llu bytes)",
 		g->state == GZ_RAW ? "" : "decompressed ", (unsigned long long)g->max);
 	return -1;
 }

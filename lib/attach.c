@@ -34,7 +34,7 @@ int attach_unpack(const unsigned char *p, size_t len, uint64_t max, struct buf *
 		*data_len = scratch->len - start;
 	} else {
 		if (len > max) {
-			err_set(err, "size exceeds --max-size (%llu bytes)", (unsigned long long)max);
+			err_setc(err, ERR_TOO_LARGE, "size exceeds the limit (%llu bytes)", (unsigned long long)max);
 			return -1;
 		}
 		*data = p;

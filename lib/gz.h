@@ -10,7 +10,7 @@
 #include <stdint.h>
 
 #include "buf.h"
-#include "modmap.h"
+#include "snapshot.h"
 
 /* Appends the gzip form of p to out. */
 int gz_compress(struct buf *out, const void *p, size_t len, struct errmsg *err);

@@ -18,7 +18,7 @@
 
 #include "buildid.h"
 #include "gozone.h"
-#include "modmap.h"
+#include "snapshot.h"
 #include "platform.h"
 
 /* CreateToolhelp32Snapshot fails with ERROR_BAD_LENGTH while the module list

@@ -29,8 +29,9 @@ int attach_read_cbor(const unsigned char *p, size_t len, struct snapshot *s, str
 	(void)p;
 	(void)len;
 	(void)s;
-	err_set(err, "a CBOR snapshot, and this modmap was built without libcbor; "
-		     "save the snapshot with --format pprof");
+	err_setc(err, ERR_UNSUPPORTED,
+		 "a CBOR snapshot, and this modmap was built without libcbor; "
+		 "save the snapshot as pprof");
 	return -1;
 }
 #else

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "modmap.h"
+#include "snapshot.h"
 
 void snapshot_init(struct snapshot *s)
 {
@@ -102,6 +102,16 @@ uint32_t snapshot_intern_str(struct snapshot *s, const char *p)
 void err_set(struct errmsg *e, const char *fmt, ...)
 {
 	va_list ap;
+	e->code = ERR_OTHER;
+	va_start(ap, fmt);
+	vsnprintf(e->text, sizeof e->text, fmt, ap);
+	va_end(ap);
+}
+
+void err_setc(struct errmsg *e, int code, const char *fmt, ...)
+{
+	va_list ap;
+	e->code = code;
 	va_start(ap, fmt);
 	vsnprintf(e->text, sizeof e->text, fmt, ap);
 	va_end(ap);

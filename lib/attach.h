@@ -3,8 +3,8 @@
  * snapshot replaces the profile's, and every location is pointed at the
  * mapping that holds its address (SPEC.md, "attach").
  *
- * Pure functions over bytes, in memory or fed in pieces: reading files,
- * taking the snapshot and compressing the result are main.c's job.
+ * Pure functions over bytes, in memory or fed in pieces, and attach_run
+ * (attach_run.c), which drives them over files.
  */
 #ifndef MODMAP_ATTACH_H
 #define MODMAP_ATTACH_H
@@ -13,7 +13,7 @@
 #include <stdint.h>
 
 #include "buf.h"
-#include "modmap.h"
+#include "snapshot.h"
 
 /*
  * One mapping to attach. The strings need not be NUL-terminated and are
@@ -121,5 +121,24 @@ void attach_stream_free(struct attach_stream *a);
  */
 int attach_profile(const unsigned char *p, size_t len, const struct attach_mapping *snap,
 		   size_t n, struct buf *out, struct attach_stats *st, struct errmsg *err);
+
+/* One attach from end to end (attach_run.c). */
+struct attach_job {
+	uint64_t pid;		/* the table of this live process, or ... */
+	const char *snapshot;	/* ... of this saved snapshot (pprof or CBOR) */
+	const char *profile;	/* the profile to rewrite; "-": standard input */
+	const char *output;	/* NULL: standard output; may name profile */
+	uint64_t max;		/* bound on every input, also decompressed; 0: default */
+	struct bid_cache *cache;	/* for pid; may be NULL */
+};
+
+/*
+ * Reads the profile twice as a stream, once to check it and plan the new
+ * tables, once to write the result through gzip into the output. Nothing
+ * is opened for output until the input has proved good; on failure the
+ * output file is removed (standard output may have had part of it) and
+ * err names the file or PID and the reason.
+ */
+int attach_run(const struct attach_job *job, struct attach_stats *st, struct errmsg *err);
 
 #endif

@@ -122,6 +122,31 @@ int platform_stdout_is_terminal(void)
 #endif
 }
 
+int platform_path_is_terminal(const char *path)
+{
+#ifdef _WIN32
+	const char *base = path;
+	for (const char *c = path; *c; c++)
+		if (*c == '\\' || *c == '/' || *c == ':')
+			base = c + 1;
+	if (*base == '\0')
+		base = path;
+	return _stricmp(base, "CON") == 0 || _stricmp(base, "CONOUT$") == 0 ||
+	       _stricmp(path, "CON:") == 0;
+#else
+	/* A character device that is a tty: /dev/tty, /dev/stdout on one. */
+	struct stat st;
+	if (stat(path, &st) != 0 || !S_ISCHR(st.st_mode))
+		return 0;
+	int fd = open(path, O_RDONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	int tty = isatty(fd);
+	close(fd);
+	return tty;
+#endif
+}
+
 int platform_write_stdout(const void *p, size_t len, struct errmsg *err)
 {
 #ifdef _WIN32
@@ -236,7 +261,7 @@ int platform_read_file(const char *path, struct buf *out, uint64_t max, struct e
 		size_t got = fread(out->p + out->len, 1, out->cap - out->len, f);
 		out->len += got;
 		if (out->len - start > max) {
-			err_set(err, "%s: larger than --max-size (%llu bytes)", name,
+			err_setc(err, ERR_TOO_LARGE, "%s: larger than the limit (%llu bytes)", name,
 				(unsigned long long)max);
 			e = -1;
 			break;
@@ -460,7 +485,7 @@ int platform_in_read(struct platform_in *in, void *p, size_t cap, size_t *got,
 	}
 	in->count += n;
 	if (in->count > in->max) {
-		err_set(err, "larger than --max-size (%llu bytes)", (unsigned long long)in->max);
+		err_setc(err, ERR_TOO_LARGE, "larger than the limit (%llu bytes)", (unsigned long long)in->max);
 		return -1;
 	}
 	if (in->spool && !in->from_spool && n && fwrite(p, 1, n, in->spool) != n) {

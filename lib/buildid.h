@@ -12,7 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "modmap.h"
+#include "snapshot.h"
 
 /*
  * Where a reader gets bytes: a callback that reads exactly len bytes at off

@@ -12,7 +12,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define MODMAP_VERSION "0.1.0"
+#include "modmap.h"	/* the public interface, which this implements */
+
+#define MODMAP_VERSION MODMAP_VERSION_STRING
 
 /*
  * printf-style checking of our own formatters. mingw's GCC reads "printf"
@@ -27,10 +29,10 @@
 
 /* Permission bits of a mapping (struct mapping.prot). */
 enum {
-	PERM_R = 1,
-	PERM_W = 2,
-	PERM_X = 4,
-	PERM_SHARED = 8,
+	PERM_R = MODMAP_PERM_READ,
+	PERM_W = MODMAP_PERM_WRITE,
+	PERM_X = MODMAP_PERM_EXEC,
+	PERM_SHARED = MODMAP_PERM_SHARED,
 };
 
 /* struct mapping.flags */
@@ -115,10 +117,27 @@ const char *bid_kind_name(enum bid_kind k);
 
 /* A one-line reason, built by the library and printed only by main.c. */
 struct errmsg {
+	int code;		/* ERR_*: what kind of failure, for the caller to act on */
 	char text[512];
+};
+/*
+ * The kinds of failure a caller may want to tell apart: the public
+ * MODMAP_ERR_* codes. err_set leaves
+ * ERR_OTHER; err_setc names the kind.
+ */
+enum {
+	ERR_OTHER = MODMAP_ERR_OTHER,
+	ERR_NO_PROCESS = MODMAP_ERR_NO_PROCESS,	/* no such process, or it exited */
+	ERR_PERMISSION = MODMAP_ERR_PERMISSION,	/* the caller may not read it */
+	ERR_UNSUPPORTED = MODMAP_ERR_UNSUPPORTED,	/* not in this kernel or build */
+	ERR_TOO_LARGE = MODMAP_ERR_TOO_LARGE,	/* an input over the caller's limit */
+	ERR_BAD_INPUT = MODMAP_ERR_BAD_INPUT,	/* a file that is not what it should be */
+	ERR_NO_MEMORY = MODMAP_ERR_NO_MEMORY,
 };
 void err_set(struct errmsg *e, const char *fmt, ...)
 	MODMAP_PRINTF(2, 3);
+void err_setc(struct errmsg *e, int code, const char *fmt, ...)
+	MODMAP_PRINTF(3, 4);
 
 enum source { SOURCE_AUTO, SOURCE_QUERY, SOURCE_MAPS };
 enum bid_mode { BID_AUTO, BID_NATIVE, BID_MTIME, BID_NONE };

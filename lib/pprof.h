@@ -10,7 +10,7 @@
 #include <stdint.h>
 
 #include "buf.h"
-#include "modmap.h"
+#include "snapshot.h"
 
 enum pprof_profile_field {
 	PROFILE_SAMPLE_TYPE = 1,

@@ -1,0 +1,238 @@
+/*
+ * cmd_snapshot.c - the default command, `modmap --pid PID`: reads each
+ * process's module map through the library and writes it in one format.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "buildid.h"
+#include "cli.h"
+#include "emit.h"
+#include "platform.h"
+#include "snapshot.h"
+
+enum format { FMT_TEXT, FMT_JSON, FMT_CBOR, FMT_PPROF };
+
+struct options {
+	uint64_t *pids;
+	size_t npids;
+	int self, all;
+	enum format format;
+	const char *output;
+	struct read_opts read;
+};
+
+static const char usage_text[] =
+	"usage: modmap [OPTIONS] --pid PID [--pid PID ...]\n"
+	"       modmap [OPTIONS] --self\n"
+	"       modmap [OPTIONS] --all\n"
+	"       modmap attach (--pid PID | --snapshot FILE) PROFILE [-o OUT] [--max-size N]\n"
+	"       modmap COMMAND --help | --help | --version\n"
+	"\n"
+	"Prints the module map of a process: every mapping with its build ID.\n"
+	"\n"
+	"  -p, --pid PID        process to snapshot; may be repeated\n"
+	"      --self           modmap's own process\n"
+	"  -a, --all            every process the caller may read\n"
+	"  -f, --format FMT     text, json, cbor, pprof          (default text)\n"
+	"  -o, --output FILE    write FILE atomically instead of standard output\n"
+	"                       ('-': standard output); cbor and pprof are\n"
+	"                       binary: never written to a terminal\n"
+	"      --build-id MODE  auto, native, mtime, none        (default auto)\n"
+	"      --mappings SET   exec (what pprof wants), all     (default exec)\n"
+	"      --source SRC     auto, query (PROCMAP_QUERY), maps (default auto)\n"
+	"  -h, --help           this text\n"
+	"  -V, --version        the version\n"
+	"\n"
+	"json and cbor hold the same document (cbor: addresses as integers);\n"
+	"pprof is a gzip-compressed profile of one process: its mapping table,\n"
+	"main executable first, for `go tool pprof` and `modmap attach`.\n"
+	"\n"
+	"Commands (each has --help):\n"
+	"  attach               give a pprof profile its process's mapping table\n"
+	"\n"
+	"Exit status: 0 every process was read, 1 at least one was not, 2 usage.\n";
+
+static void show_help(void)
+{
+	fputs(usage_text, stdout);
+	if (!emit_cbor_supported())
+		puts("\nNote: " CBOR_MISSING ".");
+	exit(0);
+}
+
+/* Does arg look like a bare PID, as in `modmap 1234`? */
+static int looks_like_pid(const char *arg)
+{
+	if (!*arg)
+		return 0;
+	for (; *arg; arg++)
+		if (*arg < '0' || *arg > '9')
+			return 0;
+	return 1;
+}
+
+static void parse_args(int argc, char **argv, struct options *o)
+{
+	static const char *const formats[] = { "text", "json", "cbor", "pprof" };
+	static const char *const modes[] = { "auto", "native", "mtime", "none" };
+	static const char *const sets[] = { "exec", "all" };
+	static const char *const sources[] = { "auto", "query", "maps" };
+	const char *v;
+	int k;
+
+	if (cli_wants_help(argc, argv))
+		show_help();
+	for (int i = 1; i < argc; i++) {
+		if (cli_opt(NULL, argc, argv, &i, "pid", 'p', &v)) {
+			uint64_t *p = realloc(o->pids, (o->npids + 1) * sizeof *p);
+			if (!p) {
+				fputs("modmap: out of memory\n", stderr);
+				exit(EXIT_PARTIAL);
+			}
+			o->pids = p;
+			o->pids[o->npids++] = cli_parse_pid(NULL, v);
+		} else if (cli_opt(NULL, argc, argv, &i, "self", 0, NULL)) {
+			o->self = 1;
+		} else if (cli_opt(NULL, argc, argv, &i, "all", 'a', NULL)) {
+			o->all = 1;
+		} else if (cli_opt(NULL, argc, argv, &i, "format", 'f', &v)) {
+			if ((k = cli_pick(v, formats, 4)) < 0)
+				usage_error(NULL, "unknown format '%s' (text, json, cbor, pprof)", v);
+			o->format = (enum format)k;
+		} else if (cli_opt(NULL, argc, argv, &i, "output", 'o', &v)) {
+			o->output = v;
+		} else if (cli_opt(NULL, argc, argv, &i, "build-id", 0, &v)) {
+			if ((k = cli_pick(v, modes, 4)) < 0)
+				usage_error(NULL,
+					    "unknown build-ID mode '%s' (auto, native, mtime, none)",
+					    v);
+			o->read.bid = (enum bid_mode)k;
+		} else if (cli_opt(NULL, argc, argv, &i, "mappings", 0, &v)) {
+			if ((k = cli_pick(v, sets, 2)) < 0)
+				usage_error(NULL, "unknown mapping set '%s' (exec, all)", v);
+			o->read.set = (enum mapset)k;
+		} else if (cli_opt(NULL, argc, argv, &i, "source", 0, &v)) {
+			if ((k = cli_pick(v, sources, 3)) < 0)
+				usage_error(NULL, "unknown source '%s' (auto, query, maps)", v);
+			o->read.source = (enum source)k;
+		} else if (cli_opt(NULL, argc, argv, &i, "version", 'V', NULL)) {
+			puts("modmap " MODMAP_VERSION);
+			exit(0);
+		} else if (looks_like_pid(argv[i])) {
+			usage_error(NULL, "unknown argument '%s' (did you mean --pid %s?)", argv[i],
+				    argv[i]);
+		} else {
+			usage_error(NULL, "unknown argument '%s'", argv[i]);
+		}
+	}
+	if ((o->npids > 0) + o->self + o->all != 1)
+		usage_error(NULL, "%s", "give one of --pid PID, --self or --all");
+	if (o->output && !*o->output)
+		usage_error(NULL, "%s", "empty output file name");
+	if (o->output && strcmp(o->output, "-") == 0)
+		o->output = NULL;	/* "-o -": standard output, as attach reads "-" */
+	/* Refused before any process is read, so nothing is wasted. */
+	if (o->format == FMT_CBOR && !emit_cbor_supported()) {
+		fputs("modmap: " CBOR_MISSING "\n", stderr);
+		exit(EXIT_USAGE);
+	}
+	if (o->format == FMT_PPROF && (o->all || o->npids > 1))
+		usage_error(NULL, "%s",
+			    "a pprof profile holds one process: give one --pid or --self "
+			    "(json holds several)");
+	if ((o->format == FMT_CBOR || o->format == FMT_PPROF) &&
+	    (o->output ? platform_path_is_terminal(o->output) : platform_stdout_is_terminal()))
+		usage_error(NULL,
+			    "refusing to write binary %s output to a terminal; use -o FILE "
+			    "or redirect standard output",
+			    formats[o->format]);
+}
+
+int cmd_snapshot(int argc, char **argv)
+{
+	struct options o = { 0 };
+	struct errmsg err;
+	int status = 0;
+
+	parse_args(argc, argv, &o);
+
+	uint64_t self = snapshot_self_pid();
+	uint64_t *pids = o.pids;
+	size_t npids = o.npids;
+	if (o.self) {
+		pids = &self;
+		npids = 1;
+	} else if (o.all && snapshot_list_pids(&pids, &npids, &err) < 0) {
+		fprintf(stderr, "modmap: %s\n", err.text);
+		return EXIT_PARTIAL;
+	}
+
+	o.read.cache = bid_cache_new();
+	struct snapshot *snaps = calloc(npids ? npids : 1, sizeof *snaps);
+	if (!o.read.cache || !snaps) {
+		fputs("modmap: out of memory\n", stderr);
+		return EXIT_PARTIAL;
+	}
+
+	size_t n = 0;
+	for (size_t i = 0; i < npids; i++) {
+		struct snapshot *s = &snaps[n];
+		snapshot_init(s);
+		enum read_status r = snapshot_read(s, pids[i], &o.read, &err);
+		if (r == READ_OK) {
+			n++;
+			continue;
+		}
+		snapshot_free(s);
+		/* Under --all, processes that vanished or have no memory map
+		 * are not among those asked for; unreadable ones are named. */
+		if (o.all && r == READ_SKIP)
+			continue;
+		fprintf(stderr, "modmap: %s%s\n", err.text,
+			err.code == ERR_UNSUPPORTED && o.read.source == SOURCE_QUERY
+				? "; --source maps reads the text instead"
+				: "");
+		if (!o.all)
+			status = EXIT_PARTIAL;
+	}
+
+	struct buf out = { 0 };
+	int as_array = o.all || o.npids > 1;
+	int rc = 0;
+	if (n > 0 || o.all) {
+		switch (o.format) {
+		case FMT_TEXT:
+			rc = emit_text(&out, snaps, n, &err);
+			break;
+		case FMT_JSON:
+			rc = emit_json(&out, snaps, n, as_array, &err);
+			break;
+		case FMT_CBOR:
+			rc = emit_cbor(&out, snaps, n, as_array, &err);
+			break;
+		case FMT_PPROF:
+			rc = emit_pprof(&out, snaps, n, &err);
+			break;
+		}
+		if (rc == 0)
+			rc = o.output ? platform_write_file(o.output, out.p, out.len, &err)
+				      : platform_write_stdout(out.p, out.len, &err);
+		if (rc < 0) {
+			fprintf(stderr, "modmap: %s\n", err.text);
+			status = EXIT_PARTIAL;
+		}
+	}
+
+	buf_free(&out);
+	for (size_t i = 0; i < n; i++)
+		snapshot_free(&snaps[i]);
+	free(snaps);
+	bid_cache_free(o.read.cache);
+	if (pids != o.pids && pids != &self)
+		free(pids);
+	free(o.pids);
+	return status;
+}

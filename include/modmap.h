@@ -1,0 +1,184 @@
+/*
+ * modmap.h - libmodmap, the public interface: read a process's module map
+ * (every mapping, with the build ID of the file behind it) from the
+ * operating system, and write it as text, JSON, CBOR or pprof.
+ *
+ * C99 and C++; includes only the C standard library; every name is
+ * modmap_ or MODMAP_. Thread-safe: the library keeps no process-wide
+ * state, so two threads may read two processes at once (each with its own
+ * objects). docs/library.md is the guide, with a complete example.
+ *
+ * Errors: a call that can fail returns 0, or -1 with *err filled (when err
+ * is not NULL): one line naming the PID or file and the reason, and a
+ * MODMAP_ERR_* code.
+ */
+#ifndef MODMAP_PUBLIC_H
+#define MODMAP_PUBLIC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(_WIN32)
+#define MODMAP_API
+#elif defined(__GNUC__)
+#define MODMAP_API __attribute__((visibility("default")))
+#else
+#define MODMAP_API
+#endif
+
+#define MODMAP_VERSION_STRING "0.2.0"
+
+/* What kind of failure, for a caller that acts on it. */
+enum {
+	MODMAP_ERR_OTHER = 1,
+	MODMAP_ERR_NO_PROCESS,		/* no such process, or it exited while read */
+	MODMAP_ERR_PERMISSION,		/* the caller may not read it */
+	MODMAP_ERR_UNSUPPORTED,		/* this kernel or build cannot do it */
+	MODMAP_ERR_TOO_LARGE,		/* an input over the size limit */
+	MODMAP_ERR_BAD_INPUT,		/* a file that is not what it should be */
+	MODMAP_ERR_NO_MEMORY
+};
+
+struct modmap_error {
+	char message[512];		/* one line: PID or file, and the reason */
+	int code;			/* MODMAP_ERR_* */
+};
+
+/* modmap_options.build_id */
+enum {
+	MODMAP_BUILD_ID_AUTO = 0,	/* GNU note (ELF) or path+mtime */
+	MODMAP_BUILD_ID_NATIVE,		/* GNU, Go, PDB, PE image key, else path+mtime */
+	MODMAP_BUILD_ID_MTIME,		/* path+mtime, as Go writes on Windows */
+	MODMAP_BUILD_ID_NONE
+};
+
+/* modmap_options.mappings */
+enum {
+	MODMAP_MAPPINGS_EXEC = 0,	/* executable, named mappings: what pprof wants */
+	MODMAP_MAPPINGS_ALL
+};
+
+/* modmap_options.source (Linux) */
+enum {
+	MODMAP_SOURCE_AUTO = 0,		/* PROCMAP_QUERY where the kernel has it */
+	MODMAP_SOURCE_QUERY,
+	MODMAP_SOURCE_MAPS		/* the text of /proc/PID/maps */
+};
+
+/* Zeroed: the defaults. */
+struct modmap_options {
+	int build_id;			/* MODMAP_BUILD_ID_* */
+	int mappings;			/* MODMAP_MAPPINGS_* */
+	int source;			/* MODMAP_SOURCE_* */
+	const char *procfs;		/* NULL: "/proc" (Linux) */
+	struct modmap_cache *cache;	/* NULL: none shared between reads */
+};
+
+/* modmap_mapping.perms */
+enum {
+	MODMAP_PERM_READ = 1,
+	MODMAP_PERM_WRITE = 2,
+	MODMAP_PERM_EXEC = 4,
+	MODMAP_PERM_SHARED = 8
+};
+
+/* One mapping. The strings are valid while the snapshot lives. */
+struct modmap_mapping {
+	uint64_t start, limit, offset;	/* [start, limit), file offset of start */
+	const char *file;		/* path or [vdso]; "" when nameless */
+	const char *build_id;		/* "" when none */
+	const char *build_id_kind;	/* "gnu", "go", "pdb", "pe-image",
+					   "path-mtime", "path", "none" */
+	int is_main;			/* part of the main executable */
+	/* More than SPEC's minimum: */
+	int perms;			/* MODMAP_PERM_* */
+	int deleted;			/* the file was unlinked after it was mapped */
+	uint64_t inode;
+	uint32_t dev_major, dev_minor;
+};
+
+struct modmap_snapshot;			/* opaque: one process's map */
+
+/*
+ * Reads process pid. opts may be NULL (the defaults). On success *out is
+ * a snapshot the caller frees with modmap_snapshot_free.
+ */
+MODMAP_API int modmap_snapshot_read(uint64_t pid, const struct modmap_options *opts,
+				    struct modmap_snapshot **out, struct modmap_error *err);
+MODMAP_API size_t modmap_snapshot_count(const struct modmap_snapshot *s);
+/* Fills *out with mapping i (0 <= i < count); -1 when i is out of range. */
+MODMAP_API int modmap_snapshot_mapping(const struct modmap_snapshot *s, size_t i,
+				       struct modmap_mapping *out);
+MODMAP_API void modmap_snapshot_free(struct modmap_snapshot *s);
+
+/* The process it holds, "linux" or "windows", its main executable ("" if
+ * unknown), and the capture time in Unix nanoseconds. */
+MODMAP_API uint64_t modmap_snapshot_pid(const struct modmap_snapshot *s);
+MODMAP_API const char *modmap_snapshot_os(const struct modmap_snapshot *s);
+MODMAP_API const char *modmap_snapshot_exe(const struct modmap_snapshot *s);
+MODMAP_API uint64_t modmap_snapshot_time(const struct modmap_snapshot *s);
+
+/*
+ * The index of the mapping that holds addr (start <= addr < limit), or -1.
+ * A binary search; the innermost where mappings nest.
+ */
+MODMAP_API long long modmap_snapshot_find(const struct modmap_snapshot *s, uint64_t addr);
+
+/*
+ * A build-ID cache, shared by the reads given it (modmap_options.cache):
+ * each file's ID is computed once. Holds no file descriptors. Not for two
+ * threads at once: give each thread its own.
+ */
+struct modmap_cache;
+MODMAP_API struct modmap_cache *modmap_cache_new(void);
+MODMAP_API void modmap_cache_free(struct modmap_cache *c);
+
+/* Output formats, as the modmap command writes them (docs/formats.md). */
+enum {
+	MODMAP_FORMAT_TEXT = 0,
+	MODMAP_FORMAT_JSON,
+	MODMAP_FORMAT_CBOR,		/* needs a build with libcbor */
+	MODMAP_FORMAT_PPROF		/* one snapshot only; gzip-compressed */
+};
+
+/*
+ * Writes n snapshots in a format into a malloc'ed buffer (*out, *len),
+ * which the caller frees with free(). as_array: JSON/CBOR as an array even
+ * for one snapshot.
+ */
+MODMAP_API int modmap_write(int format, const struct modmap_snapshot *const *snaps, size_t n,
+			    int as_array, void **out, size_t *len, struct modmap_error *err);
+
+/* What modmap_attach did. */
+struct modmap_attach_stats {
+	size_t mappings;		/* the snapshot's mappings, now ids 1..mappings */
+	size_t locations;		/* locations in the profile */
+	size_t mapped;			/* ... now pointing at one of them */
+	size_t kept;			/* old mappings kept after them */
+	size_t kept_locations;		/* ... and the locations that still use them */
+};
+
+/*
+ * Gives the pprof profile at profile_path ("-": standard input) the
+ * mapping table of a live process (pid non-zero) or of a snapshot saved
+ * as pprof or CBOR (snapshot_path), and writes the result, gzip-
+ * compressed, to output_path (NULL: standard output; may be the profile
+ * itself), atomically. max_size bounds every input, also decompressed
+ * (0: 4 GiB). stats may be NULL.
+ */
+MODMAP_API int modmap_attach(uint64_t pid, const char *snapshot_path, const char *profile_path,
+			     const char *output_path, uint64_t max_size,
+			     struct modmap_attach_stats *stats, struct modmap_error *err);
+
+/* The library's version, "0.2.0". */
+MODMAP_API const char *modmap_version(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,298 @@
+/*
+ * api.c - the public interface (include/modmap.h) over the library's own
+ * types: the only file that sees both, and the only one whose functions
+ * the shared library exports. It converts; it decides nothing.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "modmap.h"
+#include "attach.h"
+#include "buildid.h"
+#include "emit.h"
+#include "snapshot.h"
+
+_Static_assert(sizeof(((struct modmap_error *)0)->message) == sizeof(((struct errmsg *)0)->text),
+	       "message size");
+
+struct modmap_snapshot {
+	struct snapshot s;
+	size_t *by_start;	/* indices of s.map sorted by start, for find */
+};
+
+struct modmap_cache {
+	struct bid_cache *c;
+};
+
+static void error_out(struct modmap_error *out, const struct errmsg *e)
+{
+	if (!out)
+		return;
+	memcpy(out->message, e->text, sizeof out->message);
+	out->message[sizeof out->message - 1] = '\0';
+	out->code = e->code ? e->code : MODMAP_ERR_OTHER;
+}
+
+static int fail(struct modmap_error *out, int code, const char *text)
+{
+	struct errmsg e;
+	err_setc(&e, code, "%s", text);
+	error_out(out, &e);
+	return -1;
+}
+
+/* For qsort_r-free sorting: the snapshot being sorted rides along in a pair. */
+struct by_start {
+	uint64_t start, limit;
+	size_t i;
+};
+
+static int cmp_by_start(const void *a, const void *b)
+{
+	const struct by_start *x = a, *y = b;
+	if (x->start != y->start)
+		return x->start < y->start ? -1 : 1;
+	/* Wider first, so that of equal starts the innermost comes last. */
+	if (x->limit != y->limit)
+		return x->limit > y->limit ? -1 : 1;
+	return x->i < y->i ? -1 : x->i > y->i;
+}
+
+static int index_build(struct modmap_snapshot *m)
+{
+	size_t n = m->s.n;
+	struct by_start *tmp = malloc((n ? n : 1) * sizeof *tmp);
+	m->by_start = malloc((n ? n : 1) * sizeof *m->by_start);
+	if (!tmp || !m->by_start) {
+		free(tmp);
+		return -1;
+	}
+	for (size_t i = 0; i < n; i++)
+		tmp[i] = (struct by_start){ m->s.map[i].start, m->s.map[i].limit, i };
+	qsort(tmp, n, sizeof *tmp, cmp_by_start);
+	for (size_t i = 0; i < n; i++)
+		m->by_start[i] = tmp[i].i;
+	free(tmp);
+	return 0;
+}
+
+int modmap_snapshot_read(uint64_t pid, const struct modmap_options *opts,
+			 struct modmap_snapshot **out, struct modmap_error *err)
+{
+	static const struct modmap_options defaults;
+	const struct modmap_options *o = opts ? opts : &defaults;
+	struct errmsg e;
+
+	*out = NULL;
+	if (o->build_id < MODMAP_BUILD_ID_AUTO || o->build_id > MODMAP_BUILD_ID_NONE ||
+	    o->mappings < MODMAP_MAPPINGS_EXEC || o->mappings > MODMAP_MAPPINGS_ALL ||
+	    o->source < MODMAP_SOURCE_AUTO || o->source > MODMAP_SOURCE_MAPS)
+		return fail(err, MODMAP_ERR_OTHER, "invalid options");
+	if (o->procfs && strcmp(o->procfs, "/proc") != 0)
+		return fail(err, MODMAP_ERR_UNSUPPORTED,
+			    "reading through another procfs is not supported yet");
+
+	struct modmap_snapshot *m = calloc(1, sizeof *m);
+	if (!m)
+		return fail(err, MODMAP_ERR_NO_MEMORY, "out of memory");
+	snapshot_init(&m->s);
+	struct read_opts ro = {
+		.source = (enum source)o->source,
+		.bid = (enum bid_mode)o->build_id,
+		.set = (enum mapset)o->mappings,
+		.cache = o->cache ? o->cache->c : NULL,
+	};
+	enum read_status r = snapshot_read(&m->s, pid, &ro, &e);
+	if (r != READ_OK) {
+		if (r == READ_SKIP && e.code == ERR_OTHER)
+			e.code = ERR_NO_PROCESS;
+		error_out(err, &e);
+		modmap_snapshot_free(m);
+		return -1;
+	}
+	if (index_build(m) < 0) {
+		modmap_snapshot_free(m);
+		return fail(err, MODMAP_ERR_NO_MEMORY, "out of memory");
+	}
+	*out = m;
+	return 0;
+}
+
+size_t modmap_snapshot_count(const struct modmap_snapshot *m)
+{
+	return m ? m->s.n : 0;
+}
+
+int modmap_snapshot_mapping(const struct modmap_snapshot *m, size_t i, struct modmap_mapping *out)
+{
+	if (!m || i >= m->s.n)
+		return -1;
+	const struct snapshot *s = &m->s;
+	const struct mapping *r = &s->map[i];
+	memset(out, 0, sizeof *out);
+	out->start = r->start;
+	out->limit = r->limit;
+	out->offset = r->offset;
+	out->file = snapshot_str(s, r->file);
+	out->build_id = snapshot_str(s, r->build_id);
+	out->build_id_kind = bid_kind_name(r->bid_kind);
+	out->is_main = !!(r->flags & MAPF_MAIN);
+	out->perms = (int)r->prot;
+	out->deleted = !!(r->flags & MAPF_DELETED);
+	out->inode = r->inode;
+	out->dev_major = r->dev_major;
+	out->dev_minor = r->dev_minor;
+	return 0;
+}
+
+void modmap_snapshot_free(struct modmap_snapshot *m)
+{
+	if (!m)
+		return;
+	snapshot_free(&m->s);
+	free(m->by_start);
+	free(m);
+}
+
+uint64_t modmap_snapshot_pid(const struct modmap_snapshot *m)
+{
+	return m->s.pid;
+}
+
+const char *modmap_snapshot_os(const struct modmap_snapshot *m)
+{
+	return m->s.os ? m->s.os : "";
+}
+
+const char *modmap_snapshot_exe(const struct modmap_snapshot *m)
+{
+	return snapshot_str(&m->s, m->s.exe);
+}
+
+uint64_t modmap_snapshot_time(const struct modmap_snapshot *m)
+{
+	return m->s.time_nanos;
+}
+
+long long modmap_snapshot_find(const struct modmap_snapshot *m, uint64_t addr)
+{
+	const struct mapping *map = m->s.map;
+	size_t lo = 0, hi = m->s.n;
+	/* The last mapping, in start order, that starts at or below addr. */
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (map[m->by_start[mid]].start <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	/* Nested mappings: the latest-starting one that holds addr is innermost. */
+	while (lo > 0) {
+		const struct mapping *r = &map[m->by_start[--lo]];
+		if (addr < r->limit)
+			return (long long)m->by_start[lo];
+	}
+	return -1;
+}
+
+struct modmap_cache *modmap_cache_new(void)
+{
+	struct modmap_cache *c = malloc(sizeof *c);
+	if (c && !(c->c = bid_cache_new())) {
+		free(c);
+		c = NULL;
+	}
+	return c;
+}
+
+void modmap_cache_free(struct modmap_cache *c)
+{
+	if (!c)
+		return;
+	bid_cache_free(c->c);
+	free(c);
+}
+
+int modmap_write(int format, const struct modmap_snapshot *const *snaps, size_t n, int as_array,
+		 void **out, size_t *len, struct modmap_error *err)
+{
+	struct errmsg e;
+	struct buf b = { 0 };
+	int rc;
+
+	*out = NULL;
+	*len = 0;
+	/* The writers take an array of snapshots: copy the headers (not the
+	 * records and strings, which they only borrow). */
+	struct snapshot *v = calloc(n ? n : 1, sizeof *v);
+	if (!v)
+		return fail(err, MODMAP_ERR_NO_MEMORY, "out of memory");
+	for (size_t i = 0; i < n; i++)
+		v[i] = snaps[i]->s;
+	switch (format) {
+	case MODMAP_FORMAT_TEXT:
+		rc = emit_text(&b, v, n, &e);
+		break;
+	case MODMAP_FORMAT_JSON:
+		rc = emit_json(&b, v, n, as_array, &e);
+		break;
+	case MODMAP_FORMAT_CBOR:
+		rc = emit_cbor(&b, v, n, as_array, &e);
+		if (rc < 0 && !emit_cbor_supported())
+			e.code = ERR_UNSUPPORTED;
+		break;
+	case MODMAP_FORMAT_PPROF:
+		rc = emit_pprof(&b, v, n, &e);
+		break;
+	default:
+		rc = -1;
+		err_set(&e, "unknown format %d", format);
+	}
+	free(v);
+	if (rc < 0) {
+		buf_free(&b);
+		error_out(err, &e);
+		return -1;
+	}
+	*out = b.p;
+	*len = b.len;
+	if (!*out && !(*out = malloc(1))) {	/* an empty document: still freeable */
+		return fail(err, MODMAP_ERR_NO_MEMORY, "out of memory");
+	}
+	return 0;
+}
+
+int modmap_attach(uint64_t pid, const char *snapshot_path, const char *profile_path,
+		  const char *output_path, uint64_t max_size, struct modmap_attach_stats *stats,
+		  struct modmap_error *err)
+{
+	struct attach_job j = {
+		.pid = pid,
+		.snapshot = snapshot_path,
+		.profile = profile_path,
+		.output = output_path,
+		.max = max_size,
+	};
+	struct attach_stats st;
+	struct errmsg e;
+	if (!pid == !snapshot_path || !profile_path)
+		return fail(err, MODMAP_ERR_OTHER,
+			    "attach needs a profile and one of a PID or a snapshot");
+	if (attach_run(&j, &st, &e) < 0) {
+		error_out(err, &e);
+		return -1;
+	}
+	if (stats) {
+		stats->mappings = st.mappings;
+		stats->locations = st.locations;
+		stats->mapped = st.mapped;
+		stats->kept = st.kept;
+		stats->kept_locations = st.kept_locations;
+	}
+	return 0;
+}
+
+const char *modmap_version(void)
+{
+	return MODMAP_VERSION_STRING;
+}
