@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "emit.h"
+#include "utf8.h"
 
 /*
  * Appends str with C-style escapes for what a terminal would act on or
