@@ -13,13 +13,11 @@
 #include "platform.h"
 #include "snapshot.h"
 
-enum format { FMT_TEXT, FMT_JSON, FMT_CBOR, FMT_PPROF };
-
 struct options {
 	uint64_t *pids;
 	size_t npids;
 	int self, all;
-	enum format format;
+	const struct format *format;
 	const char *output;
 	struct read_opts read;
 };
@@ -76,7 +74,6 @@ static int looks_like_pid(const char *arg)
 
 static void parse_args(int argc, char **argv, struct options *o)
 {
-	static const char *const formats[] = { "text", "json", "cbor", "pprof" };
 	static const char *const modes[] = { "auto", "native", "mtime", "none" };
 	static const char *const sets[] = { "exec", "all" };
 	static const char *const sources[] = { "auto", "query", "maps" };
@@ -99,9 +96,8 @@ static void parse_args(int argc, char **argv, struct options *o)
 		} else if (cli_opt(NULL, argc, argv, &i, "all", 'a', NULL)) {
 			o->all = 1;
 		} else if (cli_opt(NULL, argc, argv, &i, "format", 'f', &v)) {
-			if ((k = cli_pick(v, formats, 4)) < 0)
+			if (!(o->format = format_find(v)))
 				usage_error(NULL, "unknown format '%s' (text, json, cbor, pprof)", v);
-			o->format = (enum format)k;
 		} else if (cli_opt(NULL, argc, argv, &i, "output", 'o', &v)) {
 			o->output = v;
 		} else if (cli_opt(NULL, argc, argv, &i, "build-id", 0, &v)) {
@@ -135,20 +131,22 @@ static void parse_args(int argc, char **argv, struct options *o)
 	if (o->output && strcmp(o->output, "-") == 0)
 		o->output = NULL;	/* "-o -": standard output, as attach reads "-" */
 	/* Refused before any process is read, so nothing is wasted. */
-	if (o->format == FMT_CBOR && !emit_cbor_supported()) {
+	if (!o->format)
+		o->format = &formats[0];
+	if (!o->format->supported()) {
 		fputs("modmap: " CBOR_MISSING "\n", stderr);
 		exit(EXIT_USAGE);
 	}
-	if (o->format == FMT_PPROF && (o->all || o->npids > 1))
+	if (!o->format->multi && (o->all || o->npids > 1))
 		usage_error(NULL, "%s",
 			    "a pprof profile holds one process: give one --pid or --self "
 			    "(json holds several)");
-	if ((o->format == FMT_CBOR || o->format == FMT_PPROF) &&
+	if (o->format->binary &&
 	    (o->output ? platform_path_is_terminal(o->output) : platform_stdout_is_terminal()))
 		usage_error(NULL,
 			    "refusing to write binary %s output to a terminal; use -o FILE "
 			    "or redirect standard output",
-			    formats[o->format]);
+			    o->format->name);
 }
 
 int cmd_snapshot(int argc, char **argv)
@@ -201,22 +199,9 @@ int cmd_snapshot(int argc, char **argv)
 
 	struct buf out = { 0 };
 	int as_array = o.all || o.npids > 1;
-	int rc = 0;
+	int rc;
 	if (n > 0 || o.all) {
-		switch (o.format) {
-		case FMT_TEXT:
-			rc = emit_text(&out, snaps, n, &err);
-			break;
-		case FMT_JSON:
-			rc = emit_json(&out, snaps, n, as_array, &err);
-			break;
-		case FMT_CBOR:
-			rc = emit_cbor(&out, snaps, n, as_array, &err);
-			break;
-		case FMT_PPROF:
-			rc = emit_pprof(&out, snaps, n, &err);
-			break;
-		}
+		rc = o.format->write(&out, snaps, n, as_array, &err);
 		if (rc == 0)
 			rc = o.output ? platform_write_file(o.output, out.p, out.len, &err)
 				      : platform_write_stdout(out.p, out.len, &err);

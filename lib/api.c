@@ -229,24 +229,14 @@ int modmap_write(int format, const struct modmap_snapshot *const *snaps, size_t 
 		return fail(err, MODMAP_ERR_NO_MEMORY, "out of memory");
 	for (size_t i = 0; i < n; i++)
 		v[i] = snaps[i]->s;
-	switch (format) {
-	case MODMAP_FORMAT_TEXT:
-		rc = emit_text(&b, v, n, &e);
-		break;
-	case MODMAP_FORMAT_JSON:
-		rc = emit_json(&b, v, n, as_array, &e);
-		break;
-	case MODMAP_FORMAT_CBOR:
-		rc = emit_cbor(&b, v, n, as_array, &e);
-		if (rc < 0 && !emit_cbor_supported())
-			e.code = ERR_UNSUPPORTED;
-		break;
-	case MODMAP_FORMAT_PPROF:
-		rc = emit_pprof(&b, v, n, &e);
-		break;
-	default:
+	if (format < MODMAP_FORMAT_TEXT || format > MODMAP_FORMAT_PPROF) {
 		rc = -1;
 		err_set(&e, "unknown format %d", format);
+	} else if (!formats[format].supported()) {
+		rc = -1;
+		err_setc(&e, ERR_UNSUPPORTED, "%s", CBOR_MISSING);
+	} else {
+		rc = formats[format].write(&b, v, n, as_array, &e);
 	}
 	free(v);
 	if (rc < 0) {

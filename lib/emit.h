@@ -55,6 +55,19 @@ void snapshot_fields(struct snapshot_fields *out, const struct snapshot *s);
 #define FORMAT_TIME_SIZE 48
 void format_time(uint64_t nanos, char out[FORMAT_TIME_SIZE]);
 
+/* One output format (formats.c): the registry the command and the API pick from. */
+struct format {
+	const char *name;	/* "text", "json", "cbor", "pprof" */
+	int binary;		/* never written to a terminal */
+	int multi;		/* holds several processes (pprof holds one) */
+	int (*write)(struct buf *b, const struct snapshot *s, size_t n, int as_array,
+		     struct errmsg *err);
+	int (*supported)(void);	/* in this build (cbor needs libcbor) */
+};
+/* Every format, ending with a NULL name; index i is MODMAP_FORMAT_* i. */
+extern const struct format formats[];
+const struct format *format_find(const char *name);
+
 int emit_text(struct buf *b, const struct snapshot *s, size_t n, struct errmsg *err);
 /* as_array: a JSON array even for one process (--all, several --pid). */
 int emit_json(struct buf *b, const struct snapshot *s, size_t n, int as_array,
