@@ -28,11 +28,12 @@ static int always(void)
 
 /* In the order of the public MODMAP_FORMAT_* constants. */
 const struct format formats[] = {
-	{ "text", 0, 1, write_text, always },
-	{ "json", 0, 1, emit_json, always },
-	{ "cbor", 1, 1, emit_cbor, emit_cbor_supported },
-	{ "pprof", 1, 0, write_pprof, always },
-	{ NULL, 0, 0, NULL, NULL },
+	{ "text", 0, 1, 1, write_text, always },
+	{ "json", 0, 1, 0, emit_json, always },
+	{ "cbor", 1, 1, 0, emit_cbor, emit_cbor_supported },
+	{ "pprof", 1, 0, 0, write_pprof, always },
+	{ "jsonl", 0, 1, 1, emit_jsonl, always },
+	{ NULL, 0, 0, 0, NULL, NULL },
 };
 
 const struct format *format_find(const char *name)
