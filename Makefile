@@ -326,10 +326,19 @@ fuzz-smoke: $(FUZZ)
 
 check: all unit fuzz-smoke e2e
 
+# Everything the end-to-end tests run, built once (tests/mutate.py).
+fixtures: $(FIXTURES)
+win-fixtures: $(WIN_BUILD)/modmap.exe $(WIN_FIXTURES)
+
+# Plants each bug of tests/mutants/*.mut in a scratch copy and runs the tests
+# meant to catch it (docs/testing.md). Slow; not part of check or CI.
+mutate:
+	$(PYTHON) tests/mutate.py
+
 bench: all $(FIXTURES)
 	bash bench/run.sh
 
 clean:
 	rm -rf $(BUILD)
 
-.PHONY: all windows unit e2e check clean fuzz fuzz-smoke bench install uninstall FORCE
+.PHONY: all windows unit e2e check mutate fixtures win-fixtures clean fuzz fuzz-smoke bench install uninstall FORCE

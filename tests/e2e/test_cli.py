@@ -78,8 +78,25 @@ def test_one_failure_others_still_printed(sleeper):
 def test_usage_errors(args, msg):
     p = run_modmap(*args, check=False)
     assert p.returncode == 2
+    # Two lines, as docs/ say: what is wrong, then where help is.
+    assert len(stderr_lines(p)) == 2
     assert stderr_lines(p)[0].startswith("modmap: " + msg)
+    assert stderr_lines(p)[1] == "Try 'modmap --help'."
     assert p.stdout == b""
+
+
+def test_bare_pid_suggests_the_option():
+    p = run_modmap("1234", check=False)
+    assert p.returncode == 2
+    assert stderr_lines(p) == ["modmap: unknown argument '1234' (did you mean --pid 1234?)",
+                               "Try 'modmap --help'."]
+
+
+@pytest.mark.parametrize("args", [["--help"], ["--self", "--help"],
+                                  ["--pid", "1", "-f", "json", "--help"], ["-h", "--bogus"]])
+def test_help_anywhere_on_the_line(args):
+    p = run_modmap(*args)
+    assert p.stdout.startswith(b"usage: modmap ") and p.stderr == b""
 
 
 def test_option_spellings(sleeper):
@@ -106,6 +123,32 @@ def test_output_is_atomic_and_kept_on_failure(tmp_path, sleeper):
     fresh = tmp_path / "new.txt"
     assert run_modmap("--pid", "99999999", "-o", fresh, check=False).returncode == 1
     assert not fresh.exists()
+
+
+@pytest.mark.parametrize("fmt", ["json", "text", "pprof"])
+def test_output_over_a_longer_file(tmp_path, sleeper, fmt):
+    """-o over an existing, longer regular file: a new file is renamed over
+    it, so nothing of the old tail is left, and a reader holding the old
+    file (here a hard link) still sees it whole."""
+    out, link = tmp_path / "out", tmp_path / "old"
+    old = b"x" * (1 << 20)
+    out.write_bytes(old)
+    os.link(out, link)
+    old_inode = out.stat().st_ino
+    run_modmap("--pid", sleeper.pid, "-f", fmt, "-o", out)
+    want = run_modmap("--pid", sleeper.pid, "-f", fmt).stdout if fmt == "text" else None
+    data = out.read_bytes()
+    assert len(data) < len(old) and b"xxxx" not in data
+    if fmt == "json":
+        assert json.loads(data)["pid"] == sleeper.pid
+    elif fmt == "text":
+        assert data.splitlines()[0] == want.splitlines()[0]
+    else:
+        import gzip
+        gzip.decompress(data)  # the whole file is one gzip stream
+    assert out.stat().st_ino != old_inode
+    assert link.read_bytes() == old
+    assert sorted(os.listdir(tmp_path)) == ["old", "out"]
 
 
 def test_output_into_missing_directory(tmp_path):

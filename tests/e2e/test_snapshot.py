@@ -85,9 +85,11 @@ def test_names_and_deleted_flags(edge):
     assert doc["exe"] == str(FIXTURES / "mapper")
 
 
-def test_all_mappings_match_proc_maps(edge):
-    """--mappings all lists every line of /proc/PID/maps, fields intact."""
-    doc = modmap_json("--pid", edge.pid, "--mappings", "all", "--source", "maps")
+@pytest.mark.parametrize("source", ["query", "maps"])
+def test_all_mappings_match_proc_maps(edge, source):
+    """--mappings all lists every line of /proc/PID/maps, fields intact,
+    the first and the last included, from either source."""
+    doc = modmap_json("--pid", edge.pid, "--mappings", "all", "--source", source)
     kernel = proc_maps(edge.pid)
     assert len(doc["mappings"]) == len(kernel)
     for m, k in zip(doc["mappings"], kernel):

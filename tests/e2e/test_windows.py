@@ -78,13 +78,6 @@ def wine():
 def run_exe(exe, *args, tz=None, check=False, cwd=None, timeout=120):
     argv = ["wine", str(exe), *map(str, args)]
     p = subprocess.run(argv, env=wine_env(tz), capture_output=True, timeout=timeout, cwd=cwd)
-    if p.returncode == 1 and not p.stdout and not p.stderr:
-        # Once in a few dozen full runs Wine itself fails to start the
-        # program (exit 1, nothing said, WINEDEBUG=-all). modmap never
-        # fails without a line on stderr, so this is not its answer: ask
-        # again, once. (Not understood yet; see the session notes.)
-        p = subprocess.run(argv, env=wine_env(tz), capture_output=True, timeout=timeout,
-                           cwd=cwd)
     if check:
         p.check_returncode()
     return p
