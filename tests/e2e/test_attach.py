@@ -326,6 +326,13 @@ def test_bad_profile(name, snap, tmp_path):
     assert p.returncode == 1 and prof.read_bytes() == data
     assert sorted(os.listdir(tmp_path)) == ["in.pb.gz", "snap.pb.gz"]
 
+    # To standard output, from a file or a pipe: bad input writes nothing
+    # (attach --help says so).
+    for args, stdin in (([prof], None), (["-"], data)):
+        p = run_modmap("attach", "--snapshot", snap, "--max-size", "16M", *args,
+                       input=stdin, check=False)
+        assert (p.returncode, p.stdout) == (1, b"")
+
 
 def test_bad_snapshot_is_named(snap, tmp_path):
     prof, bad = tmp_path / "p.pb", tmp_path / "bad.pb"

@@ -34,6 +34,7 @@ def edge(spawn, tmp_path):
         "literal": "lit\\012name.so",      # a real backslash-0-1-2
         "suffix": "named (deleted)",        # not deleted, only named so
         "utf8": "caf\u00e9.so",
+        "control": "ctl\x01\x1f\x7fname.so",  # control characters JSON must escape
         "gone": "gone.so",
     }
     paths = {}
@@ -44,7 +45,8 @@ def edge(spawn, tmp_path):
     badbytes = os.fsencode(str(d)) + b"/bad\xff\xfe.so"
     shutil.copy(LIBFIX, badbytes)
     args = [FIXTURES / "mapper"]
-    args += [f"load:{paths[k]}" for k in ("space", "newline", "literal", "suffix", "utf8")]
+    args += [f"load:{paths[k]}"
+             for k in ("space", "newline", "literal", "suffix", "utf8", "control")]
     args += [os.fsdecode(b"load:" + badbytes)]
     args += [f"load-unlink:{paths['gone']}", f"memfd:{LIBFIX}", "anon-exec",
              "anon-name:modmap-test"]
@@ -68,7 +70,7 @@ def test_query_and_maps_sources_agree(edge, mappings):
     assert q == m
     # Every edge case is in there, named exactly.
     got = set(files(q))
-    for key in ("space", "newline", "literal", "suffix", "utf8", "bad", "gone"):
+    for key in ("space", "newline", "literal", "suffix", "utf8", "control", "bad", "gone"):
         assert edge.paths[key] in got, key
 
 
@@ -193,6 +195,9 @@ def test_json_is_ascii_and_lossless(edge):
     bad = next(n for n in names if "bad" in n)
     assert bad.encode("utf-8", "surrogateescape") == os.fsencode(edge.paths["bad"])
     assert "\\udcff\\udcfe" in raw.decode()
+    # Control characters are escaped (strict JSON refuses them raw).
+    assert edge.paths["control"] in names
+    assert "ctl\\u0001\\u001f\\u007fname.so" in raw.decode()
 
 
 def test_text_one_line_per_record(edge):
