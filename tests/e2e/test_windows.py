@@ -537,7 +537,9 @@ def go_tool_pprof_raw(path):
 
 def test_pprof_equals_json(target, tmp_path, pprofcheck):
     """modmap.exe's pprof, read by google/pprof's parser and by go tool
-    pprof: every module as the JSON of the same process has it, main first."""
+    pprof: every module as the target itself reports it (GetModuleInformation),
+    main first, each location inside its module; and as the JSON of the
+    same process has it (an extra check)."""
     out = tmp_path / "maps.pb.gz"
     doc = modmap_json("--pid", target.pid)
     p = modmap("--pid", target.pid, "--format", "pprof", "-o", winpath(out))
@@ -546,8 +548,12 @@ def test_pprof_equals_json(target, tmp_path, pprofcheck):
         [m for m in doc["mappings"] if not m["main"]]
     assert want[0]["file"] == winpath(WINFIX) and len(want) == len(target.mods)
 
-    r = go_parse(pprofcheck, out)
+    r = go_parse(pprofcheck, out)  # each location inside its mapping
     assert r["Valid"] == ""
+    assert sorted((m["Start"], m["Limit"], m["File"].decode()) for m in r["Mappings"]) == \
+        sorted((base, base + size, path) for base, size, path in target.mods)
+    assert r["Mappings"][0]["File"] == winpath(WINFIX).encode()
+    assert all(m["Offset"] == 0 for m in r["Mappings"])
     got = [(m["ID"], m["Start"], m["Limit"], m["Offset"], m["File"], m["BuildID"])
            for m in r["Mappings"]]
     assert got == [(i, int(m["start"], 16), int(m["limit"], 16), int(m["offset"], 16),
