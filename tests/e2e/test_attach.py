@@ -452,6 +452,21 @@ def test_help_anywhere_on_the_line(where):
     assert p.stdout.startswith(b"usage: modmap attach ") and p.stderr == b""
 
 
+def test_output_over_a_longer_file(snap, tmp_path):
+    """-o over a longer existing file: replaced whole (a new inode), no old
+    tail after the gzip stream."""
+    prof, out = tmp_path / "p.pb", tmp_path / "o.pb.gz"
+    prof.write_bytes(good_profile())
+    out.write_bytes(b"x" * (1 << 20))
+    inode = out.stat().st_ino
+    run_modmap("attach", "--snapshot", snap, prof, "-o", out)
+    data = out.read_bytes()
+    assert len(data) < 1 << 20 and out.stat().st_ino != inode
+    z = zlib.decompressobj(31)
+    z.decompress(data)
+    assert z.eof and z.unused_data == b"", "bytes after the gzip stream"
+
+
 def test_snapshot_without_mappings_is_refused(tmp_path):
     """A snapshot that holds no mappings would attach nothing: exit 1, said
     so, no output file."""
