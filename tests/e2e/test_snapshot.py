@@ -5,7 +5,6 @@ import json
 import os
 import shutil
 import subprocess
-import warnings
 
 import pytest
 
@@ -106,11 +105,16 @@ def test_all_mappings_match_proc_maps(edge, source):
         if "\\012" in name and m["file"] != name:
             name = name.replace("\\012", "\n")
         assert m["file"] == name
-    if edge.anon_named:
-        assert "[anon:modmap-test]" in files(doc)
-    else:
-        warnings.warn("this kernel has no CONFIG_ANON_VMA_NAME: PR_SET_VMA_ANON_NAME "
-                      "was refused, so [anon:NAME] regions were not checked")
+
+
+@pytest.mark.parametrize("source", ["query", "maps"])
+def test_named_anonymous_regions(edge, source):
+    """[anon:NAME] (prctl PR_SET_VMA_ANON_NAME) is kept as the kernel names it."""
+    if not edge.anon_named:
+        pytest.skip("this kernel has no CONFIG_ANON_VMA_NAME: PR_SET_VMA_ANON_NAME was refused")
+    doc = modmap_json("--pid", edge.pid, "--mappings", "all", "--source", source)
+    assert "[anon:modmap-test]" in files(doc)
+    assert "[anon:modmap-test]" in [k["name"] for k in proc_maps(edge.pid)]
 
 
 def go_selection(pid):
