@@ -130,7 +130,7 @@ def build(scratch, targets, log):
     return p.returncode == 0
 
 
-def copy_tree(scratch):
+def copy_tree(scratch, wine):
     files = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, check=True,
                            capture_output=True).stdout.split(b"\0")
     for f in files:
@@ -144,7 +144,13 @@ def copy_tree(scratch):
         shutil.copy2(src, dst, follow_symlinks=False)
     if (ROOT / "build").is_dir():
         # cp -a keeps times, so make rebuilds only what a mutant changes.
-        subprocess.run(["cp", "-a", str(ROOT / "build"), str(scratch / "build")], check=True)
+        # Not the fuzzers, nor the Wine prefix (~700 MB) unless a Windows
+        # test runs (without it the Wine fixture makes a new one).
+        skip = {"fuzz", "wintest"} | (set() if wine else {"wineprefix"})
+        (scratch / "build").mkdir()
+        for entry in sorted((ROOT / "build").iterdir()):
+            if entry.name not in skip:
+                subprocess.run(["cp", "-a", str(entry), str(scratch / "build")], check=True)
 
 
 def main():
@@ -181,7 +187,7 @@ def main():
     print(f"mutate: {len(mutants)} mutants; scratch copy {scratch}, log {logpath}")
     results = []
     try:
-        copy_tree(scratch)
+        copy_tree(scratch, any("test_windows" in t for m in mutants for t in m.tests))
         with open(logpath, "w") as log:
             # The listed tests must pass on the unmutated tree, or a "caught"
             # would mean nothing.
