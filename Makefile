@@ -292,8 +292,15 @@ $(BUILD)/fixtures/pefix32.exe: tests/fixtures/pefix.c
 	@mkdir -p $(dir $@)
 	$(MINGW32) -O1 -o $@ $<
 
-unit: $(UNIT)
-	@set -e; for t in $(UNIT); do echo "== $$t"; $$t; done
+# The unit tests of a build without libcbor too: test_emit_cbor's CBOR=no
+# half compiles only there, and CI makes no other such build.
+UNIT_NOCBOR := $(BUILD)/nocbor/tests/test_emit_cbor
+
+unit: $(UNIT) $(UNIT_NOCBOR)
+	@set -e; for t in $(UNIT) $(UNIT_NOCBOR); do echo "== $$t"; $$t; done
+
+$(BUILD)/nocbor/tests/%: tests/unit/%.c FORCE
+	$(MAKE) --no-print-directory CBOR=no BUILD=$(BUILD)/nocbor $@
 
 # The same program without libcbor, for the e2e test that it says so.
 $(BUILD)/nocbor/modmap: $(LIB_SRCS) $(CLI_SRCS) FORCE
@@ -330,10 +337,19 @@ fuzz-smoke: $(FUZZ)
 
 check: all unit fuzz-smoke e2e
 
+# Everything the end-to-end tests run, built once (tests/mutate.py).
+fixtures: $(FIXTURES)
+win-fixtures: $(WIN_BUILD)/modmap.exe $(WIN_FIXTURES)
+
+# Plants each bug of tests/mutants/*.mut in a scratch copy and runs the tests
+# meant to catch it (docs/testing.md). Slow; not part of check or CI.
+mutate:
+	$(PYTHON) tests/mutate.py
+
 bench: all $(FIXTURES)
 	bash bench/run.sh
 
 clean:
 	rm -rf $(BUILD)
 
-.PHONY: all windows unit e2e check clean fuzz fuzz-smoke bench install uninstall FORCE
+.PHONY: all windows unit e2e check mutate fixtures win-fixtures clean fuzz fuzz-smoke bench install uninstall FORCE

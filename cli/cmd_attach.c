@@ -27,8 +27,9 @@ static const char usage_text[] =
 	"                       (powers of 1024)                       (default 4G)\n"
 	"  -h, --help           this text\n"
 	"\n"
-	"Exit status: 0 done, 1 failed, 2 usage. On failure no output file is\n"
-	"left; standard output may already have had part of the profile.\n";
+	"Exit status: 0 done, 1 failed, 2 usage. Bad input writes nothing. A\n"
+	"later failure (a write error, PROFILE changed while read) leaves no\n"
+	"output file, but standard output may have had part of the profile.\n";
 
 static void parse_args(int argc, char **argv, struct attach_job *o)
 {

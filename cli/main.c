@@ -9,7 +9,8 @@
 #include "platform.h"
 
 static const struct cli_command commands[] = {
-	{ "attach", "attach (--pid PID | --snapshot FILE) PROFILE [-o OUT]", cmd_attach },
+	{ "attach", "attach (--pid PID | --snapshot FILE) PROFILE [-o OUT] [--max-size N]",
+	  cmd_attach },
 	{ NULL, "[OPTIONS] (--pid PID ... | --self | --all)", cmd_snapshot },
 };
 

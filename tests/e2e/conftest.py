@@ -146,8 +146,9 @@ def pprofcheck():
     return out
 
 
-def go_parse(pprofcheck, path):
-    """google/pprof's view of the profile at path (see pprofcheck/main.go)."""
+def go_parse(pprofcheck, path, outside_ok=False):
+    """google/pprof's view of the profile at path (see pprofcheck/main.go).
+    Unless outside_ok, every location must lie inside its mapping."""
     p = subprocess.run([str(pprofcheck), str(path)], capture_output=True,
                        timeout=60)
     assert p.returncode == 0, p.stderr.decode(errors="replace")
@@ -156,6 +157,9 @@ def go_parse(pprofcheck, path):
         m["File"] = base64.b64decode(m["File"] or "")
         m["BuildID"] = base64.b64decode(m["BuildID"] or "")
     r["Comments"] = [base64.b64decode(c) for c in r["Comments"] or []]
+    r["Locations"] = r["Locations"] or []
+    if not outside_ok:
+        assert not r["Outside"], r["Outside"]
     return r
 
 

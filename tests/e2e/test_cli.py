@@ -42,11 +42,14 @@ def test_kernel_thread():
 
 def test_zombie():
     child = subprocess.Popen(["true"])
-    for _ in range(500):
+    for _ in range(1000):
         with open(f"/proc/{child.pid}/stat") as f:
             if f.read().rsplit(")", 1)[1].split()[0] == "Z":
                 break
         time.sleep(0.01)
+    else:
+        child.wait()
+        raise AssertionError(f"pid {child.pid} never became a zombie")
     try:
         p = run_modmap("--pid", child.pid, check=False)
         assert p.returncode == 1
@@ -78,8 +81,37 @@ def test_one_failure_others_still_printed(sleeper):
 def test_usage_errors(args, msg):
     p = run_modmap(*args, check=False)
     assert p.returncode == 2
+    # Two lines, as docs/ say: what is wrong, then where help is.
+    assert len(stderr_lines(p)) == 2
     assert stderr_lines(p)[0].startswith("modmap: " + msg)
+    assert stderr_lines(p)[1] == "Try 'modmap --help'."
     assert p.stdout == b""
+
+
+def test_attach_synopsis_is_the_same_everywhere():
+    """`modmap --help`, `modmap attach --help` and the docs give attach one
+    synopsis."""
+    from conftest import ROOT
+    own = run_modmap("attach", "--help").stdout.decode().splitlines()[0]
+    assert own.startswith("usage: modmap attach ")
+    synopsis = own.removeprefix("usage: ")
+    assert "       " + synopsis in run_modmap("--help").stdout.decode().splitlines()
+    for doc in ("README.md", "docs/attach.md"):
+        assert synopsis in (ROOT / doc).read_text(), doc
+
+
+def test_bare_pid_suggests_the_option():
+    p = run_modmap("1234", check=False)
+    assert p.returncode == 2
+    assert stderr_lines(p) == ["modmap: unknown argument '1234' (did you mean --pid 1234?)",
+                               "Try 'modmap --help'."]
+
+
+@pytest.mark.parametrize("args", [["--help"], ["--self", "--help"],
+                                  ["--pid", "1", "-f", "json", "--help"], ["-h", "--bogus"]])
+def test_help_anywhere_on_the_line(args):
+    p = run_modmap(*args)
+    assert p.stdout.startswith(b"usage: modmap ") and p.stderr == b""
 
 
 def test_option_spellings(sleeper):
@@ -108,6 +140,32 @@ def test_output_is_atomic_and_kept_on_failure(tmp_path, sleeper):
     assert not fresh.exists()
 
 
+@pytest.mark.parametrize("fmt", ["json", "text", "pprof"])
+def test_output_over_a_longer_file(tmp_path, sleeper, fmt):
+    """-o over an existing, longer regular file: a new file is renamed over
+    it, so nothing of the old tail is left, and a reader holding the old
+    file (here a hard link) still sees it whole."""
+    out, link = tmp_path / "out", tmp_path / "old"
+    old = b"x" * (1 << 20)
+    out.write_bytes(old)
+    os.link(out, link)
+    old_inode = out.stat().st_ino
+    run_modmap("--pid", sleeper.pid, "-f", fmt, "-o", out)
+    want = run_modmap("--pid", sleeper.pid, "-f", fmt).stdout if fmt == "text" else None
+    data = out.read_bytes()
+    assert len(data) < len(old) and b"xxxx" not in data
+    if fmt == "json":
+        assert json.loads(data)["pid"] == sleeper.pid
+    elif fmt == "text":
+        assert data.splitlines()[0] == want.splitlines()[0]
+    else:
+        import gzip
+        gzip.decompress(data)  # the whole file is one gzip stream
+    assert out.stat().st_ino != old_inode
+    assert link.read_bytes() == old
+    assert sorted(os.listdir(tmp_path)) == ["old", "out"]
+
+
 def test_output_into_missing_directory(tmp_path):
     p = run_modmap("--self", "-o", tmp_path / "no" / "such" / "file", check=False)
     assert p.returncode == 1
@@ -129,9 +187,17 @@ def test_all_as_root_lists_everyone(sleeper):
 
 
 def test_all_as_nobody_names_the_unreadable(sleeper):
-    p = subprocess.run(NOBODY + [str(MODMAP), "--all", "-f", "json"], capture_output=True)
+    proc = subprocess.Popen(NOBODY + [str(MODMAP), "--all", "-f", "json"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    out, err = proc.communicate(timeout=120)
+    p = subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
     assert p.returncode == 0
-    assert json.loads(p.stdout) == [] or isinstance(json.loads(p.stdout), list)
+    docs = json.loads(p.stdout)
+    # What nobody may read: modmap itself (setpriv execs it in place), and
+    # not the root-owned sleeper.
+    assert isinstance(docs, list)
+    assert proc.pid in [d["pid"] for d in docs]
+    assert sleeper.pid not in [d["pid"] for d in docs]
     # The root-owned sleeper cannot be read and is named.
     assert (f"modmap: pid {sleeper.pid}: permission denied (reading /proc/{sleeper.pid}/maps"
             " needs ptrace access)") in stderr_lines(p)

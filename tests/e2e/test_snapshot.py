@@ -6,7 +6,6 @@ import os
 from pathlib import Path
 import shutil
 import subprocess
-import warnings
 
 import pytest
 
@@ -35,6 +34,7 @@ def edge(spawn, tmp_path):
         "literal": "lit\\012name.so",      # a real backslash-0-1-2
         "suffix": "named (deleted)",        # not deleted, only named so
         "utf8": "caf\u00e9.so",
+        "control": "ctl\x01\x1f\x7fname.so",  # control characters JSON must escape
         "gone": "gone.so",
     }
     paths = {}
@@ -45,7 +45,8 @@ def edge(spawn, tmp_path):
     badbytes = os.fsencode(str(d)) + b"/bad\xff\xfe.so"
     shutil.copy(LIBFIX, badbytes)
     args = [FIXTURES / "mapper"]
-    args += [f"load:{paths[k]}" for k in ("space", "newline", "literal", "suffix", "utf8")]
+    args += [f"load:{paths[k]}"
+             for k in ("space", "newline", "literal", "suffix", "utf8", "control")]
     args += [os.fsdecode(b"load:" + badbytes)]
     args += [f"load-unlink:{paths['gone']}", f"memfd:{LIBFIX}", "anon-exec",
              "anon-name:modmap-test"]
@@ -69,7 +70,7 @@ def test_query_and_maps_sources_agree(edge, mappings):
     assert q == m
     # Every edge case is in there, named exactly.
     got = set(files(q))
-    for key in ("space", "newline", "literal", "suffix", "utf8", "bad", "gone"):
+    for key in ("space", "newline", "literal", "suffix", "utf8", "control", "bad", "gone"):
         assert edge.paths[key] in got, key
 
 
@@ -86,9 +87,11 @@ def test_names_and_deleted_flags(edge):
     assert doc["exe"] == str(FIXTURES / "mapper")
 
 
-def test_all_mappings_match_proc_maps(edge):
-    """--mappings all lists every line of /proc/PID/maps, fields intact."""
-    doc = modmap_json("--pid", edge.pid, "--mappings", "all", "--source", "maps")
+@pytest.mark.parametrize("source", ["query", "maps"])
+def test_all_mappings_match_proc_maps(edge, source):
+    """--mappings all lists every line of /proc/PID/maps, fields intact,
+    the first and the last included, from either source."""
+    doc = modmap_json("--pid", edge.pid, "--mappings", "all", "--source", source)
     kernel = proc_maps(edge.pid)
     assert len(doc["mappings"]) == len(kernel)
     for m, k in zip(doc["mappings"], kernel):
@@ -103,11 +106,16 @@ def test_all_mappings_match_proc_maps(edge):
         if "\\012" in name and m["file"] != name:
             name = name.replace("\\012", "\n")
         assert m["file"] == name
-    if edge.anon_named:
-        assert "[anon:modmap-test]" in files(doc)
-    else:
-        warnings.warn("this kernel has no CONFIG_ANON_VMA_NAME: PR_SET_VMA_ANON_NAME "
-                      "was refused, so [anon:NAME] regions were not checked")
+
+
+@pytest.mark.parametrize("source", ["query", "maps"])
+def test_named_anonymous_regions(edge, source):
+    """[anon:NAME] (prctl PR_SET_VMA_ANON_NAME) is kept as the kernel names it."""
+    if not edge.anon_named:
+        pytest.skip("this kernel has no CONFIG_ANON_VMA_NAME: PR_SET_VMA_ANON_NAME was refused")
+    doc = modmap_json("--pid", edge.pid, "--mappings", "all", "--source", source)
+    assert "[anon:modmap-test]" in files(doc)
+    assert "[anon:modmap-test]" in [k["name"] for k in proc_maps(edge.pid)]
 
 
 def go_selection(pid):
@@ -192,6 +200,9 @@ def test_json_is_ascii_and_lossless(edge):
     bad = next(n for n in names if "bad" in n)
     assert bad.encode("utf-8", "surrogateescape") == os.fsencode(edge.paths["bad"])
     assert "\\udcff\\udcfe" in raw.decode()
+    # Control characters are escaped (strict JSON refuses them raw).
+    assert edge.paths["control"] in names
+    assert "ctl\\u0001\\u001f\\u007fname.so" in raw.decode()
 
 
 def test_text_one_line_per_record(edge):
