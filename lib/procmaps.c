@@ -194,6 +194,7 @@ struct target {
 	uint64_t prev_inode;
 	uint32_t prev_file;
 	struct mapping prev;
+	struct gotz *zone;	/* Go's Local when there is no cache */
 };
 
 static const char *errno_reason(int e)
@@ -444,39 +445,6 @@ static const struct identity *identify(struct target *t, int pathfd, const struc
 	return id ? id : tmp;
 }
 
-/* Whether a zoneinfo file is one Go's time package would load. */
-static int tzfile_loadable(const char *path)
-{
-	char magic[4];
-	struct stat st;
-	int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
-	if (fd < 0)
-		return 0;
-	/* Go reads at most 10 MiB of a zoneinfo file. */
-	int ok = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size <= (10 << 20) &&
-		 pread(fd, magic, 4, 0) == 4 && memcmp(magic, "TZif", 4) == 0;
-	close(fd);
-	return ok;
-}
-
-/*
- * Makes localtime_r use the zone Go's time package would make Local, so
- * path+mtime IDs carry Go's offset and abbreviation (gotz_resolve). The
- * zone is the process's TZ, global by nature; it is settled once, before
- * the first use, and nothing else in modmap reads local time.
- */
-static void local_zone_init(void)
-{
-	static int done;
-	char tz[4096 + 2];
-	if (done)
-		return;
-	done = 1;
-	gotz_resolve(getenv("TZ"), tzfile_loadable, tz, sizeof tz);
-	setenv("TZ", tz, 1);
-	tzset();
-}
-
 static int set_path_mtime(struct target *t, struct mapping *m, const struct stat *st)
 {
 	if (!st) {
@@ -484,14 +452,17 @@ static int set_path_mtime(struct target *t, struct mapping *m, const struct stat
 		m->bid_kind = BIDK_PATH;
 		return 0;
 	}
-	char when[96];
-	struct tm tm;
-	time_t sec = st->st_mtim.tv_sec;
-	local_zone_init();
-	if (!localtime_r(&sec, &tm))
+	char when[96 + GOTZ_NAME_MAX];
+	struct errmsg err;
+	const struct gotz *z = bid_local_zone(t->o->cache, &t->zone, &err);
+	if (!z)
 		return -1;
-	gotime_format(when, sizeof when, st->st_mtim.tv_sec, st->st_mtim.tv_nsec, tm.tm_gmtoff,
-		      tm.tm_zone ? tm.tm_zone : "");
+	if (!gotime_format_local(z, st->st_mtim.tv_sec, st->st_mtim.tv_nsec, when, sizeof when)) {
+		m->build_id = m->file;
+		m->bid_kind = BIDK_PATH;
+		return m->bid_error ? 0 : snapshot_set(t->s, &m->bid_error,
+						       "the local zone's abbreviation is too long");
+	}
 	uint32_t off = snapshot_intern_after(t->s, m->file, when);
 	if (off == UINT32_MAX)
 		return -1;
@@ -1058,6 +1029,7 @@ enum read_status snapshot_read(struct snapshot *s, uint64_t pid, const struct re
 	if (t.root >= 0)
 		close(t.root);
 	free(t.scratch);
+	gotz_free(t.zone);
 	if (rc == -1)
 		return READ_FAILED;
 	if (rc == -3 || s->n == 0) {
