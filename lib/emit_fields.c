@@ -66,8 +66,9 @@ void snapshot_fields(struct snapshot_fields *o, const struct snapshot *s)
 void format_time(uint64_t nanos, char out[FORMAT_TIME_SIZE])
 {
 	struct tm tm;
-	char when[32];
 	platform_gmtime((int64_t)(nanos / 1000000000ULL), &tm);
-	strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(out, FORMAT_TIME_SIZE, "%s.%09uZ", when, (unsigned)(nanos % 1000000000ULL));
+	/* snprintf, not strftime: that one may call tzset() (process-wide state). */
+	snprintf(out, FORMAT_TIME_SIZE, "%04d-%02d-%02dT%02d:%02d:%02d.%09uZ", tm.tm_year + 1900,
+		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+		 (unsigned)(nanos % 1000000000ULL));
 }
