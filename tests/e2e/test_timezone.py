@@ -96,3 +96,52 @@ def test_threads_agree_with_cli_and_go(spawn, tmp_path, threads_example, tz):
                 checked += 1
     assert not threaded, f"mappings only the threads saw: {threaded}"
     assert checked == len(files)
+
+
+def tzif_with_footer(footer):
+    """A TZif v2 file with one type (+01:00 "LMT"), no transitions, and footer."""
+    block = (b"TZif2" + bytes(15) + b"".join(n.to_bytes(4, "big") for n in (0, 0, 0, 0, 1, 4))
+             + (3600).to_bytes(4, "big") + b"\0\0" + b"LMT\0")
+    return block + block + b"\n" + footer + b"\n"
+
+
+def test_zone_from_crafted_file_equals_go(spawn, tmp_path):
+    """Zone files of our own making (TZ=/path), read as Go reads them, in
+    both halves of the year (a southern rule's summer spans New Year)."""
+    files = [tmp_path / "july.bin", tmp_path / "january.bin"]
+    for f in files:
+        f.write_bytes(b"not an executable format\n" * 4)
+    proc = spawn([FIXTURES / "idmapper", "--mmap", *files])
+    subprocess.run(["touch", "-d", "2100-07-01 12:00:00.5 UTC", str(files[0])], check=True)
+    subprocess.run(["touch", "-d", "2100-01-15 12:00:00 UTC", str(files[1])], check=True)
+    for name, footer in [("odd", b"<+0130>-1:30<+0245>-2:45,J60,300/25"),
+                         ("south", b"<-03>3<-02>,M10.1.0/0,M2.3.0/0"),
+                         ("bad", b"NOT A RULE")]:
+        zone = tmp_path / name
+        zone.write_bytes(tzif_with_footer(footer))
+        env = env_with_tz(str(zone))
+        go = subprocess.run([FIXTURES / "gofix", *files], capture_output=True, text=True,
+                            check=True, env=env).stdout.splitlines()
+        maps = modmap_json("--pid", proc.pid, "--build-id", "mtime", env=env)["mappings"]
+        for f, want in zip(files, go):
+            m = [m for m in maps if m["file"] == str(f)][0]
+            assert m["build_id"] == f"{f}{want}", name
+
+
+def test_unprintable_zone_gives_path_with_reason(spawn, tmp_path):
+    """An abbreviation too long to print is the path alone, with the reason
+    (not a failed snapshot)."""
+    f = tmp_path / "module.bin"
+    f.write_bytes(b"not an executable format\n" * 4)
+    proc = spawn([FIXTURES / "idmapper", "--mmap", f])
+    zone = tmp_path / "long"
+    zone.write_bytes(tzif_with_footer(b"<" + b"A" * 300 + b">-1"))
+    doc = modmap_json("--pid", proc.pid, "--build-id", "mtime", env=env_with_tz(str(zone)))
+    m = [m for m in doc["mappings"] if m["file"] == str(f)][0]
+    assert m["build_id_kind"] == "path"
+    assert m["build_id"] == str(f)
+    assert "abbreviation" in m["build_id_error"]
+    # The rest of the snapshot is still there, each file with the same reason.
+    exe = [m for m in doc["mappings"] if m["file"] == str(FIXTURES / "idmapper")]
+    assert exe and all(m["build_id_kind"] == "path" and "abbreviation" in m["build_id_error"]
+                       for m in exe)
