@@ -63,14 +63,13 @@ static uint64_t unix_abs(int64_t sec, long offset)
 	return (uint64_t)sec + (uint64_t)(int64_t)offset + UNIX_TO_ABS;
 }
 
-size_t gotime_format(char *out, size_t cap, int64_t sec, long nsec, long gmtoff,
-		     const char *zone)
+/* Go's date and clock of an absolute time (absDate with full, absClock). */
+static void abs_civil(uint64_t abs, struct gotime_civil *c)
 {
-	uint64_t abs = unix_abs(sec, gmtoff);
 	int yday;
-	int64_t year = abs_date(abs, &yday);
+	c->year = abs_date(abs, &yday);
 	int day = yday, month;
-	if (is_leap(year) && day >= 31 + 29 - 1) {
+	if (is_leap(c->year) && day >= 31 + 29 - 1) {
 		if (day == 31 + 29 - 1) {
 			month = 2;
 			day = 29;
@@ -83,8 +82,25 @@ size_t gotime_format(char *out, size_t cap, int64_t sec, long nsec, long gmtoff,
 		month++;
 	day = day - days_before[month] + 1;
 	month++;
-dated:;
+dated:
+	c->month = month;
+	c->day = day;
 	int clock = (int)(abs % SECS_PER_DAY);
+	c->hour = clock / 3600;
+	c->min = clock / 60 % 60;
+	c->sec = clock % 60;
+}
+
+void gotime_utc(int64_t sec, struct gotime_civil *out)
+{
+	abs_civil(unix_abs(sec, 0), out);
+}
+
+size_t gotime_format(char *out, size_t cap, int64_t sec, long nsec, long gmtoff,
+		     const char *zone)
+{
+	struct gotime_civil c;
+	abs_civil(unix_abs(sec, gmtoff), &c);
 
 	/* Go's .999999999: nine digits, trailing zeros dropped, none when zero. */
 	char frac[11] = "";
@@ -106,13 +122,12 @@ dated:;
 	}
 	/* Go pads the year to four digits, after a minus sign when negative. */
 	char yr[24];
-	if (year < 0)
-		snprintf(yr, sizeof yr, "-%04llu", 0ULL - (unsigned long long)year);
+	if (c.year < 0)
+		snprintf(yr, sizeof yr, "-%04llu", 0ULL - (unsigned long long)c.year);
 	else
-		snprintf(yr, sizeof yr, "%04lld", (long long)year);
-	int n = snprintf(out, cap, "%s-%02d-%02d %02d:%02d:%02d%s %c%02ld%02ld %s", yr, month, day,
-			 clock / 3600, clock / 60 % 60, clock % 60, frac, sign, off / 60, off % 60,
-			 zone);
+		snprintf(yr, sizeof yr, "%04lld", (long long)c.year);
+	int n = snprintf(out, cap, "%s-%02d-%02d %02d:%02d:%02d%s %c%02ld%02ld %s", yr, c.month,
+			 c.day, c.hour, c.min, c.sec, frac, sign, off / 60, off % 60, zone);
 	return n < 0 || (size_t)n >= cap ? 0 : (size_t)n;
 }
 

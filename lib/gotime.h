@@ -36,6 +36,18 @@
 size_t gotime_format(char *out, size_t cap, int64_t sec, long nsec, long gmtoff,
 		     const char *zone);
 
+/* A calendar date and clock, as Go's absDate and absClock give them. */
+struct gotime_civil {
+	int64_t year;
+	int month, day, hour, min, sec;
+};
+
+/*
+ * The UTC date and clock of Unix second sec, by Go's arithmetic: no
+ * gmtime_r, which makes glibc load the TZ zone file (and block on a FIFO).
+ */
+void gotime_utc(int64_t sec, struct gotime_civil *out);
+
 /* ---- the Unix Local zone ------------------------------------------------ */
 
 /* A loaded zone; read-only once made, so threads may share it. */

@@ -14,9 +14,10 @@ import pytest
 from conftest import BUILD, FIXTURES, ROOT, modmap_json
 
 # What a library must not call: each changes or reads process-wide time
-# zone state (tzset's globals, the environment).
+# zone state (tzset's globals, the environment); glibc's gmtime_r and
+# strftime load the TZ zone file too.
 FORBIDDEN = {"setenv", "putenv", "unsetenv", "tzset", "localtime", "localtime_r",
-             "mktime", "timelocal", "ctime", "ctime_r", "strftime"}
+             "mktime", "timelocal", "ctime", "ctime_r", "strftime", "gmtime", "gmtime_r"}
 
 
 def test_library_calls_no_process_wide_time_zone_code():
@@ -145,3 +146,21 @@ def test_unprintable_zone_gives_path_with_reason(spawn, tmp_path):
     exe = [m for m in doc["mappings"] if m["file"] == str(FIXTURES / "idmapper")]
     assert exe and all(m["build_id_kind"] == "path" and "abbreviation" in m["build_id_error"]
                        for m in exe)
+
+
+def test_zone_path_not_a_file(spawn, tmp_path):
+    """TZ naming a directory is UTC, as Go makes it; a FIFO is UTC too and
+    does not block the read (Go itself would wait on it forever)."""
+    f = tmp_path / "module.bin"
+    f.write_bytes(b"not an executable format\n" * 4)
+    proc = spawn([FIXTURES / "idmapper", "--mmap", f])
+    subprocess.run(["touch", "-d", "2021-03-04 05:06:07.5 UTC", str(f)], check=True)
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    go_dir = subprocess.run([FIXTURES / "gofix", f], capture_output=True, text=True, check=True,
+                            env=env_with_tz(str(tmp_path))).stdout.strip()
+    assert go_dir == "2021-03-04 05:06:07.5 +0000 UTC"
+    for tz in [str(tmp_path), str(fifo), ":" + str(fifo)]:
+        doc = modmap_json("--pid", proc.pid, "--build-id", "mtime", env=env_with_tz(tz))
+        m = [m for m in doc["mappings"] if m["file"] == str(f)][0]
+        assert m["build_id"] == f"{f}{go_dir}", tz

@@ -1248,6 +1248,14 @@ static void test_format(void **state)
 	assert_string_equal(out, "-0001-01-01 00:00:00 +0000 UTC");
 	gotime_format(out, sizeof out, INT64_MAX, 999999999, 0, "UTC");
 	assert_string_equal(out, "292277026596-12-04 15:30:07.999999999 +0000 UTC");
+	/* The UTC fields the JSON/CBOR "time" key is made of (no gmtime_r). */
+	struct gotime_civil c;
+	gotime_utc(951825600 + 3723, &c);	/* 2000-02-29 13:02:03 UTC */
+	assert_true(c.year == 2000 && c.month == 2 && c.day == 29 && c.hour == 13 &&
+		    c.min == 2 && c.sec == 3);
+	gotime_utc(-1, &c);
+	assert_true(c.year == 1969 && c.month == 12 && c.day == 31 && c.hour == 23 &&
+		    c.min == 59 && c.sec == 59);
 	/* Too small a buffer is 0, not a cut string. */
 	assert_int_equal(gotime_format(out, 10, 0, 0, 0, "UTC"), 0);
 }
