@@ -34,16 +34,6 @@ int platform_path_utf16(const char *path, uint16_t *out, size_t cap, struct errm
 	return 0;
 }
 
-void platform_gmtime(int64_t sec, struct tm *out)
-{
-	time_t t = (time_t)sec;
-#ifdef _WIN32
-	gmtime_s(out, &t);
-#else
-	gmtime_r(&t, out);
-#endif
-}
-
 int platform_stdout_is_terminal(void)
 {
 #ifdef _WIN32

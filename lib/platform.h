@@ -1,7 +1,7 @@
 /*
  * platform.h - the few things the POSIX and Windows builds do differently,
- * behind portable names: atomic file replacement, terminal detection, UTC
- * time. Everything else in modmap is plain C11.
+ * behind portable names: atomic file replacement, terminal detection.
+ * Everything else in modmap is plain C11.
  */
 #ifndef MODMAP_PLATFORM_H
 #define MODMAP_PLATFORM_H
@@ -33,7 +33,6 @@ int platform_write_stdout(const void *p, size_t len, struct errmsg *err);
 int platform_stdout_is_terminal(void);
 /* Is path a terminal (/dev/tty, /dev/stdout on one, CON)? Opens nothing for writing. */
 int platform_path_is_terminal(const char *path);
-void platform_gmtime(int64_t sec, struct tm *out);
 
 /*
  * On Windows, replaces argc/argv by the wide command line converted to

@@ -192,6 +192,7 @@ struct target {
 	char *scratch;		/* names being normalised */
 	size_t scratch_cap;
 	struct region_reader rr;	/* the shared part: records and build IDs */
+	struct gotz *zone;	/* Go's Local when there is no cache */
 };
 
 static const char *errno_reason(int e)
@@ -420,39 +421,6 @@ static int open_mapped(struct target *t, const struct mapping *m, struct stat *s
 	return -1;
 }
 
-/* Whether a zoneinfo file is one Go's time package would load. */
-static int tzfile_loadable(const char *path)
-{
-	char magic[4];
-	struct stat st;
-	int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
-	if (fd < 0)
-		return 0;
-	/* Go reads at most 10 MiB of a zoneinfo file. */
-	int ok = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size <= (10 << 20) &&
-		 pread(fd, magic, 4, 0) == 4 && memcmp(magic, "TZif", 4) == 0;
-	close(fd);
-	return ok;
-}
-
-/*
- * Makes localtime_r use the zone Go's time package would make Local, so
- * path+mtime IDs carry Go's offset and abbreviation (gotz_resolve). The
- * zone is the process's TZ, global by nature; it is settled once, before
- * the first use, and nothing else in modmap reads local time.
- */
-static void local_zone_init(void)
-{
-	static int done;
-	char tz[4096 + 2];
-	if (done)
-		return;
-	done = 1;
-	gotz_resolve(getenv("TZ"), tzfile_loadable, tz, sizeof tz);
-	setenv("TZ", tz, 1);
-	tzset();
-}
-
 #define VDSO_MAX (256 * 1024)	/* bytes of a vDSO image read from a target */
 
 /* Size of modmap's own vDSO image: its section headers end it. */
@@ -592,15 +560,13 @@ static int be_stat_mtime(void *be, const struct mapping *m, const struct region_
 
 static int be_local_zone(void *be, int64_t sec, long *gmtoff, char *abbr, size_t cap)
 {
-	(void)be;
-	struct tm tm;
-	time_t t = (time_t)sec;
-	local_zone_init();
-	if (!localtime_r(&t, &tm))
+	struct target *t = be;
+	struct errmsg err;
+	const struct gotz *z = bid_local_zone(t->o->cache, &t->zone, &err);
+	int isdst;
+	if (!z)
 		return -1;
-	*gmtoff = tm.tm_gmtoff;
-	snprintf(abbr, cap, "%s", tm.tm_zone ? tm.tm_zone : "");
-	return 0;
+	return gotz_lookup(z, sec, gmtoff, &isdst, abbr, cap) < 0 ? 1 : 0;
 }
 
 static int be_special_identity(void *be, const struct mapping *m, struct identity *id)
@@ -1083,6 +1049,7 @@ enum read_status snapshot_read(struct snapshot *s, uint64_t pid, const struct re
 	if (t.root >= 0)
 		close(t.root);
 	free(t.scratch);
+	gotz_free(t.zone);
 	if (rc == -1)
 		return READ_FAILED;
 	if (rc == -3 || s->n == 0) {

@@ -31,7 +31,7 @@ static int set_text(struct snapshot *s, struct mapping *m, uint32_t *field, cons
 static int set_path_mtime(struct region_reader *rr, struct mapping *m,
 			  const struct region_file *f)
 {
-	char why[96] = "", zone[64] = "", when[192];
+	char why[96] = "", zone[GOTZ_NAME_MAX + 1] = "", when[96 + GOTZ_NAME_MAX];
 	int64_t sec;
 	long nsec, gmtoff;
 	if (rr->ops->stat_mtime(rr->be, m, f, &sec, &nsec, why, sizeof why) < 0) {
@@ -41,9 +41,18 @@ static int set_path_mtime(struct region_reader *rr, struct mapping *m,
 			return 0;
 		return snapshot_set(rr->s, &m->bid_error, why);
 	}
-	if (rr->ops->local_zone(rr->be, sec, &gmtoff, zone, sizeof zone) < 0)
+	/* Every int64 time prints (gotime.c); only a zone name may be too long. */
+	int rc = rr->ops->local_zone(rr->be, sec, &gmtoff, zone, sizeof zone);
+	if (rc < 0)
 		return -1;
-	gotime_format(when, sizeof when, sec, nsec, gmtoff, zone);
+	if (rc > 0 || !gotime_format(when, sizeof when, sec, nsec, gmtoff, zone)) {
+		m->build_id = m->file;
+		m->bid_kind = BIDK_PATH;
+		if (m->bid_error)
+			return 0;
+		return snapshot_set(rr->s, &m->bid_error,
+				    "the local time zone's abbreviation is too long to print");
+	}
 	uint32_t off = snapshot_intern_after(rr->s, m->file, when);
 	if (off == UINT32_MAX)
 		return -1;

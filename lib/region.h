@@ -66,7 +66,9 @@ struct backend_ops {
 			  int64_t *sec, long *nsec, char *why, size_t cap);
 	/*
 	 * Go's Local zone at the instant sec: its offset east of UTC and its
-	 * abbreviation. 0, or -1 when memory runs out.
+	 * abbreviation (gotime.h). 0; 1 when the abbreviation does not fit in
+	 * cap bytes (the ID is then the path alone, with the reason); -1 when
+	 * memory runs out.
 	 */
 	int (*local_zone)(void *be, int64_t sec, long *gmtoff, char *abbr, size_t cap);
 	/* The identity of a region with no file (the vDSO); may be NULL. 0 or -1. */

@@ -17,7 +17,7 @@
 #include <wchar.h>
 
 #include "buildid.h"
-#include "gozone.h"
+#include "gotime.h"
 #include "platform.h"
 #include "region.h"
 #include "snapshot.h"

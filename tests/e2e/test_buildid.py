@@ -14,6 +14,7 @@ import re
 import shutil
 import struct
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
@@ -275,6 +276,49 @@ def test_mtime_equals_go(spawn, tmp_path):
                 m = by_file(maps, f)
                 assert m["build_id_kind"] == "path-mtime"
                 assert m["build_id"] == f"{f}{want}", f"TZ={tz!r}"
+
+
+# Instants no calendar library prints: past year 9999, past glibc's int
+# tm_year (localtime_r fails there; modmap once reported "out of memory"),
+# the ends of int64 where Go's own arithmetic wraps, before year 1, and one
+# long past every zone's last transition so the TZif footer rule decides.
+FAR_STAMPS = ["@9223372036854775807", "@-9223372036854775808", "@100000000000000000",
+              "@-100000000000000000", "@253402300800", "@-62135596801",
+              "2100-07-01 12:00:00.5 UTC", "2100-01-01 12:00:00.000000001 UTC",
+              "@9223372036854775000"]
+FAR_ZONES = [None, "UTC", "Europe/Berlin", "America/New_York", "Australia/Lord_Howe",
+             "America/Sao_Paulo", "Asia/Kolkata"]
+
+
+def test_far_mtime_equals_go(spawn):
+    """Every int64 mtime gives Go's string (a tmpfs file: ext4 clamps times)."""
+    shm = Path("/dev/shm")
+    if not shm.is_dir():
+        pytest.skip("no /dev/shm to hold a file with a far-future mtime")
+    d = Path(tempfile.mkdtemp(dir=shm))
+    try:
+        files = []
+        for i, stamp in enumerate(FAR_STAMPS):
+            f = d / f"far{i}.bin"
+            f.write_bytes(b"not an executable format\n" * 4)
+            files.append(f)
+        proc = start_mapper(spawn, *files, mmap=True)
+        for f, stamp in zip(files, FAR_STAMPS):
+            subprocess.run(["touch", "-d", stamp, str(f)], check=True)
+        if os.stat(files[0]).st_mtime_ns // 10**9 != 2**63 - 1:
+            pytest.skip("/dev/shm clamps file times (not tmpfs?)")
+        for tz in FAR_ZONES:
+            env = env_with_tz(tz)
+            go = subprocess.run([FIXTURES / "gofix", *files], capture_output=True,
+                                text=True, check=True, env=env).stdout.splitlines()
+            assert len(go) == len(files)
+            maps = mappings(proc.pid, "--build-id", "mtime", env=env)
+            for f, want in zip(files, go):
+                m = by_file(maps, f)
+                assert m["build_id_kind"] == "path-mtime", f"TZ={tz!r} {m}"
+                assert m["build_id"] == f"{f}{want}", f"TZ={tz!r}"
+    finally:
+        shutil.rmtree(d)
 
 
 def test_mtime_zones_differ():
