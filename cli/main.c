@@ -10,6 +10,7 @@
 
 static const struct cli_command commands[] = {
 	{ "attach", "attach (--pid PID | --snapshot FILE) PROFILE [-o OUT]", cmd_attach },
+	{ "collect", "collect (--pid PID ... | --self | --all) [-o DIR]", cmd_collect },
 	{ NULL, "[OPTIONS] (--pid PID ... | --self | --all)", cmd_snapshot },
 };
 
