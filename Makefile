@@ -142,7 +142,8 @@ UNIT := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test_*.
 UNIT_LIBS := $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null || echo -lcmocka)
 FIXTURES := $(BUILD)/fixtures/mapper $(BUILD)/fixtures/libfix.so $(BUILD)/fixtures/killshim.so \
 	$(BUILD)/fixtures/lowexec \
-	$(BUILD)/fixtures/goprof $(BUILD)/fixtures/goprof-pie $(BUILD)/fixtures/pprofedit
+	$(BUILD)/fixtures/goprof $(BUILD)/fixtures/goprof-pie $(BUILD)/fixtures/pprofedit \
+	$(BUILD)/pprof
 # Windows fixtures (tests/e2e/test_windows.py): a target program, a DLL it
 # loads, a Go program (Debian's golang-go, cross-built, no network) that
 # prints Go's own path+mtime IDs, and goprof cross-built, whose profiles
@@ -212,6 +213,13 @@ $(WIN_BUILD)/fixtures/goprof.exe: tests/fixtures/goprof/main.go
 	@mkdir -p $(dir $@)
 	cd tests/fixtures/goprof && GOOS=windows GOARCH=amd64 CGO_ENABLED=0 GOPROXY=off \
 	  $(GOENV) $(GO) build -o $(abspath $@) .
+
+# google/pprof's own command, from Debian's golang-github-google-pprof-dev
+# source (vendored dependencies in /usr/share/gocode, no network): the judge
+# of `modmap collect`, since it finds binaries by build ID under
+# PPROF_BINARY_PATH, which golang-go's `go tool pprof` does not.
+$(BUILD)/pprof:
+	$(GOENV) GOPROXY=off $(GO) build -o $(abspath $@) github.com/google/pprof
 
 $(BUILD)/fixtures/%: tests/fixtures/%/main.go
 	@mkdir -p $(dir $@)

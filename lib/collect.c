@@ -133,12 +133,14 @@ static int carries_id(int fd, uint64_t size, enum want w, const char *id,
 enum copy_result { COPY_DONE, COPY_SKIPPED, COPY_FATAL };
 
 /*
- * Copies the mapped file of m to final (in dir) through a temporary file
- * in dir, published only once its bytes are on disk and carry id.
+ * Copies the mapped file of m to final (in dir, below top) through a
+ * temporary file in dir, published only once its bytes are on disk and
+ * carry id. The directories are made once the file opened: a file that
+ * is not kept leaves nothing behind.
  */
 static enum copy_result copy_mapped(struct collect *c, const struct snapshot *s,
 				    const struct mapping *m, enum want w, const char *id,
-				    const char *dir, const char *final)
+				    const char *top, const char *dir, const char *final)
 {
 	const char *file = snapshot_str(s, m->file);
 	uint64_t size, copied = 0, max = c->max_file_size;
@@ -159,8 +161,9 @@ static enum copy_result copy_mapped(struct collect *c, const struct snapshot *s,
 		platform_close(in);
 		return COPY_SKIPPED;
 	}
-	int out = platform_temp_in(dir, &tmp, &e);
-	if (out < 0) {
+	int out = -1;
+	if (platform_mkdir(top, &e) < 0 || (dir != top && platform_mkdir(dir, &e) < 0) ||
+	    (out = platform_temp_in(dir, &tmp, &e)) < 0) {
 		skip(c, s, file, "cannot write to the directory", e.text);
 		platform_close(in);
 		return COPY_SKIPPED;
@@ -271,17 +274,13 @@ static enum copy_result collect_mapping(struct collect *c, const struct snapshot
 	char *dir = w == WANT_GNU ? top : top ? join(top, id, idlen, NULL) : NULL;
 	char *final = dir ? join(dir, name, nl, NULL) : NULL;
 	enum copy_result r = COPY_FATAL;
-	struct errmsg e;
 	if (!final) {
 		err_setc(err, ERR_NO_MEMORY, "out of memory");
 	} else if (platform_is_file(final)) {
 		c->st.present++;
 		r = COPY_DONE;
-	} else if (platform_mkdir(top, &e) < 0 || (dir != top && platform_mkdir(dir, &e) < 0)) {
-		skip(c, s, file, "cannot write to the directory", e.text);
-		r = COPY_SKIPPED;
 	} else {
-		r = copy_mapped(c, s, m, w, id, dir, final);
+		r = copy_mapped(c, s, m, w, id, top, dir, final);
 	}
 	if (r == COPY_DONE && w == WANT_GNU)
 		link_build_id(c, s, file, id, final, name);
