@@ -823,3 +823,36 @@ def test_attach_input_errors(wine, tmp_path):
         assert (p.returncode, p.stdout) == (1, b"")
         assert p.stderr.decode().splitlines() == [line]
         assert sorted(f.name for f in tmp_path.iterdir()) == ["dir", "snap.pb.gz"]
+
+
+# ---- collect ---------------------------------------------------------------
+
+def pe_image_key(path):
+    """The symbol-store key of a PE file, read here with struct from the
+    PE/COFF layout: TimeDateStamp as %08X, then SizeOfImage as %x."""
+    data = Path(path).read_bytes()
+    pe = struct.unpack_from("<I", data, 0x3C)[0]
+    assert data[pe:pe + 4] == b"PE\0\0"
+    stamp = struct.unpack_from("<I", data, pe + 8)[0]
+    size_of_image = struct.unpack_from("<I", data, pe + 24 + 56)[0]
+    return f"{stamp:08X}{size_of_image:x}"
+
+
+def test_collect_symbol_store_layout(target, dlls, tmp_path):
+    out = tmp_path / "store"
+    p = modmap("collect", "--pid", target.pid, "-o", winpath(out))
+    err = p.stderr.decode(errors="replace")
+    assert p.returncode == 0, err
+    assert re.search(r"collected into .*: [1-9]\d* files copied \(\d+ bytes\), \d+ already "
+                     r"present, 0 skipped\r?\n$", err), err
+    for original in (WINFIX, dlls["uni"], dlls["long"], FIXDLL.parent / "fixdll.dll"):
+        if original.name == "fixdll.dll":
+            continue        # not loaded: its copies are
+        kept = out / original.name / pe_image_key(original) / original.name
+        assert kept.is_file(), f"{kept} missing"
+        assert kept.read_bytes() == original.read_bytes()
+    assert not [f for f in out.rglob(".tmp.*")]
+    # Again: all there, nothing copied.
+    p = modmap("collect", "--pid", target.pid, "-o", winpath(out))
+    assert re.search(r": 0 files copied \(0 bytes\), [1-9]\d* already present, 0 skipped",
+                     p.stderr.decode(errors="replace")), p.stderr
