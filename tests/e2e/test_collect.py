@@ -132,9 +132,11 @@ def test_profile_symbolizes_after_binaries_are_gone(deleted_lib, tmp_path, modma
     subprocess.run([str(FIXTURES / "pprofedit"), "addrs", str(bare), hex(main), hex(value)],
                    check=True)
     mapped = tmp_path / "mapped.pb.gz"
-    run_modmap("attach", "--pid", proc.pid, bare, "-o", mapped)
     out = tmp_path / "dir"
-    run_modmap("collect", "--pid", proc.pid, "-o", out)
+    # One step: the profile gets its mapping table, the binaries are kept.
+    p = run_modmap("attach", "--pid", proc.pid, bare, "-o", mapped, "--collect", out)
+    assert re.search(r"attached \d+ mappings from pid \d+: 2 of 2 locations mapped\n"
+                     r"modmap: collected into .*: [1-9]\d* files copied", p.stderr.decode())
 
     # A stripped twin of the executable (same build ID) for GDB to find
     # its symbols through the .build-id layout.
@@ -347,6 +349,9 @@ def test_usage():
         p = collect_bounded(*args)
         assert p.returncode == 2, args
         assert p.stderr.decode().startswith("modmap: collect: "), p.stderr
+    p = subprocess.run([str(MODMAP), "attach", "--snapshot", "x", "y", "--collect", "d"],
+                       capture_output=True, timeout=60)
+    assert p.returncode == 2 and b"--collect needs --pid" in p.stderr
     p = collect_bounded("--help")
     assert p.returncode == 0 and b"--max-file-size" in p.stdout
 
