@@ -150,7 +150,8 @@ FIXTURES := $(BUILD)/fixtures/mapper $(BUILD)/fixtures/libfix.so $(BUILD)/fixtur
 # are what attach exists for.
 WIN_FIXTURES := $(WIN_BUILD)/fixtures/winfix.exe $(WIN_BUILD)/fixtures/fixdll.dll \
 	$(WIN_BUILD)/fixtures/gomtime.exe $(WIN_BUILD)/fixtures/toolhelp_errors.exe \
-	$(WIN_BUILD)/fixtures/goprof.exe $(WIN_BUILD)/fixtures/wexec.exe
+	$(WIN_BUILD)/fixtures/goprof.exe $(WIN_BUILD)/fixtures/wexec.exe \
+	$(WIN_BUILD)/fixtures/fixpdb.dll
 # Go fixtures: Debian's golang-go, GOPATH mode, google/pprof from
 # golang-github-google-pprof-dev; no network.
 GO ?= go
@@ -190,6 +191,11 @@ $(WIN_BUILD)/fixtures/wexec.exe: tests/fixtures/win/wexec.c
 $(WIN_BUILD)/fixtures/fixdll.dll: tests/fixtures/win/fixdll.c
 	@mkdir -p $(dir $@)
 	$(WIN_CC) $(WARN) -O1 -shared -Wl,--build-id -o $@ $<
+
+# The DLL with its PDB beside it, named by its CodeView record (collect).
+$(WIN_BUILD)/fixtures/fixpdb.dll: tests/fixtures/win/fixdll.c
+	@mkdir -p $(dir $@)
+	$(WIN_CC) $(WARN) -O1 -shared -Wl,--pdb=$(@:.dll=.pdb) -o $@ $<
 
 # The backend against a scripted CreateToolhelp32Snapshot, for the failures
 # Wine does not produce on demand.

@@ -113,8 +113,11 @@ static int fd_src_read(void *ctx, uint64_t off, void *buf, size_t len)
 	return platform_read_at(f->fd, off, buf, len);
 }
 
-/* What a file must carry to be the mapping's: its GNU ID or PE image key. */
-enum want { WANT_GNU, WANT_PE };
+/* What a file must carry to be the mapping's: its GNU ID, PE image key, or
+ * (a PDB) the GUID its module's CodeView record names. */
+enum want { WANT_GNU, WANT_PE, WANT_PDB };
+
+#define GUID_HEX 32	/* a CodeView signature's GUID, before its age */
 
 /* Does the file open at fd (size bytes) carry id? */
 static int carries_id(int fd, uint64_t size, enum want w, const char *id,
@@ -124,6 +127,14 @@ static int carries_id(int fd, uint64_t size, enum want w, const char *id,
 	struct identity got = zero;
 	struct fd_src f = { fd };
 	struct bytesrc src = { fd_src_read, &f, NULL, size };
+	if (w == WANT_PDB) {
+		uint32_t age;
+		const char *why;
+		/* The GUID says which build; the age (how often the PDB was
+		 * rewritten) is the module's record's, as debuggers look it up. */
+		pdb_identity(&src, found, &age, &why);
+		return strlen(found) == GUID_HEX && strncmp(found, id, GUID_HEX) == 0;
+	}
 	file_identity(&src, &got);
 	snprintf(found, 2 * BUILDID_MAX + 1, "%s", w == WANT_GNU ? got.gnu : got.pe_image);
 	return strcmp(found, id) == 0;
@@ -133,27 +144,20 @@ static int carries_id(int fd, uint64_t size, enum want w, const char *id,
 enum copy_result { COPY_DONE, COPY_SKIPPED, COPY_FATAL };
 
 /*
- * Copies the mapped file of m to final (in dir, below top) through a
- * temporary file in dir, published only once its bytes are on disk and
- * carry id. The directories are made once the file opened: a file that
- * is not kept leaves nothing behind.
+ * Copies in (size bytes; closed here) to final (in dir, below top) through
+ * a temporary file in dir, published only once its bytes are on disk and
+ * carry id. The directories are made only now that the file opened: a
+ * file that is not kept leaves nothing behind. file names it in messages.
  */
-static enum copy_result copy_mapped(struct collect *c, const struct snapshot *s,
-				    const struct mapping *m, enum want w, const char *id,
-				    const char *top, const char *dir, const char *final)
+static enum copy_result copy_open(struct collect *c, const struct snapshot *s, const char *file,
+				  int in, uint64_t size, enum want w, const char *id,
+				  const char *top, const char *dir, const char *final)
 {
-	const char *file = snapshot_str(s, m->file);
-	uint64_t size, copied = 0, max = c->max_file_size;
-	const char *why = NULL;
+	uint64_t copied = 0, max = c->max_file_size;
 	char *tmp = NULL;
 	struct errmsg e;
 	enum copy_result r = COPY_SKIPPED;
 
-	int in = snapshot_open_mapped(s, m, &size, &why);
-	if (in < 0) {
-		skip(c, s, file, why, NULL);
-		return COPY_SKIPPED;
-	}
 	if (size > max) {
 		snprintf(e.text, sizeof e.text, "%llu bytes, over the limit of %llu",
 			 (unsigned long long)size, (unsigned long long)max);
@@ -240,6 +244,60 @@ static void link_build_id(struct collect *c, const struct snapshot *s, const cha
 	free(rel);
 }
 
+/*
+ * The PDB a PE module's CodeView record names, when it sits beside the
+ * module: DIR/<pdb name>/<GUID><age>/<pdb name>, as symbol stores key it.
+ * One that is not there is not wanted (release builds ship without).
+ */
+static enum copy_result collect_pdb(struct collect *c, const struct snapshot *s,
+				    const struct mapping *m, struct errmsg *err)
+{
+	const char *sig = snapshot_str(s, m->pdb_sig);
+	size_t nl, dl, sl = strlen(sig);
+	const char *name = collect_basename(snapshot_str(s, m->pdb_file), 1, &nl);
+	const char *file = snapshot_str(s, m->file);
+	if (!name || sl <= GUID_HEX)
+		return COPY_DONE;	/* no PDB named, or PDB 2.0 (no GUID) */
+	collect_basename(file, 1, &dl);
+	dl = strlen(file) - dl;	/* the module's directory, its separator included */
+	char *key = join(sig, name, nl, NULL);
+	int seen = key ? seen_before(c, key) : -1;
+	free(key);
+	if (seen)
+		return seen < 0 ? COPY_FATAL : COPY_DONE;
+
+	char *src = malloc(dl + nl + 1);
+	char *top = join(c->dir, name, nl, NULL);
+	char *dir = top ? join(top, sig, sl, NULL) : NULL;
+	char *final = dir ? join(dir, name, nl, NULL) : NULL;
+	enum copy_result r = COPY_DONE;
+	if (!src || !final) {
+		err_setc(err, ERR_NO_MEMORY, "out of memory");
+		r = COPY_FATAL;
+	} else if (platform_is_file(final)) {
+		c->st.present++;
+	} else {
+		memcpy(src, file, dl);
+		memcpy(src + dl, name, nl);
+		src[dl + nl] = '\0';
+		uint64_t size;
+		const char *why;
+		int missing;
+		int in = platform_open_regular(src, &size, &why, &missing);
+		if (in >= 0)
+			r = copy_open(c, s, src, in, size, WANT_PDB, sig, top, dir, final);
+		else if (!missing) {
+			skip(c, s, src, why, NULL);
+			r = COPY_SKIPPED;
+		}
+	}
+	free(src);
+	free(top);
+	free(dir);
+	free(final);
+	return r;
+}
+
 /* The files of one mapping; COPY_FATAL only when memory runs out. */
 static enum copy_result collect_mapping(struct collect *c, const struct snapshot *s,
 					const struct mapping *m, struct errmsg *err)
@@ -280,10 +338,20 @@ static enum copy_result collect_mapping(struct collect *c, const struct snapshot
 		c->st.present++;
 		r = COPY_DONE;
 	} else {
-		r = copy_mapped(c, s, m, w, id, top, dir, final);
+		uint64_t size;
+		const char *why;
+		int in = snapshot_open_mapped(s, m, &size, &why);
+		if (in < 0) {
+			skip(c, s, file, why, NULL);
+			r = COPY_SKIPPED;
+		} else {
+			r = copy_open(c, s, file, in, size, w, id, top, dir, final);
+		}
 	}
 	if (r == COPY_DONE && w == WANT_GNU)
 		link_build_id(c, s, file, id, final, name);
+	if (r == COPY_DONE && w == WANT_PE && windows)
+		r = collect_pdb(c, s, m, err);
 	if (dir != top)
 		free(dir);
 	free(top);

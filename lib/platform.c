@@ -804,6 +804,39 @@ int platform_is_file(const char *path)
 	       !(attr & (FILE_ATTRIBUTE_DIRECTORY | FILE_ATTRIBUTE_DEVICE));
 }
 
+int platform_open_regular(const char *path, uint64_t *size, const char **why, int *missing)
+{
+	struct errmsg e;
+	wchar_t *w = wide_path(path, &e);
+	*missing = 0;
+	*why = "cannot open the file";
+	if (!w)
+		return -1;
+	HANDLE h = CreateFileW(w, GENERIC_READ, FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE,
+			       NULL, OPEN_EXISTING, FILE_ATTRIBUTE_NORMAL | FILE_FLAG_BACKUP_SEMANTICS,
+			       NULL);
+	free(w);
+	if (h == INVALID_HANDLE_VALUE) {
+		DWORD code = GetLastError();
+		*missing = code == ERROR_FILE_NOT_FOUND || code == ERROR_PATH_NOT_FOUND;
+		return -1;
+	}
+	BY_HANDLE_FILE_INFORMATION fi;
+	if (GetFileType(h) != FILE_TYPE_DISK || !GetFileInformationByHandle(h, &fi) ||
+	    (fi.dwFileAttributes & FILE_ATTRIBUTE_DIRECTORY)) {
+		CloseHandle(h);
+		*why = "not a regular file";
+		return -1;
+	}
+	int fd = _open_osfhandle((intptr_t)h, _O_RDONLY | _O_BINARY);
+	if (fd < 0) {
+		CloseHandle(h);
+		return -1;
+	}
+	*size = (uint64_t)fi.nFileSizeHigh << 32 | fi.nFileSizeLow;
+	return fd;
+}
+
 int platform_temp_in(const char *dir, char **tmp, struct errmsg *err)
 {
 	size_t dl = strlen(dir);
@@ -949,6 +982,31 @@ int platform_is_file(const char *path)
 	struct stat st;
 	return lstat(path, &st) == 0 && (S_ISREG(st.st_mode) || S_ISLNK(st.st_mode)) &&
 	       stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+int platform_open_regular(const char *path, uint64_t *size, const char **why, int *missing)
+{
+	struct stat st;
+	*missing = 0;
+	*why = "cannot open the file";
+	/* O_PATH first: a device is not opened (some act on open) until it is
+	 * known to be a regular file; the checked descriptor is reopened. */
+	int pfd = open(path, O_PATH | O_CLOEXEC);
+	if (pfd < 0) {
+		*missing = errno == ENOENT;
+		return -1;
+	}
+	if (fstat(pfd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		close(pfd);
+		*why = "not a regular file";
+		return -1;
+	}
+	char self[64];
+	snprintf(self, sizeof self, "/proc/self/fd/%d", pfd);
+	int fd = open(self, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	close(pfd);
+	*size = (uint64_t)st.st_size;
+	return fd;
 }
 
 int platform_temp_in(const char *dir, char **tmp, struct errmsg *err)

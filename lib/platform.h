@@ -111,6 +111,12 @@ void platform_out_abort(struct platform_out *out);
 int platform_mkdir(const char *path, struct errmsg *err);
 /* Is there a regular file at path (through a symbolic link too)? */
 int platform_is_file(const char *path);
+/*
+ * Opens path for reading, only if it is a regular file (a FIFO or a device
+ * is not waited on): a descriptor and its size, or -1 with *why (static
+ * text) and *missing set when nothing is at the path.
+ */
+int platform_open_regular(const char *path, uint64_t *size, const char **why, int *missing);
 /* A new empty file in dir, opened read-write; its malloc'ed name in *tmp. */
 int platform_temp_in(const char *dir, char **tmp, struct errmsg *err);
 /* The file's bytes on the disk: 0, or -1. */

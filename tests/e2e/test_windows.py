@@ -856,3 +856,42 @@ def test_collect_symbol_store_layout(target, dlls, tmp_path):
     p = modmap("collect", "--pid", target.pid, "-o", winpath(out))
     assert re.search(r": 0 files copied \(0 bytes\), [1-9]\d* already present, 0 skipped",
                      p.stderr.decode(errors="replace")), p.stderr
+
+
+FIXPDB = WIN / "fixtures" / "fixpdb.dll"
+
+
+def pdb_key(pdb):
+    """GUID and age as llvm-pdbutil reads them from the PDB itself, in the
+    symbol-store form: 32 hex digits, then the age in hex."""
+    out = subprocess.run(["llvm-pdbutil", "dump", "-summary", str(pdb)], capture_output=True,
+                         text=True, check=True).stdout
+    guid = re.search(r"GUID: \{([0-9A-F-]+)\}", out).group(1).replace("-", "")
+    age = int(re.search(r"Age: (\d+)", out).group(1))
+    return f"{guid}{age:X}"
+
+
+def test_collect_keeps_the_pdb_beside_a_module(wine, tmp_path):
+    if not shutil.which("llvm-pdbutil"):
+        pytest.skip("llvm-pdbutil (Debian: llvm) is needed to read the PDB independently")
+    work = tmp_path / "mods"
+    work.mkdir()
+    dll, pdb = work / "fixpdb.dll", work / "fixpdb.pdb"
+    shutil.copy(FIXPDB, dll)
+    shutil.copy(FIXPDB.with_suffix(".pdb"), pdb)
+    p = subprocess.Popen(["wine", str(WINFIX), winpath(dll)], env=wine_env(),
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        t = Target(p)
+        out = tmp_path / "store"
+        r = modmap("collect", "--pid", t.pid, "-o", winpath(out))
+        err = r.stderr.decode(errors="replace")
+        assert r.returncode == 0, err
+        kept = out / "fixpdb.dll" / pe_image_key(dll) / "fixpdb.dll"
+        assert kept.read_bytes() == dll.read_bytes()
+        kept_pdb = out / "fixpdb.pdb" / pdb_key(pdb) / "fixpdb.pdb"
+        assert kept_pdb.is_file(), f"{kept_pdb} missing: {sorted(out.rglob('*'))}"
+        assert kept_pdb.read_bytes() == pdb.read_bytes()
+    finally:
+        p.stdin.close()
+        p.wait(timeout=30)
