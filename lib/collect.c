@@ -170,6 +170,9 @@ static enum copy_result copy_open(struct collect *c, const struct snapshot *s, c
 	    (out = platform_temp_in(dir, &tmp, &e)) < 0) {
 		skip(c, s, file, "cannot write to the directory", e.text);
 		platform_close(in);
+		if (dir != top)
+			platform_rmdir(dir);
+		platform_rmdir(top);
 		return COPY_SKIPPED;
 	}
 	char found[2 * BUILDID_MAX + 1];
@@ -195,8 +198,13 @@ static enum copy_result copy_open(struct collect *c, const struct snapshot *s, c
 	}
 	if (out >= 0)
 		platform_close(out);
-	if (r != COPY_DONE)
+	if (r != COPY_DONE) {
 		platform_remove(tmp);
+		/* The directories made for it, if nothing else is in them. */
+		if (dir != top)
+			platform_rmdir(dir);
+		platform_rmdir(top);
+	}
 	free(tmp);
 	platform_close(in);
 	return r;
@@ -334,7 +342,7 @@ static enum copy_result collect_mapping(struct collect *c, const struct snapshot
 	enum copy_result r = COPY_FATAL;
 	if (!final) {
 		err_setc(err, ERR_NO_MEMORY, "out of memory");
-	} else if (platform_is_file(final)) {
+	} else if (platform_is_file(final)) {	/* kept by an earlier run */
 		c->st.present++;
 		r = COPY_DONE;
 	} else {

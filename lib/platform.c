@@ -887,6 +887,15 @@ int platform_rename(const char *from, const char *to, struct errmsg *err)
 	return ok ? 0 : -1;
 }
 
+int platform_rmdir(const char *path)
+{
+	struct errmsg e;
+	wchar_t *w = wide_path(path, &e);
+	int ok = w && RemoveDirectoryW(w);
+	free(w);
+	return ok ? 0 : -1;
+}
+
 int platform_remove(const char *path)
 {
 	struct errmsg e;
@@ -1054,6 +1063,11 @@ int platform_rename(const char *from, const char *to, struct errmsg *err)
 int platform_remove(const char *path)
 {
 	return unlink(path);
+}
+
+int platform_rmdir(const char *path)
+{
+	return rmdir(path);
 }
 
 int platform_link(const char *existing, const char *path, const char *relative, const char **how,

@@ -124,6 +124,8 @@ int platform_sync_fd(int fd);
 /* Renames from over to (atomic within one directory's filesystem). */
 int platform_rename(const char *from, const char *to, struct errmsg *err);
 int platform_remove(const char *path);
+/* Removes the directory path if it is empty. */
+int platform_rmdir(const char *path);
 int platform_close(int fd);
 /*
  * Makes path another name of existing: a hard link, else (POSIX) a

@@ -895,3 +895,28 @@ def test_collect_keeps_the_pdb_beside_a_module(wine, tmp_path):
     finally:
         p.stdin.close()
         p.wait(timeout=30)
+
+
+def test_collect_refuses_a_stale_pdb(wine, tmp_path):
+    """A PDB of that name beside the module, but of another build: named, not kept."""
+    work = tmp_path / "mods"
+    work.mkdir()
+    dll, pdb = work / "fixpdb.dll", work / "fixpdb.pdb"
+    shutil.copy(FIXPDB, dll)
+    shutil.copy(BUILD / "fixtures" / "pefix-pdb.pdb", pdb)
+    p = subprocess.Popen(["wine", str(WINFIX), winpath(dll)], env=wine_env(),
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        t = Target(p)
+        out = tmp_path / "store"
+        r = modmap("collect", "--pid", t.pid, "-o", winpath(out))
+        err = r.stderr.decode(errors="replace")
+        assert r.returncode == 1, err
+        assert re.search(rf"pid {t.pid}: {re.escape(winpath(pdb))}: contents have another "
+                         r"build ID: the file has [0-9A-F]{32}, the mapping [0-9A-F]{33,}\r?\n",
+                         err), err
+        assert not (out / "fixpdb.pdb").exists()
+        assert (out / "fixpdb.dll" / pe_image_key(dll) / "fixpdb.dll").is_file()
+    finally:
+        p.stdin.close()
+        p.wait(timeout=30)

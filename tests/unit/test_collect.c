@@ -150,7 +150,7 @@ static void test_build_id_checked(void **state)
 		 real, other);
 	assert_non_null(strstr(l.text[0], want));
 	snprintf(path, sizeof path, "%s/%s", dir, other);
-	assert_int_equal(entries(path), 0);	/* no copy, no temporary file */
+	assert_int_equal(entries(path), -1);	/* no copy, no temporary file, no directory */
 	snprintf(path, sizeof path, "%s/.build-id/%.2s", dir, other);
 	assert_int_equal(entries(path), -1);
 	collect_free(&c);
