@@ -362,3 +362,26 @@ def test_default_dir_is_home_pprof_binaries(tmp_path):
     assert p.returncode == 0, p.stderr.decode()
     own = gnu_build_id(MODMAP)
     assert (tmp_path / "pprof" / "binaries" / own / "modmap").is_file()
+
+
+def test_container_file_from_inside_its_root(spawn, tmp_path):
+    """A process in another mount namespace, where the mapped path holds
+    another library than in ours: collect keeps the process's own, read
+    inside /proc/PID/root, also without map_files."""
+    need_root("to make a mount namespace")
+    outside, theirs = tmp_path / "x", tmp_path / "theirs"
+    outside.mkdir()
+    theirs.mkdir()
+    shutil.copy2(FIXTURES / "libfix-md5.so", outside / "lib.so")
+    shutil.copy2(FIXTURES / "libfix-uuid.so", theirs / "lib.so")
+    want = gnu_build_id(theirs / "lib.so")
+    assert want != gnu_build_id(outside / "lib.so")
+    script = (f"mount --bind {theirs} {outside} && "
+              f"exec {FIXTURES / 'idmapper'} --mmap {outside / 'lib.so'}")
+    proc = spawn(["unshare", "-m", "--propagation", "private", "sh", "-c", script])
+    for prefix in ([], NO_MAP_FILES):
+        out = tmp_path / f"dir{len(prefix)}"
+        p = collect_bounded("--pid", proc.pid, "-o", out, prefix=prefix)
+        assert p.returncode == 0, p.stderr.decode()
+        subprocess.run(["cmp", str(theirs / "lib.so"), str(out / want / "lib.so")], check=True)
+        assert not (out / gnu_build_id(outside / "lib.so")).exists()
