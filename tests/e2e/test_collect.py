@@ -385,3 +385,37 @@ def test_container_file_from_inside_its_root(spawn, tmp_path):
         assert p.returncode == 0, p.stderr.decode()
         subprocess.run(["cmp", str(theirs / "lib.so"), str(out / want / "lib.so")], check=True)
         assert not (out / gnu_build_id(outside / "lib.so")).exists()
+
+
+@pytest.fixture
+def roomy_fs(tmp_path):
+    where = tmp_path / "roomy"
+    mount_tmpfs(where, "size=64m")
+    yield where
+    subprocess.run(["umount", str(where)], check=True)
+
+
+def test_copy_file_range_and_its_fallback(deleted_lib, tmp_path, roomy_fs):
+    """Within one filesystem the bytes move with copy_file_range; from
+    another (disk to tmpfs, EXDEV) with read and write. strace is the judge
+    of which; cmp of what."""
+    if not shutil.which("strace"):
+        pytest.skip("strace is needed to see the system calls")
+    libc = libc_of(deleted_lib.pid)
+    bid = gnu_build_id(libc)
+    for out, want in ((tmp_path / "dir", "copy_file_range"), (roomy_fs / "d", "read")):
+        trace = tmp_path / f"trace-{want}"
+        p = subprocess.run(["strace", "-f", "-o", str(trace), "-e",
+                            "trace=copy_file_range,read,write", str(MODMAP), "collect",
+                            "--pid", str(deleted_lib.pid), "-o", str(out)],
+                           capture_output=True, timeout=120)
+        assert p.returncode == 0, p.stderr.decode()
+        calls = trace.read_text()
+        subprocess.run(["cmp", str(libc), str(out / bid / "libc.so.6")], check=True)
+        if want == "copy_file_range":
+            if os.stat(libc).st_dev != os.stat(tmp_path).st_dev:
+                continue    # libc and the test's directory on two filesystems
+            assert re.search(r"copy_file_range\(.*\) = [1-9]\d*\n", calls), calls[-2000:]
+        else:
+            assert re.search(r"copy_file_range\(.*\) = -1 EXDEV", calls), calls[-2000:]
+            assert re.search(r"write\(\d+, .*\) = 1048576\n", calls), calls[-2000:]
