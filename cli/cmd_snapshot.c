@@ -27,6 +27,7 @@ static const char usage_text[] =
 	"       modmap [OPTIONS] --self\n"
 	"       modmap [OPTIONS] --all\n"
 	"       modmap attach (--pid PID | --snapshot FILE) PROFILE [-o OUT] [--max-size N]\n"
+	"       modmap collect (--pid PID ... | --self | --all) [-o DIR]\n"
 	"       modmap COMMAND --help | --help | --version\n"
 	"\n"
 	"Prints the module map of a process: every mapping with its build ID.\n"
@@ -50,6 +51,7 @@ static const char usage_text[] =
 	"\n"
 	"Commands (each has --help):\n"
 	"  attach               give a pprof profile its process's mapping table\n"
+	"  collect              keep the binaries of processes, by build ID\n"
 	"\n"
 	"Exit status: 0 every process was read, 1 at least one was not, 2 usage.\n";
 

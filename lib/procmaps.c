@@ -588,6 +588,38 @@ static const struct backend_ops linux_ops = {
 	.open_modes = 1u << BID_AUTO | 1u << BID_NATIVE | 1u << BID_MTIME,
 };
 
+/*
+ * The same opening for a whole file's bytes (collect): the checked O_PATH
+ * descriptor reopened for reading, so what is read is the mapped file.
+ */
+int snapshot_open_mapped(const struct snapshot *s, const struct mapping *m, uint64_t *size,
+			 const char **why)
+{
+	char path[PROC_PATH];
+	struct target t = { .pid = s->pid, .root = -1, .s = (struct snapshot *)s };
+	struct stat st, a, b;
+	int impostor;
+
+	snprintf(path, sizeof path, "/proc/%llu/root", (unsigned long long)s->pid);
+	t.root = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	t.same_root = t.root >= 0 && fstat(t.root, &a) == 0 && stat("/", &b) == 0 &&
+		      a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+	int pfd = open_mapped(&t, m, &st, why, &impostor);
+	if (t.root >= 0)
+		close(t.root);
+	if (pfd < 0)
+		return -1;
+	snprintf(path, sizeof path, "/proc/self/fd/%d", pfd);
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	close(pfd);
+	if (fd < 0) {
+		*why = "cannot read the file";
+		return -1;
+	}
+	*size = (uint64_t)st.st_size;
+	return fd;
+}
+
 /* One line of the maps text or one answer of the ioctl, as a region. */
 static int add_record(struct target *t, const struct maps_line *ml, int escaped,
 		      const char *kernel_id)
