@@ -141,7 +141,7 @@ $(WIN_BUILD)/obj/%.o: %.c $(WIN_BUILD)/flags
 UNIT := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test_*.c))
 UNIT_LIBS := $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null || echo -lcmocka)
 FIXTURES := $(BUILD)/fixtures/mapper $(BUILD)/fixtures/libfix.so $(BUILD)/fixtures/killshim.so \
-	$(BUILD)/fixtures/lowexec \
+	$(BUILD)/fixtures/lowexec $(BUILD)/fixtures/zombieleader $(BUILD)/fixtures/longpath \
 	$(BUILD)/fixtures/goprof $(BUILD)/fixtures/goprof-pie $(BUILD)/fixtures/pprofedit
 # Windows fixtures (tests/e2e/test_windows.py): a target program, a DLL it
 # loads, a Go program (Debian's golang-go, cross-built, no network) that
@@ -168,6 +168,14 @@ $(BUILD)/fixtures/libfix.so: tests/fixtures/libfix.c
 $(BUILD)/fixtures/lowexec: tests/fixtures/lowexec.c
 	@mkdir -p $(dir $@)
 	$(CC) $(WARN) -D_DEFAULT_SOURCE -O1 -static -no-pie -o $@ $<
+
+$(BUILD)/fixtures/zombieleader: tests/fixtures/zombieleader.c
+	@mkdir -p $(dir $@)
+	$(CC) $(WARN) -D_GNU_SOURCE -O1 -pthread -o $@ $<
+
+$(BUILD)/fixtures/longpath: tests/fixtures/longpath.c
+	@mkdir -p $(dir $@)
+	$(CC) $(WARN) -D_DEFAULT_SOURCE -O1 -o $@ $<
 
 $(BUILD)/fixtures/killshim.so: tests/fixtures/killshim.c
 	@mkdir -p $(dir $@)
