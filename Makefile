@@ -141,6 +141,7 @@ $(WIN_BUILD)/obj/%.o: %.c $(WIN_BUILD)/flags
 UNIT := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test_*.c))
 UNIT_LIBS := $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null || echo -lcmocka)
 FIXTURES := $(BUILD)/fixtures/mapper $(BUILD)/fixtures/libfix.so $(BUILD)/fixtures/killshim.so \
+	$(BUILD)/fixtures/sigshim.so \
 	$(BUILD)/fixtures/lowexec $(BUILD)/fixtures/zombieleader $(BUILD)/fixtures/longpath \
 	$(BUILD)/fixtures/goprof $(BUILD)/fixtures/goprof-pie $(BUILD)/fixtures/pprofedit
 # Windows fixtures (tests/e2e/test_windows.py): a target program, a DLL it
@@ -176,6 +177,10 @@ $(BUILD)/fixtures/zombieleader: tests/fixtures/zombieleader.c
 $(BUILD)/fixtures/longpath: tests/fixtures/longpath.c
 	@mkdir -p $(dir $@)
 	$(CC) $(WARN) -D_DEFAULT_SOURCE -O1 -o $@ $<
+
+$(BUILD)/fixtures/sigshim.so: tests/fixtures/sigshim.c
+	@mkdir -p $(dir $@)
+	$(CC) -shared -fPIC -O1 -o $@ $< -ldl
 
 $(BUILD)/fixtures/killshim.so: tests/fixtures/killshim.c
 	@mkdir -p $(dir $@)

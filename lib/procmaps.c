@@ -64,7 +64,8 @@ enum {
 };
 #define PROCMAP_QUERY _IOWR('f', 17, struct procmap_query)
 
-#define PF_KTHREAD 0x00200000	/* include/linux/sched.h */
+#define PF_EXITING 0x00000004	/* include/linux/sched.h */
+#define PF_KTHREAD 0x00200000
 #define NAME_MAX_BYTES (64 * 1024)	/* bound on the ioctl's name buffer */
 #define PROC_PATH 64
 
@@ -1119,6 +1120,11 @@ static enum read_status explain_empty(struct target *t, struct errmsg *err)
 	}
 	if (st.state == 'Z' || st.state == 'X') {
 		err_set(err, "pid %llu: process has exited (zombie)", (unsigned long long)pid);
+		return READ_SKIP;
+	}
+	/* Exiting: its memory is released before it becomes a zombie. */
+	if (st.flags & PF_EXITING) {
+		err_set(err, "pid %llu: process exited while being read", (unsigned long long)pid);
 		return READ_SKIP;
 	}
 	return READ_OK;
