@@ -145,7 +145,8 @@ $(WIN_BUILD)/obj/%.o: %.c $(WIN_BUILD)/flags
 UNIT := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test_*.c))
 UNIT_LIBS := $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null || echo -lcmocka)
 FIXTURES := $(BUILD)/fixtures/mapper $(BUILD)/fixtures/libfix.so $(BUILD)/fixtures/killshim.so \
-	$(BUILD)/fixtures/lowexec \
+	$(BUILD)/fixtures/sigshim.so \
+	$(BUILD)/fixtures/lowexec $(BUILD)/fixtures/zombieleader $(BUILD)/fixtures/longpath \
 	$(BUILD)/fixtures/goprof $(BUILD)/fixtures/goprof-pie $(BUILD)/fixtures/pprofedit \
 	$(BUILD)/pprof
 # Windows fixtures (tests/e2e/test_windows.py): a target program, a DLL it
@@ -174,6 +175,18 @@ $(BUILD)/fixtures/libfix.so: tests/fixtures/libfix.c
 $(BUILD)/fixtures/lowexec: tests/fixtures/lowexec.c
 	@mkdir -p $(dir $@)
 	$(CC) $(WARN) -D_DEFAULT_SOURCE -O1 -static -no-pie -o $@ $<
+
+$(BUILD)/fixtures/zombieleader: tests/fixtures/zombieleader.c
+	@mkdir -p $(dir $@)
+	$(CC) $(WARN) -D_GNU_SOURCE -O1 -pthread -o $@ $<
+
+$(BUILD)/fixtures/longpath: tests/fixtures/longpath.c
+	@mkdir -p $(dir $@)
+	$(CC) $(WARN) -D_DEFAULT_SOURCE -O1 -o $@ $<
+
+$(BUILD)/fixtures/sigshim.so: tests/fixtures/sigshim.c
+	@mkdir -p $(dir $@)
+	$(CC) -shared -fPIC -O1 -o $@ $< -ldl
 
 $(BUILD)/fixtures/killshim.so: tests/fixtures/killshim.c
 	@mkdir -p $(dir $@)

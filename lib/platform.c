@@ -17,6 +17,8 @@
 #include <shellapi.h>
 #else
 #include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #endif
@@ -298,6 +300,7 @@ struct platform_out {
 	int fd;
 	char *tmp, *target;	/* tmp NULL: written in place */
 	mode_t mode;
+	int armed;		/* tmp is removed should a fatal signal come */
 #endif
 };
 
@@ -479,7 +482,13 @@ static int out_open_file(struct platform_out *o, const char *path, struct errmsg
 			return -1;
 		}
 	}
-	swprintf(o->wtmp, PLATFORM_PATH_MAX + 16, L"%ls.tmp%lu", o->wpath,
+	/* Beside it, under a name that always fits: NAME + a suffix could
+	 * pass the 255-character limit where NAME did not. */
+	size_t dl = 0;
+	for (size_t i = 0; o->wpath[i]; i++)
+		if (o->wpath[i] == L'\\' || o->wpath[i] == L'/' || o->wpath[i] == L':')
+			dl = i + 1;
+	swprintf(o->wtmp, PLATFORM_PATH_MAX + 16, L"%.*ls.modmap-%lu", (int)dl, o->wpath,
 		 (unsigned long)GetCurrentProcessId());
 	h = CreateFileW(o->wtmp, GENERIC_WRITE, 0, NULL, CREATE_NEW, FILE_ATTRIBUTE_NORMAL, NULL);
 	if (h == INVALID_HANDLE_VALUE) {
@@ -527,6 +536,78 @@ static void out_close_file(struct platform_out *o)
 	free(o->wtmp);
 }
 #else
+/*
+ * A signal that ends the process while a temporary file is being written
+ * (Ctrl-C, kill, a closed terminal, a file-size limit) would leave it
+ * behind. While one exists its path is recorded here and these signals
+ * are caught: the handler removes it, restores the disposition the signal
+ * had and raises it again, so the process still dies of it. This is the
+ * one piece of process-wide state in the library, as signals are; it
+ * covers one output file at a time (modmap writes one).
+ */
+static const int fatal_signals[] = { SIGINT, SIGTERM, SIGHUP, SIGXFSZ };
+#define NFATAL (sizeof fatal_signals / sizeof fatal_signals[0])
+static struct sigaction saved_actions[NFATAL];
+static char armed_path[PATH_MAX + 32];
+static volatile sig_atomic_t armed;
+
+/* Async-signal-safe: unlink, sigaction and raise only. */
+static void remove_and_reraise(int sig)
+{
+	if (armed)
+		unlink(armed_path);
+	armed = 0;
+	for (size_t i = 0; i < NFATAL; i++)
+		if (fatal_signals[i] == sig)
+			sigaction(sig, &saved_actions[i], NULL);
+	raise(sig);	/* blocked in here: delivered as the handler returns */
+}
+
+/* Records tmp for removal should a fatal signal come; 0, or -1 if taken. */
+static int arm_cleanup(const char *tmp)
+{
+	size_t n = strlen(tmp);
+	if (armed || n >= sizeof armed_path)
+		return -1;
+	memcpy(armed_path, tmp, n + 1);
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = remove_and_reraise;
+	sigfillset(&sa.sa_mask);
+	armed = 1;
+	for (size_t i = 0; i < NFATAL; i++) {
+		sigaction(fatal_signals[i], NULL, &saved_actions[i]);
+		/* An ignored signal (nohup's SIGHUP) stays ignored. */
+		if (saved_actions[i].sa_handler != SIG_IGN)
+			sigaction(fatal_signals[i], &sa, NULL);
+	}
+	return 0;
+}
+
+static void disarm_cleanup(void)
+{
+	for (size_t i = 0; i < NFATAL; i++)
+		sigaction(fatal_signals[i], &saved_actions[i], NULL);
+	armed = 0;
+}
+
+/*
+ * A temporary name beside path that always fits: ".modmap-XXXXXX" in its
+ * directory (NAME + a suffix could pass NAME_MAX where NAME did not).
+ */
+static char *temp_beside(const char *path)
+{
+	static const char name[] = ".modmap-XXXXXX";
+	const char *slash = strrchr(path, '/');
+	size_t dl = slash ? (size_t)(slash - path) + 1 : 0;
+	char *t = malloc(dl + sizeof name);
+	if (t) {
+		memcpy(t, path, dl);
+		memcpy(t + dl, name, sizeof name);
+	}
+	return t;
+}
+
 static int out_open_file(struct platform_out *o, const char *path, struct errmsg *err)
 {
 	struct stat cur;
@@ -544,19 +625,17 @@ static int out_open_file(struct platform_out *o, const char *path, struct errmsg
 	 * in the same directory, so the rename is atomic. */
 	char *real = realpath(path, NULL);
 	o->target = real ? real : str_dup(path);
-	size_t pl = o->target ? strlen(o->target) : 0;
-	if (!o->target || !(o->tmp = malloc(pl + sizeof ".tmp.XXXXXX"))) {
+	if (!o->target || !(o->tmp = temp_beside(o->target))) {
 		err_set(err, "%s: out of memory", path);
 		return -1;
 	}
-	memcpy(o->tmp, o->target, pl);
-	memcpy(o->tmp + pl, ".tmp.XXXXXX", sizeof ".tmp.XXXXXX");
 	if ((o->fd = mkstemp(o->tmp)) < 0) {
 		err_set(err, "%s: %s", path, strerror(errno));
 		free(o->tmp);
 		o->tmp = NULL;
 		return -1;
 	}
+	o->armed = arm_cleanup(o->tmp) == 0;
 	/* mkstemp makes 0600: keep the mode of the file replaced, or give the
 	 * one any new file would get. */
 	if (exists) {
@@ -589,6 +668,10 @@ static int out_commit_file(struct platform_out *o, struct errmsg *err)
 	o->fd = -1;
 	if (!e && o->tmp && rename(o->tmp, o->target) < 0)
 		e = errno;
+	if (!e && o->armed) {
+		disarm_cleanup();	/* renamed: nothing of ours to remove */
+		o->armed = 0;
+	}
 	if (e) {
 		err_set(err, "%s: %s", o->name, strerror(e));
 		return -1;
@@ -604,6 +687,8 @@ static void out_close_file(struct platform_out *o)
 		close(o->fd);
 	if (o->tmp)
 		unlink(o->tmp);
+	if (o->armed)
+		disarm_cleanup();
 	free(o->tmp);
 	free(o->target);
 }

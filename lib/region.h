@@ -73,6 +73,12 @@ struct backend_ops {
 	int (*local_zone)(void *be, int64_t sec, long *gmtoff, char *abbr, size_t cap);
 	/* The identity of a region with no file (the vDSO); may be NULL. 0 or -1. */
 	int (*special_identity)(void *be, const struct mapping *m, struct identity *id);
+	/*
+	 * The identity of m's file read from the process's memory, for when
+	 * open_file cannot have the file (deleted, replaced, not reachable);
+	 * may be NULL. 0, or -1 with id->error set.
+	 */
+	int (*memory_identity)(void *be, const struct mapping *m, struct identity *id);
 	/* The modes in which a file is opened: 1 << BID_AUTO, ... */
 	unsigned open_modes;
 };
