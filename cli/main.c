@@ -10,6 +10,8 @@
 
 static const struct cli_command commands[] = {
 	{ "attach", "attach (--pid PID | --snapshot FILE) PROFILE [-o OUT]", cmd_attach },
+	{ "lookup", "lookup (--pid PID | --snapshot FILE) [-f text|json|jsonl] [ADDR ...]",
+	  cmd_lookup },
 	{ NULL, "[OPTIONS] (--pid PID ... | --self | --all)", cmd_snapshot },
 };
 

@@ -153,6 +153,10 @@ static int read_process(const cbor_item_t *doc, struct snapshot *s, struct errms
 		err_set(err, "not a modmap CBOR snapshot: no \"mappings\" array");
 		return -1;
 	}
+	const cbor_item_t *os = map_get(doc, "os");
+	if (os && cbor_isa_string(os) && cbor_string_is_definite(os) &&
+	    cbor_string_length(os) == 7 && memcmp(cbor_string_handle(os), "windows", 7) == 0)
+		s->os = "windows";
 	cbor_item_t **item = cbor_array_handle(maps);
 	for (size_t i = 0; i < cbor_array_size(maps); i++) {
 		const cbor_item_t *m = item[i];

@@ -12,6 +12,7 @@
 #include "attach.h"
 #include "buildid.h"
 #include "gz.h"
+#include "lookup.h"
 #include "platform.h"
 
 static const char *file_name(const char *path)
@@ -64,6 +65,63 @@ static int attach_table(const struct attach_job *j, struct snapshot *s, struct b
 bad:
 	err_about(err, j->snapshot, &why);
 	return -1;
+}
+
+int snapshot_read_saved(const char *path, uint64_t max, struct snapshot *s,
+			struct errmsg *err)
+{
+	struct buf file = { 0 }, raw = { 0 };
+	struct attach_mapping *table = NULL;
+	const unsigned char *p;
+	size_t len, n = 0;
+	struct errmsg why;
+	int rc = -1;
+
+	if (!max)
+		max = ATTACH_MAX_SIZE;
+	s->os = "linux";
+	if (platform_read_file(path, &file, max, err) < 0)
+		goto done;
+	if (attach_unpack(file.p, file.len, max, &raw, &p, &len, &why) < 0)
+		goto bad;
+	if (attach_is_cbor(p, len)) {
+		if (attach_read_cbor(p, len, s, &why) < 0)
+			goto bad;
+		rc = 0;
+		goto done;
+	}
+	if (attach_table_from_profile(p, len, &table, &n, &why) < 0)
+		goto bad;
+	for (size_t i = 0; i < n; i++) {
+		struct mapping *m = snapshot_add(s);
+		uint32_t f, b;
+		if (!m ||
+		    (f = snapshot_intern(s, table[i].file, table[i].file_len)) == UINT32_MAX ||
+		    (b = snapshot_intern(s, table[i].build_id, table[i].build_id_len)) == UINT32_MAX) {
+			err_setc(&why, ERR_NO_MEMORY, "out of memory");
+			goto bad;
+		}
+		m = &s->map[s->n - 1];
+		m->start = table[i].start;
+		m->limit = table[i].limit;
+		m->offset = table[i].offset;
+		m->file = f;
+		m->build_id = b;
+		if (i == 0)
+			m->flags |= MAPF_MAIN;	/* pprof puts the main executable first */
+	}
+	/* pprof says nothing of the OS: Windows paths tell a Windows process. */
+	if (n && lookup_path_is_windows(snapshot_str(s, s->map[0].file)))
+		s->os = "windows";
+	rc = 0;
+	goto done;
+bad:
+	err_about(err, path, &why);
+done:
+	free(table);
+	buf_free(&file);
+	buf_free(&raw);
+	return rc;
 }
 
 /* The decompressed profile goes by in pieces of this size, twice. */

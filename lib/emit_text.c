@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "emit.h"
+#include "lookup.h"
 
 /*
  * Appends str with C-style escapes for what a terminal would act on or
@@ -122,4 +123,36 @@ int emit_text(struct buf *b, const struct snapshot *s, size_t n, struct errmsg *
 		return -1;
 	}
 	return 0;
+}
+
+/*
+ * A lookup answer on one line: the address, then key=value pairs, then the
+ * file last (it may hold spaces): "0x7f3a1c2d1136 file_offset=0x1136
+ * elf_vaddr=0x101136 build_id=ab12... /usr/lib/libfoo.so", or "ADDRESS
+ * unmapped".
+ */
+void emit_lookup_text(struct buf *b, const struct snapshot *s, const struct lookup_answer *a)
+{
+	buf_hex(b, a->address);
+	if (a->index < 0) {
+		buf_puts(b, " unmapped");
+		return;
+	}
+	const struct mapping *m = &s->map[a->index];
+	buf_puts(b, " file_offset=");
+	buf_hex(b, a->file_offset);
+	if (a->has_elf_vaddr) {
+		buf_puts(b, " elf_vaddr=");
+		buf_hex(b, a->elf_vaddr);
+	}
+	if (a->has_rva) {
+		buf_puts(b, " rva=");
+		buf_hex(b, a->rva);
+	}
+	if (m->build_id) {
+		buf_puts(b, " build_id=");
+		put_escaped(b, s, snapshot_str(s, m->build_id));
+	}
+	buf_putc(b, ' ');
+	put_escaped(b, s, m->file ? snapshot_str(s, m->file) : "[anon]");
 }

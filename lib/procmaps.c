@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "buildid.h"
+#include "elfphdr.h"
 #include "snapshot.h"
 #include "procmaps.h"
 
@@ -512,6 +513,36 @@ static int set_id_text(struct target *t, struct mapping *m, uint32_t *field, con
 	return 0;
 }
 
+/*
+ * A mapping's bytes in the target's memory, through /proc/PID/mem: the
+ * same ptrace access rights as reading maps needs, and more (attach
+ * rights) on kernels that say so. Offsets count from the mapping's start
+ * and stop at its limit.
+ */
+struct memsrc {
+	struct fdsrc f;
+	uint64_t base;
+};
+
+static int mem_read(void *ctx, uint64_t off, void *buf, size_t len)
+{
+	struct memsrc *m = ctx;
+	return fd_read(&m->f, m->base + off, buf, len);
+}
+
+static int mem_open(uint64_t pid, const struct mapping *m, struct memsrc *mem,
+		    struct bytesrc *src)
+{
+	char path[PROC_PATH];
+	snprintf(path, sizeof path, "/proc/%llu/mem", (unsigned long long)pid);
+	mem->f.fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (mem->f.fd < 0)
+		return -1;
+	mem->base = m->start;
+	*src = (struct bytesrc){ mem_read, mem, NULL, m->limit - m->start };
+	return 0;
+}
+
 #define VDSO_MAX (256 * 1024)	/* bytes of a vDSO image read from a target */
 
 /* Size of modmap's own vDSO image: its section headers end it. */
@@ -559,14 +590,12 @@ static int same_abi(struct target *t, const unsigned char *ehdr)
 static int vdso_identity(struct target *t, const struct mapping *m, struct identity *id)
 {
 	uint64_t size = m->limit - m->start;
-	char path[PROC_PATH];
-	snprintf(path, sizeof path, "/proc/%llu/mem", (unsigned long long)t->pid);
 	unsigned char *img = size <= VDSO_MAX ? malloc((size_t)size) : NULL;
-	int fd = img ? open(path, O_RDONLY | O_CLOEXEC) : -1;
-	if (fd >= 0) {
-		struct fdsrc f = { fd };
-		int r = fd_read(&f, m->start, img, (size_t)size);
-		close(fd);
+	struct memsrc mem;
+	struct bytesrc msrc;
+	if (img && mem_open(t->pid, m, &mem, &msrc) == 0) {
+		int r = bytesrc_read(&msrc, 0, img, (size_t)size);
+		close(mem.f.fd);
 		if (r == 0) {
 			struct bytesrc src = bytesrc_mem(img, (size_t)size);
 			r = elf_identity(&src, id);
@@ -1009,6 +1038,17 @@ static uint64_t now_nanos(void)
 	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
+/* Opens the target's root, where its paths are resolved. */
+static void target_root_open(struct target *t)
+{
+	char path[PROC_PATH];
+	snprintf(path, sizeof path, "/proc/%llu/root", (unsigned long long)t->pid);
+	t->root = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	struct stat a, b;
+	t->same_root = t->root >= 0 && fstat(t->root, &a) == 0 && stat("/", &b) == 0 &&
+		       a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
 enum read_status snapshot_read(struct snapshot *s, uint64_t pid, const struct read_opts *o,
 			       struct errmsg *err)
 {
@@ -1032,11 +1072,7 @@ enum read_status snapshot_read(struct snapshot *s, uint64_t pid, const struct re
 		return e == ENOENT || e == ESRCH ? READ_SKIP : READ_FAILED;
 	}
 
-	snprintf(path, sizeof path, "/proc/%llu/root", (unsigned long long)pid);
-	t.root = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	struct stat a, b;
-	t.same_root = t.root >= 0 && fstat(t.root, &a) == 0 && stat("/", &b) == 0 &&
-		      a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+	target_root_open(&t);
 
 	int rc = -2;
 	if (o->source != SOURCE_MAPS) {
@@ -1095,4 +1131,76 @@ int snapshot_list_pids(uint64_t **pids, size_t *n, struct errmsg *err)
 	}
 	closedir(d);
 	return pidlist_finish(&l, pids, n, err);
+}
+
+/* ---- program headers, for lookup ------------------------------------- */
+
+/*
+ * The module's first mapping: the nearest at or below m that maps the same
+ * file (device and inode; for the vDSO, the same name) from offset 0.
+ */
+static const struct mapping *module_first(const struct snapshot *s, size_t i)
+{
+	const struct mapping *m = &s->map[i];
+	const struct mapping *best = NULL;
+	for (size_t j = 0; j < s->n; j++) {
+		const struct mapping *c = &s->map[j];
+		int same = (m->flags & MAPF_FILE)
+				   ? (c->flags & MAPF_FILE) && c->inode == m->inode &&
+					     c->dev_major == m->dev_major &&
+					     c->dev_minor == m->dev_minor
+				   : !(c->flags & MAPF_FILE) && c->file == m->file;
+		if (same && c->offset == 0 && c->start <= m->start && (!best || c->start > best->start))
+			best = c;
+	}
+	return best;
+}
+
+int module_loads(uint64_t pid, const struct snapshot *s, size_t i, struct elf_load *out,
+		 size_t cap, size_t *n, struct errmsg *err)
+{
+	const struct mapping *m = &s->map[i];
+	struct target t = { .pid = pid, .root = -1, .s = (struct snapshot *)s };
+	const char *why = "no file";
+	int rc = -1;
+
+	*n = 0;
+	target_root_open(&t);
+	if (m->flags & MAPF_FILE) {
+		struct stat st;
+		int impostor;
+		int pfd = open_mapped(&t, m, &st, &why, &impostor);
+		if (pfd >= 0) {
+			char self[PROC_PATH];
+			snprintf(self, sizeof self, "/proc/self/fd/%d", pfd);
+			int fd = open(self, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+			if (fd >= 0) {
+				struct fdsrc f = { fd };
+				struct bytesrc src = { fd_read, &f, NULL, (uint64_t)st.st_size };
+				rc = elf_read_loads(&src, out, cap, n, &why);
+				close(fd);
+			} else {
+				why = "cannot read the file";
+			}
+			close(pfd);
+		}
+	}
+	if (t.root >= 0)
+		close(t.root);
+	if (rc == 0)
+		return 0;
+	/* The loader mapped the headers with the first segment: read them there. */
+	const struct mapping *first = module_first(s, i);
+	struct memsrc mem;
+	struct bytesrc src;
+	if (first && mem_open(pid, first, &mem, &src) == 0) {
+		const char *mwhy;
+		rc = elf_read_loads(&src, out, cap, n, &mwhy);
+		close(mem.f.fd);
+		if (rc == 0)
+			return 0;
+		why = mwhy;
+	}
+	err_set(err, "pid %llu: %s: %s", (unsigned long long)pid, snapshot_str(s, m->file), why);
+	return -1;
 }
