@@ -142,6 +142,7 @@ UNIT := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test_*.
 UNIT_LIBS := $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null || echo -lcmocka)
 FIXTURES := $(BUILD)/fixtures/mapper $(BUILD)/fixtures/libfix.so $(BUILD)/fixtures/killshim.so \
 	$(BUILD)/fixtures/lowexec \
+	$(BUILD)/fixtures/lookupfix $(BUILD)/fixtures/lookupfix-pie $(BUILD)/fixtures/lookuplib.so \
 	$(BUILD)/fixtures/goprof $(BUILD)/fixtures/goprof-pie $(BUILD)/fixtures/pprofedit
 # Windows fixtures (tests/e2e/test_windows.py): a target program, a DLL it
 # loads, a Go program (Debian's golang-go, cross-built, no network) that
@@ -168,6 +169,21 @@ $(BUILD)/fixtures/libfix.so: tests/fixtures/libfix.c
 $(BUILD)/fixtures/lowexec: tests/fixtures/lowexec.c
 	@mkdir -p $(dir $@)
 	$(CC) $(WARN) -D_DEFAULT_SOURCE -O1 -static -no-pie -o $@ $<
+
+# lookup's markers (tests/e2e/test_lookup.py): a non-PIE and a PIE
+# executable, and a library linked at 0x100000 that the executable keeps
+# from going there.
+$(BUILD)/fixtures/lookupfix: tests/fixtures/lookupfix.c
+	@mkdir -p $(dir $@)
+	$(CC) $(WARN) -O1 -g -no-pie -fno-pie -Wl,--build-id=sha1 -o $@ $< -ldl
+
+$(BUILD)/fixtures/lookupfix-pie: tests/fixtures/lookupfix.c
+	@mkdir -p $(dir $@)
+	$(CC) $(WARN) -O1 -g -pie -fPIE -Wl,--build-id=sha1 -o $@ $< -ldl
+
+$(BUILD)/fixtures/lookuplib.so: tests/fixtures/lookuplib.c
+	@mkdir -p $(dir $@)
+	$(CC) $(WARN) -O1 -g -shared -fPIC -Wl,-Ttext-segment=0x100000 -Wl,--build-id=sha1 -o $@ $<
 
 $(BUILD)/fixtures/killshim.so: tests/fixtures/killshim.c
 	@mkdir -p $(dir $@)
