@@ -92,11 +92,5 @@ void json_put_string(struct buf *b, const char *s, size_t len);
  */
 void json_put_wtf8(struct buf *b, const char *s, size_t len);
 
-/*
- * Decodes one UTF-8 character at s (len > 0). Returns its length and sets
- * *cp, or returns 0 when the bytes there are not valid UTF-8 (overlong
- * forms, surrogates and values past U+10FFFF are not).
- */
-size_t utf8_decode(const unsigned char *s, size_t len, uint32_t *cp);
 
 #endif

@@ -10,6 +10,7 @@
 
 #include "emit.h"
 #include "lookup.h"
+#include "utf8.h"
 
 /*
  * Appends str with C-style escapes for what a terminal would act on or
