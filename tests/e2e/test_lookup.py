@@ -291,8 +291,10 @@ def test_attach_nested_snapshot_innermost(tmp_path):
 
 def test_bad_lines_are_named_and_the_rest_answered(fix):
     long_line = "7" * 10000
+    # Longer than modmap's read window, and an address in its first bytes.
+    huge_line = "0x10" + " " * 200_000 + "zz"
     lines = ["zz", hex(fix.lib_marker), "", "  0X10\t", "0x", "1" * 17,
-             "0x12 34", long_line, "\x1b[31m", hex(fix.exe_marker) + "\r"]
+             "0x12 34", long_line, "\x1b[31m", huge_line, hex(fix.exe_marker) + "\r"]
     p = lookup("--pid", fix.pid, "-f", "jsonl", check=False,
                input="\n".join(lines).encode())  # no final newline
     assert p.returncode == 1
@@ -301,9 +303,10 @@ def test_bad_lines_are_named_and_the_rest_answered(fix):
     err = p.stderr.decode().splitlines()
     assert err[0] == "modmap: lookup: line 1: not an address: 'zz'"
     assert [e.split(":")[2].strip() for e in err] == \
-        ["line 1", "line 5", "line 6", "line 7", "line 8", "line 9"]
+        ["line 1", "line 5", "line 6", "line 7", "line 8", "line 9", "line 10"]
     assert err[4].endswith("'" + "7" * 64 + "...'")    # named, not echoed whole
     assert "\\x1b" in err[5] and "\x1b" not in err[5]
+    assert err[6].endswith("'0x10" + " " * 60 + "...'")
 
 
 def test_bad_argument(fix):
