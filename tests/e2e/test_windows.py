@@ -114,6 +114,8 @@ class Target:
                 self.pid = int(rest)
             elif word == "suspended":
                 self.suspended = int(rest)
+            elif word == "answer":
+                self.answer = int(rest, 16)
             elif word == "mod":
                 base, size, path = rest.split(" ", 2)
                 self.mods.append((int(base, 16), int(size, 16), path))
@@ -823,3 +825,36 @@ def test_attach_input_errors(wine, tmp_path):
         assert (p.returncode, p.stdout) == (1, b"")
         assert p.stderr.decode().splitlines() == [line]
         assert sorted(f.name for f in tmp_path.iterdir()) == ["dir", "snap.pb.gz"]
+
+
+# ---- lookup -----------------------------------------------------------------
+
+def pe_rva(path, symbol):
+    """The symbol's RVA as binutils gives it: nm's address minus ImageBase."""
+    nm = subprocess.run(["x86_64-w64-mingw32-nm", str(path)], capture_output=True,
+                        text=True, check=True).stdout
+    addr = next(int(l.split()[0], 16) for l in nm.splitlines() if l.split()[-1] == symbol)
+    hdr = subprocess.run(["x86_64-w64-mingw32-objdump", "-p", str(path)], capture_output=True,
+                         text=True, check=True).stdout
+    base = int(re.search(r"^ImageBase\s+([0-9a-fA-F]+)", hdr, re.M)[1], 16)
+    return addr - base
+
+
+def test_lookup_rva_matches_nm(target, dlls, tmp_path):
+    """lookup's rva of fixdll_answer (its runtime address from GetProcAddress)
+    is the RVA binutils gives, live under Wine and from a saved snapshot."""
+    want = pe_rva(FIXDLL, "fixdll_answer")
+    p = modmap("lookup", "--pid", target.pid, "-f", "json", hex(target.answer), "0x10")
+    assert p.returncode == 0, p.stderr
+    a, unmapped = json.loads(p.stdout)
+    assert a["file"] == winpath(dlls["long"])
+    assert int(a["rva"], 16) == want and "elf_vaddr" not in a
+    assert int(a["start"], 16) + want == target.answer
+    assert unmapped == {"address": "0x10", "mapped": False}
+    # A snapshot saved by modmap.exe, looked up by the Linux build.
+    snap = WORK / "lookup-snap.pb.gz"
+    p = modmap("--pid", target.pid, "--format", "pprof", "-o", winpath(snap))
+    assert p.returncode == 0, p.stderr
+    b = json.loads(run_modmap("lookup", "--snapshot", snap, "-f", "json",
+                              hex(target.answer)).stdout)[0]
+    assert int(b["rva"], 16) == want and b["file"] == a["file"]
