@@ -58,6 +58,7 @@ struct answerer {
 	const struct snapshot *s;
 	enum format format;
 	struct buf out;
+	struct lookup_emit cache;	/* each mapping's constant part */
 	size_t answered;
 	int bad;		/* a line was not an address */
 	int failed;		/* output could not be written */
@@ -148,14 +149,14 @@ static void answer(struct answerer *a, uint64_t addr)
 	lookup_address(a->l, addr, &ans);
 	switch (a->format) {
 	case FMT_TEXT:
-		emit_lookup_text(&a->out, a->s, &ans);
+		emit_lookup_text(&a->out, a->s, &ans, &a->cache);
 		break;
 	case FMT_JSON:
 		buf_puts(&a->out, a->answered ? ",\n" : "\n");
-		emit_lookup_json(&a->out, a->s, &ans);
+		emit_lookup_json(&a->out, a->s, &ans, &a->cache);
 		break;
 	case FMT_JSONL:
-		emit_lookup_json(&a->out, a->s, &ans);
+		emit_lookup_json(&a->out, a->s, &ans, &a->cache);
 		break;
 	}
 	if (a->format != FMT_JSON)
@@ -293,6 +294,7 @@ int cmd_lookup(int argc, char **argv)
 		rc = EXIT_PARTIAL;
 done:
 	lookup_free(a.l);
+	lookup_emit_free(&a.cache);
 	buf_free(&a.out);
 	snapshot_free(&s);
 	free(o.addrs);

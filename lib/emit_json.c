@@ -150,7 +150,21 @@ int emit_json(struct buf *b, const struct snapshot *s, size_t n, int as_array,
  * A lookup answer as one JSON object on one line: address, mapped, the
  * mapping's keys as in a snapshot, then file_offset and elf_vaddr or rva.
  */
-void emit_lookup_json(struct buf *b, const struct snapshot *s, const struct lookup_answer *a)
+static void lookup_json_part(struct buf *b, const struct snapshot *s, const struct mapping *m)
+{
+	struct mapping_fields mf;
+	int wtf8 = strcmp(s->os, "windows") == 0;
+	mapping_fields(&mf, s, m);
+	for (size_t i = 0; i < mf.n; i++) {
+		buf_puts(b, ", \"");
+		buf_puts(b, mf.f[i].key);
+		buf_puts(b, "\": ");
+		put_value(b, &mf.f[i], wtf8);
+	}
+}
+
+void emit_lookup_json(struct buf *b, const struct snapshot *s, const struct lookup_answer *a,
+		      struct lookup_emit *c)
 {
 	buf_puts(b, "{\"address\": \"");
 	buf_hex(b, a->address);
@@ -159,15 +173,7 @@ void emit_lookup_json(struct buf *b, const struct snapshot *s, const struct look
 		return;
 	}
 	buf_puts(b, "\", \"mapped\": true");
-	struct mapping_fields mf;
-	int wtf8 = strcmp(s->os, "windows") == 0;
-	mapping_fields(&mf, s, &s->map[a->index]);
-	for (size_t i = 0; i < mf.n; i++) {
-		buf_puts(b, ", \"");
-		buf_puts(b, mf.f[i].key);
-		buf_puts(b, "\": ");
-		put_value(b, &mf.f[i], wtf8);
-	}
+	lookup_emit_part(b, s, (size_t)a->index, c, lookup_json_part);
 	buf_puts(b, ", \"file_offset\": \"");
 	buf_hex(b, a->file_offset);
 	buf_putc(b, '"');

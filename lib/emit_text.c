@@ -132,14 +132,24 @@ int emit_text(struct buf *b, const struct snapshot *s, size_t n, struct errmsg *
  * elf_vaddr=0x101136 build_id=ab12... /usr/lib/libfoo.so", or "ADDRESS
  * unmapped".
  */
-void emit_lookup_text(struct buf *b, const struct snapshot *s, const struct lookup_answer *a)
+static void lookup_text_part(struct buf *b, const struct snapshot *s, const struct mapping *m)
+{
+	if (m->build_id) {
+		buf_puts(b, " build_id=");
+		put_escaped(b, s, snapshot_str(s, m->build_id));
+	}
+	buf_putc(b, ' ');
+	put_escaped(b, s, m->file ? snapshot_str(s, m->file) : "[anon]");
+}
+
+void emit_lookup_text(struct buf *b, const struct snapshot *s, const struct lookup_answer *a,
+		      struct lookup_emit *c)
 {
 	buf_hex(b, a->address);
 	if (a->index < 0) {
 		buf_puts(b, " unmapped");
 		return;
 	}
-	const struct mapping *m = &s->map[a->index];
 	buf_puts(b, " file_offset=");
 	buf_hex(b, a->file_offset);
 	if (a->has_elf_vaddr) {
@@ -150,10 +160,5 @@ void emit_lookup_text(struct buf *b, const struct snapshot *s, const struct look
 		buf_puts(b, " rva=");
 		buf_hex(b, a->rva);
 	}
-	if (m->build_id) {
-		buf_puts(b, " build_id=");
-		put_escaped(b, s, snapshot_str(s, m->build_id));
-	}
-	buf_putc(b, ' ');
-	put_escaped(b, s, m->file ? snapshot_str(s, m->file) : "[anon]");
+	lookup_emit_part(b, s, (size_t)a->index, c, lookup_text_part);
 }

@@ -183,3 +183,45 @@ int lookup_parse_address(const char *line, size_t len, uint64_t *addr)
 	*addr = v;
 	return 0;
 }
+
+void lookup_emit_free(struct lookup_emit *c)
+{
+	free(c->off);
+	free(c->len);
+	buf_free(&c->parts);
+	memset(c, 0, sizeof *c);
+}
+
+/*
+ * Appends mapping i's constant part to b: from the cache, or rendered by
+ * render into the cache first. Without memory for the cache, straight
+ * into b.
+ */
+void lookup_emit_part(struct buf *b, const struct snapshot *s, size_t i, struct lookup_emit *c,
+		      void (*render)(struct buf *, const struct snapshot *, const struct mapping *))
+{
+	if (!c->failed && c->n == 0 && s->n) {
+		c->off = calloc(s->n, sizeof *c->off);
+		c->len = calloc(s->n, sizeof *c->len);
+		c->n = s->n;
+		c->failed = !c->off || !c->len;
+	}
+	if (c->failed || i >= c->n) {
+		render(b, s, &s->map[i]);
+		return;
+	}
+	if (c->len[i] == 0) {
+		size_t at = c->parts.len;
+		render(&c->parts, s, &s->map[i]);
+		if (c->parts.oom) {
+			c->failed = 1;
+			render(b, s, &s->map[i]);
+			return;
+		}
+		c->off[i] = at;
+		c->len[i] = c->parts.len - at;
+		if (c->len[i] == 0)
+			return;	/* nothing to say, nothing cached */
+	}
+	buf_put(b, c->parts.p + c->off[i], c->len[i]);
+}

@@ -51,8 +51,27 @@ int lookup_parse_address(const char *line, size_t len, uint64_t *addr);
  */
 int lookup_path_is_windows(const char *path);
 
+/*
+ * What stays the same in every answer about one mapping (its keys in JSON,
+ * its build ID and file in text), rendered once per mapping: a million
+ * answers cost a few numbers each. Start from a zeroed one, with one
+ * format only; lookup_emit_free releases it.
+ */
+struct lookup_emit {
+	size_t n;		/* mappings of the snapshot (0: not set up) */
+	size_t *off, *len;	/* per mapping: its part in parts; len 0: not yet */
+	struct buf parts;
+	int failed;		/* memory ran out: render every time */
+};
+void lookup_emit_free(struct lookup_emit *c);
+/* For the writers: mapping i's part, rendered once by render. */
+void lookup_emit_part(struct buf *b, const struct snapshot *s, size_t i, struct lookup_emit *c,
+		      void (*render)(struct buf *, const struct snapshot *, const struct mapping *));
+
 /* The answer as one JSON object, or one text line, without a newline. */
-void emit_lookup_json(struct buf *b, const struct snapshot *s, const struct lookup_answer *a);
-void emit_lookup_text(struct buf *b, const struct snapshot *s, const struct lookup_answer *a);
+void emit_lookup_json(struct buf *b, const struct snapshot *s, const struct lookup_answer *a,
+		      struct lookup_emit *c);
+void emit_lookup_text(struct buf *b, const struct snapshot *s, const struct lookup_answer *a,
+		      struct lookup_emit *c);
 
 #endif
