@@ -166,16 +166,14 @@ int lookup_parse_address(const char *line, size_t len, uint64_t *addr)
 		return -1;
 	uint64_t v = 0;
 	for (; i < end; i++) {
-		unsigned char c = (unsigned char)line[i];
-		unsigned d;
-		if (c >= '0' && c <= '9')
-			d = c - '0';
-		else if (c >= 'a' && c <= 'f')
-			d = c - 'a' + 10;
-		else if (c >= 'A' && c <= 'F')
-			d = c - 'A' + 10;
-		else
-			return -1;
+		unsigned c = (unsigned char)line[i];
+		unsigned d = c - '0';
+		if (d > 9) {
+			d = (c | 0x20) - 'a';	/* 'A'..'F' to 'a'..'f' */
+			if (d > 5)
+				return -1;
+			d += 10;
+		}
 		if (v >> 60)
 			return -1;
 		v = v << 4 | d;
