@@ -120,6 +120,9 @@ static void parse_args(int argc, char **argv, struct lookup_args *o)
 	}
 	if (!o->pid == !o->snapshot)
 		usage_error("lookup", "%s", "give one of --pid PID or --snapshot FILE");
+	if (o->snapshot && strcmp(o->snapshot, "-") == 0 && !o->naddrs)
+		usage_error("lookup", "%s",
+			    "the snapshot comes from standard input: give the ADDRs as arguments");
 }
 
 /* Names a line that is not an address: its first bytes, escaped. */

@@ -351,6 +351,7 @@ def test_a_million_addresses_in_flat_memory(fix, tmp_path):
     (["--pid", "1", "-f", "cbor"], "unknown format 'cbor'"),
     (["--pid", "0"], "invalid PID '0'"),
     (["--pid", "1", "--bogus"], "unknown argument '--bogus'"),
+    (["--snapshot", "-"], "the snapshot comes from standard input"),
 ])
 def test_usage_errors(args, why):
     p = lookup(*args, check=False)
