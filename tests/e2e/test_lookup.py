@@ -375,3 +375,55 @@ def test_help():
     p = lookup("--help")
     assert p.stdout.startswith(b"usage: modmap lookup (--pid PID | --snapshot FILE)")
     assert b"lookup" in run_modmap("--help").stdout
+
+
+# ---- the library --------------------------------------------------------------
+
+API_PROGRAM = r"""
+#include <stdio.h>
+#include <stdlib.h>
+#include <modmap.h>
+
+int main(int argc, char **argv)
+{
+	struct modmap_snapshot *s;
+	struct modmap_error err;
+	if (modmap_snapshot_read(strtoull(argv[1], NULL, 10), NULL, &s, &err) < 0) {
+		fprintf(stderr, "%s\n", err.message);
+		return 1;
+	}
+	for (int i = 2; i < argc; i++) {
+		struct modmap_lookup r;
+		struct modmap_mapping m = { 0 };
+		uint64_t addr = strtoull(argv[i], NULL, 16);
+		if (modmap_lookup(s, addr, &r, &err) < 0)
+			return 1;
+		if (r.mapping != modmap_snapshot_find(s, addr))
+			return 3;
+		if (r.mapping >= 0)
+			modmap_snapshot_mapping(s, (size_t)r.mapping, &m);
+		printf("%lld %s %llx %d %llx\n", r.mapping, r.mapping >= 0 ? m.file : "-",
+		       (unsigned long long)r.file_offset, r.has_elf_vaddr,
+		       (unsigned long long)r.elf_vaddr);
+	}
+	modmap_snapshot_free(s);
+	return 0;
+}
+"""
+
+
+def test_library_lookup(fix, tmp_path):
+    """modmap_lookup through the public header and the static library."""
+    from conftest import ROOT
+    src, exe = tmp_path / "api.c", tmp_path / "api"
+    src.write_text(API_PROGRAM)
+    subprocess.run(["cc", "-std=c99", "-Wall", "-Werror", "-I", ROOT / "include", "-o", exe,
+                    src, ROOT / "build/libmodmap.a", "-lz", "-lcbor"], check=True)
+    out = subprocess.run([exe, str(fix.pid), hex(fix.lib_marker), "0x10"], capture_output=True,
+                         text=True, check=True).stdout.splitlines()
+    idx, file, off, has, vaddr = out[0].split()
+    assert file == str(fix.lib) and has == "1"
+    assert int(vaddr, 16) == nm_value(fix.lib, "lookuplib_marker")
+    k = kernel_mapping(fix.pid, fix.lib_marker)
+    assert int(off, 16) == fix.lib_marker - k["start"] + k["offset"]
+    assert out[1] == "-1 - 0 0 0"
