@@ -175,6 +175,8 @@ static void answer_line(struct answerer *a, const char *line, size_t len, size_t
 {
 	uint64_t addr;
 	size_t i = 0;
+	if (len == total && len && line[len - 1] == '\r')
+		total = --len;	/* a CRLF line end */
 	while (i < len && (line[i] == ' ' || line[i] == '\t' || line[i] == '\r'))
 		i++;
 	if (i == len && len == total)

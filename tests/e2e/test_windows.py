@@ -851,6 +851,13 @@ def test_lookup_rva_matches_nm(target, dlls, tmp_path):
     assert int(a["rva"], 16) == want and "elf_vaddr" not in a
     assert int(a["start"], 16) + want == target.answer
     assert unmapped == {"address": "0x10", "mapped": False}
+    # The same from standard input, with Windows line ends and a bad line.
+    p = subprocess.run(["wine", str(MODMAP_EXE), "lookup", "--pid", str(target.pid), "-f",
+                        "jsonl"], env=wine_env(), capture_output=True, timeout=120,
+                       input=f"{target.answer:#x}\r\nnope\r\n10\r\n".encode())
+    assert p.returncode == 1, p.stderr
+    assert [json.loads(l) for l in p.stdout.splitlines()] == [a, unmapped]
+    assert b"line 2: not an address: 'nope'" in p.stderr
     # A snapshot saved by modmap.exe, looked up by the Linux build.
     snap = WORK / "lookup-snap.pb.gz"
     p = modmap("--pid", target.pid, "--format", "pprof", "-o", winpath(snap))
