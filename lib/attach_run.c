@@ -80,6 +80,7 @@ int snapshot_read_saved(const char *path, uint64_t max, struct snapshot *s,
 	if (!max)
 		max = ATTACH_MAX_SIZE;
 	s->os = "linux";
+	s->saved = 1;
 	if (platform_read_file(path, &file, max, err) < 0)
 		goto done;
 	if (attach_unpack(file.p, file.len, max, &raw, &p, &len, &why) < 0)

@@ -84,6 +84,8 @@ struct snapshot {
 	const char *os;		/* "linux" or "windows" (static) */
 	uint64_t time_nanos;	/* capture time, Unix nanoseconds */
 	uint32_t exe;		/* path of the main executable, "" if unknown */
+	int saved;		/* read back from a saved file: permissions, device,
+				   inode and deletion are not known */
 	struct mapping *map;
 	size_t n, cap;
 	char *arena;

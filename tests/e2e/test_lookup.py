@@ -219,6 +219,9 @@ def test_saved_snapshot(fix, tmp_path, fmt):
                   "elf_vaddr"]:
             assert got[k] == want[k], k
     assert int(a[1]["elf_vaddr"], 16) == nm_value(fix.lib, "lookuplib_marker")
+    # What the snapshot does not hold is not made up; main is what it says.
+    assert [x["main"] for x in a] == [True, False]
+    assert not {"perms", "dev", "inode", "deleted"} & (set(a[0]) | set(a[1]))
     # Another build at the library's path: no elf_vaddr from it.
     shutil.copy(FIXTURES / "libfix.so", fix.lib)
     b = lookup_json("--snapshot", snap, hex(fix.lib_marker))[0]
