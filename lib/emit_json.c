@@ -91,50 +91,77 @@ static void put_value(struct buf *b, const struct field *f, int wtf8)
 }
 
 /*
- * Each field on its own line, indented; keys are plain ASCII. Strings of a
- * Windows snapshot are WTF-8 (UTF-16 made 8-bit), Linux's are raw bytes.
+ * Each field on its own line, indented (indent NULL: all on one line, for
+ * JSON Lines); keys are plain ASCII. Strings of a Windows snapshot are
+ * WTF-8 (UTF-16 made 8-bit), Linux's are raw bytes.
  */
 static void put_fields(struct buf *b, const struct snapshot *s, const struct field *f, size_t n,
 		       const char *indent)
 {
 	int wtf8 = strcmp(s->os, "windows") == 0;
 	for (size_t i = 0; i < n; i++) {
-		buf_puts(b, i ? ",\n" : "\n");
-		buf_puts(b, indent);
+		if (indent) {
+			buf_puts(b, i ? ",\n" : "\n");
+			buf_puts(b, indent);
+		} else if (i) {
+			buf_putc(b, ',');
+		}
 		buf_putc(b, '"');
 		buf_puts(b, f[i].key);
-		buf_puts(b, "\": ");
+		buf_puts(b, indent ? "\": " : "\":");
 		put_value(b, &f[i], wtf8);
 	}
 }
 
-static void put_snapshot(struct buf *b, const struct snapshot *s)
+/* One process's object, pretty or (compact) on one line. */
+static void put_snapshot(struct buf *b, const struct snapshot *s, int compact)
 {
 	struct snapshot_fields sf;
 	struct mapping_fields mf;
 	snapshot_fields(&sf, s);
 	buf_putc(b, '{');
-	put_fields(b, s, sf.f, sf.n, "  ");
-	buf_puts(b, ",\n  \"mappings\": [");
+	put_fields(b, s, sf.f, sf.n, compact ? NULL : "  ");
+	buf_puts(b, compact ? ",\"mappings\":[" : ",\n  \"mappings\": [");
 	for (size_t i = 0; i < s->n; i++) {
 		mapping_fields(&mf, s, &s->map[i]);
-		buf_puts(b, i ? ",\n    {" : "\n    {");
-		put_fields(b, s, mf.f, mf.n, "      ");
-		buf_puts(b, "\n    }");
+		if (compact) {
+			buf_puts(b, i ? ",{" : "{");
+			put_fields(b, s, mf.f, mf.n, NULL);
+			buf_putc(b, '}');
+		} else {
+			buf_puts(b, i ? ",\n    {" : "\n    {");
+			put_fields(b, s, mf.f, mf.n, "      ");
+			buf_puts(b, "\n    }");
+		}
 	}
-	buf_puts(b, s->n ? "\n  ]\n}" : "]\n}");
+	buf_puts(b, compact ? "]}" : s->n ? "\n  ]\n}" : "]\n}");
+}
+
+int emit_jsonl(struct buf *b, const struct snapshot *s, size_t n, int as_array,
+	       struct errmsg *err)
+{
+	(void)as_array;	/* one object a line, however many */
+	for (size_t i = 0; i < n; i++) {
+		put_snapshot(b, &s[i], 1);
+		buf_putc(b, '\n');
+	}
+	if (b->oom) {
+		err_set(err, "out of memory");
+		return -1;
+	}
+	return 0;
 }
 
 int emit_json(struct buf *b, const struct snapshot *s, size_t n, int as_array,
 	      struct errmsg *err)
 {
 	if (!as_array && n == 1) {
-		put_snapshot(b, &s[0]);
+		put_snapshot(b, &s[0], 0);
 	} else {
 		buf_putc(b, '[');
 		for (size_t i = 0; i < n; i++) {
 			buf_puts(b, i ? ",\n" : "\n");
-			put_snapshot(b, &s[i]);
+			put_snapshot(b, &s[i], 0);
 		}
 		buf_puts(b, "\n]");
 	}

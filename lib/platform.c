@@ -617,6 +617,15 @@ static void out_close_file(struct platform_out *o)
 }
 #endif
 
+int platform_out_flush(struct platform_out *o, struct errmsg *err)
+{
+	if (!o->name && fflush(stdout) != 0) {
+		err_set(err, "standard output: %s", strerror(errno));
+		return -1;
+	}
+	return 0;	/* a file is written without a buffer of ours */
+}
+
 struct platform_out *platform_out_open(const char *path, struct errmsg *err)
 {
 	struct platform_out *o = calloc(1, sizeof *o);

@@ -86,6 +86,8 @@ void platform_in_close(struct platform_in *in);
 struct platform_out;
 struct platform_out *platform_out_open(const char *path, struct errmsg *err);
 int platform_out_write(struct platform_out *out, const void *p, size_t len, struct errmsg *err);
+/* What was written so far reaches its reader now (standard output's buffer). */
+int platform_out_flush(struct platform_out *out, struct errmsg *err);
 int platform_out_commit(struct platform_out *out, struct errmsg *err);
 void platform_out_abort(struct platform_out *out);
 

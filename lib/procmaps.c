@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "buildid.h"
+#include "cgroup.h"
 #include "elfphdr.h"
 #include "procmaps.h"
 #include "region.h"
@@ -973,6 +974,84 @@ static int mark_main(struct target *t)
 	return 0;
 }
 
+/* ---- which process: comm, namespace PID, cgroup ------------------------ */
+
+/* Up to cap bytes of a small /proc file; its length, or -1. */
+static ssize_t read_small(uint64_t pid, const char *name, char *buf, size_t cap)
+{
+	char path[PROC_PATH];
+	snprintf(path, sizeof path, "/proc/%llu/%s", (unsigned long long)pid, name);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	size_t len = 0;
+	while (len < cap) {
+		ssize_t r = read(fd, buf + len, cap - len);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		len += (size_t)r;
+	}
+	close(fd);
+	return (ssize_t)len;
+}
+
+/* The last PID of the "NSpid:" line of /proc/PID/status: the innermost namespace's. */
+uint64_t status_ns_pid(const char *text, size_t len)
+{
+	static const char key[] = "\nNSpid:";	/* never the first line */
+	const char *p = memmem(text, len, key, sizeof key - 1);
+	if (!p)
+		return 0;
+	const char *end = text + len, *q = p + sizeof key - 1;
+	uint64_t last = 0;
+	while (q < end && *q != '\n') {
+		while (q < end && (*q == ' ' || *q == '\t'))
+			q++;
+		uint64_t v = 0;
+		int digits = 0;
+		while (q < end && *q >= '0' && *q <= '9' && v <= UINT64_MAX / 10 - 1)
+			v = v * 10 + (uint64_t)(*q++ - '0'), digits++;
+		if (!digits)
+			break;
+		last = v;
+	}
+	return last;
+}
+
+/*
+ * comm, ns_pid, cgroup and container_id, from three small files read in
+ * the same pass. A process that exits meanwhile keeps what was read.
+ */
+static int read_process_identity(struct target *t)
+{
+	struct snapshot *s = t->s;
+	char buf[16384];
+	ssize_t n = read_small(t->pid, "comm", buf, 64);
+	while (n > 0 && buf[n - 1] == '\n')
+		n--;
+	if (n > 0 && (s->comm = snapshot_intern(s, buf, (size_t)n)) == UINT32_MAX)
+		return -1;
+	s->ns_pid = t->pid;
+	n = read_small(t->pid, "status", buf, sizeof buf);
+	uint64_t ns = n > 0 ? status_ns_pid(buf, (size_t)n) : 0;
+	if (ns)
+		s->ns_pid = ns;
+	n = read_small(t->pid, "cgroup", buf, sizeof buf);
+	const char *path;
+	size_t plen;
+	if (n > 0 && cgroup_path(buf, (size_t)n, &path, &plen) == 0) {
+		char id[CONTAINER_ID_LEN + 1];
+		if ((s->cgroup = snapshot_intern(s, path, plen)) == UINT32_MAX)
+			return -1;
+		if (cgroup_container_id(path, plen, id) == 0 &&
+		    (s->container_id = snapshot_intern(s, id, CONTAINER_ID_LEN)) == UINT32_MAX)
+			return -1;
+	}
+	return 0;
+}
+
 static uint64_t now_nanos(void)
 {
 	struct timespec ts;
@@ -1033,7 +1112,7 @@ enum read_status snapshot_read(struct snapshot *s, uint64_t pid, const struct re
 	if (rc == -2)
 		rc = source_maps(&t, fd, err);
 	close(fd);
-	if (rc == 0 && mark_main(&t) < 0) {
+	if (rc == 0 && (mark_main(&t) < 0 || read_process_identity(&t) < 0)) {
 		err_set(err, "pid %llu: out of memory", (unsigned long long)pid);
 		rc = -1;
 	}

@@ -559,6 +559,17 @@ enum read_status snapshot_read(struct snapshot *s, uint64_t pid, const struct re
 		more = Module32NextW(snap, &me);
 	}
 	CloseHandle(snap);
+	/* Windows has no namespaces or cgroups: the process is its own. */
+	s->ns_pid = pid;
+	if (rc == 0 && s->exe) {
+		const char *exe = snapshot_str(s, s->exe), *base = exe;
+		for (const char *c = exe; *c; c++)
+			if (*c == '\\' || *c == '/')
+				base = c + 1;
+		s->comm = snapshot_intern_str(s, base);
+		if (s->comm == UINT32_MAX)
+			rc = -1;
+	}
 	if (t.proc)
 		CloseHandle(t.proc);
 	free(t.zone);
