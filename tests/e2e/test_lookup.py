@@ -164,6 +164,31 @@ def test_deleted_library(fix, tmp_path, how):
     assert addr2line_function(keep, int(a["elf_vaddr"], 16)) == "lookuplib_marker"
 
 
+@pytest.mark.parametrize("exe", EXES)
+def test_library_replaced_in_its_mount_namespace(spawn, tmp_path, exe):
+    """Another build bound over the library's path in the target's mount
+    namespace: not the mapped file, so the headers come from map_files
+    (root) or from the process's memory, never from the impostor."""
+    if os.geteuid() != 0:
+        pytest.skip("unshare -m and mount --bind need root")
+    lib = tmp_path / "lookuplib.so"
+    shutil.copy(FIXTURES / "lookuplib.so", lib)
+    other = tmp_path / "other.so"
+    shutil.copy(FIXTURES / "libfix.so", other)
+    f = Fix(spawn(["unshare", "-m", "--propagation", "private", FIXTURES / exe, lib]),
+            FIXTURES / exe, lib)
+    subprocess.run(["nsenter", "-t", str(f.pid), "-m", "mount", "--bind", str(other),
+                    str(lib)], check=True)
+    want = nm_value(FIXTURES / "lookuplib.so", "lookuplib_marker")
+    for prefix in [[], NO_MAP_FILES]:
+        p = subprocess.run([*prefix, MODMAP, "lookup", "--pid", str(f.pid), "-f", "json",
+                            hex(f.lib_marker)], capture_output=True, timeout=60)
+        assert p.returncode == 0, p.stderr
+        a = json.loads(p.stdout)[0]
+        assert a["file"] == str(lib) and a["deleted"] is False
+        assert int(a["elf_vaddr"], 16) == want, prefix
+
+
 def test_boundaries_against_the_kernel(fix):
     """Every mapping's start, limit - 1 and limit, and an address between
     mappings, streamed on standard input: each answer names the mapping the
