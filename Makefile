@@ -148,7 +148,8 @@ FIXTURES := $(BUILD)/fixtures/mapper $(BUILD)/fixtures/libfix.so $(BUILD)/fixtur
 	$(BUILD)/fixtures/sigshim.so \
 	$(BUILD)/fixtures/lowexec $(BUILD)/fixtures/zombieleader $(BUILD)/fixtures/longpath \
 	$(BUILD)/fixtures/goprof $(BUILD)/fixtures/goprof-pie $(BUILD)/fixtures/pprofedit \
-	$(BUILD)/pprof
+	$(BUILD)/pprof \
+	$(BUILD)/fixtures/lookupfix $(BUILD)/fixtures/lookupfix-pie $(BUILD)/fixtures/lookuplib.so
 # Windows fixtures (tests/e2e/test_windows.py): a target program, a DLL it
 # loads, a Go program (Debian's golang-go, cross-built, no network) that
 # prints Go's own path+mtime IDs, and goprof cross-built, whose profiles
@@ -187,6 +188,21 @@ $(BUILD)/fixtures/longpath: tests/fixtures/longpath.c
 $(BUILD)/fixtures/sigshim.so: tests/fixtures/sigshim.c
 	@mkdir -p $(dir $@)
 	$(CC) -shared -fPIC -O1 -o $@ $< -ldl
+
+# lookup's markers (tests/e2e/test_lookup.py): a non-PIE and a PIE
+# executable, and a library linked at 0x100000 that the executable keeps
+# from going there.
+$(BUILD)/fixtures/lookupfix: tests/fixtures/lookupfix.c
+	@mkdir -p $(dir $@)
+	$(CC) $(WARN) -O1 -g -no-pie -fno-pie -Wl,--build-id=sha1 -o $@ $< -ldl
+
+$(BUILD)/fixtures/lookupfix-pie: tests/fixtures/lookupfix.c
+	@mkdir -p $(dir $@)
+	$(CC) $(WARN) -O1 -g -pie -fPIE -Wl,--build-id=sha1 -o $@ $< -ldl
+
+$(BUILD)/fixtures/lookuplib.so: tests/fixtures/lookuplib.c
+	@mkdir -p $(dir $@)
+	$(CC) $(WARN) -O1 -g -shared -fPIC -Wl,-Ttext-segment=0x100000 -Wl,--build-id=sha1 -o $@ $<
 
 $(BUILD)/fixtures/killshim.so: tests/fixtures/killshim.c
 	@mkdir -p $(dir $@)

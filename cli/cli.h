@@ -23,6 +23,7 @@ struct cli_command {
 int cmd_snapshot(int argc, char **argv);
 int cmd_attach(int argc, char **argv);
 int cmd_collect(int argc, char **argv);
+int cmd_lookup(int argc, char **argv);
 
 /*
  * Prints "modmap: [CMD: ]MESSAGE" and where help is, then exits 2. cmd is

@@ -12,6 +12,8 @@ static const struct cli_command commands[] = {
 	{ "attach", "attach (--pid PID | --snapshot FILE) PROFILE [-o OUT] [--max-size N]",
 	  cmd_attach },
 	{ "collect", "collect (--pid PID ... | --self | --all) [-o DIR]", cmd_collect },
+	{ "lookup", "lookup (--pid PID | --snapshot FILE) [-f text|json|jsonl] [ADDR ...]",
+	  cmd_lookup },
 	{ NULL, "[OPTIONS] (--pid PID ... | --self | --all)", cmd_snapshot },
 };
 

@@ -47,6 +47,11 @@ static int src_read(const struct bytesrc *src, uint64_t off, void *buf, size_t l
 	return src->read(src->ctx, off, buf, len);
 }
 
+int bytesrc_read(const struct bytesrc *src, uint64_t off, void *buf, size_t len)
+{
+	return src_read(src, off, buf, len);
+}
+
 static uint64_t get_u(const unsigned char *p, size_t n, int be)
 {
 	uint64_t v = 0;

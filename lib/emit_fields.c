@@ -40,6 +40,11 @@ void mapping_fields(struct mapping_fields *o, const struct snapshot *s,
 		add(f, &n, "pe_image", FIELD_STR, 0, snapshot_str(s, m->pe_image));
 	if (m->bid_error)
 		add(f, &n, "build_id_error", FIELD_STR, 0, snapshot_str(s, m->bid_error));
+	if (s->saved) {
+		add(f, &n, "main", FIELD_BOOL, !!(m->flags & MAPF_MAIN), NULL);
+		o->n = n;
+		return;	/* what a saved snapshot does not hold is not made up */
+	}
 	perm_string(m->prot, o->perms);
 	add(f, &n, "perms", FIELD_STR, 0, o->perms);
 	if (m->flags & MAPF_FILE) {

@@ -1186,4 +1186,123 @@ int platform_read_at(int fd, uint64_t off, void *buf, size_t len)
 	}
 	return 0;
 }
+
+#endif
+
+/* ---- module files read in place, and standard input as it comes ----- */
+
+struct platform_file {
+#ifdef _WIN32
+	FILE *f;
+#else
+	int fd;
+#endif
+};
+
+#ifdef _WIN32
+struct platform_file *platform_file_open(const char *path, uint64_t *size)
+{
+	struct errmsg why;
+	FILE *f = in_fopen(path, &why);
+	if (!f)
+		return NULL;
+	HANDLE h = (HANDLE)_get_osfhandle(_fileno(f));
+	LARGE_INTEGER sz;
+	struct platform_file *pf = NULL;
+	if (GetFileType(h) == FILE_TYPE_DISK && GetFileSizeEx(h, &sz) && sz.QuadPart >= 0 &&
+	    (pf = malloc(sizeof *pf))) {
+		pf->f = f;
+		*size = (uint64_t)sz.QuadPart;
+		return pf;
+	}
+	fclose(f);
+	return NULL;
+}
+
+int platform_file_pread(void *ctx, uint64_t off, void *buf, size_t len)
+{
+	struct platform_file *pf = ctx;
+	if (off > INT64_MAX || _fseeki64(pf->f, (__int64)off, SEEK_SET) != 0)
+		return -1;
+	return fread(buf, 1, len, pf->f) == len ? 0 : -1;
+}
+
+void platform_file_close(struct platform_file *pf)
+{
+	if (pf) {
+		fclose(pf->f);
+		free(pf);
+	}
+}
+
+int platform_stdin_read(void *p, size_t cap, size_t *got, struct errmsg *err)
+{
+	static const unsigned max = 1u << 30;
+	_setmode(0, _O_BINARY);
+	int r = _read(0, p, cap > max ? max : (unsigned)cap);
+	if (r < 0) {
+		err_set(err, "standard input: %s", strerror(errno));
+		return -1;
+	}
+	*got = (size_t)r;
+	return 0;
+}
+#else
+struct platform_file *platform_file_open(const char *path, uint64_t *size)
+{
+	struct stat st;
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0)
+		return NULL;
+	struct platform_file *pf = NULL;
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && (pf = malloc(sizeof *pf))) {
+		pf->fd = fd;
+		*size = (uint64_t)st.st_size;
+		return pf;
+	}
+	close(fd);
+	return NULL;
+}
+
+int platform_file_pread(void *ctx, uint64_t off, void *buf, size_t len)
+{
+	struct platform_file *pf = ctx;
+	unsigned char *b = buf;
+	while (len) {
+		if (off > (uint64_t)INT64_MAX)
+			return -1;
+		ssize_t r = pread(pf->fd, b, len, (off_t)off);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return -1;
+		b += r;
+		off += (uint64_t)r;
+		len -= (size_t)r;
+	}
+	return 0;
+}
+
+void platform_file_close(struct platform_file *pf)
+{
+	if (pf) {
+		close(pf->fd);
+		free(pf);
+	}
+}
+
+int platform_stdin_read(void *p, size_t cap, size_t *got, struct errmsg *err)
+{
+	for (;;) {
+		ssize_t r = read(0, p, cap);
+		if (r >= 0) {
+			*got = (size_t)r;
+			return 0;
+		}
+		if (errno != EINTR) {
+			err_set(err, "standard input: %s", strerror(errno));
+			return -1;
+		}
+	}
+}
 #endif

@@ -131,4 +131,23 @@ int platform_copy_fd(int in, int out, uint64_t max, uint64_t *copied, struct err
 /* Reads exactly len bytes at off: 0, or -1. */
 int platform_read_at(int fd, uint64_t off, void *buf, size_t len);
 
+/*
+ * A module file read in place (lookup --snapshot reads its headers), opened
+ * as build IDs open files: read-only, non-blocking, no controlling
+ * terminal, and only if it is a regular file; NULL otherwise. size gets
+ * its length. platform_file_pread reads exactly len bytes at off (0, or
+ * -1): a struct bytesrc callback, with the platform_file as its context.
+ */
+struct platform_file;
+struct platform_file *platform_file_open(const char *path, uint64_t *size);
+int platform_file_pread(void *ctx, uint64_t off, void *buf, size_t len);
+void platform_file_close(struct platform_file *f);
+
+/*
+ * Reads what standard input has now, up to cap bytes, waiting only while
+ * it has nothing (one read call): so a caller answering line by line can
+ * flush before it would wait. *got is 0 only at the end.
+ */
+int platform_stdin_read(void *p, size_t cap, size_t *got, struct errmsg *err);
+
 #endif

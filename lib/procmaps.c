@@ -30,6 +30,7 @@
 
 #include "buildid.h"
 #include "cgroup.h"
+#include "elfphdr.h"
 #include "procmaps.h"
 #include "region.h"
 #include "snapshot.h"
@@ -724,27 +725,47 @@ static const struct backend_ops linux_ops = {
  * The same opening for a whole file's bytes (collect): the checked O_PATH
  * descriptor reopened for reading, so what is read is the mapped file.
  */
+/*
+ * A target for reading one more thing of a process after its snapshot
+ * (collect's files, lookup's headers): /proc/PID held open, its root.
+ * target_close releases it.
+ */
+static void target_reopen(struct target *t, const struct snapshot *s)
+{
+	char path[PROC_PATH];
+	struct stat a, b;
+	*t = (struct target){
+		.pid = s->pid, .proc = -1, .task = -1, .maps = -1, .mem = -1, .root = -1,
+		.s = (struct snapshot *)s,
+	};
+	snprintf(path, sizeof path, "/proc/%llu", (unsigned long long)s->pid);
+	t->proc = t->task = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	t->root = t->proc >= 0 ? openat(t->proc, "root", O_PATH | O_DIRECTORY | O_CLOEXEC) : -1;
+	t->same_root = t->root >= 0 && fstat(t->root, &a) == 0 && stat("/", &b) == 0 &&
+		       a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
+static void target_close(struct target *t)
+{
+	if (t->mem >= 0)
+		close(t->mem);
+	if (t->root >= 0)
+		close(t->root);
+	if (t->proc >= 0)
+		close(t->proc);
+}
+
 int snapshot_open_mapped(const struct snapshot *s, const struct mapping *m, uint64_t *size,
 			 const char **why)
 {
 	char path[PROC_PATH];
-	struct target t = {
-		.pid = s->pid, .proc = -1, .task = -1, .maps = -1, .mem = -1, .root = -1,
-		.s = (struct snapshot *)s,
-	};
-	struct stat st, a, b;
+	struct target t;
+	struct stat st;
 	int impostor;
 
-	snprintf(path, sizeof path, "/proc/%llu", (unsigned long long)s->pid);
-	t.proc = t.task = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	t.root = t.proc >= 0 ? openat(t.proc, "root", O_PATH | O_DIRECTORY | O_CLOEXEC) : -1;
-	t.same_root = t.root >= 0 && fstat(t.root, &a) == 0 && stat("/", &b) == 0 &&
-		      a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+	target_reopen(&t, s);
 	int pfd = open_mapped(&t, m, &st, why, &impostor);
-	if (t.root >= 0)
-		close(t.root);
-	if (t.proc >= 0)
-		close(t.proc);
+	target_close(&t);
 	if (pfd < 0)
 		return -1;
 	snprintf(path, sizeof path, "/proc/self/fd/%d", pfd);
@@ -1389,4 +1410,74 @@ int snapshot_list_pids(uint64_t **pids, size_t *n, struct errmsg *err)
 	}
 	closedir(d);
 	return pidlist_finish(&l, pids, n, err);
+}
+
+/* ---- program headers, for lookup ------------------------------------- */
+
+/*
+ * The module's first mapping: the nearest at or below m that maps the same
+ * file (device and inode; for the vDSO, the same name) from offset 0.
+ */
+static const struct mapping *module_first(const struct snapshot *s, size_t i)
+{
+	const struct mapping *m = &s->map[i];
+	const struct mapping *best = NULL;
+	for (size_t j = 0; j < s->n; j++) {
+		const struct mapping *c = &s->map[j];
+		int same = (m->flags & MAPF_FILE)
+				   ? (c->flags & MAPF_FILE) && c->inode == m->inode &&
+					     c->dev_major == m->dev_major &&
+					     c->dev_minor == m->dev_minor
+				   : !(c->flags & MAPF_FILE) && c->file == m->file;
+		if (same && c->offset == 0 && c->start <= m->start && (!best || c->start > best->start))
+			best = c;
+	}
+	return best;
+}
+
+int module_loads(uint64_t pid, const struct snapshot *s, size_t i, struct elf_load *out,
+		 size_t cap, size_t *n, struct errmsg *err)
+{
+	const struct mapping *m = &s->map[i];
+	struct target t;
+	const char *why = "no file";
+	int rc = -1;
+
+	*n = 0;
+	target_reopen(&t, s);
+	t.pid = pid;
+	if (m->flags & MAPF_FILE) {
+		struct stat st;
+		int impostor;
+		int pfd = open_mapped(&t, m, &st, &why, &impostor);
+		if (pfd >= 0) {
+			char self[PROC_PATH];
+			snprintf(self, sizeof self, "/proc/self/fd/%d", pfd);
+			int fd = open(self, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+			if (fd >= 0) {
+				struct fdsrc f = { fd };
+				struct bytesrc src = { fd_read, &f, NULL, (uint64_t)st.st_size };
+				rc = elf_read_loads(&src, out, cap, n, &why);
+				close(fd);
+			} else {
+				why = "cannot read the file";
+			}
+			close(pfd);
+		}
+	}
+	/* The loader mapped the headers with the first segment: read them there. */
+	const struct mapping *first = rc == 0 ? NULL : module_first(s, i);
+	if (first) {
+		struct memsrc ms;
+		struct bytesrc src = target_memory(&ms, &t, first->start, first->limit);
+		const char *mwhy;
+		rc = elf_read_loads(&src, out, cap, n, &mwhy);
+		if (rc < 0)
+			why = mwhy;
+	}
+	target_close(&t);
+	if (rc == 0)
+		return 0;
+	err_set(err, "pid %llu: %s: %s", (unsigned long long)pid, snapshot_str(s, m->file), why);
+	return -1;
 }
