@@ -141,7 +141,7 @@ $(WIN_BUILD)/obj/%.o: %.c $(WIN_BUILD)/flags
 UNIT := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test_*.c))
 UNIT_LIBS := $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null || echo -lcmocka)
 FIXTURES := $(BUILD)/fixtures/mapper $(BUILD)/fixtures/libfix.so $(BUILD)/fixtures/killshim.so \
-	$(BUILD)/fixtures/lowexec \
+	$(BUILD)/fixtures/lowexec $(BUILD)/fixtures/noquery.so \
 	$(BUILD)/fixtures/goprof $(BUILD)/fixtures/goprof-pie $(BUILD)/fixtures/pprofedit
 # Windows fixtures (tests/e2e/test_windows.py): a target program, a DLL it
 # loads, a Go program (Debian's golang-go, cross-built, no network) that
@@ -172,6 +172,11 @@ $(BUILD)/fixtures/lowexec: tests/fixtures/lowexec.c
 $(BUILD)/fixtures/killshim.so: tests/fixtures/killshim.c
 	@mkdir -p $(dir $@)
 	$(CC) -shared -fPIC -O1 -o $@ $< -ldl
+
+# A kernel without PROCMAP_QUERY, for MODMAP_TEST_NOQUERY=1 (docs/testing.md).
+$(BUILD)/fixtures/noquery.so: tests/fixtures/noquery.c
+	@mkdir -p $(dir $@)
+	$(CC) $(WARN) -shared -fPIC -O1 -o $@ $< -ldl
 
 $(BUILD)/fixtures/mapper: tests/fixtures/mapper.c
 	@mkdir -p $(dir $@)

@@ -17,7 +17,10 @@ import zlib
 import cbor2
 import pytest
 
-from conftest import FIXTURES, MODMAP, dump, go_parse, pprofedit, run_modmap
+from conftest import FIXTURES, MODMAP, dump, go_parse, needs, pprofedit, run_modmap
+
+# goprof, pprofedit and pprofcheck are Go programs.
+pytestmark = needs("go")
 
 SUMMARY = re.compile(rb"modmap: attached (\d+) mappings from (.*): (\d+) of (\d+) locations mapped")
 
