@@ -174,6 +174,11 @@ int cmd_snapshot(int argc, char **argv)
 	struct snapshot *snaps = calloc(npids ? npids : 1, sizeof *snaps);
 	if (!o.read.cache || !snaps) {
 		fputs("modmap: out of memory\n", stderr);
+		free(snaps);
+		bid_cache_free(o.read.cache);
+		if (pids != o.pids && pids != &self)
+			free(pids);
+		free(o.pids);
 		return EXIT_PARTIAL;
 	}
 
