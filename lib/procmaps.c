@@ -292,7 +292,7 @@ static const char *map_files_path(const struct target *t, const struct mapping *
 
 static int ensure_scratch(struct target *t, size_t n)
 {
-	if (t->scratch_cap >= n)
+	if (t->scratch && t->scratch_cap >= n)
 		return 0;
 	char *p = realloc(t->scratch, n);
 	if (!p)
@@ -349,7 +349,8 @@ static int set_name(struct target *t, struct mapping *m, const char *name, size_
 			return 0;
 		}
 	}
-	uint32_t off = snapshot_intern(t->s, n, nlen);
+	/* n is t->scratch, which snapshot_read frees: not a leak. */
+	uint32_t off = snapshot_intern(t->s, n, nlen);	/* NOLINT(clang-analyzer-unix.Malloc) */
 	if (off == UINT32_MAX)
 		return -1;
 	m->file = off;
