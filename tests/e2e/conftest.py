@@ -19,7 +19,8 @@ The names (REQUIREMENTS below, each with its probe and its reason):
 root, map_files (CAP_SYS_ADMIN or CAP_CHECKPOINT_RESTORE), ptrace
 (CAP_SYS_PTRACE), mount_ns (unshare -m), chroot, userns, procmap_query,
 anon_vma_name (CONFIG_ANON_VMA_NAME), cgroup2, wine, node, mingw, mingw32,
-go, m32 (32-bit x86 builds). Add a name with its probe when a new test needs something new.
+go, m32 (32-bit x86 builds), uninstrumented (a test that measures
+modmap's memory, which ASan's shadow would distort). Add a name with its probe when a new test needs something new.
 
 Environment:
   MODMAP_TEST_STRICT=1       a skip is a failure (CI: the machine has all);
@@ -32,7 +33,9 @@ Environment:
                              kernels before 6.11 (procmap_query missing);
   MODMAP=path                the modmap binary to test (default
                              build/modmap; `make sanitize` points it at
-                             build/asan/modmap).
+                             build/asan/modmap);
+  MODMAP_TEST_SANITIZED=1    that binary has ASan/UBSan (uninstrumented
+                             missing).
 """
 import base64
 import ctypes
@@ -55,6 +58,7 @@ FIXTURES = BUILD / "fixtures"
 GOCODE = Path("/usr/share/gocode")
 
 STRICT = os.environ.get("MODMAP_TEST_STRICT", "") not in ("", "0")
+SANITIZED = os.environ.get("MODMAP_TEST_SANITIZED", "") not in ("", "0")
 NOQUERY = os.environ.get("MODMAP_TEST_NOQUERY", "") not in ("", "0")
 EXPECT_MISSING = {n for n in os.environ.get("MODMAP_TEST_EXPECT_MISSING", "").split(",") if n}
 NOQUERY_SHIM = FIXTURES / "noquery.so"
@@ -171,6 +175,9 @@ REQUIREMENTS = {
     "mingw32": (lambda: shutil.which("i686-w64-mingw32-gcc") is not None,
                 "needs 32-bit mingw-w64 (i686-w64-mingw32-gcc)"),
     "go": (lambda: shutil.which("go") is not None, "needs Go (go on PATH)"),
+    "uninstrumented": (lambda: not SANITIZED,
+                       "measures memory: needs a modmap without sanitizers "
+                       "(MODMAP_TEST_SANITIZED=1 says it has them)"),
     "m32": (lambda: (FIXTURES / "idmapper32").exists(),
             "needs 32-bit builds (gcc-multilib; make builds build/fixtures/idmapper32)"),
 }

@@ -507,6 +507,7 @@ def big(tmp_path_factory):
     return d, head, raw
 
 
+@needs("uninstrumented")
 def test_memory_does_not_grow_with_samples(big, tmp_path):
     """4M samples, 40 MB of protobuf: attach's peak memory stays far below
     the size of the profile (it held all of it, and its copy, before)."""
@@ -525,6 +526,7 @@ def test_memory_does_not_grow_with_samples(big, tmp_path):
 
 
 @pytest.mark.parametrize("form", ["raw", "gzip"])
+@needs("uninstrumented")
 def test_large_profile_from_a_pipe(big, tmp_path, form):
     """Standard input that is a pipe cannot be read twice: it is kept in a
     temporary file, not in memory, and the result is the same as from the
