@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from conftest import FIXTURES, MODMAP, needs, preload, run_modmap
+from conftest import FIXTURES, MODMAP, NOQUERY_SHIM, needs, preload, run_modmap
 
 # Root becomes nobody to meet a process it may not read; an ordinary user
 # already is such a caller.
@@ -246,3 +246,17 @@ def test_all_skips_a_process_gone_after_listing():
     assert p.returncode == 0, p.stderr
     assert f"pid {pid}:".encode() not in p.stderr
     assert pid not in [d["pid"] for d in json.loads(p.stdout)]
+
+
+def test_kernel_without_procmap_query(sleeper):
+    """Before Linux 6.11 the ioctl fails ENOTTY (the noquery shim makes it
+    so): --source query says so in one line, exit 1; auto falls back to
+    the text and gives what --source maps gives."""
+    env = dict(os.environ, LD_PRELOAD=str(NOQUERY_SHIM))
+    p = run_modmap("--pid", sleeper.pid, "--source", "query", check=False, env=env)
+    assert p.returncode == 1 and p.stdout == b""
+    assert stderr_lines(p) == [f"modmap: pid {sleeper.pid}: this kernel has no PROCMAP_QUERY "
+                               "(Linux 6.11+); --source maps reads the text instead"]
+    auto = json.loads(run_modmap("--pid", sleeper.pid, "-f", "json", env=env).stdout)
+    text = json.loads(run_modmap("--pid", sleeper.pid, "-f", "json", "--source", "maps").stdout)
+    assert auto["mappings"] == text["mappings"]
