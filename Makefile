@@ -390,11 +390,14 @@ $(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_SRCS) $(wildcard lib/*.h includ
 
 # Each target runs on a scratch copy of its seeds, so the repo's corpus
 # only changes by hand.
+# FUZZ_JOBS targets at a time (one per core by default).
+FUZZ_JOBS ?= $(shell nproc 2>/dev/null || echo 1)
 define run_fuzz
-	@set -e; for t in $(FUZZ); do n=$${t##*/fuzz_}; c=$(BUILD)/fuzz/corpus-$$n; \
-	  rm -rf $$c; mkdir -p $$c; cp tests/fuzz/corpus/$$n/* $$c/ 2>/dev/null || true; \
-	  echo "== fuzz $$n for $(1)s"; $$t -max_total_time=$(1) -timeout=10 -rss_limit_mb=2048 \
-	    -print_final_stats=0 $$c 2>$(BUILD)/fuzz/$$n.log || { tail -40 $(BUILD)/fuzz/$$n.log; exit 1; }; done
+	@printf '%s\n' $(FUZZ) | xargs -P $(FUZZ_JOBS) -I{} sh -c 't={}; n=$${t##*/fuzz_}; \
+	  c=$(BUILD)/fuzz/corpus-$$n; rm -rf $$c; mkdir -p $$c; \
+	  cp tests/fuzz/corpus/$$n/* $$c/ 2>/dev/null || true; echo "== fuzz $$n for $(1)s"; \
+	  $$t -max_total_time=$(1) -timeout=10 -rss_limit_mb=2048 -print_final_stats=0 $$c \
+	    2>$(BUILD)/fuzz/$$n.log || { echo "== fuzz $$n FAILED"; tail -40 $(BUILD)/fuzz/$$n.log; exit 255; }'
 endef
 
 fuzz: $(FUZZ)
