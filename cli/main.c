@@ -20,6 +20,7 @@ static const struct cli_command commands[] = {
 int main(int argc, char **argv)
 {
 	platform_args(&argc, &argv);
+	platform_signal_cleanup();	/* a killed run leaves no temporary file */
 	const struct cli_command *c = commands;
 	for (; c->name; c++)
 		if (argc > 1 && strcmp(argv[1], c->name) == 0)

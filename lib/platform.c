@@ -541,21 +541,32 @@ static void out_close_file(struct platform_out *o)
 	free(o->wpath);
 	free(o->wtmp);
 }
+/* Windows: no POSIX signals to clean up after (see the POSIX half). */
+void platform_signal_cleanup(void)
+{
+}
 #else
 /*
  * A signal that ends the process while a temporary file is being written
  * (Ctrl-C, kill, a closed terminal, a file-size limit) would leave it
  * behind. While one exists its path is recorded here and these signals
  * are caught: the handler removes it, restores the disposition the signal
- * had and raises it again, so the process still dies of it. This is the
- * one piece of process-wide state in the library, as signals are; it
- * covers one output file at a time (modmap writes one).
+ * had and raises it again, so the process still dies of it. Signals are
+ * the process's, not a library's: this happens only in a program that asks
+ * for it (platform_signal_cleanup; the modmap command does), and covers one
+ * output file at a time (modmap writes one).
  */
 static const int fatal_signals[] = { SIGINT, SIGTERM, SIGHUP, SIGXFSZ };
 #define NFATAL (sizeof fatal_signals / sizeof fatal_signals[0])
 static struct sigaction saved_actions[NFATAL];
 static char armed_path[PATH_MAX + 32];
 static volatile sig_atomic_t armed;
+static volatile sig_atomic_t cleanup_wanted;
+
+void platform_signal_cleanup(void)
+{
+	cleanup_wanted = 1;
+}
 
 /* Async-signal-safe: unlink, sigaction and raise only. */
 static void remove_and_reraise(int sig)
@@ -573,7 +584,7 @@ static void remove_and_reraise(int sig)
 static int arm_cleanup(const char *tmp)
 {
 	size_t n = strlen(tmp);
-	if (armed || n >= sizeof armed_path)
+	if (!cleanup_wanted || armed || n >= sizeof armed_path)
 		return -1;
 	memcpy(armed_path, tmp, n + 1);
 	struct sigaction sa;

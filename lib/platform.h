@@ -82,6 +82,13 @@ void platform_in_close(struct platform_in *in);
  * Windows), written as it comes. Both end calls free out; err names the
  * path (or standard output) and the reason.
  */
+/*
+ * Asks that a temporary output file be removed should SIGINT, SIGTERM,
+ * SIGHUP or SIGXFSZ end the process while it is written (the signal's own
+ * disposition then runs). For programs, not libraries: the modmap command
+ * calls it first thing; libmodmap alone never touches signals.
+ */
+void platform_signal_cleanup(void);
 struct platform_out;
 struct platform_out *platform_out_open(const char *path, struct errmsg *err);
 int platform_out_write(struct platform_out *out, const void *p, size_t len, struct errmsg *err);
