@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# job_snapshot.sh - one snapshot with build IDs, from each source, against
+# its floor (bench/floor_query.c, bench/floor_maps.c) and its peers
+# (eu-unstrip -n -p reads the same build IDs; pmap only the listing), on
+# two processes: $LIBS shared objects with distinct build IDs (copies of
+# libfix.so with patched notes, so no cache hides the cost of an ID), and
+# $MAPS mappings of one file (bench/manymaps.c).
+. "$(dirname "$0")/common.sh"
+LIBS=${LIBS:-2000}
+MAPS=${MAPS:-60000}
+
+/usr/bin/python3 bench/mklibs.py build/fixtures/libfix.so "$BENCH/libs" "$LIBS"
+args=()
+for i in $(seq 1 "$LIBS"); do args+=("load:$BENCH/libs/lib$i.so"); done
+start_target libs build/fixtures/mapper "${args[@]}"
+pid=$TARGET_PID
+echo "target 1: pid $pid, $LIBS extra libraries, $(wc -l </proc/$pid/maps) mappings" >&2
+
+compare "query-${LIBS}libs" "<=1.15" --runs "$RUNS" -- \
+	floor "$BENCH/floor_query $pid" modmap "--pid $pid --source query -f json" \
+	eu-unstrip "eu-unstrip -n -p $pid" pmap "pmap $pid"
+compare "maps-${LIBS}libs" "<=1.5" --runs "$RUNS" -- \
+	floor "$BENCH/floor_maps $pid" modmap "--pid $pid --source maps -f json" \
+	eu-unstrip "eu-unstrip -n -p $pid"
+stop_targets
+
+start_target maps "$BENCH/manymaps" "$MAPS" build/fixtures/libfix.so
+pid=$TARGET_PID
+echo "target 2: pid $pid, $(wc -l </proc/$pid/maps) mappings" >&2
+
+compare "query-${MAPS}maps" "<=1.15" --runs "$RUNS" -- \
+	floor "$BENCH/floor_query $pid" modmap "--pid $pid --source query -f json" \
+	eu-unstrip "eu-unstrip -n -p $pid" pmap "pmap $pid"
+compare "query-${MAPS}maps-all" "<=1.15" --runs "$RUNS" -- \
+	floor "$BENCH/floor_query $pid all" modmap "--pid $pid --source query --mappings all -f json"
+compare "maps-${MAPS}maps" "<=1.5" --runs "$RUNS" -- \
+	floor "$BENCH/floor_maps $pid" modmap "--pid $pid --source maps -f json"
