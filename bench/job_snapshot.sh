@@ -4,8 +4,22 @@
 # (eu-unstrip -n -p reads the same build IDs; pmap only the listing), on
 # two processes: $LIBS shared objects with distinct build IDs (copies of
 # libfix.so with patched notes, so no cache hides the cost of an ID), and
-# $MAPS mappings of one file (bench/manymaps.c).
+# $MAPS mappings of one file (bench/manymaps.c). Then, for --source auto,
+# which source is cheaper when no build ID is wanted or every mapping is
+# (ratio query/maps: below 1, the query is).
 . "$(dirname "$0")/common.sh"
+
+sources() { # sources NAME: query vs maps on $pid where auto might prefer the text
+	local what
+	for what in "--build-id none --mappings all" "--build-id none" \
+		"--build-id mtime --mappings all" "--build-id mtime" "--mappings all"; do
+		local tag=${what//--build-id /}
+		tag=${tag//--mappings /}
+		$RUNNER "source-$1-${tag// /-}" --runs "$RUNS" --cmp "query/maps:-" -- \
+			query "$MODMAP --pid $pid -f json --source query $what" \
+			maps "$MODMAP --pid $pid -f json --source maps $what"
+	done
+}
 LIBS=${LIBS:-2000}
 MAPS=${MAPS:-60000}
 
@@ -22,6 +36,7 @@ compare "query-${LIBS}libs" "<=1.15" --runs "$RUNS" -- \
 compare "maps-${LIBS}libs" "<=1.5" --runs "$RUNS" -- \
 	floor "$BENCH/floor_maps $pid" modmap "--pid $pid --source maps -f json" \
 	eu-unstrip "eu-unstrip -n -p $pid"
+sources "${LIBS}libs"
 stop_targets
 
 start_target maps "$BENCH/manymaps" "$MAPS" build/fixtures/libfix.so
@@ -35,3 +50,4 @@ compare "query-${MAPS}maps-all" "<=1.15" --runs "$RUNS" -- \
 	floor "$BENCH/floor_query $pid all" modmap "--pid $pid --source query --mappings all -f json"
 compare "maps-${MAPS}maps" "<=1.5" --runs "$RUNS" -- \
 	floor "$BENCH/floor_maps $pid" modmap "--pid $pid --source maps -f json"
+sources "${MAPS}maps"
