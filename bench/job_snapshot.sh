@@ -9,6 +9,19 @@
 # (ratio query/maps: below 1, the query is).
 . "$(dirname "$0")/common.sh"
 
+instructions() { # instructions NAME ARGS: callgrind's count for one snapshot (repeatable under load)
+	local n b
+	n=$(valgrind --tool=callgrind --callgrind-out-file=/dev/null $MODMAP --pid $pid $2 \
+		2>&1 >/dev/null | sed -n 's/.*Collected : //p')
+	if [ -n "$BEFORE" ]; then
+		b=$(valgrind --tool=callgrind --callgrind-out-file=/dev/null $BEFORE --pid $pid $2 \
+			2>&1 >/dev/null | sed -n 's/.*Collected : //p')
+		printf 'instr-%s:modmap\tbefore\t%s\t<=1.0\t%s vs %s instructions (callgrind)\n' "$1" \
+			"$(awk -v a="$n" -v b="$b" 'BEGIN { printf "%.3f", a / b }')" "$n" "$b"
+	fi
+	echo "instructions, $1: $n${b:+ (before: $b)}" >&2
+}
+
 sources() { # sources NAME: query vs maps on $pid where auto might prefer the text
 	local what
 	for what in "--build-id none --mappings all" "--build-id none" \
@@ -37,6 +50,9 @@ compare "maps-${LIBS}libs" "<=1.5" --runs "$RUNS" -- \
 	floor "$BENCH/floor_maps $pid" modmap "--pid $pid --source maps -f json" \
 	eu-unstrip "eu-unstrip -n -p $pid"
 sources "${LIBS}libs"
+instructions "query-${LIBS}libs" "--source query -f json"
+instructions "maps-${LIBS}libs" "--source maps -f json"
+instructions "text-${LIBS}libs" "--source query"
 stop_targets
 
 start_target maps "$BENCH/manymaps" "$MAPS" build/fixtures/libfix.so
@@ -51,3 +67,6 @@ compare "query-${MAPS}maps-all" "<=1.15" --runs "$RUNS" -- \
 compare "maps-${MAPS}maps" "<=1.5" --runs "$RUNS" -- \
 	floor "$BENCH/floor_maps $pid" modmap "--pid $pid --source maps -f json"
 sources "${MAPS}maps"
+instructions "query-${MAPS}maps-all" "--source query --mappings all -f json"
+instructions "maps-${MAPS}maps-all" "--source maps --mappings all -f json"
+instructions "text-${MAPS}maps-all" "--source query --mappings all"
