@@ -45,12 +45,12 @@ start_target() {
 
 # compare JOB TARGET OPTS... -- floor CMD modmap ARGS [NAME CMD...]: runs
 # runner.py on the floor, modmap (ARGS after $MODMAP) and the peers given,
-# comparing modmap with the floor against TARGET and with each peer
+# comparing modmap with the floor against TARGET (wall and CPU time) and with each peer
 # (informational); with BEFORE set, also an older binary on the same ARGS.
 compare() {
 	local job=$1 target=$2
 	shift 2
-	local opts=() cmds=() cmps=(--cmp "modmap/floor:$target")
+	local opts=() cmds=() cmps=(--cmp "modmap/floor:$target" --cmp-cpu "modmap/floor:$target")
 	while [ "$1" != -- ]; do opts+=("$1"); shift; done
 	shift
 	cmds+=("$1" "$2" "$3" "$MODMAP $4")

@@ -2,7 +2,8 @@
 # job_attach.sh - modmap attach on a large profile ($ATTACH_MB MB of
 # protobuf, bench/bigprof.py) against its floor, a gzip round trip of the
 # same file (gzip -dc | gzip -1: attach reads and rewrites it the same
-# way), and against go tool pprof -proto (which parses and rewrites it);
+# way; its two stages run in parallel, so CPU time is compared too), and
+# against go tool pprof -proto (which parses and rewrites it);
 # and attach's peak memory at two profile sizes (it must not grow).
 # Fewer rounds than the short jobs: each run takes seconds.
 . "$(dirname "$0")/common.sh"
@@ -26,10 +27,11 @@ big=$BENCH/prof-$ATTACH_MB.pb.gz small=$BENCH/prof-$SMALL_MB.pb.gz
 echo "profile: $big, $(stat -c %s "$big") bytes compressed, $ATTACH_MB MB of protobuf" >&2
 
 $RUNNER "attach-${ATTACH_MB}MB" --runs "${ATTACH_RUNS:-7}" --warmup 1 \
-	--cmp "modmap/gzip:<=1.0" --memcmp "modmap:<=16" -- \
+	--cmp "modmap/gzip:<=1.0" --cmp-cpu "modmap/gzip:<=1.0" --memcmp "modmap:<=16" -- \
 	gzip "sh:gzip -dc $big | gzip -1" \
 	modmap "$MODMAP attach --snapshot $BENCH/attach-snap.pb.gz $big"
-$RUNNER "attach-${ATTACH_MB}MB" --runs 3 --warmup 0 --cmp "modmap/go-pprof:<=0.1" -- \
+$RUNNER "attach-${ATTACH_MB}MB" --runs 3 --warmup 0 --cmp "modmap/go-pprof:<=0.1" \
+	--cmp-cpu "modmap/go-pprof:<=0.1" -- \
 	go-pprof "go tool pprof -proto $big" \
 	modmap "$MODMAP attach --snapshot $BENCH/attach-snap.pb.gz $big"
 $RUNNER "attach-${SMALL_MB}MB" --runs 3 --warmup 0 --memcmp "modmap:<=16" -- \

@@ -1305,6 +1305,15 @@ static uint64_t now_nanos(void)
 /* Reads the mappings through t->maps: 0, or as source_query. */
 static int read_maps(struct target *t, struct errmsg *err)
 {
+	/*
+	 * auto takes the ioctl whenever the kernel has it. Measured against
+	 * the text (bench/job_snapshot.sh, docs/performance.md) it is as fast
+	 * or faster also without build IDs and with every mapping asked for,
+	 * the cases the text might have won; the text wins only where
+	 * thousands of executable mappings share one file with IDs wanted
+	 * (the kernel parses the note per mapping), which cannot be known
+	 * before reading.
+	 */
 	int rc = -2;
 	if (t->o->source != SOURCE_MAPS) {
 		rc = source_query(t, t->maps, err);
