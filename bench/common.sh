@@ -28,7 +28,8 @@ start_target() {
 	local name=$1 fd
 	shift
 	local in=$BENCH/run/$name.in out=$BENCH/run/$name.out
-	rm -f "$in" "$out"
+	rm -f "$in"
+	: >"$out"
 	mkfifo "$in"
 	"$@" <"$in" >"$out" &
 	TARGET_PID=$!
