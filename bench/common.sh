@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # common.sh - what every bench/job_*.sh shares (sourced, never run).
 # Knobs: MODMAP (the binary), RUNS (rounds for the short jobs), BEFORE (an
 # older modmap to compare with, e.g. one built from main), LIBS, MAPS.

@@ -5,9 +5,11 @@
 # mappings each are started: --all -f json holds every snapshot until the
 # document is written, so it grows; -f jsonl (when this build has it)
 # should not.
+# shellcheck source=/dev/null
 . "$(dirname "$0")/common.sh"
 EXTRA=${EXTRA:-50}
 
+# shellcheck disable=SC2016 # the loop is expanded by sh -c, not here
 $RUNNER all --runs 5 --warmup 1 --cmp "modmap/eu-unstrip-loop:-" -- \
 	modmap "$MODMAP --all -f json" \
 	eu-unstrip-loop 'sh:for p in /proc/[0-9]*; do eu-unstrip -n -p ${p#/proc/} >/dev/null 2>&1; done; true'
@@ -24,9 +26,9 @@ peak() { # peak RSS in KiB of modmap --all -f $1
 start_target all0 "$BENCH/manymaps" 1000 build/fixtures/libfix.so
 declare -A before
 for f in "${formats[@]}"; do before[$f]=$(peak "$f"); done
-n0=$(ls -d /proc/[0-9]* | wc -l)
+n0=$(find /proc -maxdepth 1 -name '[0-9]*' | wc -l)
 for i in $(seq 1 "$EXTRA"); do start_target "all$i" "$BENCH/manymaps" 1000 build/fixtures/libfix.so; done
-n1=$(ls -d /proc/[0-9]* | wc -l)
+n1=$(find /proc -maxdepth 1 -name '[0-9]*' | wc -l)
 for f in "${formats[@]}"; do
 	after=$(peak "$f")
 	ratio=$(awk -v a="$after" -v b="${before[$f]}" 'BEGIN { printf "%.3f", a / b }')

@@ -6,6 +6,7 @@
 # against go tool pprof -proto (which parses and rewrites it);
 # and attach's peak memory at two profile sizes (it must not grow).
 # Fewer rounds than the short jobs: each run takes seconds.
+# shellcheck source=/dev/null
 . "$(dirname "$0")/common.sh"
 ATTACH_MB=${ATTACH_MB:-120}
 SMALL_MB=12
@@ -21,7 +22,7 @@ stop_targets
 for mb in "$ATTACH_MB" "$SMALL_MB"; do
 	# The addresses only need to fall in the range; ASLR moves it per run,
 	# so the profile is remade (a few seconds per 100 MB).
-	/usr/bin/python3 bench/bigprof.py "$BENCH/prof-$mb.pb.gz" "$mb" $range
+	/usr/bin/python3 bench/bigprof.py "$BENCH/prof-$mb.pb.gz" "$mb" "${range% *}" "${range#* }"
 done
 big=$BENCH/prof-$ATTACH_MB.pb.gz small=$BENCH/prof-$SMALL_MB.pb.gz
 echo "profile: $big, $(stat -c %s "$big") bytes compressed, $ATTACH_MB MB of protobuf" >&2

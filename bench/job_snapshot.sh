@@ -7,15 +7,17 @@
 # $MAPS mappings of one file (bench/manymaps.c). Then, for --source auto,
 # which source is cheaper when no build ID is wanted or every mapping is
 # (ratio query/maps: below 1, the query is).
+# shellcheck source=/dev/null
 . "$(dirname "$0")/common.sh"
 
 instructions() { # instructions NAME ARGS: callgrind's count for one snapshot (repeatable under load)
-	local n b
-	n=$(valgrind --tool=callgrind --callgrind-out-file=/dev/null $MODMAP --pid $pid $2 \
-		2>&1 >/dev/null | sed -n 's/.*Collected : //p')
+	local n b args
+	read -ra args <<<"$2"
+	n=$(valgrind --tool=callgrind --callgrind-out-file=/dev/null "$MODMAP" --pid "$pid" \
+		"${args[@]}" 2>&1 >/dev/null | sed -n 's/.*Collected : //p')
 	if [ -n "$BEFORE" ]; then
-		b=$(valgrind --tool=callgrind --callgrind-out-file=/dev/null $BEFORE --pid $pid $2 \
-			2>&1 >/dev/null | sed -n 's/.*Collected : //p')
+		b=$(valgrind --tool=callgrind --callgrind-out-file=/dev/null "$BEFORE" --pid "$pid" \
+			"${args[@]}" 2>&1 >/dev/null | sed -n 's/.*Collected : //p')
 		printf 'instr-%s:modmap\tbefore\t%s\t<=1.0\t%s vs %s instructions (callgrind)\n' "$1" \
 			"$(awk -v a="$n" -v b="$b" 'BEGIN { printf "%.3f", a / b }')" "$n" "$b"
 	fi
@@ -41,7 +43,7 @@ args=()
 for i in $(seq 1 "$LIBS"); do args+=("load:$BENCH/libs/lib$i.so"); done
 start_target libs build/fixtures/mapper "${args[@]}"
 pid=$TARGET_PID
-echo "target 1: pid $pid, $LIBS extra libraries, $(wc -l </proc/$pid/maps) mappings" >&2
+echo "target 1: pid $pid, $LIBS extra libraries, $(wc -l <"/proc/$pid/maps") mappings" >&2
 
 compare "query-${LIBS}libs" "<=1.15" --runs "$RUNS" -- \
 	floor "$BENCH/floor_query $pid" modmap "--pid $pid --source query -f json" \
@@ -57,7 +59,7 @@ stop_targets
 
 start_target maps "$BENCH/manymaps" "$MAPS" build/fixtures/libfix.so
 pid=$TARGET_PID
-echo "target 2: pid $pid, $(wc -l </proc/$pid/maps) mappings" >&2
+echo "target 2: pid $pid, $(wc -l <"/proc/$pid/maps") mappings" >&2
 
 compare "query-${MAPS}maps" "<=1.15" --runs "$RUNS" -- \
 	floor "$BENCH/floor_query $pid" modmap "--pid $pid --source query -f json" \

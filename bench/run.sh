@@ -7,7 +7,7 @@
 # any test. Knobs: JOBS, RUNS, BEFORE, LIBS, MAPS, ATTACH_MB, EXTRA
 # (bench/README.md).
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 mkdir -p build/bench
 results=build/bench/results.tsv
 : >"$results"
