@@ -121,7 +121,9 @@ time.sleep(600)
 @pytest.mark.parametrize("source", ["maps", pytest.param("query", marks=needs("procmap_query"))])
 def test_process_exiting_mid_read_is_exited_not_partial(spawn, tmp_path, source):
     """killshim kills the target between two reads of its maps (past the
-    first 64 KiB of text, or after the first ioctl). Its parent (a sleep)
+    first 128 KiB of text, or after the first record: with --mappings all
+    the ioctl source asks again for a new file's record, with its build
+    ID, so that is the second ioctl). Its parent (a sleep)
     does not reap it, so the text just ends there, without an error: the
     snapshot would be the first part only. It is reported as exited."""
     ready = tmp_path / "ready"
@@ -134,7 +136,7 @@ def test_process_exiting_mid_read_is_exited_not_partial(spawn, tmp_path, source)
     pid = int(ready.read_text())
     assert sum(1 for _ in open(f"/proc/{pid}/maps", "rb")) > 3000
     env = dict(os.environ, LD_PRELOAD=str(FIXTURES / "killshim.so"),
-               MODMAP_TEST_KILL=str(pid), MODMAP_TEST_KILL_AT="2")
+               MODMAP_TEST_KILL=str(pid), MODMAP_TEST_KILL_AT="3")
     p = subprocess.run([str(MODMAP), "--pid", str(pid), "--source", source,
                         "--mappings", "all"], capture_output=True, env=env, timeout=120)
     assert p.stderr.decode().strip() == f"modmap: pid {pid}: process exited while being read"
