@@ -219,7 +219,8 @@ def main():
                     continue
                 path.write_text(text.replace(m.find, m.replace))
                 try:
-                    if not build(scratch, make_targets(m.tests), log):
+                    fixture = ["fixtures"] if m.file.startswith("tests/fixtures/") else []
+                    if not build(scratch, make_targets(m.tests) + fixture, log):
                         # A mutant that does not compile tests nothing.
                         status, why = "NO-BUILD", "does not build (see the log)"
                     elif args.each:

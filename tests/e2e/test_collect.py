@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import BUILD, FIXTURES, MODMAP, proc_maps, run_modmap, need
+from conftest import BUILD, FIXTURES, MODMAP, proc_maps, run_modmap, need, needs
 
 PPROF = BUILD / "pprof"
 
@@ -84,6 +84,7 @@ def deleted_lib(spawn, tmp_path):
     return proc
 
 
+@needs("map_files")   # the deleted library is copied through map_files
 def test_deleted_library_in_both_layouts(deleted_lib, tmp_path):
     proc = deleted_lib
     out = tmp_path / "dir"
@@ -119,6 +120,7 @@ def pprof_traces(profile, binary_path):
     return p.stdout
 
 
+@needs("map_files")   # the deleted library is copied through map_files
 def test_profile_symbolizes_after_binaries_are_gone(deleted_lib, tmp_path, modmap):
     if not PPROF.exists():
         pytest.fail(f"{PPROF} missing: make {PPROF.relative_to(BUILD.parent)}")
@@ -316,6 +318,7 @@ def test_readonly_directory(deleted_lib, readonly_fs):
                      r"\([1-9]\d* cannot write to the directory\)\n$", err), err
 
 
+@needs("map_files")   # the deleted library is copied through map_files
 def test_max_file_size(deleted_lib, tmp_path):
     out = tmp_path / "dir"
     libc = libc_of(deleted_lib.pid)
