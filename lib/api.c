@@ -88,9 +88,7 @@ int modmap_snapshot_read(uint64_t pid, const struct modmap_options *opts,
 	    o->mappings < MODMAP_MAPPINGS_EXEC || o->mappings > MODMAP_MAPPINGS_ALL ||
 	    o->source < MODMAP_SOURCE_AUTO || o->source > MODMAP_SOURCE_MAPS)
 		return fail(err, MODMAP_ERR_OTHER, "invalid options");
-	if (o->procfs && strcmp(o->procfs, "/proc") != 0)
-		return fail(err, MODMAP_ERR_UNSUPPORTED,
-			    "reading through another procfs is not supported yet");
+	/* A DIR that is not a proc filesystem fails the read (MODMAP_ERR_BAD_INPUT). */
 
 	struct modmap_snapshot *m = calloc(1, sizeof *m);
 	if (!m)
@@ -101,6 +99,7 @@ int modmap_snapshot_read(uint64_t pid, const struct modmap_options *opts,
 		.bid = (enum bid_mode)o->build_id,
 		.set = (enum mapset)o->mappings,
 		.cache = o->cache ? o->cache->c : NULL,
+		.procfs = o->procfs,
 	};
 	enum read_status r = snapshot_read(&m->s, pid, &ro, &e);
 	if (r != READ_OK) {

@@ -23,6 +23,7 @@
 #include <sys/auxv.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <time.h>
@@ -67,7 +68,10 @@ enum {
 
 #define PF_KTHREAD 0x00200000	/* include/linux/sched.h */
 #define NAME_MAX_BYTES (64 * 1024)	/* bound on the ioctl's name buffer */
-#define PROC_PATH 64
+/* A path under the procfs root: DIR/PID/NAME, DIR at most PROCFS_MAX bytes. */
+#define PROCFS_MAX 1024
+#define PROC_PATH (PROCFS_MAX + 96)
+#define PROC_SUPER_MAGIC_ 0x9fa0	/* linux/magic.h PROC_SUPER_MAGIC */
 
 /* ---- pure parsing ---------------------------------------------------- */
 
@@ -185,6 +189,7 @@ size_t maps_unescape(const char *name, size_t len, char *out)
 /* What one snapshot needs to know about the process it reads. */
 struct target {
 	uint64_t pid;
+	const char *procfs;	/* where the target's /proc is: "/proc" or --procfs */
 	int root;		/* /proc/PID/root, O_PATH; -1 if it did not open */
 	int same_root;		/* the target's root is ours */
 	struct snapshot *s;
@@ -194,6 +199,17 @@ struct target {
 	struct region_reader rr;	/* the shared part: records and build IDs */
 	struct gotz *zone;	/* Go's Local when there is no cache */
 };
+
+/*
+ * The path of the target's /proc file: PROCFS/PID/NAME (out: PROC_PATH
+ * bytes; snapshot_read refuses a longer root). Every file of the target is
+ * named through here, so --procfs reaches all of them.
+ */
+static const char *proc_path(const struct target *t, const char *name, char out[PROC_PATH])
+{
+	snprintf(out, PROC_PATH, "%s/%llu/%s", t->procfs, (unsigned long long)t->pid, name);
+	return out;
+}
 
 static const char *errno_reason(int e)
 {
@@ -284,9 +300,10 @@ static int path_is_mapped_file(struct target *t, const char *path, const struct 
 static const char *map_files_path(const struct target *t, const struct mapping *m,
 				  char out[PROC_PATH])
 {
-	snprintf(out, PROC_PATH, "/proc/%llu/map_files/%llx-%llx", (unsigned long long)t->pid,
-		 (unsigned long long)m->start, (unsigned long long)m->limit);
-	return out;
+	char name[64];
+	snprintf(name, sizeof name, "map_files/%llx-%llx", (unsigned long long)m->start,
+		 (unsigned long long)m->limit);
+	return proc_path(t, name, out);
 }
 
 static int ensure_scratch(struct target *t, size_t n)
@@ -440,8 +457,7 @@ static uint64_t own_vdso_size(const unsigned char *ehdr)
 static int exe_header(const struct target *t, unsigned char h[20])
 {
 	char path[PROC_PATH];
-	snprintf(path, sizeof path, "/proc/%llu/exe", (unsigned long long)t->pid);
-	int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	int fd = open(proc_path(t, "exe", path), O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
 	if (fd < 0)
 		return -1;
 	struct stat st;
@@ -469,7 +485,7 @@ static int vdso_identity(struct target *t, const struct mapping *m, struct ident
 {
 	uint64_t size = m->limit - m->start;
 	char path[PROC_PATH];
-	snprintf(path, sizeof path, "/proc/%llu/mem", (unsigned long long)t->pid);
+	proc_path(t, "mem", path);
 	unsigned char *img = size <= VDSO_MAX ? malloc((size_t)size) : NULL;
 	int fd = img ? open(path, O_RDONLY | O_CLOEXEC) : -1;
 	if (fd >= 0) {
@@ -650,8 +666,9 @@ static int source_maps(struct target *t, int fd, struct errmsg *err)
 	if (read_all(fd, &text, &len) < 0) {
 		if (errno == ESRCH)
 			return -3;	/* the address space is gone */
-		err_set(err, "pid %llu: reading /proc/%llu/maps: %s", (unsigned long long)t->pid,
-			(unsigned long long)t->pid, strerror(errno));
+		char path[PROC_PATH];
+		err_set(err, "pid %llu: reading %s: %s", (unsigned long long)t->pid,
+			proc_path(t, "maps", path), strerror(errno));
 		return -1;
 	}
 	int rc = 0;
@@ -662,9 +679,9 @@ static int source_maps(struct target *t, int fd, struct errmsg *err)
 		pos += ll + 1;
 		struct maps_line ml;
 		if (maps_parse_line(line, ll, &ml) < 0) {
-			err_set(err, "pid %llu: /proc/%llu/maps: unexpected line: %.*s",
-				(unsigned long long)t->pid, (unsigned long long)t->pid,
-				(int)(ll < 60 ? ll : 60), line);
+			char path[PROC_PATH];
+			err_set(err, "pid %llu: %s: unexpected line: %.*s", (unsigned long long)t->pid,
+				proc_path(t, "maps", path), (int)(ll < 60 ? ll : 60), line);
 			rc = -1;
 			break;
 		}
@@ -784,9 +801,9 @@ static int source_query(struct target *t, int fd, struct errmsg *err)
 				rc = -3;	/* no mm: the caller says why */
 				break;
 			}
-			err_set(err, "pid %llu: PROCMAP_QUERY on /proc/%llu/maps: %s",
-				(unsigned long long)t->pid, (unsigned long long)t->pid,
-				strerror(errno));
+			char path[PROC_PATH];
+			err_set(err, "pid %llu: PROCMAP_QUERY on %s: %s", (unsigned long long)t->pid,
+				proc_path(t, "maps", path), strerror(errno));
 			rc = -1;
 			break;
 		}
@@ -838,11 +855,10 @@ static int source_query(struct target *t, int fd, struct errmsg *err)
 /* ---- the process ----------------------------------------------------- */
 
 /* Field 9 of /proc/PID/stat, and the state letter; -1 if unreadable. */
-static int read_stat(uint64_t pid, unsigned long *flags, char *state)
+static int read_stat(const struct target *t, unsigned long *flags, char *state)
 {
 	char path[PROC_PATH], buf[1024];
-	snprintf(path, sizeof path, "/proc/%llu/stat", (unsigned long long)pid);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = open(proc_path(t, "stat", path), O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -1;
 	ssize_t n = read(fd, buf, sizeof buf - 1);
@@ -861,11 +877,12 @@ static int read_stat(uint64_t pid, unsigned long *flags, char *state)
  * Why a process gave no mappings: a kernel thread, a zombie, or gone
  * (READ_SKIP, err set); READ_OK when it is none of these.
  */
-static enum read_status explain_empty(uint64_t pid, struct errmsg *err)
+static enum read_status explain_empty(const struct target *t, struct errmsg *err)
 {
+	uint64_t pid = t->pid;
 	unsigned long flags;
 	char state;
-	if (read_stat(pid, &flags, &state) < 0) {
+	if (read_stat(t, &flags, &state) < 0) {
 		err_set(err, "pid %llu: process exited while being read", (unsigned long long)pid);
 		return READ_SKIP;
 	}
@@ -886,7 +903,7 @@ static int mark_main(struct target *t)
 {
 	char path[PROC_PATH], link[PATH_MAX];
 	struct stat st;
-	snprintf(path, sizeof path, "/proc/%llu/exe", (unsigned long long)t->pid);
+	proc_path(t, "exe", path);
 	int have_st = stat(path, &st) == 0;
 	ssize_t n = readlink(path, link, sizeof link - 1);
 	link[n > 0 ? n : 0] = '\0';
@@ -914,11 +931,10 @@ static int mark_main(struct target *t)
 /* ---- which process: comm, namespace PID, cgroup ------------------------ */
 
 /* Up to cap bytes of a small /proc file; its length, or -1. */
-static ssize_t read_small(uint64_t pid, const char *name, char *buf, size_t cap)
+static ssize_t read_small(const struct target *t, const char *name, char *buf, size_t cap)
 {
 	char path[PROC_PATH];
-	snprintf(path, sizeof path, "/proc/%llu/%s", (unsigned long long)pid, name);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = open(proc_path(t, name, path), O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -1;
 	size_t len = 0;
@@ -965,17 +981,17 @@ static int read_process_identity(struct target *t)
 {
 	struct snapshot *s = t->s;
 	char buf[16384];
-	ssize_t n = read_small(t->pid, "comm", buf, 64);
+	ssize_t n = read_small(t, "comm", buf, 64);
 	while (n > 0 && buf[n - 1] == '\n')
 		n--;
 	if (n > 0 && (s->comm = snapshot_intern(s, buf, (size_t)n)) == UINT32_MAX)
 		return -1;
 	s->ns_pid = t->pid;
-	n = read_small(t->pid, "status", buf, sizeof buf);
+	n = read_small(t, "status", buf, sizeof buf);
 	uint64_t ns = n > 0 ? status_ns_pid(buf, (size_t)n) : 0;
 	if (ns)
 		s->ns_pid = ns;
-	n = read_small(t->pid, "cgroup", buf, sizeof buf);
+	n = read_small(t, "cgroup", buf, sizeof buf);
 	const char *path;
 	size_t plen;
 	if (n > 0 && cgroup_path(buf, (size_t)n, &path, &plen) == 0) {
@@ -1000,7 +1016,8 @@ enum read_status snapshot_read(struct snapshot *s, uint64_t pid, const struct re
 			       struct errmsg *err)
 {
 	char path[PROC_PATH];
-	struct target t = { .pid = pid, .root = -1, .s = s, .o = o };
+	struct target t = { .pid = pid, .procfs = o->procfs ? o->procfs : "/proc", .root = -1,
+			    .s = s, .o = o };
 	t.rr.ops = &linux_ops;
 	t.rr.be = &t;
 	t.rr.s = s;
@@ -1010,8 +1027,9 @@ enum read_status snapshot_read(struct snapshot *s, uint64_t pid, const struct re
 	s->os = "linux";
 	s->time_nanos = now_nanos();
 
-	snprintf(path, sizeof path, "/proc/%llu/maps", (unsigned long long)pid);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (o->procfs && snapshot_check_procfs(o->procfs, err) < 0)
+		return READ_FAILED;
+	int fd = open(proc_path(&t, "maps", path), O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
 		int e = errno;
 		if (e == EACCES || e == EPERM)
@@ -1023,8 +1041,7 @@ enum read_status snapshot_read(struct snapshot *s, uint64_t pid, const struct re
 		return e == ENOENT || e == ESRCH ? READ_SKIP : READ_FAILED;
 	}
 
-	snprintf(path, sizeof path, "/proc/%llu/root", (unsigned long long)pid);
-	t.root = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	t.root = open(proc_path(&t, "root", path), O_PATH | O_DIRECTORY | O_CLOEXEC);
 	struct stat a, b;
 	t.same_root = t.root >= 0 && fstat(t.root, &a) == 0 && stat("/", &b) == 0 &&
 		      a.st_dev == b.st_dev && a.st_ino == b.st_ino;
@@ -1053,7 +1070,7 @@ enum read_status snapshot_read(struct snapshot *s, uint64_t pid, const struct re
 	if (rc == -1)
 		return READ_FAILED;
 	if (rc == -3 || s->n == 0) {
-		enum read_status st = explain_empty(pid, err);
+		enum read_status st = explain_empty(&t, err);
 		if (st != READ_OK)
 			return st;
 		if (rc == -3) {
@@ -1070,11 +1087,35 @@ uint64_t snapshot_self_pid(void)
 	return (uint64_t)getpid();
 }
 
-int snapshot_list_pids(uint64_t **pids, size_t *n, struct errmsg *err)
+int snapshot_check_procfs(const char *dir, struct errmsg *err)
 {
-	DIR *d = opendir("/proc");
+	struct statfs sf;
+	if (strlen(dir) > PROCFS_MAX) {
+		err_setc(err, ERR_BAD_INPUT, "%.64s...: procfs path longer than %d bytes", dir,
+			 PROCFS_MAX);
+		return -1;
+	}
+	if (statfs(dir, &sf) < 0) {
+		err_setc(err, errno == EACCES ? ERR_PERMISSION : ERR_BAD_INPUT, "%s: %s", dir,
+			 strerror(errno));
+		return -1;
+	}
+	if (sf.f_type != PROC_SUPER_MAGIC_) {
+		err_setc(err, ERR_BAD_INPUT, "%s: not a proc filesystem", dir);
+		return -1;
+	}
+	return 0;
+}
+
+int snapshot_list_pids(const char *procfs, uint64_t **pids, size_t *n, struct errmsg *err)
+{
+	if (!procfs)
+		procfs = "/proc";
+	else if (snapshot_check_procfs(procfs, err) < 0)
+		return -1;
+	DIR *d = opendir(procfs);
 	if (!d) {
-		err_set(err, "/proc: %s", strerror(errno));
+		err_set(err, "%s: %s", procfs, strerror(errno));
 		return -1;
 	}
 	struct pidlist l = { 0 };

@@ -155,6 +155,12 @@ struct read_opts {
 	enum bid_mode bid;
 	enum mapset set;
 	struct bid_cache *cache;	/* may be NULL: no caching */
+	/*
+	 * Linux: where the proc filesystem of the processes to read is mounted
+	 * (a host's /proc seen from a sidecar); NULL for "/proc". Every file
+	 * of the target is read through it; modmap's own /proc/self is not.
+	 */
+	const char *procfs;
 };
 
 /* How a snapshot failed; main.c turns every one into exit status 1. */
@@ -176,10 +182,17 @@ enum read_status snapshot_read(struct snapshot *s, uint64_t pid,
 uint64_t snapshot_self_pid(void);
 
 /*
- * Every PID on the system, ascending, in a malloc'ed array the caller frees.
- * Returns -1 and sets err on failure.
+ * Every PID on the system (Linux: in procfs, NULL for "/proc"), ascending,
+ * in a malloc'ed array the caller frees. Returns -1 and sets err on failure.
  */
-int snapshot_list_pids(uint64_t **pids, size_t *n, struct errmsg *err);
+int snapshot_list_pids(const char *procfs, uint64_t **pids, size_t *n, struct errmsg *err);
+
+/*
+ * Is dir a proc filesystem modmap can read processes through? 0, or -1
+ * with err naming dir and the reason (ERR_BAD_INPUT when it is not a proc
+ * filesystem, ERR_UNSUPPORTED off Linux).
+ */
+int snapshot_check_procfs(const char *dir, struct errmsg *err);
 
 /* What the backends build that list with. Start from a zeroed one. */
 struct pidlist {

@@ -1,0 +1,144 @@
+"""--procfs DIR: processes read through a proc filesystem mounted elsewhere
+(a host's /proc in a sidecar at /host/proc).
+
+The oracles: the kernel's own /proc/PID/maps parsed here, a second mount
+of proc the test makes, and a PID namespace the test makes (whose only
+process is PID 1 there).
+"""
+import json
+import os
+import shutil
+import signal
+import subprocess
+import time
+
+import pytest
+
+from conftest import MODMAP, as_int, proc_maps, run_modmap, wait_asleep
+
+
+def exec_maps(pid):
+    """What --mappings exec keeps, from the kernel's text: (start, limit, offset, file)."""
+    out = []
+    for m in proc_maps(pid):
+        name = m["name"]
+        if "x" not in m["perms"] or not name or (m["inode"] == 0 and not name.startswith("[")):
+            continue
+        if name.endswith(" (deleted)"):
+            name = name[:-len(" (deleted)")]
+        out.append((m["start"], m["limit"], m["offset"], name))
+    return out
+
+
+def records(doc):
+    return [(as_int(m["start"]), as_int(m["limit"]), as_int(m["offset"]), m["file"])
+            for m in doc["mappings"]]
+
+
+def without_time(doc):
+    return {k: v for k, v in doc.items() if k != "time"}
+
+
+@pytest.fixture
+def second_proc(tmp_path):
+    """A second mount of proc, unmounted afterwards."""
+    if os.geteuid() != 0:
+        pytest.skip("needs root: mounting a second proc")
+    where = tmp_path / "proc"
+    where.mkdir()
+    p = subprocess.run(["mount", "-t", "proc", "proc", str(where)], capture_output=True)
+    if p.returncode != 0:
+        pytest.skip(f"cannot mount proc: {p.stderr.decode(errors='replace').strip()}")
+    try:
+        yield where
+    finally:
+        subprocess.run(["umount", str(where)], check=True)
+
+
+@pytest.fixture
+def pid_namespace():
+    """`sleep` as PID 1 of its own PID namespace with its own /proc: its host PID."""
+    if os.geteuid() != 0:
+        pytest.skip("needs root: a new PID namespace")
+    if not shutil.which("unshare"):
+        pytest.skip("needs unshare(1) from util-linux")
+    outer = subprocess.Popen(["unshare", "--pid", "--fork", "--mount-proc", "--kill-child",
+                              "sleep", "600"])
+    inner = None
+    try:
+        deadline = time.monotonic() + 10
+        while inner is None:
+            kids = open(f"/proc/{outer.pid}/task/{outer.pid}/children").read().split()
+            if kids:
+                inner = int(kids[0])
+            else:
+                assert outer.poll() is None, f"unshare exited {outer.returncode}"
+                assert time.monotonic() < deadline, "unshare never started its child"
+                time.sleep(0.01)
+        wait_asleep(inner)
+        # --mount-proc mounts the namespace's proc before exec: it is there now.
+        yield inner
+    finally:
+        if inner:
+            os.kill(inner, signal.SIGKILL)
+        outer.send_signal(signal.SIGKILL)
+        outer.wait(timeout=10)
+
+
+def test_second_mount_of_proc_gives_the_same_records(second_proc, sleeper):
+    pid = sleeper.pid
+    via = json.loads(run_modmap("--procfs", second_proc, "--pid", pid, "-f", "json").stdout)
+    plain = json.loads(run_modmap("--pid", pid, "-f", "json").stdout)
+    assert without_time(via) == without_time(plain)
+    assert records(via) == exec_maps(pid)
+    assert via["comm"] == "sleep"
+
+
+def test_second_mount_all_lists_the_processes(second_proc, sleeper):
+    out = run_modmap("--procfs", second_proc, "--all", "-f", "jsonl").stdout.decode()
+    pids = [json.loads(line)["pid"] for line in out.splitlines()]
+    assert sleeper.pid in pids
+    assert pids == sorted(pids)
+
+
+def test_the_namespaces_own_proc(pid_namespace):
+    host = pid_namespace
+    ns_proc = f"/proc/{host}/root/proc"
+    doc = json.loads(run_modmap("--procfs", ns_proc, "--pid", 1, "-f", "json").stdout)
+    assert doc["pid"] == 1
+    assert doc["ns_pid"] == 1
+    assert doc["comm"] == "sleep"
+    assert records(doc) == exec_maps(host)
+    # Its main executable, opened through DIR/1/root, has the same ID as on the host.
+    host_doc = json.loads(run_modmap("--pid", host, "-f", "json").stdout)
+    assert [m["build_id"] for m in doc["mappings"]] == \
+        [m["build_id"] for m in host_doc["mappings"]]
+    assert any(m["build_id_kind"] == "gnu" for m in doc["mappings"])
+
+    # --all through it: the namespace holds one process, PID 1.
+    out = run_modmap("--procfs", ns_proc, "--all", "-f", "jsonl").stdout.decode()
+    assert [json.loads(line)["pid"] for line in out.splitlines()] == [1]
+
+
+def test_self_reads_modmap_through_its_own_proc(pid_namespace):
+    # modmap's PID is not the namespace's: --self ignores --procfs.
+    doc = json.loads(run_modmap("--procfs", f"/proc/{pid_namespace}/root/proc", "--self",
+                                "-f", "json").stdout)
+    assert doc["exe"] == str(MODMAP.resolve())
+    assert doc["comm"] == "modmap"
+
+
+def test_a_plain_directory_is_refused(tmp_path):
+    p = run_modmap("--procfs", tmp_path, "--pid", 1, check=False)
+    assert p.returncode == 2
+    lines = p.stderr.decode().splitlines()
+    assert len(lines) == 1, lines
+    assert str(tmp_path) in lines[0] and "not a proc filesystem" in lines[0]
+    assert p.stdout == b""
+
+
+def test_a_missing_directory_is_refused(tmp_path):
+    p = run_modmap("--procfs", tmp_path / "nope", "--all", check=False)
+    assert p.returncode == 2
+    lines = p.stderr.decode().splitlines()
+    assert len(lines) == 1 and str(tmp_path / "nope") in lines[0], lines
