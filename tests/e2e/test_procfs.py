@@ -115,9 +115,6 @@ def test_the_namespaces_own_proc(pid_namespace):
         [m["build_id"] for m in host_doc["mappings"]]
     assert any(m["build_id_kind"] == "gnu" for m in doc["mappings"])
 
-    # --all through it: the namespace holds one process, PID 1.
-    out = run_modmap("--procfs", ns_proc, "--all", "-f", "jsonl").stdout.decode()
-    assert [json.loads(line)["pid"] for line in out.splitlines()] == [1]
 
 
 def test_self_reads_modmap_through_its_own_proc(pid_namespace):
@@ -142,3 +139,40 @@ def test_a_missing_directory_is_refused(tmp_path):
     assert p.returncode == 2
     lines = p.stderr.decode().splitlines()
     assert len(lines) == 1 and str(tmp_path / "nope") in lines[0], lines
+
+
+def test_all_lists_the_pids_of_that_procfs():
+    """A namespace holding PID 1 and PID N, where N is no PID of ours: --all
+    through its proc lists exactly those two."""
+    if os.geteuid() != 0:
+        pytest.skip("needs root: a new PID namespace")
+    if not shutil.which("unshare"):
+        pytest.skip("needs unshare(1) from util-linux")
+    n = 54321
+    while os.path.exists(f"/proc/{n}"):
+        n += 1
+    outer = subprocess.Popen(
+        ["unshare", "--pid", "--fork", "--mount-proc", "--kill-child", "sh", "-c",
+         f"echo {n - 1} > /proc/sys/kernel/ns_last_pid; sleep 600 & exec sleep 600"])
+    try:
+        deadline = time.monotonic() + 10
+        ns_proc = None
+        while True:
+            kids = open(f"/proc/{outer.pid}/task/{outer.pid}/children").read().split()
+            if kids:
+                ns_proc = f"/proc/{kids[0]}/root/proc"
+                try:
+                    if os.path.exists(f"{ns_proc}/{n}") and \
+                            open(f"{ns_proc}/1/comm").read() == "sleep\n":
+                        break
+                except OSError:
+                    pass
+            assert outer.poll() is None, f"unshare exited {outer.returncode}"
+            assert time.monotonic() < deadline, "the namespace never held PIDs 1 and N"
+            time.sleep(0.01)
+        assert not os.path.exists(f"/proc/{n}"), "PID N appeared outside meanwhile"
+        out = run_modmap("--procfs", ns_proc, "--all", "-f", "jsonl").stdout.decode()
+        assert [json.loads(line)["pid"] for line in out.splitlines()] == [1, n]
+    finally:
+        outer.send_signal(signal.SIGKILL)
+        outer.wait(timeout=10)
