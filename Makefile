@@ -145,7 +145,7 @@ $(WIN_BUILD)/obj/%.o: %.c $(WIN_BUILD)/flags
 UNIT := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test_*.c))
 UNIT_LIBS := $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null || echo -lcmocka)
 FIXTURES := $(BUILD)/fixtures/mapper $(BUILD)/fixtures/libfix.so $(BUILD)/fixtures/killshim.so \
-	$(BUILD)/fixtures/lowexec \
+	$(BUILD)/fixtures/lowexec $(BUILD)/fixtures/dlwatch \
 	$(BUILD)/fixtures/goprof $(BUILD)/fixtures/goprof-pie $(BUILD)/fixtures/pprofedit
 # Windows fixtures (tests/e2e/test_windows.py): a target program, a DLL it
 # loads, a Go program (Debian's golang-go, cross-built, no network) that
@@ -176,6 +176,10 @@ $(BUILD)/fixtures/lowexec: tests/fixtures/lowexec.c
 $(BUILD)/fixtures/killshim.so: tests/fixtures/killshim.c
 	@mkdir -p $(dir $@)
 	$(CC) -shared -fPIC -O1 -o $@ $< -ldl
+
+$(BUILD)/fixtures/dlwatch: tests/fixtures/dlwatch.c
+	@mkdir -p $(dir $@)
+	$(CC) $(WARN) -D_GNU_SOURCE -O1 -o $@ $< -ldl
 
 $(BUILD)/fixtures/mapper: tests/fixtures/mapper.c
 	@mkdir -p $(dir $@)

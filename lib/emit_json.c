@@ -171,3 +171,28 @@ int emit_json(struct buf *b, const struct snapshot *s, size_t n, int as_array,
 	}
 	return 0;
 }
+
+int emit_json_event(struct buf *b, const char *event, uint64_t time_nanos, uint64_t pid,
+		    const struct snapshot *s, const struct mapping *m, struct errmsg *err)
+{
+	struct field head[3] = {
+		{ "event", FIELD_STR, 0, event },
+		{ "time", FIELD_TIME, time_nanos, NULL },
+		{ "pid", FIELD_UINT, pid, NULL },
+	};
+	static const struct snapshot plain = { .os = "linux" };
+	buf_putc(b, '{');
+	put_fields(b, s ? s : &plain, head, 3, NULL);
+	if (m) {
+		struct mapping_fields mf;
+		mapping_fields(&mf, s, m);
+		buf_putc(b, ',');
+		put_fields(b, s, mf.f, mf.n, NULL);
+	}
+	buf_puts(b, "}\n");
+	if (b->oom) {
+		err_set(err, "out of memory");
+		return -1;
+	}
+	return 0;
+}

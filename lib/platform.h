@@ -8,6 +8,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <signal.h>
 #include <time.h>
 
 #include "buf.h"
@@ -89,5 +90,13 @@ int platform_out_write(struct platform_out *out, const void *p, size_t len, stru
 int platform_out_flush(struct platform_out *out, struct errmsg *err);
 int platform_out_commit(struct platform_out *out, struct errmsg *err);
 void platform_out_abort(struct platform_out *out);
+
+/*
+ * For watch: handler runs on SIGINT and SIGTERM (Windows: Ctrl-C too), and
+ * interrupts platform_sleep_ms, which sleeps ms milliseconds or until
+ * *stop is set, whichever comes first.
+ */
+void platform_on_stop(void (*handler)(int));
+void platform_sleep_ms(uint64_t ms, const volatile sig_atomic_t *stop);
 
 #endif
