@@ -22,6 +22,7 @@ struct cli_command {
 /* The commands, one cmd_<name>.c each. */
 int cmd_snapshot(int argc, char **argv);
 int cmd_attach(int argc, char **argv);
+int cmd_collect(int argc, char **argv);
 int cmd_watch(int argc, char **argv);
 
 /*

@@ -11,6 +11,7 @@
 static const struct cli_command commands[] = {
 	{ "attach", "attach (--pid PID | --snapshot FILE) PROFILE [-o OUT] [--max-size N]",
 	  cmd_attach },
+	{ "collect", "collect (--pid PID ... | --self | --all) [-o DIR]", cmd_collect },
 	{ "watch", "watch --pid PID [--interval DURATION] [--procfs DIR]", cmd_watch },
 	{ NULL, "[OPTIONS] (--pid PID ... | --self | --all)", cmd_snapshot },
 };

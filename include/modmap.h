@@ -182,6 +182,33 @@ MODMAP_API int modmap_attach(uint64_t pid, const char *snapshot_path, const char
 			     const char *output_path, uint64_t max_size,
 			     struct modmap_attach_stats *stats, struct modmap_error *err);
 
+/* What modmap_collect did. */
+struct modmap_collect_stats {
+	uint64_t copied;		/* files copied */
+	uint64_t bytes;			/* ... and their bytes */
+	uint64_t present;		/* files already in the directory */
+	uint64_t skipped;		/* files that could not be kept */
+};
+
+/*
+ * Keeps the files the mappings of s were loaded from in dir (made if
+ * missing), by build ID, where symbolizers search (docs/collect.md): ELF
+ * files with a GNU build ID as dir/<id>/<name> and dir/.build-id/<xx>/<rest>,
+ * PE files as dir/<name>/<TimeDateStamp><SizeOfImage>/<name> (read s with
+ * MODMAP_BUILD_ID_NATIVE: only then does it hold PE image keys). The
+ * process must still run: its files are opened through it, deleted ones
+ * too. Each copy is checked to carry the mapping's build ID before it
+ * appears, atomically; one already there is not copied again.
+ * max_file_size bounds each file (0: 1 GiB). skipped, if not NULL, is
+ * called with ctx and one line (PID, file, reason) per file not kept.
+ * Returns 0 when every file was kept, 1 when some were not (stats and
+ * skipped say which), -1 with err set when dir cannot be made or memory
+ * runs out. stats may be NULL.
+ */
+MODMAP_API int modmap_collect(const struct modmap_snapshot *s, const char *dir,
+			      uint64_t max_file_size,
+			      void (*skipped)(void *ctx, const char *line), void *ctx,
+			      struct modmap_collect_stats *stats, struct modmap_error *err);
 /*
  * Following one process over time (what `modmap watch` does): each poll
  * reads it again and reports the mappings loaded and unloaded since the

@@ -9,6 +9,7 @@
 #include "modmap.h"
 #include "attach.h"
 #include "buildid.h"
+#include "collect.h"
 #include "emit.h"
 #include "snapshot.h"
 #include "watch.h"
@@ -313,6 +314,34 @@ int modmap_attach(uint64_t pid, const char *snapshot_path, const char *profile_p
 		stats->kept_locations = st.kept_locations;
 	}
 	return 0;
+}
+
+int modmap_collect(const struct modmap_snapshot *m, const char *dir, uint64_t max_file_size,
+		   void (*skipped)(void *ctx, const char *line), void *ctx,
+		   struct modmap_collect_stats *stats, struct modmap_error *err)
+{
+	if (!m || !dir || !*dir)
+		return fail(err, MODMAP_ERR_OTHER, "collect needs a snapshot and a directory");
+	struct collect c = {
+		.dir = dir,
+		.max_file_size = max_file_size,
+		.skipped = skipped,
+		.ctx = ctx,
+	};
+	struct errmsg e;
+	int rc = collect_snapshot(&c, &m->s, &e);
+	collect_free(&c);
+	if (rc < 0) {
+		error_out(err, &e);
+		return -1;
+	}
+	if (stats) {
+		stats->copied = c.st.copied;
+		stats->bytes = c.st.bytes;
+		stats->present = c.st.present;
+		stats->skipped = c.st.skipped;
+	}
+	return c.st.skipped ? 1 : 0;
 }
 
 /* ---- watch ------------------------------------------------------------- */

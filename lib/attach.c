@@ -323,6 +323,8 @@ static int strkey_cmp(const void *a, const void *b)
 	return (x->slot > y->slot) - (x->slot < y->slot);
 }
 
+struct strslot;
+
 struct attach_stream {
 	const struct attach_mapping *snap;
 	size_t n;
@@ -341,6 +343,11 @@ struct attach_stream {
 	uint64_t len1;		/* what the first pass saw: length and CRC */
 	uint32_t crc1;
 	int writing;		/* second pass */
+	int collecting;		/* a snapshot's second pass: only its strings */
+	struct strslot *slot;	/* ... the strings its mappings name, by index */
+	size_t nslot, kslot;
+	size_t *slot_off;	/* ... where each one's bytes begin in strs */
+	struct buf strs;
 	int mappings_done;
 	size_t strings;		/* string fields written so far */
 	struct buf out;		/* output not yet handed to put */
@@ -745,8 +752,12 @@ static int write_location(struct attach_stream *a, const unsigned char *p, size_
 static int bad_at(const struct attach_stream *a, struct errmsg *err, uint64_t at,
 		  const char *what, size_t ordinal, const char *why)
 {
-	return a->writing ? changed(err) : fail_at(err, at, what, ordinal, why);
+	return a->writing || a->collecting ? changed(err) : fail_at(err, at, what, ordinal, why);
 }
+
+static enum action collect_header(struct attach_stream *a, const struct pb_field *f);
+static int collect_string(struct attach_stream *a, const unsigned char *p, size_t len,
+			  struct errmsg *err);
 
 /* A field's payload is all there: p is it when it was kept. */
 static int field_done(struct attach_stream *a, const unsigned char *p, size_t len,
@@ -754,7 +765,14 @@ static int field_done(struct attach_stream *a, const unsigned char *p, size_t le
 {
 	struct split *sp = &a->sp;
 	int rc = 0;
-	if (sp->action == KEEP && sp->oversize) {
+	if (a->collecting && sp->action == KEEP && sp->oversize) {
+		err_set(err, "not a valid pprof profile: string %llu: longer than attach handles "
+			"(64 MiB) (field at byte %llu)", (unsigned long long)a->strings,
+			(unsigned long long)sp->at);
+		rc = -1;
+	} else if (a->collecting) {
+		rc = sp->action == KEEP ? collect_string(a, p, len, err) : 0;
+	} else if (sp->action == KEEP && sp->oversize) {
 		rc = bad_at(a, err, sp->at, sp->f.number == PROFILE_MAPPING ? "mapping" : "location",
 			     sp->f.number == PROFILE_MAPPING ? a->sc.nold + 1 : a->sc.nlocations,
 			     "longer than attach handles (64 MiB)");
@@ -782,8 +800,9 @@ static int field_begin(struct attach_stream *a, const struct pb_field *f, uint64
 	sp->f = *f;
 	sp->plen = sp->left = plen;
 	sp->in_payload = 1;
-	sp->action = a->writing ? write_header(a, f, raw, hlen, err, &failed)
-				: scan_header(a, f, plen, err, &failed);
+	sp->action = a->collecting ? collect_header(a, f)
+		     : a->writing  ? write_header(a, f, raw, hlen, err, &failed)
+				   : scan_header(a, f, plen, err, &failed);
 	sp->oversize = sp->action == KEEP && plen > MESSAGE_MAX;
 	if (failed)
 		return -1;
@@ -1000,6 +1019,9 @@ void attach_stream_free(struct attach_stream *a)
 	free(a->str);
 	free(a->rep);
 	free(a->old_by_id);
+	free(a->slot);
+	free(a->slot_off);
+	buf_free(&a->strs);
 	scan_free(&a->sc);
 	buf_free(&a->sp.body);
 	buf_free(&a->out);
@@ -1119,6 +1141,118 @@ int attach_table_from_profile(const unsigned char *p, size_t len, struct attach_
 fail:
 	attach_stream_free(a);
 	return -1;
+}
+
+/* ---- a snapshot's table, as a stream -------------------------------------- */
+
+struct attach_stream *attach_table_reader_new(struct errmsg *err)
+{
+	struct attach_stream *a = attach_stream_new(NULL, 0, NULL, NULL, err);
+	if (a)
+		a->sc.want_locations = 0;
+	return a;
+}
+
+int attach_table_scan(struct attach_stream *a, const void *p, size_t len, struct errmsg *err)
+{
+	return split_feed(a, p, len, err);
+}
+
+/* The second pass keeps the string-table entries the slots name, no more. */
+static enum action collect_header(struct attach_stream *a, const struct pb_field *f)
+{
+	if (f->number != PROFILE_STRING_TABLE || f->type != PB_LEN)
+		return SKIP;
+	uint64_t i = a->strings++;
+	return a->kslot < a->nslot && a->slot[a->kslot].index == i ? KEEP : SKIP;
+}
+
+static int collect_string(struct attach_stream *a, const unsigned char *p, size_t len,
+			  struct errmsg *err)
+{
+	size_t off = a->strs.len;
+	buf_put(&a->strs, p, len);
+	if (a->strs.oom) {
+		err_set(err, "out of memory");
+		return -1;
+	}
+	for (uint64_t i = a->slot[a->kslot].index; a->kslot < a->nslot &&
+						   a->slot[a->kslot].index == i; a->kslot++) {
+		a->slot_off[a->kslot] = off;
+		*a->slot[a->kslot].n = len;
+	}
+	return 0;
+}
+
+/* The end of the first pass: the table is checked, the strings it names listed. */
+static int table_plan(struct attach_stream *a, struct errmsg *err)
+{
+	struct scan *s = &a->sc;
+	if (split_end(a, err) < 0 || scan_check_strings(s, err) < 0)
+		return -1;
+	a->slot = malloc((s->nold ? s->nold : 1) * 2 * sizeof *a->slot);
+	a->slot_off = malloc((s->nold ? s->nold : 1) * 2 * sizeof *a->slot_off);
+	if (!a->slot || !a->slot_off) {
+		err_set(err, "out of memory");
+		return -1;
+	}
+	for (size_t j = 0; j < s->nold; j++) {
+		struct oldmap *m = &s->old[j];
+		const uint64_t idx[2] = { m->filename, m->build_id };
+		m->file = m->bid = "";
+		m->file_len = m->bid_len = 0;
+		for (int w = 0; w < 2; w++) {
+			if (idx[w] == 0)
+				continue;	/* "" already */
+			a->slot[a->nslot].index = idx[w];
+			a->slot[a->nslot].s = w ? &m->bid : &m->file;
+			a->slot[a->nslot].n = w ? &m->bid_len : &m->file_len;
+			a->nslot++;
+		}
+	}
+	qsort(a->slot, a->nslot, sizeof *a->slot, strslot_cmp);
+	a->len1 = a->sp.pos;
+	a->crc1 = a->sp.crc;
+	buf_free(&a->sp.body);
+	memset(&a->sp, 0, sizeof a->sp);
+	a->collecting = 1;
+	return 0;
+}
+
+int attach_table_collect(struct attach_stream *a, const void *p, size_t len, struct errmsg *err)
+{
+	if (!a->collecting && table_plan(a, err) < 0)
+		return -1;
+	return split_feed(a, p, len, err);
+}
+
+int attach_table_finish(struct attach_stream *a, struct attach_mapping **out, size_t *n,
+			struct buf *strings, struct errmsg *err)
+{
+	struct scan *s = &a->sc;
+	*out = NULL;
+	if (!a->collecting && table_plan(a, err) < 0)
+		return -1;
+	if (split_end(a, err) < 0)
+		return -1;
+	if (a->sp.pos != a->len1 || a->sp.crc != a->crc1 || a->kslot != a->nslot)
+		return changed(err);
+	for (size_t k = 0; k < a->nslot; k++)
+		*a->slot[k].s = a->strs.p ? (const char *)a->strs.p + a->slot_off[k] : "";
+	if (!(*out = malloc((s->nold ? s->nold : 1) * sizeof **out))) {
+		err_set(err, "out of memory");
+		return -1;
+	}
+	for (size_t i = 0; i < s->nold; i++) {
+		const struct oldmap *m = &s->old[i];
+		(*out)[i] = (struct attach_mapping){ m->start, m->limit, m->offset, m->file, m->bid,
+						     m->file_len, m->bid_len };
+	}
+	*n = s->nold;
+	/* The table borrows these bytes: the caller keeps them. */
+	*strings = a->strs;
+	memset(&a->strs, 0, sizeof a->strs);
+	return 0;
 }
 
 int attach_table_from_snapshot(const struct snapshot *s, struct attach_mapping **out,

@@ -63,6 +63,27 @@ int attach_table_from_profile(const unsigned char *p, size_t len, struct attach_
 			      size_t *n, struct errmsg *err);
 
 /*
+ * The same, read as a stream in two passes over the decompressed bytes of
+ * a saved snapshot (any pprof profile), so that memory goes with its
+ * mapping table, not with its size (a gzip bomb, a profile with samples):
+ *
+ *   a = attach_table_reader_new(err);
+ *   attach_table_scan(a, ...) for every piece, then attach_table_collect
+ *   for every piece of the same bytes again; attach_table_finish;
+ *   attach_stream_free(a) in any case.
+ *
+ * The second pass keeps only the strings the mappings name. *out borrows
+ * them from strings, which attach_table_finish hands to the caller.
+ */
+struct attach_stream;
+struct attach_stream *attach_table_reader_new(struct errmsg *err);
+int attach_table_scan(struct attach_stream *a, const void *p, size_t len, struct errmsg *err);
+int attach_table_collect(struct attach_stream *a, const void *p, size_t len,
+			 struct errmsg *err);
+int attach_table_finish(struct attach_stream *a, struct attach_mapping **out, size_t *n,
+			struct buf *strings, struct errmsg *err);
+
+/*
  * Does p look like CBOR rather than protobuf? (A map or array first, or
  * the self-describe tag: no pprof profile starts so.)
  */
@@ -130,6 +151,7 @@ struct attach_job {
 	const char *output;	/* NULL: standard output; may name profile */
 	uint64_t max;		/* bound on every input, also decompressed; 0: default */
 	struct bid_cache *cache;	/* for pid; may be NULL */
+	const char *procfs;	/* for pid: its proc filesystem; NULL: /proc */
 };
 
 /*

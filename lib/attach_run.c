@@ -27,6 +27,107 @@ static void err_about(struct errmsg *err, const char *path, const struct errmsg 
 	err->code = code;
 }
 
+/* The decompressed profile goes by in pieces of this size, twice. */
+enum { ATTACH_WINDOW = 256 * 1024 };
+
+static int profile_read(void *ctx, void *p, size_t cap, size_t *got, struct errmsg *err)
+{
+	return platform_in_read(ctx, p, cap, got, err);
+}
+
+typedef int (*feed_fn)(struct attach_stream *a, const void *p, size_t len, struct errmsg *err);
+static int attach_pass(struct platform_in *in, uint64_t max, struct attach_stream *a,
+		       feed_fn feed, int second, unsigned char *window, uint64_t *total,
+		       struct errmsg *err);
+
+/*
+ * The first pass over a saved snapshot: a CBOR one (it starts so) is
+ * gathered into file, bounded by max, for attach_read_cbor; a pprof one
+ * goes by into a table reader, *a, never held whole. The gzip layer's
+ * errors come first, as in attach_pass.
+ */
+static int snapshot_first_pass(struct platform_in *in, uint64_t max, struct buf *file,
+			       struct attach_stream **a, unsigned char *window, struct errmsg *err)
+{
+	struct gz_reader *g = gz_reader_new(profile_read, in, max, err);
+	struct errmsg bad;
+	int rc = g ? 0 : -1, is_bad = 0, cbor = -1;
+	uint64_t total = 0;
+	while (rc == 0) {
+		size_t got;
+		if ((rc = gz_reader_read(g, window, ATTACH_WINDOW, &got, err)) < 0 || got == 0)
+			break;
+		total += got;
+		if (cbor < 0) {
+			cbor = attach_is_cbor(window, got);
+			if (!cbor && !(*a = attach_table_reader_new(err)))
+				rc = -1;
+		}
+		if (is_bad && !gz_reader_is_gzip(g))
+			break;
+		if (is_bad || rc < 0)
+			continue;
+		if (cbor) {
+			buf_put(file, window, got);
+			if (file->oom) {
+				err_setc(err, ERR_NO_MEMORY, "out of memory");
+				rc = -1;
+			}
+		} else if (attach_table_scan(*a, window, got, &bad) < 0) {
+			is_bad = 1;
+		}
+	}
+	gz_reader_free(g);
+	if (rc == 0 && is_bad) {
+		*err = bad;
+		rc = -1;
+	}
+	if (rc == 0 && total == 0) {
+		err_set(err, "empty: not a pprof profile");
+		rc = -1;
+	}
+	return rc;
+}
+
+/*
+ * A saved snapshot's mapping table: a CBOR one's records go into s; a
+ * pprof one's strings into raw, which the table borrows.
+ */
+static int snapshot_table(const struct attach_job *j, struct snapshot *s, struct buf *file,
+			  struct buf *raw, struct attach_mapping **table, size_t *n,
+			  struct errmsg *why)
+{
+	struct attach_stream *a = NULL;
+	struct platform_in *in = platform_in_open(j->snapshot, j->max, why);
+	unsigned char *window = malloc(ATTACH_WINDOW);
+	uint64_t total;
+	int rc = -1;
+	if (!in || !window) {
+		if (in)
+			err_setc(why, ERR_NO_MEMORY, "out of memory");
+		goto done;
+	}
+	if (snapshot_first_pass(in, j->max, file, &a, window, why) < 0)
+		goto done;
+	if (!a) {
+		rc = attach_read_cbor(file->p, file->len, s, why) < 0 ||
+				     attach_table_from_snapshot(s, table, n, why) < 0
+			     ? -1
+			     : 0;
+		goto done;
+	}
+	if (platform_in_rewind(in, why) < 0 ||
+	    attach_pass(in, j->max, a, attach_table_collect, 1, window, &total, why) < 0 ||
+	    attach_table_finish(a, table, n, raw, why) < 0)
+		goto done;
+	rc = 0;
+done:
+	attach_stream_free(a);
+	platform_in_close(in);
+	free(window);
+	return rc;
+}
+
 /*
  * The mapping table to attach: the live process's or a CBOR snapshot's,
  * whose records s then owns, or a pprof snapshot's, which borrows from raw.
@@ -36,7 +137,7 @@ static int attach_table(const struct attach_job *j, struct snapshot *s, struct b
 			struct errmsg *err)
 {
 	if (j->pid) {
-		struct read_opts ro = { .cache = j->cache };
+		struct read_opts ro = { .cache = j->cache, .procfs = j->procfs };
 		if (!j->cache && !(ro.cache = bid_cache_new())) {
 			err_setc(err, ERR_NO_MEMORY, "out of memory");
 			return -1;
@@ -46,28 +147,13 @@ static int attach_table(const struct attach_job *j, struct snapshot *s, struct b
 			bid_cache_free(ro.cache);
 		return r == READ_OK ? attach_table_from_snapshot(s, table, n, err) : -1;
 	}
-	const unsigned char *p;
-	size_t len;
 	struct errmsg why;
-	if (platform_read_file(j->snapshot, file, j->max, err) < 0)
+	if (snapshot_table(j, s, file, raw, table, n, &why) < 0) {
+		err_about(err, j->snapshot, &why);
 		return -1;
-	if (attach_unpack(file->p, file->len, j->max, raw, &p, &len, &why) < 0)
-		goto bad;
-	if (attach_is_cbor(p, len)) {
-		if (attach_read_cbor(p, len, s, &why) < 0 ||
-		    attach_table_from_snapshot(s, table, n, &why) < 0)
-			goto bad;
-	} else if (attach_table_from_profile(p, len, table, n, &why) < 0) {
-		goto bad;
 	}
 	return 0;
-bad:
-	err_about(err, j->snapshot, &why);
-	return -1;
 }
-
-/* The decompressed profile goes by in pieces of this size, twice. */
-enum { ATTACH_WINDOW = 256 * 1024 };
 
 /* Where the rewritten profile goes: compressed, into the output file. */
 struct attach_sink {
@@ -85,11 +171,6 @@ static int sink_write(void *ctx, const void *p, size_t len, struct errmsg *err)
 	return platform_out_write(ctx, p, len, err);
 }
 
-static int profile_read(void *ctx, void *p, size_t cap, size_t *got, struct errmsg *err)
-{
-	return platform_in_read(ctx, p, cap, got, err);
-}
-
 /*
  * One pass over the decompressed profile: the first (scan) or the second
  * (write). *total counts its bytes. The gzip layer's errors come before
@@ -99,7 +180,8 @@ static int profile_read(void *ctx, void *p, size_t cap, size_t *got, struct errm
  * stop at the first bad field (a pipe of garbage is not spooled whole).
  */
 static int attach_pass(struct platform_in *in, uint64_t max, struct attach_stream *a,
-		       int second, unsigned char *window, uint64_t *total, struct errmsg *err)
+		       feed_fn feed, int second, unsigned char *window, uint64_t *total,
+		       struct errmsg *err)
 {
 	struct gz_reader *g = gz_reader_new(profile_read, in, max, err);
 	struct errmsg bad;
@@ -116,8 +198,8 @@ static int attach_pass(struct platform_in *in, uint64_t max, struct attach_strea
 		if (is_bad)
 			continue;
 		if (second)
-			rc = attach_stream_write(a, window, got, err);
-		else if (attach_stream_scan(a, window, got, &bad) < 0)
+			rc = feed(a, window, got, err);
+		else if (feed(a, window, got, &bad) < 0)
 			is_bad = 1;
 	}
 	gz_reader_free(g);
@@ -168,7 +250,7 @@ int attach_run(const struct attach_job *job, struct attach_stats *st, struct err
 		goto done;
 	}
 	if (!(a = attach_stream_new(table, n, sink_compress, &sink, &why)) ||
-	    attach_pass(in, j.max, a, 0, window, &total, &why) < 0)
+	    attach_pass(in, j.max, a, attach_stream_scan, 0, window, &total, &why) < 0)
 		goto done;
 	if (total == 0) {
 		err_setc(&why, ERR_BAD_INPUT, "empty: not a pprof profile");
@@ -181,7 +263,7 @@ int attach_run(const struct attach_job *job, struct attach_stats *st, struct err
 	if (!(sink.file = platform_out_open(j.output, err)) ||
 	    !(sink.gz = gz_writer_new(sink_write, sink.file, err)))
 		goto done;
-	if (attach_pass(in, j.max, a, 1, window, &total, &why) < 0 ||
+	if (attach_pass(in, j.max, a, attach_stream_write, 1, window, &total, &why) < 0 ||
 	    attach_stream_finish(a, &why) < 0) {
 		in_bad = !attach_stream_output_failed(a);
 		if (!in_bad)

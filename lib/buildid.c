@@ -390,6 +390,69 @@ static int pe_rva_to_off(const struct pe *pe, uint32_t rva, uint32_t len, uint64
 	return -1;
 }
 
+/* ---- PDB (MSF 7.0) ---------------------------------------------------- */
+
+static const char msf_magic[32] = "Microsoft C/C++ MSF 7.00\r\n\x1a" "DS\0\0\0";
+
+enum {
+	MSF_SUPERBLOCK = 56,	/* magic, block size, free map, blocks, dir bytes, _, map addr */
+	PDB_INFO = 28,		/* version, signature, age, GUID */
+	MSF_NIL_STREAM = -1,	/* a stream size meaning "no stream" */
+};
+
+/* The u32 at byte off of the stream directory, through its block list. */
+static int msf_dir_u32(const struct bytesrc *src, uint32_t bs, uint64_t map, uint32_t dirbytes,
+		       uint32_t nblocks, uint64_t off, uint32_t *out)
+{
+	unsigned char b[4];
+	if (dirbytes < 4 || off > dirbytes - 4u)
+		return -1;
+	if (src_read(src, map + off / bs * 4, b, 4) < 0)
+		return -1;
+	uint32_t blk = (uint32_t)get_u(b, 4, 0);
+	if (blk >= nblocks || src_read(src, (uint64_t)blk * bs + off % bs, b, 4) < 0)
+		return -1;
+	*out = (uint32_t)get_u(b, 4, 0);
+	return 0;
+}
+
+int pdb_identity(const struct bytesrc *src, char guid[33], uint32_t *age, const char **error)
+{
+	unsigned char sb[MSF_SUPERBLOCK], info[PDB_INFO];
+	guid[0] = '\0';
+	*age = 0;
+	if (src_read(src, 0, sb, sizeof sb) < 0 || memcmp(sb, msf_magic, sizeof msf_magic) != 0) {
+		*error = "not a PDB (MSF 7.0) file";
+		return -1;
+	}
+	*error = "malformed PDB";
+	uint32_t bs = (uint32_t)get_u(sb + 32, 4, 0), nblocks = (uint32_t)get_u(sb + 40, 4, 0);
+	uint32_t dirbytes = (uint32_t)get_u(sb + 44, 4, 0), mapblk = (uint32_t)get_u(sb + 52, 4, 0);
+	if ((bs != 512 && bs != 1024 && bs != 2048 && bs != 4096) || mapblk >= nblocks ||
+	    (uint64_t)(dirbytes + (uint64_t)bs - 1) / bs * 4 > bs)
+		return -1;	/* the directory's block list must fit its one block */
+	uint64_t map = (uint64_t)mapblk * bs;
+	uint32_t nstreams, size0, size1, first;
+	if (msf_dir_u32(src, bs, map, dirbytes, nblocks, 0, &nstreams) < 0 || nstreams < 2 ||
+	    nstreams > dirbytes / 4 ||
+	    msf_dir_u32(src, bs, map, dirbytes, nblocks, 4, &size0) < 0 ||
+	    msf_dir_u32(src, bs, map, dirbytes, nblocks, 8, &size1) < 0 ||
+	    size1 == (uint32_t)MSF_NIL_STREAM || size1 < PDB_INFO)
+		return -1;
+	uint64_t blocks0 = size0 == (uint32_t)MSF_NIL_STREAM ? 0 : ((uint64_t)size0 + bs - 1) / bs;
+	uint64_t at = 4 + 4 * (uint64_t)nstreams + 4 * blocks0;
+	if (at > dirbytes || msf_dir_u32(src, bs, map, dirbytes, nblocks, at, &first) < 0 ||
+	    first >= nblocks || src_read(src, (uint64_t)first * bs, info, sizeof info) < 0)
+		return -1;
+	*age = (uint32_t)get_u(info + 8, 4, 0);
+	int n = snprintf(guid, 33, "%08X%04X%04X", (unsigned)get_u(info + 12, 4, 0),
+			 (unsigned)get_u(info + 16, 2, 0), (unsigned)get_u(info + 18, 2, 0));
+	for (int i = 0; i < 8; i++)
+		n += snprintf(guid + n, 33 - (size_t)n, "%02X", info[20 + i]);
+	*error = NULL;
+	return 0;
+}
+
 /* Fills pdb_sig and pdb_file from one CodeView record at off (size bytes). */
 static const char *pe_codeview(const struct pe *pe, uint64_t off, uint32_t size,
 			       struct identity *id)

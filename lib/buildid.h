@@ -67,6 +67,16 @@ int elf_identity(const struct bytesrc *src, struct identity *id);
 int pe_identity(const struct bytesrc *src, struct identity *id);
 
 /*
+ * The GUID of a PDB file (MSF 7.0), from its PDB information stream
+ * (stream 1: version, signature, age, GUID), as 32 hex digits formatted as
+ * the CodeView record's (pdb_sig's first 32 characters), and its age.
+ * Returns 0, or -1 with *error (static text) when the file is no PDB or is
+ * malformed. Reads only the superblock, the directory's first entries and
+ * 28 bytes of stream 1.
+ */
+int pdb_identity(const struct bytesrc *src, char guid[33], uint32_t *age, const char **error);
+
+/*
  * Fills id from whichever of the two formats the file is. Returns 0, with
  * id->error saying why nothing was found where that is the case (a file
  * that is neither ELF nor PE is no error: it falls back to path+mtime), or

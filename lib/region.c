@@ -82,6 +82,15 @@ static int same_file_as_prev(const struct region_reader *rr, const struct mappin
 	       p->dev_minor == m->dev_minor && p->file == m->file;
 }
 
+/* Did the process's memory give m's file a GNU build ID (into id)? */
+static int memory_identity(struct region_reader *rr, const struct mapping *m,
+			   struct identity *id)
+{
+	memset(id, 0, sizeof *id);
+	return rr->ops->memory_identity && rr->ops->memory_identity(rr->be, m, id) == 0 &&
+	       id->gnu[0];
+}
+
 static int set_build_id(struct region_reader *rr, struct mapping *m, const struct region *r)
 {
 	enum bid_mode mode = rr->o->bid;
@@ -119,12 +128,16 @@ static int set_build_id(struct region_reader *rr, struct mapping *m, const struc
 	}
 
 	struct region_file f = { 0 };
+	struct identity mem;
 	const char *why = NULL;
 	int impostor = 0, opened = 0, rc = 0;
 	if (ops->open_modes & (1u << mode))
 		opened = ops->open_file(rr->be, m, &f, &why, &impostor) == 0;
 	if (!opened && why && kernel_id && mode == BID_NATIVE) {
 		rc = set_text(s, m, &m->build_id, kernel_id, BIDK_GNU);
+	} else if (!opened && mode != BID_MTIME && memory_identity(rr, m, &mem)) {
+		/* The file's own notes, from the process: as good as the file. */
+		rc = identity_apply(s, m, mode, &mem) < 0 ? -1 : 0;
 	} else if (!opened) {
 		/* Nothing at the path: the path alone, as Go does when stat
 		 * fails. Something else there: no ID, only the reason. */

@@ -89,6 +89,7 @@ struct snapshot {
 	uint64_t ns_pid;	/* its PID in its own PID namespace; pid outside one */
 	uint32_t cgroup;	/* its cgroup (v2) path, "" if unknown */
 	uint32_t container_id;	/* 64 hex from the cgroup path, "" if none */
+	uint32_t procfs;	/* Linux: the --procfs it was read through, "" for /proc */
 	struct mapping *map;
 	size_t n, cap;
 	char *arena;

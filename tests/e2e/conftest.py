@@ -7,6 +7,7 @@ build/fixtures before pytest runs.
 import base64
 import json
 import os
+import shutil
 import signal
 import subprocess
 import time
@@ -174,3 +175,31 @@ def pprofedit(*args):
 def dump(path):
     """The profile as google/pprof reads it (Parse, then CheckValid)."""
     return json.loads(pprofedit("dump", path))
+
+
+# ---- an ordinary user -------------------------------------------------------
+
+TEST_USER = "modmap-test"
+
+
+def unprivileged_prefix():
+    """argv prefix that runs a command as the ordinary user TEST_USER, with
+    no capabilities at all (created on first use). Skips where that cannot
+    be done: not root, or no useradd/setpriv."""
+    import pwd
+    if os.geteuid() != 0:
+        pytest.skip("creating and switching to a test user needs root")
+    for tool in ("useradd", "setpriv"):
+        if not shutil.which(tool):
+            pytest.skip(f"{tool} is not installed: cannot run as a test user")
+    try:
+        pw = pwd.getpwnam(TEST_USER)
+    except KeyError:
+        p = subprocess.run(["useradd", "--system", "--no-create-home", "--shell",
+                            "/usr/sbin/nologin", TEST_USER], capture_output=True)
+        try:    # another run may have made it meanwhile
+            pw = pwd.getpwnam(TEST_USER)
+        except KeyError:
+            pytest.skip(f"cannot create user {TEST_USER}: {p.stderr.decode().strip()}")
+    return ["setpriv", f"--reuid={pw.pw_uid}", f"--regid={pw.pw_gid}", "--clear-groups",
+            "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs"]

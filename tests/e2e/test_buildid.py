@@ -409,13 +409,16 @@ def test_fifo_at_deleted_library(spawn, tmp_path):
         assert p.returncode == 0, p.stderr
         m = by_file(json.loads(p.stdout)["mappings"], lib)
         assert m["deleted"] is True
-        if not prefix:
-            # root reads the deleted file through map_files
-            assert m["build_id"] == want
-        else:
-            assert m["build_id_kind"] == "path"
-            assert m["build_id"] == str(lib)
-            assert "map_files" in m["build_id_error"]
+        # root reads the deleted file through map_files; without it, its
+        # note comes from the process's memory, as eu-unstrip reads it.
+        assert m["build_id"] == want
+        assert m["build_id_kind"] == "gnu"
+    # No file and no contents read: the path alone, and why.
+    p = run_bounded([*NO_MAP_FILES, MODMAP, "--pid", proc.pid, "--source", "maps",
+                     "--format", "json", "--build-id", "mtime"])
+    m = by_file(json.loads(p.stdout)["mappings"], lib)
+    assert m["build_id_kind"] == "path" and m["build_id"] == str(lib)
+    assert "map_files" in m["build_id_error"]
 
 
 def test_library_upgraded_under_a_process(spawn, tmp_path):
@@ -432,11 +435,8 @@ def test_library_upgraded_under_a_process(spawn, tmp_path):
                              "--format", "json", "--build-id", mode])
             m = by_file(json.loads(p.stdout)["mappings"], lib)
             assert m["deleted"] is True
-            if not prefix:
-                assert m["build_id"] == want    # the old build, via map_files
-            else:
-                assert m["build_id"] == str(lib) and m["build_id_kind"] == "path"
-                assert "map_files" in m["build_id_error"]
+            # the old build, via map_files or else from memory
+            assert m["build_id"] == want
     # The kernel's own build ID (PROCMAP_QUERY, where the kernel has it)
     # needs no file at all; else root reads map_files.
     assert by_file(mappings(proc.pid, source="auto"), lib)["build_id"] == want
@@ -465,10 +465,10 @@ def test_file_replaced_behind_mapping(spawn, tmp_path, replacement):
             assert p.returncode == 0, p.stderr
             m = by_file(json.loads(p.stdout)["mappings"], lib)
             assert m["deleted"] is False
-            if not prefix:
-                if mode != "mtime":
-                    assert m["build_id"] == want
-            else:
+            if mode != "mtime":
+                # via map_files, or else the note in the process's memory
+                assert m["build_id"] == want
+            elif prefix:
                 assert m["build_id"] == ""
                 assert m["build_id_kind"] == "none"
                 assert m["build_id_error"] == ("file at the path is not the mapped file"

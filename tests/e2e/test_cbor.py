@@ -124,6 +124,7 @@ def test_non_utf8_path_is_a_byte_string(spawn, tmp_path):
         time.sleep(0.01)
     else:
         raise AssertionError(f"pid {proc.pid} never ran {exe!r}")
+    wait_asleep(proc.pid)   # the loader done: both documents see one map
     j = json_of("--pid", proc.pid)
     c = cbor_of("--pid", proc.pid, tmp_path=tmp_path)
     assert_same_document(c, j)

@@ -825,3 +825,100 @@ def test_attach_input_errors(wine, tmp_path):
         assert (p.returncode, p.stdout) == (1, b"")
         assert p.stderr.decode().splitlines() == [line]
         assert sorted(f.name for f in tmp_path.iterdir()) == ["dir", "snap.pb.gz"]
+
+
+# ---- collect ---------------------------------------------------------------
+
+def pe_image_key(path):
+    """The symbol-store key of a PE file, read here with struct from the
+    PE/COFF layout: TimeDateStamp as %08X, then SizeOfImage as %x."""
+    data = Path(path).read_bytes()
+    pe = struct.unpack_from("<I", data, 0x3C)[0]
+    assert data[pe:pe + 4] == b"PE\0\0"
+    stamp = struct.unpack_from("<I", data, pe + 8)[0]
+    size_of_image = struct.unpack_from("<I", data, pe + 24 + 56)[0]
+    return f"{stamp:08X}{size_of_image:x}"
+
+
+def test_collect_symbol_store_layout(target, dlls, tmp_path):
+    out = tmp_path / "store"
+    p = modmap("collect", "--pid", target.pid, "-o", winpath(out))
+    err = p.stderr.decode(errors="replace")
+    assert p.returncode == 0, err
+    assert re.search(r"collected into .*: [1-9]\d* files copied \(\d+ bytes\), \d+ already "
+                     r"present, 0 skipped\r?\n$", err), err
+    for original in (WINFIX, dlls["uni"], dlls["long"], FIXDLL.parent / "fixdll.dll"):
+        if original.name == "fixdll.dll":
+            continue        # not loaded: its copies are
+        kept = out / original.name / pe_image_key(original) / original.name
+        assert kept.is_file(), f"{kept} missing"
+        assert kept.read_bytes() == original.read_bytes()
+    assert not [f for f in out.rglob(".tmp.*")]
+    # Again: all there, nothing copied.
+    p = modmap("collect", "--pid", target.pid, "-o", winpath(out))
+    assert re.search(r": 0 files copied \(0 bytes\), [1-9]\d* already present, 0 skipped",
+                     p.stderr.decode(errors="replace")), p.stderr
+
+
+FIXPDB = WIN / "fixtures" / "fixpdb.dll"
+
+
+def pdb_key(pdb):
+    """GUID and age as llvm-pdbutil reads them from the PDB itself, in the
+    symbol-store form: 32 hex digits, then the age in hex."""
+    out = subprocess.run(["llvm-pdbutil", "dump", "-summary", str(pdb)], capture_output=True,
+                         text=True, check=True).stdout
+    guid = re.search(r"GUID: \{([0-9A-F-]+)\}", out).group(1).replace("-", "")
+    age = int(re.search(r"Age: (\d+)", out).group(1))
+    return f"{guid}{age:X}"
+
+
+def test_collect_keeps_the_pdb_beside_a_module(wine, tmp_path):
+    if not shutil.which("llvm-pdbutil"):
+        pytest.skip("llvm-pdbutil (Debian: llvm) is needed to read the PDB independently")
+    work = tmp_path / "mods"
+    work.mkdir()
+    dll, pdb = work / "fixpdb.dll", work / "fixpdb.pdb"
+    shutil.copy(FIXPDB, dll)
+    shutil.copy(FIXPDB.with_suffix(".pdb"), pdb)
+    p = subprocess.Popen(["wine", str(WINFIX), winpath(dll)], env=wine_env(),
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        t = Target(p)
+        out = tmp_path / "store"
+        r = modmap("collect", "--pid", t.pid, "-o", winpath(out))
+        err = r.stderr.decode(errors="replace")
+        assert r.returncode == 0, err
+        kept = out / "fixpdb.dll" / pe_image_key(dll) / "fixpdb.dll"
+        assert kept.read_bytes() == dll.read_bytes()
+        kept_pdb = out / "fixpdb.pdb" / pdb_key(pdb) / "fixpdb.pdb"
+        assert kept_pdb.is_file(), f"{kept_pdb} missing: {sorted(out.rglob('*'))}"
+        assert kept_pdb.read_bytes() == pdb.read_bytes()
+    finally:
+        p.stdin.close()
+        p.wait(timeout=30)
+
+
+def test_collect_refuses_a_stale_pdb(wine, tmp_path):
+    """A PDB of that name beside the module, but of another build: named, not kept."""
+    work = tmp_path / "mods"
+    work.mkdir()
+    dll, pdb = work / "fixpdb.dll", work / "fixpdb.pdb"
+    shutil.copy(FIXPDB, dll)
+    shutil.copy(BUILD / "fixtures" / "pefix-pdb.pdb", pdb)
+    p = subprocess.Popen(["wine", str(WINFIX), winpath(dll)], env=wine_env(),
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        t = Target(p)
+        out = tmp_path / "store"
+        r = modmap("collect", "--pid", t.pid, "-o", winpath(out))
+        err = r.stderr.decode(errors="replace")
+        assert r.returncode == 1, err
+        assert re.search(rf"pid {t.pid}: {re.escape(winpath(pdb))}: contents have another "
+                         r"build ID: the file has [0-9A-F]{32}, the mapping [0-9A-F]{33,}\r?\n",
+                         err), err
+        assert not (out / "fixpdb.pdb").exists()
+        assert (out / "fixpdb.dll" / pe_image_key(dll) / "fixpdb.dll").is_file()
+    finally:
+        p.stdin.close()
+        p.wait(timeout=30)
