@@ -745,17 +745,23 @@ int snapshot_open_mapped(const struct snapshot *s, const struct mapping *m, uint
 			 const char **why)
 {
 	char path[PROC_PATH];
-	struct target t = { .pid = s->pid, .root = -1, .s = (struct snapshot *)s };
+	struct target t = {
+		.pid = s->pid, .proc = -1, .task = -1, .maps = -1, .mem = -1, .root = -1,
+		.s = (struct snapshot *)s,
+	};
 	struct stat st, a, b;
 	int impostor;
 
 	t.procfs = s->procfs ? snapshot_str(s, s->procfs) : "/proc";
-	t.root = open(proc_path(&t, "root", path), O_PATH | O_DIRECTORY | O_CLOEXEC);
+	t.proc = t.task = open(proc_path(&t, "", path), O_PATH | O_DIRECTORY | O_CLOEXEC);
+	t.root = t.proc >= 0 ? openat(t.proc, "root", O_PATH | O_DIRECTORY | O_CLOEXEC) : -1;
 	t.same_root = t.root >= 0 && fstat(t.root, &a) == 0 && stat("/", &b) == 0 &&
 		      a.st_dev == b.st_dev && a.st_ino == b.st_ino;
 	int pfd = open_mapped(&t, m, &st, why, &impostor);
 	if (t.root >= 0)
 		close(t.root);
+	if (t.proc >= 0)
+		close(t.proc);
 	if (pfd < 0)
 		return -1;
 	snprintf(path, sizeof path, "/proc/self/fd/%d", pfd);
