@@ -176,3 +176,78 @@ def test_all_lists_the_pids_of_that_procfs():
     finally:
         outer.send_signal(signal.SIGKILL)
         outer.wait(timeout=10)
+
+
+def test_watch_through_the_namespaces_proc():
+    """watch --procfs: PID 2 of a namespace followed by its PID there, its
+    end seen while the namespace (and its proc) lives on."""
+    if os.geteuid() != 0:
+        pytest.skip("needs root: a new PID namespace")
+    if not shutil.which("unshare"):
+        pytest.skip("needs unshare(1) from util-linux")
+    outer = subprocess.Popen(["unshare", "--pid", "--fork", "--mount-proc", "--kill-child",
+                              "sh", "-c", "sleep 600 & wait; exec sleep 600"])
+    w = None
+    try:
+        deadline = time.monotonic() + 10
+        sleep_pid = None
+        while sleep_pid is None:
+            kids = open(f"/proc/{outer.pid}/task/{outer.pid}/children").read().split()
+            if kids:
+                sh = int(kids[0])
+                grand = open(f"/proc/{sh}/task/{sh}/children").read().split()
+                if grand:
+                    sleep_pid = int(grand[0])
+            assert outer.poll() is None, f"unshare exited {outer.returncode}"
+            assert time.monotonic() < deadline, "the namespace never started sleep"
+            if sleep_pid is None:
+                time.sleep(0.01)
+        wait_asleep(sleep_pid)
+        ns_proc = f"/proc/{sh}/root/proc"
+        assert open(f"{ns_proc}/2/comm").read() == "sleep\n"
+        w = subprocess.Popen([str(MODMAP), "watch", "--procfs", ns_proc, "--pid", "2",
+                              "--interval", "20ms"],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        want = exec_maps(sleep_pid)
+        got = []
+        for _ in want:
+            ev = json.loads(w.stdout.readline())
+            assert ev["event"] == "load" and ev["pid"] == 2
+            got.append((as_int(ev["start"]), as_int(ev["limit"]), as_int(ev["offset"]),
+                        ev["file"]))
+        assert got == want
+        os.kill(sleep_pid, signal.SIGKILL)
+        ev = json.loads(w.stdout.readline())
+        assert ev["event"] == "exit" and ev["pid"] == 2, w.stderr.read()
+        assert w.wait(timeout=10) == 0
+    finally:
+        if w is not None:
+            if w.poll() is None:
+                w.kill()
+            w.wait()
+        outer.send_signal(signal.SIGKILL)
+        outer.wait(timeout=10)
+
+
+def test_collect_and_attach_through_the_namespaces_proc(pid_namespace, tmp_path):
+    host = pid_namespace
+    ns_proc = f"/proc/{host}/root/proc"
+    exe = os.path.realpath(f"/proc/{host}/exe")
+    out = subprocess.run(["readelf", "-n", exe], capture_output=True, text=True).stdout
+    bid = out.split("Build ID: ")[1].split()[0] if "Build ID: " in out else None
+    if bid is None:
+        pytest.skip(f"{exe} has no GNU build ID (readelf -n)")
+    run_modmap("collect", "--procfs", ns_proc, "--pid", 1, "-o", tmp_path / "bin")
+    kept = tmp_path / "bin" / bid / os.path.basename(exe)
+    assert kept.read_bytes() == open(exe, "rb").read()
+
+    # attach --pid 1 through it: the profile gets sleep's mappings.
+    prof = tmp_path / "ns.pb.gz"
+    run_modmap("--procfs", ns_proc, "--pid", 1, "-f", "pprof", "-o", prof)
+    out = tmp_path / "out.pb.gz"
+    run_modmap("attach", "--procfs", ns_proc, "--pid", 1, prof, "-o", out)
+    host_prof = tmp_path / "host.pb.gz"
+    run_modmap("attach", "--pid", host, prof, "-o", host_prof)
+    assert out.read_bytes() == host_prof.read_bytes()
+    p = run_modmap("attach", "--procfs", tmp_path, "--pid", 1, prof, check=False)
+    assert p.returncode == 2 and "not a proc filesystem" in p.stderr.decode()
