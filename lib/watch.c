@@ -40,12 +40,6 @@ void watch_free(struct watch *w)
 	w->cur = -1;
 }
 
-int watch_same_mapping(const struct mapping *a, const struct mapping *b)
-{
-	return a->start == b->start && a->limit == b->limit && a->inode == b->inode &&
-	       a->offset == b->offset;
-}
-
 static int cmp_key(const struct mapping *a, const struct mapping *b)
 {
 	if (a->start != b->start)
@@ -91,13 +85,9 @@ static int add_event(struct watch *w, enum watch_kind kind, uint64_t t,
 	return 0;
 }
 
-/*
- * Marks in gone[i] / fresh[j] the records of a (old) and b (new) that the
- * other lacks, merging their sorted orders. A key twice in one snapshot
- * (Windows can list a module twice) pairs one to one.
- */
-static int diff(const struct snapshot *a, const struct snapshot *b, unsigned char *gone,
-		unsigned char *fresh)
+/* Merges the two sorted orders; a key twice in one snapshot pairs one to one. */
+int watch_diff(const struct snapshot *a, const struct snapshot *b, unsigned char *gone,
+	       unsigned char *fresh)
 {
 	const struct mapping **x = sorted(a), **y = sorted(b);
 	if (!x || !y) {
@@ -154,7 +144,7 @@ int watch_poll(struct watch *w, struct errmsg *err)
 	}
 	const struct snapshot *old = &w->snap[w->cur];
 	unsigned char *gone = calloc(old->n + 1, 1), *fresh = calloc(s->n + 1, 1);
-	int rc = gone && fresh ? diff(old, s, gone, fresh) : -1;
+	int rc = gone && fresh ? watch_diff(old, s, gone, fresh) : -1;
 	for (size_t i = 0; rc == 0 && i < old->n; i++)
 		if (gone[i])
 			rc = add_event(w, WATCH_UNLOAD, t, old, &old->map[i]);

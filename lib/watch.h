@@ -49,7 +49,14 @@ void watch_free(struct watch *w);
  */
 int watch_poll(struct watch *w, struct errmsg *err);
 
-/* Are two records the same mapping, for the diff? */
-int watch_same_mapping(const struct mapping *a, const struct mapping *b);
+/*
+ * The diff, pure: sets gone[i] for each record i of a (old) that b (new)
+ * lacks, and fresh[j] for each record j of b that a lacks (both arrays
+ * zeroed by the caller, a->n and b->n long), matching by (start, limit,
+ * inode, offset) in any order; a key held twice pairs one to one. Returns
+ * 0, or -1 when memory runs out.
+ */
+int watch_diff(const struct snapshot *a, const struct snapshot *b, unsigned char *gone,
+	       unsigned char *fresh);
 
 #endif
