@@ -122,13 +122,15 @@ int cmd_watch(int argc, char **argv)
 				err.code == ERR_UNSUPPORTED && ro.source == SOURCE_QUERY
 					? "; --source maps reads the text instead"
 					: "");
-			/* Only the first read can fail this way: nothing was written. */
+			/* The first read (no such process, denied), or a later one
+			 * that failed for another reason than the end (denied
+			 * after an exec of a set-user-ID program, no memory). */
 			status = EXIT_PARTIAL;
 			break;
 		}
-		/* Each line whole and flushed before the next, so a stop between
-		 * lines leaves a reader whole lines only. */
-		for (size_t i = 0; i < w.nev && status == EXIT_OK; i++) {
+		/* Each line whole and flushed before the next; a stop ends the
+		 * run after the current line, the reader left whole lines only. */
+		for (size_t i = 0; i < w.nev && status == EXIT_OK && !stop_requested; i++) {
 			const struct watch_event *e = &w.ev[i];
 			b.len = 0;
 			int rc = emit_json_event(&b, event_names[e->kind], e->time_nanos, pid, e->s,
