@@ -148,7 +148,9 @@ FIXTURES := $(BUILD)/fixtures/mapper $(BUILD)/fixtures/libfix.so $(BUILD)/fixtur
 	$(BUILD)/fixtures/sigshim.so \
 	$(BUILD)/fixtures/lowexec $(BUILD)/fixtures/zombieleader $(BUILD)/fixtures/longpath $(BUILD)/fixtures/dlwatch \
 	$(BUILD)/fixtures/goprof $(BUILD)/fixtures/goprof-pie $(BUILD)/fixtures/pprofedit \
-	$(BUILD)/pprof
+	$(BUILD)/pprof \
+	$(BUILD)/fixtures/lookupfix $(BUILD)/fixtures/lookupfix-pie $(BUILD)/fixtures/lookuplib.so \
+	$(BUILD)/fixtures/noquery.so
 # Windows fixtures (tests/e2e/test_windows.py): a target program, a DLL it
 # loads, a Go program (Debian's golang-go, cross-built, no network) that
 # prints Go's own path+mtime IDs, and goprof cross-built, whose profiles
@@ -188,6 +190,21 @@ $(BUILD)/fixtures/sigshim.so: tests/fixtures/sigshim.c
 	@mkdir -p $(dir $@)
 	$(CC) -shared -fPIC -O1 -o $@ $< -ldl
 
+# lookup's markers (tests/e2e/test_lookup.py): a non-PIE and a PIE
+# executable, and a library linked at 0x100000 that the executable keeps
+# from going there.
+$(BUILD)/fixtures/lookupfix: tests/fixtures/lookupfix.c
+	@mkdir -p $(dir $@)
+	$(CC) $(WARN) -O1 -g -no-pie -fno-pie -Wl,--build-id=sha1 -o $@ $< -ldl
+
+$(BUILD)/fixtures/lookupfix-pie: tests/fixtures/lookupfix.c
+	@mkdir -p $(dir $@)
+	$(CC) $(WARN) -O1 -g -pie -fPIE -Wl,--build-id=sha1 -o $@ $< -ldl
+
+$(BUILD)/fixtures/lookuplib.so: tests/fixtures/lookuplib.c
+	@mkdir -p $(dir $@)
+	$(CC) $(WARN) -O1 -g -shared -fPIC -Wl,-Ttext-segment=0x100000 -Wl,--build-id=sha1 -o $@ $<
+
 $(BUILD)/fixtures/killshim.so: tests/fixtures/killshim.c
 	@mkdir -p $(dir $@)
 	$(CC) -shared -fPIC -O1 -o $@ $< -ldl
@@ -195,6 +212,11 @@ $(BUILD)/fixtures/killshim.so: tests/fixtures/killshim.c
 $(BUILD)/fixtures/dlwatch: tests/fixtures/dlwatch.c
 	@mkdir -p $(dir $@)
 	$(CC) $(WARN) -D_GNU_SOURCE -O1 -o $@ $< -ldl
+
+# A kernel without PROCMAP_QUERY, for MODMAP_TEST_NOQUERY=1 (docs/testing.md).
+$(BUILD)/fixtures/noquery.so: tests/fixtures/noquery.c
+	@mkdir -p $(dir $@)
+	$(CC) $(WARN) -shared -fPIC -O1 -o $@ $< -ldl
 
 $(BUILD)/fixtures/mapper: tests/fixtures/mapper.c
 	@mkdir -p $(dir $@)
@@ -323,22 +345,41 @@ $(BUILD)/fixtures/pefix32.exe: tests/fixtures/pefix.c
 	@mkdir -p $(dir $@)
 	$(MINGW32) -O1 -o $@ $<
 
+# How the tests run anywhere (docs/testing.md): MODMAP_TEST_STRICT=1 makes
+# a skipped test a failure (cmocka's and pytest's alike); the e2e tests read
+# MODMAP_TEST_NOQUERY and MODMAP_TEST_EXPECT_MISSING too.
+export MODMAP_TEST_STRICT MODMAP_TEST_NOQUERY MODMAP_TEST_EXPECT_MISSING
+STRICT_ON = [ -n "$$MODMAP_TEST_STRICT" ] && [ "$$MODMAP_TEST_STRICT" != 0 ]
+
 # The unit tests of a build without libcbor too: test_emit_cbor's CBOR=no
 # half compiles only there, and CI makes no other such build.
 UNIT_NOCBOR := $(BUILD)/nocbor/tests/test_emit_cbor
 
+# UNIT_RUN prefixes each unit test (make valgrind sets it).
+UNIT_RUN ?=
 unit: $(UNIT) $(UNIT_NOCBOR)
-	@set -e; for t in $(UNIT) $(UNIT_NOCBOR); do echo "== $$t"; $$t; done
+	@set -e; for t in $(UNIT) $(UNIT_NOCBOR); do echo "== $$t"; \
+	  $(UNIT_RUN) $$t > $$t.log 2>&1 || { cat $$t.log; exit 1; }; cat $$t.log; \
+	  if $(STRICT_ON) && grep -q 'SKIPPED' $$t.log; then \
+	    echo "$$t: a test was skipped, and MODMAP_TEST_STRICT=1" >&2; exit 1; fi; done
 
 $(BUILD)/nocbor/tests/%: tests/unit/%.c FORCE
 	$(MAKE) --no-print-directory CBOR=no BUILD=$(BUILD)/nocbor $@
+
+# $(call pytest,ENV,ARGS): pytest's exit status 5 is "no tests ran", a
+# failure, never a pass.
+define pytest
+	rc=0; $(1) $(PYTHON) -m pytest $(2) || rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "pytest: no tests ran ($(2))" >&2; exit 1; fi; exit $$rc
+endef
 
 # The same program without libcbor, for the e2e test that it says so.
 $(BUILD)/nocbor/modmap: $(LIB_SRCS) $(CLI_SRCS) FORCE
 	$(MAKE) --no-print-directory CBOR=no BUILD=$(BUILD)/nocbor $@
 
-e2e: $(BUILD)/modmap $(FIXTURES) $(BUILD)/nocbor/modmap $(WIN_BUILD)/modmap.exe $(WIN_FIXTURES)
-	$(PYTHON) -m pytest -q tests/e2e
+E2E_DEPS := $(FIXTURES) $(BUILD)/nocbor/modmap $(WIN_BUILD)/modmap.exe $(WIN_FIXTURES)
+e2e: $(BUILD)/modmap $(E2E_DEPS)
+	$(call pytest,,-q tests/e2e)
 
 # ---- fuzzing (libFuzzer): tests/fuzz/fuzz_NAME.c, seeds in tests/fuzz/corpus/NAME/
 FUZZ_CC ?= clang
@@ -353,11 +394,14 @@ $(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_SRCS) $(wildcard lib/*.h includ
 
 # Each target runs on a scratch copy of its seeds, so the repo's corpus
 # only changes by hand.
+# FUZZ_JOBS targets at a time (one per core by default).
+FUZZ_JOBS ?= $(shell nproc 2>/dev/null || echo 1)
 define run_fuzz
-	@set -e; for t in $(FUZZ); do n=$${t##*/fuzz_}; c=$(BUILD)/fuzz/corpus-$$n; \
-	  rm -rf $$c; mkdir -p $$c; cp tests/fuzz/corpus/$$n/* $$c/ 2>/dev/null || true; \
-	  echo "== fuzz $$n for $(1)s"; $$t -max_total_time=$(1) -timeout=10 -rss_limit_mb=2048 \
-	    -print_final_stats=0 $$c 2>$(BUILD)/fuzz/$$n.log || { tail -40 $(BUILD)/fuzz/$$n.log; exit 1; }; done
+	@printf '%s\n' $(FUZZ) | xargs -P $(FUZZ_JOBS) -I{} sh -c 't={}; n=$${t##*/fuzz_}; \
+	  c=$(BUILD)/fuzz/corpus-$$n; rm -rf $$c; mkdir -p $$c; \
+	  cp tests/fuzz/corpus/$$n/* $$c/ 2>/dev/null || true; echo "== fuzz $$n for $(1)s"; \
+	  $$t -max_total_time=$(1) -timeout=10 -rss_limit_mb=2048 -print_final_stats=0 $$c \
+	    2>$(BUILD)/fuzz/$$n.log || { echo "== fuzz $$n FAILED"; tail -40 $(BUILD)/fuzz/$$n.log; exit 255; }'
 endef
 
 fuzz: $(FUZZ)
@@ -376,11 +420,55 @@ win-fixtures: $(WIN_BUILD)/modmap.exe $(WIN_FIXTURES)
 # meant to catch it (docs/testing.md). Slow; not part of check or CI.
 mutate:
 	$(PYTHON) tests/mutate.py
+# ---- sanitizers, valgrind, static checks (docs/testing.md) ---------------
+# The unit tests and modmap built with ASan+UBSan into build/asan; the e2e
+# tests then run that modmap (MODMAP=...), fixtures from build/fixtures.
+ASAN_BUILD := $(BUILD)/asan
+comma := ,
+SAN_CFLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
+SAN_ENV := ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:verify_asan_link_order=0 \
+	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+sanitize: $(E2E_DEPS)
+	$(MAKE) --no-print-directory BUILD=$(ASAN_BUILD) CFLAGS='$(SAN_CFLAGS)' \
+	  LDFLAGS='-fsanitize=address,undefined' $(ASAN_BUILD)/modmap $(ASAN_BUILD)/libmodmap.a
+	$(SAN_ENV) $(MAKE) --no-print-directory BUILD=$(ASAN_BUILD) CFLAGS='$(SAN_CFLAGS)' unit
+	$(call pytest,$(SAN_ENV) MODMAP=$(abspath $(ASAN_BUILD)/modmap) MODMAP_TEST_SANITIZED=1 \
+	  MODMAP_TEST_EXPECT_MISSING=uninstrumented$${MODMAP_TEST_EXPECT_MISSING:+$(comma)$$MODMAP_TEST_EXPECT_MISSING},-q tests/e2e)
 
-bench: all $(FIXTURES)
+# memcheck over every unit test: any error or leak fails.
+VALGRIND := valgrind -q --error-exitcode=99 --leak-check=full \
+	--errors-for-leak-kinds=definite,indirect,possible
+valgrind: $(UNIT)
+	$(MAKE) --no-print-directory unit UNIT_RUN='$(VALGRIND)'
+
+# Static checks, no findings allowed: cppcheck (Linux and Windows code),
+# clang-tidy with the checks in .clang-tidy (Linux, and the Windows files
+# against mingw's headers), shellcheck on every shell script.
+CPPCHECK := cppcheck -q --std=c11 --enable=warning,portability,performance --inline-suppr \
+	--error-exitcode=1 -Iinclude -Ilib -D_FILE_OFFSET_BITS=64 -DHAVE_CBOR
+WIN_TIDY_SRCS := lib/toolhelp.c lib/platform.c
+SHELL_SCRIPTS := .ci/run .ci/install-deps .ci/unprivileged $(wildcard bench/*.sh)
+lint:
+	$(CPPCHECK) -U_WIN32 lib cli
+	$(CPPCHECK) -D_WIN32 lib cli
+	clang-tidy --quiet $(LIB_SRCS) $(CLI_SRCS) -- -std=c11 $(INCLUDES) $(CPPFLAGS)
+	clang-tidy --quiet $(WIN_TIDY_SRCS) -- --target=x86_64-w64-mingw32 -std=c11 $(INCLUDES) \
+	  $(WIN_DEFS) -isystem /usr/x86_64-w64-mingw32/include
+	shellcheck $(SHELL_SCRIPTS)
+
+# Benchmark floors and fixtures (bench/README.md): C programs in bench/,
+# built here, never committed as binaries.
+BENCH_BINS := $(BUILD)/bench/floor_query $(BUILD)/bench/floor_maps $(BUILD)/bench/manymaps
+
+$(BUILD)/bench/%: bench/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(WARN) -O2 -o $@ $<
+
+bench: all $(FIXTURES) $(BENCH_BINS)
 	bash bench/run.sh
 
 clean:
 	rm -rf $(BUILD)
 
-.PHONY: all windows unit e2e check mutate fixtures win-fixtures clean fuzz fuzz-smoke bench install uninstall FORCE
+.PHONY: all windows unit e2e check mutate fixtures win-fixtures clean fuzz fuzz-smoke bench \
+	install uninstall FORCE sanitize valgrind lint

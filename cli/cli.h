@@ -23,6 +23,7 @@ struct cli_command {
 int cmd_snapshot(int argc, char **argv);
 int cmd_attach(int argc, char **argv);
 int cmd_collect(int argc, char **argv);
+int cmd_lookup(int argc, char **argv);
 int cmd_watch(int argc, char **argv);
 
 /*

@@ -28,6 +28,7 @@ static const char usage_text[] =
 	"       modmap [OPTIONS] --all\n"
 	"       modmap attach (--pid PID | --snapshot FILE) PROFILE [-o OUT] [--max-size N]\n"
 	"       modmap collect (--pid PID ... | --self | --all) [-o DIR]\n"
+	"       modmap lookup (--pid PID | --snapshot FILE) [-f text|json|jsonl] [ADDR ...]\n"
 	"       modmap watch --pid PID [--interval DURATION] [--procfs DIR]\n"
 	"       modmap COMMAND --help | --help | --version\n"
 	"\n"
@@ -56,6 +57,8 @@ static const char usage_text[] =
 	"Commands (each has --help):\n"
 	"  attach               give a pprof profile its process's mapping table\n"
 	"  collect              keep the binaries of processes, by build ID\n"
+	"  lookup               which module holds an address, and the address to\n"
+	"                       hand a symbolizer (file offset, ELF vaddr, PE RVA)\n"
 	"  watch                follow one process's loads and unloads (JSON Lines)\n"
 	"\n"
 	"Exit status: 0 every process was read, 1 at least one was not, 2 usage.\n";

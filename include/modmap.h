@@ -135,6 +135,29 @@ MODMAP_API const char *modmap_snapshot_container_id(const struct modmap_snapshot
  */
 MODMAP_API long long modmap_snapshot_find(const struct modmap_snapshot *s, uint64_t addr);
 
+/* What modmap_lookup answers for one address (docs/lookup.md). */
+struct modmap_lookup {
+	uint64_t address;		/* the address asked about */
+	long long mapping;		/* the mapping holding it, as modmap_snapshot_find
+					   gives; -1: none (the rest is zero) */
+	uint64_t file_offset;		/* address - start + offset: the byte's place in the file */
+	int has_elf_vaddr;		/* an ELF file whose program headers were read */
+	uint64_t elf_vaddr;		/* the link-time address: what addr2line -e FILE takes */
+	int has_rva;			/* a PE module (a Windows process) */
+	uint64_t rva;			/* address minus the module's base */
+};
+
+/*
+ * Which mapping holds addr, and the address to hand a symbolizer. The
+ * first call reads nothing; each mapping's ELF program headers are read on
+ * the first address that needs them (from the file, opened as for build
+ * IDs, else from the process's memory) and kept with the snapshot: so s is
+ * not const, and two threads must not look up in one snapshot at once.
+ * Returns 0 (also for an address no mapping holds), or -1 when memory runs out.
+ */
+MODMAP_API int modmap_lookup(struct modmap_snapshot *s, uint64_t addr, struct modmap_lookup *out,
+			     struct modmap_error *err);
+
 /*
  * A build-ID cache, shared by the reads given it (modmap_options.cache):
  * each file's ID is computed once. Holds no file descriptors. Not for two

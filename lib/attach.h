@@ -143,6 +143,15 @@ void attach_stream_free(struct attach_stream *a);
 int attach_profile(const unsigned char *p, size_t len, const struct attach_mapping *snap,
 		   size_t n, struct buf *out, struct attach_stats *st, struct errmsg *err);
 
+/*
+ * Fills s (initialised by the caller) from a snapshot saved as pprof or
+ * CBOR at path ("-": standard input), read whole up to max bytes, also
+ * decompressed (0: ATTACH_MAX_SIZE); s owns copies of the strings. err
+ * names the file and the reason; s may then hold some records.
+ */
+int snapshot_read_saved(const char *path, uint64_t max, struct snapshot *s,
+			struct errmsg *err);
+
 /* One attach from end to end (attach_run.c). */
 struct attach_job {
 	uint64_t pid;		/* the table of this live process, or ... */

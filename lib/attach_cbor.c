@@ -351,8 +351,21 @@ static int walk_process(struct walk *w, struct snapshot *s)
 			w->i++;
 			break;
 		}
+		size_t key = w->i;
+		int is_os = 0;
 		if (walk_key_is(w, "mappings", &is) < 0)
 			return -1;
+		if (!is) {
+			size_t value = w->i;
+			w->i = key;
+			if (walk_key_is(w, "os", &is_os) < 0)
+				return -1;
+			w->i = value;
+		}
+		/* "os": "windows" says the paths are Windows's (lookup's rva). */
+		if (is_os && w->len - w->i >= 8 && w->p[w->i] == 0x67 &&
+		    memcmp(w->p + w->i + 1, "windows", 7) == 0)
+			s->os = "windows";
 		if (is && !found) {
 			found = 1;
 			if (walk_mappings(w, s) < 0)

@@ -12,6 +12,7 @@
 #include "attach.h"
 #include "buildid.h"
 #include "gz.h"
+#include "lookup.h"
 #include "platform.h"
 
 static const char *file_name(const char *path)
@@ -125,6 +126,56 @@ done:
 	attach_stream_free(a);
 	platform_in_close(in);
 	free(window);
+	return rc;
+}
+
+int snapshot_read_saved(const char *path, uint64_t max, struct snapshot *s,
+			struct errmsg *err)
+{
+	struct attach_job j = { .snapshot = path, .max = max ? max : ATTACH_MAX_SIZE };
+	struct buf file = { 0 }, raw = { 0 };
+	struct attach_mapping *table = NULL;
+	size_t n = 0;
+	struct errmsg why;
+	int rc = -1;
+
+	s->os = "linux";
+	s->saved = 1;
+	/* As attach reads it: a pprof one streamed, a CBOR one bounded. */
+	if (snapshot_table(&j, s, &file, &raw, &table, &n, &why) < 0)
+		goto bad;
+	if (s->n == 0) {	/* pprof: the table borrows from raw; copy it */
+		for (size_t i = 0; i < n; i++) {
+			struct mapping *m = snapshot_add(s);
+			uint32_t f, b;
+			if (!m ||
+			    (f = snapshot_intern(s, table[i].file, table[i].file_len)) == UINT32_MAX ||
+			    (b = snapshot_intern(s, table[i].build_id, table[i].build_id_len)) ==
+				    UINT32_MAX) {
+				err_setc(&why, ERR_NO_MEMORY, "out of memory");
+				goto bad;
+			}
+			m = &s->map[s->n - 1];
+			m->start = table[i].start;
+			m->limit = table[i].limit;
+			m->offset = table[i].offset;
+			m->file = f;
+			m->build_id = b;
+			if (i == 0)
+				m->flags |= MAPF_MAIN;	/* pprof puts the main executable first */
+		}
+		/* pprof says nothing of the OS: Windows paths tell a Windows process. */
+		if (n && lookup_path_is_windows(snapshot_str(s, s->map[0].file)))
+			s->os = "windows";
+	}
+	rc = 0;
+	goto done;
+bad:
+	err_about(err, path, &why);
+done:
+	free(table);
+	buf_free(&file);
+	buf_free(&raw);
 	return rc;
 }
 

@@ -34,6 +34,9 @@ static inline struct bytesrc bytesrc_mem(const void *p, size_t len)
 	return s;
 }
 
+/* Reads exactly len bytes at off: 0, or -1 (past size, or the callback failed). */
+int bytesrc_read(const struct bytesrc *src, uint64_t off, void *buf, size_t len);
+
 #define BUILDID_MAX 64		/* bytes of a GNU build-id note we accept */
 #define GOBUILDID_MAX 256	/* bytes of a Go build ID we accept */
 

@@ -212,20 +212,26 @@ void platform_args(int *argc, char ***argv)
 	if (!w)
 		return;	/* keep the ANSI arguments the C runtime made */
 	char **v = calloc((size_t)n + 1, sizeof *v);
-	for (int i = 0; v && i < n; i++) {
+	int i = 0;
+	for (; v && i < n; i++) {
 		size_t wl = wcslen(w[i]);
 		size_t len = wtf8_from_utf16(NULL, 0, (const uint16_t *)w[i], wl);
-		if (!(v[i] = malloc(len + 1))) {
-			v = NULL;	/* the process exits soon: no cleanup */
+		char *arg = malloc(len + 1);
+		if (!arg)
 			break;
-		}
-		wtf8_from_utf16(v[i], len + 1, (const uint16_t *)w[i], wl);
+		wtf8_from_utf16(arg, len + 1, (const uint16_t *)w[i], wl);
+		v[i] = arg;
 	}
 	LocalFree(w);
-	if (v) {
+	if (v && i == n) {
 		*argc = n;
 		*argv = v;
+		return;
 	}
+	/* Out of memory: keep the ANSI arguments, free the partial copy. */
+	while (v && i > 0)
+		free(v[--i]);
+	free(v);
 }
 
 /* Returns 0, or the Win32 error that stopped the writing. */
@@ -535,21 +541,32 @@ static void out_close_file(struct platform_out *o)
 	free(o->wpath);
 	free(o->wtmp);
 }
+/* Windows: no POSIX signals to clean up after (see the POSIX half). */
+void platform_signal_cleanup(void)
+{
+}
 #else
 /*
  * A signal that ends the process while a temporary file is being written
  * (Ctrl-C, kill, a closed terminal, a file-size limit) would leave it
  * behind. While one exists its path is recorded here and these signals
  * are caught: the handler removes it, restores the disposition the signal
- * had and raises it again, so the process still dies of it. This is the
- * one piece of process-wide state in the library, as signals are; it
- * covers one output file at a time (modmap writes one).
+ * had and raises it again, so the process still dies of it. Signals are
+ * the process's, not a library's: this happens only in a program that asks
+ * for it (platform_signal_cleanup; the modmap command does), and covers one
+ * output file at a time (modmap writes one).
  */
 static const int fatal_signals[] = { SIGINT, SIGTERM, SIGHUP, SIGXFSZ };
 #define NFATAL (sizeof fatal_signals / sizeof fatal_signals[0])
 static struct sigaction saved_actions[NFATAL];
 static char armed_path[PATH_MAX + 32];
 static volatile sig_atomic_t armed;
+static volatile sig_atomic_t cleanup_wanted;
+
+void platform_signal_cleanup(void)
+{
+	cleanup_wanted = 1;
+}
 
 /* Async-signal-safe: unlink, sigaction and raise only. */
 static void remove_and_reraise(int sig)
@@ -567,7 +584,7 @@ static void remove_and_reraise(int sig)
 static int arm_cleanup(const char *tmp)
 {
 	size_t n = strlen(tmp);
-	if (armed || n >= sizeof armed_path)
+	if (!cleanup_wanted || armed || n >= sizeof armed_path)
 		return -1;
 	memcpy(armed_path, tmp, n + 1);
 	struct sigaction sa;
@@ -1185,6 +1202,125 @@ int platform_read_at(int fd, uint64_t off, void *buf, size_t len)
 		len -= (size_t)n;
 	}
 	return 0;
+}
+
+#endif
+
+/* ---- module files read in place, and standard input as it comes ----- */
+
+struct platform_file {
+#ifdef _WIN32
+	FILE *f;
+#else
+	int fd;
+#endif
+};
+
+#ifdef _WIN32
+struct platform_file *platform_file_open(const char *path, uint64_t *size)
+{
+	struct errmsg why;
+	FILE *f = in_fopen(path, &why);
+	if (!f)
+		return NULL;
+	HANDLE h = (HANDLE)_get_osfhandle(_fileno(f));
+	LARGE_INTEGER sz;
+	struct platform_file *pf = NULL;
+	if (GetFileType(h) == FILE_TYPE_DISK && GetFileSizeEx(h, &sz) && sz.QuadPart >= 0 &&
+	    (pf = malloc(sizeof *pf))) {
+		pf->f = f;
+		*size = (uint64_t)sz.QuadPart;
+		return pf;
+	}
+	fclose(f);
+	return NULL;
+}
+
+int platform_file_pread(void *ctx, uint64_t off, void *buf, size_t len)
+{
+	struct platform_file *pf = ctx;
+	if (off > INT64_MAX || _fseeki64(pf->f, (__int64)off, SEEK_SET) != 0)
+		return -1;
+	return fread(buf, 1, len, pf->f) == len ? 0 : -1;
+}
+
+void platform_file_close(struct platform_file *pf)
+{
+	if (pf) {
+		fclose(pf->f);
+		free(pf);
+	}
+}
+
+int platform_stdin_read(void *p, size_t cap, size_t *got, struct errmsg *err)
+{
+	static const unsigned max = 1u << 30;
+	_setmode(0, _O_BINARY);
+	int r = _read(0, p, cap > max ? max : (unsigned)cap);
+	if (r < 0) {
+		err_set(err, "standard input: %s", strerror(errno));
+		return -1;
+	}
+	*got = (size_t)r;
+	return 0;
+}
+#else
+struct platform_file *platform_file_open(const char *path, uint64_t *size)
+{
+	struct stat st;
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0)
+		return NULL;
+	struct platform_file *pf = NULL;
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && (pf = malloc(sizeof *pf))) {
+		pf->fd = fd;
+		*size = (uint64_t)st.st_size;
+		return pf;
+	}
+	close(fd);
+	return NULL;
+}
+
+int platform_file_pread(void *ctx, uint64_t off, void *buf, size_t len)
+{
+	struct platform_file *pf = ctx;
+	unsigned char *b = buf;
+	while (len) {
+		if (off > (uint64_t)INT64_MAX)
+			return -1;
+		ssize_t r = pread(pf->fd, b, len, (off_t)off);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return -1;
+		b += r;
+		off += (uint64_t)r;
+		len -= (size_t)r;
+	}
+	return 0;
+}
+
+void platform_file_close(struct platform_file *pf)
+{
+	if (pf) {
+		close(pf->fd);
+		free(pf);
+	}
+}
+
+int platform_stdin_read(void *p, size_t cap, size_t *got, struct errmsg *err)
+{
+	for (;;) {
+		ssize_t r = read(0, p, cap);
+		if (r >= 0) {
+			*got = (size_t)r;
+			return 0;
+		}
+		if (errno != EINTR) {
+			err_set(err, "standard input: %s", strerror(errno));
+			return -1;
+		}
+	}
 }
 #endif
 

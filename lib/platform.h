@@ -83,6 +83,13 @@ void platform_in_close(struct platform_in *in);
  * Windows), written as it comes. Both end calls free out; err names the
  * path (or standard output) and the reason.
  */
+/*
+ * Asks that a temporary output file be removed should SIGINT, SIGTERM,
+ * SIGHUP or SIGXFSZ end the process while it is written (the signal's own
+ * disposition then runs). For programs, not libraries: the modmap command
+ * calls it first thing; libmodmap alone never touches signals.
+ */
+void platform_signal_cleanup(void);
 struct platform_out;
 struct platform_out *platform_out_open(const char *path, struct errmsg *err);
 int platform_out_write(struct platform_out *out, const void *p, size_t len, struct errmsg *err);
@@ -131,6 +138,25 @@ int platform_link(const char *existing, const char *path, const char *relative, 
 int platform_copy_fd(int in, int out, uint64_t max, uint64_t *copied, struct errmsg *err);
 /* Reads exactly len bytes at off: 0, or -1. */
 int platform_read_at(int fd, uint64_t off, void *buf, size_t len);
+
+/*
+ * A module file read in place (lookup --snapshot reads its headers), opened
+ * as build IDs open files: read-only, non-blocking, no controlling
+ * terminal, and only if it is a regular file; NULL otherwise. size gets
+ * its length. platform_file_pread reads exactly len bytes at off (0, or
+ * -1): a struct bytesrc callback, with the platform_file as its context.
+ */
+struct platform_file;
+struct platform_file *platform_file_open(const char *path, uint64_t *size);
+int platform_file_pread(void *ctx, uint64_t off, void *buf, size_t len);
+void platform_file_close(struct platform_file *f);
+
+/*
+ * Reads what standard input has now, up to cap bytes, waiting only while
+ * it has nothing (one read call): so a caller answering line by line can
+ * flush before it would wait. *got is 0 only at the end.
+ */
+int platform_stdin_read(void *p, size_t cap, size_t *got, struct errmsg *err);
 
 /*
  * For watch: handler runs on SIGINT and SIGTERM (Windows: Ctrl-C too), and

@@ -31,6 +31,7 @@
 
 #include "buildid.h"
 #include "cgroup.h"
+#include "elfphdr.h"
 #include "procmaps.h"
 #include "region.h"
 #include "snapshot.h"
@@ -360,7 +361,7 @@ static const char *map_files_path(const struct mapping *m, char out[PROC_PATH])
 
 static int ensure_scratch(struct target *t, size_t n)
 {
-	if (t->scratch_cap >= n)
+	if (t->scratch && t->scratch_cap >= n)
 		return 0;
 	char *p = realloc(t->scratch, n);
 	if (!p)
@@ -420,7 +421,8 @@ static int set_name(void *be, struct mapping *m, const struct region *reg)
 			return 0;
 		}
 	}
-	uint32_t off = snapshot_intern(t->s, n, nlen);
+	/* n is t->scratch, which snapshot_read frees: not a leak. */
+	uint32_t off = snapshot_intern(t->s, n, nlen);	/* NOLINT(clang-analyzer-unix.Malloc) */
 	if (off == UINT32_MAX)
 		return -1;
 	m->file = off;
@@ -741,27 +743,47 @@ static const struct backend_ops linux_ops = {
  * The same opening for a whole file's bytes (collect): the checked O_PATH
  * descriptor reopened for reading, so what is read is the mapped file.
  */
+/*
+ * A target for reading one more thing of a process after its snapshot
+ * (collect's files, lookup's headers): /proc/PID held open, its root.
+ * target_close releases it.
+ */
+static void target_reopen(struct target *t, const struct snapshot *s)
+{
+	char path[PROC_PATH];
+	struct stat a, b;
+	*t = (struct target){
+		.pid = s->pid, .procfs = s->procfs ? snapshot_str(s, s->procfs) : "/proc",
+		.proc = -1, .task = -1, .maps = -1, .mem = -1, .root = -1,
+		.s = (struct snapshot *)s,
+	};
+	t->proc = t->task = open(proc_path(t, "", path), O_PATH | O_DIRECTORY | O_CLOEXEC);
+	t->root = t->proc >= 0 ? openat(t->proc, "root", O_PATH | O_DIRECTORY | O_CLOEXEC) : -1;
+	t->same_root = t->root >= 0 && fstat(t->root, &a) == 0 && stat("/", &b) == 0 &&
+		       a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
+static void target_close(struct target *t)
+{
+	if (t->mem >= 0)
+		close(t->mem);
+	if (t->root >= 0)
+		close(t->root);
+	if (t->proc >= 0)
+		close(t->proc);
+}
+
 int snapshot_open_mapped(const struct snapshot *s, const struct mapping *m, uint64_t *size,
 			 const char **why)
 {
 	char path[PROC_PATH];
-	struct target t = {
-		.pid = s->pid, .proc = -1, .task = -1, .maps = -1, .mem = -1, .root = -1,
-		.s = (struct snapshot *)s,
-	};
-	struct stat st, a, b;
+	struct target t;
+	struct stat st;
 	int impostor;
 
-	t.procfs = s->procfs ? snapshot_str(s, s->procfs) : "/proc";
-	t.proc = t.task = open(proc_path(&t, "", path), O_PATH | O_DIRECTORY | O_CLOEXEC);
-	t.root = t.proc >= 0 ? openat(t.proc, "root", O_PATH | O_DIRECTORY | O_CLOEXEC) : -1;
-	t.same_root = t.root >= 0 && fstat(t.root, &a) == 0 && stat("/", &b) == 0 &&
-		      a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+	target_reopen(&t, s);
 	int pfd = open_mapped(&t, m, &st, why, &impostor);
-	if (t.root >= 0)
-		close(t.root);
-	if (t.proc >= 0)
-		close(t.proc);
+	target_close(&t);
 	if (pfd < 0)
 		return -1;
 	snprintf(path, sizeof path, "/proc/self/fd/%d", pfd);
@@ -968,6 +990,22 @@ static int source_query(struct target *t, int fd, struct errmsg *err)
 	uint64_t addr = 0;
 	int rc = 0;
 	int has_wide = 0;
+	int want_id = t->o->bid == BID_AUTO || t->o->bid == BID_NATIVE;
+	/*
+	 * Reading the build ID is two thirds of the ioctl's cost (the kernel
+	 * parses the note anew for every mapping). With every mapping asked
+	 * for, most records are anonymous or a further segment of the file
+	 * before: records come without the ID, and a record of another file
+	 * is asked for again, at its start, with it.
+	 */
+	int lazy_id = want_id && t->o->set == MAPPINGS_ALL;
+	int ask_id = want_id && !lazy_id;
+	struct {
+		int valid;
+		uint32_t major, minor;
+		uint64_t inode;
+		int has_id;	/* then hex holds it */
+	} last = { 0 };
 
 	if (!name) {
 		err_set(err, "pid %llu: out of memory", (unsigned long long)t->pid);
@@ -984,7 +1022,7 @@ static int source_query(struct target *t, int fd, struct errmsg *err)
 			.vma_name_addr = (uintptr_t)name,
 		};
 		/* The kernel refuses an address without a size and vice versa. */
-		if (t->o->bid == BID_AUTO || t->o->bid == BID_NATIVE) {
+		if (ask_id) {
 			q.build_id_size = sizeof bid;
 			q.build_id_addr = (uintptr_t)bid;
 		}
@@ -1041,9 +1079,25 @@ static int source_query(struct target *t, int fd, struct errmsg *err)
 			prot |= PERM_SHARED;
 		size_t nl = q.vma_name_size ? q.vma_name_size - 1 : 0;
 		const char *kid = NULL;
-		if (q.build_id_size > 0 && q.build_id_size <= sizeof bid) {
-			hex_encode(hex, bid, q.build_id_size);
-			kid = hex;
+		if (lazy_id && !ask_id && q.inode != 0) {
+			if (!(last.valid && last.inode == q.inode && last.major == q.dev_major &&
+			      last.minor == q.dev_minor)) {
+				ask_id = 1;	/* another file: again, with its ID */
+				addr = q.vma_start;
+				continue;
+			}
+			kid = last.has_id ? hex : NULL;
+		} else if (ask_id) {
+			last.valid = 1;
+			last.major = q.dev_major;
+			last.minor = q.dev_minor;
+			last.inode = q.inode;
+			last.has_id = q.build_id_size > 0 && q.build_id_size <= sizeof bid;
+			if (last.has_id) {
+				hex_encode(hex, bid, q.build_id_size);
+				kid = hex;
+			}
+			ask_id = !lazy_id;
 		}
 		if (q.vma_end > 0x100000000ULL)
 			has_wide = 1;
@@ -1269,6 +1323,15 @@ static uint64_t now_nanos(void)
 /* Reads the mappings through t->maps: 0, or as source_query. */
 static int read_maps(struct target *t, struct errmsg *err)
 {
+	/*
+	 * auto takes the ioctl whenever the kernel has it. Measured against
+	 * the text (bench/job_snapshot.sh, docs/performance.md) it is as fast
+	 * or faster also without build IDs and with every mapping asked for,
+	 * the cases the text might have won; the text wins only where
+	 * thousands of executable mappings share one file with IDs wanted
+	 * (the kernel parses the note per mapping), which cannot be known
+	 * before reading.
+	 */
 	int rc = -2;
 	if (t->o->source != SOURCE_MAPS) {
 		rc = source_query(t, t->maps, err);
@@ -1439,4 +1502,74 @@ int snapshot_list_pids(const char *procfs, uint64_t **pids, size_t *n, struct er
 	}
 	closedir(d);
 	return pidlist_finish(&l, pids, n, err);
+}
+
+/* ---- program headers, for lookup ------------------------------------- */
+
+/*
+ * The module's first mapping: the nearest at or below m that maps the same
+ * file (device and inode; for the vDSO, the same name) from offset 0.
+ */
+static const struct mapping *module_first(const struct snapshot *s, size_t i)
+{
+	const struct mapping *m = &s->map[i];
+	const struct mapping *best = NULL;
+	for (size_t j = 0; j < s->n; j++) {
+		const struct mapping *c = &s->map[j];
+		int same = (m->flags & MAPF_FILE)
+				   ? (c->flags & MAPF_FILE) && c->inode == m->inode &&
+					     c->dev_major == m->dev_major &&
+					     c->dev_minor == m->dev_minor
+				   : !(c->flags & MAPF_FILE) && c->file == m->file;
+		if (same && c->offset == 0 && c->start <= m->start && (!best || c->start > best->start))
+			best = c;
+	}
+	return best;
+}
+
+int module_loads(uint64_t pid, const struct snapshot *s, size_t i, struct elf_load *out,
+		 size_t cap, size_t *n, struct errmsg *err)
+{
+	const struct mapping *m = &s->map[i];
+	struct target t;
+	const char *why = "no file";
+	int rc = -1;
+
+	*n = 0;
+	target_reopen(&t, s);
+	t.pid = pid;
+	if (m->flags & MAPF_FILE) {
+		struct stat st;
+		int impostor;
+		int pfd = open_mapped(&t, m, &st, &why, &impostor);
+		if (pfd >= 0) {
+			char self[PROC_PATH];
+			snprintf(self, sizeof self, "/proc/self/fd/%d", pfd);
+			int fd = open(self, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+			if (fd >= 0) {
+				struct fdsrc f = { fd };
+				struct bytesrc src = { fd_read, &f, NULL, (uint64_t)st.st_size };
+				rc = elf_read_loads(&src, out, cap, n, &why);
+				close(fd);
+			} else {
+				why = "cannot read the file";
+			}
+			close(pfd);
+		}
+	}
+	/* The loader mapped the headers with the first segment: read them there. */
+	const struct mapping *first = rc == 0 ? NULL : module_first(s, i);
+	if (first) {
+		struct memsrc ms;
+		struct bytesrc src = target_memory(&ms, &t, first->start, first->limit);
+		const char *mwhy;
+		rc = elf_read_loads(&src, out, cap, n, &mwhy);
+		if (rc < 0)
+			why = mwhy;
+	}
+	target_close(&t);
+	if (rc == 0)
+		return 0;
+	err_set(err, "pid %llu: %s: %s", (unsigned long long)pid, snapshot_str(s, m->file), why);
+	return -1;
 }

@@ -629,6 +629,19 @@ enum read_status snapshot_read(struct snapshot *s, uint64_t pid, const struct re
 	return READ_OK;
 }
 
+/* Windows modules are PE: lookup gives their RVA, never ELF headers. */
+int module_loads(uint64_t pid, const struct snapshot *s, size_t i, struct elf_load *out,
+		 size_t cap, size_t *n, struct errmsg *err)
+{
+	(void)s;
+	(void)i;
+	(void)out;
+	(void)cap;
+	*n = 0;
+	err_setc(err, ERR_UNSUPPORTED, "pid %llu: not an ELF module", (unsigned long long)pid);
+	return -1;
+}
+
 uint64_t snapshot_self_pid(void)
 {
 	return GetCurrentProcessId();

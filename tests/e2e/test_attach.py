@@ -17,7 +17,10 @@ import zlib
 import cbor2
 import pytest
 
-from conftest import FIXTURES, MODMAP, dump, go_parse, pprofedit, run_modmap
+from conftest import FIXTURES, MODMAP, dump, go_parse, needs, pprofedit, run_modmap
+
+# goprof, pprofedit and pprofcheck are Go programs.
+pytestmark = needs("go")
 
 SUMMARY = re.compile(rb"modmap: attached (\d+) mappings from (.*): (\d+) of (\d+) locations mapped")
 
@@ -565,6 +568,7 @@ def big(tmp_path_factory):
     return d, head, raw
 
 
+@needs("uninstrumented")
 def test_memory_does_not_grow_with_samples(big, tmp_path):
     """4M samples, 40 MB of protobuf: attach's peak memory stays far below
     the size of the profile (it held all of it, and its copy, before)."""
@@ -583,6 +587,7 @@ def test_memory_does_not_grow_with_samples(big, tmp_path):
 
 
 @pytest.mark.parametrize("form", ["raw", "gzip"])
+@needs("uninstrumented")
 def test_large_profile_from_a_pipe(big, tmp_path, form):
     """Standard input that is a pipe cannot be read twice: it is kept in a
     temporary file, not in memory, and the result is the same as from the

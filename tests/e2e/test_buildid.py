@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import FIXTURES, MODMAP, modmap_json
+from conftest import FIXTURES, MODMAP, modmap_json, needs
 
 SOURCES = ["maps", "auto"]
 # Without these two capabilities /proc/PID/map_files is refused, as it is
@@ -105,6 +105,7 @@ def test_other_modes(spawn):
     assert is_path_mtime(m["build_id"], lib)
 
 
+@needs("m32")
 def test_32bit(spawn):
     """A 32-bit process, and a 32-bit library mapped by a 64-bit one."""
     lib32 = FIXTURES / "libfix32.so"
@@ -127,6 +128,7 @@ def go_tool_buildid(path):
 
 
 @pytest.mark.parametrize("source", SOURCES)
+@needs("go")
 def test_go_build_id(spawn, source):
     exe = FIXTURES / "gofix"
     proc = spawn([exe])
@@ -144,6 +146,7 @@ def test_go_build_id(spawn, source):
 
 
 @pytest.mark.parametrize("source", SOURCES)
+@needs("go")
 def test_go_with_gnu_note_outside_pt_note(spawn, source):
     """Go 1.19 puts its -B note in a section no PT_NOTE covers."""
     exe = FIXTURES / "gofix-gnu"
@@ -205,6 +208,7 @@ PE_FILES = [("pefix-cv.exe", True, "x86_64"), ("pefix-cv.dll", True, "x86_64"),
             ("pefix32.exe", False, "i686"), ("pefix-pdb.exe", True, "x86_64")]
 
 
+@needs("mingw", "mingw32")
 def test_pe_identities(spawn):
     files = [FIXTURES / n for n, _, _ in PE_FILES]
     proc = start_mapper(spawn, *files, mmap=True)
@@ -255,6 +259,7 @@ def env_with_tz(tz):
     return env
 
 
+@needs("go")
 def test_mtime_equals_go(spawn, tmp_path):
     files = []
     for i, stamp in enumerate(STAMPS):
@@ -290,6 +295,7 @@ FAR_ZONES = [None, "UTC", "Europe/Berlin", "America/New_York", "Australia/Lord_H
              "America/Sao_Paulo", "Asia/Kolkata"]
 
 
+@needs("go")
 def test_far_mtime_equals_go(spawn):
     """Every int64 mtime gives Go's string (a tmpfs file: ext4 clamps times)."""
     shm = Path("/dev/shm")
@@ -321,6 +327,7 @@ def test_far_mtime_equals_go(spawn):
         shutil.rmtree(d)
 
 
+@needs("go")
 def test_mtime_zones_differ():
     """The zones above really differ, so the comparison means something."""
     seen = set()
@@ -396,6 +403,8 @@ def run_bounded(argv, seconds=20):
     return p
 
 
+@needs("root")   # setpriv --bounding-set needs CAP_SETPCAP
+@needs("map_files")   # until unprivileged IDs land (issue 11)
 def test_fifo_at_deleted_library(spawn, tmp_path):
     lib = copy(FIXTURES / "libfix-md5.so", tmp_path / "lib.so")
     want = readelf_build_id(lib)
@@ -421,6 +430,8 @@ def test_fifo_at_deleted_library(spawn, tmp_path):
     assert "map_files" in m["build_id_error"]
 
 
+@needs("root")   # setpriv --bounding-set needs CAP_SETPCAP
+@needs("map_files")   # until unprivileged IDs land (issue 11)
 def test_library_upgraded_under_a_process(spawn, tmp_path):
     """A new file renamed over a mapped library, as a package upgrade does:
     the mapping is "(deleted)" and the path holds another build."""
@@ -443,6 +454,8 @@ def test_library_upgraded_under_a_process(spawn, tmp_path):
 
 
 @pytest.mark.parametrize("replacement", ["library", "fifo", "device"])
+@needs("mount_ns", "root")   # unshare -m, nsenter, mount --bind; setpriv
+@needs("map_files")   # until unprivileged IDs land (issue 11)
 def test_file_replaced_behind_mapping(spawn, tmp_path, replacement):
     """Another file bound over the mapped one in the target's mount
     namespace: same path, no "(deleted)", different inode."""
@@ -476,6 +489,7 @@ def test_file_replaced_behind_mapping(spawn, tmp_path, replacement):
                                                else "not a regular file")
 
 
+@needs("mount_ns", "root")   # unshare -m, mount --bind; setpriv
 def test_process_in_another_mount_namespace(spawn, tmp_path):
     """A container's view: in the target's mount namespace the mapped path
     holds another library than in ours. modmap must read the target's, which
@@ -503,6 +517,7 @@ def test_process_in_another_mount_namespace(spawn, tmp_path):
     assert m["build_id"] == want
 
 
+@needs("chroot", "root")   # chroot; setpriv
 def test_chrooted_process(spawn, tmp_path):
     """A chroot in our mount namespace: maps paths are relative to modmap's
     root, not the target's; the same path inside the chroot holds another
@@ -545,7 +560,7 @@ def vdso_build_id(pid, tmp_path):
     return readelf_build_id(out)
 
 
-@pytest.mark.parametrize("exe", ["idmapper", "idmapper32"])
+@pytest.mark.parametrize("exe", ["idmapper", pytest.param("idmapper32", marks=needs("m32"))])
 def test_vdso(spawn, tmp_path, exe):
     """Each ABI has its own vDSO: a 32-bit process's is not modmap's."""
     proc = spawn([FIXTURES / exe])

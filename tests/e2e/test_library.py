@@ -12,6 +12,8 @@ import os
 import re
 import shutil
 import subprocess
+import time
+from pathlib import Path
 
 import pytest
 
@@ -137,9 +139,11 @@ def test_example_reads_processes_in_threads_as_the_cli_and_the_kernel_say(
     binary = build_example(prefix, tmp_path / "modmap-threads", static)
     other = spawn(["cat"], ready_line=False)   # a second program, blocked on stdin
     pids = [sleeper.pid, other.pid]
-    for _ in range(100):   # cat's loader done: its map names cat itself
-        if any(m["name"].endswith("/cat") for m in proc_maps(other.pid)):
-            break
+    # Settled: cat sits in read(0, ...) once its loader is done.
+    deadline = time.monotonic() + 10
+    while Path(f"/proc/{other.pid}/syscall").read_text().split()[0] != "0":
+        assert time.monotonic() < deadline, "cat never blocked on its standard input"
+        time.sleep(0.01)
     rows = example_rows(binary, prefix, pids)
     assert sorted(rows) == sorted(pids)
     for pid in pids:

@@ -20,7 +20,7 @@ import time
 
 import pytest
 
-from conftest import GOCODE, go_env, go_parse, proc_maps, run_modmap, wait_asleep
+from conftest import GOCODE, go_env, go_parse, need, proc_maps, run_modmap, wait_asleep
 
 PROTO = GOCODE / "src/github.com/google/pprof/proto/profile.proto"
 
@@ -247,6 +247,7 @@ def test_non_utf8_path_survives(spawn, tmp_path, pprofcheck):
 # ---- go tool pprof -------------------------------------------------------
 
 def test_go_tool_pprof_raw_lists_every_mapping(sleeper, tmp_path):
+    need("go")
     doc, path, _ = snapshot_both(sleeper.pid, tmp_path)
     p = subprocess.run(["go", "tool", "pprof", "-raw", "-symbolize=none", str(path)],
                        capture_output=True, env=go_env(), timeout=120)

@@ -251,3 +251,20 @@ def test_collect_and_attach_through_the_namespaces_proc(pid_namespace, tmp_path)
     assert out.read_bytes() == host_prof.read_bytes()
     p = run_modmap("attach", "--procfs", tmp_path, "--pid", 1, prof, check=False)
     assert p.returncode == 2 and "not a proc filesystem" in p.stderr.decode()
+
+
+def test_lookup_through_the_namespaces_proc(pid_namespace):
+    host = pid_namespace
+    ns_proc = f"/proc/{host}/root/proc"
+    exe = os.path.realpath(f"/proc/{host}/exe")
+    start, limit, offset, name = next(m for m in exec_maps(host) if m[3] == exe)
+    addr = start + 0x10
+    p = run_modmap("lookup", "--procfs", ns_proc, "--pid", 1, "-f", "json", hex(addr))
+    (a,) = json.loads(p.stdout)
+    assert a["mapped"] is True and a["file"] == exe
+    assert as_int(a["file_offset"]) == addr - start + offset
+    host_answer = json.loads(run_modmap("lookup", "--pid", host, "-f", "json",
+                                        hex(addr)).stdout)
+    assert [a] == host_answer
+    p = run_modmap("lookup", "--procfs", "/", "--pid", 1, hex(addr), check=False)
+    assert p.returncode == 2 and "/: not a proc filesystem" in p.stderr.decode()

@@ -3,7 +3,7 @@
 One Wine prefix (build/wineprefix) and one persistent wineserver serve the
 whole session, so every Wine program here (the winfix.exe target, modmap.exe,
 the Go checker) runs in the same Windows "machine" and sees the same PIDs.
-Nothing here is skipped: Wine, mingw-w64 and Go are build dependencies.
+Every test here needs Wine, mingw-w64 and Go (skipped where one is missing).
 """
 import gzip
 import json
@@ -18,7 +18,9 @@ from pathlib import Path
 
 import pytest
 
-from conftest import BUILD, ROOT, dump, go_env, go_parse, pprofedit, run_modmap
+from conftest import BUILD, ROOT, dump, go_env, go_parse, needs, pprofedit, run_modmap
+
+pytestmark = needs("wine", "mingw", "go")
 
 WIN = BUILD / "win64"
 MODMAP_EXE = WIN / "modmap.exe"
@@ -114,6 +116,8 @@ class Target:
                 self.pid = int(rest)
             elif word == "suspended":
                 self.suspended = int(rest)
+            elif word == "answer":
+                self.answer = int(rest, 16)
             elif word == "mod":
                 base, size, path = rest.split(" ", 2)
                 self.mods.append((int(base, 16), int(size, 16), path))
@@ -922,6 +926,46 @@ def test_collect_refuses_a_stale_pdb(wine, tmp_path):
     finally:
         p.stdin.close()
         p.wait(timeout=30)
+
+
+# ---- lookup -----------------------------------------------------------------
+
+def pe_rva(path, symbol):
+    """The symbol's RVA as binutils gives it: nm's address minus ImageBase."""
+    nm = subprocess.run(["x86_64-w64-mingw32-nm", str(path)], capture_output=True,
+                        text=True, check=True).stdout
+    addr = next(int(l.split()[0], 16) for l in nm.splitlines() if l.split()[-1] == symbol)
+    hdr = subprocess.run(["x86_64-w64-mingw32-objdump", "-p", str(path)], capture_output=True,
+                         text=True, check=True).stdout
+    base = int(re.search(r"^ImageBase\s+([0-9a-fA-F]+)", hdr, re.M)[1], 16)
+    return addr - base
+
+
+def test_lookup_rva_matches_nm(target, dlls, tmp_path):
+    """lookup's rva of fixdll_answer (its runtime address from GetProcAddress)
+    is the RVA binutils gives, live under Wine and from a saved snapshot."""
+    want = pe_rva(FIXDLL, "fixdll_answer")
+    p = modmap("lookup", "--pid", target.pid, "-f", "json", hex(target.answer), "0x10")
+    assert p.returncode == 0, p.stderr
+    a, unmapped = json.loads(p.stdout)
+    assert a["file"] == winpath(dlls["long"])
+    assert int(a["rva"], 16) == want and "elf_vaddr" not in a
+    assert int(a["start"], 16) + want == target.answer
+    assert unmapped == {"address": "0x10", "mapped": False}
+    # The same from standard input, with Windows line ends and a bad line.
+    p = subprocess.run(["wine", str(MODMAP_EXE), "lookup", "--pid", str(target.pid), "-f",
+                        "jsonl"], env=wine_env(), capture_output=True, timeout=120,
+                       input=f"{target.answer:#x}\r\nnope\r\n10\r\n".encode())
+    assert p.returncode == 1, p.stderr
+    assert [json.loads(l) for l in p.stdout.splitlines()] == [a, unmapped]
+    assert b"line 2: not an address: 'nope'" in p.stderr
+    # A snapshot saved by modmap.exe, looked up by the Linux build.
+    snap = WORK / "lookup-snap.pb.gz"
+    p = modmap("--pid", target.pid, "--format", "pprof", "-o", winpath(snap))
+    assert p.returncode == 0, p.stderr
+    b = json.loads(run_modmap("lookup", "--snapshot", snap, "-f", "json",
+                              hex(target.answer)).stdout)[0]
+    assert int(b["rva"], 16) == want and b["file"] == a["file"]
 
 
 # ---- watch -------------------------------------------------------------------
