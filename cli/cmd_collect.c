@@ -152,6 +152,8 @@ int cmd_collect(int argc, char **argv)
 		npids = 1;
 	} else if (o.all && snapshot_list_pids(o.procfs, &pids, &npids, &err) < 0) {
 		fprintf(stderr, "modmap: %s\n", err.text);
+		free(dir);
+		free(o.pids);
 		return EXIT_PARTIAL;
 	}
 	/* native: PE files then carry their image keys, ELF files their GNU IDs. */
@@ -159,6 +161,10 @@ int cmd_collect(int argc, char **argv)
 				.procfs = o.procfs };
 	if (!ro.cache) {
 		fputs("modmap: out of memory\n", stderr);
+		if (pids != o.pids && pids != &self)
+			free(pids);
+		free(dir);
+		free(o.pids);
 		return EXIT_PARTIAL;
 	}
 	for (size_t i = 0; i < npids; i++) {

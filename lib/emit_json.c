@@ -149,7 +149,7 @@ static void put_fields(struct buf *b, const struct field *f, size_t n, const cha
 	sep[sl++] = ',';
 	if (indent) {
 		sep[sl++] = '\n';
-		memcpy(sep + sl, indent, il);
+		memcpy(sep + sl, indent, il); /* NOLINT(bugprone-not-null-terminated-result): no C string */
 		sl += il;
 	}
 	sep[sl++] = '"';
