@@ -24,6 +24,7 @@ int cmd_snapshot(int argc, char **argv);
 int cmd_attach(int argc, char **argv);
 int cmd_collect(int argc, char **argv);
 int cmd_lookup(int argc, char **argv);
+int cmd_watch(int argc, char **argv);
 
 /*
  * Prints "modmap: [CMD: ]MESSAGE" and where help is, then exits 2. cmd is
@@ -48,6 +49,15 @@ uint64_t cli_parse_pid(const char *cmd, const char *arg);
 
 /* A byte count with an optional k, M or G (powers of 1024), or a usage error. */
 uint64_t cli_parse_size(const char *cmd, const char *arg);
+
+/*
+ * DIR, when it is a proc filesystem (--procfs); else one line naming it
+ * and why, and exit 2, before anything is read.
+ */
+const char *cli_check_procfs(const char *cmd, const char *dir);
+
+/* A duration "100ms" or "2s" (1ms to a day), in milliseconds, or a usage error. */
+uint64_t cli_parse_duration(const char *cmd, const char *arg);
 
 /*
  * Does argv hold -h or --help as an option (before any "--")? Then the

@@ -15,7 +15,7 @@
 
 static const char usage_text[] =
 	"usage: modmap attach (--pid PID | --snapshot FILE) PROFILE [-o OUT] [--max-size N]\n"
-	"                     [--collect DIR]\n"
+	"                     [--collect DIR] [--procfs DIR]\n"
 	"\n"
 	"Gives a pprof profile the module map of its process: the mappings of the\n"
 	"running process PID, or of a snapshot saved with 'modmap --format pprof'\n"
@@ -30,6 +30,8 @@ static const char usage_text[] =
 	"                       (powers of 1024)                       (default 4G)\n"
 	"      --collect DIR    with --pid: also keep the process's binaries in DIR,\n"
 	"                       as 'modmap collect' does, to symbolize it later\n"
+	"      --procfs DIR    with --pid: read it through the proc filesystem at DIR\n"
+	"                       (a host's /proc in a sidecar)          (default /proc)\n"
 	"  -h, --help           this text\n"
 	"\n"
 	"Exit status: 0 done, 1 failed or (--collect) a binary not kept, 2 usage.\n"
@@ -64,6 +66,8 @@ static void parse_args(int argc, char **argv, struct attach_job *o, const char *
 			if (!*v)
 				usage_error("attach", "%s", "empty directory name");
 			*collect = v;
+		} else if (cli_opt("attach", argc, argv, &i, "procfs", 0, &v)) {
+			o->procfs = v;
 		} else if (cli_opt("attach", argc, argv, &i, "max-size", 0, &v)) {
 			o->max = cli_parse_size("attach", v);
 		} else {
@@ -78,6 +82,10 @@ static void parse_args(int argc, char **argv, struct attach_job *o, const char *
 		usage_error("attach", "%s", "--collect needs --pid: the binaries come from the process");
 	if ((o->output && !*o->output) || (o->snapshot && !*o->snapshot) || !*o->profile)
 		usage_error("attach", "%s", "empty file name");
+	if (o->procfs && !o->pid)
+		usage_error("attach", "%s", "--procfs needs --pid: it says where the process is");
+	if (o->procfs)
+		cli_check_procfs("attach", o->procfs);
 	if (o->output && strcmp(o->output, "-") == 0)
 		o->output = NULL;
 	if (o->output ? platform_path_is_terminal(o->output) : platform_stdout_is_terminal())
@@ -92,9 +100,9 @@ static void print_skipped(void *ctx, const char *line)
 }
 
 /* The process's binaries into dir, as `modmap collect --pid` keeps them. */
-static int collect_binaries(uint64_t pid, const char *dir)
+static int collect_binaries(uint64_t pid, const char *procfs, const char *dir)
 {
-	struct read_opts ro = { .bid = BID_NATIVE, .set = MAPPINGS_EXEC };
+	struct read_opts ro = { .bid = BID_NATIVE, .set = MAPPINGS_EXEC, .procfs = procfs };
 	struct collect c = { .dir = dir, .skipped = print_skipped };
 	struct snapshot s;
 	struct errmsg err;
@@ -142,7 +150,7 @@ int cmd_attach(int argc, char **argv)
 		fprintf(stderr, ", %llu more kept in %llu old mappings",
 			(unsigned long long)st.kept_locations, (unsigned long long)st.kept);
 	fputc('\n', stderr);
-	if (collect && collect_binaries(j.pid, collect) < 0)
+	if (collect && collect_binaries(j.pid, j.procfs, collect) < 0)
 		return EXIT_PARTIAL;
 	return EXIT_OK;
 }

@@ -30,6 +30,9 @@ static const char usage_text[] =
 	"  -o, --output DIR         where to keep them  (default $HOME/pprof/binaries)\n"
 	"      --max-file-size N    skip files larger than N; suffix k, M or G\n"
 	"                           (powers of 1024)                  (default 1G)\n"
+	"      --procfs DIR         read processes through the proc filesystem at\n"
+	"                           DIR (a host's /proc in a sidecar); --self\n"
+	"                           still reads its own /proc  (default /proc)\n"
 	"  -h, --help               this text\n"
 	"\n"
 	"A summary goes to standard error, and a line for each file not kept.\n"
@@ -41,6 +44,7 @@ struct options {
 	int self, all;
 	const char *dir;
 	uint64_t max;
+	const char *procfs;
 };
 
 static void parse_args(int argc, char **argv, struct options *o)
@@ -65,6 +69,8 @@ static void parse_args(int argc, char **argv, struct options *o)
 			o->all = 1;
 		} else if (cli_opt("collect", argc, argv, &i, "output", 'o', &v)) {
 			o->dir = v;
+		} else if (cli_opt("collect", argc, argv, &i, "procfs", 0, &v)) {
+			o->procfs = v;
 		} else if (cli_opt("collect", argc, argv, &i, "max-file-size", 0, &v)) {
 			o->max = cli_parse_size("collect", v);
 			if (!o->max)
@@ -77,6 +83,10 @@ static void parse_args(int argc, char **argv, struct options *o)
 		usage_error("collect", "%s", "give one of --pid PID, --self or --all");
 	if (o->dir && !*o->dir)
 		usage_error("collect", "%s", "empty directory name");
+	if (o->procfs)
+		cli_check_procfs("collect", o->procfs);
+	if (o->self)
+		o->procfs = NULL;	/* modmap's own PID: its own /proc */
 }
 
 /* $HOME/pprof/binaries, the directory google/pprof searches by default. */
@@ -140,14 +150,15 @@ int cmd_collect(int argc, char **argv)
 	if (o.self) {
 		pids = &self;
 		npids = 1;
-	} else if (o.all && snapshot_list_pids(&pids, &npids, &err) < 0) {
+	} else if (o.all && snapshot_list_pids(o.procfs, &pids, &npids, &err) < 0) {
 		fprintf(stderr, "modmap: %s\n", err.text);
 		free(dir);
 		free(o.pids);
 		return EXIT_PARTIAL;
 	}
 	/* native: PE files then carry their image keys, ELF files their GNU IDs. */
-	struct read_opts ro = { .bid = BID_NATIVE, .set = MAPPINGS_EXEC, .cache = bid_cache_new() };
+	struct read_opts ro = { .bid = BID_NATIVE, .set = MAPPINGS_EXEC, .cache = bid_cache_new(),
+				.procfs = o.procfs };
 	if (!ro.cache) {
 		fputs("modmap: out of memory\n", stderr);
 		if (pids != o.pids && pids != &self)

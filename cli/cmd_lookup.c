@@ -19,6 +19,7 @@ enum format { FMT_TEXT, FMT_JSON, FMT_JSONL };
 
 static const char usage_text[] =
 	"usage: modmap lookup (--pid PID | --snapshot FILE) [-f text|json|jsonl] [ADDR ...]\n"
+	"                     [--procfs DIR] [--max-size N]\n"
 	"\n"
 	"For each address, which mapping of the process holds it and the address\n"
 	"to hand a symbolizer: file_offset (address - start + offset), elf_vaddr\n"
@@ -36,6 +37,8 @@ static const char usage_text[] =
 	"                                                        (default text)\n"
 	"      --max-size N     largest snapshot, also decompressed; suffix k, M\n"
 	"                       or G                              (default 4G)\n"
+	"      --procfs DIR     with --pid: read it through the proc filesystem at\n"
+	"                       DIR (a host's /proc in a sidecar) (default /proc)\n"
 	"  -h, --help           this text\n"
 	"\n"
 	"An address no mapping holds is answered as unmapped. A line that is not\n"
@@ -47,6 +50,7 @@ struct lookup_args {
 	uint64_t pid;
 	const char *snapshot;
 	uint64_t max;
+	const char *procfs;	/* --procfs, with --pid */
 	enum format format;
 	char **addrs;		/* the ADDR arguments */
 	int naddrs;
@@ -112,6 +116,8 @@ static void parse_args(int argc, char **argv, struct lookup_args *o)
 			if (k < 0)
 				usage_error("lookup", "unknown format '%s' (text, json, jsonl)", v);
 			o->format = (enum format)k;
+		} else if (cli_opt("lookup", argc, argv, &i, "procfs", 0, &v)) {
+			o->procfs = v;
 		} else if (cli_opt("lookup", argc, argv, &i, "max-size", 0, &v)) {
 			o->max = cli_parse_size("lookup", v);
 		} else {
@@ -120,6 +126,10 @@ static void parse_args(int argc, char **argv, struct lookup_args *o)
 	}
 	if (!o->pid == !o->snapshot)
 		usage_error("lookup", "%s", "give one of --pid PID or --snapshot FILE");
+	if (o->procfs && !o->pid)
+		usage_error("lookup", "%s", "--procfs needs --pid: it says where the process is");
+	if (o->procfs)
+		cli_check_procfs("lookup", o->procfs);
 	if (o->snapshot && strcmp(o->snapshot, "-") == 0 && !o->naddrs)
 		usage_error("lookup", "%s",
 			    "the snapshot comes from standard input: give the ADDRs as arguments");
@@ -255,7 +265,8 @@ int cmd_lookup(int argc, char **argv)
 	parse_args(argc, argv, &o);
 	snapshot_init(&s);
 	if (o.pid) {
-		struct read_opts ro = { .set = MAPPINGS_ALL, .cache = bid_cache_new() };
+		struct read_opts ro = { .set = MAPPINGS_ALL, .cache = bid_cache_new(),
+					.procfs = o.procfs };
 		enum read_status r = ro.cache ? snapshot_read(&s, o.pid, &ro, &err) : READ_FAILED;
 		if (!ro.cache)
 			err_set(&err, "out of memory");

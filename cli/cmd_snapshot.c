@@ -29,6 +29,7 @@ static const char usage_text[] =
 	"       modmap attach (--pid PID | --snapshot FILE) PROFILE [-o OUT] [--max-size N]\n"
 	"       modmap collect (--pid PID ... | --self | --all) [-o DIR]\n"
 	"       modmap lookup (--pid PID | --snapshot FILE) [-f text|json|jsonl] [ADDR ...]\n"
+	"       modmap watch --pid PID [--interval DURATION] [--procfs DIR]\n"
 	"       modmap COMMAND --help | --help | --version\n"
 	"\n"
 	"Prints the module map of a process: every mapping with its build ID.\n"
@@ -43,6 +44,9 @@ static const char usage_text[] =
 	"      --build-id MODE  auto, native, mtime, none        (default auto)\n"
 	"      --mappings SET   exec (what pprof wants), all     (default exec)\n"
 	"      --source SRC     auto, query (PROCMAP_QUERY), maps (default auto)\n"
+	"      --procfs DIR     read processes through the proc filesystem at DIR\n"
+	"                       (a host's /proc in a sidecar); --self still reads\n"
+	"                       modmap through its own /proc   (default /proc)\n"
 	"  -h, --help           this text\n"
 	"  -V, --version        the version\n"
 	"\n"
@@ -55,6 +59,7 @@ static const char usage_text[] =
 	"  collect              keep the binaries of processes, by build ID\n"
 	"  lookup               which module holds an address, and the address to\n"
 	"                       hand a symbolizer (file offset, ELF vaddr, PE RVA)\n"
+	"  watch                follow one process's loads and unloads (JSON Lines)\n"
 	"\n"
 	"Exit status: 0 every process was read, 1 at least one was not, 2 usage.\n";
 
@@ -119,6 +124,8 @@ static void parse_args(int argc, char **argv, struct options *o)
 			if ((k = cli_pick(v, sources, 3)) < 0)
 				usage_error(NULL, "unknown source '%s' (auto, query, maps)", v);
 			o->read.source = (enum source)k;
+		} else if (cli_opt(NULL, argc, argv, &i, "procfs", 0, &v)) {
+			o->read.procfs = v;
 		} else if (cli_opt(NULL, argc, argv, &i, "version", 'V', NULL)) {
 			puts("modmap " MODMAP_VERSION);
 			exit(0);
@@ -136,6 +143,11 @@ static void parse_args(int argc, char **argv, struct options *o)
 	if (o->output && strcmp(o->output, "-") == 0)
 		o->output = NULL;	/* "-o -": standard output, as attach reads "-" */
 	/* Refused before any process is read, so nothing is wasted. */
+	if (o->read.procfs)
+		cli_check_procfs(NULL, o->read.procfs);
+	/* --self is modmap, whose PID is its own namespace's: its own /proc. */
+	if (o->self)
+		o->read.procfs = NULL;
 	if (!o->format)
 		o->format = &formats[0];
 	if (!o->format->supported()) {
@@ -273,7 +285,7 @@ int cmd_snapshot(int argc, char **argv)
 	if (o.self) {
 		pids = &self;
 		npids = 1;
-	} else if (o.all && snapshot_list_pids(&pids, &npids, &err) < 0) {
+	} else if (o.all && snapshot_list_pids(o.read.procfs, &pids, &npids, &err) < 0) {
 		fprintf(stderr, "modmap: %s\n", err.text);
 		return EXIT_PARTIAL;
 	}

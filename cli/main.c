@@ -14,6 +14,7 @@ static const struct cli_command commands[] = {
 	{ "collect", "collect (--pid PID ... | --self | --all) [-o DIR]", cmd_collect },
 	{ "lookup", "lookup (--pid PID | --snapshot FILE) [-f text|json|jsonl] [ADDR ...]",
 	  cmd_lookup },
+	{ "watch", "watch --pid PID [--interval DURATION] [--procfs DIR]", cmd_watch },
 	{ NULL, "[OPTIONS] (--pid PID ... | --self | --all)", cmd_snapshot },
 };
 

@@ -112,3 +112,42 @@ int cli_wants_help(int argc, char **argv)
 	}
 	return 0;
 }
+
+const char *cli_check_procfs(const char *cmd, const char *dir)
+{
+	struct errmsg err;
+	if (!*dir)
+		usage_error(cmd, "%s", "empty --procfs directory");
+	if (snapshot_check_procfs(dir, &err) < 0) {
+		/* One line, as for any bad input: the directory and why. */
+		fprintf(stderr, "modmap: %s%s--procfs %s\n", cmd ? cmd : "", cmd ? ": " : "",
+			err.text);
+		exit(EXIT_USAGE);
+	}
+	return dir;
+}
+
+uint64_t cli_parse_duration(const char *cmd, const char *arg)
+{
+	uint64_t v = 0;
+	const char *p = arg;
+	for (; *p >= '0' && *p <= '9'; p++) {
+		if (v > 86400000)
+			usage_error(cmd, "interval '%s' is too long (at most a day)", arg);
+		v = v * 10 + (uint64_t)(*p - '0');
+	}
+	uint64_t ms;
+	if (p == arg)
+		usage_error(cmd, "invalid interval '%s' (a number with ms or s, e.g. 100ms)", arg);
+	if (strcmp(p, "ms") == 0)
+		ms = v;
+	else if (strcmp(p, "s") == 0)
+		ms = v * 1000;
+	else
+		usage_error(cmd, "invalid interval '%s' (a number with ms or s, e.g. 100ms)", arg);
+	if (ms == 0)
+		usage_error(cmd, "interval '%s' must be at least 1ms", arg);
+	if (ms > 86400000)
+		usage_error(cmd, "interval '%s' is too long (at most a day)", arg);
+	return ms;
+}

@@ -232,6 +232,43 @@ MODMAP_API int modmap_collect(const struct modmap_snapshot *s, const char *dir,
 			      uint64_t max_file_size,
 			      void (*skipped)(void *ctx, const char *line), void *ctx,
 			      struct modmap_collect_stats *stats, struct modmap_error *err);
+/*
+ * Following one process over time (what `modmap watch` does): each poll
+ * reads it again and reports the mappings loaded and unloaded since the
+ * last poll, matched by start, limit, inode and offset. Build IDs are kept
+ * across polls (opts->cache, or the watch's own), so a poll reads only new
+ * files. Not for two threads at once.
+ */
+struct modmap_watch;
+
+/* modmap_event.kind */
+enum {
+	MODMAP_EVENT_LOAD = 0,		/* a mapping appeared (the first poll: every one) */
+	MODMAP_EVENT_UNLOAD,		/* a mapping went */
+	MODMAP_EVENT_EXIT		/* the process ended; later polls give nothing */
+};
+
+struct modmap_event {
+	int kind;			/* MODMAP_EVENT_* */
+	uint64_t time;			/* the poll's read, Unix nanoseconds; never decreases */
+	uint64_t pid;
+	struct modmap_mapping mapping;	/* load/unload; zeroed ("" strings) for exit */
+};
+
+/* Starts following pid; nothing is read until the first poll. */
+MODMAP_API int modmap_watch_new(uint64_t pid, const struct modmap_options *opts,
+				struct modmap_watch **out, struct modmap_error *err);
+/*
+ * Reads the process and returns how many events it gave (0: no change), or
+ * -1 with err filled: the first poll of a process that does not exist or
+ * cannot be read, or memory that ran out. Events (and their strings) are
+ * valid until the next poll.
+ */
+MODMAP_API long long modmap_watch_poll(struct modmap_watch *w, struct modmap_error *err);
+/* Event i of the last poll; -1 when i is out of range. */
+MODMAP_API int modmap_watch_event(const struct modmap_watch *w, size_t i,
+				  struct modmap_event *out);
+MODMAP_API void modmap_watch_free(struct modmap_watch *w);
 
 /* The library's version, "0.2.0". */
 MODMAP_API const char *modmap_version(void);

@@ -14,6 +14,7 @@
 #include "emit.h"
 #include "lookup.h"
 #include "snapshot.h"
+#include "watch.h"
 
 _Static_assert(sizeof(((struct modmap_error *)0)->message) == sizeof(((struct errmsg *)0)->text),
 	       "message size");
@@ -57,32 +58,40 @@ static int index_build(struct modmap_snapshot *m)
 	return rc;
 }
 
-int modmap_snapshot_read(uint64_t pid, const struct modmap_options *opts,
-			 struct modmap_snapshot **out, struct modmap_error *err)
+/* The library's options from the public ones; -1 (err set) when invalid. */
+static int convert_options(const struct modmap_options *opts, struct read_opts *ro,
+			   struct modmap_error *err)
 {
 	static const struct modmap_options defaults;
 	const struct modmap_options *o = opts ? opts : &defaults;
-	struct errmsg e;
-
-	*out = NULL;
 	if (o->build_id < MODMAP_BUILD_ID_AUTO || o->build_id > MODMAP_BUILD_ID_NONE ||
 	    o->mappings < MODMAP_MAPPINGS_EXEC || o->mappings > MODMAP_MAPPINGS_ALL ||
 	    o->source < MODMAP_SOURCE_AUTO || o->source > MODMAP_SOURCE_MAPS)
 		return fail(err, MODMAP_ERR_OTHER, "invalid options");
-	if (o->procfs && strcmp(o->procfs, "/proc") != 0)
-		return fail(err, MODMAP_ERR_UNSUPPORTED,
-			    "reading through another procfs is not supported yet");
-
-	struct modmap_snapshot *m = calloc(1, sizeof *m);
-	if (!m)
-		return fail(err, MODMAP_ERR_NO_MEMORY, "out of memory");
-	snapshot_init(&m->s);
-	struct read_opts ro = {
+	/* A DIR that is not a proc filesystem fails the read (MODMAP_ERR_BAD_INPUT). */
+	*ro = (struct read_opts){
 		.source = (enum source)o->source,
 		.bid = (enum bid_mode)o->build_id,
 		.set = (enum mapset)o->mappings,
 		.cache = o->cache ? o->cache->c : NULL,
+		.procfs = o->procfs,
 	};
+	return 0;
+}
+
+int modmap_snapshot_read(uint64_t pid, const struct modmap_options *opts,
+			 struct modmap_snapshot **out, struct modmap_error *err)
+{
+	struct errmsg e;
+	struct read_opts ro;
+
+	*out = NULL;
+	if (convert_options(opts, &ro, err) < 0)
+		return -1;
+	struct modmap_snapshot *m = calloc(1, sizeof *m);
+	if (!m)
+		return fail(err, MODMAP_ERR_NO_MEMORY, "out of memory");
+	snapshot_init(&m->s);
 	enum read_status r = snapshot_read(&m->s, pid, &ro, &e);
 	if (r != READ_OK) {
 		if (r == READ_SKIP && e.code == ERR_OTHER)
@@ -104,12 +113,9 @@ size_t modmap_snapshot_count(const struct modmap_snapshot *m)
 	return m ? m->s.n : 0;
 }
 
-int modmap_snapshot_mapping(const struct modmap_snapshot *m, size_t i, struct modmap_mapping *out)
+static void mapping_out(const struct snapshot *s, const struct mapping *r,
+			struct modmap_mapping *out)
 {
-	if (!m || i >= m->s.n)
-		return -1;
-	const struct snapshot *s = &m->s;
-	const struct mapping *r = &s->map[i];
 	memset(out, 0, sizeof *out);
 	out->start = r->start;
 	out->limit = r->limit;
@@ -123,6 +129,13 @@ int modmap_snapshot_mapping(const struct modmap_snapshot *m, size_t i, struct mo
 	out->inode = r->inode;
 	out->dev_major = r->dev_major;
 	out->dev_minor = r->dev_minor;
+}
+
+int modmap_snapshot_mapping(const struct modmap_snapshot *m, size_t i, struct modmap_mapping *out)
+{
+	if (!m || i >= m->s.n)
+		return -1;
+	mapping_out(&m->s, &m->s.map[i], out);
 	return 0;
 }
 
@@ -315,6 +328,68 @@ int modmap_collect(const struct modmap_snapshot *m, const char *dir, uint64_t ma
 		stats->skipped = c.st.skipped;
 	}
 	return c.st.skipped ? 1 : 0;
+}
+
+/* ---- watch ------------------------------------------------------------- */
+
+struct modmap_watch {
+	struct watch w;
+};
+
+int modmap_watch_new(uint64_t pid, const struct modmap_options *opts, struct modmap_watch **out,
+		     struct modmap_error *err)
+{
+	struct read_opts ro;
+	struct errmsg e;
+	*out = NULL;
+	if (convert_options(opts, &ro, err) < 0)
+		return -1;
+	struct modmap_watch *mw = calloc(1, sizeof *mw);
+	if (!mw)
+		return fail(err, MODMAP_ERR_NO_MEMORY, "out of memory");
+	if (watch_init(&mw->w, pid, &ro, &e) < 0) {
+		error_out(err, &e);
+		free(mw);
+		return -1;
+	}
+	*out = mw;
+	return 0;
+}
+
+long long modmap_watch_poll(struct modmap_watch *mw, struct modmap_error *err)
+{
+	struct errmsg e;
+	if (watch_poll(&mw->w, &e) < 0) {
+		error_out(err, &e);
+		return -1;
+	}
+	return (long long)mw->w.nev;
+}
+
+int modmap_watch_event(const struct modmap_watch *mw, size_t i, struct modmap_event *out)
+{
+	if (!mw || i >= mw->w.nev)
+		return -1;
+	const struct watch_event *e = &mw->w.ev[i];
+	memset(out, 0, sizeof *out);
+	out->kind = e->kind == WATCH_LOAD     ? MODMAP_EVENT_LOAD
+		    : e->kind == WATCH_UNLOAD ? MODMAP_EVENT_UNLOAD
+					      : MODMAP_EVENT_EXIT;
+	out->time = e->time_nanos;
+	out->pid = mw->w.pid;
+	if (e->m)
+		mapping_out(e->s, e->m, &out->mapping);
+	else
+		out->mapping.file = out->mapping.build_id = out->mapping.build_id_kind = "";
+	return 0;
+}
+
+void modmap_watch_free(struct modmap_watch *mw)
+{
+	if (!mw)
+		return;
+	watch_free(&mw->w);
+	free(mw);
 }
 
 const char *modmap_version(void)

@@ -160,6 +160,7 @@ struct attach_job {
 	const char *output;	/* NULL: standard output; may name profile */
 	uint64_t max;		/* bound on every input, also decompressed; 0: default */
 	struct bid_cache *cache;	/* for pid; may be NULL */
+	const char *procfs;	/* for pid: its proc filesystem; NULL: /proc */
 };
 
 /*

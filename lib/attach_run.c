@@ -188,7 +188,7 @@ static int attach_table(const struct attach_job *j, struct snapshot *s, struct b
 			struct errmsg *err)
 {
 	if (j->pid) {
-		struct read_opts ro = { .cache = j->cache };
+		struct read_opts ro = { .cache = j->cache, .procfs = j->procfs };
 		if (!j->cache && !(ro.cache = bid_cache_new())) {
 			err_setc(err, ERR_NO_MEMORY, "out of memory");
 			return -1;

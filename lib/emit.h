@@ -80,6 +80,14 @@ int emit_text(struct buf *b, const struct snapshot *s, size_t n, struct errmsg *
  */
 int emit_jsonl(struct buf *b, const struct snapshot *s, size_t n, int as_array,
 	       struct errmsg *err);
+/*
+ * One line of `modmap watch`: {"event":EVENT,"time":...,"pid":PID, then
+ * the keys of mapping m of s exactly as the snapshot's JSON has them}
+ * and a newline; m (and s) NULL for an event about the process ("exit").
+ */
+int emit_json_event(struct buf *b, const char *event, uint64_t time_nanos, uint64_t pid,
+		    const struct snapshot *s, const struct mapping *m, struct errmsg *err);
+
 /* as_array: a JSON array even for one process (--all, several --pid). */
 int emit_json(struct buf *b, const struct snapshot *s, size_t n, int as_array,
 	      struct errmsg *err);

@@ -272,3 +272,28 @@ void emit_lookup_json(struct buf *b, const struct snapshot *s, const struct look
 	}
 	buf_putc(b, '}');
 }
+
+int emit_json_event(struct buf *b, const char *event, uint64_t time_nanos, uint64_t pid,
+		    const struct snapshot *s, const struct mapping *m, struct errmsg *err)
+{
+	struct field head[3] = {
+		{ "event", 5, FIELD_STR, 0, event },
+		{ "time", 4, FIELD_TIME, time_nanos, NULL },
+		{ "pid", 3, FIELD_UINT, pid, NULL },
+	};
+	int wtf8 = s && strcmp(s->os, "windows") == 0;
+	buf_putc(b, '{');
+	put_fields(b, head, 3, NULL, wtf8);
+	if (m) {
+		struct mapping_fields mf;
+		mapping_fields(&mf, s, m);
+		buf_putc(b, ',');
+		put_fields(b, mf.f, mf.n, NULL, wtf8);
+	}
+	buf_puts(b, "}\n");
+	if (b->oom) {
+		err_set(err, "out of memory");
+		return -1;
+	}
+	return 0;
+}

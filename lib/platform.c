@@ -6,6 +6,7 @@
 #define _GNU_SOURCE	/* copy_file_range */
 #endif
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,7 +19,6 @@
 #else
 #include <fcntl.h>
 #include <limits.h>
-#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #endif
@@ -1321,5 +1321,46 @@ int platform_stdin_read(void *p, size_t cap, size_t *got, struct errmsg *err)
 			return -1;
 		}
 	}
+}
+#endif
+
+/* ---- waiting, for watch ---------------------------------------------------- */
+
+#ifdef _WIN32
+void platform_on_stop(void (*handler)(int))
+{
+	/* The C runtime runs these on Ctrl-C and Ctrl-Break, in another thread. */
+	signal(SIGINT, handler);
+	signal(SIGTERM, handler);
+}
+
+void platform_sleep_ms(uint64_t ms, const volatile sig_atomic_t *stop)
+{
+	/* Sleep is not cut short by the handler: slices, checking *stop. */
+	while (ms && !*stop) {
+		DWORD slice = ms < 20 ? (DWORD)ms : 20;
+		Sleep(slice);
+		ms -= slice;
+	}
+}
+#else
+void platform_on_stop(void (*handler)(int))
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	/* SA_RESTART: a write to a full pipe goes on; nanosleep is never
+	 * restarted, so the sleep still returns EINTR. */
+	sa.sa_handler = handler;
+	sa.sa_flags = SA_RESTART;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+}
+
+void platform_sleep_ms(uint64_t ms, const volatile sig_atomic_t *stop)
+{
+	struct timespec left = { (time_t)(ms / 1000), (long)(ms % 1000) * 1000000L };
+	while (!*stop && nanosleep(&left, &left) < 0 && errno == EINTR)
+		;
 }
 #endif

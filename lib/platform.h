@@ -8,6 +8,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <signal.h>
 #include <time.h>
 
 #include "buf.h"
@@ -156,5 +157,13 @@ void platform_file_close(struct platform_file *f);
  * flush before it would wait. *got is 0 only at the end.
  */
 int platform_stdin_read(void *p, size_t cap, size_t *got, struct errmsg *err);
+
+/*
+ * For watch: handler runs on SIGINT and SIGTERM (Windows: Ctrl-C too), and
+ * interrupts platform_sleep_ms, which sleeps ms milliseconds or until
+ * *stop is set, whichever comes first.
+ */
+void platform_on_stop(void (*handler)(int));
+void platform_sleep_ms(uint64_t ms, const volatile sig_atomic_t *stop);
 
 #endif

@@ -23,6 +23,7 @@
 #include <sys/auxv.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <time.h>
@@ -69,7 +70,10 @@ enum {
 #define PF_EXITING 0x00000004	/* include/linux/sched.h */
 #define PF_KTHREAD 0x00200000
 #define NAME_MAX_BYTES (64 * 1024)	/* bound on the ioctl's name buffer */
-#define PROC_PATH 64
+/* A path under the procfs root: DIR/PID/NAME, DIR at most PROCFS_MAX bytes. */
+#define PROCFS_MAX 1024
+#define PROC_PATH (PROCFS_MAX + 96)
+#define PROC_SUPER_MAGIC_ 0x9fa0	/* linux/magic.h PROC_SUPER_MAGIC */
 
 /* ---- pure parsing ---------------------------------------------------- */
 
@@ -230,6 +234,7 @@ struct file_base {
  */
 struct target {
 	uint64_t pid;
+	const char *procfs;	/* where its /proc is: "/proc", or --procfs DIR */
 	int proc;		/* /proc/PID, O_PATH: pins this life of the process */
 	int task;		/* where its maps, mem, exe, root are read: proc, or
 				 * /proc/PID/task/TID of a live thread when the
@@ -248,6 +253,18 @@ struct target {
 	struct region_reader rr;	/* the shared part: records and build IDs */
 	struct gotz *zone;	/* Go's Local when there is no cache */
 };
+
+/*
+ * PROCFS/PID/NAME (NAME "": the process's directory) in out[PROC_PATH]:
+ * the one place a path of the target's /proc is made, so --procfs reaches
+ * every file (the rest are opened relative to the directory it names).
+ */
+static const char *proc_path(const struct target *t, const char *name, char out[PROC_PATH])
+{
+	snprintf(out, PROC_PATH, "%s/%llu%s%s", t->procfs, (unsigned long long)t->pid,
+		 *name ? "/" : "", name);
+	return out;
+}
 
 static const char *errno_reason(int e)
 {
@@ -736,11 +753,11 @@ static void target_reopen(struct target *t, const struct snapshot *s)
 	char path[PROC_PATH];
 	struct stat a, b;
 	*t = (struct target){
-		.pid = s->pid, .proc = -1, .task = -1, .maps = -1, .mem = -1, .root = -1,
+		.pid = s->pid, .procfs = s->procfs ? snapshot_str(s, s->procfs) : "/proc",
+		.proc = -1, .task = -1, .maps = -1, .mem = -1, .root = -1,
 		.s = (struct snapshot *)s,
 	};
-	snprintf(path, sizeof path, "/proc/%llu", (unsigned long long)s->pid);
-	t->proc = t->task = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	t->proc = t->task = open(proc_path(t, "", path), O_PATH | O_DIRECTORY | O_CLOEXEC);
 	t->root = t->proc >= 0 ? openat(t->proc, "root", O_PATH | O_DIRECTORY | O_CLOEXEC) : -1;
 	t->same_root = t->root >= 0 && fstat(t->root, &a) == 0 && stat("/", &b) == 0 &&
 		       a.st_dev == b.st_dev && a.st_ino == b.st_ino;
@@ -845,8 +862,9 @@ static int source_maps(struct target *t, int fd, struct errmsg *err)
 	if (read_all(fd, &text, &len) < 0) {
 		if (errno == ESRCH)
 			return -3;	/* the address space is gone */
-		err_set(err, "pid %llu: reading /proc/%llu/maps: %s", (unsigned long long)t->pid,
-			(unsigned long long)t->pid, strerror(errno));
+		char path[PROC_PATH];
+		err_set(err, "pid %llu: reading %s: %s", (unsigned long long)t->pid,
+			proc_path(t, "maps", path), strerror(errno));
 		return -1;
 	}
 	int rc = 0;
@@ -857,9 +875,9 @@ static int source_maps(struct target *t, int fd, struct errmsg *err)
 		pos += ll + 1;
 		struct maps_line ml;
 		if (maps_parse_line(line, ll, &ml) < 0) {
-			err_set(err, "pid %llu: /proc/%llu/maps: unexpected line: %.*s",
-				(unsigned long long)t->pid, (unsigned long long)t->pid,
-				(int)(ll < 60 ? ll : 60), line);
+			char path[PROC_PATH];
+			err_set(err, "pid %llu: %s: unexpected line: %.*s", (unsigned long long)t->pid,
+				proc_path(t, "maps", path), (int)(ll < 60 ? ll : 60), line);
 			rc = -1;
 			break;
 		}
@@ -1044,9 +1062,9 @@ static int source_query(struct target *t, int fd, struct errmsg *err)
 				rc = -3;	/* no mm: the caller says why */
 				break;
 			}
-			err_set(err, "pid %llu: PROCMAP_QUERY on /proc/%llu/maps: %s",
-				(unsigned long long)t->pid, (unsigned long long)t->pid,
-				strerror(errno));
+			char path[PROC_PATH];
+			err_set(err, "pid %llu: PROCMAP_QUERY on %s: %s", (unsigned long long)t->pid,
+				proc_path(t, "maps", path), strerror(errno));
 			rc = -1;
 			break;
 		}
@@ -1343,8 +1361,7 @@ static enum read_status open_target(struct target *t, struct proc_stat *born,
 {
 	char path[PROC_PATH];
 	unsigned long long pid = (unsigned long long)t->pid;
-	snprintf(path, sizeof path, "/proc/%llu", pid);
-	t->proc = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	t->proc = open(proc_path(t, "", path), O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (t->proc < 0 || read_stat(t->proc, born) < 0) {
 		err_set(err, "pid %llu: no such process", pid);
 		return READ_SKIP;
@@ -1362,9 +1379,8 @@ static enum read_status open_target(struct target *t, struct proc_stat *born,
 	if (t->maps < 0) {
 		int e = errno;
 		if (e == EACCES || e == EPERM)
-			err_set(err,
-				"pid %llu: permission denied (reading /proc/%llu/maps needs ptrace access)",
-				pid, pid);
+			err_set(err, "pid %llu: permission denied (reading %s needs ptrace access)",
+				pid, proc_path(t, "maps", path));
 		else
 			err_set(err, "pid %llu: %s", pid, errno_reason(e));
 		/* Gone: under --all, one that exited after the listing. */
@@ -1381,8 +1397,8 @@ enum read_status snapshot_read(struct snapshot *s, uint64_t pid, const struct re
 			       struct errmsg *err)
 {
 	struct target t = {
-		.pid = pid, .proc = -1, .task = -1, .maps = -1, .mem = -1, .root = -1,
-		.s = s, .o = o,
+		.pid = pid, .procfs = o->procfs ? o->procfs : "/proc",
+		.proc = -1, .task = -1, .maps = -1, .mem = -1, .root = -1, .s = s, .o = o,
 	};
 	t.rr.ops = &linux_ops;
 	t.rr.be = &t;
@@ -1392,6 +1408,16 @@ enum read_status snapshot_read(struct snapshot *s, uint64_t pid, const struct re
 	s->pid = pid;
 	s->os = "linux";
 	s->time_nanos = now_nanos();
+	/* Kept for what later opens the process's files (collect). */
+	if (o->procfs) {
+		if (snapshot_check_procfs(o->procfs, err) < 0)
+			return READ_FAILED;
+		if (snapshot_set(s, &s->procfs, o->procfs) < 0) {
+			err_setc(err, ERR_NO_MEMORY, "pid %llu: out of memory",
+				 (unsigned long long)pid);
+			return READ_FAILED;
+		}
+	}
 
 	struct proc_stat born, now;
 	enum read_status st = open_target(&t, &born, err);
@@ -1435,11 +1461,35 @@ uint64_t snapshot_self_pid(void)
 	return (uint64_t)getpid();
 }
 
-int snapshot_list_pids(uint64_t **pids, size_t *n, struct errmsg *err)
+int snapshot_check_procfs(const char *dir, struct errmsg *err)
 {
-	DIR *d = opendir("/proc");
+	struct statfs sf;
+	if (strlen(dir) > PROCFS_MAX) {
+		err_setc(err, ERR_BAD_INPUT, "%.64s...: procfs path longer than %d bytes", dir,
+			 PROCFS_MAX);
+		return -1;
+	}
+	if (statfs(dir, &sf) < 0) {
+		err_setc(err, errno == EACCES ? ERR_PERMISSION : ERR_BAD_INPUT, "%s: %s", dir,
+			 strerror(errno));
+		return -1;
+	}
+	if (sf.f_type != PROC_SUPER_MAGIC_) {
+		err_setc(err, ERR_BAD_INPUT, "%s: not a proc filesystem", dir);
+		return -1;
+	}
+	return 0;
+}
+
+int snapshot_list_pids(const char *procfs, uint64_t **pids, size_t *n, struct errmsg *err)
+{
+	if (!procfs)
+		procfs = "/proc";
+	else if (snapshot_check_procfs(procfs, err) < 0)
+		return -1;
+	DIR *d = opendir(procfs);
 	if (!d) {
-		err_set(err, "/proc: %s", strerror(errno));
+		err_set(err, "%s: %s", procfs, strerror(errno));
 		return -1;
 	}
 	struct pidlist l = { 0 };

@@ -91,6 +91,7 @@ struct snapshot {
 	uint32_t container_id;	/* 64 hex from the cgroup path, "" if none */
 	int saved;		/* read back from a saved file: permissions, device,
 				   inode and deletion are not known */
+	uint32_t procfs;	/* Linux: the --procfs it was read through, "" for /proc */
 	struct mapping *map;
 	size_t n, cap;
 	char *arena;
@@ -157,6 +158,12 @@ struct read_opts {
 	enum bid_mode bid;
 	enum mapset set;
 	struct bid_cache *cache;	/* may be NULL: no caching */
+	/*
+	 * Linux: where the proc filesystem of the processes to read is mounted
+	 * (a host's /proc seen from a sidecar); NULL for "/proc". Every file
+	 * of the target is read through it; modmap's own /proc/self is not.
+	 */
+	const char *procfs;
 };
 
 /* How a snapshot failed; main.c turns every one into exit status 1. */
@@ -191,10 +198,17 @@ int module_loads(uint64_t pid, const struct snapshot *s, size_t i, struct elf_lo
 uint64_t snapshot_self_pid(void);
 
 /*
- * Every PID on the system, ascending, in a malloc'ed array the caller frees.
- * Returns -1 and sets err on failure.
+ * Every PID on the system (Linux: in procfs, NULL for "/proc"), ascending,
+ * in a malloc'ed array the caller frees. Returns -1 and sets err on failure.
  */
-int snapshot_list_pids(uint64_t **pids, size_t *n, struct errmsg *err);
+int snapshot_list_pids(const char *procfs, uint64_t **pids, size_t *n, struct errmsg *err);
+
+/*
+ * Is dir a proc filesystem modmap can read processes through? 0, or -1
+ * with err naming dir and the reason (ERR_BAD_INPUT when it is not a proc
+ * filesystem, ERR_UNSUPPORTED off Linux).
+ */
+int snapshot_check_procfs(const char *dir, struct errmsg *err);
 
 /* What the backends build that list with. Start from a zeroed one. */
 struct pidlist {

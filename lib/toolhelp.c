@@ -647,8 +647,15 @@ uint64_t snapshot_self_pid(void)
 	return GetCurrentProcessId();
 }
 
-int snapshot_list_pids(uint64_t **pids, size_t *n, struct errmsg *err)
+int snapshot_check_procfs(const char *dir, struct errmsg *err)
 {
+	err_setc(err, ERR_UNSUPPORTED, "%s: a procfs is Linux's; Windows has none", dir);
+	return -1;
+}
+
+int snapshot_list_pids(const char *procfs, uint64_t **pids, size_t *n, struct errmsg *err)
+{
+	(void)procfs;	/* Windows: one process list, no procfs */
 	HANDLE snap = CreateToolhelp32Snapshot(TH32CS_SNAPPROCESS, 0);
 	if (snap == INVALID_HANDLE_VALUE) {
 		err_set(err, "cannot list processes (error %lu)", (unsigned long)GetLastError());

@@ -168,3 +168,69 @@ def test_example_names_a_process_that_does_not_exist(prefix, tmp_path):
     p = subprocess.run([str(binary), "4194304"], capture_output=True, env=env, timeout=60)
     assert p.returncode == 1
     assert p.stderr.decode() == "modmap-threads: pid 4194304: no such process\n"
+
+
+def build_libwatch(prefix, out):
+    flags = pkg_config(prefix, "--cflags", "--libs")
+    sh("cc", "-std=c99", "-Wall", "-Werror", "-o", out, ROOT / "tests/fixtures/libwatch.c",
+       *flags)
+    return out
+
+
+def test_watch_api_follows_a_dlopen_and_the_exit(prefix, tmp_path):
+    from conftest import FIXTURES, start
+    binary = build_libwatch(prefix, tmp_path / "libwatch")
+    env = dict(os.environ, LD_LIBRARY_PATH=str(prefix / "lib"))
+    lib = str((FIXTURES / "libfix.so").resolve())
+    fix = start([FIXTURES / "dlwatch"])
+    w = subprocess.Popen([str(binary), str(fix.pid)], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, env=env)
+    try:
+        kernel = [(m["start"], m["limit"], m["name"]) for m in proc_maps(fix.pid)
+                  if "x" in m["perms"] and m["name"]]
+
+        def line():
+            fields = w.stdout.readline().decode().rstrip("\n").split("\t")
+            assert len(fields) == 6, fields
+            return fields[0], int(fields[1]), int(fields[2], 16), int(fields[3], 16), \
+                fields[4], fields[5]
+
+        first = [line() for _ in kernel]
+        assert [(k, s, l, f) for k, _, s, l, _, f in first] == \
+            [("load", s, l, n) for s, l, n in kernel]
+        fix.popen.stdin.write(f"open {lib}\n".encode())
+        fix.popen.stdin.flush()
+        assert fix.popen.stdout.readline() == b"opened\n"
+        kind, t1, start_, limit, bid, name = line()
+        assert (kind, name, bid) == ("load", lib, readelf_build_id(lib))
+        assert any(m["start"] == start_ and m["limit"] == limit and m["name"] == lib
+                   for m in proc_maps(fix.pid))
+        fix.popen.stdin.write(b"close\n")
+        fix.popen.stdin.flush()
+        assert fix.popen.stdout.readline() == b"closed\n"
+        kind, t2, s2, l2, bid2, name2 = line()
+        assert (kind, s2, l2, bid2, name2) == ("unload", start_, limit, bid, lib)
+        fix.popen.stdin.write(b"exit\n")
+        fix.popen.stdin.flush()
+        kind, t3, s3, l3, bid3, name3 = line()
+        assert (kind, s3, l3, bid3, name3) == ("exit", 0, 0, "", "")
+        assert first[0][1] <= t1 <= t2 <= t3
+        assert w.wait(timeout=30) == 0
+    finally:
+        fix.stop()
+        if w.poll() is None:
+            w.kill()
+        w.wait()
+
+
+def test_options_procfs_that_is_no_procfs_is_bad_input(prefix, tmp_path):
+    binary = build_libwatch(prefix, tmp_path / "libwatch")
+    env = dict(os.environ, LD_LIBRARY_PATH=str(prefix / "lib"))
+    p = subprocess.run([str(binary), "--read", str(tmp_path)], capture_output=True, env=env,
+                       timeout=60)
+    assert p.returncode == 1
+    code, msg = p.stdout.decode().rstrip("\n").split(" ", 1)
+    assert (code, msg) == ("bad-input", f"{tmp_path}: not a proc filesystem")
+    p = subprocess.run([str(binary), "--read", "/proc"], capture_output=True, env=env,
+                       timeout=60)
+    assert p.stdout == b"ok\n"

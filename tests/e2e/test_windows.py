@@ -966,3 +966,40 @@ def test_lookup_rva_matches_nm(target, dlls, tmp_path):
     b = json.loads(run_modmap("lookup", "--snapshot", snap, "-f", "json",
                               hex(target.answer)).stdout)[0]
     assert int(b["rva"], 16) == want and b["file"] == a["file"]
+
+
+# ---- watch -------------------------------------------------------------------
+
+def test_watch_reports_the_modules_then_the_exit(wine, dlls):
+    """modmap.exe watch through Toolhelp32: every module winfix.exe reports
+    (GetModuleInformation) as a load, then the exit once it ends."""
+    fix = subprocess.Popen(["wine", str(WINFIX), winpath(dlls["uni"])], env=wine_env(),
+                           stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE)
+    w = None
+    try:
+        target = Target(fix)
+        w = subprocess.Popen(["wine", str(MODMAP_EXE), "watch", "--pid", str(target.pid),
+                              "--interval", "50ms"], env=wine_env(),
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        loads = []
+        for _ in target.mods:
+            line = w.stdout.readline()
+            assert line.endswith(b"\n"), (line, w.stderr.read() if w.poll() is not None else "")
+            loads.append(json.loads(line))
+        assert {e["event"] for e in loads} == {"load"}
+        assert {e["pid"] for e in loads} == {target.pid}
+        assert sorted((int(e["start"], 16), int(e["limit"], 16), e["file"]) for e in loads) == \
+            sorted((b, b + s, p) for b, s, p in target.mods)
+        assert loads[0]["main"] is True and loads[0]["file"] == winpath(WINFIX)
+        fix.stdin.close()   # winfix.exe exits
+        fix.wait(timeout=60)
+        last = json.loads(w.stdout.readline())
+        assert last["event"] == "exit" and last["pid"] == target.pid
+        assert w.wait(timeout=60) == 0
+        assert w.stdout.read() == b""
+    finally:
+        for p in (fix, w):
+            if p is not None and p.poll() is None:
+                p.kill()
+                p.wait()

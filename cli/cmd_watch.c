@@ -1,0 +1,158 @@
+/*
+ * cmd_watch.c - `modmap watch --pid PID`: follows one process and writes
+ * its loads and unloads as JSON Lines, each line flushed as it is written,
+ * until the process ends or SIGINT/SIGTERM asks to stop. The polling and
+ * the diff are the library's (lib/watch.c); this file parses, sleeps and
+ * prints.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "buildid.h"
+#include "cli.h"
+#include "emit.h"
+#include "platform.h"
+#include "watch.h"
+
+static const char usage_text[] =
+	"usage: modmap watch --pid PID [--interval DURATION] [--mappings SET]\n"
+	"                    [--build-id MODE] [--source SRC] [--procfs DIR]\n"
+	"\n"
+	"Follows one process: writes JSON Lines to standard output, first its\n"
+	"current mappings as \"load\" events, then a \"load\" or \"unload\" line\n"
+	"for each mapping that appears or goes, and an \"exit\" line when the\n"
+	"process ends. Each line is flushed as written. SIGINT and SIGTERM stop\n"
+	"it after the current line; it exits 0.\n"
+	"\n"
+	"  -p, --pid PID           the process to follow\n"
+	"  -i, --interval DURATION how often to look: 100ms, 2s (default 100ms)\n"
+	"      --mappings SET      exec (executable, named), all (default exec)\n"
+	"      --build-id MODE     auto, native, mtime, none  (default auto)\n"
+	"      --source SRC        auto, query (PROCMAP_QUERY), maps (default auto)\n"
+	"      --procfs DIR        read the process through the proc filesystem\n"
+	"                          at DIR (PID of that namespace) (default /proc)\n"
+	"  -h, --help              this text\n"
+	"\n"
+	"Each line: {\"event\": \"load\"|\"unload\", \"time\": ..., \"pid\": ...,\n"
+	"then the mapping's keys as in `modmap -f json`}; {\"event\": \"exit\",\n"
+	"\"time\": ..., \"pid\": ...} last. Mappings are matched by start, limit,\n"
+	"inode and offset; build IDs are read once per file.\n"
+	"\n"
+	"Exit status: 0 the process ended or watch was stopped; 1 it could not\n"
+	"be read (no such process, permission) or output failed; 2 usage.\n";
+
+static volatile sig_atomic_t stop_requested;
+
+static void on_stop(int sig)
+{
+	(void)sig;
+	stop_requested = 1;
+}
+
+static const char *const event_names[] = { "load", "unload", "exit" };
+
+int cmd_watch(int argc, char **argv)
+{
+	static const char *const modes[] = { "auto", "native", "mtime", "none" };
+	static const char *const sets[] = { "exec", "all" };
+	static const char *const sources[] = { "auto", "query", "maps" };
+	struct read_opts ro = { 0 };
+	uint64_t pid = 0, interval_ms = 100;
+	const char *v;
+	int k;
+
+	if (cli_wants_help(argc, argv)) {
+		fputs(usage_text, stdout);
+		return EXIT_OK;
+	}
+	for (int i = 1; i < argc; i++) {
+		if (cli_opt("watch", argc, argv, &i, "pid", 'p', &v)) {
+			if (pid)
+				usage_error("watch", "%s", "watch follows one process: give one --pid");
+			pid = cli_parse_pid("watch", v);
+		} else if (cli_opt("watch", argc, argv, &i, "interval", 'i', &v)) {
+			interval_ms = cli_parse_duration("watch", v);
+		} else if (cli_opt("watch", argc, argv, &i, "build-id", 0, &v)) {
+			if ((k = cli_pick(v, modes, 4)) < 0)
+				usage_error("watch",
+					    "unknown build-ID mode '%s' (auto, native, mtime, none)",
+					    v);
+			ro.bid = (enum bid_mode)k;
+		} else if (cli_opt("watch", argc, argv, &i, "mappings", 0, &v)) {
+			if ((k = cli_pick(v, sets, 2)) < 0)
+				usage_error("watch", "unknown mapping set '%s' (exec, all)", v);
+			ro.set = (enum mapset)k;
+		} else if (cli_opt("watch", argc, argv, &i, "source", 0, &v)) {
+			if ((k = cli_pick(v, sources, 3)) < 0)
+				usage_error("watch", "unknown source '%s' (auto, query, maps)", v);
+			ro.source = (enum source)k;
+		} else if (cli_opt("watch", argc, argv, &i, "procfs", 0, &v)) {
+			ro.procfs = v;
+		} else {
+			usage_error("watch", "unknown argument '%s'", argv[i]);
+		}
+	}
+	if (!pid)
+		usage_error("watch", "%s", "give the process to follow: --pid PID");
+	if (ro.procfs)
+		cli_check_procfs("watch", ro.procfs);
+
+	struct errmsg err;
+	struct watch w;
+	if (watch_init(&w, pid, &ro, &err) < 0) {
+		fprintf(stderr, "modmap: %s\n", err.text);
+		return EXIT_PARTIAL;
+	}
+	struct platform_out *out = platform_out_open(NULL, &err);
+	if (!out) {
+		fprintf(stderr, "modmap: %s\n", err.text);
+		watch_free(&w);
+		return EXIT_PARTIAL;
+	}
+	platform_on_stop(on_stop);
+
+	struct buf b = { 0 };
+	int status = EXIT_OK;
+	while (!stop_requested) {
+		if (watch_poll(&w, &err) < 0) {
+			fprintf(stderr, "modmap: %s%s\n", err.text,
+				err.code == ERR_UNSUPPORTED && ro.source == SOURCE_QUERY
+					? "; --source maps reads the text instead"
+					: "");
+			/* The first read (no such process, denied), or a later one
+			 * that failed for another reason than the end (denied
+			 * after an exec of a set-user-ID program, no memory). */
+			status = EXIT_PARTIAL;
+			break;
+		}
+		/* Each line whole and flushed before the next; a stop ends the
+		 * run after the current line, the reader left whole lines only. */
+		for (size_t i = 0; i < w.nev && status == EXIT_OK && !stop_requested; i++) {
+			const struct watch_event *e = &w.ev[i];
+			b.len = 0;
+			int rc = emit_json_event(&b, event_names[e->kind], e->time_nanos, pid, e->s,
+						 e->m, &err);
+			if (rc == 0)
+				rc = platform_out_write(out, b.p, b.len, &err);
+			if (rc == 0)
+				rc = platform_out_flush(out, &err);
+			if (rc < 0) {
+				fprintf(stderr, "modmap: %s\n", err.text);
+				status = EXIT_PARTIAL;
+			}
+		}
+		if (w.exited || status != EXIT_OK)
+			break;
+		platform_sleep_ms(interval_ms, &stop_requested);
+	}
+	buf_free(&b);
+	if (platform_out_commit(out, &err) < 0 && status == EXIT_OK) {
+		fprintf(stderr, "modmap: %s\n", err.text);
+		status = EXIT_PARTIAL;
+	}
+	watch_free(&w);
+	return status;
+}
