@@ -397,6 +397,7 @@ def roomy_fs(tmp_path):
     subprocess.run(["umount", str(where)], check=True)
 
 
+@needs("uninstrumented")   # LeakSanitizer cannot run under strace
 def test_copy_file_range_and_its_fallback(deleted_lib, tmp_path, roomy_fs):
     """Within one filesystem the bytes move with copy_file_range; from
     another (disk to tmpfs, EXDEV) with read and write. strace is the judge

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import MODMAP, need, run_modmap, wait_asleep
+from conftest import MODMAP, need, run_modmap, wait_asleep, needs
 
 
 def cgroup2_mount():
@@ -151,6 +151,7 @@ def peak_kib(*args):
     return int(p.stderr.decode().strip().splitlines()[-1])
 
 
+@needs("uninstrumented")   # ASan's shadow memory is not modmap's
 def test_all_jsonl_memory_is_flat_in_the_number_of_processes(tmp_path):
     """100 processes and then 1,000: the stream holds one at a time. (The
     whole JSON document grows by megabytes here, which shows the test can
