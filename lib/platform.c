@@ -207,6 +207,9 @@ int platform_read_file(const char *path, struct buf *out, uint64_t max, struct e
 #ifdef _WIN32
 void platform_args(int *argc, char ***argv)
 {
+	/* Every message reaches its pipe as it is written, not at exit: the
+	 * C runtime may buffer a redirected stderr. */
+	setvbuf(stderr, NULL, _IONBF, 0);
 	int n;
 	wchar_t **w = CommandLineToArgvW(GetCommandLineW(), &n);
 	if (!w)
