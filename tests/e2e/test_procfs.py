@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from conftest import MODMAP, as_int, proc_maps, run_modmap, wait_asleep
+from conftest import MODMAP, as_int, proc_maps, run_modmap, wait_asleep, need
 
 
 def exec_maps(pid):
@@ -42,8 +42,7 @@ def without_time(doc):
 @pytest.fixture
 def second_proc(tmp_path):
     """A second mount of proc, unmounted afterwards."""
-    if os.geteuid() != 0:
-        pytest.skip("needs root: mounting a second proc")
+    need("root")   # mounting a second proc
     where = tmp_path / "proc"
     where.mkdir()
     p = subprocess.run(["mount", "-t", "proc", "proc", str(where)], capture_output=True)
@@ -58,8 +57,7 @@ def second_proc(tmp_path):
 @pytest.fixture
 def pid_namespace():
     """`sleep` as PID 1 of its own PID namespace with its own /proc: its host PID."""
-    if os.geteuid() != 0:
-        pytest.skip("needs root: a new PID namespace")
+    need("root")   # a new PID namespace
     if not shutil.which("unshare"):
         pytest.skip("needs unshare(1) from util-linux")
     outer = subprocess.Popen(["unshare", "--pid", "--fork", "--mount-proc", "--kill-child",
@@ -144,8 +142,7 @@ def test_a_missing_directory_is_refused(tmp_path):
 def test_all_lists_the_pids_of_that_procfs():
     """A namespace holding PID 1 and PID N, where N is no PID of ours: --all
     through its proc lists exactly those two."""
-    if os.geteuid() != 0:
-        pytest.skip("needs root: a new PID namespace")
+    need("root")   # a new PID namespace
     if not shutil.which("unshare"):
         pytest.skip("needs unshare(1) from util-linux")
     n = 54321
@@ -181,8 +178,7 @@ def test_all_lists_the_pids_of_that_procfs():
 def test_watch_through_the_namespaces_proc():
     """watch --procfs: PID 2 of a namespace followed by its PID there, its
     end seen while the namespace (and its proc) lives on."""
-    if os.geteuid() != 0:
-        pytest.skip("needs root: a new PID namespace")
+    need("root")   # a new PID namespace
     if not shutil.which("unshare"):
         pytest.skip("needs unshare(1) from util-linux")
     outer = subprocess.Popen(["unshare", "--pid", "--fork", "--mount-proc", "--kill-child",
