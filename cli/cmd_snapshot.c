@@ -43,6 +43,9 @@ static const char usage_text[] =
 	"      --build-id MODE  auto, native, mtime, none        (default auto)\n"
 	"      --mappings SET   exec (what pprof wants), all     (default exec)\n"
 	"      --source SRC     auto, query (PROCMAP_QUERY), maps (default auto)\n"
+	"      --jit            also the symbols of JIT-compiled code, from the\n"
+	"                       runtime's perf map and jitdump (docs/jit.md);\n"
+	"                       the regions holding them are mappings named [jit]\n"
 	"  -h, --help           this text\n"
 	"  -V, --version        the version\n"
 	"\n"
@@ -118,6 +121,8 @@ static void parse_args(int argc, char **argv, struct options *o)
 			if ((k = cli_pick(v, sources, 3)) < 0)
 				usage_error(NULL, "unknown source '%s' (auto, query, maps)", v);
 			o->read.source = (enum source)k;
+		} else if (cli_opt(NULL, argc, argv, &i, "jit", 0, NULL)) {
+			o->read.jit = 1;
 		} else if (cli_opt(NULL, argc, argv, &i, "version", 'V', NULL)) {
 			puts("modmap " MODMAP_VERSION);
 			exit(0);

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "emit.h"
+#include "jit.h"
 
 size_t utf8_decode(const unsigned char *s, size_t len, uint32_t *cp)
 {
@@ -162,7 +163,19 @@ static void put_snapshot(struct buf *b, const struct snapshot *s)
 		put_fields(b, s, mf.f, mf.n, "      ");
 		buf_puts(b, "\n    }");
 	}
-	buf_puts(b, s->n ? "\n  ]\n}" : "]\n}");
+	buf_puts(b, s->n ? "\n  ]" : "]");
+	if (s->jit) {
+		struct jit_fields jf;
+		buf_puts(b, ",\n  \"jit\": [");
+		for (size_t i = 0; i < s->jit->nlive; i++) {
+			jit_fields(&jf, s->jit, &s->jit->sym[s->jit->live[i]]);
+			buf_puts(b, i ? ",\n    {" : "\n    {");
+			put_fields(b, s, jf.f, jf.n, "      ");
+			buf_puts(b, "\n    }");
+		}
+		buf_puts(b, s->jit->nlive ? "\n  ]" : "]");
+	}
+	buf_puts(b, "\n}");
 }
 
 int emit_json(struct buf *b, const struct snapshot *s, size_t n, int as_array,

@@ -28,6 +28,7 @@ void jit_table_free(struct jit_table *t)
 	free(t->sym);
 	free(t->line);
 	free(t->seg);
+	free(t->live);
 	buf_free(&t->str);
 	memset(t, 0, sizeof *t);
 }
@@ -238,8 +239,10 @@ static int name_moves(struct jit_table *t)
 int jit_finish(struct jit_table *t)
 {
 	free(t->seg);
+	free(t->live);
 	t->seg = NULL;
-	t->nseg = 0;
+	t->live = NULL;
+	t->nseg = t->nlive = 0;
 	if (t->oom || name_moves(t) < 0) {
 		t->oom = 1;
 		return -1;
@@ -296,10 +299,17 @@ int jit_finish(struct jit_table *t)
 		t->sym[owner].live = 1;
 	}
 	free(b);
-	free(by_start);
 	free(heap);
 	t->seg = seg;
 	t->nseg = nseg;
+	/* by_start becomes the list of live symbols, in the same order. */
+	uint32_t *live = (uint32_t *)by_start;
+	size_t nlive = 0;
+	for (size_t i = 0; i < ns; i++)
+		if (t->sym[by_start[i].i].live)
+			live[nlive++] = by_start[i].i;
+	t->live = live;
+	t->nlive = nlive;
 	return 0;
 }
 

@@ -69,6 +69,8 @@ struct jit_table {
 	size_t dropped;			/* records past a bound, or with no room */
 	struct jit_seg *seg;		/* finished: sorted, disjoint */
 	size_t nseg;
+	uint32_t *live;			/* finished: the live symbols by start */
+	size_t nlive;
 	/* A DEBUG_INFO record waiting for the LOAD of its code. */
 	uint64_t pending_addr;
 	size_t pending_line, pending_n;

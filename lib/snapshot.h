@@ -88,6 +88,7 @@ struct snapshot {
 	size_t n, cap;
 	char *arena;
 	size_t used, size;
+	struct jit_table *jit;	/* --jit: the JIT symbols (jit.h), else NULL */
 };
 
 void snapshot_init(struct snapshot *s);
@@ -144,12 +145,14 @@ enum bid_mode { BID_AUTO, BID_NATIVE, BID_MTIME, BID_NONE };
 enum mapset { MAPPINGS_EXEC, MAPPINGS_ALL };
 
 struct bid_cache;
+struct jit_table;
 
 struct read_opts {
 	enum source source;
 	enum bid_mode bid;
 	enum mapset set;
 	struct bid_cache *cache;	/* may be NULL: no caching */
+	int jit;		/* read JIT symbols (perf map, jitdump): s->jit */
 };
 
 /* How a snapshot failed; main.c turns every one into exit status 1. */
