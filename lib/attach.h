@@ -33,6 +33,8 @@ struct attach_stats {
 	size_t locations;	/* locations in the profile */
 	size_t mapped;		/* ... now pointing at a snapshot mapping */
 	size_t kept_locations;	/* ... still pointing at a kept old mapping */
+	size_t jit_named;	/* locations given a line from a JIT symbol */
+	size_t jit_functions;	/* functions added for them */
 };
 
 /* Default bound on a decompressed profile or snapshot: 4 GiB. */
@@ -105,6 +107,15 @@ typedef int (*attach_put_fn)(void *ctx, const void *p, size_t len, struct errmsg
 struct attach_stream;
 struct attach_stream *attach_stream_new(const struct attach_mapping *snap, size_t n,
 					attach_put_fn put, void *ctx, struct errmsg *err);
+/*
+ * Before the first pass: locations with an address inside a symbol of jit
+ * (finished; it must outlive a) and no line get one naming the symbol
+ * (docs/jit.md). The profile gains a function and its strings per symbol
+ * used, after its last string.
+ */
+struct jit_table;
+int attach_stream_set_jit(struct attach_stream *a, const struct jit_table *jit,
+			  struct errmsg *err);
 int attach_stream_scan(struct attach_stream *a, const void *p, size_t len, struct errmsg *err);
 /* The end of the first pass: the whole profile is checked, st filled. */
 int attach_stream_plan(struct attach_stream *a, struct attach_stats *st, struct errmsg *err);
@@ -122,6 +133,14 @@ void attach_stream_free(struct attach_stream *a);
 int attach_profile(const unsigned char *p, size_t len, const struct attach_mapping *snap,
 		   size_t n, struct buf *out, struct attach_stats *st, struct errmsg *err);
 
+/*
+ * The JIT symbols of a pprof snapshot written with --jit (decompressed
+ * bytes) into t (initialised by the caller), finished. Fails only on bytes
+ * that are not protobuf, or memory; a profile without them leaves t empty.
+ */
+int attach_jit_from_profile(const unsigned char *p, size_t len, struct jit_table *t,
+			    struct errmsg *err);
+
 /* One attach from end to end (attach_run.c). */
 struct attach_job {
 	uint64_t pid;		/* the table of this live process, or ... */
@@ -130,6 +149,7 @@ struct attach_job {
 	const char *output;	/* NULL: standard output; may name profile */
 	uint64_t max;		/* bound on every input, also decompressed; 0: default */
 	struct bid_cache *cache;	/* for pid; may be NULL */
+	int jit;		/* name locations in JIT code (docs/jit.md) */
 };
 
 /*

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "attach.h"
+#include "jit.h"
 
 int attach_is_cbor(const unsigned char *p, size_t len)
 {
@@ -146,6 +147,58 @@ static int get_string(const cbor_item_t *m, const char *name, size_t ordinal,
 	return 0;
 }
 
+/* A string's bytes (text or byte string), or NULL. */
+static const unsigned char *string_bytes(const cbor_item_t *x, size_t *len)
+{
+	if (x && cbor_isa_string(x) && cbor_string_is_definite(x)) {
+		*len = cbor_string_length(x);
+		return cbor_string_handle(x);
+	}
+	if (x && cbor_isa_bytestring(x) && cbor_bytestring_is_definite(x)) {
+		*len = cbor_bytestring_length(x);
+		return cbor_bytestring_handle(x);
+	}
+	return NULL;
+}
+
+/*
+ * The "jit" array (--jit), into a table s then owns; entries that are not
+ * {start, size, name, source} are left out, as the readers of the runtime's
+ * own files leave out bad records.
+ */
+static int read_jit(const cbor_item_t *doc, struct snapshot *s, struct errmsg *err)
+{
+	const cbor_item_t *arr = map_get(doc, "jit");
+	if (!arr || !cbor_isa_array(arr))
+		return 0;
+	if (!(s->jit = malloc(sizeof *s->jit))) {
+		err_set(err, "out of memory");
+		return -1;
+	}
+	jit_table_init(s->jit);
+	cbor_item_t **item = cbor_array_handle(arr);
+	for (size_t i = 0; i < cbor_array_size(arr); i++) {
+		const cbor_item_t *m = item[i], *start, *size;
+		const unsigned char *name, *src;
+		size_t name_len, src_len;
+		if (!cbor_isa_map(m) || !(start = map_get(m, "start")) || !cbor_isa_uint(start) ||
+		    !(size = map_get(m, "size")) || !cbor_isa_uint(size) ||
+		    !(name = string_bytes(map_get(m, "name"), &name_len))) {
+			s->jit->dropped++;
+			continue;
+		}
+		src = string_bytes(map_get(m, "source"), &src_len);
+		int jitdump = src && src_len == 7 && memcmp(src, "jitdump", 7) == 0;
+		jit_add(s->jit, cbor_get_int(start), cbor_get_int(size), (const char *)name,
+			name_len, jitdump ? JIT_JITDUMP : JIT_PERF_MAP);
+	}
+	if (jit_finish(s->jit) < 0) {
+		err_set(err, "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
 static int read_process(const cbor_item_t *doc, struct snapshot *s, struct errmsg *err)
 {
 	const cbor_item_t *maps = cbor_isa_map(doc) ? map_get(doc, "mappings") : NULL;
@@ -176,7 +229,7 @@ static int read_process(const cbor_item_t *doc, struct snapshot *s, struct errms
 		if (main_exe && cbor_is_bool(main_exe) && cbor_get_bool(main_exe))
 			r->flags |= MAPF_MAIN;
 	}
-	return 0;
+	return read_jit(doc, s, err);
 }
 
 int attach_read_cbor(const unsigned char *p, size_t len, struct snapshot *s, struct errmsg *err)

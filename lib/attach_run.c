@@ -12,6 +12,7 @@
 #include "attach.h"
 #include "buildid.h"
 #include "gz.h"
+#include "jit.h"
 #include "platform.h"
 
 static const char *file_name(const char *path)
@@ -36,7 +37,7 @@ static int attach_table(const struct attach_job *j, struct snapshot *s, struct b
 			struct errmsg *err)
 {
 	if (j->pid) {
-		struct read_opts ro = { .cache = j->cache };
+		struct read_opts ro = { .cache = j->cache, .jit = j->jit };
 		if (!j->cache && !(ro.cache = bid_cache_new())) {
 			err_setc(err, ERR_NO_MEMORY, "out of memory");
 			return -1;
@@ -59,6 +60,19 @@ static int attach_table(const struct attach_job *j, struct snapshot *s, struct b
 			goto bad;
 	} else if (attach_table_from_profile(p, len, table, n, &why) < 0) {
 		goto bad;
+	} else if (j->jit) {
+		if (!(s->jit = malloc(sizeof *s->jit))) {
+			err_setc(&why, ERR_NO_MEMORY, "out of memory");
+			goto bad;
+		}
+		jit_table_init(s->jit);
+		if (attach_jit_from_profile(p, len, s->jit, &why) < 0)
+			goto bad;
+	}
+	if (!j->jit && s->jit) {	/* a CBOR snapshot's, not asked for */
+		jit_table_free(s->jit);
+		free(s->jit);
+		s->jit = NULL;
 	}
 	return 0;
 bad:
@@ -168,7 +182,7 @@ int attach_run(const struct attach_job *job, struct attach_stats *st, struct err
 		goto done;
 	}
 	if (!(a = attach_stream_new(table, n, sink_compress, &sink, &why)) ||
-	    attach_pass(in, j.max, a, 0, window, &total, &why) < 0)
+	    attach_stream_set_jit(a, s.jit, &why) < 0 || attach_pass(in, j.max, a, 0, window, &total, &why) < 0)
 		goto done;
 	if (total == 0) {
 		err_setc(&why, ERR_BAD_INPUT, "empty: not a pprof profile");

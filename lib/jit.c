@@ -498,8 +498,14 @@ static int record_load(struct jit_table *t, const struct jitdump_header *h,
 		t->sym[i].code_index = rd64(p + LOAD_CODE_INDEX, h->swap);
 		if (t->pending_n && t->pending_addr == addr &&
 		    t->pending_line + t->pending_n == t->nline) {
+			/* Only lines inside the code it loads. */
+			size_t k = t->pending_line;
+			for (size_t j = t->pending_line; j < t->nline; j++)
+				if (t->line[j].addr - addr < t->sym[i].size)
+					t->line[k++] = t->line[j];
+			t->nline = k;
 			t->sym[i].line = (uint32_t)t->pending_line;
-			t->sym[i].nline = (uint32_t)t->pending_n;
+			t->sym[i].nline = (uint32_t)(k - t->pending_line);
 		}
 	}
 	t->pending_n = 0;
@@ -518,6 +524,18 @@ static int record_move(struct jit_table *t, const struct jitdump_header *h,
 		t->sym[i].moved = 1;
 	}
 	return 0;
+}
+
+/* No compiled function is larger: a bound on a debug entry's offset. */
+#define DEBUG_CODE_MAX ((uint64_t)1 << 30)
+
+/* len when name is printable text (UTF-8 allowed), else 0: no file. */
+static size_t text_len(const unsigned char *name, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if (name[i] < 0x20 || name[i] == 0x7f)
+			return 0;
+	return len;
 }
 
 /* The lines wait for the LOAD of the same code, which comes next. */
@@ -546,12 +564,22 @@ static int record_debug(struct jit_table *t, const struct jitdump_header *h,
 			bad = 1;
 			break;
 		}
+		/*
+		 * An address outside the code means the entries before were
+		 * misframed (Node 20 writes some names with NULs inside): the
+		 * rest of the record is not trusted.
+		 */
+		uint64_t addr = rd64(e, h->swap);
+		if (addr < t->pending_addr || addr - t->pending_addr > DEBUG_CODE_MAX) {
+			bad = 1;
+			break;
+		}
 		/* "\xff" alone: the same file as the entry before. */
 		if (!(nul - name == 1 && name[0] == 0xff)) {
 			file = (const char *)name;
-			file_len = (size_t)(nul - name);
+			file_len = text_len(name, (size_t)(nul - name));
 		}
-		if (line_push(t, rd64(e, h->swap), rd32(e + 8, h->swap), file, file_len) < 0)
+		if (line_push(t, addr, rd32(e + 8, h->swap), file, file_len) < 0)
 			break;
 		off = (size_t)(nul + 1 - p);
 	}
