@@ -140,6 +140,11 @@ def test_snapshot_lists_js_function(node, flag, source):
     plain = modmap_json("--pid", proc.pid)
     assert "jit" not in plain
     assert all(m["file"] != "[jit]" for m in plain["mappings"])
+    # CBOR, read by cbor2: the same entry, addresses as integers.
+    import cbor2
+    cb = cbor2.loads(run_modmap("--pid", proc.pid, "--jit", "-f", "cbor", "-o", "-").stdout)
+    assert [j for j in cb["jit"] if j["start"] == start_] == [
+        {"start": start_, "size": size, "name": name, "source": source}]
     # Text: a line per symbol after the mappings.
     text = run_modmap("--pid", proc.pid, "--jit").stdout.decode()
     assert f"{hex(start_)} " in text and name in text and "[jit]" in text
@@ -336,3 +341,50 @@ def test_huge_files_bounded(served, tmp_path):
     assert rss < 700 * 1024, f"peak RSS {rss} KiB"
     doc = modmap_json("--pid", proc.pid, "--jit")
     assert len(doc["jit"]) == 1 << 20
+
+
+# ---- a JVM -------------------------------------------------------------------
+
+HOT_JAVA = """public class Hot {
+    static long hotLoop(long n) { long s = 0; for (long i = 0; i < n; i++) { s = (s + i * 7) % 1000003; } return s; }
+    public static void main(String[] a) throws Exception {
+        long t = 0;
+        for (int k = 0; k < 20000; k++) t += hotLoop(10000);
+        System.out.println("ready " + t);
+        System.out.flush();
+        while (true) { t += hotLoop(100000); Thread.sleep(20); }
+    }
+}
+"""
+
+
+def test_jvm_perf_map(spawn, tmp_path):
+    """HotSpot writes its perf map on request (jcmd PID Compiler.perfmap,
+    JDK 17+); its hex has 0x and leading zeros."""
+    java, jcmd = shutil.which("java"), shutil.which("jcmd")
+    if not java or not jcmd:
+        pytest.skip("no JDK (Debian: apt-get install openjdk-17-jdk-headless)")
+    (tmp_path / "Hot.java").write_text(HOT_JAVA)
+    proc = spawn([java, "Hot.java"], cwd=tmp_path)
+    assert proc.ready.startswith("ready"), proc.ready
+    path = Path(f"/tmp/perf-{proc.pid}.map")
+    try:
+        subprocess.run([jcmd, str(proc.pid), "Compiler.perfmap"], check=True,
+                       capture_output=True, timeout=60)
+        oracle = perf_map_oracle(path)
+        hot = [s for s in oracle if s[2] == "long Hot.hotLoop(long)"]
+        assert hot, "the JVM compiled no hotLoop"
+        doc = modmap_json("--pid", proc.pid, "--jit")
+        listed = {(int(j["start"], 16), j["size"], j["name"]) for j in doc["jit"]}
+        assert (hot[-1][0], hot[-1][1], hot[-1][2]) in listed
+        jits = [m for m in doc["mappings"] if m["file"] == "[jit]"]
+        assert any(int(m["start"], 16) <= hot[-1][0] < int(m["limit"], 16) for m in jits)
+        # and attach names the frame
+        prof, out = tmp_path / "a.pb.gz", tmp_path / "b.pb.gz"
+        addr = hot[-1][0] + hot[-1][1] // 2
+        libc, libc_path = libc_address(proc.pid)
+        pprofedit("addrs", prof, hex(addr), hex(libc))
+        run_modmap("attach", "--jit", "--pid", proc.pid, prof, "-o", out)
+        check_named(out, addr, hot[-1][2], libc, libc_path)
+    finally:
+        path.unlink(missing_ok=True)

@@ -13,7 +13,12 @@
 
 #include <cmocka.h>
 
+#include "attach.h"
+#include "emit.h"
+#include "gz.h"
 #include "jit.h"
+#include "pbwire.h"
+#include "pprof.h"
 
 static const char *name_at(const struct jit_table *t, uint64_t addr)
 {
@@ -343,6 +348,183 @@ static void test_jitdump_hostile(void **state)
 	buf_free(&b);
 }
 
+/* ---- attach --jit ----------------------------------------------------------- */
+
+static void put_msg(struct buf *b, uint32_t field, struct buf *m)
+{
+	pb_put_bytes(b, field, m->p ? m->p : (unsigned char *)"", m->len);
+	buf_free(m);
+}
+
+/* A location at addr; with a line of function fn when fn is not 0. */
+static void put_loc(struct buf *b, uint64_t id, uint64_t addr, uint64_t fn)
+{
+	struct buf m = { 0 }, line = { 0 };
+	pb_put_uint(&m, LOCATION_ID, id);
+	pb_put_uint(&m, LOCATION_ADDRESS, addr);
+	if (fn) {
+		pb_put_uint(&line, 1, fn);
+		pb_put_int(&line, 2, 99);
+		put_msg(&m, LOCATION_LINE, &line);
+	}
+	put_msg(b, PROFILE_LOCATION, &m);
+}
+
+static int sink(void *ctx, const void *p, size_t len, struct errmsg *err)
+{
+	(void)err;
+	buf_put(ctx, p, len);
+	return 0;
+}
+
+/* The fields numbered num of message p, in order. */
+static size_t fields_of(const unsigned char *p, size_t len, uint32_t num, struct pb_field *out,
+			size_t max)
+{
+	struct pb_reader r = pb_reader(p, len);
+	struct pb_field f;
+	const char *why;
+	size_t n = 0;
+	while (pb_next(&r, &f, &why) > 0)
+		if (f.number == num && n < max)
+			out[n++] = f;
+	return n;
+}
+
+static uint64_t varint_of(const struct pb_field *msg, uint32_t num)
+{
+	struct pb_field f[4];
+	size_t n = fields_of(msg->data, msg->len, num, f, 4);
+	return n ? f[n - 1].value : 0;
+}
+
+static void test_attach_names_locations(void **state)
+{
+	(void)state;
+	struct jit_table t;
+	jit_table_init(&t);
+	long k = jit_add(&t, 0x5000, 0x100, "JS:*hot", 7, JIT_JITDUMP);
+	assert_int_equal(jit_add_line(&t, (size_t)k, 0x5000, 10, "a.js", 4), 0);
+	assert_int_equal(jit_add_line(&t, (size_t)k, 0x5080, 12, "a.js", 4), 0);
+	jit_add(&t, 0x6000, 0x10, "JS:other", 8, JIT_PERF_MAP);
+	assert_int_equal(jit_finish(&t), 0);
+
+	/* strings "", "main"; function 7; four locations */
+	struct buf prof = { 0 }, m = { 0 }, out = { 0 };
+	put_loc(&prof, 1, 0x5090, 0);		/* in JS:*hot, no line: gets one */
+	put_loc(&prof, 2, 0x5010, 7);		/* in JS:*hot, has a line: unchanged */
+	put_loc(&prof, 3, 0x9000, 0);		/* in no symbol */
+	put_loc(&prof, 4, 0x5000, 0);		/* the same symbol again: one function */
+	pb_put_uint(&m, 1, 7);
+	pb_put_uint(&m, 2, 1);
+	put_msg(&prof, PROFILE_FUNCTION, &m);
+	pb_put_bytes(&prof, PROFILE_STRING_TABLE, "", 0);
+	pb_put_bytes(&prof, PROFILE_STRING_TABLE, "main", 4);
+
+	const struct attach_mapping snap[] = { { .start = 0x5000, .limit = 0x7000,
+						 .file = "[jit]", .file_len = 5 } };
+	struct errmsg err;
+	struct attach_stats st;
+	struct attach_stream *a = attach_stream_new(snap, 1, sink, &out, &err);
+	assert_non_null(a);
+	assert_int_equal(attach_stream_set_jit(a, &t, &err), 0);
+	assert_int_equal(attach_stream_scan(a, prof.p, prof.len, &err), 0);
+	assert_int_equal(attach_stream_plan(a, &st, &err), 0);
+	assert_int_equal(attach_stream_write(a, prof.p, prof.len, &err), 0);
+	assert_int_equal(attach_stream_finish(a, &err), 0);
+	attach_stream_free(a);
+	assert_int_equal(st.jit_named, 2);
+	assert_int_equal(st.jit_functions, 1);
+
+	struct pb_field loc[8], fn[8], str[8], line[4];
+	assert_int_equal(fields_of(out.p, out.len, PROFILE_LOCATION, loc, 8), 4);
+	size_t nf = fields_of(out.p, out.len, PROFILE_FUNCTION, fn, 8);
+	size_t ns = fields_of(out.p, out.len, PROFILE_STRING_TABLE, str, 8);
+	assert_int_equal(nf, 2);
+	assert_int_equal(varint_of(&fn[0], 1), 7);	/* the profile's own, as it was */
+	assert_int_equal(varint_of(&fn[1], 1), 8);	/* the new one, above every id */
+	uint64_t name = varint_of(&fn[1], 2), file = varint_of(&fn[1], 4);
+	assert_true(name < ns && file < ns);
+	assert_memory_equal(str[name].data, "JS:*hot", 7);
+	assert_int_equal(str[name].len, 7);
+	assert_int_equal(varint_of(&fn[1], 3), name);	/* system_name */
+	assert_memory_equal(str[file].data, "a.js", 4);
+	/* "", "main", then the snapshot's "[jit]", then the JIT's: only grows */
+	assert_int_equal(ns, 5);
+	assert_memory_equal(str[1].data, "main", 4);
+
+	/* location 1: a line of function 8 at the line of 0x5090: 12 */
+	assert_int_equal(fields_of(loc[0].data, loc[0].len, LOCATION_LINE, line, 4), 1);
+	assert_int_equal(varint_of(&line[0], 1), 8);
+	assert_int_equal(varint_of(&line[0], 2), 12);
+	assert_int_equal(varint_of(&loc[0], LOCATION_MAPPING_ID), 1);
+	/* location 2 keeps its one line */
+	assert_int_equal(fields_of(loc[1].data, loc[1].len, LOCATION_LINE, line, 4), 1);
+	assert_int_equal(varint_of(&line[0], 1), 7);
+	/* location 3 gets none */
+	assert_int_equal(fields_of(loc[2].data, loc[2].len, LOCATION_LINE, line, 4), 0);
+	/* location 4: the same function, line 10 */
+	assert_int_equal(fields_of(loc[3].data, loc[3].len, LOCATION_LINE, line, 4), 1);
+	assert_int_equal(varint_of(&line[0], 1), 8);
+	assert_int_equal(varint_of(&line[0], 2), 10);
+
+	buf_free(&prof);
+	buf_free(&out);
+	jit_table_free(&t);
+}
+
+/* A pprof snapshot's JIT symbols read back are the ones written. */
+static void test_pprof_round_trip(void **state)
+{
+	(void)state;
+	struct snapshot s;
+	snapshot_init(&s);
+	s.os = "linux";
+	s.pid = 42;
+	struct mapping *m = snapshot_add(&s);
+	m->start = 0x5000;
+	m->limit = 0x7000;
+	m->prot = PERM_X;
+	snapshot_set(&s, &m->file, "[jit]");
+	s.jit = malloc(sizeof *s.jit);
+	jit_table_init(s.jit);
+	jit_add(s.jit, 0x6000, 0x100, "old", 3, JIT_PERF_MAP);
+	long k = jit_add(s.jit, 0x5000, 0x40, "JS:*hot", 7, JIT_JITDUMP);
+	jit_add_line(s.jit, (size_t)k, 0x5000, 33, "a.js", 4);
+	jit_add(s.jit, 0x6080, 0x10, "newer, inside old", 17, JIT_PERF_MAP);
+	jit_add(s.jit, 0x6000, 0x100, "dead", 4, JIT_PERF_MAP);	/* replaces old whole */
+	jit_add(s.jit, 0x6080, 0x10, "newest", 6, JIT_PERF_MAP);
+	assert_int_equal(jit_finish(s.jit), 0);
+
+	struct buf gz = { 0 }, raw = { 0 };
+	struct errmsg err;
+	assert_int_equal(emit_pprof(&gz, &s, 1, &err), 0);
+	assert_int_equal(gz_decompress(&raw, gz.p, gz.len, 1 << 30, &err), 0);
+	struct jit_table t;
+	jit_table_init(&t);
+	assert_int_equal(attach_jit_from_profile(raw.p, raw.len, &t, &err), 0);
+	assert_int_equal(t.nlive, s.jit->nlive);
+	for (uint64_t a = 0x4f00; a < 0x7000; a += 8) {
+		const struct jit_sym *x = jit_lookup(s.jit, a), *y = jit_lookup(&t, a);
+		assert_true(!x == !y);
+		if (!x)
+			continue;
+		assert_string_equal(jit_str(s.jit, x->name), jit_str(&t, y->name));
+		assert_int_equal(x->start, y->start);
+		assert_int_equal(x->size, y->size);
+		assert_int_equal(x->source, y->source);
+	}
+	const struct jit_sym *hot = jit_lookup(&t, 0x5010);
+	assert_int_equal(jit_line_at(&t, hot, 0x5010)->lineno, 33);
+	assert_string_equal(jit_str(&t, jit_line_at(&t, hot, 0x5010)->file), "a.js");
+	assert_string_equal(jit_str(&t, jit_lookup(&t, 0x6085)->name), "newest");
+	assert_string_equal(jit_str(&t, jit_lookup(&t, 0x6000)->name), "dead");
+	jit_table_free(&t);
+	buf_free(&gz);
+	buf_free(&raw);
+	snapshot_free(&s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -352,6 +534,8 @@ int main(void)
 		cmocka_unit_test(test_bounds),
 		cmocka_unit_test(test_jitdump),
 		cmocka_unit_test(test_jitdump_hostile),
+		cmocka_unit_test(test_attach_names_locations),
+		cmocka_unit_test(test_pprof_round_trip),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
