@@ -28,7 +28,7 @@ static const char usage_text[] =
 	"usage: modmap [OPTIONS] --pid PID [--pid PID ...]\n"
 	"       modmap [OPTIONS] --self\n"
 	"       modmap [OPTIONS] --all\n"
-	"       modmap attach (--pid PID | --snapshot FILE) PROFILE [-o OUT] [--max-size N]\n"
+	"       modmap attach (--pid PID | --snapshot FILE) PROFILE [-o OUT] [--jit]\n"
 	"       modmap COMMAND --help | --help | --version\n"
 	"\n"
 	"Prints the module map of a process: every mapping with its build ID.\n"
