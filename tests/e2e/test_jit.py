@@ -262,6 +262,31 @@ def served(spawn, tmp_path):
             p.unlink()
 
 
+def test_perf_map_in_pid_namespace(spawn, tmp_path):
+    """A process in its own PID namespace names its perf map by the PID it
+    sees (NSpid's last field), not the host's."""
+    if os.geteuid() != 0 or not shutil.which("unshare"):
+        pytest.skip("needs root and unshare(1) for a PID namespace")
+    pm = tmp_path / "map.in"
+    pm.write_bytes(b"7000 10 in the namespace\n")
+    outer = spawn(["unshare", "--pid", "--fork", "/usr/bin/python3", "-c", SERVE, pm, "-",
+                   tmp_path])
+    ns_pid = int(outer.ready.split()[1])
+    path = Path(f"/tmp/perf-{ns_pid}.map")
+    try:
+        children = Path(f"/proc/{outer.pid}/task/{outer.pid}/children").read_text().split()
+        assert len(children) == 1, children
+        pid = int(children[0])
+        assert pid != ns_pid
+        nspid = [l for l in Path(f"/proc/{pid}/status").read_text().splitlines()
+                 if l.startswith("NSpid:")][0].split()
+        assert int(nspid[-1]) == ns_pid
+        doc = modmap_json("--pid", pid, "--jit")
+        assert [(j["start"], j["name"]) for j in doc["jit"]] == [("0x7000", "in the namespace")]
+    finally:
+        path.unlink(missing_ok=True)
+
+
 def peak_rss_kb(args):
     """Runs modmap; its exit status, stdout length and peak RSS in KiB."""
     p = subprocess.Popen([str(MODMAP), *map(str, args)], stdout=subprocess.PIPE,

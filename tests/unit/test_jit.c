@@ -336,6 +336,23 @@ static void test_jitdump_hostile(void **state)
 	assert_int_equal(jit_lookup(&t, 0x5000)->nline, 1);
 	jit_table_free(&t);
 
+	/*
+	 * An entry outside the code it describes: the entries from there on
+	 * are misframed (Node 20 writes names with NULs inside) and dropped.
+	 */
+	b.len = 0;
+	header(&b, 0);
+	const struct ent lying[] = { { 0x5000, 3, "a.js" }, { 0x2f00000001, 5, "g" },
+				     { 0x5020, 9, "a.js" } };
+	debug_info(&b, 0, 0x5000, lying, 3);
+	load(&b, 0, 0x5000, 0x40, 1, "hot");
+	jit_table_init(&t);
+	assert_int_equal(jitdump_parse(&t, b.p, b.len, &why), 0);
+	assert_int_equal(jit_finish(&t), 0);
+	assert_int_equal(jit_lookup(&t, 0x5030)->nline, 1);
+	assert_int_equal(jit_line_at(&t, jit_lookup(&t, 0x5030), 0x5030)->lineno, 3);
+	jit_table_free(&t);
+
 	/* A MOVE of code never loaded names nothing. */
 	b.len = 0;
 	header(&b, 0);
