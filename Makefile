@@ -81,6 +81,10 @@ INCLUDEDIR ?= $(PREFIX)/include
 MANDIR ?= $(PREFIX)/share/man
 PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
 # What a static consumer links besides libmodmap (pkg-config --static).
+# Relative to ${prefix} where they lie under it, so a staged tree is usable
+# with pkg-config --define-prefix.
+PC_LIBDIR = $(patsubst $(PREFIX)%,$${prefix}%,$(LIBDIR))
+PC_INCLUDEDIR = $(patsubst $(PREFIX)%,$${prefix}%,$(INCLUDEDIR))
 PC_REQUIRES := zlib$(if $(filter -DHAVE_CBOR,$(CPPFLAGS)), libcbor)
 
 install: all
@@ -91,7 +95,7 @@ install: all
 	install -m 755 $(SHARED_LIB) $(DESTDIR)$(LIBDIR)/libmodmap.so.$(SOVERSION)
 	ln -sf libmodmap.so.$(SOVERSION) $(DESTDIR)$(LIBDIR)/libmodmap.so
 	install -m 644 include/modmap.h $(DESTDIR)$(INCLUDEDIR)/modmap.h
-	sed -e 's|@PREFIX@|$(PREFIX)|; s|@LIBDIR@|$(LIBDIR)|; s|@INCLUDEDIR@|$(INCLUDEDIR)|' \
+	sed -e 's|@PREFIX@|$(PREFIX)|; s|@LIBDIR@|$(PC_LIBDIR)|; s|@INCLUDEDIR@|$(PC_INCLUDEDIR)|' \
 	    -e 's|@VERSION@|$(VERSION)|; s|@REQUIRES@|$(PC_REQUIRES)|' modmap.pc.in \
 	    > $(DESTDIR)$(PKGCONFIGDIR)/modmap.pc
 	install -m 644 docs/modmap.1 $(DESTDIR)$(MANDIR)/man1/modmap.1

@@ -13,13 +13,11 @@
 #include "platform.h"
 #include "snapshot.h"
 
-enum format { FMT_TEXT, FMT_JSON, FMT_CBOR, FMT_PPROF };
-
 struct options {
 	uint64_t *pids;
 	size_t npids;
 	int self, all;
-	enum format format;
+	const struct format *format;
 	const char *output;
 	struct read_opts read;
 };
@@ -36,7 +34,7 @@ static const char usage_text[] =
 	"  -p, --pid PID        process to snapshot; may be repeated\n"
 	"      --self           modmap's own process\n"
 	"  -a, --all            every process the caller may read\n"
-	"  -f, --format FMT     text, json, cbor, pprof          (default text)\n"
+	"  -f, --format FMT     text, json, jsonl, cbor, pprof   (default text)\n"
 	"  -o, --output FILE    write FILE atomically instead of standard output\n"
 	"                       ('-': standard output); cbor and pprof are\n"
 	"                       binary: never written to a terminal\n"
@@ -79,7 +77,6 @@ static int looks_like_pid(const char *arg)
 
 static void parse_args(int argc, char **argv, struct options *o)
 {
-	static const char *const formats[] = { "text", "json", "cbor", "pprof" };
 	static const char *const modes[] = { "auto", "native", "mtime", "none" };
 	static const char *const sets[] = { "exec", "all" };
 	static const char *const sources[] = { "auto", "query", "maps" };
@@ -102,9 +99,8 @@ static void parse_args(int argc, char **argv, struct options *o)
 		} else if (cli_opt(NULL, argc, argv, &i, "all", 'a', NULL)) {
 			o->all = 1;
 		} else if (cli_opt(NULL, argc, argv, &i, "format", 'f', &v)) {
-			if ((k = cli_pick(v, formats, 4)) < 0)
-				usage_error(NULL, "unknown format '%s' (text, json, cbor, pprof)", v);
-			o->format = (enum format)k;
+			if (!(o->format = format_find(v)))
+				usage_error(NULL, "unknown format '%s' (text, json, jsonl, cbor, pprof)", v);
 		} else if (cli_opt(NULL, argc, argv, &i, "output", 'o', &v)) {
 			o->output = v;
 		} else if (cli_opt(NULL, argc, argv, &i, "build-id", 0, &v)) {
@@ -140,27 +136,134 @@ static void parse_args(int argc, char **argv, struct options *o)
 	if (o->output && strcmp(o->output, "-") == 0)
 		o->output = NULL;	/* "-o -": standard output, as attach reads "-" */
 	/* Refused before any process is read, so nothing is wasted. */
-	if (o->format == FMT_CBOR && !emit_cbor_supported()) {
+	if (!o->format)
+		o->format = &formats[0];
+	if (!o->format->supported()) {
 		fputs("modmap: " CBOR_MISSING "\n", stderr);
 		exit(EXIT_USAGE);
 	}
-	if (o->format == FMT_PPROF && (o->all || o->npids > 1))
+	if (!o->format->multi && (o->all || o->npids > 1))
 		usage_error(NULL, "%s",
 			    "a pprof profile holds one process: give one --pid or --self "
 			    "(json holds several)");
-	if ((o->format == FMT_CBOR || o->format == FMT_PPROF) &&
+	if (o->format->binary &&
 	    (o->output ? platform_path_is_terminal(o->output) : platform_stdout_is_terminal()))
 		usage_error(NULL,
 			    "refusing to write binary %s output to a terminal; use -o FILE "
 			    "or redirect standard output",
-			    formats[o->format]);
+			    o->format->name);
+}
+
+/*
+ * Reads pid into s (initialised). 1 when it was read; 0 when not, after
+ * naming it on stderr (unless --all skips it silently) and setting *status.
+ */
+static int read_one(const struct options *o, uint64_t pid, struct snapshot *s, int *status)
+{
+	struct errmsg err;
+	enum read_status r = snapshot_read(s, pid, &o->read, &err);
+	if (r == READ_OK)
+		return 1;
+	/* Under --all, processes that vanished or have no memory map are not
+	 * among those asked for; unreadable ones are named. */
+	if (o->all && r == READ_SKIP)
+		return 0;
+	fprintf(stderr, "modmap: %s%s\n", err.text,
+		err.code == ERR_UNSUPPORTED && o->read.source == SOURCE_QUERY
+			? "; --source maps reads the text instead"
+			: "");
+	if (!o->all)
+		*status = EXIT_PARTIAL;
+	return 0;
+}
+
+/*
+ * The streaming formats (text, jsonl): each process is written, and
+ * flushed, as soon as it is read, so memory holds one snapshot at a time
+ * however many processes there are. -o still replaces its file only once
+ * the whole run is written.
+ */
+static int run_streaming(const struct options *o, const uint64_t *pids, size_t npids)
+{
+	struct errmsg err;
+	struct buf b = { 0 };
+	int status = 0, rc = 0;
+	size_t written = 0;
+	struct platform_out *out = platform_out_open(o->output, &err);
+	if (!out) {
+		fprintf(stderr, "modmap: %s\n", err.text);
+		return EXIT_PARTIAL;
+	}
+	for (size_t i = 0; i < npids && rc == 0; i++) {
+		struct snapshot s;
+		snapshot_init(&s);
+		if (read_one(o, pids[i], &s, &status)) {
+			b.len = 0;
+			/* Text separates processes by an empty line, as one document. */
+			if (written++ && !strcmp(o->format->name, "text"))
+				buf_putc(&b, '\n');
+			rc = o->format->write(&b, &s, 1, 0, &err);
+			if (rc == 0)
+				rc = platform_out_write(out, b.p, b.len, &err);
+			if (rc == 0)
+				rc = platform_out_flush(out, &err);
+		}
+		snapshot_free(&s);
+	}
+	buf_free(&b);
+	/* Nothing read of what was asked for: no output (--all lists none). */
+	if (rc == 0 && (written || o->all))
+		rc = platform_out_commit(out, &err);
+	else
+		platform_out_abort(out);
+	if (rc < 0) {
+		fprintf(stderr, "modmap: %s\n", err.text);
+		status = EXIT_PARTIAL;
+	}
+	return status;
+}
+
+/* The whole formats (json, cbor, pprof): every process read, then one document. */
+static int run_whole(const struct options *o, const uint64_t *pids, size_t npids)
+{
+	struct errmsg err;
+	struct buf out = { 0 };
+	int status = 0;
+	struct snapshot *snaps = calloc(npids ? npids : 1, sizeof *snaps);
+	if (!snaps) {
+		fputs("modmap: out of memory\n", stderr);
+		return EXIT_PARTIAL;
+	}
+	size_t n = 0;
+	for (size_t i = 0; i < npids; i++) {
+		snapshot_init(&snaps[n]);
+		if (read_one(o, pids[i], &snaps[n], &status))
+			n++;
+		else
+			snapshot_free(&snaps[n]);
+	}
+	if (n > 0 || o->all) {
+		int as_array = o->all || o->npids > 1;
+		int rc = o->format->write(&out, snaps, n, as_array, &err);
+		if (rc == 0)
+			rc = o->output ? platform_write_file(o->output, out.p, out.len, &err)
+				       : platform_write_stdout(out.p, out.len, &err);
+		if (rc < 0) {
+			fprintf(stderr, "modmap: %s\n", err.text);
+			status = EXIT_PARTIAL;
+		}
+	}
+	buf_free(&out);
+	for (size_t i = 0; i < n; i++)
+		snapshot_free(&snaps[i]);
+	free(snaps);
+	return status;
 }
 
 int cmd_snapshot(int argc, char **argv)
 {
 	struct options o = { 0 };
 	struct errmsg err;
-	int status = 0;
 
 	parse_args(argc, argv, &o);
 
@@ -175,66 +278,13 @@ int cmd_snapshot(int argc, char **argv)
 		return EXIT_PARTIAL;
 	}
 
-	o.read.cache = bid_cache_new();
-	struct snapshot *snaps = calloc(npids ? npids : 1, sizeof *snaps);
-	if (!o.read.cache || !snaps) {
+	int status = EXIT_PARTIAL;
+	if (!(o.read.cache = bid_cache_new()))
 		fputs("modmap: out of memory\n", stderr);
-		return EXIT_PARTIAL;
-	}
-
-	size_t n = 0;
-	for (size_t i = 0; i < npids; i++) {
-		struct snapshot *s = &snaps[n];
-		snapshot_init(s);
-		enum read_status r = snapshot_read(s, pids[i], &o.read, &err);
-		if (r == READ_OK) {
-			n++;
-			continue;
-		}
-		snapshot_free(s);
-		/* Under --all, processes that vanished or have no memory map
-		 * are not among those asked for; unreadable ones are named. */
-		if (o.all && r == READ_SKIP)
-			continue;
-		fprintf(stderr, "modmap: %s%s\n", err.text,
-			err.code == ERR_UNSUPPORTED && o.read.source == SOURCE_QUERY
-				? "; --source maps reads the text instead"
-				: "");
-		if (!o.all)
-			status = EXIT_PARTIAL;
-	}
-
-	struct buf out = { 0 };
-	int as_array = o.all || o.npids > 1;
-	int rc = 0;
-	if (n > 0 || o.all) {
-		switch (o.format) {
-		case FMT_TEXT:
-			rc = emit_text(&out, snaps, n, &err);
-			break;
-		case FMT_JSON:
-			rc = emit_json(&out, snaps, n, as_array, &err);
-			break;
-		case FMT_CBOR:
-			rc = emit_cbor(&out, snaps, n, as_array, &err);
-			break;
-		case FMT_PPROF:
-			rc = emit_pprof(&out, snaps, n, &err);
-			break;
-		}
-		if (rc == 0)
-			rc = o.output ? platform_write_file(o.output, out.p, out.len, &err)
-				      : platform_write_stdout(out.p, out.len, &err);
-		if (rc < 0) {
-			fprintf(stderr, "modmap: %s\n", err.text);
-			status = EXIT_PARTIAL;
-		}
-	}
-
-	buf_free(&out);
-	for (size_t i = 0; i < n; i++)
-		snapshot_free(&snaps[i]);
-	free(snaps);
+	else if (o.format->stream)
+		status = run_streaming(&o, pids, npids);
+	else
+		status = run_whole(&o, pids, npids);
 	bid_cache_free(o.read.cache);
 	if (pids != o.pids && pids != &self)
 		free(pids);

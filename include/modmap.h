@@ -121,6 +121,13 @@ MODMAP_API uint64_t modmap_snapshot_pid(const struct modmap_snapshot *s);
 MODMAP_API const char *modmap_snapshot_os(const struct modmap_snapshot *s);
 MODMAP_API const char *modmap_snapshot_exe(const struct modmap_snapshot *s);
 MODMAP_API uint64_t modmap_snapshot_time(const struct modmap_snapshot *s);
+/* Which process (SPEC "Process identity"): the kernel's short name; its PID
+ * in its own PID namespace; its cgroup path; the container ID in that path
+ * ("" when none). Windows: the exe's name, the PID, "", "". */
+MODMAP_API const char *modmap_snapshot_comm(const struct modmap_snapshot *s);
+MODMAP_API uint64_t modmap_snapshot_ns_pid(const struct modmap_snapshot *s);
+MODMAP_API const char *modmap_snapshot_cgroup(const struct modmap_snapshot *s);
+MODMAP_API const char *modmap_snapshot_container_id(const struct modmap_snapshot *s);
 
 /*
  * The index of the mapping that holds addr (start <= addr < limit), or -1.
@@ -142,7 +149,8 @@ enum {
 	MODMAP_FORMAT_TEXT = 0,
 	MODMAP_FORMAT_JSON,
 	MODMAP_FORMAT_CBOR,		/* needs a build with libcbor */
-	MODMAP_FORMAT_PPROF		/* one snapshot only; gzip-compressed */
+	MODMAP_FORMAT_PPROF,		/* one snapshot only; gzip-compressed */
+	MODMAP_FORMAT_JSONL		/* one JSON object a line */
 };
 
 /*

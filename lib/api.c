@@ -174,6 +174,26 @@ uint64_t modmap_snapshot_time(const struct modmap_snapshot *m)
 	return m->s.time_nanos;
 }
 
+const char *modmap_snapshot_comm(const struct modmap_snapshot *m)
+{
+	return snapshot_str(&m->s, m->s.comm);
+}
+
+uint64_t modmap_snapshot_ns_pid(const struct modmap_snapshot *m)
+{
+	return m->s.ns_pid;
+}
+
+const char *modmap_snapshot_cgroup(const struct modmap_snapshot *m)
+{
+	return snapshot_str(&m->s, m->s.cgroup);
+}
+
+const char *modmap_snapshot_container_id(const struct modmap_snapshot *m)
+{
+	return snapshot_str(&m->s, m->s.container_id);
+}
+
 long long modmap_snapshot_find(const struct modmap_snapshot *m, uint64_t addr)
 {
 	const struct mapping *map = m->s.map;
@@ -229,24 +249,14 @@ int modmap_write(int format, const struct modmap_snapshot *const *snaps, size_t 
 		return fail(err, MODMAP_ERR_NO_MEMORY, "out of memory");
 	for (size_t i = 0; i < n; i++)
 		v[i] = snaps[i]->s;
-	switch (format) {
-	case MODMAP_FORMAT_TEXT:
-		rc = emit_text(&b, v, n, &e);
-		break;
-	case MODMAP_FORMAT_JSON:
-		rc = emit_json(&b, v, n, as_array, &e);
-		break;
-	case MODMAP_FORMAT_CBOR:
-		rc = emit_cbor(&b, v, n, as_array, &e);
-		if (rc < 0 && !emit_cbor_supported())
-			e.code = ERR_UNSUPPORTED;
-		break;
-	case MODMAP_FORMAT_PPROF:
-		rc = emit_pprof(&b, v, n, &e);
-		break;
-	default:
+	if (format < MODMAP_FORMAT_TEXT || format > MODMAP_FORMAT_JSONL) {
 		rc = -1;
 		err_set(&e, "unknown format %d", format);
+	} else if (!formats[format].supported()) {
+		rc = -1;
+		err_setc(&e, ERR_UNSUPPORTED, "%s", CBOR_MISSING);
+	} else {
+		rc = formats[format].write(&b, v, n, as_array, &e);
 	}
 	free(v);
 	if (rc < 0) {

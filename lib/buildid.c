@@ -755,6 +755,12 @@ const struct identity *bid_cache_put(struct bid_cache *c, uint64_t dev, uint64_t
 {
 	if (!c)
 		return NULL;
+	/* Bounded: a run over a whole host starts over rather than grow
+	 * past BID_CACHE_MAX files (an entry is a few KiB). */
+	if (c->n >= BID_CACHE_MAX) {
+		memset(c->e, 0, c->cap * sizeof *c->e);
+		c->n = 0;
+	}
 	if (2 * (c->n + 1) > c->cap) {
 		size_t cap = c->cap ? 2 * c->cap : 64;
 		struct bid_entry *e = calloc(cap, sizeof *e);

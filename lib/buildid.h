@@ -125,6 +125,8 @@ void gotz_resolve(const char *tz, int (*loadable)(const char *path), char *out, 
  * in five segments or by a thousand processes is read once per run.
  */
 struct bid_cache;
+/* The most files a cache remembers; past that it forgets them all at once. */
+#define BID_CACHE_MAX 2048
 struct bid_cache *bid_cache_new(void);
 void bid_cache_free(struct bid_cache *c);
 /* The cached identity, or NULL. */

@@ -53,9 +53,12 @@ struct jit_fields {
 };
 void jit_fields(struct jit_fields *out, const struct jit_table *t, const struct jit_sym *sym);
 
-/* A process's fields before its "mappings" array: pid, os, exe, time. */
+/*
+ * A process's fields before its "mappings" array: pid, os, exe, time, and
+ * which process it is: comm, ns_pid, cgroup, container_id.
+ */
 struct snapshot_fields {
-	struct field f[4];
+	struct field f[8];
 	size_t n;
 };
 void snapshot_fields(struct snapshot_fields *out, const struct snapshot *s);
@@ -64,7 +67,27 @@ void snapshot_fields(struct snapshot_fields *out, const struct snapshot *s);
 #define FORMAT_TIME_SIZE 48
 void format_time(uint64_t nanos, char out[FORMAT_TIME_SIZE]);
 
+/* One output format (formats.c): the registry the command and the API pick from. */
+struct format {
+	const char *name;	/* "text", "json", "cbor", "pprof", "jsonl" */
+	int binary;		/* never written to a terminal */
+	int multi;		/* holds several processes (pprof holds one) */
+	int stream;		/* process after process: each written as soon as read */
+	int (*write)(struct buf *b, const struct snapshot *s, size_t n, int as_array,
+		     struct errmsg *err);
+	int (*supported)(void);	/* in this build (cbor needs libcbor) */
+};
+/* Every format, ending with a NULL name; index i is MODMAP_FORMAT_* i. */
+extern const struct format formats[];
+const struct format *format_find(const char *name);
+
 int emit_text(struct buf *b, const struct snapshot *s, size_t n, struct errmsg *err);
+/*
+ * JSON Lines: each process's object on one line, so a stream of them can
+ * be written one process at a time.
+ */
+int emit_jsonl(struct buf *b, const struct snapshot *s, size_t n, int as_array,
+	       struct errmsg *err);
 /* as_array: a JSON array even for one process (--all, several --pid). */
 int emit_json(struct buf *b, const struct snapshot *s, size_t n, int as_array,
 	      struct errmsg *err);
@@ -101,11 +124,5 @@ void json_put_string(struct buf *b, const char *s, size_t len);
  */
 void json_put_wtf8(struct buf *b, const char *s, size_t len);
 
-/*
- * Decodes one UTF-8 character at s (len > 0). Returns its length and sets
- * *cp, or returns 0 when the bytes there are not valid UTF-8 (overlong
- * forms, surrogates and values past U+10FFFF are not).
- */
-size_t utf8_decode(const unsigned char *s, size_t len, uint32_t *cp);
 
 #endif

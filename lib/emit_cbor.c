@@ -18,6 +18,7 @@
 
 #include "emit.h"
 #include "jit.h"
+#include "utf8.h"
 
 #ifndef HAVE_CBOR
 
@@ -83,16 +84,6 @@ static void put_bool(struct buf *b, bool v)
 	unsigned char *at = head_room(b);
 	if (at)
 		b->len += cbor_encode_bool(v, at, HEAD_MAX);
-}
-
-static int utf8_valid(const char *str, size_t len)
-{
-	const unsigned char *s = (const unsigned char *)str;
-	uint32_t cp;
-	for (size_t i = 0, n; i < len; i += n)
-		if ((n = utf8_decode(s + i, len - i, &cp)) == 0)
-			return 0;
-	return 1;
 }
 
 /* Text when the bytes are UTF-8, else a byte string (see the top). */

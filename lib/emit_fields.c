@@ -71,6 +71,10 @@ void snapshot_fields(struct snapshot_fields *o, const struct snapshot *s)
 	add(o->f, &n, "os", FIELD_STR, 0, s->os);
 	add(o->f, &n, "exe", FIELD_STR, 0, snapshot_str(s, s->exe));
 	add(o->f, &n, "time", FIELD_TIME, s->time_nanos, NULL);
+	add(o->f, &n, "comm", FIELD_STR, 0, snapshot_str(s, s->comm));
+	add(o->f, &n, "ns_pid", FIELD_UINT, s->ns_pid, NULL);
+	add(o->f, &n, "cgroup", FIELD_STR, 0, snapshot_str(s, s->cgroup));
+	add(o->f, &n, "container_id", FIELD_STR, 0, snapshot_str(s, s->container_id));
 	o->n = n;
 }
 

@@ -9,49 +9,11 @@
 
 #include "emit.h"
 #include "jit.h"
-
-size_t utf8_decode(const unsigned char *s, size_t len, uint32_t *cp)
-{
-	uint32_t c = s[0];
-	size_t n;
-	uint32_t min;
-	if (c < 0x80) {
-		*cp = c;
-		return 1;
-	} else if (c >= 0xc2 && c <= 0xdf) {
-		n = 2, min = 0x80, c &= 0x1f;
-	} else if (c >= 0xe0 && c <= 0xef) {
-		n = 3, min = 0x800, c &= 0x0f;
-	} else if (c >= 0xf0 && c <= 0xf4) {
-		n = 4, min = 0x10000, c &= 0x07;
-	} else {
-		return 0;
-	}
-	if (len < n)
-		return 0;
-	for (size_t i = 1; i < n; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		c = c << 6 | (s[i] & 0x3f);
-	}
-	if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
-		return 0;
-	*cp = c;
-	return n;
-}
+#include "utf8.h"
 
 static void put_u16(struct buf *b, uint32_t u)
 {
 	buf_printf(b, "\\u%04x", (unsigned)u);
-}
-
-/* A surrogate code point in its 3-byte form (ED A0..BF xx): how WTF-8
- * writes an unpaired UTF-16 surrogate. Returns the surrogate, or 0. */
-static uint32_t wtf8_surrogate(const unsigned char *s, size_t len)
-{
-	if (len < 3 || s[0] != 0xed || s[1] < 0xa0 || s[1] > 0xbf || (s[2] & 0xc0) != 0x80)
-		return 0;
-	return 0xd000u | (uint32_t)(s[1] & 0x3f) << 6 | (s[2] & 0x3fu);
 }
 
 static void put_string(struct buf *b, const char *str, size_t len, int wtf8)
@@ -60,12 +22,9 @@ static void put_string(struct buf *b, const char *str, size_t len, int wtf8)
 	buf_putc(b, '"');
 	for (size_t i = 0; i < len;) {
 		uint32_t c;
-		size_t n = utf8_decode(s + i, len - i, &c);
-		if (n == 0 && wtf8 && (c = wtf8_surrogate(s + i, len - i)) != 0) {
-			put_u16(b, c);	/* the original UTF-16 unit */
-			i += 3;
-			continue;
-		}
+		/* WTF-8's unpaired surrogate comes out as its own \\udXXX: the
+		 * original UTF-16 unit. */
+		size_t n = wtf8 ? wtf8_decode(s + i, len - i, &c) : utf8_decode(s + i, len - i, &c);
 		if (n == 0) {
 			put_u16(b, 0xdc00 + s[i]);	/* surrogateescape */
 			i++;
@@ -132,62 +91,95 @@ static void put_value(struct buf *b, const struct field *f, int wtf8)
 }
 
 /*
- * Each field on its own line, indented; keys are plain ASCII. Strings of a
- * Windows snapshot are WTF-8 (UTF-16 made 8-bit), Linux's are raw bytes.
+ * Each field on its own line, indented (indent NULL: all on one line, for
+ * JSON Lines); keys are plain ASCII. Strings of a Windows snapshot are
+ * WTF-8 (UTF-16 made 8-bit), Linux's are raw bytes.
  */
 static void put_fields(struct buf *b, const struct snapshot *s, const struct field *f, size_t n,
 		       const char *indent)
 {
 	int wtf8 = strcmp(s->os, "windows") == 0;
 	for (size_t i = 0; i < n; i++) {
-		buf_puts(b, i ? ",\n" : "\n");
-		buf_puts(b, indent);
+		if (indent) {
+			buf_puts(b, i ? ",\n" : "\n");
+			buf_puts(b, indent);
+		} else if (i) {
+			buf_putc(b, ',');
+		}
 		buf_putc(b, '"');
 		buf_puts(b, f[i].key);
-		buf_puts(b, "\": ");
+		buf_puts(b, indent ? "\": " : "\":");
 		put_value(b, &f[i], wtf8);
 	}
 }
 
-static void put_snapshot(struct buf *b, const struct snapshot *s)
+/* One process's object, pretty or (compact) on one line. */
+static void put_snapshot(struct buf *b, const struct snapshot *s, int compact)
 {
 	struct snapshot_fields sf;
 	struct mapping_fields mf;
 	snapshot_fields(&sf, s);
 	buf_putc(b, '{');
-	put_fields(b, s, sf.f, sf.n, "  ");
-	buf_puts(b, ",\n  \"mappings\": [");
+	put_fields(b, s, sf.f, sf.n, compact ? NULL : "  ");
+	buf_puts(b, compact ? ",\"mappings\":[" : ",\n  \"mappings\": [");
 	for (size_t i = 0; i < s->n; i++) {
 		mapping_fields(&mf, s, &s->map[i]);
-		buf_puts(b, i ? ",\n    {" : "\n    {");
-		put_fields(b, s, mf.f, mf.n, "      ");
-		buf_puts(b, "\n    }");
-	}
-	buf_puts(b, s->n ? "\n  ]" : "]");
-	if (s->jit) {
-		struct jit_fields jf;
-		buf_puts(b, ",\n  \"jit\": [");
-		for (size_t i = 0; i < s->jit->nlive; i++) {
-			jit_fields(&jf, s->jit, &s->jit->sym[s->jit->live[i]]);
+		if (compact) {
+			buf_puts(b, i ? ",{" : "{");
+			put_fields(b, s, mf.f, mf.n, NULL);
+			buf_putc(b, '}');
+		} else {
 			buf_puts(b, i ? ",\n    {" : "\n    {");
-			put_fields(b, s, jf.f, jf.n, "      ");
+			put_fields(b, s, mf.f, mf.n, "      ");
 			buf_puts(b, "\n    }");
 		}
-		buf_puts(b, s->jit->nlive ? "\n  ]" : "]");
 	}
-	buf_puts(b, "\n}");
+	buf_puts(b, compact ? "]" : s->n ? "\n  ]" : "]");
+	if (s->jit) {
+		struct jit_fields jf;
+		buf_puts(b, compact ? ",\"jit\":[" : ",\n  \"jit\": [");
+		for (size_t i = 0; i < s->jit->nlive; i++) {
+			jit_fields(&jf, s->jit, &s->jit->sym[s->jit->live[i]]);
+			if (compact) {
+				buf_puts(b, i ? ",{" : "{");
+				put_fields(b, s, jf.f, jf.n, NULL);
+				buf_putc(b, '}');
+			} else {
+				buf_puts(b, i ? ",\n    {" : "\n    {");
+				put_fields(b, s, jf.f, jf.n, "      ");
+				buf_puts(b, "\n    }");
+			}
+		}
+		buf_puts(b, compact || !s->jit->nlive ? "]" : "\n  ]");
+	}
+	buf_puts(b, compact ? "}" : "\n}");
+}
+
+int emit_jsonl(struct buf *b, const struct snapshot *s, size_t n, int as_array,
+	       struct errmsg *err)
+{
+	(void)as_array;	/* one object a line, however many */
+	for (size_t i = 0; i < n; i++) {
+		put_snapshot(b, &s[i], 1);
+		buf_putc(b, '\n');
+	}
+	if (b->oom) {
+		err_set(err, "out of memory");
+		return -1;
+	}
+	return 0;
 }
 
 int emit_json(struct buf *b, const struct snapshot *s, size_t n, int as_array,
 	      struct errmsg *err)
 {
 	if (!as_array && n == 1) {
-		put_snapshot(b, &s[0]);
+		put_snapshot(b, &s[0], 0);
 	} else {
 		buf_putc(b, '[');
 		for (size_t i = 0; i < n; i++) {
 			buf_puts(b, i ? ",\n" : "\n");
-			put_snapshot(b, &s[i]);
+			put_snapshot(b, &s[i], 0);
 		}
 		buf_puts(b, "\n]");
 	}

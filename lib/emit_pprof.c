@@ -278,9 +278,17 @@ static int put_profile(struct buf *pb, const struct snapshot *s, struct errmsg *
 		buf_puts(&comment, snapshot_str(s, s->exe));
 	}
 	buf_putc(&comment, '\0');
+	/* Which process, as the text header says it (docs/formats.md). */
+	size_t ident_at = comment.len;
+	buf_printf(&comment, "modmap: comm=%s ns_pid=%llu container_id=%s cgroup=%s",
+		   s->comm ? snapshot_str(s, s->comm) : "-", (unsigned long long)s->ns_pid,
+		   s->container_id ? snapshot_str(s, s->container_id) : "-",
+		   s->cgroup ? snapshot_str(s, s->cgroup) : "-");
+	buf_putc(&comment, '\0');
 	if (comment.oom)
 		goto oom;
 	int64_t note = strtab_str(&t, (const char *)comment.p);
+	int64_t ident = strtab_str(&t, (const char *)comment.p + ident_at);
 	int64_t why = strtab_str(&t, "modmap: a mapping table; each mapping has one sample "
 				     "of 1, which measures nothing");
 	if (j && j->n) {
@@ -326,6 +334,7 @@ static int put_profile(struct buf *pb, const struct snapshot *s, struct errmsg *
 	put_value_type(pb, PROFILE_PERIOD_TYPE, type, unit);
 	pb_put_int(pb, PROFILE_PERIOD, 1);
 	pb_put_int(pb, PROFILE_COMMENT, note);
+	pb_put_int(pb, PROFILE_COMMENT, ident);
 	pb_put_int(pb, PROFILE_COMMENT, why);
 	if (pb->oom || tmp.oom)
 		goto oom;

@@ -10,6 +10,7 @@
 
 #include "emit.h"
 #include "jit.h"
+#include "utf8.h"
 
 /*
  * Appends str with C-style escapes for what a terminal would act on or
@@ -115,6 +116,13 @@ static void put_snapshot(struct buf *b, const struct snapshot *s)
 	buf_printf(b, "pid %llu (%s) ", (unsigned long long)s->pid, s->os);
 	put_escaped(b, s, s->exe ? snapshot_str(s, s->exe) : "?");
 	buf_printf(b, ": %zu mapping%s\n", s->n, s->n == 1 ? "" : "s");
+	/* Which process: key=value, the one free-form value (the path) last. */
+	buf_puts(b, "comm=");
+	put_escaped(b, s, s->comm ? snapshot_str(s, s->comm) : "-");
+	buf_printf(b, " ns_pid=%llu container_id=%s cgroup=", (unsigned long long)s->ns_pid,
+		   s->container_id ? snapshot_str(s, s->container_id) : "-");
+	put_escaped(b, s, s->cgroup ? snapshot_str(s, s->cgroup) : "-");
+	buf_putc(b, '\n');
 	buf_puts(b, "start");
 	pad(b, 5, ws + 1);
 	buf_puts(b, "limit");

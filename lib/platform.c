@@ -22,76 +22,7 @@
 #endif
 
 #include "platform.h"
-
-size_t wtf8_from_utf16(char *out, size_t cap, const uint16_t *w, size_t n)
-{
-	size_t len = 0;
-	for (size_t i = 0; i < n; i++) {
-		uint32_t c = w[i];
-		if (c >= 0xd800 && c <= 0xdbff && i + 1 < n && w[i + 1] >= 0xdc00 &&
-		    w[i + 1] <= 0xdfff)
-			c = 0x10000 + ((c - 0xd800) << 10) + (w[++i] - 0xdc00u);
-		unsigned char b[4];
-		size_t k;
-		if (c < 0x80) {
-			b[0] = (unsigned char)c, k = 1;
-		} else if (c < 0x800) {
-			b[0] = (unsigned char)(0xc0 | c >> 6), k = 2;
-		} else if (c < 0x10000) {
-			/* An unpaired surrogate lands here too: WTF-8. */
-			b[0] = (unsigned char)(0xe0 | c >> 12), k = 3;
-		} else {
-			b[0] = (unsigned char)(0xf0 | c >> 18), k = 4;
-		}
-		for (size_t j = k - 1; j > 0; j--, c >>= 6)
-			b[j] = (unsigned char)(0x80 | (c & 0x3f));
-		for (size_t j = 0; j < k; j++, len++)
-			if (len + 1 < cap)
-				out[len] = (char)b[j];
-	}
-	if (cap)
-		out[len < cap ? len : cap - 1] = '\0';
-	return len;
-}
-
-size_t utf16_from_wtf8(uint16_t *out, size_t cap, const char *str, size_t n)
-{
-	const unsigned char *s = (const unsigned char *)str;
-	size_t len = 0;
-	for (size_t i = 0; i < n;) {
-		uint32_t c = s[i];
-		size_t k = c < 0x80 ? 1 : c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 && c <= 0xef ? 3
-			 : c >= 0xf0 && c <= 0xf4 ? 4 : 0;
-		if (k == 0 || n - i < k)
-			return (size_t)-1;
-		if (k > 1)
-			c &= 0x3fu >> (k - 1);
-		for (size_t j = 1; j < k; j++) {
-			if ((s[i + j] & 0xc0) != 0x80)
-				return (size_t)-1;
-			c = c << 6 | (s[i + j] & 0x3fu);
-		}
-		static const uint32_t min[5] = { 0, 0, 0x80, 0x800, 0x10000 };
-		if (c < min[k] || c > 0x10ffff)
-			return (size_t)-1;
-		i += k;
-		/* A surrogate's 3-byte form is WTF-8's unpaired surrogate and
-		 * becomes that one unit. */
-		uint16_t u[2] = { (uint16_t)c, 0 };
-		size_t m = 1;
-		if (c >= 0x10000) {
-			u[0] = (uint16_t)(0xd800 + ((c - 0x10000) >> 10));
-			u[1] = (uint16_t)(0xdc00 + ((c - 0x10000) & 0x3ff));
-			m = 2;
-		}
-		for (size_t j = 0; j < m; j++, len++)
-			if (len + 1 < cap)
-				out[len] = u[j];
-	}
-	if (cap)
-		out[len < cap ? len : cap - 1] = 0;
-	return len;
-}
+#include "utf8.h"
 
 int platform_path_utf16(const char *path, uint16_t *out, size_t cap, struct errmsg *err)
 {
@@ -685,6 +616,15 @@ static void out_close_file(struct platform_out *o)
 	free(o->target);
 }
 #endif
+
+int platform_out_flush(struct platform_out *o, struct errmsg *err)
+{
+	if (!o->name && fflush(stdout) != 0) {
+		err_set(err, "standard output: %s", strerror(errno));
+		return -1;
+	}
+	return 0;	/* a file is written without a buffer of ours */
+}
 
 struct platform_out *platform_out_open(const char *path, struct errmsg *err)
 {

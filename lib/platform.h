@@ -12,6 +12,7 @@
 
 #include "buf.h"
 #include "snapshot.h"
+#include "utf8.h"
 
 /*
  * Writes len bytes to path through a temporary file in the same directory,
@@ -41,20 +42,6 @@ void platform_gmtime(int64_t sec, struct tm *out);
  */
 void platform_args(int *argc, char ***argv);
 
-/*
- * UTF-16 to WTF-8: UTF-8, except that an unpaired surrogate becomes the
- * three bytes its code point would have (ED A0 80..ED BF BF), so every
- * UTF-16 string, valid or not, converts back unchanged. Writes at most cap
- * bytes, always NUL-terminated when cap > 0; returns the length the whole
- * conversion needs (without the NUL), so a first call with cap 0 sizes it.
- */
-size_t wtf8_from_utf16(char *out, size_t cap, const uint16_t *w, size_t n);
-
-/*
- * WTF-8 (so UTF-8 too) back to UTF-16, the same contract in 16-bit units.
- * Returns (size_t)-1 when s holds bytes no UTF-16 string converts to.
- */
-size_t utf16_from_wtf8(uint16_t *out, size_t cap, const char *s, size_t n);
 
 /* The longest Win32 path in UTF-16 units, its NUL included. */
 #define PLATFORM_PATH_MAX 32768
@@ -99,6 +86,8 @@ void platform_in_close(struct platform_in *in);
 struct platform_out;
 struct platform_out *platform_out_open(const char *path, struct errmsg *err);
 int platform_out_write(struct platform_out *out, const void *p, size_t len, struct errmsg *err);
+/* What was written so far reaches its reader now (standard output's buffer). */
+int platform_out_flush(struct platform_out *out, struct errmsg *err);
 int platform_out_commit(struct platform_out *out, struct errmsg *err);
 void platform_out_abort(struct platform_out *out);
 

@@ -16,6 +16,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <linux/openat2.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,9 +29,11 @@
 #include <unistd.h>
 
 #include "buildid.h"
+#include "cgroup.h"
 #include "jit.h"
-#include "snapshot.h"
 #include "procmaps.h"
+#include "region.h"
+#include "snapshot.h"
 
 /*
  * PROCMAP_QUERY, from include/uapi/linux/fs.h of Linux 6.11. Debian 12's
@@ -189,12 +192,7 @@ struct target {
 	const struct read_opts *o;
 	char *scratch;		/* names being normalised */
 	size_t scratch_cap;
-	/* The previous mapping's file, reused for its neighbours. */
-	int have_prev;
-	uint32_t prev_major, prev_minor;
-	uint64_t prev_inode;
-	uint32_t prev_file;
-	struct mapping prev;
+	struct region_reader rr;	/* the shared part: records and build IDs */
 };
 
 static const char *errno_reason(int e)
@@ -308,9 +306,12 @@ static int ensure_scratch(struct target *t, size_t n)
  * the ioctl, or with the kernel's "\012" escapes from the maps text
  * (escaped != 0). Returns 0, or -1 when memory runs out.
  */
-static int set_name(struct target *t, struct mapping *m, const char *name, size_t len,
-		    int escaped)
+static int set_name(void *be, struct mapping *m, const struct region *reg)
 {
+	struct target *t = be;
+	const char *name = reg->name;
+	size_t len = reg->name_len;
+	int escaped = reg->name_escaped;
 	if (ensure_scratch(t, len + 1) < 0)
 		return -1;
 	char *n = t->scratch;
@@ -420,31 +421,6 @@ static int open_mapped(struct target *t, const struct mapping *m, struct stat *s
 	return -1;
 }
 
-/* Reads (or finds in the cache) the identity of the file open at pathfd. */
-static const struct identity *identify(struct target *t, int pathfd, const struct stat *st,
-				       struct identity *tmp)
-{
-	const struct identity *id = bid_cache_get(t->o->cache, st->st_dev, st->st_ino,
-						  st->st_mtim.tv_sec, st->st_mtim.tv_nsec);
-	if (id)
-		return id;
-	memset(tmp, 0, sizeof *tmp);
-	char self[PROC_PATH];
-	snprintf(self, sizeof self, "/proc/self/fd/%d", pathfd);
-	int fd = open(self, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
-	if (fd < 0) {
-		tmp->error = "cannot read the file";
-	} else {
-		struct fdsrc f = { fd };
-		struct bytesrc src = { fd_read, &f, NULL, (uint64_t)st->st_size };
-		file_identity(&src, tmp);
-		close(fd);
-	}
-	id = bid_cache_put(t->o->cache, st->st_dev, st->st_ino, st->st_mtim.tv_sec,
-			   st->st_mtim.tv_nsec, tmp);
-	return id ? id : tmp;
-}
-
 /* Whether a zoneinfo file is one Go's time package would load. */
 static int tzfile_loadable(const char *path)
 {
@@ -476,41 +452,6 @@ static void local_zone_init(void)
 	gotz_resolve(getenv("TZ"), tzfile_loadable, tz, sizeof tz);
 	setenv("TZ", tz, 1);
 	tzset();
-}
-
-static int set_path_mtime(struct target *t, struct mapping *m, const struct stat *st)
-{
-	if (!st) {
-		m->build_id = m->file;
-		m->bid_kind = BIDK_PATH;
-		return 0;
-	}
-	char when[96];
-	struct tm tm;
-	time_t sec = st->st_mtim.tv_sec;
-	local_zone_init();
-	if (!localtime_r(&sec, &tm))
-		return -1;
-	gotime_format(when, sizeof when, st->st_mtim.tv_sec, st->st_mtim.tv_nsec, tm.tm_gmtoff,
-		      tm.tm_zone ? tm.tm_zone : "");
-	uint32_t off = snapshot_intern_after(t->s, m->file, when);
-	if (off == UINT32_MAX)
-		return -1;
-	m->build_id = off;
-	m->bid_kind = BIDK_PATH_MTIME;
-	return 0;
-}
-
-static int set_id_text(struct target *t, struct mapping *m, uint32_t *field, const char *text,
-		       enum bid_kind kind)
-{
-	if (snapshot_set(t->s, field, text) < 0)
-		return -1;
-	if (kind != BIDK_NONE) {
-		m->build_id = *field;
-		m->bid_kind = kind;
-	}
-	return 0;
 }
 
 #define VDSO_MAX (256 * 1024)	/* bytes of a vDSO image read from a target */
@@ -594,121 +535,114 @@ static int vdso_identity(struct target *t, const struct mapping *m, struct ident
 	return elf_identity(&src, id);
 }
 
-/*
- * Gives m its build ID per the mode. kernel_id is the ioctl's GNU build ID
- * (hex) or NULL. Returns -1 only when memory runs out: a file that cannot
- * be read costs its ID, never the snapshot.
- */
-static int set_build_id(struct target *t, struct mapping *m, const char *kernel_id)
+/* ---- the backend's answers to region.c ------------------------------- */
+
+static int be_open_file(void *be, const struct mapping *m, struct region_file *f,
+			const char **why, int *impostor)
 {
-	enum bid_mode mode = t->o->bid;
-	const char *name = snapshot_str(t->s, m->file);
-
-	if (mode == BID_NONE || !name[0])
-		return 0;
-	if (!(m->flags & MAPF_FILE)) {
-		struct identity id;
-		if (strcmp(name, "[vdso]") != 0 || mode == BID_MTIME)
-			return 0;
-		if (vdso_identity(t, m, &id) < 0 || !id.gnu[0])
-			return id.error ? set_id_text(t, m, &m->bid_error, id.error, BIDK_NONE) : 0;
-		return set_id_text(t, m, &m->build_id, id.gnu, BIDK_GNU);
-	}
-	/* auto needs nothing but the kernel's ID; native reads the file for
-	 * its other identities, keeping the kernel's ID should that fail. */
-	if (kernel_id && mode == BID_AUTO)
-		return set_id_text(t, m, &m->build_id, kernel_id, BIDK_GNU);
-
-	/* Neighbouring segments of one file share its identity. */
-	if (t->have_prev && t->prev_inode == m->inode && t->prev_major == m->dev_major &&
-	    t->prev_minor == m->dev_minor && t->prev_file == m->file) {
-		m->build_id = t->prev.build_id;
-		m->go_build_id = t->prev.go_build_id;
-		m->pdb_file = t->prev.pdb_file;
-		m->pdb_sig = t->prev.pdb_sig;
-		m->pe_image = t->prev.pe_image;
-		m->bid_error = t->prev.bid_error;
-		m->bid_kind = t->prev.bid_kind;
-		return 0;
-	}
-
 	struct stat st;
-	const char *why;
-	int impostor;
-	int fd = open_mapped(t, m, &st, &why, &impostor);
-	int rc = 0;
-	if (fd < 0 && kernel_id && mode == BID_NATIVE) {
-		rc = set_id_text(t, m, &m->build_id, kernel_id, BIDK_GNU);
-	} else if (fd < 0) {
-		/* Nothing at the path: the path alone, as Go does when stat
-		 * fails. Something else there: no ID, only the reason. */
-		rc = set_id_text(t, m, &m->bid_error, why, BIDK_NONE);
-		if (rc == 0 && !impostor)
-			rc = set_path_mtime(t, m, NULL);
-	} else {
-		static const struct identity unread;
-		struct identity tmp;
-		const struct identity *id = mode == BID_MTIME ? &unread : identify(t, fd, &st, &tmp);
-		if (kernel_id && !id->gnu[0]) {
-			/* The kernel read the note from the mapped file itself,
-			 * within limits of its own: its ID stands. */
-			if (id != &tmp)
-				tmp = *id;
-			snprintf(tmp.gnu, sizeof tmp.gnu, "%s", kernel_id);
-			tmp.malformed = 0;
-			tmp.error = NULL;
-			id = &tmp;
-		}
-		int kind = identity_apply(t->s, m, mode, id);
-		if (kind < 0)
-			rc = -1;
-		else if (kind == BIDK_PATH_MTIME)
-			rc = set_path_mtime(t, m, &st);
+	int fd = open_mapped(be, m, &st, why, impostor);
+	if (fd < 0)
+		return -1;
+	f->dev = st.st_dev;
+	f->ino = st.st_ino;
+	f->mtime_sec = st.st_mtim.tv_sec;
+	f->mtime_nsec = st.st_mtim.tv_nsec;
+	f->size = (uint64_t)st.st_size;
+	f->h = (void *)(intptr_t)fd;
+	return 0;
+}
+
+static void be_read_identity(void *be, struct region_file *f, struct identity *id)
+{
+	(void)be;
+	/* The O_PATH descriptor reopened for reading: still the checked file. */
+	char self[PROC_PATH];
+	snprintf(self, sizeof self, "/proc/self/fd/%d", (int)(intptr_t)f->h);
+	int fd = open(self, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0) {
+		id->error = "cannot read the file";
+		return;
 	}
-	if (fd >= 0)
-		close(fd);
-	t->have_prev = 1;
-	t->prev_major = m->dev_major;
-	t->prev_minor = m->dev_minor;
-	t->prev_inode = m->inode;
-	t->prev_file = m->file;
-	t->prev = *m;
-	return rc;
+	struct fdsrc src_fd = { fd };
+	struct bytesrc src = { fd_read, &src_fd, NULL, f->size };
+	file_identity(&src, id);
+	close(fd);
 }
 
-/* ---- the two sources ------------------------------------------------- */
-
-/* Go's runtime/pprof keeps executable mappings that name something,
- * which drops the nameless inode-0 fragments of huge-page text. */
-static int keep(const struct target *t, uint32_t prot, size_t name_len)
+static void be_close_file(void *be, struct region_file *f)
 {
-	/* With --jit, nameless executable regions wait for jit_mappings. */
-	return t->o->set == MAPPINGS_ALL || ((prot & PERM_X) && (name_len > 0 || t->o->jit));
+	(void)be;
+	close((int)(intptr_t)f->h);
 }
 
-static int add_record(struct target *t, uint64_t start, uint64_t limit, uint64_t offset,
-		      uint32_t prot, uint32_t maj, uint32_t min, uint64_t inode, const char *name,
-		      size_t name_len, int escaped, const char *kernel_id)
+/* The mapped file's own mtime; a path that does not open has none. */
+static int be_stat_mtime(void *be, const struct mapping *m, const struct region_file *f,
+			 int64_t *sec, long *nsec, char *why, size_t cap)
 {
-	if (!keep(t, prot, name_len))
-		return 0;
-	struct mapping *m = snapshot_add(t->s);
-	if (!m)
+	(void)be;
+	(void)m;
+	(void)why;
+	(void)cap;
+	if (!f)
 		return -1;
-	m->start = start;
-	m->limit = limit;
-	m->offset = offset;
-	m->prot = prot;
-	m->dev_major = maj;
-	m->dev_minor = min;
-	m->inode = inode;
-	if (inode != 0)
-		m->flags |= MAPF_FILE;
-	/* m may move when the arena grows; keep working through its index. */
-	size_t i = (size_t)(m - t->s->map);
-	if (set_name(t, &t->s->map[i], name, name_len, escaped) < 0)
+	*sec = f->mtime_sec;
+	*nsec = f->mtime_nsec;
+	return 0;
+}
+
+static int be_local_zone(void *be, int64_t sec, long *gmtoff, char *abbr, size_t cap)
+{
+	(void)be;
+	struct tm tm;
+	time_t t = (time_t)sec;
+	local_zone_init();
+	if (!localtime_r(&t, &tm))
 		return -1;
-	return set_build_id(t, &t->s->map[i], kernel_id);
+	*gmtoff = tm.tm_gmtoff;
+	snprintf(abbr, cap, "%s", tm.tm_zone ? tm.tm_zone : "");
+	return 0;
+}
+
+static int be_special_identity(void *be, const struct mapping *m, struct identity *id)
+{
+	struct target *t = be;
+	if (strcmp(snapshot_str(t->s, m->file), "[vdso]") != 0)
+		return -1;
+	return vdso_identity(t, m, id);
+}
+
+static const struct backend_ops linux_ops = {
+	.set_name = set_name,
+	.open_file = be_open_file,
+	.read_identity = be_read_identity,
+	.close_file = be_close_file,
+	.stat_mtime = be_stat_mtime,
+	.local_zone = be_local_zone,
+	.special_identity = be_special_identity,
+	.open_modes = 1u << BID_AUTO | 1u << BID_NATIVE | 1u << BID_MTIME,
+};
+
+/* One line of the maps text or one answer of the ioctl, as a region. */
+static int add_record(struct target *t, const struct maps_line *ml, int escaped,
+		      const char *kernel_id)
+{
+	struct region r = {
+		.start = ml->start,
+		.limit = ml->limit,
+		.offset = ml->offset,
+		.inode = ml->inode,
+		.dev_major = ml->dev_major,
+		.dev_minor = ml->dev_minor,
+		.prot = ml->prot,
+		.flags = ml->inode ? MAPF_FILE : 0,
+		.name = ml->name,
+		.name_len = ml->name_len,
+		.name_escaped = escaped,
+		.has_file = ml->inode != 0,
+		.kernel_id = kernel_id,
+	};
+	return region_add(&t->rr, &r);
 }
 
 static int read_all(int fd, char **out, size_t *outlen)
@@ -769,8 +703,7 @@ static int source_maps(struct target *t, int fd, struct errmsg *err)
 			rc = -1;
 			break;
 		}
-		if (add_record(t, ml.start, ml.limit, ml.offset, ml.prot, ml.dev_major,
-			       ml.dev_minor, ml.inode, ml.name, ml.name_len, 1, NULL) < 0) {
+		if (add_record(t, &ml, 1, NULL) < 0) {
 			err_set(err, "pid %llu: out of memory", (unsigned long long)t->pid);
 			rc = -1;
 		}
@@ -811,8 +744,7 @@ static int add_gate_area(struct target *t, int wide)
 		const char *nl = memchr(tail, '\n', len - (size_t)(tail - text));
 		size_t ll = nl ? (size_t)(nl - tail) : len - (size_t)(tail - text);
 		if (maps_parse_line(tail, ll, &ml) == 0 && ml.start == gate)
-			rc = add_record(t, ml.start, ml.limit, ml.offset, ml.prot, 0, 0, 0,
-					ml.name, ml.name_len, 0, NULL);
+			rc = add_record(t, &ml, 0, NULL);
 	}
 	free(text);
 	return rc;
@@ -910,8 +842,18 @@ static int source_query(struct target *t, int fd, struct errmsg *err)
 		}
 		if (q.vma_end > 0x100000000ULL)
 			has_wide = 1;
-		if (add_record(t, q.vma_start, q.vma_end, q.vma_offset, prot, q.dev_major,
-			       q.dev_minor, q.inode, name, nl, 0, kid) < 0) {
+		struct maps_line ml = {
+			.start = q.vma_start,
+			.limit = q.vma_end,
+			.offset = q.vma_offset,
+			.prot = prot,
+			.dev_major = q.dev_major,
+			.dev_minor = q.dev_minor,
+			.inode = q.inode,
+			.name = name,
+			.name_len = nl,
+		};
+		if (add_record(t, &ml, 0, kid) < 0) {
 			err_set(err, "pid %llu: out of memory", (unsigned long long)t->pid);
 			rc = -1;
 			break;
@@ -1004,42 +946,58 @@ static int mark_main(struct target *t)
 	return 0;
 }
 
+/* ---- which process: comm, namespace PID, cgroup ------------------------ */
+
+/* Up to cap bytes of a small /proc file; its length, or -1. */
+static ssize_t read_small(uint64_t pid, const char *name, char *buf, size_t cap)
+{
+	char path[PROC_PATH];
+	snprintf(path, sizeof path, "/proc/%llu/%s", (unsigned long long)pid, name);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	size_t len = 0;
+	while (len < cap) {
+		ssize_t r = read(fd, buf + len, cap - len);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		len += (size_t)r;
+	}
+	close(fd);
+	return (ssize_t)len;
+}
+
+/* The last PID of the "NSpid:" line of /proc/PID/status: the innermost namespace's. */
+uint64_t status_ns_pid(const char *text, size_t len)
+{
+	static const char key[] = "\nNSpid:";	/* never the first line */
+	const char *p = memmem(text, len, key, sizeof key - 1);
+	if (!p)
+		return 0;
+	const char *end = text + len, *q = p + sizeof key - 1;
+	uint64_t last = 0;
+	while (q < end && *q != '\n') {
+		while (q < end && (*q == ' ' || *q == '\t'))
+			q++;
+		uint64_t v = 0;
+		int digits = 0;
+		while (q < end && *q >= '0' && *q <= '9' && v <= UINT64_MAX / 10 - 1)
+			v = v * 10 + (uint64_t)(*q++ - '0'), digits++;
+		if (!digits)
+			break;
+		last = v;
+	}
+	return last;
+}
+
 /* ---- JIT symbols (docs/jit.md) ------------------------------------------ */
 
 /* The perf map is read in pieces of this size; a longer line is garbage. */
 #define PERFMAP_CHUNK ((size_t)1 << 20)
 /* ... and no more than this much of it, whatever its size. */
 #define PERFMAP_MAX ((uint64_t)1 << 30)
-
-/* The PID the process has in its own namespace: NSpid's last field. */
-static uint64_t read_ns_pid(uint64_t pid)
-{
-	char path[PROC_PATH], buf[4096];
-	snprintf(path, sizeof path, "/proc/%llu/status", (unsigned long long)pid);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return pid;
-	ssize_t n = read(fd, buf, sizeof buf - 1);
-	close(fd);
-	buf[n > 0 ? n : 0] = '\0';
-	const char *l = strstr(buf, "\nNSpid:");
-	if (!l)
-		return pid;
-	l += 7;
-	uint64_t last = pid;
-	for (;;) {
-		while (*l == ' ' || *l == '\t')
-			l++;
-		const char *end = strchr(l, '\n');
-		if (!end)
-			end = l + strlen(l);
-		uint64_t v;
-		if (parse_dec(&l, end, &v) < 0)
-			break;
-		last = v;
-	}
-	return last;
-}
 
 /* Opens path inside the target's root for reading: a regular file, or -1. */
 static int open_jit_file(struct target *t, const char *path, struct stat *st)
@@ -1200,12 +1158,44 @@ static int read_jit(struct target *t)
 	if (!(t->s->jit = malloc(sizeof *t->s->jit)))
 		return -1;
 	jit_table_init(t->s->jit);
-	uint64_t ns_pid = read_ns_pid(t->pid);
+	uint64_t ns_pid = t->s->ns_pid ? t->s->ns_pid : t->pid;
 	read_perf_map(t, ns_pid);
 	read_jitdump(t, ns_pid);
 	if (jit_finish(t->s->jit) < 0)
 		return -1;
 	return jit_mappings(t);
+}
+
+/*
+ * comm, ns_pid, cgroup and container_id, from three small files read in
+ * the same pass. A process that exits meanwhile keeps what was read.
+ */
+static int read_process_identity(struct target *t)
+{
+	struct snapshot *s = t->s;
+	char buf[16384];
+	ssize_t n = read_small(t->pid, "comm", buf, 64);
+	while (n > 0 && buf[n - 1] == '\n')
+		n--;
+	if (n > 0 && (s->comm = snapshot_intern(s, buf, (size_t)n)) == UINT32_MAX)
+		return -1;
+	s->ns_pid = t->pid;
+	n = read_small(t->pid, "status", buf, sizeof buf);
+	uint64_t ns = n > 0 ? status_ns_pid(buf, (size_t)n) : 0;
+	if (ns)
+		s->ns_pid = ns;
+	n = read_small(t->pid, "cgroup", buf, sizeof buf);
+	const char *path;
+	size_t plen;
+	if (n > 0 && cgroup_path(buf, (size_t)n, &path, &plen) == 0) {
+		char id[CONTAINER_ID_LEN + 1];
+		if ((s->cgroup = snapshot_intern(s, path, plen)) == UINT32_MAX)
+			return -1;
+		if (cgroup_container_id(path, plen, id) == 0 &&
+		    (s->container_id = snapshot_intern(s, id, CONTAINER_ID_LEN)) == UINT32_MAX)
+			return -1;
+	}
+	return 0;
 }
 
 static uint64_t now_nanos(void)
@@ -1220,6 +1210,10 @@ enum read_status snapshot_read(struct snapshot *s, uint64_t pid, const struct re
 {
 	char path[PROC_PATH];
 	struct target t = { .pid = pid, .root = -1, .s = s, .o = o };
+	t.rr.ops = &linux_ops;
+	t.rr.be = &t;
+	t.rr.s = s;
+	t.rr.o = o;
 
 	s->pid = pid;
 	s->os = "linux";
@@ -1257,7 +1251,8 @@ enum read_status snapshot_read(struct snapshot *s, uint64_t pid, const struct re
 	if (rc == -2)
 		rc = source_maps(&t, fd, err);
 	close(fd);
-	if (rc == 0 && (mark_main(&t) < 0 || (o->jit && read_jit(&t) < 0))) {
+	if (rc == 0 && (mark_main(&t) < 0 || read_process_identity(&t) < 0 ||
+			(o->jit && read_jit(&t) < 0))) {
 		err_set(err, "pid %llu: out of memory", (unsigned long long)pid);
 		rc = -1;
 	}

@@ -35,4 +35,11 @@ size_t maps_unescape(const char *name, size_t len, char *out);
 /* " (deleted)": what d_path() appends to the path of an unlinked file. */
 #define DELETED_SUFFIX " (deleted)"
 
+/*
+ * The PID in the innermost PID namespace: the last number of the "NSpid:"
+ * line of /proc/PID/status text, or 0 when there is none (kernels before
+ * 4.1).
+ */
+uint64_t status_ns_pid(const char *text, size_t len);
+
 #endif

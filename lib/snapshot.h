@@ -84,6 +84,11 @@ struct snapshot {
 	const char *os;		/* "linux" or "windows" (static) */
 	uint64_t time_nanos;	/* capture time, Unix nanoseconds */
 	uint32_t exe;		/* path of the main executable, "" if unknown */
+	/* Which process, for agents that see many (SPEC "Process identity"). */
+	uint32_t comm;		/* the kernel's short name; Windows: the exe's base name */
+	uint64_t ns_pid;	/* its PID in its own PID namespace; pid outside one */
+	uint32_t cgroup;	/* its cgroup (v2) path, "" if unknown */
+	uint32_t container_id;	/* 64 hex from the cgroup path, "" if none */
 	struct mapping *map;
 	size_t n, cap;
 	char *arena;

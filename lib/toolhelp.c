@@ -18,8 +18,9 @@
 
 #include "buildid.h"
 #include "gozone.h"
-#include "snapshot.h"
 #include "platform.h"
+#include "region.h"
+#include "snapshot.h"
 
 /* CreateToolhelp32Snapshot fails with ERROR_BAD_LENGTH while the module list
  * changes under it; a process that never settles (one started suspended)
@@ -53,6 +54,8 @@ struct target {
 	struct gozone *zone;	/* Go's local zone; built on first need */
 	struct scratch text;	/* a converted path, then a build ID */
 	struct scratch wide;	/* a path for the file APIs */
+	const wchar_t *wpath;	/* the current module's, in wide; NULL without build IDs */
+	struct region_reader rr;	/* the shared part: records and build IDs */
 };
 
 /* ---- small conversions -------------------------------------------------- */
@@ -307,33 +310,34 @@ static DWORD go_stat_mtime(const wchar_t *path, FILETIME *mtime)
 /*
  * path+mtime as Go's runtime/pprof writes it on Windows: the path, then
  * os.Stat(path).ModTime().String(); the path alone when it cannot be
- * stat'ed. wpath is the module's path in a form the file APIs take.
+ * stat'ed. The path is the module's in a form the file APIs take.
  */
-static int set_path_mtime(struct target *t, struct mapping *m, const wchar_t *wpath)
+static int be_stat_mtime(void *be, const struct mapping *m, const struct region_file *f,
+			 int64_t *sec, long *nsec, char *why, size_t cap)
 {
+	struct target *t = be;
+	(void)m;
+	(void)f;	/* Go stats the path, not the file the loader holds */
 	FILETIME ft = { 0, 0 };
-	DWORD e = go_stat_mtime(wpath, &ft);
+	DWORD e = go_stat_mtime(t->wpath, &ft);
 	if (e) {
-		char why[64];
-		snprintf(why, sizeof why, "cannot stat the file (error %lu)", (unsigned long)e);
-		m->build_id = m->file;
-		m->bid_kind = BIDK_PATH;
-		return m->bid_error ? 0 : snapshot_set(t->s, &m->bid_error, why);
+		snprintf(why, cap, "cannot stat the file (error %lu)", (unsigned long)e);
+		return -1;
 	}
+	int64_t ticks = (int64_t)filetime_u64(&ft) - FILETIME_UNIX_EPOCH;
+	*sec = floor_div64(ticks, 10000000);
+	*nsec = (long)(ticks - *sec * 10000000) * 100;
+	return 0;
+}
+
+static int be_local_zone(void *be, int64_t sec, long *gmtoff, char *abbr, size_t cap)
+{
+	struct target *t = be;
+	char zone[GOZONE_ABBR_MAX];
 	if (zone_load(t) < 0)
 		return -1;
-	int64_t ticks = (int64_t)filetime_u64(&ft) - FILETIME_UNIX_EPOCH;
-	int64_t sec = floor_div64(ticks, 10000000);
-	long nsec = (long)(ticks - sec * 10000000) * 100;
-	long off;
-	char zone[GOZONE_ABBR_MAX], when[96 + GOZONE_ABBR_MAX];
-	gozone_lookup(t->zone, sec, &off, zone, sizeof zone);
-	gotime_format(when, sizeof when, sec, nsec, off, zone);
-	uint32_t o = snapshot_intern_after(t->s, m->file, when);
-	if (o == UINT32_MAX)
-		return -1;
-	m->build_id = o;
-	m->bid_kind = BIDK_PATH_MTIME;
+	gozone_lookup(t->zone, sec, gmtoff, zone, sizeof zone);
+	snprintf(abbr, cap, "%s", zone);
 	return 0;
 }
 
@@ -356,71 +360,68 @@ static int file_read(void *ctx, uint64_t off, void *buf, size_t len)
 }
 
 /*
- * The PE identity of the file at wpath, from the cache or read through a
- * handle shared with every other opener (the target keeps its DLLs open).
- * Returns NULL with *why set when the file cannot be read.
+ * Opens the module's file for its PE identity, through a handle shared with
+ * every other opener (the target keeps its DLLs open).
  */
-static const struct identity *pe_read(struct target *t, const wchar_t *wpath,
-				      struct identity *tmp, const char **why)
+static int be_open_file(void *be, const struct mapping *m, struct region_file *f,
+			const char **why, int *impostor)
 {
-	HANDLE h = CreateFileW(wpath, GENERIC_READ,
+	struct target *t = be;
+	(void)m;
+	*impostor = 0;
+	HANDLE h = CreateFileW(t->wpath, GENERIC_READ,
 			       FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, NULL,
 			       OPEN_EXISTING, FILE_ATTRIBUTE_NORMAL, NULL);
 	if (h == INVALID_HANDLE_VALUE) {
 		*why = "cannot open the file";
-		return NULL;
+		return -1;
 	}
 	BY_HANDLE_FILE_INFORMATION fi;
 	if (GetFileType(h) != FILE_TYPE_DISK || !GetFileInformationByHandle(h, &fi) ||
 	    (fi.dwFileAttributes & FILE_ATTRIBUTE_DIRECTORY)) {
 		CloseHandle(h);
 		*why = "not a regular file";
-		return NULL;
+		return -1;
 	}
-	uint64_t ino = (uint64_t)fi.nFileIndexHigh << 32 | fi.nFileIndexLow;
-	int64_t mt = (int64_t)filetime_u64(&fi.ftLastWriteTime);
-	const struct identity *id =
-		bid_cache_get(t->o->cache, fi.dwVolumeSerialNumber, ino, mt, 0);
-	if (!id) {
-		uint64_t size = (uint64_t)fi.nFileSizeHigh << 32 | fi.nFileSizeLow;
-		struct bytesrc src = { file_read, h, NULL, size };
-		pe_identity(&src, tmp);
-		id = bid_cache_put(t->o->cache, fi.dwVolumeSerialNumber, ino, mt, 0, tmp);
-		if (!id)
-			id = tmp;
-	}
-	CloseHandle(h);
-	return id;
+	f->dev = fi.dwVolumeSerialNumber;
+	f->ino = (uint64_t)fi.nFileIndexHigh << 32 | fi.nFileIndexLow;
+	f->mtime_sec = (int64_t)filetime_u64(&fi.ftLastWriteTime);	/* a key, not a time */
+	f->mtime_nsec = 0;
+	f->size = (uint64_t)fi.nFileSizeHigh << 32 | fi.nFileSizeLow;
+	f->h = h;
+	return 0;
 }
 
-/*
- * Gives m its build ID per the mode. Returns -1 only when memory runs out:
- * a file that cannot be read costs its ID, never the snapshot.
- */
-static int set_build_id(struct target *t, struct mapping *m, const wchar_t *w, size_t n)
+static void be_read_identity(void *be, struct region_file *f, struct identity *id)
 {
-	if (t->o->bid == BID_NONE)
-		return 0;
-	wchar_t *wpath = api_path(t, w, n);
-	if (!wpath)
-		return -1;
-	int rc = 0;
-	if (t->o->bid == BID_NATIVE) {
-		struct identity tmp;
-		const char *why = NULL;
-		const struct identity *id = pe_read(t, wpath, &tmp, &why);
-		if (!id) {
-			rc = snapshot_set(t->s, &m->bid_error, why);
-		} else {
-			int kind = identity_apply(t->s, m, t->o->bid, id);
-			if (kind != BIDK_PATH_MTIME)
-				return kind < 0 ? -1 : 0;	/* an ID, or malformed: none */
-		}
-	}
-	if (rc == 0)
-		rc = set_path_mtime(t, m, wpath);
-	return rc;
+	(void)be;
+	struct bytesrc src = { file_read, f->h, NULL, f->size };
+	pe_identity(&src, id);
 }
+
+static void be_close_file(void *be, struct region_file *f)
+{
+	(void)be;
+	CloseHandle(f->h);
+}
+
+static int be_set_name(void *be, struct mapping *m, const struct region *r)
+{
+	struct target *t = be;
+	m->file = snapshot_intern(t->s, r->name, r->name_len);
+	return m->file == UINT32_MAX ? -1 : 0;
+}
+
+/* Only native reads a PE file: its other modes are path+mtime, as Go's. */
+static const struct backend_ops windows_ops = {
+	.set_name = be_set_name,
+	.open_file = be_open_file,
+	.read_identity = be_read_identity,
+	.close_file = be_close_file,
+	.stat_mtime = be_stat_mtime,
+	.local_zone = be_local_zone,
+	.open_modes = 1u << BID_NATIVE,
+};
 
 /* ---- the snapshot ------------------------------------------------------- */
 
@@ -487,31 +488,32 @@ static int add_module(struct target *t, MODULEENTRY32W *me, int first)
 		w[--n] = L'\0';
 	n = strip_verbatim(w, n);
 
-	struct mapping *m = snapshot_add(t->s);
 	size_t ul = 0;
-	char *u = m ? to_utf8(t, w, n, &ul) : NULL;
-	int rc = u ? 0 : -1;
-	if (rc == 0) {
-		m->start = (uint64_t)(uintptr_t)me->modBaseAddr;
-		m->limit = m->start + me->modBaseSize;
-		m->offset = 0;
-		m->prot = PERM_R | PERM_X;	/* an image: code and the data beside it */
-		m->file = snapshot_intern(t->s, u, ul);
-		rc = m->file == UINT32_MAX ? -1 : 0;
-	}
-	if (rc == 0 && first) {
-		m->flags |= MAPF_MAIN;
-		t->s->exe = m->file;
-	}
-	if (rc == 0 && cut) {
-		char msg[128];
-		snprintf(msg, sizeof msg, "path cut at %d characters by Toolhelp32; "
+	char *u = to_utf8(t, w, n, &ul);
+	char note[160];
+	if (cut)
+		snprintf(note, sizeof note, "path cut at %d characters by Toolhelp32; "
 			 "the whole one could not be read (error %lu)", TOOLHELP_NAME_MAX,
 			 (unsigned long)why);
-		rc = snapshot_set(t->s, &m->bid_error, msg);
+	t->wpath = NULL;
+	if (u && t->o->bid != BID_NONE)
+		t->wpath = api_path(t, w, n);
+	int rc = -1;
+	if (u && (t->o->bid == BID_NONE || t->wpath)) {
+		uint64_t base = (uint64_t)(uintptr_t)me->modBaseAddr;
+		struct region r = {
+			.start = base,
+			.limit = base + me->modBaseSize,
+			.offset = 0,
+			.prot = PERM_R | PERM_X,	/* an image: code and the data beside it */
+			.flags = first ? MAPF_MAIN : 0,
+			.name = u,
+			.name_len = ul,
+			.has_file = 1,
+			.note = cut ? note : NULL,
+		};
+		rc = region_add(&t->rr, &r);
 	}
-	if (rc == 0)
-		rc = set_build_id(t, m, w, n);
 	free(whole);
 	return rc;
 }
@@ -520,6 +522,10 @@ enum read_status snapshot_read(struct snapshot *s, uint64_t pid, const struct re
 			       struct errmsg *err)
 {
 	struct target t = { .s = s, .o = o, .pid = (DWORD)pid };
+	t.rr.ops = &windows_ops;
+	t.rr.be = &t;
+	t.rr.s = s;
+	t.rr.o = o;
 	s->pid = pid;
 	s->os = "windows";
 	s->time_nanos = now_nanos();
@@ -553,6 +559,17 @@ enum read_status snapshot_read(struct snapshot *s, uint64_t pid, const struct re
 		more = Module32NextW(snap, &me);
 	}
 	CloseHandle(snap);
+	/* Windows has no namespaces or cgroups: the process is its own. */
+	s->ns_pid = pid;
+	if (rc == 0 && s->exe) {
+		const char *exe = snapshot_str(s, s->exe), *base = exe;
+		for (const char *c = exe; *c; c++)
+			if (*c == '\\' || *c == '/')
+				base = c + 1;
+		s->comm = snapshot_intern_str(s, base);
+		if (s->comm == UINT32_MAX)
+			rc = -1;
+	}
 	if (t.proc)
 		CloseHandle(t.proc);
 	free(t.zone);

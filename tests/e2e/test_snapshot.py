@@ -3,6 +3,7 @@ edge cases, compared with the kernel's own text, with Go's selection rule
 and with eu-unstrip's build IDs."""
 import json
 import os
+from pathlib import Path
 import shutil
 import subprocess
 import warnings
@@ -198,11 +199,20 @@ def test_text_one_line_per_record(edge):
     lines = out.splitlines()
     doc = modmap_json("--pid", edge.pid)
     assert lines[0].startswith(f"pid {edge.pid} (linux) {FIXTURES / 'mapper'}: ")
-    assert lines[1].split() == ["start", "limit", "offset", "build_id", "file"]
-    assert len(lines) == 2 + len(doc["mappings"])
+    # Which process, as the kernel says: comm, the NSpid line, cgroup.
+    comm = Path(f"/proc/{edge.pid}/comm").read_text().rstrip("\n")
+    status = Path(f"/proc/{edge.pid}/status").read_text()
+    ns_pid = [l.split()[-1] for l in status.splitlines() if l.startswith("NSpid:")][0]
+    entries = [l.split(":", 2) for l in
+               Path(f"/proc/{edge.pid}/cgroup").read_text().splitlines()]
+    cgroup = next((p for h, c, p in entries if h == "0" and c == ""),
+                  next((p for h, c, p in entries if c == "name=systemd"), entries[0][2]))
+    assert lines[1] == f"comm={comm} ns_pid={ns_pid} container_id=- cgroup={cgroup}"
+    assert lines[2].split() == ["start", "limit", "offset", "build_id", "file"]
+    assert len(lines) == 3 + len(doc["mappings"])
     # Columns line up: the build ID column starts at the same place.
-    col = lines[1].index("build_id")
-    for line, m in zip(lines[2:], doc["mappings"]):
+    col = lines[2].index("build_id")
+    for line, m in zip(lines[3:], doc["mappings"]):
         assert line[col:].startswith(m["build_id"] or "-")
         assert line.split()[0] == m["start"]
     assert any(l.endswith("/nl\\nname.so") for l in lines)

@@ -218,8 +218,10 @@ def test_text_lists_every_module(target):
     # Backslashes are Windows's separator: not doubled as on Linux.
     assert lines[0] == f"pid {target.pid} (windows) {winpath(WINFIX)}: " \
                        f"{len(target.mods)} mappings"
-    assert len(lines) == 2 + len(target.mods)
-    for (base, size, path), line in zip(target.mods, lines[2:]):
+    # Windows has no namespaces or cgroups: comm is the exe's name.
+    assert lines[1] == f"comm={WINFIX.name} ns_pid={target.pid} container_id=- cgroup=-"
+    assert len(lines) == 3 + len(target.mods)
+    for (base, size, path), line in zip(target.mods, lines[3:]):
         assert line.split()[:3] == [hex(base), hex(base + size), "0x0"]
         assert line.endswith(" " + path)
 

@@ -75,10 +75,11 @@ static void test_document(void **state)
 	cbor_item_t *doc = cbor_move(cbor_tag_item(top));
 	assert_true(cbor_isa_map(doc));
 
-	const char *keys[] = { "pid", "os", "exe", "time", "mappings" };
+	const char *keys[] = { "pid",	 "os",	   "exe",	   "time",    "comm",
+			       "ns_pid", "cgroup", "container_id", "mappings" };
 	struct cbor_pair *p = cbor_map_handle(doc);
-	assert_int_equal(cbor_map_size(doc), 5);
-	for (size_t i = 0; i < 5; i++)
+	assert_int_equal(cbor_map_size(doc), 9);
+	for (size_t i = 0; i < 9; i++)
 		assert_text(p[i].key, keys[i]);
 	assert_int_equal(cbor_get_int(get(doc, "pid")), 99);
 	assert_text(get(doc, "exe"), "/opt/caf\xc3\xa9");

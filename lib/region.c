@@ -1,0 +1,179 @@
+/*
+ * region.c - what every backend's regions go through (region.h): the
+ * mapping set, the record, and the build-ID policy of SPEC "Build IDs",
+ * written once. No OS code: the backend answers through backend_ops.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "region.h"
+
+/* Go's runtime/pprof keeps executable mappings that name something,
+ * which drops the nameless inode-0 fragments of huge-page text. */
+int region_kept(enum mapset set, uint32_t prot, size_t name_len)
+{
+	return set == MAPPINGS_ALL || ((prot & PERM_X) && name_len > 0);
+}
+
+static int set_text(struct snapshot *s, struct mapping *m, uint32_t *field, const char *text,
+		    enum bid_kind kind)
+{
+	if (snapshot_set(s, field, text) < 0)
+		return -1;
+	if (kind != BIDK_NONE) {
+		m->build_id = *field;
+		m->bid_kind = kind;
+	}
+	return 0;
+}
+
+/* path+mtime, or the path alone (with the reason) where there is no mtime. */
+static int set_path_mtime(struct region_reader *rr, struct mapping *m,
+			  const struct region_file *f)
+{
+	char why[96] = "", zone[64] = "", when[192];
+	int64_t sec;
+	long nsec, gmtoff;
+	if (rr->ops->stat_mtime(rr->be, m, f, &sec, &nsec, why, sizeof why) < 0) {
+		m->build_id = m->file;
+		m->bid_kind = BIDK_PATH;
+		if (m->bid_error || !why[0])
+			return 0;
+		return snapshot_set(rr->s, &m->bid_error, why);
+	}
+	if (rr->ops->local_zone(rr->be, sec, &gmtoff, zone, sizeof zone) < 0)
+		return -1;
+	gotime_format(when, sizeof when, sec, nsec, gmtoff, zone);
+	uint32_t off = snapshot_intern_after(rr->s, m->file, when);
+	if (off == UINT32_MAX)
+		return -1;
+	m->build_id = off;
+	m->bid_kind = BIDK_PATH_MTIME;
+	return 0;
+}
+
+/* The identity of the open file f, from the cache or read now into tmp. */
+static const struct identity *identify(struct region_reader *rr, struct region_file *f,
+				       struct identity *tmp)
+{
+	struct bid_cache *c = rr->o->cache;
+	const struct identity *id = bid_cache_get(c, f->dev, f->ino, f->mtime_sec, f->mtime_nsec);
+	if (id)
+		return id;
+	memset(tmp, 0, sizeof *tmp);
+	rr->ops->read_identity(rr->be, f, tmp);
+	id = bid_cache_put(c, f->dev, f->ino, f->mtime_sec, f->mtime_nsec, tmp);
+	return id ? id : tmp;
+}
+
+static int same_file_as_prev(const struct region_reader *rr, const struct mapping *m)
+{
+	const struct mapping *p = &rr->prev;
+	return rr->have_prev && p->inode == m->inode && p->dev_major == m->dev_major &&
+	       p->dev_minor == m->dev_minor && p->file == m->file;
+}
+
+static int set_build_id(struct region_reader *rr, struct mapping *m, const struct region *r)
+{
+	enum bid_mode mode = rr->o->bid;
+	const struct backend_ops *ops = rr->ops;
+	struct snapshot *s = rr->s;
+	const char *kernel_id = r->kernel_id;
+
+	if (mode == BID_NONE || !m->file)
+		return 0;
+	if (!r->has_file) {
+		struct identity id;
+		if (!ops->special_identity || mode == BID_MTIME)
+			return 0;
+		memset(&id, 0, sizeof id);
+		if (ops->special_identity(rr->be, m, &id) < 0 || !id.gnu[0])
+			return id.error ? set_text(s, m, &m->bid_error, id.error, BIDK_NONE) : 0;
+		return set_text(s, m, &m->build_id, id.gnu, BIDK_GNU);
+	}
+	/* auto needs nothing but the kernel's ID; native reads the file for
+	 * its other identities, keeping the kernel's ID should that fail. */
+	if (kernel_id && mode == BID_AUTO)
+		return set_text(s, m, &m->build_id, kernel_id, BIDK_GNU);
+
+	/* Neighbouring segments of one file share its identity. */
+	if (same_file_as_prev(rr, m)) {
+		const struct mapping *p = &rr->prev;
+		m->build_id = p->build_id;
+		m->go_build_id = p->go_build_id;
+		m->pdb_file = p->pdb_file;
+		m->pdb_sig = p->pdb_sig;
+		m->pe_image = p->pe_image;
+		m->bid_error = p->bid_error;
+		m->bid_kind = p->bid_kind;
+		return 0;
+	}
+
+	struct region_file f = { 0 };
+	const char *why = NULL;
+	int impostor = 0, opened = 0, rc = 0;
+	if (ops->open_modes & (1u << mode))
+		opened = ops->open_file(rr->be, m, &f, &why, &impostor) == 0;
+	if (!opened && why && kernel_id && mode == BID_NATIVE) {
+		rc = set_text(s, m, &m->build_id, kernel_id, BIDK_GNU);
+	} else if (!opened) {
+		/* Nothing at the path: the path alone, as Go does when stat
+		 * fails. Something else there: no ID, only the reason. */
+		if (why)
+			rc = set_text(s, m, &m->bid_error, why, BIDK_NONE);
+		if (rc == 0 && !impostor)
+			rc = set_path_mtime(rr, m, NULL);
+	} else {
+		static const struct identity unread;
+		struct identity tmp;
+		const struct identity *id = mode == BID_MTIME ? &unread : identify(rr, &f, &tmp);
+		if (kernel_id && !id->gnu[0]) {
+			/* The kernel read the note from the mapped file itself,
+			 * within limits of its own: its ID stands. */
+			if (id != &tmp)
+				tmp = *id;
+			snprintf(tmp.gnu, sizeof tmp.gnu, "%s", kernel_id);
+			tmp.malformed = 0;
+			tmp.error = NULL;
+			id = &tmp;
+		}
+		int kind = identity_apply(s, m, mode, id);
+		if (kind < 0)
+			rc = -1;
+		else if (kind == BIDK_PATH_MTIME)
+			rc = set_path_mtime(rr, m, &f);
+		ops->close_file(rr->be, &f);
+	}
+	rr->have_prev = 1;
+	rr->prev = *m;
+	return rc;
+}
+
+int region_add(struct region_reader *rr, const struct region *r)
+{
+	/* With --jit, nameless executable regions wait for the JIT symbols
+	 * to say which of them to keep (procmaps.c, jit_mappings). */
+	if (!region_kept(rr->o->set, r->prot, r->name_len) && !(rr->o->jit && (r->prot & PERM_X)))
+		return 0;
+	struct mapping *m = snapshot_add(rr->s);
+	if (!m)
+		return -1;
+	m->start = r->start;
+	m->limit = r->limit;
+	m->offset = r->offset;
+	m->prot = r->prot;
+	m->dev_major = r->dev_major;
+	m->dev_minor = r->dev_minor;
+	m->inode = r->inode;
+	m->flags = r->flags;
+	/* m may move when the arena grows; keep working through its index. */
+	size_t i = (size_t)(m - rr->s->map);
+	if (rr->ops->set_name(rr->be, &rr->s->map[i], r) < 0)
+		return -1;
+	m = &rr->s->map[i];
+	if (m->flags & MAPF_MAIN)
+		rr->s->exe = m->file;
+	if (r->note && snapshot_set(rr->s, &m->bid_error, r->note) < 0)
+		return -1;
+	return set_build_id(rr, m, r);
+}

@@ -1,0 +1,165 @@
+"""libmodmap as a program outside the tree sees it: installed with
+`make install` into a temporary prefix, found with pkg-config alone, the
+example program built against it (shared and static) and run on live
+processes from two threads at once.
+
+The oracles: the kernel's /proc/PID/maps (parsed here) for every range,
+offset and name, readelf for the build IDs of the files, and the modmap
+command, which must print the same records.
+"""
+import json
+import os
+import re
+import shutil
+import subprocess
+
+import pytest
+
+from conftest import ROOT, proc_maps, run_modmap, as_int
+
+EXAMPLE = ROOT / "examples" / "modmap-threads.c"
+
+
+def sh(*argv, env=None, cwd=None):
+    p = subprocess.run([str(a) for a in argv], capture_output=True, env=env, cwd=cwd,
+                       timeout=300)
+    assert p.returncode == 0, (argv, p.stderr.decode(errors="replace"))
+    return p.stdout.decode()
+
+
+@pytest.fixture(scope="module")
+def prefix(tmp_path_factory):
+    """The library installed as a distribution would: DESTDIR and PREFIX."""
+    dest = tmp_path_factory.mktemp("destdir")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MAKE")}
+    sh("make", "-s", "-C", ROOT, "install", "PREFIX=/opt/mm", f"DESTDIR={dest}", env=env)
+    root = dest / "opt/mm"
+    # The .pc file names the final prefix; a consumer of the staged tree
+    # points pkg-config at it with --define-prefix, as packagers do.
+    return root
+
+
+def pkg_config(prefix, *args):
+    env = dict(os.environ, PKG_CONFIG_PATH=str(prefix / "lib/pkgconfig"))
+    return sh("pkg-config", "--define-prefix", *args, "modmap", env=env).split()
+
+
+def test_install_lays_out_one_header_libraries_pc_and_man_pages(prefix):
+    files = sorted(str(p.relative_to(prefix)) for p in prefix.rglob("*")
+                   if p.is_file() or p.is_symlink())
+    assert files == ["bin/modmap", "include/modmap.h", "lib/libmodmap.a",
+                     "lib/libmodmap.so", "lib/libmodmap.so.0",
+                     "lib/pkgconfig/modmap.pc", "share/man/man1/modmap.1",
+                     "share/man/man3/libmodmap.3"]
+    assert os.readlink(prefix / "lib/libmodmap.so") == "libmodmap.so.0"
+    dyn = sh("readelf", "-d", prefix / "lib/libmodmap.so.0")
+    assert re.search(r"\(SONAME\)\s+Library soname: \[libmodmap\.so\.0\]", dyn), dyn
+
+
+def test_uninstall_removes_everything_install_put(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MAKE")}
+    for target in ("install", "uninstall"):
+        sh("make", "-s", "-C", ROOT, target, f"PREFIX={tmp_path}/usr", env=env)
+    left = [p for p in (tmp_path / "usr").rglob("*") if not p.is_dir()]
+    assert left == []
+
+
+def test_shared_library_exports_only_modmap_names(prefix):
+    out = sh("nm", "-D", "--defined-only", prefix / "lib/libmodmap.so.0")
+    names = [line.split()[-1] for line in out.splitlines() if line.strip()]
+    assert "modmap_snapshot_read" in names and "modmap_snapshot_free" in names
+    assert [n for n in names if not n.startswith("modmap_")] == []
+
+
+def test_public_header_is_c99_pedantic_and_cplusplus_and_includes_only_libc(prefix):
+    header = prefix / "include/modmap.h"
+    includes = re.findall(r"#include\s+(\S+)", header.read_text())
+    assert set(includes) <= {"<stddef.h>", "<stdint.h>"}, includes
+    for lang, std in (("c", "-std=c99"), ("c++", "-std=c++11")):
+        compiler = "cc" if lang == "c" else "c++"
+        sh(compiler, "-x", lang, std, "-pedantic", "-Wall", "-Wextra", "-Werror",
+           "-fsyntax-only", header)
+    # Every name it declares is modmap_ or MODMAP_ (keywords and types aside).
+    text = re.sub(r"/\*.*?\*/", "", header.read_text(), flags=re.S)
+    declared = set(re.findall(r"(?:struct|enum)\s+(\w+)\s*[{;]", text))
+    declared |= set(re.findall(r"#define\s+(\w+)", text))
+    declared |= set(re.findall(r"\b(\w+)\s*\(", text)) - {
+        "defined", "__attribute__", "visibility", "extern"}
+    declared |= set(re.findall(r"^\s*(MODMAP_\w+|\w+)\s*[=,]", text, flags=re.M))
+    stray = sorted(n for n in declared if not re.match(r"(?i)modmap_", n))
+    assert stray == [], stray
+
+
+def build_example(prefix, out, static):
+    if static:
+        # A consumer without the shared library: pkg-config --static lists
+        # what libmodmap.a needs besides itself.
+        lib = out.parent / "staticlib"
+        shutil.copytree(prefix, lib)
+        for so in (lib / "lib").glob("libmodmap.so*"):
+            so.unlink()
+        flags = pkg_config(lib, "--cflags", "--static", "--libs")
+    else:
+        flags = pkg_config(prefix, "--cflags", "--libs")
+    sh("cc", "-std=c99", "-Wall", "-Werror", "-o", out, EXAMPLE, *flags, "-lpthread")
+    needed = sh("readelf", "-d", out)
+    assert ("libmodmap.so.0" in needed) != static, needed
+    return out
+
+
+def example_rows(binary, prefix, pids):
+    env = dict(os.environ, LD_LIBRARY_PATH=str(prefix / "lib"))
+    out = sh(binary, *pids, env=env)
+    rows = {}
+    for line in out.splitlines():
+        pid, start, limit, offset, kind, bid, main, name = line.split("\t")
+        rows.setdefault(int(pid), []).append(
+            (int(start, 16), int(limit, 16), int(offset, 16), kind, bid, main == "1", name))
+    return rows
+
+
+def cli_rows(pid):
+    doc = json.loads(run_modmap("--pid", pid, "-f", "json").stdout)
+    return [(as_int(m["start"]), as_int(m["limit"]), as_int(m["offset"]),
+             m["build_id_kind"], m["build_id"], m["main"], m["file"])
+            for m in doc["mappings"]]
+
+
+def readelf_build_id(path):
+    m = re.search(r"Build ID: ([0-9a-f]+)", sh("readelf", "-n", path))
+    return m.group(1) if m else None
+
+
+@pytest.mark.parametrize("static", [False, True], ids=["shared", "static"])
+def test_example_reads_processes_in_threads_as_the_cli_and_the_kernel_say(
+        static, prefix, tmp_path, spawn, sleeper):
+    binary = build_example(prefix, tmp_path / "modmap-threads", static)
+    other = spawn(["cat"], ready_line=False)   # a second program, blocked on stdin
+    pids = [sleeper.pid, other.pid]
+    for _ in range(100):   # cat's loader done: its map names cat itself
+        if any(m["name"].endswith("/cat") for m in proc_maps(other.pid)):
+            break
+    rows = example_rows(binary, prefix, pids)
+    assert sorted(rows) == sorted(pids)
+    for pid in pids:
+        got = rows[pid]
+        # The kernel: every executable, named mapping, in its order.
+        kernel = [(m["start"], m["limit"], m["offset"], m["name"])
+                  for m in proc_maps(pid) if "x" in m["perms"] and m["name"]]
+        assert [(s, l, o, n) for s, l, o, _, _, _, n in got] == kernel
+        # readelf: the GNU build ID of each file.
+        for s, l, o, kind, bid, main, name in got:
+            if name.startswith("/"):
+                assert kind == "gnu" and bid == readelf_build_id(name), name
+        # The command prints the same records.
+        assert got == cli_rows(pid)
+        exe = os.readlink(f"/proc/{pid}/exe")
+        assert [n for *_, main, n in got if main] == [exe]
+
+
+def test_example_names_a_process_that_does_not_exist(prefix, tmp_path):
+    binary = build_example(prefix, tmp_path / "modmap-threads", False)
+    env = dict(os.environ, LD_LIBRARY_PATH=str(prefix / "lib"))
+    p = subprocess.run([str(binary), "4194304"], capture_output=True, env=env, timeout=60)
+    assert p.returncode == 1
+    assert p.stderr.decode() == "modmap-threads: pid 4194304: no such process\n"
