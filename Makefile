@@ -145,15 +145,20 @@ $(WIN_BUILD)/obj/%.o: %.c $(WIN_BUILD)/flags
 UNIT := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test_*.c))
 UNIT_LIBS := $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null || echo -lcmocka)
 FIXTURES := $(BUILD)/fixtures/mapper $(BUILD)/fixtures/libfix.so $(BUILD)/fixtures/killshim.so \
-	$(BUILD)/fixtures/lowexec \
-	$(BUILD)/fixtures/goprof $(BUILD)/fixtures/goprof-pie $(BUILD)/fixtures/pprofedit
+	$(BUILD)/fixtures/sigshim.so \
+	$(BUILD)/fixtures/lowexec $(BUILD)/fixtures/zombieleader $(BUILD)/fixtures/longpath \
+	$(BUILD)/fixtures/goprof $(BUILD)/fixtures/goprof-pie $(BUILD)/fixtures/pprofedit \
+	$(BUILD)/pprof \
+	$(BUILD)/fixtures/lookupfix $(BUILD)/fixtures/lookupfix-pie $(BUILD)/fixtures/lookuplib.so \
+	$(BUILD)/fixtures/noquery.so
 # Windows fixtures (tests/e2e/test_windows.py): a target program, a DLL it
 # loads, a Go program (Debian's golang-go, cross-built, no network) that
 # prints Go's own path+mtime IDs, and goprof cross-built, whose profiles
 # are what attach exists for.
 WIN_FIXTURES := $(WIN_BUILD)/fixtures/winfix.exe $(WIN_BUILD)/fixtures/fixdll.dll \
 	$(WIN_BUILD)/fixtures/gomtime.exe $(WIN_BUILD)/fixtures/toolhelp_errors.exe \
-	$(WIN_BUILD)/fixtures/goprof.exe $(WIN_BUILD)/fixtures/wexec.exe
+	$(WIN_BUILD)/fixtures/goprof.exe $(WIN_BUILD)/fixtures/wexec.exe \
+	$(WIN_BUILD)/fixtures/fixpdb.dll
 # Go fixtures: Debian's golang-go, GOPATH mode, google/pprof from
 # golang-github-google-pprof-dev; no network.
 GO ?= go
@@ -173,9 +178,41 @@ $(BUILD)/fixtures/lowexec: tests/fixtures/lowexec.c
 	@mkdir -p $(dir $@)
 	$(CC) $(WARN) -D_DEFAULT_SOURCE -O1 -static -no-pie -o $@ $<
 
+$(BUILD)/fixtures/zombieleader: tests/fixtures/zombieleader.c
+	@mkdir -p $(dir $@)
+	$(CC) $(WARN) -D_GNU_SOURCE -O1 -pthread -o $@ $<
+
+$(BUILD)/fixtures/longpath: tests/fixtures/longpath.c
+	@mkdir -p $(dir $@)
+	$(CC) $(WARN) -D_DEFAULT_SOURCE -O1 -o $@ $<
+
+$(BUILD)/fixtures/sigshim.so: tests/fixtures/sigshim.c
+	@mkdir -p $(dir $@)
+	$(CC) -shared -fPIC -O1 -o $@ $< -ldl
+
+# lookup's markers (tests/e2e/test_lookup.py): a non-PIE and a PIE
+# executable, and a library linked at 0x100000 that the executable keeps
+# from going there.
+$(BUILD)/fixtures/lookupfix: tests/fixtures/lookupfix.c
+	@mkdir -p $(dir $@)
+	$(CC) $(WARN) -O1 -g -no-pie -fno-pie -Wl,--build-id=sha1 -o $@ $< -ldl
+
+$(BUILD)/fixtures/lookupfix-pie: tests/fixtures/lookupfix.c
+	@mkdir -p $(dir $@)
+	$(CC) $(WARN) -O1 -g -pie -fPIE -Wl,--build-id=sha1 -o $@ $< -ldl
+
+$(BUILD)/fixtures/lookuplib.so: tests/fixtures/lookuplib.c
+	@mkdir -p $(dir $@)
+	$(CC) $(WARN) -O1 -g -shared -fPIC -Wl,-Ttext-segment=0x100000 -Wl,--build-id=sha1 -o $@ $<
+
 $(BUILD)/fixtures/killshim.so: tests/fixtures/killshim.c
 	@mkdir -p $(dir $@)
 	$(CC) -shared -fPIC -O1 -o $@ $< -ldl
+
+# A kernel without PROCMAP_QUERY, for MODMAP_TEST_NOQUERY=1 (docs/testing.md).
+$(BUILD)/fixtures/noquery.so: tests/fixtures/noquery.c
+	@mkdir -p $(dir $@)
+	$(CC) $(WARN) -shared -fPIC -O1 -o $@ $< -ldl
 
 $(BUILD)/fixtures/mapper: tests/fixtures/mapper.c
 	@mkdir -p $(dir $@)
@@ -193,6 +230,11 @@ $(WIN_BUILD)/fixtures/wexec.exe: tests/fixtures/win/wexec.c
 $(WIN_BUILD)/fixtures/fixdll.dll: tests/fixtures/win/fixdll.c
 	@mkdir -p $(dir $@)
 	$(WIN_CC) $(WARN) -O1 -shared -Wl,--build-id -o $@ $<
+
+# The DLL with its PDB beside it, named by its CodeView record (collect).
+$(WIN_BUILD)/fixtures/fixpdb.dll: tests/fixtures/win/fixdll.c
+	@mkdir -p $(dir $@)
+	$(WIN_CC) $(WARN) -O1 -shared -Wl,--pdb=$(@:.dll=.pdb) -o $@ $<
 
 # The backend against a scripted CreateToolhelp32Snapshot, for the failures
 # Wine does not produce on demand.
@@ -216,6 +258,13 @@ $(WIN_BUILD)/fixtures/goprof.exe: tests/fixtures/goprof/main.go
 	@mkdir -p $(dir $@)
 	cd tests/fixtures/goprof && GOOS=windows GOARCH=amd64 CGO_ENABLED=0 GOPROXY=off \
 	  $(GOENV) $(GO) build -o $(abspath $@) .
+
+# google/pprof's own command, from Debian's golang-github-google-pprof-dev
+# source (vendored dependencies in /usr/share/gocode, no network): the judge
+# of `modmap collect`, since it finds binaries by build ID under
+# PPROF_BINARY_PATH, which golang-go's `go tool pprof` does not.
+$(BUILD)/pprof:
+	$(GOENV) GOPROXY=off $(GO) build -o $(abspath $@) github.com/google/pprof
 
 $(BUILD)/fixtures/%: tests/fixtures/%/main.go
 	@mkdir -p $(dir $@)
@@ -292,15 +341,41 @@ $(BUILD)/fixtures/pefix32.exe: tests/fixtures/pefix.c
 	@mkdir -p $(dir $@)
 	$(MINGW32) -O1 -o $@ $<
 
-unit: $(UNIT)
-	@set -e; for t in $(UNIT); do echo "== $$t"; $$t; done
+# How the tests run anywhere (docs/testing.md): MODMAP_TEST_STRICT=1 makes
+# a skipped test a failure (cmocka's and pytest's alike); the e2e tests read
+# MODMAP_TEST_NOQUERY and MODMAP_TEST_EXPECT_MISSING too.
+export MODMAP_TEST_STRICT MODMAP_TEST_NOQUERY MODMAP_TEST_EXPECT_MISSING
+STRICT_ON = [ -n "$$MODMAP_TEST_STRICT" ] && [ "$$MODMAP_TEST_STRICT" != 0 ]
+
+# The unit tests of a build without libcbor too: test_emit_cbor's CBOR=no
+# half compiles only there, and CI makes no other such build.
+UNIT_NOCBOR := $(BUILD)/nocbor/tests/test_emit_cbor
+
+# UNIT_RUN prefixes each unit test (make valgrind sets it).
+UNIT_RUN ?=
+unit: $(UNIT) $(UNIT_NOCBOR)
+	@set -e; for t in $(UNIT) $(UNIT_NOCBOR); do echo "== $$t"; \
+	  $(UNIT_RUN) $$t > $$t.log 2>&1 || { cat $$t.log; exit 1; }; cat $$t.log; \
+	  if $(STRICT_ON) && grep -q 'SKIPPED' $$t.log; then \
+	    echo "$$t: a test was skipped, and MODMAP_TEST_STRICT=1" >&2; exit 1; fi; done
+
+$(BUILD)/nocbor/tests/%: tests/unit/%.c FORCE
+	$(MAKE) --no-print-directory CBOR=no BUILD=$(BUILD)/nocbor $@
+
+# $(call pytest,ENV,ARGS): pytest's exit status 5 is "no tests ran", a
+# failure, never a pass.
+define pytest
+	rc=0; $(1) $(PYTHON) -m pytest $(2) || rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "pytest: no tests ran ($(2))" >&2; exit 1; fi; exit $$rc
+endef
 
 # The same program without libcbor, for the e2e test that it says so.
 $(BUILD)/nocbor/modmap: $(LIB_SRCS) $(CLI_SRCS) FORCE
 	$(MAKE) --no-print-directory CBOR=no BUILD=$(BUILD)/nocbor $@
 
-e2e: $(BUILD)/modmap $(FIXTURES) $(BUILD)/nocbor/modmap $(WIN_BUILD)/modmap.exe $(WIN_FIXTURES)
-	$(PYTHON) -m pytest -q tests/e2e
+E2E_DEPS := $(FIXTURES) $(BUILD)/nocbor/modmap $(WIN_BUILD)/modmap.exe $(WIN_FIXTURES)
+e2e: $(BUILD)/modmap $(E2E_DEPS)
+	$(call pytest,,-q tests/e2e)
 
 # ---- fuzzing (libFuzzer): tests/fuzz/fuzz_NAME.c, seeds in tests/fuzz/corpus/NAME/
 FUZZ_CC ?= clang
@@ -315,11 +390,14 @@ $(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_SRCS) $(wildcard lib/*.h includ
 
 # Each target runs on a scratch copy of its seeds, so the repo's corpus
 # only changes by hand.
+# FUZZ_JOBS targets at a time (one per core by default).
+FUZZ_JOBS ?= $(shell nproc 2>/dev/null || echo 1)
 define run_fuzz
-	@set -e; for t in $(FUZZ); do n=$${t##*/fuzz_}; c=$(BUILD)/fuzz/corpus-$$n; \
-	  rm -rf $$c; mkdir -p $$c; cp tests/fuzz/corpus/$$n/* $$c/ 2>/dev/null || true; \
-	  echo "== fuzz $$n for $(1)s"; $$t -max_total_time=$(1) -timeout=10 -rss_limit_mb=2048 \
-	    -print_final_stats=0 $$c 2>$(BUILD)/fuzz/$$n.log || { tail -40 $(BUILD)/fuzz/$$n.log; exit 1; }; done
+	@printf '%s\n' $(FUZZ) | xargs -P $(FUZZ_JOBS) -I{} sh -c 't={}; n=$${t##*/fuzz_}; \
+	  c=$(BUILD)/fuzz/corpus-$$n; rm -rf $$c; mkdir -p $$c; \
+	  cp tests/fuzz/corpus/$$n/* $$c/ 2>/dev/null || true; echo "== fuzz $$n for $(1)s"; \
+	  $$t -max_total_time=$(1) -timeout=10 -rss_limit_mb=2048 -print_final_stats=0 $$c \
+	    2>$(BUILD)/fuzz/$$n.log || { echo "== fuzz $$n FAILED"; tail -40 $(BUILD)/fuzz/$$n.log; exit 255; }'
 endef
 
 fuzz: $(FUZZ)
@@ -330,10 +408,55 @@ fuzz-smoke: $(FUZZ)
 
 check: all unit fuzz-smoke e2e
 
+# Everything the end-to-end tests run, built once (tests/mutate.py).
+fixtures: $(FIXTURES)
+win-fixtures: $(WIN_BUILD)/modmap.exe $(WIN_FIXTURES)
+
+# Plants each bug of tests/mutants/*.mut in a scratch copy and runs the tests
+# meant to catch it (docs/testing.md). Slow; not part of check or CI.
+mutate:
+	$(PYTHON) tests/mutate.py
+# ---- sanitizers, valgrind, static checks (docs/testing.md) ---------------
+# The unit tests and modmap built with ASan+UBSan into build/asan; the e2e
+# tests then run that modmap (MODMAP=...), fixtures from build/fixtures.
+ASAN_BUILD := $(BUILD)/asan
+comma := ,
+SAN_CFLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
+SAN_ENV := ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:verify_asan_link_order=0 \
+	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+sanitize: $(E2E_DEPS)
+	$(MAKE) --no-print-directory BUILD=$(ASAN_BUILD) CFLAGS='$(SAN_CFLAGS)' \
+	  LDFLAGS='-fsanitize=address,undefined' $(ASAN_BUILD)/modmap $(ASAN_BUILD)/libmodmap.a
+	$(SAN_ENV) $(MAKE) --no-print-directory BUILD=$(ASAN_BUILD) CFLAGS='$(SAN_CFLAGS)' unit
+	$(call pytest,$(SAN_ENV) MODMAP=$(abspath $(ASAN_BUILD)/modmap) MODMAP_TEST_SANITIZED=1 \
+	  MODMAP_TEST_EXPECT_MISSING=uninstrumented$${MODMAP_TEST_EXPECT_MISSING:+$(comma)$$MODMAP_TEST_EXPECT_MISSING},-q tests/e2e)
+
+# memcheck over every unit test: any error or leak fails.
+VALGRIND := valgrind -q --error-exitcode=99 --leak-check=full \
+	--errors-for-leak-kinds=definite,indirect,possible
+valgrind: $(UNIT)
+	$(MAKE) --no-print-directory unit UNIT_RUN='$(VALGRIND)'
+
+# Static checks, no findings allowed: cppcheck (Linux and Windows code),
+# clang-tidy with the checks in .clang-tidy (Linux, and the Windows files
+# against mingw's headers), shellcheck on every shell script.
+CPPCHECK := cppcheck -q --std=c11 --enable=warning,portability,performance --inline-suppr \
+	--error-exitcode=1 -Iinclude -Ilib -D_FILE_OFFSET_BITS=64 -DHAVE_CBOR
+WIN_TIDY_SRCS := lib/toolhelp.c lib/platform.c
+SHELL_SCRIPTS := .ci/run .ci/install-deps .ci/unprivileged $(wildcard bench/*.sh)
+lint:
+	$(CPPCHECK) -U_WIN32 lib cli
+	$(CPPCHECK) -D_WIN32 lib cli
+	clang-tidy --quiet $(LIB_SRCS) $(CLI_SRCS) -- -std=c11 $(INCLUDES) $(CPPFLAGS)
+	clang-tidy --quiet $(WIN_TIDY_SRCS) -- --target=x86_64-w64-mingw32 -std=c11 $(INCLUDES) \
+	  $(WIN_DEFS) -isystem /usr/x86_64-w64-mingw32/include
+	shellcheck $(SHELL_SCRIPTS)
+
 bench: all $(FIXTURES)
 	bash bench/run.sh
 
 clean:
 	rm -rf $(BUILD)
 
-.PHONY: all windows unit e2e check clean fuzz fuzz-smoke bench install uninstall FORCE
+.PHONY: all windows unit e2e check mutate fixtures win-fixtures clean fuzz fuzz-smoke bench \
+	install uninstall FORCE sanitize valgrind lint

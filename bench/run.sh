@@ -23,7 +23,7 @@ coproc TARGET { exec build/fixtures/mapper "${args[@]}"; }
 read -r _ <&"${TARGET[0]}"
 pid=$TARGET_PID
 trap 'kill $pid 2>/dev/null || true' EXIT
-echo "target: pid $pid with $(wc -l </proc/$pid/maps) mappings, $LIBS extra libraries"
+echo "target: pid $pid with $(wc -l <"/proc/$pid/maps") mappings, $LIBS extra libraries"
 
 echo
 echo "== one process, with build IDs: modmap vs eu-unstrip"

@@ -22,6 +22,8 @@ struct cli_command {
 /* The commands, one cmd_<name>.c each. */
 int cmd_snapshot(int argc, char **argv);
 int cmd_attach(int argc, char **argv);
+int cmd_collect(int argc, char **argv);
+int cmd_lookup(int argc, char **argv);
 
 /*
  * Prints "modmap: [CMD: ]MESSAGE" and where help is, then exits 2. cmd is

@@ -8,12 +8,14 @@
 #include <string.h>
 
 #include "attach.h"
+#include "buildid.h"
 #include "cli.h"
+#include "collect.h"
 #include "platform.h"
 
 static const char usage_text[] =
 	"usage: modmap attach (--pid PID | --snapshot FILE) PROFILE [-o OUT] [--jit]\n"
-	"                     [--max-size N]\n"
+	"                     [--max-size N] [--collect DIR]\n"
 	"\n"
 	"Gives a pprof profile the module map of its process: the mappings of the\n"
 	"running process PID, or of a snapshot saved with 'modmap --format pprof'\n"
@@ -29,12 +31,16 @@ static const char usage_text[] =
 	"                       saved with --jit become functions (docs/jit.md)\n"
 	"      --max-size N     largest input, also decompressed; suffix k, M or G\n"
 	"                       (powers of 1024)                       (default 4G)\n"
+	"      --collect DIR    with --pid: also keep the process's binaries in DIR,\n"
+	"                       as 'modmap collect' does, to symbolize it later\n"
 	"  -h, --help           this text\n"
 	"\n"
-	"Exit status: 0 done, 1 failed, 2 usage. On failure no output file is\n"
-	"left; standard output may already have had part of the profile.\n";
+	"Exit status: 0 done, 1 failed or (--collect) a binary not kept, 2 usage.\n"
+	"Bad input writes nothing. A later failure (a write error, PROFILE changed\n"
+	"while read) leaves no output file, but standard output may have had part\n"
+	"of the profile.\n";
 
-static void parse_args(int argc, char **argv, struct attach_job *o)
+static void parse_args(int argc, char **argv, struct attach_job *o, const char **collect)
 {
 	const char *v;
 	if (cli_wants_help(argc, argv)) {
@@ -59,6 +65,10 @@ static void parse_args(int argc, char **argv, struct attach_job *o)
 			o->output = v;
 		} else if (cli_opt("attach", argc, argv, &i, "jit", 0, NULL)) {
 			o->jit = 1;
+		} else if (cli_opt("attach", argc, argv, &i, "collect", 0, &v)) {
+			if (!*v)
+				usage_error("attach", "%s", "empty directory name");
+			*collect = v;
 		} else if (cli_opt("attach", argc, argv, &i, "max-size", 0, &v)) {
 			o->max = cli_parse_size("attach", v);
 		} else {
@@ -69,6 +79,8 @@ static void parse_args(int argc, char **argv, struct attach_job *o)
 		usage_error("attach", "%s", "give one of --pid PID or --snapshot FILE");
 	if (!o->profile)
 		usage_error("attach", "%s", "no PROFILE given");
+	if (*collect && !o->pid)
+		usage_error("attach", "%s", "--collect needs --pid: the binaries come from the process");
 	if ((o->output && !*o->output) || (o->snapshot && !*o->snapshot) || !*o->profile)
 		usage_error("attach", "%s", "empty file name");
 	if (o->output && strcmp(o->output, "-") == 0)
@@ -78,13 +90,45 @@ static void parse_args(int argc, char **argv, struct attach_job *o)
 			    "not writing a binary profile to a terminal; use -o FILE");
 }
 
+static void print_skipped(void *ctx, const char *line)
+{
+	(void)ctx;
+	fprintf(stderr, "modmap: %s\n", line);
+}
+
+/* The process's binaries into dir, as `modmap collect --pid` keeps them. */
+static int collect_binaries(uint64_t pid, const char *dir)
+{
+	struct read_opts ro = { .bid = BID_NATIVE, .set = MAPPINGS_EXEC };
+	struct collect c = { .dir = dir, .skipped = print_skipped };
+	struct snapshot s;
+	struct errmsg err;
+	int rc = 0;
+	snapshot_init(&s);
+	if (snapshot_read(&s, pid, &ro, &err) != READ_OK || collect_snapshot(&c, &s, &err) < 0) {
+		fprintf(stderr, "modmap: %s\n", err.text);
+		rc = -1;
+	} else {
+		fprintf(stderr,
+			"modmap: collected into %s: %llu files copied (%llu bytes), %llu already "
+			"present, %llu skipped\n",
+			dir, (unsigned long long)c.st.copied, (unsigned long long)c.st.bytes,
+			(unsigned long long)c.st.present, (unsigned long long)c.st.skipped);
+		rc = c.st.skipped ? -1 : 0;
+	}
+	collect_free(&c);
+	snapshot_free(&s);
+	return rc;
+}
+
 int cmd_attach(int argc, char **argv)
 {
 	struct attach_job j = { 0 };
 	struct attach_stats st;
 	struct errmsg err;
+	const char *collect = NULL;
 
-	parse_args(argc, argv, &j);
+	parse_args(argc, argv, &j, &collect);
 	if (attach_run(&j, &st, &err) < 0) {
 		const char *hint = err.code == ERR_TOO_LARGE	 ? "; a larger --max-size allows more"
 				   : err.code == ERR_UNSUPPORTED ? " (modmap --format pprof)"
@@ -106,5 +150,7 @@ int cmd_attach(int argc, char **argv)
 		fprintf(stderr, "; %llu named by %llu JIT symbols",
 			(unsigned long long)st.jit_named, (unsigned long long)st.jit_functions);
 	fputc('\n', stderr);
+	if (collect && collect_binaries(j.pid, collect) < 0)
+		return EXIT_PARTIAL;
 	return EXIT_OK;
 }

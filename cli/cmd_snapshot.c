@@ -27,6 +27,9 @@ static const char usage_text[] =
 	"       modmap [OPTIONS] --self\n"
 	"       modmap [OPTIONS] --all\n"
 	"       modmap attach (--pid PID | --snapshot FILE) PROFILE [-o OUT] [--jit]\n"
+	"                     [--max-size N] [--collect DIR]\n"
+	"       modmap collect (--pid PID ... | --self | --all) [-o DIR]\n"
+	"       modmap lookup (--pid PID | --snapshot FILE) [-f text|json|jsonl] [ADDR ...]\n"
 	"       modmap COMMAND --help | --help | --version\n"
 	"\n"
 	"Prints the module map of a process: every mapping with its build ID.\n"
@@ -53,6 +56,9 @@ static const char usage_text[] =
 	"\n"
 	"Commands (each has --help):\n"
 	"  attach               give a pprof profile its process's mapping table\n"
+	"  collect              keep the binaries of processes, by build ID\n"
+	"  lookup               which module holds an address, and the address to\n"
+	"                       hand a symbolizer (file offset, ELF vaddr, PE RVA)\n"
 	"\n"
 	"Exit status: 0 every process was read, 1 at least one was not, 2 usage.\n";
 

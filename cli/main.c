@@ -9,13 +9,18 @@
 #include "platform.h"
 
 static const struct cli_command commands[] = {
-	{ "attach", "attach (--pid PID | --snapshot FILE) PROFILE [-o OUT]", cmd_attach },
+	{ "attach", "attach (--pid PID | --snapshot FILE) PROFILE [-o OUT] [--max-size N]",
+	  cmd_attach },
+	{ "collect", "collect (--pid PID ... | --self | --all) [-o DIR]", cmd_collect },
+	{ "lookup", "lookup (--pid PID | --snapshot FILE) [-f text|json|jsonl] [ADDR ...]",
+	  cmd_lookup },
 	{ NULL, "[OPTIONS] (--pid PID ... | --self | --all)", cmd_snapshot },
 };
 
 int main(int argc, char **argv)
 {
 	platform_args(&argc, &argv);
+	platform_signal_cleanup();	/* a killed run leaves no temporary file */
 	const struct cli_command *c = commands;
 	for (; c->name; c++)
 		if (argc > 1 && strcmp(argv[1], c->name) == 0)

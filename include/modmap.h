@@ -135,6 +135,29 @@ MODMAP_API const char *modmap_snapshot_container_id(const struct modmap_snapshot
  */
 MODMAP_API long long modmap_snapshot_find(const struct modmap_snapshot *s, uint64_t addr);
 
+/* What modmap_lookup answers for one address (docs/lookup.md). */
+struct modmap_lookup {
+	uint64_t address;		/* the address asked about */
+	long long mapping;		/* the mapping holding it, as modmap_snapshot_find
+					   gives; -1: none (the rest is zero) */
+	uint64_t file_offset;		/* address - start + offset: the byte's place in the file */
+	int has_elf_vaddr;		/* an ELF file whose program headers were read */
+	uint64_t elf_vaddr;		/* the link-time address: what addr2line -e FILE takes */
+	int has_rva;			/* a PE module (a Windows process) */
+	uint64_t rva;			/* address minus the module's base */
+};
+
+/*
+ * Which mapping holds addr, and the address to hand a symbolizer. The
+ * first call reads nothing; each mapping's ELF program headers are read on
+ * the first address that needs them (from the file, opened as for build
+ * IDs, else from the process's memory) and kept with the snapshot: so s is
+ * not const, and two threads must not look up in one snapshot at once.
+ * Returns 0 (also for an address no mapping holds), or -1 when memory runs out.
+ */
+MODMAP_API int modmap_lookup(struct modmap_snapshot *s, uint64_t addr, struct modmap_lookup *out,
+			     struct modmap_error *err);
+
 /*
  * A build-ID cache, shared by the reads given it (modmap_options.cache):
  * each file's ID is computed once. Holds no file descriptors. Not for two
@@ -181,6 +204,34 @@ struct modmap_attach_stats {
 MODMAP_API int modmap_attach(uint64_t pid, const char *snapshot_path, const char *profile_path,
 			     const char *output_path, uint64_t max_size,
 			     struct modmap_attach_stats *stats, struct modmap_error *err);
+
+/* What modmap_collect did. */
+struct modmap_collect_stats {
+	uint64_t copied;		/* files copied */
+	uint64_t bytes;			/* ... and their bytes */
+	uint64_t present;		/* files already in the directory */
+	uint64_t skipped;		/* files that could not be kept */
+};
+
+/*
+ * Keeps the files the mappings of s were loaded from in dir (made if
+ * missing), by build ID, where symbolizers search (docs/collect.md): ELF
+ * files with a GNU build ID as dir/<id>/<name> and dir/.build-id/<xx>/<rest>,
+ * PE files as dir/<name>/<TimeDateStamp><SizeOfImage>/<name> (read s with
+ * MODMAP_BUILD_ID_NATIVE: only then does it hold PE image keys). The
+ * process must still run: its files are opened through it, deleted ones
+ * too. Each copy is checked to carry the mapping's build ID before it
+ * appears, atomically; one already there is not copied again.
+ * max_file_size bounds each file (0: 1 GiB). skipped, if not NULL, is
+ * called with ctx and one line (PID, file, reason) per file not kept.
+ * Returns 0 when every file was kept, 1 when some were not (stats and
+ * skipped say which), -1 with err set when dir cannot be made or memory
+ * runs out. stats may be NULL.
+ */
+MODMAP_API int modmap_collect(const struct modmap_snapshot *s, const char *dir,
+			      uint64_t max_file_size,
+			      void (*skipped)(void *ctx, const char *line), void *ctx,
+			      struct modmap_collect_stats *stats, struct modmap_error *err);
 
 /* The library's version, "0.2.0". */
 MODMAP_API const char *modmap_version(void);

@@ -7,9 +7,12 @@
 #include <string.h>
 
 #include "modmap.h"
+#include "addrmap.h"
 #include "attach.h"
 #include "buildid.h"
+#include "collect.h"
 #include "emit.h"
+#include "lookup.h"
 #include "snapshot.h"
 
 _Static_assert(sizeof(((struct modmap_error *)0)->message) == sizeof(((struct errmsg *)0)->text),
@@ -17,7 +20,8 @@ _Static_assert(sizeof(((struct modmap_error *)0)->message) == sizeof(((struct er
 
 struct modmap_snapshot {
 	struct snapshot s;
-	size_t *by_start;	/* indices of s.map sorted by start, for find */
+	struct addrmap where;	/* for find */
+	struct lookup *lk;	/* for modmap_lookup, made on its first call */
 };
 
 struct modmap_cache {
@@ -41,39 +45,16 @@ static int fail(struct modmap_error *out, int code, const char *text)
 	return -1;
 }
 
-/* For qsort_r-free sorting: the snapshot being sorted rides along in a pair. */
-struct by_start {
-	uint64_t start, limit;
-	size_t i;
-};
-
-static int cmp_by_start(const void *a, const void *b)
-{
-	const struct by_start *x = a, *y = b;
-	if (x->start != y->start)
-		return x->start < y->start ? -1 : 1;
-	/* Wider first, so that of equal starts the innermost comes last. */
-	if (x->limit != y->limit)
-		return x->limit > y->limit ? -1 : 1;
-	return x->i < y->i ? -1 : x->i > y->i;
-}
-
 static int index_build(struct modmap_snapshot *m)
 {
-	size_t n = m->s.n;
-	struct by_start *tmp = malloc((n ? n : 1) * sizeof *tmp);
-	m->by_start = malloc((n ? n : 1) * sizeof *m->by_start);
-	if (!tmp || !m->by_start) {
-		free(tmp);
+	struct addrmap_range *r = malloc((m->s.n ? m->s.n : 1) * sizeof *r);
+	if (!r)
 		return -1;
-	}
-	for (size_t i = 0; i < n; i++)
-		tmp[i] = (struct by_start){ m->s.map[i].start, m->s.map[i].limit, i };
-	qsort(tmp, n, sizeof *tmp, cmp_by_start);
-	for (size_t i = 0; i < n; i++)
-		m->by_start[i] = tmp[i].i;
-	free(tmp);
-	return 0;
+	for (size_t i = 0; i < m->s.n; i++)
+		r[i] = (struct addrmap_range){ m->s.map[i].start, m->s.map[i].limit };
+	int rc = addrmap_build(&m->where, r, m->s.n);
+	free(r);
+	return rc;
 }
 
 int modmap_snapshot_read(uint64_t pid, const struct modmap_options *opts,
@@ -149,8 +130,9 @@ void modmap_snapshot_free(struct modmap_snapshot *m)
 {
 	if (!m)
 		return;
+	lookup_free(m->lk);
+	addrmap_free(&m->where);
 	snapshot_free(&m->s);
-	free(m->by_start);
 	free(m);
 }
 
@@ -196,23 +178,28 @@ const char *modmap_snapshot_container_id(const struct modmap_snapshot *m)
 
 long long modmap_snapshot_find(const struct modmap_snapshot *m, uint64_t addr)
 {
-	const struct mapping *map = m->s.map;
-	size_t lo = 0, hi = m->s.n;
-	/* The last mapping, in start order, that starts at or below addr. */
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (map[m->by_start[mid]].start <= addr)
-			lo = mid + 1;
-		else
-			hi = mid;
+	return addrmap_find(&m->where, addr);
+}
+
+int modmap_lookup(struct modmap_snapshot *m, uint64_t addr, struct modmap_lookup *out,
+		  struct modmap_error *err)
+{
+	struct errmsg e;
+	struct lookup_answer a;
+	if (!m->lk && !(m->lk = lookup_new(&m->s, m->s.pid, &e))) {
+		error_out(err, &e);
+		return -1;
 	}
-	/* Nested mappings: the latest-starting one that holds addr is innermost. */
-	while (lo > 0) {
-		const struct mapping *r = &map[m->by_start[--lo]];
-		if (addr < r->limit)
-			return (long long)m->by_start[lo];
-	}
-	return -1;
+	lookup_address(m->lk, addr, &a);
+	memset(out, 0, sizeof *out);
+	out->address = a.address;
+	out->mapping = a.index;
+	out->file_offset = a.file_offset;
+	out->has_elf_vaddr = a.has_elf_vaddr;
+	out->elf_vaddr = a.elf_vaddr;
+	out->has_rva = a.has_rva;
+	out->rva = a.rva;
+	return 0;
 }
 
 struct modmap_cache *modmap_cache_new(void)
@@ -300,6 +287,34 @@ int modmap_attach(uint64_t pid, const char *snapshot_path, const char *profile_p
 		stats->kept_locations = st.kept_locations;
 	}
 	return 0;
+}
+
+int modmap_collect(const struct modmap_snapshot *m, const char *dir, uint64_t max_file_size,
+		   void (*skipped)(void *ctx, const char *line), void *ctx,
+		   struct modmap_collect_stats *stats, struct modmap_error *err)
+{
+	if (!m || !dir || !*dir)
+		return fail(err, MODMAP_ERR_OTHER, "collect needs a snapshot and a directory");
+	struct collect c = {
+		.dir = dir,
+		.max_file_size = max_file_size,
+		.skipped = skipped,
+		.ctx = ctx,
+	};
+	struct errmsg e;
+	int rc = collect_snapshot(&c, &m->s, &e);
+	collect_free(&c);
+	if (rc < 0) {
+		error_out(err, &e);
+		return -1;
+	}
+	if (stats) {
+		stats->copied = c.st.copied;
+		stats->bytes = c.st.bytes;
+		stats->present = c.st.present;
+		stats->skipped = c.st.skipped;
+	}
+	return c.st.skipped ? 1 : 0;
 }
 
 const char *modmap_version(void)

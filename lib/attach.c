@@ -23,6 +23,7 @@
 #include <string.h>
 #include <zlib.h>
 
+#include "addrmap.h"
 #include "attach.h"
 #include "gz.h"
 #include "jit.h"
@@ -329,13 +330,14 @@ static int strkey_cmp(const void *a, const void *b)
 	return (x->slot > y->slot) - (x->slot < y->slot);
 }
 
+struct strslot;
+
 struct attach_stream {
 	const struct attach_mapping *snap;
 	size_t n;
 	attach_put_fn put;
 	void *put_ctx;
-	struct key *by_start;	/* snapshot mappings with a non-empty range */
-	size_t nsorted;
+	struct addrmap where;	/* which snapshot mapping holds an address */
 	unsigned *has;		/* per snapshot mapping: flags carried over */
 	unsigned char *has_seen;	/* ... from at least one old mapping */
 	uint64_t *str;		/* per string slot: its string-table index */
@@ -347,6 +349,12 @@ struct attach_stream {
 	uint64_t len1;		/* what the first pass saw: length and CRC */
 	uint32_t crc1;
 	int writing;		/* second pass */
+	int collecting;		/* a snapshot's second pass: only its strings */
+	struct strslot *slot;	/* ... the strings its mappings name, by index */
+	size_t nslot, kslot;
+	size_t *slot_off;	/* ... where each one's bytes begin in strs */
+	struct buf strs;
+	struct attach_jit_reader *jr;	/* a snapshot's JIT symbols, also (--jit) */
 	int mappings_done;
 	size_t strings;		/* string fields written so far */
 	struct buf out;		/* output not yet handed to put */
@@ -367,14 +375,10 @@ static int oldmap_empty(const struct oldmap *m)
 	return (m->file_len == 0 && m->bid_len == 0) || m->limit <= m->start;
 }
 
-/* The index of the snapshot mapping holding addr, or -1. */
+/* The index of the (innermost) snapshot mapping holding addr, or -1. */
 static long snap_find(const struct attach_stream *a, uint64_t addr)
 {
-	size_t k = key_upper(a->by_start, a->nsorted, addr);
-	if (k == 0)
-		return -1;
-	uint32_t i = a->by_start[k - 1].i;
-	return addr < a->snap[i].limit ? (long)i : -1;
+	return (long)addrmap_find(&a->where, addr);
 }
 
 /* The index of the old mapping with this id, or -1. */
@@ -399,23 +403,29 @@ static int attach_index(struct attach_stream *a, struct errmsg *err)
 	}
 	/* calloc(x ? x : 1, ...): never a zero-size request. */
 	struct strkey *strs = calloc(n2 ? n2 : 1, sizeof *strs);
-	a->by_start = calloc(n ? n : 1, sizeof *a->by_start);
+	struct addrmap_range *ranges = calloc(n ? n : 1, sizeof *ranges);
 	a->has = calloc(n ? n : 1, sizeof *a->has);
 	a->has_seen = calloc(n ? n : 1, 1);
 	a->str = calloc(n2 ? n2 : 1, sizeof *a->str);
 	a->rep = calloc(n2 ? n2 : 1, sizeof *a->rep);
 	a->old_by_id = calloc(nold ? nold : 1, sizeof *a->old_by_id);
-	if (!strs || !a->by_start || !a->has || !a->has_seen || !a->str || !a->rep ||
+	if (!strs || !ranges || !a->has || !a->has_seen || !a->str || !a->rep ||
 	    !a->old_by_id) {
 		free(strs);
+		free(ranges);
 		err_set(err, "out of memory");
 		return -1;
 	}
 
 	for (uint32_t i = 0; i < n; i++)
-		if (a->snap[i].limit > a->snap[i].start)
-			a->by_start[a->nsorted++] = (struct key){ a->snap[i].start, i };
-	qsort(a->by_start, a->nsorted, sizeof *a->by_start, key_cmp);
+		ranges[i] = (struct addrmap_range){ a->snap[i].start, a->snap[i].limit };
+	int built = addrmap_build(&a->where, ranges, n);
+	free(ranges);
+	if (built < 0) {
+		free(strs);
+		err_set(err, "out of memory");
+		return -1;
+	}
 
 	for (uint32_t i = 0; i < nold; i++)
 		a->old_by_id[i] = (struct key){ a->sc.old[i].id, i };
@@ -574,9 +584,12 @@ static enum action scan_header(struct attach_stream *a, const struct pb_field *f
 			return SKIP;
 		}
 		s->nlocations++;
-		return s->want_locations ? KEEP : SKIP;
+		return s->want_locations || (a->jr && plen <= MESSAGE_MAX) ? KEEP : SKIP;
 	case PROFILE_FUNCTION:
-		return a->jit && f->type == PB_LEN ? KEEP : SKIP;
+	case PROFILE_SAMPLE:
+		if (f->type == PB_LEN && a->jr)
+			return plen <= MESSAGE_MAX ? KEEP : SKIP;	/* a bigger one is left out */
+		return f->number == PROFILE_FUNCTION && a->jit && f->type == PB_LEN ? KEEP : SKIP;
 	case PROFILE_STRING_TABLE: {
 		unsigned char *full = grow(s->full, &s->full_cap, s->nstrings / 8, 1);
 		if (!full) {
@@ -833,8 +846,12 @@ static int write_location(struct attach_stream *a, const unsigned char *p, size_
 static int bad_at(const struct attach_stream *a, struct errmsg *err, uint64_t at,
 		  const char *what, size_t ordinal, const char *why)
 {
-	return a->writing ? changed(err) : fail_at(err, at, what, ordinal, why);
+	return a->writing || a->collecting ? changed(err) : fail_at(err, at, what, ordinal, why);
 }
+
+static enum action collect_header(struct attach_stream *a, const struct pb_field *f);
+static int collect_string(struct attach_stream *a, const unsigned char *p, size_t len,
+			  struct errmsg *err);
 
 /* A field's payload is all there: p is it when it was kept. */
 static int field_done(struct attach_stream *a, const unsigned char *p, size_t len,
@@ -842,7 +859,14 @@ static int field_done(struct attach_stream *a, const unsigned char *p, size_t le
 {
 	struct split *sp = &a->sp;
 	int rc = 0;
-	if (sp->action == KEEP && sp->oversize) {
+	if (a->collecting && sp->action == KEEP && sp->oversize) {
+		err_set(err, "not a valid pprof profile: string %llu: longer than attach handles "
+			"(64 MiB) (field at byte %llu)", (unsigned long long)a->strings,
+			(unsigned long long)sp->at);
+		rc = -1;
+	} else if (a->collecting) {
+		rc = sp->action == KEEP ? collect_string(a, p, len, err) : 0;
+	} else if (sp->action == KEEP && sp->oversize) {
 		rc = bad_at(a, err, sp->at,
 			    sp->f.number == PROFILE_MAPPING    ? "mapping"
 			    : sp->f.number == PROFILE_FUNCTION ? "function"
@@ -850,9 +874,14 @@ static int field_done(struct attach_stream *a, const unsigned char *p, size_t le
 			     sp->f.number == PROFILE_MAPPING ? a->sc.nold + 1 : a->sc.nlocations,
 			     "longer than attach handles (64 MiB)");
 	} else if (sp->action == KEEP && !a->writing) {
-		rc = sp->f.number == PROFILE_MAPPING	? scan_mapping(a, p, len, err)
-		     : sp->f.number == PROFILE_FUNCTION ? scan_function(a, p, len, err)
-							: scan_location(a, p, len, err);
+		if (a->jr && sp->f.number != PROFILE_MAPPING)
+			attach_jit_reader_field(a->jr, sp->f.number, p, len);
+		if (sp->f.number == PROFILE_MAPPING)
+			rc = scan_mapping(a, p, len, err);
+		else if (sp->f.number == PROFILE_FUNCTION && a->jit)
+			rc = scan_function(a, p, len, err);
+		else if (sp->f.number == PROFILE_LOCATION && a->sc.want_locations)
+			rc = scan_location(a, p, len, err);
 	} else if (sp->action == KEEP) {
 		rc = write_location(a, p, len, err);
 	} else if (a->writing && sp->f.number == PROFILE_STRING_TABLE && sp->f.type == PB_LEN &&
@@ -874,8 +903,9 @@ static int field_begin(struct attach_stream *a, const struct pb_field *f, uint64
 	sp->f = *f;
 	sp->plen = sp->left = plen;
 	sp->in_payload = 1;
-	sp->action = a->writing ? write_header(a, f, raw, hlen, err, &failed)
-				: scan_header(a, f, plen, err, &failed);
+	sp->action = a->collecting ? collect_header(a, f)
+		     : a->writing  ? write_header(a, f, raw, hlen, err, &failed)
+				   : scan_header(a, f, plen, err, &failed);
 	sp->oversize = sp->action == KEEP && plen > MESSAGE_MAX;
 	if (failed)
 		return -1;
@@ -899,7 +929,9 @@ static int split_feed(struct attach_stream *a, const unsigned char *p, size_t le
 			const char *why = NULL;
 			if (old) {
 				size_t k = len < HEADER_MAX - old ? len : HEADER_MAX - old;
-				memcpy(sp->hdr + old, p, k);
+				/* p holds len > 0 bytes here; the analyser loses
+				 * track of it across the loop. */
+				memcpy(sp->hdr + old, p, k);	/* NOLINT(clang-analyzer-core.NonNullParamChecker) */
 				h = sp->hdr;
 				avail = old + k;
 			}
@@ -1123,7 +1155,7 @@ void attach_stream_free(struct attach_stream *a)
 {
 	if (!a)
 		return;
-	free(a->by_start);
+	addrmap_free(&a->where);
 	free(a->has);
 	free(a->has_seen);
 	free(a->str);
@@ -1133,6 +1165,9 @@ void attach_stream_free(struct attach_stream *a)
 	free(a->jit_sym);
 	free(a->jit_name);
 	free(a->jit_file);
+	free(a->slot);
+	free(a->slot_off);
+	buf_free(&a->strs);
 	scan_free(&a->sc);
 	buf_free(&a->sp.body);
 	buf_free(&a->out);
@@ -1252,6 +1287,132 @@ int attach_table_from_profile(const unsigned char *p, size_t len, struct attach_
 fail:
 	attach_stream_free(a);
 	return -1;
+}
+
+/* ---- a snapshot's table, as a stream -------------------------------------- */
+
+struct attach_stream *attach_table_reader_new(struct errmsg *err)
+{
+	struct attach_stream *a = attach_stream_new(NULL, 0, NULL, NULL, err);
+	if (a)
+		a->sc.want_locations = 0;
+	return a;
+}
+
+void attach_table_reader_set_jit(struct attach_stream *a, struct attach_jit_reader *j)
+{
+	a->jr = j;
+}
+
+int attach_table_scan(struct attach_stream *a, const void *p, size_t len, struct errmsg *err)
+{
+	return split_feed(a, p, len, err);
+}
+
+/* The second pass keeps the string-table entries the slots name, no more. */
+static enum action collect_header(struct attach_stream *a, const struct pb_field *f)
+{
+	if (f->number != PROFILE_STRING_TABLE || f->type != PB_LEN)
+		return SKIP;
+	uint64_t i = a->strings++;
+	return (a->kslot < a->nslot && a->slot[a->kslot].index == i) ||
+			       (a->jr && attach_jit_reader_wants(a->jr, i))
+		       ? KEEP
+		       : SKIP;
+}
+
+static int collect_string(struct attach_stream *a, const unsigned char *p, size_t len,
+			  struct errmsg *err)
+{
+	uint64_t index = a->strings - 1;
+	if (a->jr && attach_jit_reader_string(a->jr, index, p, len, err) < 0)
+		return -1;
+	if (a->kslot >= a->nslot || a->slot[a->kslot].index != index)
+		return 0;	/* only the JIT symbols' */
+	size_t off = a->strs.len;
+	buf_put(&a->strs, p, len);
+	if (a->strs.oom) {
+		err_set(err, "out of memory");
+		return -1;
+	}
+	for (uint64_t i = a->slot[a->kslot].index; a->kslot < a->nslot &&
+						   a->slot[a->kslot].index == i; a->kslot++) {
+		a->slot_off[a->kslot] = off;
+		*a->slot[a->kslot].n = len;
+	}
+	return 0;
+}
+
+/* The end of the first pass: the table is checked, the strings it names listed. */
+static int table_plan(struct attach_stream *a, struct errmsg *err)
+{
+	struct scan *s = &a->sc;
+	if (split_end(a, err) < 0 || scan_check_strings(s, err) < 0 ||
+	    (a->jr && attach_jit_reader_plan(a->jr, err) < 0))
+		return -1;
+	a->slot = malloc((s->nold ? s->nold : 1) * 2 * sizeof *a->slot);
+	a->slot_off = malloc((s->nold ? s->nold : 1) * 2 * sizeof *a->slot_off);
+	if (!a->slot || !a->slot_off) {
+		err_set(err, "out of memory");
+		return -1;
+	}
+	for (size_t j = 0; j < s->nold; j++) {
+		struct oldmap *m = &s->old[j];
+		const uint64_t idx[2] = { m->filename, m->build_id };
+		m->file = m->bid = "";
+		m->file_len = m->bid_len = 0;
+		for (int w = 0; w < 2; w++) {
+			if (idx[w] == 0)
+				continue;	/* "" already */
+			a->slot[a->nslot].index = idx[w];
+			a->slot[a->nslot].s = w ? &m->bid : &m->file;
+			a->slot[a->nslot].n = w ? &m->bid_len : &m->file_len;
+			a->nslot++;
+		}
+	}
+	qsort(a->slot, a->nslot, sizeof *a->slot, strslot_cmp);
+	a->len1 = a->sp.pos;
+	a->crc1 = a->sp.crc;
+	buf_free(&a->sp.body);
+	memset(&a->sp, 0, sizeof a->sp);
+	a->collecting = 1;
+	return 0;
+}
+
+int attach_table_collect(struct attach_stream *a, const void *p, size_t len, struct errmsg *err)
+{
+	if (!a->collecting && table_plan(a, err) < 0)
+		return -1;
+	return split_feed(a, p, len, err);
+}
+
+int attach_table_finish(struct attach_stream *a, struct attach_mapping **out, size_t *n,
+			struct buf *strings, struct errmsg *err)
+{
+	struct scan *s = &a->sc;
+	*out = NULL;
+	if (!a->collecting && table_plan(a, err) < 0)
+		return -1;
+	if (split_end(a, err) < 0)
+		return -1;
+	if (a->sp.pos != a->len1 || a->sp.crc != a->crc1 || a->kslot != a->nslot)
+		return changed(err);
+	for (size_t k = 0; k < a->nslot; k++)
+		*a->slot[k].s = a->strs.p ? (const char *)a->strs.p + a->slot_off[k] : "";
+	if (!(*out = malloc((s->nold ? s->nold : 1) * sizeof **out))) {
+		err_set(err, "out of memory");
+		return -1;
+	}
+	for (size_t i = 0; i < s->nold; i++) {
+		const struct oldmap *m = &s->old[i];
+		(*out)[i] = (struct attach_mapping){ m->start, m->limit, m->offset, m->file, m->bid,
+						     m->file_len, m->bid_len };
+	}
+	*n = s->nold;
+	/* The table borrows these bytes: the caller keeps them. */
+	*strings = a->strs;
+	memset(&a->strs, 0, sizeof a->strs);
+	return 0;
 }
 
 int attach_table_from_snapshot(const struct snapshot *s, struct attach_mapping **out,

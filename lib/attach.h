@@ -65,6 +65,30 @@ int attach_table_from_profile(const unsigned char *p, size_t len, struct attach_
 			      size_t *n, struct errmsg *err);
 
 /*
+ * The same, read as a stream in two passes over the decompressed bytes of
+ * a saved snapshot (any pprof profile), so that memory goes with its
+ * mapping table, not with its size (a gzip bomb, a profile with samples):
+ *
+ *   a = attach_table_reader_new(err);
+ *   attach_table_scan(a, ...) for every piece, then attach_table_collect
+ *   for every piece of the same bytes again; attach_table_finish;
+ *   attach_stream_free(a) in any case.
+ *
+ * The second pass keeps only the strings the mappings name. *out borrows
+ * them from strings, which attach_table_finish hands to the caller.
+ */
+struct attach_stream;
+struct attach_jit_reader;
+struct attach_stream *attach_table_reader_new(struct errmsg *err);
+/* Before the first piece: also hand the JIT symbols' fields to j (--jit). */
+void attach_table_reader_set_jit(struct attach_stream *a, struct attach_jit_reader *j);
+int attach_table_scan(struct attach_stream *a, const void *p, size_t len, struct errmsg *err);
+int attach_table_collect(struct attach_stream *a, const void *p, size_t len,
+			 struct errmsg *err);
+int attach_table_finish(struct attach_stream *a, struct attach_mapping **out, size_t *n,
+			struct buf *strings, struct errmsg *err);
+
+/*
  * Does p look like CBOR rather than protobuf? (A map or array first, or
  * the self-describe tag: no pprof profile starts so.)
  */
@@ -140,6 +164,36 @@ int attach_profile(const unsigned char *p, size_t len, const struct attach_mappi
  */
 int attach_jit_from_profile(const unsigned char *p, size_t len, struct jit_table *t,
 			    struct errmsg *err);
+
+/*
+ * The same, as a stream (attach_jit.c): the table reader
+ * (attach_table_reader_set_jit) hands the first pass's samples, locations
+ * and functions to attach_jit_reader_field; attach_jit_reader_plan lists
+ * the strings they name; the second pass hands those over
+ * (attach_jit_reader_wants, attach_jit_reader_string);
+ * attach_jit_reader_finish fills t (initialised by the caller). What is
+ * kept is bounded, as attach_jit_from_profile's is.
+ */
+struct attach_jit_reader;
+struct attach_jit_reader *attach_jit_reader_new(void);
+void attach_jit_reader_free(struct attach_jit_reader *j);
+void attach_jit_reader_field(struct attach_jit_reader *j, uint64_t number,
+			     const unsigned char *p, size_t len);
+int attach_jit_reader_plan(struct attach_jit_reader *j, struct errmsg *err);
+int attach_jit_reader_wants(const struct attach_jit_reader *j, uint64_t index);
+int attach_jit_reader_string(struct attach_jit_reader *j, uint64_t index,
+			     const unsigned char *p, size_t len, struct errmsg *err);
+int attach_jit_reader_finish(struct attach_jit_reader *j, struct jit_table *t,
+			     struct errmsg *err);
+
+/*
+ * Fills s (initialised by the caller) from a snapshot saved as pprof or
+ * CBOR at path ("-": standard input), read whole up to max bytes, also
+ * decompressed (0: ATTACH_MAX_SIZE); s owns copies of the strings. err
+ * names the file and the reason; s may then hold some records.
+ */
+int snapshot_read_saved(const char *path, uint64_t max, struct snapshot *s,
+			struct errmsg *err);
 
 /* One attach from end to end (attach_run.c). */
 struct attach_job {

@@ -3,8 +3,15 @@
  * --format pprof`, see emit_pprof.c), read back into a jit_table for
  * `attach --jit --snapshot`. Each is a sample labelled jit_size (and
  * jit_source) whose location has the symbol's start address and one line
- * naming it. A pure function over the decompressed bytes; what does not fit
- * these shapes, or lies past the bounds, is left out.
+ * naming it. What does not fit these shapes, or lies past the bounds, is
+ * left out.
+ *
+ * The profile is never held whole: a first pass hands over the samples,
+ * locations and functions (attach_jit_reader_field), which are kept as
+ * numbers; a second the strings they name, and only those
+ * (attach_jit_reader_wants, attach_jit_reader_string). attach.c's
+ * snapshot table reader drives both passes; attach_jit_from_profile drives
+ * them over bytes held in memory.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -34,9 +41,17 @@ struct jsample {
 	uint64_t loc, size, size_key, source_key, source;
 };
 
-struct jread {
-	struct jstr *str;
-	size_t nstr, str_cap;
+/* A string some symbol needs: its index, and where its bytes went in strs. */
+struct jneed {
+	uint64_t index;
+	size_t off, len;
+	int got;
+};
+
+struct attach_jit_reader {
+	struct jneed *need;	/* sorted by index, no two alike */
+	size_t nneed, need_cap, kneed;
+	struct buf strs;
 	struct jfn *fn;
 	size_t nfn, fn_cap;
 	struct jloc *loc;
@@ -87,7 +102,7 @@ static int read_label(const unsigned char *p, size_t len, uint64_t *key, uint64_
 	return rc;
 }
 
-static void read_sample(struct jread *j, const unsigned char *p, size_t len)
+static void read_sample(struct attach_jit_reader *j, const unsigned char *p, size_t len)
 {
 	struct pb_reader r = pb_reader(p, len);
 	struct pb_field f;
@@ -123,7 +138,7 @@ static void read_sample(struct jread *j, const unsigned char *p, size_t len)
 		*d = s;
 }
 
-static void read_location(struct jread *j, const unsigned char *p, size_t len)
+static void read_location(struct attach_jit_reader *j, const unsigned char *p, size_t len)
 {
 	struct pb_reader r = pb_reader(p, len);
 	struct pb_field f;
@@ -152,7 +167,7 @@ static void read_location(struct jread *j, const unsigned char *p, size_t len)
 		*d = l;
 }
 
-static void read_function(struct jread *j, const unsigned char *p, size_t len)
+static void read_function(struct attach_jit_reader *j, const unsigned char *p, size_t len)
 {
 	struct pb_reader r = pb_reader(p, len);
 	struct pb_field f;
@@ -185,88 +200,196 @@ static const void *find_id(const void *base, size_t n, size_t sz, uint64_t id)
 	return id ? bsearch(&id, base, n, sz, by_id) : NULL;
 }
 
-static const struct jstr *str_at(const struct jread *j, uint64_t i)
+static const struct jneed *need_find(const struct attach_jit_reader *j, uint64_t i)
 {
-	return i < j->nstr ? &j->str[i] : NULL;
+	size_t lo = 0, hi = j->nneed;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (j->need[mid].index < i)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < j->nneed && j->need[lo].index == i ? &j->need[lo] : NULL;
 }
 
-static int str_is(const struct jread *j, uint64_t i, const char *s)
+static const struct jstr *str_at(const struct attach_jit_reader *j, uint64_t i, struct jstr *out)
 {
-	const struct jstr *x = str_at(j, i);
+	const struct jneed *n = need_find(j, i);
+	if (i == 0) {	/* string_table[0] is "" */
+		*out = (struct jstr){ (const unsigned char *)"", 0 };
+		return out;
+	}
+	if (!n || !n->got)
+		return NULL;
+	*out = (struct jstr){ j->strs.p + n->off, n->len };
+	return out;
+}
+
+static int str_is(const struct attach_jit_reader *j, uint64_t i, const char *s)
+{
+	struct jstr b;
+	const struct jstr *x = str_at(j, i, &b);
 	return x && x->len == strlen(s) && memcmp(x->p, s, x->len) == 0;
+}
+
+struct attach_jit_reader *attach_jit_reader_new(void)
+{
+	return calloc(1, sizeof(struct attach_jit_reader));
+}
+
+void attach_jit_reader_free(struct attach_jit_reader *j)
+{
+	if (!j)
+		return;
+	free(j->need);
+	buf_free(&j->strs);
+	free(j->fn);
+	free(j->loc);
+	free(j->smp);
+	free(j);
+}
+
+void attach_jit_reader_field(struct attach_jit_reader *j, uint64_t number,
+			     const unsigned char *p, size_t len)
+{
+	if (number == PROFILE_SAMPLE)
+		read_sample(j, p, len);
+	else if (number == PROFILE_LOCATION)
+		read_location(j, p, len);
+	else if (number == PROFILE_FUNCTION)
+		read_function(j, p, len);
+}
+
+static void need_add(struct attach_jit_reader *j, uint64_t i)
+{
+	struct jneed *n = i ? more(&j->need, &j->nneed, &j->need_cap, sizeof *n, &j->oom) : NULL;
+	if (n)
+		*n = (struct jneed){ i, 0, 0, 0 };
+}
+
+int attach_jit_reader_plan(struct attach_jit_reader *j, struct errmsg *err)
+{
+	if (j->oom) {
+		err_setc(err, ERR_NO_MEMORY, "out of memory");
+		return -1;
+	}
+	qsort(j->fn, j->nfn, sizeof *j->fn, by_id);
+	qsort(j->loc, j->nloc, sizeof *j->loc, by_id);
+	for (size_t i = 0; i < j->nsmp; i++) {
+		const struct jsample *s = &j->smp[i];
+		need_add(j, s->size_key);
+		need_add(j, s->source_key);
+		need_add(j, s->source);
+		const struct jloc *l = find_id(j->loc, j->nloc, sizeof *j->loc, s->loc);
+		const struct jfn *fn = l ? find_id(j->fn, j->nfn, sizeof *j->fn, l->fn) : NULL;
+		if (fn) {
+			need_add(j, fn->name);
+			need_add(j, fn->file);
+		}
+	}
+	if (j->oom) {
+		err_setc(err, ERR_NO_MEMORY, "out of memory");
+		return -1;
+	}
+	qsort(j->need, j->nneed, sizeof *j->need, by_id);
+	size_t k = 0;
+	for (size_t i = 0; i < j->nneed; i++)
+		if (k == 0 || j->need[k - 1].index != j->need[i].index)
+			j->need[k++] = j->need[i];
+	j->nneed = k;
+	return 0;
+}
+
+int attach_jit_reader_wants(const struct attach_jit_reader *j, uint64_t index)
+{
+	return need_find(j, index) != NULL;
+}
+
+int attach_jit_reader_string(struct attach_jit_reader *j, uint64_t index,
+			     const unsigned char *p, size_t len, struct errmsg *err)
+{
+	struct jneed *n = (struct jneed *)need_find(j, index);
+	if (!n)
+		return 0;
+	n->off = j->strs.len;
+	n->len = len;
+	n->got = 1;
+	buf_put(&j->strs, p, len);
+	if (j->strs.oom) {
+		err_setc(err, ERR_NO_MEMORY, "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+int attach_jit_reader_finish(struct attach_jit_reader *j, struct jit_table *t,
+			     struct errmsg *err)
+{
+	for (size_t i = 0; i < j->nsmp; i++) {
+		const struct jsample *s = &j->smp[i];
+		if (!str_is(j, s->size_key, "jit_size"))
+			continue;
+		const struct jloc *l = find_id(j->loc, j->nloc, sizeof *j->loc, s->loc);
+		const struct jfn *fn = l ? find_id(j->fn, j->nfn, sizeof *j->fn, l->fn) : NULL;
+		struct jstr nb, fb;
+		const struct jstr *name = fn ? str_at(j, fn->name, &nb) : NULL;
+		if (!name) {
+			t->dropped++;
+			continue;
+		}
+		int source = str_is(j, s->source_key, "jit_source") &&
+					     str_is(j, s->source, jit_source_name(JIT_JITDUMP))
+				     ? JIT_JITDUMP
+				     : JIT_PERF_MAP;
+		long k = jit_add(t, l->address, s->size, (const char *)name->p, name->len, source);
+		const struct jstr *file = str_at(j, fn->file, &fb);
+		if (k >= 0 && (l->line || (file && file->len)))
+			jit_add_line(t, (size_t)k, l->address, (uint32_t)l->line,
+				     file ? (const char *)file->p : "", file ? file->len : 0);
+	}
+	if (jit_finish(t) < 0) {
+		err_setc(err, ERR_NO_MEMORY, "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+/* Both passes over a profile held in memory. */
+static int pass(const unsigned char *p, size_t len, struct attach_jit_reader *j, int second,
+		struct errmsg *err)
+{
+	struct pb_reader r = pb_reader(p, len);
+	struct pb_field f;
+	const char *why = NULL;
+	uint64_t strings = 0;
+	int rc;
+	while ((rc = pb_next(&r, &f, &why)) > 0) {
+		if (f.type != PB_LEN)
+			continue;
+		if (!second)
+			attach_jit_reader_field(j, f.number, f.data, f.len);
+		else if (f.number == PROFILE_STRING_TABLE &&
+			 attach_jit_reader_string(j, strings++, f.data, f.len, err) < 0)
+			return -1;
+	}
+	if (rc < 0) {
+		err_set(err, "not a valid pprof profile: %s", why);
+		return -1;
+	}
+	return 0;
 }
 
 int attach_jit_from_profile(const unsigned char *p, size_t len, struct jit_table *t,
 			    struct errmsg *err)
 {
-	struct jread j = { 0 };
-	struct pb_reader r = pb_reader(p, len);
-	struct pb_field f;
-	const char *why = NULL;
-	int rc;
-	while ((rc = pb_next(&r, &f, &why)) > 0) {
-		if (f.type != PB_LEN)
-			continue;
-		switch (f.number) {
-		case PROFILE_STRING_TABLE: {
-			struct jstr *s = more(&j.str, &j.nstr, &j.str_cap, sizeof *s, &j.oom);
-			if (s)
-				*s = (struct jstr){ f.data, f.len };
-			break;
-		}
-		case PROFILE_SAMPLE:
-			read_sample(&j, f.data, f.len);
-			break;
-		case PROFILE_LOCATION:
-			read_location(&j, f.data, f.len);
-			break;
-		case PROFILE_FUNCTION:
-			read_function(&j, f.data, f.len);
-			break;
-		default:
-			break;
-		}
-	}
-	if (rc < 0 || j.oom) {
-		if (j.oom)
-			err_setc(err, ERR_NO_MEMORY, "out of memory");
-		else
-			err_set(err, "not a valid pprof profile: %s", why);
-		rc = -1;
-		goto done;
-	}
-	qsort(j.fn, j.nfn, sizeof *j.fn, by_id);
-	qsort(j.loc, j.nloc, sizeof *j.loc, by_id);
-	for (size_t i = 0; i < j.nsmp; i++) {
-		const struct jsample *s = &j.smp[i];
-		if (!str_is(&j, s->size_key, "jit_size"))
-			continue;
-		const struct jloc *l = find_id(j.loc, j.nloc, sizeof *j.loc, s->loc);
-		const struct jfn *fn = l ? find_id(j.fn, j.nfn, sizeof *j.fn, l->fn) : NULL;
-		const struct jstr *name = fn ? str_at(&j, fn->name) : NULL;
-		if (!name) {
-			t->dropped++;
-			continue;
-		}
-		int source = str_is(&j, s->source_key, "jit_source") &&
-					     str_is(&j, s->source, jit_source_name(JIT_JITDUMP))
-				     ? JIT_JITDUMP
-				     : JIT_PERF_MAP;
-		long k = jit_add(t, l->address, s->size, (const char *)name->p, name->len, source);
-		const struct jstr *file = str_at(&j, fn->file);
-		if (k >= 0 && (l->line || (file && file->len)))
-			jit_add_line(t, (size_t)k, l->address, (uint32_t)l->line,
-				     file ? (const char *)file->p : "", file ? file->len : 0);
-	}
-	rc = 0;
-	if (jit_finish(t) < 0) {
+	struct attach_jit_reader *j = attach_jit_reader_new();
+	int rc = -1;
+	if (!j)
 		err_setc(err, ERR_NO_MEMORY, "out of memory");
-		rc = -1;
-	}
-done:
-	free(j.str);
-	free(j.fn);
-	free(j.loc);
-	free(j.smp);
+	else if (pass(p, len, j, 0, err) == 0 && attach_jit_reader_plan(j, err) == 0 &&
+		 pass(p, len, j, 1, err) == 0 && attach_jit_reader_finish(j, t, err) == 0)
+		rc = 0;
+	attach_jit_reader_free(j);
 	return rc;
 }

@@ -13,6 +13,7 @@
 #include "buildid.h"
 #include "gz.h"
 #include "jit.h"
+#include "lookup.h"
 #include "platform.h"
 
 static const char *file_name(const char *path)
@@ -26,6 +27,172 @@ static void err_about(struct errmsg *err, const char *path, const struct errmsg 
 	int code = why->code;
 	err_set(err, "%s: %s", file_name(path), why->text);
 	err->code = code;
+}
+
+/* The decompressed profile goes by in pieces of this size, twice. */
+enum { ATTACH_WINDOW = 256 * 1024 };
+
+static int profile_read(void *ctx, void *p, size_t cap, size_t *got, struct errmsg *err)
+{
+	return platform_in_read(ctx, p, cap, got, err);
+}
+
+typedef int (*feed_fn)(struct attach_stream *a, const void *p, size_t len, struct errmsg *err);
+static int attach_pass(struct platform_in *in, uint64_t max, struct attach_stream *a,
+		       feed_fn feed, int second, unsigned char *window, uint64_t *total,
+		       struct errmsg *err);
+
+/*
+ * The first pass over a saved snapshot: a CBOR one (it starts so) is
+ * gathered into file, bounded by max, for attach_read_cbor; a pprof one
+ * goes by into a table reader, *a, never held whole. The gzip layer's
+ * errors come first, as in attach_pass.
+ */
+static int snapshot_first_pass(struct platform_in *in, uint64_t max, struct buf *file,
+			       struct attach_stream **a, struct attach_jit_reader *jr,
+			       unsigned char *window, struct errmsg *err)
+{
+	struct gz_reader *g = gz_reader_new(profile_read, in, max, err);
+	struct errmsg bad;
+	int rc = g ? 0 : -1, is_bad = 0, cbor = -1;
+	uint64_t total = 0;
+	while (rc == 0) {
+		size_t got;
+		if ((rc = gz_reader_read(g, window, ATTACH_WINDOW, &got, err)) < 0 || got == 0)
+			break;
+		total += got;
+		if (cbor < 0) {
+			cbor = attach_is_cbor(window, got);
+			if (!cbor && !(*a = attach_table_reader_new(err)))
+				rc = -1;
+			else if (!cbor)
+				attach_table_reader_set_jit(*a, jr);
+		}
+		if (is_bad && !gz_reader_is_gzip(g))
+			break;
+		if (is_bad || rc < 0)
+			continue;
+		if (cbor) {
+			buf_put(file, window, got);
+			if (file->oom) {
+				err_setc(err, ERR_NO_MEMORY, "out of memory");
+				rc = -1;
+			}
+		} else if (attach_table_scan(*a, window, got, &bad) < 0) {
+			is_bad = 1;
+		}
+	}
+	gz_reader_free(g);
+	if (rc == 0 && is_bad) {
+		*err = bad;
+		rc = -1;
+	}
+	if (rc == 0 && total == 0) {
+		err_set(err, "empty: not a pprof profile");
+		rc = -1;
+	}
+	return rc;
+}
+
+/*
+ * A saved snapshot's mapping table: a CBOR one's records go into s; a
+ * pprof one's strings into raw, which the table borrows. With j->jit, its
+ * JIT symbols too, into s->jit: a pprof one's gathered in the same passes.
+ */
+static int snapshot_table(const struct attach_job *j, struct snapshot *s, struct buf *file,
+			  struct buf *raw, struct attach_mapping **table, size_t *n,
+			  struct errmsg *why)
+{
+	struct attach_stream *a = NULL;
+	struct attach_jit_reader *jr = NULL;
+	struct platform_in *in = platform_in_open(j->snapshot, j->max, why);
+	unsigned char *window = malloc(ATTACH_WINDOW);
+	uint64_t total;
+	int rc = -1;
+	if (!in || !window || (j->jit && !(jr = attach_jit_reader_new()))) {
+		if (in)
+			err_setc(why, ERR_NO_MEMORY, "out of memory");
+		goto done;
+	}
+	if (snapshot_first_pass(in, j->max, file, &a, jr, window, why) < 0)
+		goto done;
+	if (!a) {
+		rc = attach_read_cbor(file->p, file->len, s, why) < 0 ||
+				     attach_table_from_snapshot(s, table, n, why) < 0
+			     ? -1
+			     : 0;
+		goto done;
+	}
+	if (platform_in_rewind(in, why) < 0 ||
+	    attach_pass(in, j->max, a, attach_table_collect, 1, window, &total, why) < 0 ||
+	    attach_table_finish(a, table, n, raw, why) < 0)
+		goto done;
+	if (jr) {
+		if (!(s->jit = malloc(sizeof *s->jit))) {
+			err_setc(why, ERR_NO_MEMORY, "out of memory");
+			goto done;
+		}
+		jit_table_init(s->jit);
+		if (attach_jit_reader_finish(jr, s->jit, why) < 0)
+			goto done;
+	}
+	rc = 0;
+done:
+	attach_jit_reader_free(jr);
+	attach_stream_free(a);
+	platform_in_close(in);
+	free(window);
+	return rc;
+}
+
+int snapshot_read_saved(const char *path, uint64_t max, struct snapshot *s,
+			struct errmsg *err)
+{
+	struct attach_job j = { .snapshot = path, .max = max ? max : ATTACH_MAX_SIZE };
+	struct buf file = { 0 }, raw = { 0 };
+	struct attach_mapping *table = NULL;
+	size_t n = 0;
+	struct errmsg why;
+	int rc = -1;
+
+	s->os = "linux";
+	s->saved = 1;
+	/* As attach reads it: a pprof one streamed, a CBOR one bounded. */
+	if (snapshot_table(&j, s, &file, &raw, &table, &n, &why) < 0)
+		goto bad;
+	if (s->n == 0) {	/* pprof: the table borrows from raw; copy it */
+		for (size_t i = 0; i < n; i++) {
+			struct mapping *m = snapshot_add(s);
+			uint32_t f, b;
+			if (!m ||
+			    (f = snapshot_intern(s, table[i].file, table[i].file_len)) == UINT32_MAX ||
+			    (b = snapshot_intern(s, table[i].build_id, table[i].build_id_len)) ==
+				    UINT32_MAX) {
+				err_setc(&why, ERR_NO_MEMORY, "out of memory");
+				goto bad;
+			}
+			m = &s->map[s->n - 1];
+			m->start = table[i].start;
+			m->limit = table[i].limit;
+			m->offset = table[i].offset;
+			m->file = f;
+			m->build_id = b;
+			if (i == 0)
+				m->flags |= MAPF_MAIN;	/* pprof puts the main executable first */
+		}
+		/* pprof says nothing of the OS: Windows paths tell a Windows process. */
+		if (n && lookup_path_is_windows(snapshot_str(s, s->map[0].file)))
+			s->os = "windows";
+	}
+	rc = 0;
+	goto done;
+bad:
+	err_about(err, path, &why);
+done:
+	free(table);
+	buf_free(&file);
+	buf_free(&raw);
+	return rc;
 }
 
 /*
@@ -47,27 +214,10 @@ static int attach_table(const struct attach_job *j, struct snapshot *s, struct b
 			bid_cache_free(ro.cache);
 		return r == READ_OK ? attach_table_from_snapshot(s, table, n, err) : -1;
 	}
-	const unsigned char *p;
-	size_t len;
 	struct errmsg why;
-	if (platform_read_file(j->snapshot, file, j->max, err) < 0)
+	if (snapshot_table(j, s, file, raw, table, n, &why) < 0) {
+		err_about(err, j->snapshot, &why);
 		return -1;
-	if (attach_unpack(file->p, file->len, j->max, raw, &p, &len, &why) < 0)
-		goto bad;
-	if (attach_is_cbor(p, len)) {
-		if (attach_read_cbor(p, len, s, &why) < 0 ||
-		    attach_table_from_snapshot(s, table, n, &why) < 0)
-			goto bad;
-	} else if (attach_table_from_profile(p, len, table, n, &why) < 0) {
-		goto bad;
-	} else if (j->jit) {
-		if (!(s->jit = malloc(sizeof *s->jit))) {
-			err_setc(&why, ERR_NO_MEMORY, "out of memory");
-			goto bad;
-		}
-		jit_table_init(s->jit);
-		if (attach_jit_from_profile(p, len, s->jit, &why) < 0)
-			goto bad;
 	}
 	if (!j->jit && s->jit) {	/* a CBOR snapshot's, not asked for */
 		jit_table_free(s->jit);
@@ -75,13 +225,7 @@ static int attach_table(const struct attach_job *j, struct snapshot *s, struct b
 		s->jit = NULL;
 	}
 	return 0;
-bad:
-	err_about(err, j->snapshot, &why);
-	return -1;
 }
-
-/* The decompressed profile goes by in pieces of this size, twice. */
-enum { ATTACH_WINDOW = 256 * 1024 };
 
 /* Where the rewritten profile goes: compressed, into the output file. */
 struct attach_sink {
@@ -99,11 +243,6 @@ static int sink_write(void *ctx, const void *p, size_t len, struct errmsg *err)
 	return platform_out_write(ctx, p, len, err);
 }
 
-static int profile_read(void *ctx, void *p, size_t cap, size_t *got, struct errmsg *err)
-{
-	return platform_in_read(ctx, p, cap, got, err);
-}
-
 /*
  * One pass over the decompressed profile: the first (scan) or the second
  * (write). *total counts its bytes. The gzip layer's errors come before
@@ -113,7 +252,8 @@ static int profile_read(void *ctx, void *p, size_t cap, size_t *got, struct errm
  * stop at the first bad field (a pipe of garbage is not spooled whole).
  */
 static int attach_pass(struct platform_in *in, uint64_t max, struct attach_stream *a,
-		       int second, unsigned char *window, uint64_t *total, struct errmsg *err)
+		       feed_fn feed, int second, unsigned char *window, uint64_t *total,
+		       struct errmsg *err)
 {
 	struct gz_reader *g = gz_reader_new(profile_read, in, max, err);
 	struct errmsg bad;
@@ -130,8 +270,8 @@ static int attach_pass(struct platform_in *in, uint64_t max, struct attach_strea
 		if (is_bad)
 			continue;
 		if (second)
-			rc = attach_stream_write(a, window, got, err);
-		else if (attach_stream_scan(a, window, got, &bad) < 0)
+			rc = feed(a, window, got, err);
+		else if (feed(a, window, got, &bad) < 0)
 			is_bad = 1;
 	}
 	gz_reader_free(g);
@@ -182,7 +322,8 @@ int attach_run(const struct attach_job *job, struct attach_stats *st, struct err
 		goto done;
 	}
 	if (!(a = attach_stream_new(table, n, sink_compress, &sink, &why)) ||
-	    attach_stream_set_jit(a, s.jit, &why) < 0 || attach_pass(in, j.max, a, 0, window, &total, &why) < 0)
+	    attach_stream_set_jit(a, s.jit, &why) < 0 ||
+	    attach_pass(in, j.max, a, attach_stream_scan, 0, window, &total, &why) < 0)
 		goto done;
 	if (total == 0) {
 		err_setc(&why, ERR_BAD_INPUT, "empty: not a pprof profile");
@@ -195,7 +336,7 @@ int attach_run(const struct attach_job *job, struct attach_stats *st, struct err
 	if (!(sink.file = platform_out_open(j.output, err)) ||
 	    !(sink.gz = gz_writer_new(sink_write, sink.file, err)))
 		goto done;
-	if (attach_pass(in, j.max, a, 1, window, &total, &why) < 0 ||
+	if (attach_pass(in, j.max, a, attach_stream_write, 1, window, &total, &why) < 0 ||
 	    attach_stream_finish(a, &why) < 0) {
 		in_bad = !attach_stream_output_failed(a);
 		if (!in_bad)

@@ -1,10 +1,10 @@
 /*
  * buildid.c - what a module file says about itself: ELF build-id and Go
  * build-ID notes, the PE CodeView record and image key, which of them a
- * --build-id mode picks, Go's time format and local zone for path+mtime
- * IDs, and the per-run identity cache. Portable C: no I/O but through
- * struct bytesrc (and a caller's callback for zoneinfo files), so every
- * reader here runs on bytes in a test or a fuzzer exactly as on a file.
+ * --build-id mode picks, and the per-run identity cache (which also keeps
+ * the run's Local zone for path+mtime IDs, gotime.c). Portable C: no I/O
+ * but through struct bytesrc, so every reader here runs on bytes in a
+ * test or a fuzzer exactly as on a file.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,6 +45,11 @@ static int src_read(const struct bytesrc *src, uint64_t off, void *buf, size_t l
 		return 0;
 	}
 	return src->read(src->ctx, off, buf, len);
+}
+
+int bytesrc_read(const struct bytesrc *src, uint64_t off, void *buf, size_t len)
+{
+	return src_read(src, off, buf, len);
 }
 
 static uint64_t get_u(const unsigned char *p, size_t n, int be)
@@ -390,6 +395,69 @@ static int pe_rva_to_off(const struct pe *pe, uint32_t rva, uint32_t len, uint64
 	return -1;
 }
 
+/* ---- PDB (MSF 7.0) ---------------------------------------------------- */
+
+static const char msf_magic[32] = "Microsoft C/C++ MSF 7.00\r\n\x1a" "DS\0\0\0";
+
+enum {
+	MSF_SUPERBLOCK = 56,	/* magic, block size, free map, blocks, dir bytes, _, map addr */
+	PDB_INFO = 28,		/* version, signature, age, GUID */
+	MSF_NIL_STREAM = -1,	/* a stream size meaning "no stream" */
+};
+
+/* The u32 at byte off of the stream directory, through its block list. */
+static int msf_dir_u32(const struct bytesrc *src, uint32_t bs, uint64_t map, uint32_t dirbytes,
+		       uint32_t nblocks, uint64_t off, uint32_t *out)
+{
+	unsigned char b[4];
+	if (dirbytes < 4 || off > dirbytes - 4u)
+		return -1;
+	if (src_read(src, map + off / bs * 4, b, 4) < 0)
+		return -1;
+	uint32_t blk = (uint32_t)get_u(b, 4, 0);
+	if (blk >= nblocks || src_read(src, (uint64_t)blk * bs + off % bs, b, 4) < 0)
+		return -1;
+	*out = (uint32_t)get_u(b, 4, 0);
+	return 0;
+}
+
+int pdb_identity(const struct bytesrc *src, char guid[33], uint32_t *age, const char **error)
+{
+	unsigned char sb[MSF_SUPERBLOCK], info[PDB_INFO];
+	guid[0] = '\0';
+	*age = 0;
+	if (src_read(src, 0, sb, sizeof sb) < 0 || memcmp(sb, msf_magic, sizeof msf_magic) != 0) {
+		*error = "not a PDB (MSF 7.0) file";
+		return -1;
+	}
+	*error = "malformed PDB";
+	uint32_t bs = (uint32_t)get_u(sb + 32, 4, 0), nblocks = (uint32_t)get_u(sb + 40, 4, 0);
+	uint32_t dirbytes = (uint32_t)get_u(sb + 44, 4, 0), mapblk = (uint32_t)get_u(sb + 52, 4, 0);
+	if ((bs != 512 && bs != 1024 && bs != 2048 && bs != 4096) || mapblk >= nblocks ||
+	    (uint64_t)(dirbytes + (uint64_t)bs - 1) / bs * 4 > bs)
+		return -1;	/* the directory's block list must fit its one block */
+	uint64_t map = (uint64_t)mapblk * bs;
+	uint32_t nstreams, size0, size1, first;
+	if (msf_dir_u32(src, bs, map, dirbytes, nblocks, 0, &nstreams) < 0 || nstreams < 2 ||
+	    nstreams > dirbytes / 4 ||
+	    msf_dir_u32(src, bs, map, dirbytes, nblocks, 4, &size0) < 0 ||
+	    msf_dir_u32(src, bs, map, dirbytes, nblocks, 8, &size1) < 0 ||
+	    size1 == (uint32_t)MSF_NIL_STREAM || size1 < PDB_INFO)
+		return -1;
+	uint64_t blocks0 = size0 == (uint32_t)MSF_NIL_STREAM ? 0 : ((uint64_t)size0 + bs - 1) / bs;
+	uint64_t at = 4 + 4 * (uint64_t)nstreams + 4 * blocks0;
+	if (at > dirbytes || msf_dir_u32(src, bs, map, dirbytes, nblocks, at, &first) < 0 ||
+	    first >= nblocks || src_read(src, (uint64_t)first * bs, info, sizeof info) < 0)
+		return -1;
+	*age = (uint32_t)get_u(info + 8, 4, 0);
+	int n = snprintf(guid, 33, "%08X%04X%04X", (unsigned)get_u(info + 12, 4, 0),
+			 (unsigned)get_u(info + 16, 2, 0), (unsigned)get_u(info + 18, 2, 0));
+	for (int i = 0; i < 8; i++)
+		n += snprintf(guid + n, 33 - (size_t)n, "%02X", info[20 + i]);
+	*error = NULL;
+	return 0;
+}
+
 /* Fills pdb_sig and pdb_file from one CodeView record at off (size bytes). */
 static const char *pe_codeview(const struct pe *pe, uint64_t off, uint32_t size,
 			       struct identity *id)
@@ -617,85 +685,6 @@ int identity_apply(struct snapshot *s, struct mapping *m, enum bid_mode mode,
 	return rc < 0 ? -1 : (int)kind;
 }
 
-void gotz_resolve(const char *tz, int (*loadable)(const char *path), char *out, size_t cap)
-{
-	static const char *const sources[] = {
-		"/usr/share/zoneinfo/", "/usr/share/lib/zoneinfo/", "/usr/lib/locale/TZ/",
-		"/etc/zoneinfo/",
-	};
-	const char *utc = "UTC0";	/* POSIX rule glibc reads as UTC, no file needed */
-	char path[4096];
-
-	if (!tz) {
-		snprintf(out, cap, "%s", loadable("/etc/localtime") ? ":/etc/localtime" : utc);
-		return;
-	}
-	if (tz[0] == ':')
-		tz++;
-	if (tz[0] == '/') {
-		if (strlen(tz) < sizeof path && loadable(tz) && strlen(tz) + 2 <= cap) {
-			snprintf(out, cap, ":%s", tz);
-			return;
-		}
-	} else if (tz[0] && strcmp(tz, "UTC") != 0) {
-		for (size_t i = 0; i < sizeof sources / sizeof sources[0]; i++) {
-			int n = snprintf(path, sizeof path, "%s%s", sources[i], tz);
-			if (n > 0 && (size_t)n < sizeof path && (size_t)n + 2 <= cap &&
-			    loadable(path)) {
-				snprintf(out, cap, ":%s", path);
-				return;
-			}
-		}
-	}
-	snprintf(out, cap, "%s", utc);
-}
-
-size_t gotime_format(char *out, size_t cap, int64_t sec, long nsec, long gmtoff,
-		     const char *zone)
-{
-	/* Civil date from days since 1970-01-01 (proleptic Gregorian). */
-	int64_t local = sec + gmtoff;
-	int64_t days = local / 86400, rem = local % 86400;
-	if (rem < 0) {
-		rem += 86400;
-		days--;
-	}
-	int64_t z = days + 719468;
-	int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-	int64_t doe = z - era * 146097;
-	int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-	int64_t y = yoe + era * 400;
-	int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-	int64_t mp = (5 * doy + 2) / 153;
-	int64_t d = doy - (153 * mp + 2) / 5 + 1;
-	int64_t m = mp < 10 ? mp + 3 : mp - 9;
-	if (m <= 2)
-		y++;
-
-	char frac[11] = "";
-	if (nsec > 0 && nsec < 1000000000L) {
-		/* Go's .999999999: nine digits, trailing zeros dropped. */
-		snprintf(frac, sizeof frac, ".%09ld", nsec);
-		size_t n = strlen(frac);
-		while (frac[n - 1] == '0')
-			frac[--n] = '\0';
-	}
-	long off = gmtoff / 60;
-	char sign = off < 0 ? '-' : '+';
-	if (off < 0)
-		off = -off;
-	/* Go pads the year to four digits, after a minus sign when negative. */
-	char year[24];
-	if (y < 0)
-		snprintf(year, sizeof year, "-%04lld", (long long)-y);
-	else
-		snprintf(year, sizeof year, "%04lld", (long long)y);
-	int n = snprintf(out, cap, "%s-%02d-%02d %02d:%02d:%02d%s %c%02ld%02ld %s", year,
-			 (int)m, (int)d, (int)(rem / 3600), (int)(rem / 60 % 60), (int)(rem % 60),
-			 frac, sign, off / 60, off % 60, zone);
-	return n < 0 ? 0 : (size_t)n < cap ? (size_t)n : cap - 1;
-}
-
 /* The identity cache: open addressing, linear probing, grown at half full. */
 struct bid_entry {
 	uint64_t dev, ino;
@@ -708,7 +697,16 @@ struct bid_entry {
 struct bid_cache {
 	struct bid_entry *e;
 	size_t n, cap;
+	struct gotz *zone;	/* Go's Local, loaded on first need */
 };
+
+const struct gotz *bid_local_zone(struct bid_cache *c, struct gotz **own, struct errmsg *err)
+{
+	struct gotz **slot = c ? &c->zone : own;
+	if (!*slot)
+		*slot = gotz_load_local(getenv("TZ"), err);
+	return *slot;
+}
 
 struct bid_cache *bid_cache_new(void)
 {
@@ -717,8 +715,10 @@ struct bid_cache *bid_cache_new(void)
 
 void bid_cache_free(struct bid_cache *c)
 {
-	if (c)
+	if (c) {
 		free(c->e);
+		gotz_free(c->zone);
+	}
 	free(c);
 }
 

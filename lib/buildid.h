@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "gotime.h"
 #include "snapshot.h"
 
 /*
@@ -32,6 +33,9 @@ static inline struct bytesrc bytesrc_mem(const void *p, size_t len)
 	struct bytesrc s = { NULL, NULL, (const unsigned char *)p, len };
 	return s;
 }
+
+/* Reads exactly len bytes at off: 0, or -1 (past size, or the callback failed). */
+int bytesrc_read(const struct bytesrc *src, uint64_t off, void *buf, size_t len);
 
 #define BUILDID_MAX 64		/* bytes of a GNU build-id note we accept */
 #define GOBUILDID_MAX 256	/* bytes of a Go build ID we accept */
@@ -64,6 +68,16 @@ int elf_identity(const struct bytesrc *src, struct identity *id);
  * PE, -1 when it is not or is malformed (id->error says which).
  */
 int pe_identity(const struct bytesrc *src, struct identity *id);
+
+/*
+ * The GUID of a PDB file (MSF 7.0), from its PDB information stream
+ * (stream 1: version, signature, age, GUID), as 32 hex digits formatted as
+ * the CodeView record's (pdb_sig's first 32 characters), and its age.
+ * Returns 0, or -1 with *error (static text) when the file is no PDB or is
+ * malformed. Reads only the superblock, the directory's first entries and
+ * 28 bytes of stream 1.
+ */
+int pdb_identity(const struct bytesrc *src, char guid[33], uint32_t *age, const char **error);
 
 /*
  * Fills id from whichever of the two formats the file is. Returns 0, with
@@ -102,25 +116,6 @@ int elf_find_note(const unsigned char *p, size_t len, size_t align, int bigendia
 		  const unsigned char **desc, size_t *desclen);
 
 /*
- * Go's time.Time.String() of a local time: "2006-01-02 15:04:05.999999999
- * -0700 MST". gmtoff and zone are the local zone's offset and abbreviation
- * for that instant. Returns the length written (out holds at least 64).
- */
-size_t gotime_format(char *out, size_t cap, int64_t sec, long nsec,
-		     long gmtoff, const char *zone);
-
-/*
- * The zone Go's time package makes Local on Unix (its initLocal), written
- * as a TZ value glibc reads the same way, so localtime_r then gives Go's
- * offset and abbreviation: ":/path" for a zoneinfo file, "UTC0" for UTC.
- * tz is getenv("TZ"), NULL when unset (Go then reads /etc/localtime); a
- * value Go cannot load as a zoneinfo file (a POSIX rule such as "XYZ3",
- * which glibc would parse) means UTC. loadable(path) says whether the
- * zoneinfo file at path can be read (the caller's I/O). out holds cap bytes.
- */
-void gotz_resolve(const char *tz, int (*loadable)(const char *path), char *out, size_t cap);
-
-/*
  * A cache of identities keyed by (device, inode, mtime), so a file mapped
  * in five segments or by a thousand processes is read once per run.
  */
@@ -129,6 +124,13 @@ struct bid_cache;
 #define BID_CACHE_MAX 2048
 struct bid_cache *bid_cache_new(void);
 void bid_cache_free(struct bid_cache *c);
+/*
+ * Go's Local zone for path+mtime IDs (gotz_load_local of the TZ in the
+ * environment), loaded on first use: kept in c for the run, or, when c is
+ * NULL, in *own (start it NULL; the caller frees it with gotz_free). NULL
+ * only when memory ran out; err says so.
+ */
+const struct gotz *bid_local_zone(struct bid_cache *c, struct gotz **own, struct errmsg *err);
 /* The cached identity, or NULL. */
 const struct identity *bid_cache_get(struct bid_cache *c, uint64_t dev, uint64_t ino,
 				     int64_t mtime_sec, long mtime_nsec);

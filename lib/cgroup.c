@@ -55,15 +55,13 @@ static int is_id(const char *p, size_t len)
 /* The ID a single path component names, or NULL. */
 static const char *component_id(const char *c, size_t len)
 {
-	/* Runtimes' systemd scopes: PREFIX-ID.scope. conmon, CRI-O's monitor,
-	 * sits in crio-conmon-ID.scope: it is not the container. */
+	/* Runtimes' systemd scopes: PREFIX-ID.scope. (CRI-O's monitor sits in
+	 * crio-conmon-ID.scope, which "conmon-ID" being no ID leaves out.) */
 	static const char *const prefixes[] = { "docker-", "cri-containerd-", "crio-", "libpod-" };
 	static const char scope[] = ".scope";
 	size_t sl = sizeof scope - 1;
 	if (len > sl && memcmp(c + len - sl, scope, sl) == 0) {
 		len -= sl;
-		if (len >= 12 && memcmp(c, "crio-conmon-", 12) == 0)
-			return NULL;
 		for (size_t i = 0; i < sizeof prefixes / sizeof prefixes[0]; i++) {
 			size_t pl = strlen(prefixes[i]);
 			if (len > pl && memcmp(c, prefixes[i], pl) == 0 && is_id(c + pl, len - pl))

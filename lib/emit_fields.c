@@ -4,10 +4,10 @@
  * rendering here; each writer renders the kinds its own way.
  */
 #include <stdio.h>
-#include <time.h>
 
 #include "emit.h"
 #include "jit.h"
+#include "gotime.h"
 #include "platform.h"
 
 static void add(struct field *f, size_t *n, const char *key, enum field_kind kind,
@@ -41,6 +41,11 @@ void mapping_fields(struct mapping_fields *o, const struct snapshot *s,
 		add(f, &n, "pe_image", FIELD_STR, 0, snapshot_str(s, m->pe_image));
 	if (m->bid_error)
 		add(f, &n, "build_id_error", FIELD_STR, 0, snapshot_str(s, m->bid_error));
+	if (s->saved) {
+		add(f, &n, "main", FIELD_BOOL, !!(m->flags & MAPF_MAIN), NULL);
+		o->n = n;
+		return;	/* what a saved snapshot does not hold is not made up */
+	}
 	perm_string(m->prot, o->perms);
 	add(f, &n, "perms", FIELD_STR, 0, o->perms);
 	if (m->flags & MAPF_FILE) {
@@ -80,9 +85,9 @@ void snapshot_fields(struct snapshot_fields *o, const struct snapshot *s)
 
 void format_time(uint64_t nanos, char out[FORMAT_TIME_SIZE])
 {
-	struct tm tm;
-	char when[32];
-	platform_gmtime((int64_t)(nanos / 1000000000ULL), &tm);
-	strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(out, FORMAT_TIME_SIZE, "%s.%09uZ", when, (unsigned)(nanos % 1000000000ULL));
+	/* Not gmtime_r/strftime: glibc's load the TZ zone (process-wide state). */
+	struct gotime_civil c;
+	gotime_utc((int64_t)(nanos / 1000000000ULL), &c);
+	snprintf(out, FORMAT_TIME_SIZE, "%04lld-%02d-%02dT%02d:%02d:%02d.%09uZ", (long long)c.year,
+		 c.month, c.day, c.hour, c.min, c.sec, (unsigned)(nanos % 1000000000ULL));
 }

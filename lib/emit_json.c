@@ -9,6 +9,7 @@
 
 #include "emit.h"
 #include "jit.h"
+#include "lookup.h"
 #include "utf8.h"
 
 static void put_u16(struct buf *b, uint32_t u)
@@ -40,12 +41,10 @@ static void put_string(struct buf *b, const char *str, size_t len, int wtf8)
 			buf_puts(b, "\\t");
 		} else if (c == '\r') {
 			buf_puts(b, "\\r");
-		} else if (c < 0x20 || c == 0x7f) {
-			put_u16(b, c);
-		} else if (c < 0x80) {
+		} else if (c >= 0x20 && c < 0x80 && c != 0x7f) {
 			buf_putc(b, (int)c);
 		} else if (c < 0x10000) {
-			put_u16(b, c);
+			put_u16(b, c);	/* controls, DEL, the rest of the BMP */
 		} else {
 			c -= 0x10000;
 			put_u16(b, 0xd800 + (c >> 10));
@@ -189,4 +188,48 @@ int emit_json(struct buf *b, const struct snapshot *s, size_t n, int as_array,
 		return -1;
 	}
 	return 0;
+}
+
+/*
+ * A lookup answer as one JSON object on one line: address, mapped, the
+ * mapping's keys as in a snapshot, then file_offset and elf_vaddr or rva.
+ */
+static void lookup_json_part(struct buf *b, const struct snapshot *s, const struct mapping *m)
+{
+	struct mapping_fields mf;
+	int wtf8 = strcmp(s->os, "windows") == 0;
+	mapping_fields(&mf, s, m);
+	for (size_t i = 0; i < mf.n; i++) {
+		buf_puts(b, ", \"");
+		buf_puts(b, mf.f[i].key);
+		buf_puts(b, "\": ");
+		put_value(b, &mf.f[i], wtf8);
+	}
+}
+
+void emit_lookup_json(struct buf *b, const struct snapshot *s, const struct lookup_answer *a,
+		      struct lookup_emit *c)
+{
+	buf_puts(b, "{\"address\": \"");
+	buf_hex(b, a->address);
+	if (a->index < 0) {
+		buf_puts(b, "\", \"mapped\": false}");
+		return;
+	}
+	buf_puts(b, "\", \"mapped\": true");
+	lookup_emit_part(b, s, (size_t)a->index, c, lookup_json_part);
+	buf_puts(b, ", \"file_offset\": \"");
+	buf_hex(b, a->file_offset);
+	buf_putc(b, '"');
+	if (a->has_elf_vaddr) {
+		buf_puts(b, ", \"elf_vaddr\": \"");
+		buf_hex(b, a->elf_vaddr);
+		buf_putc(b, '"');
+	}
+	if (a->has_rva) {
+		buf_puts(b, ", \"rva\": \"");
+		buf_hex(b, a->rva);
+		buf_putc(b, '"');
+	}
+	buf_putc(b, '}');
 }

@@ -10,6 +10,7 @@
 
 #include "emit.h"
 #include "jit.h"
+#include "lookup.h"
 #include "utf8.h"
 
 /*
@@ -164,4 +165,41 @@ int emit_text(struct buf *b, const struct snapshot *s, size_t n, struct errmsg *
 		return -1;
 	}
 	return 0;
+}
+
+/*
+ * A lookup answer on one line: the address, then key=value pairs, then the
+ * file last (it may hold spaces): "0x7f3a1c2d1136 file_offset=0x1136
+ * elf_vaddr=0x101136 build_id=ab12... /usr/lib/libfoo.so", or "ADDRESS
+ * unmapped".
+ */
+static void lookup_text_part(struct buf *b, const struct snapshot *s, const struct mapping *m)
+{
+	if (m->build_id) {
+		buf_puts(b, " build_id=");
+		put_escaped(b, s, snapshot_str(s, m->build_id));
+	}
+	buf_putc(b, ' ');
+	put_escaped(b, s, m->file ? snapshot_str(s, m->file) : "[anon]");
+}
+
+void emit_lookup_text(struct buf *b, const struct snapshot *s, const struct lookup_answer *a,
+		      struct lookup_emit *c)
+{
+	buf_hex(b, a->address);
+	if (a->index < 0) {
+		buf_puts(b, " unmapped");
+		return;
+	}
+	buf_puts(b, " file_offset=");
+	buf_hex(b, a->file_offset);
+	if (a->has_elf_vaddr) {
+		buf_puts(b, " elf_vaddr=");
+		buf_hex(b, a->elf_vaddr);
+	}
+	if (a->has_rva) {
+		buf_puts(b, " rva=");
+		buf_hex(b, a->rva);
+	}
+	lookup_emit_part(b, s, (size_t)a->index, c, lookup_text_part);
 }

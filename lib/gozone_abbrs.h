@@ -2,7 +2,7 @@
  * gozone_abbrs.h - the table Go's time package (1.19, zoneinfo_abbrs_windows.go,
  * itself generated from CLDR's windowsZones.xml) uses to name a Windows time
  * zone: English standard name -> standard and daylight abbreviations.
- * Sorted by name (bytewise) for bsearch. Included only by gozone.c;
+ * Sorted by name (bytewise) for bsearch. Included only by gotime.c;
  * tests/e2e/test_windows.py checks it against the installed Go's table.
  */
 static const struct gozone_abbr gozone_abbrs[] = {

@@ -3,7 +3,7 @@
  * so every #ifdef _WIN32 outside the Windows backend lives here.
  */
 #ifndef _WIN32
-#define _XOPEN_SOURCE 700
+#define _GNU_SOURCE	/* copy_file_range */
 #endif
 #include <errno.h>
 #include <stdio.h>
@@ -17,9 +17,13 @@
 #include <shellapi.h>
 #else
 #include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #endif
+#include <sys/types.h>
+#include <sys/stat.h>
 
 #include "platform.h"
 #include "utf8.h"
@@ -32,16 +36,6 @@ int platform_path_utf16(const char *path, uint16_t *out, size_t cap, struct errm
 		return -1;
 	}
 	return 0;
-}
-
-void platform_gmtime(int64_t sec, struct tm *out)
-{
-	time_t t = (time_t)sec;
-#ifdef _WIN32
-	gmtime_s(out, &t);
-#else
-	gmtime_r(&t, out);
-#endif
 }
 
 int platform_stdout_is_terminal(void)
@@ -218,20 +212,26 @@ void platform_args(int *argc, char ***argv)
 	if (!w)
 		return;	/* keep the ANSI arguments the C runtime made */
 	char **v = calloc((size_t)n + 1, sizeof *v);
-	for (int i = 0; v && i < n; i++) {
+	int i = 0;
+	for (; v && i < n; i++) {
 		size_t wl = wcslen(w[i]);
 		size_t len = wtf8_from_utf16(NULL, 0, (const uint16_t *)w[i], wl);
-		if (!(v[i] = malloc(len + 1))) {
-			v = NULL;	/* the process exits soon: no cleanup */
+		char *arg = malloc(len + 1);
+		if (!arg)
 			break;
-		}
-		wtf8_from_utf16(v[i], len + 1, (const uint16_t *)w[i], wl);
+		wtf8_from_utf16(arg, len + 1, (const uint16_t *)w[i], wl);
+		v[i] = arg;
 	}
 	LocalFree(w);
-	if (v) {
+	if (v && i == n) {
 		*argc = n;
 		*argv = v;
+		return;
 	}
+	/* Out of memory: keep the ANSI arguments, free the partial copy. */
+	while (v && i > 0)
+		free(v[--i]);
+	free(v);
 }
 
 /* Returns 0, or the Win32 error that stopped the writing. */
@@ -306,6 +306,7 @@ struct platform_out {
 	int fd;
 	char *tmp, *target;	/* tmp NULL: written in place */
 	mode_t mode;
+	int armed;		/* tmp is removed should a fatal signal come */
 #endif
 };
 
@@ -487,7 +488,13 @@ static int out_open_file(struct platform_out *o, const char *path, struct errmsg
 			return -1;
 		}
 	}
-	swprintf(o->wtmp, PLATFORM_PATH_MAX + 16, L"%ls.tmp%lu", o->wpath,
+	/* Beside it, under a name that always fits: NAME + a suffix could
+	 * pass the 255-character limit where NAME did not. */
+	size_t dl = 0;
+	for (size_t i = 0; o->wpath[i]; i++)
+		if (o->wpath[i] == L'\\' || o->wpath[i] == L'/' || o->wpath[i] == L':')
+			dl = i + 1;
+	swprintf(o->wtmp, PLATFORM_PATH_MAX + 16, L"%.*ls.modmap-%lu", (int)dl, o->wpath,
 		 (unsigned long)GetCurrentProcessId());
 	h = CreateFileW(o->wtmp, GENERIC_WRITE, 0, NULL, CREATE_NEW, FILE_ATTRIBUTE_NORMAL, NULL);
 	if (h == INVALID_HANDLE_VALUE) {
@@ -534,7 +541,90 @@ static void out_close_file(struct platform_out *o)
 	free(o->wpath);
 	free(o->wtmp);
 }
+/* Windows: no POSIX signals to clean up after (see the POSIX half). */
+void platform_signal_cleanup(void)
+{
+}
 #else
+/*
+ * A signal that ends the process while a temporary file is being written
+ * (Ctrl-C, kill, a closed terminal, a file-size limit) would leave it
+ * behind. While one exists its path is recorded here and these signals
+ * are caught: the handler removes it, restores the disposition the signal
+ * had and raises it again, so the process still dies of it. Signals are
+ * the process's, not a library's: this happens only in a program that asks
+ * for it (platform_signal_cleanup; the modmap command does), and covers one
+ * output file at a time (modmap writes one).
+ */
+static const int fatal_signals[] = { SIGINT, SIGTERM, SIGHUP, SIGXFSZ };
+#define NFATAL (sizeof fatal_signals / sizeof fatal_signals[0])
+static struct sigaction saved_actions[NFATAL];
+static char armed_path[PATH_MAX + 32];
+static volatile sig_atomic_t armed;
+static volatile sig_atomic_t cleanup_wanted;
+
+void platform_signal_cleanup(void)
+{
+	cleanup_wanted = 1;
+}
+
+/* Async-signal-safe: unlink, sigaction and raise only. */
+static void remove_and_reraise(int sig)
+{
+	if (armed)
+		unlink(armed_path);
+	armed = 0;
+	for (size_t i = 0; i < NFATAL; i++)
+		if (fatal_signals[i] == sig)
+			sigaction(sig, &saved_actions[i], NULL);
+	raise(sig);	/* blocked in here: delivered as the handler returns */
+}
+
+/* Records tmp for removal should a fatal signal come; 0, or -1 if taken. */
+static int arm_cleanup(const char *tmp)
+{
+	size_t n = strlen(tmp);
+	if (!cleanup_wanted || armed || n >= sizeof armed_path)
+		return -1;
+	memcpy(armed_path, tmp, n + 1);
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = remove_and_reraise;
+	sigfillset(&sa.sa_mask);
+	armed = 1;
+	for (size_t i = 0; i < NFATAL; i++) {
+		sigaction(fatal_signals[i], NULL, &saved_actions[i]);
+		/* An ignored signal (nohup's SIGHUP) stays ignored. */
+		if (saved_actions[i].sa_handler != SIG_IGN)
+			sigaction(fatal_signals[i], &sa, NULL);
+	}
+	return 0;
+}
+
+static void disarm_cleanup(void)
+{
+	for (size_t i = 0; i < NFATAL; i++)
+		sigaction(fatal_signals[i], &saved_actions[i], NULL);
+	armed = 0;
+}
+
+/*
+ * A temporary name beside path that always fits: ".modmap-XXXXXX" in its
+ * directory (NAME + a suffix could pass NAME_MAX where NAME did not).
+ */
+static char *temp_beside(const char *path)
+{
+	static const char name[] = ".modmap-XXXXXX";
+	const char *slash = strrchr(path, '/');
+	size_t dl = slash ? (size_t)(slash - path) + 1 : 0;
+	char *t = malloc(dl + sizeof name);
+	if (t) {
+		memcpy(t, path, dl);
+		memcpy(t + dl, name, sizeof name);
+	}
+	return t;
+}
+
 static int out_open_file(struct platform_out *o, const char *path, struct errmsg *err)
 {
 	struct stat cur;
@@ -552,19 +642,17 @@ static int out_open_file(struct platform_out *o, const char *path, struct errmsg
 	 * in the same directory, so the rename is atomic. */
 	char *real = realpath(path, NULL);
 	o->target = real ? real : str_dup(path);
-	size_t pl = o->target ? strlen(o->target) : 0;
-	if (!o->target || !(o->tmp = malloc(pl + sizeof ".tmp.XXXXXX"))) {
+	if (!o->target || !(o->tmp = temp_beside(o->target))) {
 		err_set(err, "%s: out of memory", path);
 		return -1;
 	}
-	memcpy(o->tmp, o->target, pl);
-	memcpy(o->tmp + pl, ".tmp.XXXXXX", sizeof ".tmp.XXXXXX");
 	if ((o->fd = mkstemp(o->tmp)) < 0) {
 		err_set(err, "%s: %s", path, strerror(errno));
 		free(o->tmp);
 		o->tmp = NULL;
 		return -1;
 	}
+	o->armed = arm_cleanup(o->tmp) == 0;
 	/* mkstemp makes 0600: keep the mode of the file replaced, or give the
 	 * one any new file would get. */
 	if (exists) {
@@ -597,6 +685,10 @@ static int out_commit_file(struct platform_out *o, struct errmsg *err)
 	o->fd = -1;
 	if (!e && o->tmp && rename(o->tmp, o->target) < 0)
 		e = errno;
+	if (!e && o->armed) {
+		disarm_cleanup();	/* renamed: nothing of ours to remove */
+		o->armed = 0;
+	}
 	if (e) {
 		err_set(err, "%s: %s", o->name, strerror(e));
 		return -1;
@@ -612,6 +704,8 @@ static void out_close_file(struct platform_out *o)
 		close(o->fd);
 	if (o->tmp)
 		unlink(o->tmp);
+	if (o->armed)
+		disarm_cleanup();
 	free(o->tmp);
 	free(o->target);
 }
@@ -692,3 +786,540 @@ int platform_write_file(const char *path, const void *p, size_t len, struct errm
 	}
 	return platform_out_commit(o, err);
 }
+
+/* ---- whole files into a directory tree (collect) ------------------------ */
+
+#ifdef _WIN32
+/* path in UTF-16, malloc'ed; NULL with err set. */
+static wchar_t *wide_path(const char *path, struct errmsg *err)
+{
+	wchar_t *w = malloc(PLATFORM_PATH_MAX * sizeof *w);
+	if (!w) {
+		err_setc(err, ERR_NO_MEMORY, "%s: out of memory", path);
+		return NULL;
+	}
+	if (platform_path_utf16(path, (uint16_t *)w, PLATFORM_PATH_MAX, err) < 0) {
+		free(w);
+		return NULL;
+	}
+	return w;
+}
+
+int platform_mkdir(const char *path, struct errmsg *err)
+{
+	wchar_t *w = wide_path(path, err);
+	if (!w)
+		return -1;
+	int ok = CreateDirectoryW(w, NULL);
+	DWORD e = ok ? 0 : GetLastError();
+	DWORD attr = e == ERROR_ALREADY_EXISTS ? GetFileAttributesW(w) : 0;
+	free(w);
+	if (ok || (e == ERROR_ALREADY_EXISTS && attr != INVALID_FILE_ATTRIBUTES &&
+		   (attr & FILE_ATTRIBUTE_DIRECTORY)))
+		return 0;
+	if (e == ERROR_ALREADY_EXISTS)
+		err_set(err, "%s: not a directory", path);
+	else
+		err_win32(err, path, e);
+	return -1;
+}
+
+int platform_is_file(const char *path)
+{
+	struct errmsg e;
+	wchar_t *w = wide_path(path, &e);
+	if (!w)
+		return 0;
+	DWORD attr = GetFileAttributesW(w);
+	free(w);
+	return attr != INVALID_FILE_ATTRIBUTES &&
+	       !(attr & (FILE_ATTRIBUTE_DIRECTORY | FILE_ATTRIBUTE_DEVICE));
+}
+
+int platform_open_regular(const char *path, uint64_t *size, const char **why, int *missing)
+{
+	struct errmsg e;
+	wchar_t *w = wide_path(path, &e);
+	*missing = 0;
+	*why = "cannot open the file";
+	if (!w)
+		return -1;
+	HANDLE h = CreateFileW(w, GENERIC_READ, FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE,
+			       NULL, OPEN_EXISTING, FILE_ATTRIBUTE_NORMAL | FILE_FLAG_BACKUP_SEMANTICS,
+			       NULL);
+	free(w);
+	if (h == INVALID_HANDLE_VALUE) {
+		DWORD code = GetLastError();
+		*missing = code == ERROR_FILE_NOT_FOUND || code == ERROR_PATH_NOT_FOUND;
+		return -1;
+	}
+	BY_HANDLE_FILE_INFORMATION fi;
+	if (GetFileType(h) != FILE_TYPE_DISK || !GetFileInformationByHandle(h, &fi) ||
+	    (fi.dwFileAttributes & FILE_ATTRIBUTE_DIRECTORY)) {
+		CloseHandle(h);
+		*why = "not a regular file";
+		return -1;
+	}
+	int fd = _open_osfhandle((intptr_t)h, _O_RDONLY | _O_BINARY);
+	if (fd < 0) {
+		CloseHandle(h);
+		return -1;
+	}
+	*size = (uint64_t)fi.nFileSizeHigh << 32 | fi.nFileSizeLow;
+	return fd;
+}
+
+int platform_temp_in(const char *dir, char **tmp, struct errmsg *err)
+{
+	size_t dl = strlen(dir);
+	*tmp = malloc(dl + 48);
+	if (!*tmp) {
+		err_setc(err, ERR_NO_MEMORY, "%s: out of memory", dir);
+		return -1;
+	}
+	for (unsigned i = 0; i < 100; i++) {
+		snprintf(*tmp, dl + 48, "%s\\.tmp.%lu.%u", dir, (unsigned long)GetCurrentProcessId(),
+			 (unsigned)(GetTickCount() + i * 7919u));
+		wchar_t *w = wide_path(*tmp, err);
+		if (!w)
+			break;
+		int fd = _wopen(w, _O_RDWR | _O_CREAT | _O_EXCL | _O_BINARY, _S_IREAD | _S_IWRITE);
+		int e = errno;
+		free(w);
+		if (fd >= 0)
+			return fd;
+		if (e != EEXIST) {
+			err_set(err, "%s: %s", dir, strerror(e));
+			break;
+		}
+	}
+	free(*tmp);
+	*tmp = NULL;
+	return -1;
+}
+
+int platform_sync_fd(int fd)
+{
+	return _commit(fd);
+}
+
+int platform_close(int fd)
+{
+	return _close(fd);
+}
+
+int platform_rename(const char *from, const char *to, struct errmsg *err)
+{
+	wchar_t *wf = wide_path(from, err), *wt = wf ? wide_path(to, err) : NULL;
+	int ok = wt && MoveFileExW(wf, wt, MOVEFILE_REPLACE_EXISTING | MOVEFILE_WRITE_THROUGH);
+	if (wt && !ok)
+		err_win32(err, to, GetLastError());
+	free(wf);
+	free(wt);
+	return ok ? 0 : -1;
+}
+
+int platform_rmdir(const char *path)
+{
+	struct errmsg e;
+	wchar_t *w = wide_path(path, &e);
+	int ok = w && RemoveDirectoryW(w);
+	free(w);
+	return ok ? 0 : -1;
+}
+
+int platform_remove(const char *path)
+{
+	struct errmsg e;
+	wchar_t *w = wide_path(path, &e);
+	int ok = w && DeleteFileW(w);
+	free(w);
+	return ok ? 0 : -1;
+}
+
+int platform_link(const char *existing, const char *path, const char *relative, const char **how,
+		  struct errmsg *err)
+{
+	(void)relative;
+	wchar_t *we = wide_path(existing, err), *wp = we ? wide_path(path, err) : NULL;
+	int ok = wp && CreateHardLinkW(wp, we, NULL);
+	if (wp && !ok)
+		err_win32(err, path, GetLastError());
+	free(we);
+	free(wp);
+	*how = "hard link";
+	return ok ? 0 : -1;
+}
+
+int platform_copy_fd(int in, int out, uint64_t max, uint64_t *copied, struct errmsg *err)
+{
+	enum { CHUNK = 1 << 16 };
+	char *buf = malloc(CHUNK);
+	int rc = -1;
+	*copied = 0;
+	if (!buf) {
+		err_setc(err, ERR_NO_MEMORY, "out of memory");
+		return -1;
+	}
+	for (;;) {
+		int n = _read(in, buf, CHUNK);
+		if (n < 0) {
+			err_set(err, "reading: %s", strerror(errno));
+			break;
+		}
+		if (n == 0) {
+			rc = 0;
+			break;
+		}
+		if (*copied + (uint64_t)n > max) {
+			err_setc(err, ERR_TOO_LARGE, "more than %llu bytes", (unsigned long long)max);
+			break;
+		}
+		int off = 0;
+		while (off < n) {
+			int w = _write(out, buf + off, (unsigned)(n - off));
+			if (w <= 0)
+				break;
+			off += w;
+		}
+		if (off < n) {
+			err_set(err, "writing: %s", strerror(errno));
+			break;
+		}
+		*copied += (uint64_t)n;
+	}
+	free(buf);
+	return rc;
+}
+
+int platform_read_at(int fd, uint64_t off, void *buf, size_t len)
+{
+	if (_lseeki64(fd, (__int64)off, SEEK_SET) < 0)
+		return -1;
+	for (unsigned char *p = buf; len;) {
+		int n = _read(fd, p, len > (1u << 30) ? (1u << 30) : (unsigned)len);
+		if (n <= 0)
+			return -1;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+#else
+int platform_mkdir(const char *path, struct errmsg *err)
+{
+	struct stat st;
+	if (mkdir(path, 0755) == 0)
+		return 0;
+	int e = errno;
+	if (e == EEXIST && stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+		return 0;
+	err_set(err, "%s: %s", path, e == EEXIST ? "not a directory" : strerror(e));
+	return -1;
+}
+
+int platform_is_file(const char *path)
+{
+	struct stat st;
+	return lstat(path, &st) == 0 && (S_ISREG(st.st_mode) || S_ISLNK(st.st_mode)) &&
+	       stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+int platform_open_regular(const char *path, uint64_t *size, const char **why, int *missing)
+{
+	struct stat st;
+	*missing = 0;
+	*why = "cannot open the file";
+	/* O_PATH first: a device is not opened (some act on open) until it is
+	 * known to be a regular file; the checked descriptor is reopened. */
+	int pfd = open(path, O_PATH | O_CLOEXEC);
+	if (pfd < 0) {
+		*missing = errno == ENOENT;
+		return -1;
+	}
+	if (fstat(pfd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		close(pfd);
+		*why = "not a regular file";
+		return -1;
+	}
+	char self[64];
+	snprintf(self, sizeof self, "/proc/self/fd/%d", pfd);
+	int fd = open(self, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	close(pfd);
+	*size = (uint64_t)st.st_size;
+	return fd;
+}
+
+int platform_temp_in(const char *dir, char **tmp, struct errmsg *err)
+{
+	size_t dl = strlen(dir);
+	if (!(*tmp = malloc(dl + sizeof "/.tmp.XXXXXX"))) {
+		err_setc(err, ERR_NO_MEMORY, "%s: out of memory", dir);
+		return -1;
+	}
+	memcpy(*tmp, dir, dl);
+	memcpy(*tmp + dl, "/.tmp.XXXXXX", sizeof "/.tmp.XXXXXX");
+	int fd = mkostemp(*tmp, O_CLOEXEC);
+	/* mkstemp makes 0600; a kept binary is for every user to symbolize with. */
+	if (fd >= 0 && fchmod(fd, 0644) < 0) {
+		close(fd);
+		unlink(*tmp);
+		fd = -1;
+	}
+	if (fd < 0) {
+		err_set(err, "%s: %s", dir, strerror(errno));
+		free(*tmp);
+		*tmp = NULL;
+	}
+	return fd;
+}
+
+int platform_sync_fd(int fd)
+{
+	return fsync(fd) < 0 && errno != EINVAL ? -1 : 0;
+}
+
+int platform_close(int fd)
+{
+	return close(fd);
+}
+
+int platform_rename(const char *from, const char *to, struct errmsg *err)
+{
+	if (rename(from, to) == 0)
+		return 0;
+	err_set(err, "%s: %s", to, strerror(errno));
+	return -1;
+}
+
+int platform_remove(const char *path)
+{
+	return unlink(path);
+}
+
+int platform_rmdir(const char *path)
+{
+	return rmdir(path);
+}
+
+int platform_link(const char *existing, const char *path, const char *relative, const char **how,
+		  struct errmsg *err)
+{
+	*how = "hard link";
+	if (link(existing, path) == 0)
+		return 0;
+	int e = errno;
+	if (e == EEXIST)
+		goto fail;
+	/* Another filesystem, or one without hard links: a relative symbolic
+	 * link, which survives moving the whole directory. */
+	*how = "symbolic link";
+	if (symlink(relative, path) == 0)
+		return 0;
+	e = errno;
+fail:
+	err_set(err, "%s: %s", path, strerror(e));
+	return -1;
+}
+
+/*
+ * copy_file_range where the kernel and both filesystems have it (in the
+ * kernel, no bytes through user space; a reflink on btrfs and XFS), else
+ * read and write.
+ */
+int platform_copy_fd(int in, int out, uint64_t max, uint64_t *copied, struct errmsg *err)
+{
+	static const size_t chunk = 1 << 20;
+	int use_cfr = 1;
+	char *buf = NULL;
+	int rc = -1;
+	*copied = 0;
+	for (;;) {
+		ssize_t n = -1;
+		/* One byte past the limit, to tell "exactly max" from "more". */
+		size_t want = max - *copied + 1 < chunk ? (size_t)(max - *copied + 1) : chunk;
+		if (use_cfr) {
+			n = copy_file_range(in, NULL, out, NULL, want, 0);
+			if (n < 0 && (errno == ENOSYS || errno == EXDEV || errno == EINVAL ||
+				      errno == EOPNOTSUPP || errno == EBADF) && *copied == 0) {
+				use_cfr = 0;
+				continue;
+			}
+		} else {
+			if (!buf && !(buf = malloc(chunk))) {
+				err_setc(err, ERR_NO_MEMORY, "out of memory");
+				break;
+			}
+			n = read(in, buf, want);
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n < 0) {
+				err_set(err, "reading: %s", strerror(errno));
+				break;
+			}
+			for (ssize_t off = 0; off < n;) {
+				ssize_t w = write(out, buf + off, (size_t)(n - off));
+				if (w < 0 && errno == EINTR)
+					continue;
+				if (w <= 0) {
+					err_set(err, "writing: %s", strerror(w < 0 ? errno : ENOSPC));
+					goto done;
+				}
+				off += w;
+			}
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			err_set(err, "copying: %s", strerror(errno));
+			break;
+		}
+		if (n == 0) {
+			rc = 0;
+			break;
+		}
+		*copied += (uint64_t)n;
+		if (*copied > max) {
+			err_setc(err, ERR_TOO_LARGE, "more than %llu bytes", (unsigned long long)max);
+			break;
+		}
+	}
+done:
+	free(buf);
+	return rc;
+}
+
+int platform_read_at(int fd, uint64_t off, void *buf, size_t len)
+{
+	for (unsigned char *p = buf; len;) {
+		ssize_t n = pread(fd, p, len, (off_t)off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		p += n;
+		off += (uint64_t)n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+#endif
+
+/* ---- module files read in place, and standard input as it comes ----- */
+
+struct platform_file {
+#ifdef _WIN32
+	FILE *f;
+#else
+	int fd;
+#endif
+};
+
+#ifdef _WIN32
+struct platform_file *platform_file_open(const char *path, uint64_t *size)
+{
+	struct errmsg why;
+	FILE *f = in_fopen(path, &why);
+	if (!f)
+		return NULL;
+	HANDLE h = (HANDLE)_get_osfhandle(_fileno(f));
+	LARGE_INTEGER sz;
+	struct platform_file *pf = NULL;
+	if (GetFileType(h) == FILE_TYPE_DISK && GetFileSizeEx(h, &sz) && sz.QuadPart >= 0 &&
+	    (pf = malloc(sizeof *pf))) {
+		pf->f = f;
+		*size = (uint64_t)sz.QuadPart;
+		return pf;
+	}
+	fclose(f);
+	return NULL;
+}
+
+int platform_file_pread(void *ctx, uint64_t off, void *buf, size_t len)
+{
+	struct platform_file *pf = ctx;
+	if (off > INT64_MAX || _fseeki64(pf->f, (__int64)off, SEEK_SET) != 0)
+		return -1;
+	return fread(buf, 1, len, pf->f) == len ? 0 : -1;
+}
+
+void platform_file_close(struct platform_file *pf)
+{
+	if (pf) {
+		fclose(pf->f);
+		free(pf);
+	}
+}
+
+int platform_stdin_read(void *p, size_t cap, size_t *got, struct errmsg *err)
+{
+	static const unsigned max = 1u << 30;
+	_setmode(0, _O_BINARY);
+	int r = _read(0, p, cap > max ? max : (unsigned)cap);
+	if (r < 0) {
+		err_set(err, "standard input: %s", strerror(errno));
+		return -1;
+	}
+	*got = (size_t)r;
+	return 0;
+}
+#else
+struct platform_file *platform_file_open(const char *path, uint64_t *size)
+{
+	struct stat st;
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0)
+		return NULL;
+	struct platform_file *pf = NULL;
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && (pf = malloc(sizeof *pf))) {
+		pf->fd = fd;
+		*size = (uint64_t)st.st_size;
+		return pf;
+	}
+	close(fd);
+	return NULL;
+}
+
+int platform_file_pread(void *ctx, uint64_t off, void *buf, size_t len)
+{
+	struct platform_file *pf = ctx;
+	unsigned char *b = buf;
+	while (len) {
+		if (off > (uint64_t)INT64_MAX)
+			return -1;
+		ssize_t r = pread(pf->fd, b, len, (off_t)off);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return -1;
+		b += r;
+		off += (uint64_t)r;
+		len -= (size_t)r;
+	}
+	return 0;
+}
+
+void platform_file_close(struct platform_file *pf)
+{
+	if (pf) {
+		close(pf->fd);
+		free(pf);
+	}
+}
+
+int platform_stdin_read(void *p, size_t cap, size_t *got, struct errmsg *err)
+{
+	for (;;) {
+		ssize_t r = read(0, p, cap);
+		if (r >= 0) {
+			*got = (size_t)r;
+			return 0;
+		}
+		if (errno != EINTR) {
+			err_set(err, "standard input: %s", strerror(errno));
+			return -1;
+		}
+	}
+}
+#endif

@@ -1,7 +1,7 @@
 /*
  * platform.h - the few things the POSIX and Windows builds do differently,
- * behind portable names: atomic file replacement, terminal detection, UTC
- * time. Everything else in modmap is plain C11.
+ * behind portable names: atomic file replacement, terminal detection.
+ * Everything else in modmap is plain C11.
  */
 #ifndef MODMAP_PLATFORM_H
 #define MODMAP_PLATFORM_H
@@ -33,7 +33,6 @@ int platform_write_stdout(const void *p, size_t len, struct errmsg *err);
 int platform_stdout_is_terminal(void);
 /* Is path a terminal (/dev/tty, /dev/stdout on one, CON)? Opens nothing for writing. */
 int platform_path_is_terminal(const char *path);
-void platform_gmtime(int64_t sec, struct tm *out);
 
 /*
  * On Windows, replaces argc/argv by the wide command line converted to
@@ -83,6 +82,13 @@ void platform_in_close(struct platform_in *in);
  * Windows), written as it comes. Both end calls free out; err names the
  * path (or standard output) and the reason.
  */
+/*
+ * Asks that a temporary output file be removed should SIGINT, SIGTERM,
+ * SIGHUP or SIGXFSZ end the process while it is written (the signal's own
+ * disposition then runs). For programs, not libraries: the modmap command
+ * calls it first thing; libmodmap alone never touches signals.
+ */
+void platform_signal_cleanup(void);
 struct platform_out;
 struct platform_out *platform_out_open(const char *path, struct errmsg *err);
 int platform_out_write(struct platform_out *out, const void *p, size_t len, struct errmsg *err);
@@ -90,5 +96,65 @@ int platform_out_write(struct platform_out *out, const void *p, size_t len, stru
 int platform_out_flush(struct platform_out *out, struct errmsg *err);
 int platform_out_commit(struct platform_out *out, struct errmsg *err);
 void platform_out_abort(struct platform_out *out);
+
+/*
+ * Whole files into a directory tree, for collect. File descriptors are the
+ * C runtime's (on Windows too); paths are WTF-8 as everywhere. Each call
+ * that can fail leaves err naming the path and the reason.
+ */
+/* Makes the directory path (its parent must exist); one already there is fine. */
+int platform_mkdir(const char *path, struct errmsg *err);
+/* Is there a regular file at path (through a symbolic link too)? */
+int platform_is_file(const char *path);
+/*
+ * Opens path for reading, only if it is a regular file (a FIFO or a device
+ * is not waited on): a descriptor and its size, or -1 with *why (static
+ * text) and *missing set when nothing is at the path.
+ */
+int platform_open_regular(const char *path, uint64_t *size, const char **why, int *missing);
+/* A new empty file in dir, opened read-write; its malloc'ed name in *tmp. */
+int platform_temp_in(const char *dir, char **tmp, struct errmsg *err);
+/* The file's bytes on the disk: 0, or -1. */
+int platform_sync_fd(int fd);
+/* Renames from over to (atomic within one directory's filesystem). */
+int platform_rename(const char *from, const char *to, struct errmsg *err);
+int platform_remove(const char *path);
+/* Removes the directory path if it is empty. */
+int platform_rmdir(const char *path);
+int platform_close(int fd);
+/*
+ * Makes path another name of existing: a hard link, else (POSIX) a
+ * symbolic link holding relative. *how says which ("hard link",
+ * "symbolic link"). Fails (EEXIST among others) when path exists.
+ */
+int platform_link(const char *existing, const char *path, const char *relative, const char **how,
+		  struct errmsg *err);
+/*
+ * Copies in, from its current position to its end, to out: with
+ * copy_file_range where it works, else read and write. Fails with
+ * ERR_TOO_LARGE once more than max bytes came. *copied: bytes written.
+ */
+int platform_copy_fd(int in, int out, uint64_t max, uint64_t *copied, struct errmsg *err);
+/* Reads exactly len bytes at off: 0, or -1. */
+int platform_read_at(int fd, uint64_t off, void *buf, size_t len);
+
+/*
+ * A module file read in place (lookup --snapshot reads its headers), opened
+ * as build IDs open files: read-only, non-blocking, no controlling
+ * terminal, and only if it is a regular file; NULL otherwise. size gets
+ * its length. platform_file_pread reads exactly len bytes at off (0, or
+ * -1): a struct bytesrc callback, with the platform_file as its context.
+ */
+struct platform_file;
+struct platform_file *platform_file_open(const char *path, uint64_t *size);
+int platform_file_pread(void *ctx, uint64_t off, void *buf, size_t len);
+void platform_file_close(struct platform_file *f);
+
+/*
+ * Reads what standard input has now, up to cap bytes, waiting only while
+ * it has nothing (one read call): so a caller answering line by line can
+ * flush before it would wait. *got is 0 only at the end.
+ */
+int platform_stdin_read(void *p, size_t cap, size_t *got, struct errmsg *err);
 
 #endif

@@ -31,6 +31,7 @@
 #include "buildid.h"
 #include "cgroup.h"
 #include "jit.h"
+#include "elfphdr.h"
 #include "procmaps.h"
 #include "region.h"
 #include "snapshot.h"
@@ -66,7 +67,8 @@ enum {
 };
 #define PROCMAP_QUERY _IOWR('f', 17, struct procmap_query)
 
-#define PF_KTHREAD 0x00200000	/* include/linux/sched.h */
+#define PF_EXITING 0x00000004	/* include/linux/sched.h */
+#define PF_KTHREAD 0x00200000
 #define NAME_MAX_BYTES (64 * 1024)	/* bound on the ioctl's name buffer */
 #define PROC_PATH 64
 
@@ -181,18 +183,71 @@ size_t maps_unescape(const char *name, size_t len, char *out)
 	return o;
 }
 
+int proc_stat_parse(const char *text, size_t len, struct proc_stat *out)
+{
+	const char *p = NULL, *end = text + len;
+	uint64_t v;
+	memset(out, 0, sizeof *out);
+	for (const char *q = text; q < end; q++)
+		if (*q == ')')
+			p = q + 1;
+	/* " S ppid pgrp session tty tpgid flags ...": field 3 is the state. */
+	if (!p || expect(&p, end, ' ') < 0 || p == end)
+		return -1;
+	out->state = *p++;
+	for (int field = 4; field <= 22; field++) {
+		if (expect(&p, end, ' ') < 0)
+			return -1;
+		if (p < end && *p == '-')	/* tty_nr, tpgid may be -1 */
+			p++;
+		if (parse_dec(&p, end, &v) < 0)
+			return -1;
+		if (field == 9)
+			out->flags = (unsigned long)v;
+		else if (field == 22)
+			out->start_time = v;
+	}
+	return 0;
+}
+
+int proc_stat_same_live(const struct proc_stat *before, const struct proc_stat *after)
+{
+	return after->start_time == before->start_time && after->state != 'Z' &&
+	       after->state != 'X' && after->state != 'x';
+}
+
 /* ---- the target ------------------------------------------------------ */
 
-/* What one snapshot needs to know about the process it reads. */
+/* A file's mapping at offset 0, where its ELF header and notes sit. */
+struct file_base {
+	uint64_t start, limit, inode;
+	uint32_t dev_major, dev_minor;
+};
+
+/*
+ * What one snapshot needs to know about the process it reads. Everything is
+ * read relative to the process's /proc directory held open, so a PID reused
+ * while it is read cannot lend another process's files.
+ */
 struct target {
 	uint64_t pid;
+	int proc;		/* /proc/PID, O_PATH: pins this life of the process */
+	int task;		/* where its maps, mem, exe, root are read: proc, or
+				 * /proc/PID/task/TID of a live thread when the
+				 * leader is a zombie */
+	int maps;		/* the maps file, for the ioctl and the text */
+	int mem;		/* /proc/PID/mem; -1 not yet opened, -2 refused */
 	int root;		/* /proc/PID/root, O_PATH; -1 if it did not open */
 	int same_root;		/* the target's root is ours */
 	struct snapshot *s;
 	const struct read_opts *o;
 	char *scratch;		/* names being normalised */
 	size_t scratch_cap;
+	struct file_base *bases;	/* offset-0 file mappings seen so far, by address */
+	size_t nbases, bases_cap;
+	int bases_all;		/* bases holds every one of the process, not only those read */
 	struct region_reader rr;	/* the shared part: records and build IDs */
+	struct gotz *zone;	/* Go's Local when there is no cache */
 };
 
 static const char *errno_reason(int e)
@@ -280,18 +335,17 @@ static int path_is_mapped_file(struct target *t, const char *path, const struct 
 	return 1;
 }
 
-/* /proc/PID/map_files/START-END: the mapped file itself, by its range. */
-static const char *map_files_path(const struct target *t, const struct mapping *m,
-				  char out[PROC_PATH])
+/* map_files/START-END, relative to t->proc: the mapped file itself, by its range. */
+static const char *map_files_path(const struct mapping *m, char out[PROC_PATH])
 {
-	snprintf(out, PROC_PATH, "/proc/%llu/map_files/%llx-%llx", (unsigned long long)t->pid,
-		 (unsigned long long)m->start, (unsigned long long)m->limit);
+	snprintf(out, PROC_PATH, "map_files/%llx-%llx", (unsigned long long)m->start,
+		 (unsigned long long)m->limit);
 	return out;
 }
 
 static int ensure_scratch(struct target *t, size_t n)
 {
-	if (t->scratch_cap >= n)
+	if (t->scratch && t->scratch_cap >= n)
 		return 0;
 	char *p = realloc(t->scratch, n);
 	if (!p)
@@ -325,7 +379,7 @@ static int set_name(void *be, struct mapping *m, const struct region *reg)
 		 * decides; otherwise the escape is what the kernel wrote. */
 		char link[PROC_PATH];
 		char raw[PATH_MAX + sizeof DELETED_SUFFIX];
-		ssize_t r = readlink(map_files_path(t, m, link), raw, sizeof raw);
+		ssize_t r = readlinkat(t->proc, map_files_path(m, link), raw, sizeof raw);
 		if (r > 0 && (size_t)r <= len && (size_t)r < sizeof raw) {
 			memcpy(n, raw, (size_t)r);
 			nlen = (size_t)r;
@@ -351,7 +405,8 @@ static int set_name(void *be, struct mapping *m, const struct region *reg)
 			return 0;
 		}
 	}
-	uint32_t off = snapshot_intern(t->s, n, nlen);
+	/* n is t->scratch, which snapshot_read frees: not a leak. */
+	uint32_t off = snapshot_intern(t->s, n, nlen);	/* NOLINT(clang-analyzer-unix.Malloc) */
 	if (off == UINT32_MAX)
 		return -1;
 	m->file = off;
@@ -406,7 +461,7 @@ static int open_mapped(struct target *t, const struct mapping *m, struct stat *s
 					      : "cannot open the file";
 	}
 	char link[PROC_PATH];
-	int fd = open(map_files_path(t, m, link), O_PATH | O_CLOEXEC);
+	int fd = openat(t->proc, map_files_path(m, link), O_PATH | O_CLOEXEC);
 	if (fd >= 0) {
 		if (fstat(fd, st) == 0 && same_file(st, m)) {
 			*impostor = 0;
@@ -421,40 +476,6 @@ static int open_mapped(struct target *t, const struct mapping *m, struct stat *s
 	return -1;
 }
 
-/* Whether a zoneinfo file is one Go's time package would load. */
-static int tzfile_loadable(const char *path)
-{
-	char magic[4];
-	struct stat st;
-	int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
-	if (fd < 0)
-		return 0;
-	/* Go reads at most 10 MiB of a zoneinfo file. */
-	int ok = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size <= (10 << 20) &&
-		 pread(fd, magic, 4, 0) == 4 && memcmp(magic, "TZif", 4) == 0;
-	close(fd);
-	return ok;
-}
-
-/*
- * Makes localtime_r use the zone Go's time package would make Local, so
- * path+mtime IDs carry Go's offset and abbreviation (gotz_resolve). The
- * zone is the process's TZ, global by nature; it is settled once, before
- * the first use, and nothing else in modmap reads local time.
- */
-static void local_zone_init(void)
-{
-	static int done;
-	char tz[4096 + 2];
-	if (done)
-		return;
-	done = 1;
-	gotz_resolve(getenv("TZ"), tzfile_loadable, tz, sizeof tz);
-	setenv("TZ", tz, 1);
-	tzset();
-}
-
-#define VDSO_MAX (256 * 1024)	/* bytes of a vDSO image read from a target */
 
 /* Size of modmap's own vDSO image: its section headers end it. */
 static uint64_t own_vdso_size(const unsigned char *ehdr)
@@ -472,9 +493,7 @@ static uint64_t own_vdso_size(const unsigned char *ehdr)
 /* The first 20 bytes of the target's executable (ELF ident, type, machine). */
 static int exe_header(const struct target *t, unsigned char h[20])
 {
-	char path[PROC_PATH];
-	snprintf(path, sizeof path, "/proc/%llu/exe", (unsigned long long)t->pid);
-	int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	int fd = openat(t->task, "exe", O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
 	if (fd < 0)
 		return -1;
 	struct stat st;
@@ -492,6 +511,99 @@ static int same_abi(struct target *t, const unsigned char *ehdr)
 	       h[EI_DATA] == ehdr[EI_DATA] && memcmp(h + 18, ehdr + 18, 2) == 0;
 }
 
+/* ---- the target's memory --------------------------------------------- */
+
+/* The bytes of a mapping, read from the target as a file's are from the file. */
+struct memsrc {
+	struct target *t;
+	uint64_t base;		/* the address of byte 0 */
+};
+
+static int mem_read(void *ctx, uint64_t off, void *buf, size_t len)
+{
+	const struct memsrc *ms = ctx;
+	struct target *t = ms->t;
+	if (t->mem == -1) {
+		t->mem = openat(t->task, "mem", O_RDONLY | O_CLOEXEC);
+		if (t->mem < 0)
+			t->mem = -2;	/* refused: not asked again */
+	}
+	if (t->mem < 0 || ms->base + off < ms->base || ms->base + off > INT64_MAX - len)
+		return -1;
+	struct fdsrc f = { t->mem };
+	return fd_read(&f, ms->base + off, buf, len);
+}
+
+/* The region [start, limit) of the target's memory as a byte source. */
+static struct bytesrc target_memory(struct memsrc *ms, struct target *t, uint64_t start,
+				    uint64_t limit)
+{
+	*ms = (struct memsrc){ t, start };
+	struct bytesrc src = { mem_read, ms, NULL, limit - start };
+	return src;
+}
+
+/* Remembers a file's mapping at offset 0 (r, from the maps, in address order). */
+static int note_base(struct target *t, const struct maps_line *r)
+{
+	if (!r->inode || r->offset != 0)
+		return 0;
+	if (t->nbases == t->bases_cap) {
+		size_t cap = t->bases_cap ? t->bases_cap * 2 : 64;
+		struct file_base *b = realloc(t->bases, cap * sizeof *b);
+		if (!b)
+			return -1;
+		t->bases = b;
+		t->bases_cap = cap;
+	}
+	t->bases[t->nbases++] = (struct file_base){ r->start, r->limit, r->inode, r->dev_major,
+						    r->dev_minor };
+	return 0;
+}
+
+/*
+ * Where m's file begins in memory: the nearest mapping of the same file at
+ * offset 0 at or below m (a loader maps a file's start first, then the rest
+ * above it). NULL if there is none.
+ */
+static const struct file_base *find_base(const struct target *t, const struct mapping *m)
+{
+	const struct file_base *best = NULL;
+	for (size_t i = 0; i < t->nbases; i++) {
+		const struct file_base *b = &t->bases[i];
+		if (b->inode == m->inode && b->dev_major == m->dev_major &&
+		    b->dev_minor == m->dev_minor && b->start <= m->start &&
+		    (!best || b->start > best->start))
+			best = b;
+	}
+	return best;
+}
+
+static int query_all_bases(struct target *t);
+
+/*
+ * The identity of m's file read from the target's memory, for when the
+ * file itself cannot be opened (deleted or replaced, and map_files refused
+ * without CAP_SYS_ADMIN): the ELF header, program headers and notes sit in
+ * its first mapping, as eu-unstrip -n -p finds them. /proc/PID/mem needs
+ * the ptrace rights a user has over their own processes. 0, or -1.
+ */
+static int be_memory_identity(void *be, const struct mapping *m, struct identity *id)
+{
+	struct target *t = be;
+	const struct file_base *b = find_base(t, m);
+	memset(id, 0, sizeof *id);
+	if (!b && !t->bases_all && query_all_bases(t) == 0)
+		b = find_base(t, m);
+	if (!b) {
+		id->error = "no mapping of the file's start";
+		return -1;
+	}
+	struct memsrc ms;
+	struct bytesrc src = target_memory(&ms, t, b->start, b->limit);
+	return elf_identity(&src, id);
+}
+
 /*
  * The vDSO has no file. Its image is read from the target itself through
  * /proc/PID/mem where modmap may (that needs ptrace attach rights, more
@@ -501,22 +613,11 @@ static int same_abi(struct target *t, const unsigned char *ehdr)
 static int vdso_identity(struct target *t, const struct mapping *m, struct identity *id)
 {
 	uint64_t size = m->limit - m->start;
-	char path[PROC_PATH];
-	snprintf(path, sizeof path, "/proc/%llu/mem", (unsigned long long)t->pid);
-	unsigned char *img = size <= VDSO_MAX ? malloc((size_t)size) : NULL;
-	int fd = img ? open(path, O_RDONLY | O_CLOEXEC) : -1;
-	if (fd >= 0) {
-		struct fdsrc f = { fd };
-		int r = fd_read(&f, m->start, img, (size_t)size);
-		close(fd);
-		if (r == 0) {
-			struct bytesrc src = bytesrc_mem(img, (size_t)size);
-			r = elf_identity(&src, id);
-			free(img);
-			return r;
-		}
-	}
-	free(img);
+	struct memsrc ms;
+	struct bytesrc src = target_memory(&ms, t, m->start, m->limit);
+	unsigned char magic[4];
+	if (src.read(src.ctx, 0, magic, sizeof magic) == 0)
+		return elf_identity(&src, id);
 
 	const unsigned char *ehdr = (const unsigned char *)getauxval(AT_SYSINFO_EHDR);
 	memset(id, 0, sizeof *id);
@@ -531,8 +632,8 @@ static int vdso_identity(struct target *t, const struct mapping *m, struct ident
 		id->error = "vDSO differs from modmap's";
 		return -1;
 	}
-	struct bytesrc src = bytesrc_mem(ehdr, (size_t)own);
-	return elf_identity(&src, id);
+	struct bytesrc own_src = bytesrc_mem(ehdr, (size_t)own);
+	return elf_identity(&own_src, id);
 }
 
 /* ---- the backend's answers to region.c ------------------------------- */
@@ -593,15 +694,13 @@ static int be_stat_mtime(void *be, const struct mapping *m, const struct region_
 
 static int be_local_zone(void *be, int64_t sec, long *gmtoff, char *abbr, size_t cap)
 {
-	(void)be;
-	struct tm tm;
-	time_t t = (time_t)sec;
-	local_zone_init();
-	if (!localtime_r(&t, &tm))
+	struct target *t = be;
+	struct errmsg err;
+	const struct gotz *z = bid_local_zone(t->o->cache, &t->zone, &err);
+	int isdst;
+	if (!z)
 		return -1;
-	*gmtoff = tm.tm_gmtoff;
-	snprintf(abbr, cap, "%s", tm.tm_zone ? tm.tm_zone : "");
-	return 0;
+	return gotz_lookup(z, sec, gmtoff, &isdst, abbr, cap) < 0 ? 1 : 0;
 }
 
 static int be_special_identity(void *be, const struct mapping *m, struct identity *id)
@@ -620,8 +719,67 @@ static const struct backend_ops linux_ops = {
 	.stat_mtime = be_stat_mtime,
 	.local_zone = be_local_zone,
 	.special_identity = be_special_identity,
+	.memory_identity = be_memory_identity,
 	.open_modes = 1u << BID_AUTO | 1u << BID_NATIVE | 1u << BID_MTIME,
 };
+
+/*
+ * The same opening for a whole file's bytes (collect): the checked O_PATH
+ * descriptor reopened for reading, so what is read is the mapped file.
+ */
+/*
+ * A target for reading one more thing of a process after its snapshot
+ * (collect's files, lookup's headers): /proc/PID held open, its root.
+ * target_close releases it.
+ */
+static void target_reopen(struct target *t, const struct snapshot *s)
+{
+	char path[PROC_PATH];
+	struct stat a, b;
+	*t = (struct target){
+		.pid = s->pid, .proc = -1, .task = -1, .maps = -1, .mem = -1, .root = -1,
+		.s = (struct snapshot *)s,
+	};
+	snprintf(path, sizeof path, "/proc/%llu", (unsigned long long)s->pid);
+	t->proc = t->task = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	t->root = t->proc >= 0 ? openat(t->proc, "root", O_PATH | O_DIRECTORY | O_CLOEXEC) : -1;
+	t->same_root = t->root >= 0 && fstat(t->root, &a) == 0 && stat("/", &b) == 0 &&
+		       a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
+static void target_close(struct target *t)
+{
+	if (t->mem >= 0)
+		close(t->mem);
+	if (t->root >= 0)
+		close(t->root);
+	if (t->proc >= 0)
+		close(t->proc);
+}
+
+int snapshot_open_mapped(const struct snapshot *s, const struct mapping *m, uint64_t *size,
+			 const char **why)
+{
+	char path[PROC_PATH];
+	struct target t;
+	struct stat st;
+	int impostor;
+
+	target_reopen(&t, s);
+	int pfd = open_mapped(&t, m, &st, why, &impostor);
+	target_close(&t);
+	if (pfd < 0)
+		return -1;
+	snprintf(path, sizeof path, "/proc/self/fd/%d", pfd);
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	close(pfd);
+	if (fd < 0) {
+		*why = "cannot read the file";
+		return -1;
+	}
+	*size = (uint64_t)st.st_size;
+	return fd;
+}
 
 /* One line of the maps text or one answer of the ioctl, as a region. */
 static int add_record(struct target *t, const struct maps_line *ml, int escaped,
@@ -642,6 +800,8 @@ static int add_record(struct target *t, const struct maps_line *ml, int escaped,
 		.has_file = ml->inode != 0,
 		.kernel_id = kernel_id,
 	};
+	if (note_base(t, ml) < 0)
+		return -1;
 	return region_add(&t->rr, &r);
 }
 
@@ -682,6 +842,7 @@ static int source_maps(struct target *t, int fd, struct errmsg *err)
 {
 	char *text;
 	size_t len;
+	t->bases_all = 1;	/* every line passes note_base, in address order */
 	if (read_all(fd, &text, &len) < 0) {
 		if (errno == ESRCH)
 			return -3;	/* the address space is gone */
@@ -759,9 +920,47 @@ static int add_gate_area(struct target *t, int wide)
 #endif
 
 /*
- * Returns 0, -1 with err set, -2 when the kernel has no PROCMAP_QUERY
- * (ENOTTY), for the caller to fall back, or -3 when the process has no
- * address space (ESRCH: a kernel thread, a zombie, or one that exited).
+ * Remembers every file's offset-0 mapping, asking the ioctl for all
+ * mappings where the snapshot asked it for the executable ones only.
+ * 0, or -1 (then no more is known than before).
+ */
+static int query_all_bases(struct target *t)
+{
+	uint64_t addr = 0;
+	t->bases_all = 1;	/* asked once, whatever the outcome */
+	for (;;) {
+		struct procmap_query q = {
+			.size = sizeof q,
+			.query_flags = PROCMAP_QUERY_COVERING_OR_NEXT_VMA,
+			.query_addr = addr,
+		};
+		if (ioctl(t->maps, PROCMAP_QUERY, &q) < 0) {
+			if (errno == EINTR)
+				continue;
+			return errno == ENOENT ? 0 : -1;
+		}
+		struct maps_line ml = {
+			.start = q.vma_start,
+			.limit = q.vma_end,
+			.offset = q.vma_offset,
+			.inode = q.inode,
+			.dev_major = q.dev_major,
+			.dev_minor = q.dev_minor,
+		};
+		if (note_base(t, &ml) < 0)
+			return -1;
+		if (q.vma_end <= addr)
+			return 0;
+		addr = q.vma_end;
+	}
+}
+
+/*
+ * Returns 0, -1 with err set, -2 when the caller should read the text
+ * instead (a kernel without PROCMAP_QUERY, ENOTTY; or, for the default
+ * source, a path longer than the ioctl can return), or -3 when the process
+ * has no address space (ESRCH: a kernel thread, a zombie, or one that
+ * exited).
  */
 static int source_query(struct target *t, int fd, struct errmsg *err)
 {
@@ -779,6 +978,7 @@ static int source_query(struct target *t, int fd, struct errmsg *err)
 		err_set(err, "pid %llu: out of memory", (unsigned long long)t->pid);
 		return -1;
 	}
+	t->bases_all = t->o->set != MAPPINGS_EXEC;
 	for (;;) {
 		struct procmap_query q = {
 			.size = sizeof q,
@@ -810,6 +1010,16 @@ static int source_query(struct target *t, int fd, struct errmsg *err)
 				name = bigger;
 				cap *= 4;
 				continue;
+			}
+			if (errno == ENAMETOOLONG && t->o->source == SOURCE_AUTO) {
+				/* A path past PATH_MAX, which the ioctl never
+				 * returns but the text does: start again there. */
+				t->s->n = 0;
+				t->s->exe = 0;
+				t->rr.have_prev = 0;
+				t->nbases = 0;
+				rc = -2;
+				break;
 			}
 			if (errno == ENOTTY && addr == 0 && t->s->n == 0) {
 				rc = -2;
@@ -872,45 +1082,78 @@ static int source_query(struct target *t, int fd, struct errmsg *err)
 
 /* ---- the process ----------------------------------------------------- */
 
-/* Field 9 of /proc/PID/stat, and the state letter; -1 if unreadable. */
-static int read_stat(uint64_t pid, unsigned long *flags, char *state)
+/* The stat file in the directory dir (/proc/PID or a task's); -1 if unreadable. */
+static int read_stat(int dir, struct proc_stat *st)
 {
-	char path[PROC_PATH], buf[1024];
-	snprintf(path, sizeof path, "/proc/%llu/stat", (unsigned long long)pid);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	char buf[1024];
+	int fd = openat(dir, "stat", O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -1;
-	ssize_t n = read(fd, buf, sizeof buf - 1);
+	ssize_t n = read(fd, buf, sizeof buf);
 	close(fd);
 	if (n <= 0)
 		return -1;
-	buf[n] = '\0';
-	/* comm may hold spaces and parentheses: fields resume after the last ')'. */
-	char *p = strrchr(buf, ')');
-	if (!p || sscanf(p + 1, " %c %*d %*d %*d %*d %*d %lu", state, flags) != 2)
+	return proc_stat_parse(buf, (size_t)n, st);
+}
+
+/*
+ * A process whose leader has exited while other threads run: the leader is
+ * a zombie with no address space, but the threads share one. Points
+ * t->task at the first live thread's directory; 0, or -1 if there is none.
+ */
+static int live_thread(struct target *t)
+{
+	int fd = openat(t->proc, "task", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	if (!d) {
+		if (fd >= 0)
+			close(fd);
 		return -1;
-	return 0;
+	}
+	struct dirent *e;
+	int found = -1;
+	while (found < 0 && (e = readdir(d))) {
+		const char *p = e->d_name;
+		uint64_t tid;
+		struct proc_stat st;
+		if (parse_dec(&p, p + strlen(p), &tid) < 0 || *p || tid == t->pid)
+			continue;
+		int task = openat(dirfd(d), e->d_name, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (task >= 0 && read_stat(task, &st) == 0 && st.state != 'Z' && st.state != 'X') {
+			t->task = task;
+			found = 0;
+		} else if (task >= 0) {
+			close(task);
+		}
+	}
+	closedir(d);
+	return found;
 }
 
 /*
  * Why a process gave no mappings: a kernel thread, a zombie, or gone
  * (READ_SKIP, err set); READ_OK when it is none of these.
  */
-static enum read_status explain_empty(uint64_t pid, struct errmsg *err)
+static enum read_status explain_empty(struct target *t, struct errmsg *err)
 {
-	unsigned long flags;
-	char state;
-	if (read_stat(pid, &flags, &state) < 0) {
+	struct proc_stat st;
+	uint64_t pid = t->pid;
+	if (read_stat(t->proc, &st) < 0) {
 		err_set(err, "pid %llu: process exited while being read", (unsigned long long)pid);
 		return READ_SKIP;
 	}
-	if (flags & PF_KTHREAD) {
+	if (st.flags & PF_KTHREAD) {
 		err_set(err, "pid %llu: kernel thread (it has no memory map)",
 			(unsigned long long)pid);
 		return READ_SKIP;
 	}
-	if (state == 'Z' || state == 'X') {
+	if (st.state == 'Z' || st.state == 'X') {
 		err_set(err, "pid %llu: process has exited (zombie)", (unsigned long long)pid);
+		return READ_SKIP;
+	}
+	/* Exiting: its memory is released before it becomes a zombie. */
+	if (st.flags & PF_EXITING) {
+		err_set(err, "pid %llu: process exited while being read", (unsigned long long)pid);
 		return READ_SKIP;
 	}
 	return READ_OK;
@@ -919,11 +1162,10 @@ static enum read_status explain_empty(uint64_t pid, struct errmsg *err)
 /* Marks the main executable's mappings and records its path. */
 static int mark_main(struct target *t)
 {
-	char path[PROC_PATH], link[PATH_MAX];
+	char link[PATH_MAX];
 	struct stat st;
-	snprintf(path, sizeof path, "/proc/%llu/exe", (unsigned long long)t->pid);
-	int have_st = stat(path, &st) == 0;
-	ssize_t n = readlink(path, link, sizeof link - 1);
+	int have_st = fstatat(t->task, "exe", &st, 0) == 0;
+	ssize_t n = readlinkat(t->task, "exe", link, sizeof link - 1);
 	link[n > 0 ? n : 0] = '\0';
 
 	for (size_t i = 0; i < t->s->n; i++) {
@@ -948,12 +1190,10 @@ static int mark_main(struct target *t)
 
 /* ---- which process: comm, namespace PID, cgroup ------------------------ */
 
-/* Up to cap bytes of a small /proc file; its length, or -1. */
-static ssize_t read_small(uint64_t pid, const char *name, char *buf, size_t cap)
+/* Up to cap bytes of a small file of the pinned /proc/PID; its length, or -1. */
+static ssize_t read_small(int procfd, const char *name, char *buf, size_t cap)
 {
-	char path[PROC_PATH];
-	snprintf(path, sizeof path, "/proc/%llu/%s", (unsigned long long)pid, name);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = openat(procfd, name, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -1;
 	size_t len = 0;
@@ -1174,17 +1414,17 @@ static int read_process_identity(struct target *t)
 {
 	struct snapshot *s = t->s;
 	char buf[16384];
-	ssize_t n = read_small(t->pid, "comm", buf, 64);
+	ssize_t n = read_small(t->proc, "comm", buf, 64);
 	while (n > 0 && buf[n - 1] == '\n')
 		n--;
 	if (n > 0 && (s->comm = snapshot_intern(s, buf, (size_t)n)) == UINT32_MAX)
 		return -1;
 	s->ns_pid = t->pid;
-	n = read_small(t->pid, "status", buf, sizeof buf);
+	n = read_small(t->proc, "status", buf, sizeof buf);
 	uint64_t ns = n > 0 ? status_ns_pid(buf, (size_t)n) : 0;
 	if (ns)
 		s->ns_pid = ns;
-	n = read_small(t->pid, "cgroup", buf, sizeof buf);
+	n = read_small(t->proc, "cgroup", buf, sizeof buf);
 	const char *path;
 	size_t plen;
 	if (n > 0 && cgroup_path(buf, (size_t)n, &path, &plen) == 0) {
@@ -1205,11 +1445,80 @@ static uint64_t now_nanos(void)
 	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
+/* Reads the mappings through t->maps: 0, or as source_query. */
+static int read_maps(struct target *t, struct errmsg *err)
+{
+	int rc = -2;
+	if (t->o->source != SOURCE_MAPS) {
+		rc = source_query(t, t->maps, err);
+		if (rc == -2 && t->o->source == SOURCE_QUERY) {
+			err_setc(err, ERR_UNSUPPORTED,
+				 "pid %llu: this kernel has no PROCMAP_QUERY (Linux 6.11+)",
+				 (unsigned long long)t->pid);
+			rc = -1;
+		}
+	}
+	if (rc == -2)
+		rc = source_maps(t, t->maps, err);
+	if (rc == 0 && (mark_main(t) < 0 || read_process_identity(t) < 0 ||
+			(t->o->jit && read_jit(t) < 0))) {
+		err_set(err, "pid %llu: out of memory", (unsigned long long)t->pid);
+		rc = -1;
+	}
+	return rc;
+}
+
+/*
+ * Opens what the read goes through: t->proc, pinning the process; t->task
+ * (a live thread's when the leader is a zombie); t->maps; t->root. Fills
+ * *born with the process's stat. READ_OK, or why not with err set.
+ */
+static enum read_status open_target(struct target *t, struct proc_stat *born,
+				    struct errmsg *err)
+{
+	char path[PROC_PATH];
+	unsigned long long pid = (unsigned long long)t->pid;
+	snprintf(path, sizeof path, "/proc/%llu", pid);
+	t->proc = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (t->proc < 0 || read_stat(t->proc, born) < 0) {
+		err_set(err, "pid %llu: no such process", pid);
+		return READ_SKIP;
+	}
+	t->task = t->proc;
+	/* Else it stays the zombie, which explain_empty names. The thread's
+	 * own stat is what tells later whether it still lives. */
+	if (born->state == 'Z' && !(born->flags & PF_KTHREAD) && live_thread(t) == 0 &&
+	    read_stat(t->task, born) < 0) {
+		err_set(err, "pid %llu: process exited while being read", pid);
+		return READ_SKIP;
+	}
+
+	t->maps = openat(t->task, "maps", O_RDONLY | O_CLOEXEC);
+	if (t->maps < 0) {
+		int e = errno;
+		if (e == EACCES || e == EPERM)
+			err_set(err,
+				"pid %llu: permission denied (reading /proc/%llu/maps needs ptrace access)",
+				pid, pid);
+		else
+			err_set(err, "pid %llu: %s", pid, errno_reason(e));
+		/* Gone: under --all, one that exited after the listing. */
+		return e == ENOENT || e == ESRCH ? READ_SKIP : READ_FAILED;
+	}
+	t->root = openat(t->task, "root", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	struct stat a, b;
+	t->same_root = t->root >= 0 && fstat(t->root, &a) == 0 && stat("/", &b) == 0 &&
+		       a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+	return READ_OK;
+}
+
 enum read_status snapshot_read(struct snapshot *s, uint64_t pid, const struct read_opts *o,
 			       struct errmsg *err)
 {
-	char path[PROC_PATH];
-	struct target t = { .pid = pid, .root = -1, .s = s, .o = o };
+	struct target t = {
+		.pid = pid, .proc = -1, .task = -1, .maps = -1, .mem = -1, .root = -1,
+		.s = s, .o = o,
+	};
 	t.rr.ops = &linux_ops;
 	t.rr.be = &t;
 	t.rr.s = s;
@@ -1219,59 +1528,41 @@ enum read_status snapshot_read(struct snapshot *s, uint64_t pid, const struct re
 	s->os = "linux";
 	s->time_nanos = now_nanos();
 
-	snprintf(path, sizeof path, "/proc/%llu/maps", (unsigned long long)pid);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		int e = errno;
-		if (e == EACCES || e == EPERM)
-			err_set(err, "pid %llu: permission denied (reading %s needs ptrace access)",
-				(unsigned long long)pid, path);
-		else
-			err_set(err, "pid %llu: %s", (unsigned long long)pid, errno_reason(e));
-		/* Gone: under --all, one that exited after the listing. */
-		return e == ENOENT || e == ESRCH ? READ_SKIP : READ_FAILED;
+	struct proc_stat born, now;
+	enum read_status st = open_target(&t, &born, err);
+	int rc = st == READ_OK ? read_maps(&t, err) : 0;
+	/* A process that exited while being read leaves a partial list (the
+	 * text just ends): only one still alive, in the same life, counts. */
+	int alive = st == READ_OK && rc != -1 && read_stat(t.task, &now) == 0 &&
+		    proc_stat_same_live(&born, &now);
+	if (st == READ_OK && rc != -1 && s->n > 0 && !alive && !(born.flags & PF_KTHREAD)) {
+		err_set(err, "pid %llu: process exited while being read", (unsigned long long)pid);
+		st = READ_SKIP;
 	}
-
-	snprintf(path, sizeof path, "/proc/%llu/root", (unsigned long long)pid);
-	t.root = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	struct stat a, b;
-	t.same_root = t.root >= 0 && fstat(t.root, &a) == 0 && stat("/", &b) == 0 &&
-		      a.st_dev == b.st_dev && a.st_ino == b.st_ino;
-
-	int rc = -2;
-	if (o->source != SOURCE_MAPS) {
-		rc = source_query(&t, fd, err);
-		if (rc == -2 && o->source == SOURCE_QUERY) {
-			err_setc(err, ERR_UNSUPPORTED,
-				 "pid %llu: this kernel has no PROCMAP_QUERY (Linux 6.11+)",
-				 (unsigned long long)pid);
-			rc = -1;
-		}
-	}
-	if (rc == -2)
-		rc = source_maps(&t, fd, err);
-	close(fd);
-	if (rc == 0 && (mark_main(&t) < 0 || read_process_identity(&t) < 0 ||
-			(o->jit && read_jit(&t) < 0))) {
-		err_set(err, "pid %llu: out of memory", (unsigned long long)pid);
-		rc = -1;
-	}
-	if (t.root >= 0)
-		close(t.root);
-	free(t.scratch);
-	if (rc == -1)
-		return READ_FAILED;
-	if (rc == -3 || s->n == 0) {
-		enum read_status st = explain_empty(pid, err);
-		if (st != READ_OK)
-			return st;
-		if (rc == -3) {
+	if (st == READ_OK && rc == -1)
+		st = READ_FAILED;
+	if (st == READ_OK && (rc == -3 || s->n == 0)) {
+		st = explain_empty(&t, err);
+		if (st == READ_OK && rc == -3) {
 			err_set(err, "pid %llu: process has no address space",
 				(unsigned long long)pid);
-			return READ_FAILED;
+			st = READ_FAILED;
 		}
 	}
-	return READ_OK;
+	if (t.mem >= 0)
+		close(t.mem);
+	if (t.root >= 0)
+		close(t.root);
+	if (t.maps >= 0)
+		close(t.maps);
+	if (t.task >= 0 && t.task != t.proc)
+		close(t.task);
+	if (t.proc >= 0)
+		close(t.proc);
+	free(t.scratch);
+	free(t.bases);
+	gotz_free(t.zone);
+	return st;
 }
 
 uint64_t snapshot_self_pid(void)
@@ -1296,4 +1587,74 @@ int snapshot_list_pids(uint64_t **pids, size_t *n, struct errmsg *err)
 	}
 	closedir(d);
 	return pidlist_finish(&l, pids, n, err);
+}
+
+/* ---- program headers, for lookup ------------------------------------- */
+
+/*
+ * The module's first mapping: the nearest at or below m that maps the same
+ * file (device and inode; for the vDSO, the same name) from offset 0.
+ */
+static const struct mapping *module_first(const struct snapshot *s, size_t i)
+{
+	const struct mapping *m = &s->map[i];
+	const struct mapping *best = NULL;
+	for (size_t j = 0; j < s->n; j++) {
+		const struct mapping *c = &s->map[j];
+		int same = (m->flags & MAPF_FILE)
+				   ? (c->flags & MAPF_FILE) && c->inode == m->inode &&
+					     c->dev_major == m->dev_major &&
+					     c->dev_minor == m->dev_minor
+				   : !(c->flags & MAPF_FILE) && c->file == m->file;
+		if (same && c->offset == 0 && c->start <= m->start && (!best || c->start > best->start))
+			best = c;
+	}
+	return best;
+}
+
+int module_loads(uint64_t pid, const struct snapshot *s, size_t i, struct elf_load *out,
+		 size_t cap, size_t *n, struct errmsg *err)
+{
+	const struct mapping *m = &s->map[i];
+	struct target t;
+	const char *why = "no file";
+	int rc = -1;
+
+	*n = 0;
+	target_reopen(&t, s);
+	t.pid = pid;
+	if (m->flags & MAPF_FILE) {
+		struct stat st;
+		int impostor;
+		int pfd = open_mapped(&t, m, &st, &why, &impostor);
+		if (pfd >= 0) {
+			char self[PROC_PATH];
+			snprintf(self, sizeof self, "/proc/self/fd/%d", pfd);
+			int fd = open(self, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+			if (fd >= 0) {
+				struct fdsrc f = { fd };
+				struct bytesrc src = { fd_read, &f, NULL, (uint64_t)st.st_size };
+				rc = elf_read_loads(&src, out, cap, n, &why);
+				close(fd);
+			} else {
+				why = "cannot read the file";
+			}
+			close(pfd);
+		}
+	}
+	/* The loader mapped the headers with the first segment: read them there. */
+	const struct mapping *first = rc == 0 ? NULL : module_first(s, i);
+	if (first) {
+		struct memsrc ms;
+		struct bytesrc src = target_memory(&ms, &t, first->start, first->limit);
+		const char *mwhy;
+		rc = elf_read_loads(&src, out, cap, n, &mwhy);
+		if (rc < 0)
+			why = mwhy;
+	}
+	target_close(&t);
+	if (rc == 0)
+		return 0;
+	err_set(err, "pid %llu: %s: %s", (unsigned long long)pid, snapshot_str(s, m->file), why);
+	return -1;
 }

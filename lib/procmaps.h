@@ -32,6 +32,26 @@ int maps_parse_line(const char *line, size_t len, struct maps_line *out);
  */
 size_t maps_unescape(const char *name, size_t len, char *out);
 
+/* What modmap reads of /proc/PID/stat (or /proc/PID/task/TID/stat). */
+struct proc_stat {
+	char state;		/* field 3: R, S, D, Z, X, ... */
+	unsigned long flags;	/* field 9: PF_* */
+	uint64_t start_time;	/* field 22: clock ticks after boot; a PID's one life */
+};
+
+/*
+ * Parses the text of a stat file (len bytes, not NUL-terminated). comm
+ * (field 2) may hold spaces and parentheses: the fields resume after the
+ * last ')'. Returns 0, or -1 when the text is not in that form.
+ */
+int proc_stat_parse(const char *text, size_t len, struct proc_stat *out);
+
+/*
+ * Is after the same life of the process as before: readable, the same
+ * start time, and not yet exited (a zombie's address space is gone)?
+ */
+int proc_stat_same_live(const struct proc_stat *before, const struct proc_stat *after);
+
 /* " (deleted)": what d_path() appends to the path of an unlinked file. */
 #define DELETED_SUFFIX " (deleted)"
 

@@ -31,7 +31,7 @@ static int set_text(struct snapshot *s, struct mapping *m, uint32_t *field, cons
 static int set_path_mtime(struct region_reader *rr, struct mapping *m,
 			  const struct region_file *f)
 {
-	char why[96] = "", zone[64] = "", when[192];
+	char why[96] = "", zone[GOTZ_NAME_MAX + 1] = "", when[96 + GOTZ_NAME_MAX];
 	int64_t sec;
 	long nsec, gmtoff;
 	if (rr->ops->stat_mtime(rr->be, m, f, &sec, &nsec, why, sizeof why) < 0) {
@@ -41,9 +41,18 @@ static int set_path_mtime(struct region_reader *rr, struct mapping *m,
 			return 0;
 		return snapshot_set(rr->s, &m->bid_error, why);
 	}
-	if (rr->ops->local_zone(rr->be, sec, &gmtoff, zone, sizeof zone) < 0)
+	/* Every int64 time prints (gotime.c); only a zone name may be too long. */
+	int rc = rr->ops->local_zone(rr->be, sec, &gmtoff, zone, sizeof zone);
+	if (rc < 0)
 		return -1;
-	gotime_format(when, sizeof when, sec, nsec, gmtoff, zone);
+	if (rc > 0 || !gotime_format(when, sizeof when, sec, nsec, gmtoff, zone)) {
+		m->build_id = m->file;
+		m->bid_kind = BIDK_PATH;
+		if (m->bid_error)
+			return 0;
+		return snapshot_set(rr->s, &m->bid_error,
+				    "the local time zone's abbreviation is too long to print");
+	}
 	uint32_t off = snapshot_intern_after(rr->s, m->file, when);
 	if (off == UINT32_MAX)
 		return -1;
@@ -71,6 +80,15 @@ static int same_file_as_prev(const struct region_reader *rr, const struct mappin
 	const struct mapping *p = &rr->prev;
 	return rr->have_prev && p->inode == m->inode && p->dev_major == m->dev_major &&
 	       p->dev_minor == m->dev_minor && p->file == m->file;
+}
+
+/* Did the process's memory give m's file a GNU build ID (into id)? */
+static int memory_identity(struct region_reader *rr, const struct mapping *m,
+			   struct identity *id)
+{
+	memset(id, 0, sizeof *id);
+	return rr->ops->memory_identity && rr->ops->memory_identity(rr->be, m, id) == 0 &&
+	       id->gnu[0];
 }
 
 static int set_build_id(struct region_reader *rr, struct mapping *m, const struct region *r)
@@ -110,12 +128,16 @@ static int set_build_id(struct region_reader *rr, struct mapping *m, const struc
 	}
 
 	struct region_file f = { 0 };
+	struct identity mem;
 	const char *why = NULL;
 	int impostor = 0, opened = 0, rc = 0;
 	if (ops->open_modes & (1u << mode))
 		opened = ops->open_file(rr->be, m, &f, &why, &impostor) == 0;
 	if (!opened && why && kernel_id && mode == BID_NATIVE) {
 		rc = set_text(s, m, &m->build_id, kernel_id, BIDK_GNU);
+	} else if (!opened && mode != BID_MTIME && memory_identity(rr, m, &mem)) {
+		/* The file's own notes, from the process: as good as the file. */
+		rc = identity_apply(s, m, mode, &mem) < 0 ? -1 : 0;
 	} else if (!opened) {
 		/* Nothing at the path: the path alone, as Go does when stat
 		 * fails. Something else there: no ID, only the reason. */

@@ -66,11 +66,19 @@ struct backend_ops {
 			  int64_t *sec, long *nsec, char *why, size_t cap);
 	/*
 	 * Go's Local zone at the instant sec: its offset east of UTC and its
-	 * abbreviation. 0, or -1 when memory runs out.
+	 * abbreviation (gotime.h). 0; 1 when the abbreviation does not fit in
+	 * cap bytes (the ID is then the path alone, with the reason); -1 when
+	 * memory runs out.
 	 */
 	int (*local_zone)(void *be, int64_t sec, long *gmtoff, char *abbr, size_t cap);
 	/* The identity of a region with no file (the vDSO); may be NULL. 0 or -1. */
 	int (*special_identity)(void *be, const struct mapping *m, struct identity *id);
+	/*
+	 * The identity of m's file read from the process's memory, for when
+	 * open_file cannot have the file (deleted, replaced, not reachable);
+	 * may be NULL. 0, or -1 with id->error set.
+	 */
+	int (*memory_identity)(void *be, const struct mapping *m, struct identity *id);
 	/* The modes in which a file is opened: 1 << BID_AUTO, ... */
 	unsigned open_modes;
 };
@@ -95,5 +103,17 @@ int region_add(struct region_reader *rr, const struct region *r);
 
 /* Does the mapping set keep a region with these permissions and this name? */
 int region_kept(enum mapset set, uint32_t prot, size_t name_len);
+
+/*
+ * Opens the file mapped at m in s's process for reading its bytes, checked
+ * the way open_file checks it for its build ID (inside the process's root,
+ * a regular file with the mapping's device and inode, else the mapped file
+ * itself through /proc/PID/map_files; on Windows the module's path, a disk
+ * file). Returns a read-only file descriptor (a C runtime one on Windows)
+ * with *size its length, or -1 with *why (static text) saying why not.
+ * Defined by each backend; collect.c copies through it.
+ */
+int snapshot_open_mapped(const struct snapshot *s, const struct mapping *m, uint64_t *size,
+			 const char **why);
 
 #endif

@@ -89,6 +89,8 @@ struct snapshot {
 	uint64_t ns_pid;	/* its PID in its own PID namespace; pid outside one */
 	uint32_t cgroup;	/* its cgroup (v2) path, "" if unknown */
 	uint32_t container_id;	/* 64 hex from the cgroup path, "" if none */
+	int saved;		/* read back from a saved file: permissions, device,
+				   inode and deletion are not known */
 	struct mapping *map;
 	size_t n, cap;
 	char *arena;
@@ -174,6 +176,19 @@ enum read_status {
  */
 enum read_status snapshot_read(struct snapshot *s, uint64_t pid,
 			       const struct read_opts *o, struct errmsg *err);
+
+/*
+ * The backend: the PT_LOAD segments (out[0..*n), cap >= ELF_LOADS_MAX) of
+ * the ELF module that mapping i of s maps, s having been read from process
+ * pid with every mapping. From the file, opened as for build IDs; when
+ * that fails (deleted, another mount namespace, no permission), from the
+ * target's memory, where the module's first mapping (the same file at
+ * offset 0) holds the ELF header and program headers. Returns 0, or -1
+ * with err naming the PID, the file and the reason.
+ */
+struct elf_load;
+int module_loads(uint64_t pid, const struct snapshot *s, size_t i, struct elf_load *out,
+		 size_t cap, size_t *n, struct errmsg *err);
 
 /* The caller's own PID. */
 uint64_t snapshot_self_pid(void);

@@ -8,6 +8,8 @@
  */
 #define PSAPI_VERSION 2	/* K32GetModuleFileNameExW, in kernel32 since Windows 7 */
 #include <windows.h>
+#include <fcntl.h>
+#include <io.h>
 #include <psapi.h>
 #include <tlhelp32.h>
 
@@ -17,7 +19,7 @@
 #include <wchar.h>
 
 #include "buildid.h"
-#include "gozone.h"
+#include "gotime.h"
 #include "platform.h"
 #include "region.h"
 #include "snapshot.h"
@@ -363,6 +365,45 @@ static int file_read(void *ctx, uint64_t off, void *buf, size_t len)
  * Opens the module's file for its PE identity, through a handle shared with
  * every other opener (the target keeps its DLLs open).
  */
+/*
+ * The module's file for reading its bytes (collect): its path opened as
+ * open_file opens it, a disk file and no directory, as a C runtime fd.
+ */
+int snapshot_open_mapped(const struct snapshot *s, const struct mapping *m, uint64_t *size,
+			 const char **why)
+{
+	struct errmsg e;
+	wchar_t *w = malloc(PLATFORM_PATH_MAX * sizeof *w);
+	if (!w || platform_path_utf16(snapshot_str(s, m->file), (uint16_t *)w, PLATFORM_PATH_MAX,
+				      &e) < 0) {
+		free(w);
+		*why = "cannot name the file";
+		return -1;
+	}
+	HANDLE h = CreateFileW(w, GENERIC_READ, FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE,
+			       NULL, OPEN_EXISTING, FILE_ATTRIBUTE_NORMAL, NULL);
+	free(w);
+	if (h == INVALID_HANDLE_VALUE) {
+		*why = "cannot open the file";
+		return -1;
+	}
+	BY_HANDLE_FILE_INFORMATION fi;
+	if (GetFileType(h) != FILE_TYPE_DISK || !GetFileInformationByHandle(h, &fi) ||
+	    (fi.dwFileAttributes & FILE_ATTRIBUTE_DIRECTORY)) {
+		CloseHandle(h);
+		*why = "not a regular file";
+		return -1;
+	}
+	int fd = _open_osfhandle((intptr_t)h, _O_RDONLY | _O_BINARY);
+	if (fd < 0) {
+		CloseHandle(h);
+		*why = "cannot read the file";
+		return -1;
+	}
+	*size = (uint64_t)fi.nFileSizeHigh << 32 | fi.nFileSizeLow;
+	return fd;
+}
+
 static int be_open_file(void *be, const struct mapping *m, struct region_file *f,
 			const char **why, int *impostor)
 {
@@ -586,6 +627,19 @@ enum read_status snapshot_read(struct snapshot *s, uint64_t pid, const struct re
 		return READ_SKIP;
 	}
 	return READ_OK;
+}
+
+/* Windows modules are PE: lookup gives their RVA, never ELF headers. */
+int module_loads(uint64_t pid, const struct snapshot *s, size_t i, struct elf_load *out,
+		 size_t cap, size_t *n, struct errmsg *err)
+{
+	(void)s;
+	(void)i;
+	(void)out;
+	(void)cap;
+	*n = 0;
+	err_setc(err, ERR_UNSUPPORTED, "pid %llu: not an ELF module", (unsigned long long)pid);
+	return -1;
 }
 
 uint64_t snapshot_self_pid(void)

@@ -3,10 +3,47 @@
 Every test runs the real build/modmap against real processes that the
 fixtures start and stop. Fixture programs are built by `make` into
 build/fixtures before pytest runs.
+
+What a test needs from the machine (docs/testing.md, "Running anywhere")
+------------------------------------------------------------------------
+A test that needs something this machine may lack says so, and is skipped
+with the reason where it is missing. Two ways, both from this file:
+
+    @needs("root")                     # decorator: the marker needs("root")
+    def test_x(...): ...
+    pytestmark = needs("wine", "mingw")  # a whole module
+
+    need("map_files")                  # inside a test or fixture
+
+The names (REQUIREMENTS below, each with its probe and its reason):
+root, map_files (CAP_SYS_ADMIN or CAP_CHECKPOINT_RESTORE), ptrace
+(CAP_SYS_PTRACE), mount_ns (unshare -m), chroot, userns, procmap_query,
+anon_vma_name (CONFIG_ANON_VMA_NAME), cgroup2, wine, node, mingw, mingw32,
+go, m32 (32-bit x86 builds), uninstrumented (a test that measures
+modmap's memory, which ASan's shadow would distort). Add a name with its probe when a new test needs something new.
+
+Environment:
+  MODMAP_TEST_STRICT=1       a skip is a failure (CI: the machine has all);
+  MODMAP_TEST_EXPECT_MISSING=a,b
+                             under STRICT, tests needing a or b are
+                             deselected, not failed -- and each of a, b
+                             must really be missing, or the run fails;
+  MODMAP_TEST_NOQUERY=1      modmap runs with tests/fixtures/noquery.c
+                             preloaded: PROCMAP_QUERY fails ENOTTY, as on
+                             kernels before 6.11 (procmap_query missing);
+  MODMAP=path                the modmap binary to test (default
+                             build/modmap; `make sanitize` points it at
+                             build/asan/modmap);
+  MODMAP_TEST_SANITIZED=1    that binary has ASan/UBSan (uninstrumented
+                             missing).
 """
 import base64
+import ctypes
+import errno
+import functools
 import json
 import os
+import shutil
 import signal
 import subprocess
 import time
@@ -19,6 +56,220 @@ BUILD = ROOT / "build"
 MODMAP = Path(os.environ.get("MODMAP", BUILD / "modmap"))
 FIXTURES = BUILD / "fixtures"
 GOCODE = Path("/usr/share/gocode")
+
+STRICT = os.environ.get("MODMAP_TEST_STRICT", "") not in ("", "0")
+SANITIZED = os.environ.get("MODMAP_TEST_SANITIZED", "") not in ("", "0")
+NOQUERY = os.environ.get("MODMAP_TEST_NOQUERY", "") not in ("", "0")
+EXPECT_MISSING = {n for n in os.environ.get("MODMAP_TEST_EXPECT_MISSING", "").split(",") if n}
+NOQUERY_SHIM = FIXTURES / "noquery.so"
+
+
+def preload(*libs):
+    """The LD_PRELOAD value for a child that preloads libs: with
+    MODMAP_TEST_NOQUERY the noquery shim comes first."""
+    return " ".join([str(NOQUERY_SHIM)] * NOQUERY + [str(l) for l in libs])
+
+
+if NOQUERY:
+    # Every child inherits it: modmap, however a test starts it, sees a
+    # kernel without the ioctl. The shim touches nothing else.
+    if not NOQUERY_SHIM.exists():
+        raise RuntimeError(f"MODMAP_TEST_NOQUERY=1 but {NOQUERY_SHIM} is not built")
+    os.environ["LD_PRELOAD"] = preload(*os.environ.get("LD_PRELOAD", "").split())
+
+
+# ---- requirements: probes, skips, strict mode ------------------------------
+
+def _cap_effective():
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("CapEff:"):
+                return int(line.split()[1], 16)
+    return 0
+
+
+CAP_SYS_PTRACE, CAP_SYS_ADMIN, CAP_CHECKPOINT_RESTORE = 19, 21, 40
+
+
+def _has_cap(*caps):
+    eff = _cap_effective()
+    return any(eff >> c & 1 for c in caps)
+
+
+def _runs(*argv):
+    """True when argv runs and exits 0 (a probe: the real thing, tried)."""
+    try:
+        return subprocess.run(argv, capture_output=True, timeout=30).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+
+
+def _libc():
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.ioctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_void_p]
+    libc.prctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong,
+                           ctypes.c_ulong, ctypes.c_ulong]
+    return libc
+
+
+def _has_procmap_query():
+    if NOQUERY:
+        return False
+    # struct procmap_query is 104 bytes; size first, query_addr 0 with
+    # COVERING_OR_NEXT_VMA finds the first mapping. ENOTTY: no such ioctl.
+    buf = (ctypes.c_uint64 * 13)(104, 0x10)
+    req = (3 << 30) | (104 << 16) | (ord("f") << 8) | 17    # _IOWR('f', 17, 104)
+    fd = os.open("/proc/self/maps", os.O_RDONLY)
+    try:
+        rc = _libc().ioctl(fd, req, ctypes.addressof(buf))
+        return rc == 0 or ctypes.get_errno() != errno.ENOTTY
+    finally:
+        os.close(fd)
+
+
+def _has_anon_vma_name():
+    libc = _libc()
+    libc.mmap.restype = ctypes.c_void_p
+    libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int,
+                          ctypes.c_int, ctypes.c_long]
+    libc.munmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
+    PROT_RW, MAP_PRIVATE_ANON = 3, 0x22
+    addr = libc.mmap(None, 4096, PROT_RW, MAP_PRIVATE_ANON, -1, 0)
+    if addr in (None, ctypes.c_void_p(-1).value):
+        return False
+    try:
+        name = ctypes.create_string_buffer(b"modmap-probe")
+        PR_SET_VMA, PR_SET_VMA_ANON_NAME = 0x53564D41, 0
+        return libc.prctl(PR_SET_VMA, PR_SET_VMA_ANON_NAME, addr, 4096,
+                          ctypes.addressof(name)) == 0
+    finally:
+        libc.munmap(addr, 4096)
+
+
+def _has_cgroup2():
+    with open("/proc/self/mounts") as f:
+        return any(l.split()[2] == "cgroup2" for l in f if len(l.split()) > 2)
+
+
+# name: (probe, reason given when the probe says no)
+REQUIREMENTS = {
+    "root": (lambda: os.geteuid() == 0, "needs root"),
+    "map_files": (lambda: _has_cap(CAP_SYS_ADMIN, CAP_CHECKPOINT_RESTORE),
+                  "needs CAP_SYS_ADMIN or CAP_CHECKPOINT_RESTORE (/proc/PID/map_files)"),
+    "ptrace": (lambda: _has_cap(CAP_SYS_PTRACE),
+               "needs CAP_SYS_PTRACE (another user's process)"),
+    "mount_ns": (lambda: _runs("unshare", "-m", "--propagation", "private", "true"),
+                 "needs a mount namespace (unshare -m: CAP_SYS_ADMIN)"),
+    "chroot": (lambda: _runs("chroot", "/", "true"), "needs chroot (CAP_SYS_CHROOT)"),
+    "userns": (lambda: _runs("unshare", "-U", "true"), "needs user namespaces (unshare -U)"),
+    "procmap_query": (_has_procmap_query,
+                      "needs the PROCMAP_QUERY ioctl (Linux 6.11+)"
+                      + ("; MODMAP_TEST_NOQUERY=1 hides it" if NOQUERY else "")),
+    "anon_vma_name": (_has_anon_vma_name,
+                      "needs CONFIG_ANON_VMA_NAME (prctl PR_SET_VMA_ANON_NAME)"),
+    "cgroup2": (_has_cgroup2, "needs cgroup v2 mounted"),
+    "wine": (lambda: shutil.which("wine") is not None, "needs Wine (wine on PATH)"),
+    "node": (lambda: shutil.which("node") is not None, "needs Node.js (node on PATH)"),
+    "mingw": (lambda: shutil.which("x86_64-w64-mingw32-gcc") is not None,
+              "needs mingw-w64 (x86_64-w64-mingw32-gcc)"),
+    "mingw32": (lambda: shutil.which("i686-w64-mingw32-gcc") is not None,
+                "needs 32-bit mingw-w64 (i686-w64-mingw32-gcc)"),
+    "go": (lambda: shutil.which("go") is not None, "needs Go (go on PATH)"),
+    "uninstrumented": (lambda: not SANITIZED,
+                       "measures memory: needs a modmap without sanitizers "
+                       "(MODMAP_TEST_SANITIZED=1 says it has them)"),
+    "m32": (lambda: (FIXTURES / "idmapper32").exists(),
+            "needs 32-bit builds (gcc-multilib; make builds build/fixtures/idmapper32)"),
+}
+
+
+@functools.lru_cache(maxsize=None)
+def have(name):
+    """True when this machine has requirement `name` (probed once)."""
+    probe, _ = REQUIREMENTS[name]
+    return bool(probe())
+
+
+def _reason(name):
+    return f"[needs {name}] {REQUIREMENTS[name][1]}"
+
+
+def needs(*names):
+    """The marker `needs(names...)`: the test is skipped, with the reason,
+    where the machine lacks any of them. Works as a decorator and as a
+    module's pytestmark."""
+    for n in names:
+        if n not in REQUIREMENTS:
+            raise KeyError(f"unknown requirement {n!r}; add it to REQUIREMENTS")
+    return pytest.mark.needs(*names)
+
+
+def need(*names):
+    """Skips the running test (or fixture) unless the machine has all names."""
+    for n in names:
+        if not have(n):
+            pytest.skip(_reason(n))
+
+
+def _item_needs(item):
+    return [n for m in item.iter_markers("needs") for n in m.args]
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "needs(*names): what the test needs from the machine (conftest.py)")
+    if STRICT:
+        unknown = EXPECT_MISSING - REQUIREMENTS.keys()
+        if unknown:
+            raise pytest.UsageError(f"MODMAP_TEST_EXPECT_MISSING: unknown {sorted(unknown)}")
+        present = sorted(n for n in EXPECT_MISSING if have(n))
+        if present:
+            raise pytest.UsageError(
+                f"MODMAP_TEST_EXPECT_MISSING names {present}, which this machine has: "
+                "the run would not test what it claims to")
+
+
+def pytest_collection_modifyitems(config, items):
+    keep, drop = [], []
+    for item in items:
+        names = _item_needs(item)
+        if STRICT and any(n in EXPECT_MISSING for n in names):
+            drop.append(item)
+            continue
+        keep.append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
+    if STRICT and not items:
+        raise pytest.UsageError("MODMAP_TEST_STRICT: no test left to run")
+
+
+def pytest_runtest_setup(item):
+    for n in _item_needs(item):
+        if not have(n):
+            pytest.skip(_reason(n))
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """MODMAP_TEST_STRICT=1: a skip fails the test, unless it is a need()
+    for a requirement listed in MODMAP_TEST_EXPECT_MISSING."""
+    outcome = yield
+    rep = outcome.get_result()
+    if not STRICT or not rep.skipped or hasattr(rep, "wasxfail"):
+        return
+    reason = rep.longrepr[2] if isinstance(rep.longrepr, tuple) else str(rep.longrepr)
+    if any(reason.startswith(f"Skipped: [needs {n}]") or reason.startswith(f"[needs {n}]")
+           for n in EXPECT_MISSING):
+        return
+    rep.outcome = "failed"
+    rep.longrepr = f"MODMAP_TEST_STRICT=1 and the test was skipped: {reason}"
+
+
+def pytest_collectreport(report):
+    if STRICT and report.skipped:
+        report.outcome = "failed"
+        report.longrepr = f"MODMAP_TEST_STRICT=1 and a module was skipped: {report.longrepr}"
 
 
 def run_modmap(*args, check=True, input=None, **kw):
@@ -138,6 +389,7 @@ def go_env():
 
 @pytest.fixture(scope="session")
 def pprofcheck():
+    need("go")
     out = BUILD / "go" / "pprofcheck"
     out.parent.mkdir(parents=True, exist_ok=True)
     subprocess.run(["go", "build", "-o", str(out), "main.go"],
@@ -146,8 +398,9 @@ def pprofcheck():
     return out
 
 
-def go_parse(pprofcheck, path):
-    """google/pprof's view of the profile at path (see pprofcheck/main.go)."""
+def go_parse(pprofcheck, path, outside_ok=False):
+    """google/pprof's view of the profile at path (see pprofcheck/main.go).
+    Unless outside_ok, every location must lie inside its mapping."""
     p = subprocess.run([str(pprofcheck), str(path)], capture_output=True,
                        timeout=60)
     assert p.returncode == 0, p.stderr.decode(errors="replace")
@@ -156,11 +409,15 @@ def go_parse(pprofcheck, path):
         m["File"] = base64.b64decode(m["File"] or "")
         m["BuildID"] = base64.b64decode(m["BuildID"] or "")
     r["Comments"] = [base64.b64decode(c) for c in r["Comments"] or []]
+    r["Locations"] = r["Locations"] or []
+    if not outside_ok:
+        assert not r["Outside"], r["Outside"]
     return r
 
 
 def pprofedit(*args):
     """Runs build/fixtures/pprofedit (google/pprof's profile package)."""
+    need("go")
     p = subprocess.run([str(FIXTURES / "pprofedit"), *map(str, args)],
                        capture_output=True, timeout=60)
     assert p.returncode == 0, p.stderr.decode()
@@ -170,3 +427,31 @@ def pprofedit(*args):
 def dump(path):
     """The profile as google/pprof reads it (Parse, then CheckValid)."""
     return json.loads(pprofedit("dump", path))
+
+
+# ---- an ordinary user -------------------------------------------------------
+
+TEST_USER = "modmap-test"
+
+
+def unprivileged_prefix():
+    """argv prefix that runs a command as the ordinary user TEST_USER, with
+    no capabilities at all (created on first use). Skips where that cannot
+    be done: not root, or no useradd/setpriv."""
+    import pwd
+    if os.geteuid() != 0:
+        pytest.skip("creating and switching to a test user needs root")
+    for tool in ("useradd", "setpriv"):
+        if not shutil.which(tool):
+            pytest.skip(f"{tool} is not installed: cannot run as a test user")
+    try:
+        pw = pwd.getpwnam(TEST_USER)
+    except KeyError:
+        p = subprocess.run(["useradd", "--system", "--no-create-home", "--shell",
+                            "/usr/sbin/nologin", TEST_USER], capture_output=True)
+        try:    # another run may have made it meanwhile
+            pw = pwd.getpwnam(TEST_USER)
+        except KeyError:
+            pytest.skip(f"cannot create user {TEST_USER}: {p.stderr.decode().strip()}")
+    return ["setpriv", f"--reuid={pw.pw_uid}", f"--regid={pw.pw_gid}", "--clear-groups",
+            "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs"]

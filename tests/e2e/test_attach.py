@@ -17,7 +17,10 @@ import zlib
 import cbor2
 import pytest
 
-from conftest import FIXTURES, MODMAP, dump, go_parse, pprofedit, run_modmap
+from conftest import FIXTURES, MODMAP, dump, go_parse, needs, pprofedit, run_modmap
+
+# goprof, pprofedit and pprofcheck are Go programs.
+pytestmark = needs("go")
 
 SUMMARY = re.compile(rb"modmap: attached (\d+) mappings from (.*): (\d+) of (\d+) locations mapped")
 
@@ -326,6 +329,13 @@ def test_bad_profile(name, snap, tmp_path):
     assert p.returncode == 1 and prof.read_bytes() == data
     assert sorted(os.listdir(tmp_path)) == ["in.pb.gz", "snap.pb.gz"]
 
+    # To standard output, from a file or a pipe: bad input writes nothing
+    # (attach --help says so).
+    for args, stdin in (([prof], None), (["-"], data)):
+        p = run_modmap("attach", "--snapshot", snap, "--max-size", "16M", *args,
+                       input=stdin, check=False)
+        assert (p.returncode, p.stdout) == (1, b"")
+
 
 def test_bad_snapshot_is_named(snap, tmp_path):
     prof, bad = tmp_path / "p.pb", tmp_path / "bad.pb"
@@ -417,6 +427,60 @@ def test_hand_made_profile(tmp_path):
 def test_usage_errors(args, why):
     p = run_modmap("attach", *args, check=False)
     assert p.returncode == 2 and why in p.stderr, p.stderr
+    # Two lines: what is wrong, and where attach's own help is.
+    lines = p.stderr.splitlines()
+    assert len(lines) == 2 and lines[0].startswith(b"modmap: attach: ")
+    assert lines[1] == b"Try 'modmap attach --help'."
+    assert p.stdout == b""
+
+
+@pytest.mark.parametrize("args, why", [
+    (["--pid", "1", "--pid", "2", "p"], b"--pid given twice"),
+    (["-p", "1", "--pid=1", "p"], b"--pid given twice"),
+    (["--snapshot", "a", "--snapshot", "b", "p"], b"--snapshot given twice"),
+    (["-s", "a", "--snapshot=a", "p"], b"--snapshot given twice"),
+])
+def test_repeated_source_is_a_usage_error(args, why):
+    """attach reads one process or one snapshot: a second is not silently
+    preferred over the first."""
+    p = run_modmap("attach", *args, check=False)
+    assert p.returncode == 2 and why in p.stderr, p.stderr
+
+
+@pytest.mark.parametrize("where", [0, 2, -1])
+def test_help_anywhere_on_the_line(where):
+    args = ["--pid", "1", "p"]
+    args.insert(where if where >= 0 else len(args), "--help")
+    p = run_modmap("attach", *args)
+    assert p.stdout.startswith(b"usage: modmap attach ") and p.stderr == b""
+
+
+def test_output_over_a_longer_file(snap, tmp_path):
+    """-o over a longer existing file: replaced whole (a new inode), no old
+    tail after the gzip stream."""
+    prof, out = tmp_path / "p.pb", tmp_path / "o.pb.gz"
+    prof.write_bytes(good_profile())
+    out.write_bytes(b"x" * (1 << 20))
+    inode = out.stat().st_ino
+    run_modmap("attach", "--snapshot", snap, prof, "-o", out)
+    data = out.read_bytes()
+    assert len(data) < 1 << 20 and out.stat().st_ino != inode
+    z = zlib.decompressobj(31)
+    z.decompress(data)
+    assert z.eof and z.unused_data == b"", "bytes after the gzip stream"
+
+
+def test_snapshot_without_mappings_is_refused(tmp_path):
+    """A snapshot that holds no mappings would attach nothing: exit 1, said
+    so, no output file."""
+    snap, prof, out = tmp_path / "empty.pb.gz", tmp_path / "p.pb", tmp_path / "o.pb.gz"
+    snap.write_bytes(gzip.compress(pb_bytes(6, b"")))
+    prof.write_bytes(good_profile())
+    p = run_modmap("attach", "--snapshot", snap, prof, "-o", out, check=False)
+    assert p.returncode == 1
+    assert p.stderr.decode().splitlines() == [f"modmap: {snap}: the snapshot holds no mappings"]
+    assert not out.exists()
+    assert sorted(os.listdir(tmp_path)) == ["empty.pb.gz", "p.pb"]
 
 
 def test_refuses_terminal(snap, tmp_path):
@@ -504,6 +568,7 @@ def big(tmp_path_factory):
     return d, head, raw
 
 
+@needs("uninstrumented")
 def test_memory_does_not_grow_with_samples(big, tmp_path):
     """4M samples, 40 MB of protobuf: attach's peak memory stays far below
     the size of the profile (it held all of it, and its copy, before)."""
@@ -522,6 +587,7 @@ def test_memory_does_not_grow_with_samples(big, tmp_path):
 
 
 @pytest.mark.parametrize("form", ["raw", "gzip"])
+@needs("uninstrumented")
 def test_large_profile_from_a_pipe(big, tmp_path, form):
     """Standard input that is a pipe cannot be read twice: it is kept in a
     temporary file, not in memory, and the result is the same as from the
@@ -579,3 +645,80 @@ def test_endless_garbage_on_a_pipe_is_refused_at_once(snap):
         feeder.wait()
     assert p.returncode == 1
     assert p.stderr.decode().startswith("modmap: standard input: not a valid pprof profile")
+
+
+# ---- address boundaries: start, limit - 1, limit, between mappings ---------
+
+def decoded(out):
+    """attach's output decoded here (not by modmap): {mapping id: (start,
+    limit, file)} and {location address: mapping id}."""
+    fs = fields(gzip.decompress(out))
+    strings = [v for n, v, _ in fs if n == 6]
+    maps, locs = {}, {}
+    for n, v, _ in fs:
+        if n == 3:
+            m = {k: x for k, x, _ in fields(v)}
+            maps[m[1]] = (m.get(2, 0), m.get(3, 0), strings[m.get(5, 0)])
+        elif n == 4:
+            loc = {k: x for k, x, _ in fields(v)}
+            locs[loc.get(3, 0)] = loc.get(2, 0)
+    return maps, locs
+
+
+def profile_at(addresses):
+    """A profile without mappings whose locations sit at these addresses."""
+    locs = b"".join(pb_bytes(4, pb_uint(1, i + 1) + pb_uint(3, a))
+                    for i, a in enumerate(addresses))
+    return locs + pb_bytes(6, b"") + pb_bytes(6, b"samples")
+
+
+def two_mapping_table():
+    """[0x10000, 0x20000) /bin/x and [0x30000, 0x40000) /bin/y, by hand."""
+    def m(i, start, limit, name):
+        return pb_bytes(3, pb_uint(1, i) + pb_uint(2, start) + pb_uint(3, limit) +
+                        pb_uint(5, name))
+    return gzip.compress(m(1, 0x10000, 0x20000, 1) + m(2, 0x30000, 0x40000, 2) +
+                         pb_bytes(6, b"") + pb_bytes(6, b"/bin/x") + pb_bytes(6, b"/bin/y"))
+
+
+def test_address_boundaries(tmp_path):
+    """A location at a mapping's start or limit - 1 is inside it; one at its
+    limit, between two mappings, or before the first is in none."""
+    want = {0xffff: None, 0x10000: b"/bin/x", 0x1ffff: b"/bin/x", 0x20000: None,
+            0x28000: None, 0x2ffff: None, 0x30000: b"/bin/y", 0x3ffff: b"/bin/y",
+            0x40000: None}
+    snap, prof, out = tmp_path / "snap.pb.gz", tmp_path / "p.pb", tmp_path / "o.pb.gz"
+    snap.write_bytes(two_mapping_table())
+    prof.write_bytes(profile_at(list(want)))
+    p = run_modmap("attach", "--snapshot", snap, prof, "-o", out)
+    assert summary(p) == (2, str(snap), 4, len(want))
+    maps, locs = decoded(out.read_bytes())
+    got = {a: maps[i][2] if i else None for a, i in locs.items()}
+    assert got == want
+
+
+def test_address_boundaries_of_a_live_process(sleeper, tmp_path):
+    """The same against a real process: its executable mappings as the
+    kernel lists them in /proc/PID/maps (parsed here, Go's rule: executable
+    and named), each probed at start, limit - 1 and limit. At limit the
+    process has its data (not in the table) or nothing."""
+    from conftest import proc_maps
+    maps = [m for m in proc_maps(sleeper.pid) if m["perms"][2] == "x" and m["name"]]
+    assert maps
+    starts = {m["start"] for m in maps}
+    want = {}
+    for m in maps:
+        want[m["start"]] = want[m["limit"] - 1] = m
+        if m["limit"] not in starts:
+            want[m["limit"]] = None
+    assert None in want.values()
+    prof, out = tmp_path / "p.pb", tmp_path / "o.pb.gz"
+    prof.write_bytes(profile_at(list(want)))
+    run_modmap("attach", "--pid", sleeper.pid, prof, "-o", out)
+    table, locs = decoded(out.read_bytes())
+    for addr, m in want.items():
+        i = locs[addr]
+        if m is None:
+            assert i == 0, f"{addr:#x} is past every mapping, yet got {table[i]}"
+        else:
+            assert table[i] == (m["start"], m["limit"], m["name"].encode()), hex(addr)

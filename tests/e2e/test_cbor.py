@@ -1,17 +1,17 @@
-"""--format cbor, decoded with python3-cbor2 and compared with the JSON of
-the same process, key for key and value for value; and the build without
-libcbor (build/nocbor, `make CBOR=no`), which must say so."""
+"""--format cbor, decoded with python3-cbor2 and compared with the kernel's
+/proc/PID/maps parsed here, and (an extra check) with the JSON of the same
+process, key for key and value for value; and the build without libcbor
+(build/nocbor, `make CBOR=no`), which must say so."""
 import json
 import os
 import re
 import shutil
 import subprocess
-import time
 
 import cbor2
 import pytest
 
-from conftest import BUILD, run_modmap, wait_asleep
+from conftest import BUILD, proc_maps, run_modmap, wait_asleep
 
 NOCBOR = BUILD / "nocbor" / "modmap"
 ADDR_KEYS = {"start", "limit", "offset"}
@@ -67,6 +67,27 @@ def assert_same_document(c, j, times_differ=True):
 
 
 @pytest.mark.parametrize("mappings", ["exec", "all"])
+def test_cbor_against_proc_maps(sleeper, tmp_path, mappings):
+    """Every field the kernel lists, with CBOR's types: addresses, offsets
+    and inodes unsigned integers (the vsyscall page above 2^63 too)."""
+    c = cbor_of("--pid", sleeper.pid, "--mappings", mappings, "--source", "maps",
+                tmp_path=tmp_path)
+    kernel = proc_maps(sleeper.pid)
+    if mappings == "exec":
+        kernel = [k for k in kernel if k["perms"][2] == "x" and k["name"]]
+    assert c["pid"] == sleeper.pid and c["os"] == "linux"
+    assert c["exe"] == os.readlink(f"/proc/{sleeper.pid}/exe")
+    got = [(m["start"], m["limit"], m["offset"], m["perms"], m["file"]) for m in c["mappings"]]
+    assert got == [(k["start"], k["limit"], k["offset"], k["perms"], k["name"]) for k in kernel]
+    for m, k in zip(c["mappings"], kernel):
+        for key in ("start", "limit", "offset"):
+            assert type(m[key]) is int, (key, m[key])
+        if k["inode"]:
+            assert (m["dev"], m["inode"]) == (k["dev"], k["inode"])
+    assert any(k["start"] >= 1 << 63 for k in kernel) == any(g[0] >= 1 << 63 for g in got)
+
+
+@pytest.mark.parametrize("mappings", ["exec", "all"])
 def test_cbor_equals_json(sleeper, tmp_path, mappings):
     j = json_of("--pid", sleeper.pid, "--mappings", mappings)
     c = cbor_of("--pid", sleeper.pid, "--mappings", mappings, tmp_path=tmp_path)
@@ -96,10 +117,10 @@ def test_non_utf8_path_is_a_byte_string(spawn, tmp_path):
     exe = os.path.join(os.fsencode(tmp_path), b"sl\xffe\xc3(p")
     shutil.copy("/bin/sleep", exe)
     proc = spawn([os.fsdecode(exe), "600"], ready_line=False)
-    for _ in range(200):
-        if os.readlink(b"/proc/%d/exe" % proc.pid) == exe:
-            break
-        time.sleep(0.01)
+    # Settled, libc mapped: right after exec the loader is still at work,
+    # and the two snapshots would see different module maps.
+    wait_asleep(proc.pid)
+    assert os.readlink(b"/proc/%d/exe" % proc.pid) == exe
     j = json_of("--pid", proc.pid)
     c = cbor_of("--pid", proc.pid, tmp_path=tmp_path)
     assert_same_document(c, j)

@@ -1,7 +1,10 @@
 """--format pprof, read back by the real consumers.
 
-Each profile is decoded three ways and compared with modmap's JSON for the
-same process: protoc against google/pprof's profile.proto (Debian's
+The oracle is the kernel: /proc/PID/maps parsed here with Go's selection
+rule, /proc/PID/exe for the main executable, readelf for build IDs; each
+profile is decoded by google/pprof's parser and protoc and compared with
+that. Modmap's JSON for the same process is compared too, as an extra
+check. The decoders: protoc against google/pprof's profile.proto (Debian's
 golang-github-google-pprof-dev), google/pprof's own Go parser
 (profile.Parse then CheckValid, tests/e2e/pprofcheck), and
 `go tool pprof -raw` (Debian's golang-go). The Go parts build in GOPATH
@@ -17,7 +20,7 @@ import time
 
 import pytest
 
-from conftest import GOCODE, go_env, go_parse, run_modmap, wait_asleep
+from conftest import GOCODE, go_env, go_parse, need, proc_maps, run_modmap, wait_asleep
 
 PROTO = GOCODE / "src/github.com/google/pprof/proto/profile.proto"
 
@@ -134,6 +137,74 @@ def test_protoc_decodes_mapping_table(sleeper, tmp_path):
 
 # ---- google/pprof's parser ---------------------------------------------
 
+# ---- against the kernel ----------------------------------------------------
+
+def readelf_build_id(path):
+    out = subprocess.run(["readelf", "-n", path], capture_output=True, text=True,
+                         timeout=60).stdout
+    ids = [line.split("Build ID:")[1].strip() for line in out.splitlines()
+           if "Build ID:" in line]
+    return ids[0] if ids else None
+
+
+def kernel_table(pid):
+    """What the pprof table must be, from /proc alone: Go's rule over
+    /proc/PID/maps (an executable line that names something), the main
+    executable's (/proc/PID/exe) lines first, each in the kernel's order."""
+    exe = os.readlink(f"/proc/{pid}/exe")
+    keep = [k for k in proc_maps(pid) if k["perms"][2] == "x" and k["name"]]
+    main = [k for k in keep if k["name"] == exe]
+    assert main, f"no mapping of {exe} in /proc/{pid}/maps"
+    return main + [k for k in keep if k["name"] != exe], exe
+
+
+def check_against_kernel(pid, tmp_path, pprofcheck):
+    want, exe = kernel_table(pid)
+    path = tmp_path / "maps.pb.gz"
+    run_modmap("--pid", pid, "--format", "pprof", "-o", path)
+    r = go_parse(pprofcheck, path)  # also: each location inside its mapping
+    assert r["Valid"] == ""
+    got = [(m["Start"], m["Limit"], m["Offset"], m["File"]) for m in r["Mappings"]]
+    assert got == [(k["start"], k["limit"], k["offset"], k["name"].encode()) for k in want]
+    assert [m["ID"] for m in r["Mappings"]] == list(range(1, len(want) + 1))
+    for m in r["Mappings"]:
+        if m["File"].startswith(b"/"):
+            assert m["BuildID"].decode() == readelf_build_id(m["File"]), m["File"]
+    # One location per mapping, inside it, and one sample of 1 on each.
+    assert [(loc["ID"], loc["MappingID"]) for loc in r["Locations"]] == \
+        [(i, i) for i in range(1, len(want) + 1)]
+    assert r["SampleMaps"] == list(range(1, len(want) + 1))
+    # protoc reads the same table.
+    prof = protoc_decode(gzip.decompress(path.read_bytes()))
+    strings = prof["string_table"]
+    assert strings[0] == b""
+    assert [(m.get("memory_start", [0])[0], m.get("memory_limit", [0])[0],
+             m.get("file_offset", [0])[0], strings[m.get("filename", [0])[0]])
+            for m in prof["mapping"]] == got
+    for loc in prof["location"]:
+        m = prof["mapping"][loc["mapping_id"][0] - 1]
+        assert m["memory_start"][0] <= loc["address"][0] < m["memory_limit"][0]
+    return want, exe
+
+
+def test_pprof_matches_the_kernel(sleeper, tmp_path, pprofcheck):
+    check_against_kernel(sleeper.pid, tmp_path, pprofcheck)
+
+
+def test_main_executable_first_when_the_os_lists_it_later(spawn, tmp_path, pprofcheck):
+    """sleep run through the dynamic loader: the loader is the executable,
+    mapped above sleep and libc, so the kernel lists it late."""
+    loader = os.path.realpath("/lib64/ld-linux-x86-64.so.2")
+    if not os.path.exists(loader):
+        pytest.skip("no /lib64/ld-linux-x86-64.so.2 to run a program through")
+    proc = spawn([loader, "/bin/sleep", "600"], ready_line=False)
+    wait_asleep(proc.pid)
+    keep = [k for k in proc_maps(proc.pid) if k["perms"][2] == "x" and k["name"]]
+    assert keep[0]["name"] != loader, "the kernel listed the loader first: nothing to reorder"
+    want, exe = check_against_kernel(proc.pid, tmp_path, pprofcheck)
+    assert exe == loader and want[0]["name"] == loader
+
+
 def test_google_pprof_parser_accepts(sleeper, tmp_path, pprofcheck):
     doc, path, (before, after) = snapshot_both(sleeper.pid, tmp_path)
     r = go_parse(pprofcheck, path)
@@ -176,6 +247,7 @@ def test_non_utf8_path_survives(spawn, tmp_path, pprofcheck):
 # ---- go tool pprof -------------------------------------------------------
 
 def test_go_tool_pprof_raw_lists_every_mapping(sleeper, tmp_path):
+    need("go")
     doc, path, _ = snapshot_both(sleeper.pid, tmp_path)
     p = subprocess.run(["go", "tool", "pprof", "-raw", "-symbolize=none", str(path)],
                        capture_output=True, env=go_env(), timeout=120)

@@ -124,6 +124,42 @@ static void check_cbor(const unsigned char *p, size_t len)
 	snapshot_free(&s);
 }
 
+/*
+ * A saved snapshot's table read as a stream, in pieces: it succeeds exactly
+ * when the whole-buffer reader does, with the same mappings and strings.
+ */
+static void check_table_stream(const unsigned char *p, size_t len, int whole_ok,
+			       const struct attach_mapping *own, size_t n)
+{
+	struct errmsg err;
+	struct attach_stream *a = attach_table_reader_new(&err);
+	struct attach_mapping *t = NULL;
+	struct buf strings = { 0 };
+	unsigned cut = len ? p[0] : 0;
+	size_t k, nt = 0;
+	int rc = a ? 0 : -1;
+	for (size_t i = 0; rc == 0 && i < len; i += k)
+		rc = attach_table_scan(a, p + i, k = piece(&cut, len - i), &err);
+	for (size_t i = 0; rc == 0 && i < len; i += k)
+		rc = attach_table_collect(a, p + i, k = piece(&cut, len - i), &err);
+	if (rc == 0)
+		rc = attach_table_finish(a, &t, &nt, &strings, &err);
+	if ((rc == 0) != whole_ok)
+		abort();
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		const struct attach_mapping *x = &own[i], *y = &t[i];
+		if (nt != n || x->start != y->start || x->limit != y->limit ||
+		    x->offset != y->offset || x->file_len != y->file_len ||
+		    x->build_id_len != y->build_id_len ||
+		    memcmp(x->file, y->file, x->file_len) != 0 ||
+		    memcmp(x->build_id, y->build_id, x->build_id_len) != 0)
+			abort();
+	}
+	free(t);
+	buf_free(&strings);
+	attach_stream_free(a);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct buf scratch = { 0 };
@@ -136,8 +172,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (attach_is_cbor(p, len))
 			check_cbor(p, len);
 		check(p, len, snap, sizeof snap / sizeof snap[0]);
-		if (attach_table_from_profile(p, len, &own, &n, &err) == 0)
+		int ok = attach_table_from_profile(p, len, &own, &n, &err) == 0;
+		if (ok)
 			check(p, len, own, n);
+		check_table_stream(p, len, ok, own, n);
 		free(own);
 	}
 	buf_free(&scratch);

@@ -333,6 +333,56 @@ static void test_location_mapping_id_inserted(void **state)
 	expect_location(&loc, &want);
 }
 
+/*
+ * Address boundaries: a location at a mapping's start or limit - 1 is in
+ * it; at its limit, between two mappings, before the first or after the
+ * last, in none (mapping id 0: these old locations had no mapping).
+ */
+static void test_address_boundaries(void **state)
+{
+	(void)state;
+	static const struct attach_mapping snap[] = {
+		MAP(0x3000, 0x4000, 0, "/lib/b.so", ""),	/* out of order on purpose */
+		MAP(0x1000, 0x2000, 0, "/bin/a", ""),
+	};
+	static const struct {
+		uint64_t addr, id;	/* ids: main-first order keeps the snapshot's */
+	} want[] = {
+		{ 0xfff, 0 }, { 0x1000, 2 }, { 0x1fff, 2 }, { 0x2000, 0 }, { 0x2800, 0 },
+		{ 0x2fff, 0 }, { 0x3000, 1 }, { 0x3fff, 1 }, { 0x4000, 0 }, { 0xffffffffffffffffULL, 0 },
+	};
+	const size_t n = sizeof want / sizeof want[0];
+	struct buf in = { 0 }, out;
+	struct attach_stats st;
+	struct errmsg err = { 0 };
+	for (size_t i = 0; i < n; i++)
+		put_location(&in, i + 1, 0, want[i].addr);
+	put_strings(&in, old_strings, 2);
+	assert_int_equal(attach(&in, snap, 2, &out, &st, &err), 0);
+	assert_int_equal(st.locations, n);
+	assert_int_equal(st.mapped, 4);
+
+	struct fields fs;
+	decode(out.p, out.len, &fs);
+	assert_int_equal(count(&fs, PROFILE_LOCATION), n);
+	for (size_t i = 0; i < n; i++) {
+		const struct pb_field *loc = nth(&fs, PROFILE_LOCATION, i);
+		assert_int_equal(get(loc, LOCATION_ADDRESS), want[i].addr);
+		if (get(loc, LOCATION_MAPPING_ID) != want[i].id)
+			fail_msg("location at 0x%llx: mapping %llu, want %llu",
+				 (unsigned long long)want[i].addr,
+				 (unsigned long long)get(loc, LOCATION_MAPPING_ID),
+				 (unsigned long long)want[i].id);
+	}
+	/* The table is the snapshot's, in its order: 1 is b.so, 2 is a. */
+	const struct pb_field *m1 = nth(&fs, PROFILE_MAPPING, 0);
+	assert_non_null(m1);
+	assert_int_equal(get(m1, MAPPING_MEMORY_START), 0x3000);
+	assert_int_equal(get(m1, MAPPING_MEMORY_LIMIT), 0x4000);
+	buf_free(&in);
+	buf_free(&out);
+}
+
 /* A flag carries over only if every old mapping whose locations moved has it. */
 static void test_flags_carry_over(void **state)
 {
@@ -713,6 +763,7 @@ int main(void)
 		cmocka_unit_test(test_other_fields_verbatim),
 		cmocka_unit_test(test_location_fields_kept),
 		cmocka_unit_test(test_location_mapping_id_inserted),
+		cmocka_unit_test(test_address_boundaries),
 		cmocka_unit_test(test_flags_carry_over),
 		cmocka_unit_test(test_no_string_table),
 		cmocka_unit_test(test_table_from_profile),

@@ -664,6 +664,107 @@ static void test_cache(void **state)
 	assert_null(bid_cache_get(NULL, 1, 2, 3, 4));
 }
 
+/* ---- PDB ---------------------------------------------------------------- */
+
+static void put32(unsigned char *p, uint32_t v)
+{
+	for (int i = 0; i < 4; i++)
+		p[i] = (unsigned char)(v >> (8 * i));
+}
+
+/*
+ * A minimal MSF 7.0 file of 512-byte blocks: 0 the superblock, 1 the
+ * block map (the directory is in block 2), 2 the directory (two streams:
+ * stream 0 of size0 bytes in block 4, stream 1 of 28 bytes in block 3),
+ * 3 the PDB information stream, 4 stream 0.
+ */
+static void make_pdb(unsigned char pdb[5 * 512], uint32_t size0)
+{
+	static const char magic[32] = "Microsoft C/C++ MSF 7.00\r\n\x1a" "DS\0\0\0";
+	memset(pdb, 0, 5 * 512);
+	memcpy(pdb, magic, 32);
+	put32(pdb + 32, 512);
+	put32(pdb + 36, 1);
+	put32(pdb + 40, 5);
+	put32(pdb + 44, size0 && size0 != 0xFFFFFFFFu ? 20 : 16);
+	put32(pdb + 52, 1);
+	put32(pdb + 512, 2);
+	unsigned char *dir = pdb + 2 * 512;
+	put32(dir, 2);
+	put32(dir + 4, size0);
+	put32(dir + 8, 28);
+	if (size0 && size0 != 0xFFFFFFFFu) {
+		put32(dir + 12, 4);
+		put32(dir + 16, 3);
+	} else {
+		put32(dir + 12, 3);
+	}
+	unsigned char *info = pdb + 3 * 512;
+	put32(info, 20000404);	/* VC70 */
+	put32(info + 4, 0x5f000000);
+	put32(info + 8, 3);	/* age */
+	static const unsigned char g[16] = { 0x99, 0x95, 0xe0, 0x74, 0x5f, 0x34, 0xb9, 0xbb,
+					     0xb9, 0xe2, 0x63, 0xb1, 0xdb, 0xe5, 0x7b, 0xe3 };
+	memcpy(info + 12, g, 16);
+}
+
+static void test_pdb_identity(void **state)
+{
+	(void)state;
+	static unsigned char pdb[5 * 512];
+	char g33[33];
+	uint32_t age;
+	const char *why;
+	for (int i = 0; i < 3; i++) {
+		uint32_t size0 = i == 0 ? 0 : i == 1 ? 100 : 0xFFFFFFFFu;
+		make_pdb(pdb, size0);
+		struct bytesrc src = bytesrc_mem(pdb, sizeof pdb);
+		assert_int_equal(pdb_identity(&src, g33, &age, &why), 0);
+		/* Data1-3 little-endian, Data4 in order: as llvm-pdbutil prints it. */
+		assert_string_equal(g33, "74E09599345FBBB9B9E263B1DBE57BE3");
+		assert_int_equal(age, 3);
+	}
+}
+
+static void test_pdb_malformed(void **state)
+{
+	(void)state;
+	static unsigned char pdb[5 * 512];
+	char g33[33];
+	uint32_t age;
+	const char *why;
+	struct bytesrc src = bytesrc_mem(pdb, sizeof pdb);
+	struct {
+		size_t at;
+		uint32_t v;
+		const char *why;
+	} cases[] = {
+		{ 0, 0x7263694e, "not a PDB (MSF 7.0) file" },	/* magic */
+		{ 32, 500, "malformed PDB" },			/* block size */
+		{ 52, 5, "malformed PDB" },			/* block map past the blocks */
+		{ 44, 512 * 200, "malformed PDB" },		/* directory's list past one block */
+		{ 512, 9, "malformed PDB" },			/* directory block past the end */
+		{ 2 * 512, 1, "malformed PDB" },		/* one stream only */
+		{ 2 * 512, 0xFFFFFFFF, "malformed PDB" },	/* streams past the directory */
+		{ 2 * 512 + 8, 27, "malformed PDB" },		/* stream 1 too short */
+		{ 2 * 512 + 8, 0xFFFFFFFF, "malformed PDB" },	/* stream 1 nil */
+		{ 2 * 512 + 4, 512 * 64, "malformed PDB" },	/* stream 0's blocks past the directory */
+		{ 2 * 512 + 12, 5, "malformed PDB" },		/* stream 1 past the blocks */
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		make_pdb(pdb, 0);
+		put32(pdb + cases[i].at, cases[i].v);
+		assert_int_equal(pdb_identity(&src, g33, &age, &why), -1);
+		assert_string_equal(why, cases[i].why);
+		assert_string_equal(g33, "");
+	}
+	make_pdb(pdb, 0);
+	for (size_t len = 0; len < 3 * 512 + 28; len += 7) {
+		struct bytesrc cut = bytesrc_mem(pdb, len);
+		assert_int_equal(pdb_identity(&cut, g33, &age, &why), -1);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -679,6 +780,8 @@ int main(void)
 		cmocka_unit_test(test_gotime_format),
 		cmocka_unit_test(test_gotz_resolve),
 		cmocka_unit_test(test_cache),
+		cmocka_unit_test(test_pdb_identity),
+		cmocka_unit_test(test_pdb_malformed),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

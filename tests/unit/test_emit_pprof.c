@@ -2,7 +2,9 @@
  * test_emit_pprof.c - the pprof writer on hand-made snapshots: main
  * executable first wherever the OS listed it, ids 1..N, a string table
  * that starts with "" and holds each string once, the comment, and the
- * refusal of several processes. Decoded with modmap's own reader.
+ * refusal of several processes, each mapping's one location inside it.
+ * Decoded with modmap's own protobuf reader here; tests/e2e/test_pprof.py
+ * reads the same with protoc and google/pprof's parser.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -27,6 +29,7 @@ struct decoded {
 	uint64_t comment[4];
 	size_t ncomment;
 	size_t nsample, nlocation;
+	uint64_t loc_id[16], loc_mapping[16], loc_addr[16];
 	uint64_t time_nanos;
 };
 
@@ -70,9 +73,22 @@ static void decode(const struct snapshot *s, struct decoded *d)
 		case PROFILE_SAMPLE:
 			d->nsample++;
 			break;
-		case PROFILE_LOCATION:
-			d->nlocation++;
+		case PROFILE_LOCATION: {
+			assert_true(d->nlocation < 16);
+			size_t k = d->nlocation++;
+			struct pb_reader lr = pb_reader(f.data, f.len);
+			struct pb_field lf;
+			while ((rc = pb_next(&lr, &lf, &why)) == 1) {
+				if (lf.number == LOCATION_ID)
+					d->loc_id[k] = lf.value;
+				else if (lf.number == LOCATION_MAPPING_ID)
+					d->loc_mapping[k] = lf.value;
+				else if (lf.number == LOCATION_ADDRESS)
+					d->loc_addr[k] = lf.value;
+			}
+			assert_int_equal(rc, 0);
 			break;
+		}
 		case PROFILE_TIME_NANOS:
 			d->time_nanos = f.value;
 			break;
@@ -100,6 +116,25 @@ static void decode(const struct snapshot *s, struct decoded *d)
 		}
 	}
 	assert_int_equal(rc, 0);
+}
+
+/*
+ * Each mapping has one location, and it lies inside that mapping: at an
+ * address in [start, limit), not at limit (pprof would give it to the
+ * next module).
+ */
+static void assert_locations_inside(const struct decoded *d)
+{
+	assert_int_equal(d->nlocation, d->nmap);
+	for (size_t i = 0; i < d->nlocation; i++) {
+		assert_int_equal(d->loc_id[i], i + 1);
+		assert_int_equal(d->loc_mapping[i], i + 1);
+		const struct pprof_mapping *m = &d->map[i];
+		if (d->loc_addr[i] < m->start || d->loc_addr[i] >= m->limit)
+			fail_msg("location %zu at 0x%llx is outside its mapping [0x%llx, 0x%llx)",
+				 i + 1, (unsigned long long)d->loc_addr[i],
+				 (unsigned long long)m->start, (unsigned long long)m->limit);
+	}
 }
 
 static void assert_str(const struct decoded *d, int64_t i, const char *want)
@@ -152,6 +187,7 @@ static void test_main_first(void **state)
 	assert_str(&d, (int64_t)d.comment[0], "modmap: pid 4242 (linux) /usr/bin/app");
 	assert_int_equal(d.nsample, 5);
 	assert_int_equal(d.nlocation, 5);
+	assert_locations_inside(&d);
 	assert_true(d.time_nanos == UINT64_C(1795650644174128562));
 	buf_free(&d.raw);
 	snapshot_free(&s);
@@ -172,6 +208,7 @@ static void test_os_order_without_main(void **state)
 	assert_int_equal(d.nmap, 2);
 	assert_int_equal(d.map[0].start, 0x9000);
 	assert_int_equal(d.map[1].start, 0x1000);
+	assert_locations_inside(&d);
 	assert_str(&d, (int64_t)d.comment[0], "modmap: pid 7 (windows)");
 	buf_free(&d.raw);
 	snapshot_free(&s);

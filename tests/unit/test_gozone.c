@@ -12,7 +12,7 @@
 
 #include <cmocka.h>
 
-#include "gozone.h"
+#include "gotime.h"
 
 static struct gozone zone;
 

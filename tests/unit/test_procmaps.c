@@ -123,6 +123,63 @@ static void test_unescape(void **state)
 	assert_memory_equal(out, "plain", n);
 }
 
+/* /proc/PID/stat as Linux 6.x writes it (52 fields); comm may hold anything. */
+#define STAT_TAIL " S 1 2 3 0 -1 4194560 100 0 0 0 5 6 0 0 20 0 2 0 987654 1000 200 " \
+		  "18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 1 0 0 0 0 0 0 0 0 0 0 0 0 0"
+
+static void test_stat_fields(void **state)
+{
+	(void)state;
+	struct proc_stat st;
+	const char *t = "1234 (sleep)" STAT_TAIL;
+	assert_int_equal(proc_stat_parse(t, strlen(t), &st), 0);
+	assert_int_equal(st.state, 'S');
+	assert_int_equal(st.flags, 4194560);
+	assert_int_equal(st.start_time, 987654);
+
+	/* comm with spaces, parentheses and a fake tail of its own */
+	t = "1234 (a) Z 9 9 9 0 -1 7 (b)" STAT_TAIL;
+	assert_int_equal(proc_stat_parse(t, strlen(t), &st), 0);
+	assert_int_equal(st.state, 'S');
+	assert_int_equal(st.start_time, 987654);
+}
+
+static void test_stat_malformed(void **state)
+{
+	(void)state;
+	struct proc_stat st;
+	const char *bad[] = {
+		"", "1234 sleep S 1", "1234 (sleep)", "1234 (sleep) ", "1234 (sleep) S",
+		"1234 (sleep) S 1 2 3 0 -1 4194560 100 0 0 0 5 6 0 0 20 0 2 0",
+		"1234 (sleep) S 1 2 3 0 -1 x 100 0 0 0 5 6 0 0 20 0 2 0 987654",
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+		assert_int_equal(proc_stat_parse(bad[i], strlen(bad[i]), &st), -1);
+	/* the length is respected: the start time is cut short */
+	const char *t = "1234 (sleep)" STAT_TAIL;
+	const char *at = strstr(t, "987654");
+	assert_int_equal(proc_stat_parse(t, (size_t)(at - t) + 3, &st), 0);
+	assert_int_equal(st.start_time, 987);
+	assert_int_equal(proc_stat_parse(t, (size_t)(at - t), &st), -1);
+}
+
+/* A PID reused between two reads is another life: its start time differs. */
+static void test_same_life(void **state)
+{
+	(void)state;
+	struct proc_stat born = { 'S', 0, 987654 }, now = born;
+	assert_true(proc_stat_same_live(&born, &now));
+	now.state = 'R';
+	assert_true(proc_stat_same_live(&born, &now));
+	now.start_time = 987655;	/* the PID went to a new process */
+	assert_false(proc_stat_same_live(&born, &now));
+	now = born;
+	now.state = 'Z';	/* exited: its address space is gone */
+	assert_false(proc_stat_same_live(&born, &now));
+	now.state = 'X';
+	assert_false(proc_stat_same_live(&born, &now));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -133,6 +190,9 @@ int main(void)
 		cmocka_unit_test(test_malformed),
 		cmocka_unit_test(test_length_is_respected),
 		cmocka_unit_test(test_unescape),
+		cmocka_unit_test(test_stat_fields),
+		cmocka_unit_test(test_stat_malformed),
+		cmocka_unit_test(test_same_life),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

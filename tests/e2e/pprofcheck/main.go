@@ -1,7 +1,8 @@
 // pprofcheck reads a profile with google/pprof's own parser
 // (github.com/google/pprof/profile, from Debian's
 // golang-github-google-pprof-dev), checks it with CheckValid, and prints
-// what the tests compare as JSON. Strings that may hold any bytes (file
+// what the tests compare as JSON: the mapping table, every location's
+// address and mapping id, and the locations that lie outside their mapping. Strings that may hold any bytes (file
 // names, build IDs, comments) are []byte, which encoding/json writes as
 // base64, so nothing is replaced on the way.
 //
@@ -26,6 +27,10 @@ type mapping struct {
 	HasInlineFrames          bool
 }
 
+type location struct {
+	ID, Address, MappingID uint64
+}
+
 type result struct {
 	Valid       string // "" when CheckValid accepts the profile
 	TimeNanos   int64
@@ -36,6 +41,11 @@ type result struct {
 	Samples     [][]int64 // the values of each sample
 	SampleMaps  []uint64  // the mapping id of each sample's first location
 	Mappings    []mapping
+	Locations   []location
+	// Each location with an address and a mapping whose address is not
+	// in [Start, Limit) of that mapping, described; CheckValid does not
+	// look, but a symbolizer would use the wrong module.
+	Outside []string
 }
 
 func main() {
@@ -83,6 +93,18 @@ func main() {
 			HasFunctions: m.HasFunctions, HasFilenames: m.HasFilenames,
 			HasLineNumbers: m.HasLineNumbers, HasInlineFrames: m.HasInlineFrames,
 		})
+	}
+	for _, l := range p.Location {
+		var id uint64
+		if l.Mapping != nil {
+			id = l.Mapping.ID
+			if l.Address != 0 && (l.Address < l.Mapping.Start || l.Address >= l.Mapping.Limit) {
+				r.Outside = append(r.Outside, fmt.Sprintf(
+					"location %d at %#x outside mapping %d [%#x, %#x)",
+					l.ID, l.Address, id, l.Mapping.Start, l.Mapping.Limit))
+			}
+		}
+		r.Locations = append(r.Locations, location{ID: l.ID, Address: l.Address, MappingID: id})
 	}
 	if err := json.NewEncoder(os.Stdout).Encode(&r); err != nil {
 		fmt.Fprintln(os.Stderr, err)

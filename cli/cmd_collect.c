@@ -1,0 +1,181 @@
+/*
+ * cmd_collect.c - `modmap collect`: keeps the binaries of processes in a
+ * directory symbolizers search (collect_snapshot in the library does the
+ * work), naming each file it could not keep and printing the summary.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buildid.h"
+#include "cli.h"
+#include "collect.h"
+#include "snapshot.h"
+
+static const char usage_text[] =
+	"usage: modmap collect (--pid PID ... | --self | --all) [-o DIR] [--max-file-size N]\n"
+	"\n"
+	"Copies every mapped file that carries a build ID into DIR, so a profile\n"
+	"of the process can be symbolized later, elsewhere, after the files are\n"
+	"gone: ELF files as DIR/<build-id>/<name> (PPROF_BINARY_PATH) and\n"
+	"DIR/.build-id/<xx>/<rest> (GDB, elfutils, LLVM), PE files as\n"
+	"DIR/<name>/<TimeDateStamp><SizeOfImage>/<name> (symbol stores). Deleted\n"
+	"files are copied from the process's mapping, a container's from its\n"
+	"root. Each copy is checked to carry the mapping's build ID before it\n"
+	"appears; a file already there is not copied again.\n"
+	"\n"
+	"  -p, --pid PID            process whose files to keep; may be repeated\n"
+	"      --self               modmap's own process\n"
+	"  -a, --all                every process the caller may read\n"
+	"  -o, --output DIR         where to keep them  (default $HOME/pprof/binaries)\n"
+	"      --max-file-size N    skip files larger than N; suffix k, M or G\n"
+	"                           (powers of 1024)                  (default 1G)\n"
+	"  -h, --help               this text\n"
+	"\n"
+	"A summary goes to standard error, and a line for each file not kept.\n"
+	"Exit status: 0 every file was kept, 1 a process or a file was not, 2 usage.\n";
+
+struct options {
+	uint64_t *pids;
+	size_t npids;
+	int self, all;
+	const char *dir;
+	uint64_t max;
+};
+
+static void parse_args(int argc, char **argv, struct options *o)
+{
+	const char *v;
+	if (cli_wants_help(argc, argv)) {
+		fputs(usage_text, stdout);
+		exit(0);
+	}
+	for (int i = 1; i < argc; i++) {
+		if (cli_opt("collect", argc, argv, &i, "pid", 'p', &v)) {
+			uint64_t *p = realloc(o->pids, (o->npids + 1) * sizeof *p);
+			if (!p) {
+				fputs("modmap: out of memory\n", stderr);
+				exit(EXIT_PARTIAL);
+			}
+			o->pids = p;
+			o->pids[o->npids++] = cli_parse_pid("collect", v);
+		} else if (cli_opt("collect", argc, argv, &i, "self", 0, NULL)) {
+			o->self = 1;
+		} else if (cli_opt("collect", argc, argv, &i, "all", 'a', NULL)) {
+			o->all = 1;
+		} else if (cli_opt("collect", argc, argv, &i, "output", 'o', &v)) {
+			o->dir = v;
+		} else if (cli_opt("collect", argc, argv, &i, "max-file-size", 0, &v)) {
+			o->max = cli_parse_size("collect", v);
+			if (!o->max)
+				usage_error("collect", "%s", "--max-file-size must be at least 1");
+		} else {
+			usage_error("collect", "unknown argument '%s'", argv[i]);
+		}
+	}
+	if ((o->npids > 0) + o->self + o->all != 1)
+		usage_error("collect", "%s", "give one of --pid PID, --self or --all");
+	if (o->dir && !*o->dir)
+		usage_error("collect", "%s", "empty directory name");
+}
+
+/* $HOME/pprof/binaries, the directory google/pprof searches by default. */
+static char *default_dir(void)
+{
+#ifdef _WIN32
+	const char *home = getenv("USERPROFILE");
+	const char *tail = "\\pprof\\binaries";
+#else
+	const char *home = getenv("HOME");
+	const char *tail = "/pprof/binaries";
+#endif
+	if (!home || !*home)
+		usage_error("collect", "%s", "no home directory to collect into: give -o DIR");
+	size_t n = strlen(home) + strlen(tail) + 1;
+	char *d = malloc(n);
+	if (!d) {
+		fputs("modmap: out of memory\n", stderr);
+		exit(EXIT_PARTIAL);
+	}
+	snprintf(d, n, "%s%s", home, tail);
+	return d;
+}
+
+static void print_skipped(void *ctx, const char *line)
+{
+	(void)ctx;
+	fprintf(stderr, "modmap: %s\n", line);
+}
+
+static void print_summary(const struct collect *c)
+{
+	const struct collect_stats *st = &c->st;
+	fprintf(stderr, "modmap: collected into %s: %llu files copied (%llu bytes), %llu already present",
+		c->dir, (unsigned long long)st->copied, (unsigned long long)st->bytes,
+		(unsigned long long)st->present);
+	fprintf(stderr, ", %llu skipped", (unsigned long long)st->skipped);
+	for (size_t i = 0; i < st->nreasons; i++)
+		fprintf(stderr, "%s%llu %s%s", i ? ", " : " (", (unsigned long long)st->reason_count[i],
+			st->reason[i],
+			strcmp(st->reason[i], "larger than the size limit") == 0
+				? " (--max-file-size)"
+				: "");
+	fputs(st->nreasons ? ")\n" : "\n", stderr);
+}
+
+int cmd_collect(int argc, char **argv)
+{
+	struct options o = { 0 };
+	struct errmsg err;
+	int status = EXIT_OK;
+
+	parse_args(argc, argv, &o);
+	char *dir = o.dir ? NULL : default_dir();
+	struct collect c = { .dir = o.dir ? o.dir : dir, .max_file_size = o.max,
+			     .skipped = print_skipped };
+
+	uint64_t self = snapshot_self_pid();
+	uint64_t *pids = o.pids;
+	size_t npids = o.npids;
+	if (o.self) {
+		pids = &self;
+		npids = 1;
+	} else if (o.all && snapshot_list_pids(&pids, &npids, &err) < 0) {
+		fprintf(stderr, "modmap: %s\n", err.text);
+		return EXIT_PARTIAL;
+	}
+	/* native: PE files then carry their image keys, ELF files their GNU IDs. */
+	struct read_opts ro = { .bid = BID_NATIVE, .set = MAPPINGS_EXEC, .cache = bid_cache_new() };
+	if (!ro.cache) {
+		fputs("modmap: out of memory\n", stderr);
+		return EXIT_PARTIAL;
+	}
+	for (size_t i = 0; i < npids; i++) {
+		struct snapshot s;
+		snapshot_init(&s);
+		enum read_status r = snapshot_read(&s, pids[i], &ro, &err);
+		if (r == READ_OK && collect_snapshot(&c, &s, &err) < 0) {
+			fprintf(stderr, "modmap: %s\n", err.text);
+			status = EXIT_PARTIAL;
+			snapshot_free(&s);
+			break;
+		}
+		snapshot_free(&s);
+		if (r == READ_OK || (o.all && r == READ_SKIP))
+			continue;
+		fprintf(stderr, "modmap: %s\n", err.text);
+		if (!o.all)
+			status = EXIT_PARTIAL;
+	}
+	print_summary(&c);
+	if (c.st.skipped)
+		status = EXIT_PARTIAL;
+
+	collect_free(&c);
+	bid_cache_free(ro.cache);
+	if (pids != o.pids && pids != &self)
+		free(pids);
+	free(o.pids);
+	free(dir);
+	return status;
+}

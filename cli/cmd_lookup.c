@@ -1,0 +1,307 @@
+/*
+ * cmd_lookup.c - `modmap lookup`: for each address, the mapping that holds
+ * it and the address to hand a symbolizer (lookup.c does the work). Reads
+ * addresses from the command line, or streams them from standard input:
+ * nothing is held but one line and the output not yet written, which is
+ * flushed whenever input would make it wait.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "attach.h"
+#include "buildid.h"
+#include "cli.h"
+#include "lookup.h"
+#include "platform.h"
+
+enum format { FMT_TEXT, FMT_JSON, FMT_JSONL };
+
+static const char usage_text[] =
+	"usage: modmap lookup (--pid PID | --snapshot FILE) [-f text|json|jsonl] [ADDR ...]\n"
+	"\n"
+	"For each address, which mapping of the process holds it and the address\n"
+	"to hand a symbolizer: file_offset (address - start + offset), elf_vaddr\n"
+	"for ELF files (what 'addr2line -e FILE' and llvm-symbolizer take), rva\n"
+	"for PE modules (address minus the module's base). ADDRs are hexadecimal,\n"
+	"with or without 0x; with none given, one per line from standard input,\n"
+	"answered as they come.\n"
+	"\n"
+	"  -p, --pid PID        a running process (every mapping, not only code)\n"
+	"  -s, --snapshot FILE  a snapshot saved with 'modmap --format pprof' (or\n"
+	"                       cbor); elf_vaddr only where the file at the path\n"
+	"                       still has the mapping's build ID\n"
+	"  -f, --format FMT     text (one line an address), json (an array in the\n"
+	"                       order asked), jsonl (one object a line)\n"
+	"                                                        (default text)\n"
+	"      --max-size N     largest snapshot, also decompressed; suffix k, M\n"
+	"                       or G                              (default 4G)\n"
+	"  -h, --help           this text\n"
+	"\n"
+	"An address no mapping holds is answered as unmapped. A line that is not\n"
+	"an address is named on standard error and the others are still answered.\n"
+	"Exit status: 0 every address answered, 1 a line was not an address or\n"
+	"the process or snapshot could not be read, 2 usage.\n";
+
+struct lookup_args {
+	uint64_t pid;
+	const char *snapshot;
+	uint64_t max;
+	enum format format;
+	char **addrs;		/* the ADDR arguments */
+	int naddrs;
+};
+
+/* What answering needs: the lookup, the output so far, and the status. */
+struct answerer {
+	struct lookup *l;
+	const struct snapshot *s;
+	enum format format;
+	struct buf out;
+	struct lookup_emit cache;	/* each mapping's constant part */
+	size_t answered;
+	int bad;		/* a line was not an address */
+	int failed;		/* output could not be written */
+};
+
+#define OUT_FLUSH (64 * 1024)
+#define LINE_SHOWN 64		/* bytes of a bad line named in its message */
+#define LINE_MAX_BYTES 4096	/* a longer line is not an address */
+
+static void flush(struct answerer *a)
+{
+	struct errmsg err;
+	if (a->failed || a->out.len == 0)
+		return;
+	if (a->out.oom || platform_write_stdout(a->out.p, a->out.len, &err) < 0) {
+		fprintf(stderr, "modmap: lookup: %s\n",
+			a->out.oom ? "out of memory" : err.text);
+		a->failed = 1;
+	}
+	a->out.len = 0;
+}
+
+static void parse_args(int argc, char **argv, struct lookup_args *o)
+{
+	static const char *const formats[] = { "text", "json", "jsonl" };
+	const char *v;
+	if (cli_wants_help(argc, argv)) {
+		fputs(usage_text, stdout);
+		exit(0);
+	}
+	o->addrs = calloc((size_t)argc, sizeof *o->addrs);
+	if (!o->addrs) {
+		fputs("modmap: lookup: out of memory\n", stderr);
+		exit(EXIT_PARTIAL);
+	}
+	for (int i = 1; i < argc; i++) {
+		if (argv[i][0] != '-') {
+			o->addrs[o->naddrs++] = argv[i];
+		} else if (cli_opt("lookup", argc, argv, &i, "pid", 'p', &v)) {
+			if (o->pid)
+				usage_error("lookup", "%s", "--pid given twice: one process only");
+			o->pid = cli_parse_pid("lookup", v);
+		} else if (cli_opt("lookup", argc, argv, &i, "snapshot", 's', &v)) {
+			if (o->snapshot)
+				usage_error("lookup", "%s", "--snapshot given twice: one snapshot only");
+			if (!*v)
+				usage_error("lookup", "%s", "empty file name");
+			o->snapshot = v;
+		} else if (cli_opt("lookup", argc, argv, &i, "format", 'f', &v)) {
+			int k = cli_pick(v, formats, 3);
+			if (k < 0)
+				usage_error("lookup", "unknown format '%s' (text, json, jsonl)", v);
+			o->format = (enum format)k;
+		} else if (cli_opt("lookup", argc, argv, &i, "max-size", 0, &v)) {
+			o->max = cli_parse_size("lookup", v);
+		} else {
+			usage_error("lookup", "unknown argument '%s'", argv[i]);
+		}
+	}
+	if (!o->pid == !o->snapshot)
+		usage_error("lookup", "%s", "give one of --pid PID or --snapshot FILE");
+	if (o->snapshot && strcmp(o->snapshot, "-") == 0 && !o->naddrs)
+		usage_error("lookup", "%s",
+			    "the snapshot comes from standard input: give the ADDRs as arguments");
+}
+
+/* Names a line that is not an address: its first bytes, escaped. */
+static void bad_line(struct answerer *a, const char *where, const char *line, size_t len,
+		     size_t total)
+{
+	char shown[4 * LINE_SHOWN + 4];
+	size_t k = 0;
+	for (size_t i = 0; i < len && i < LINE_SHOWN; i++) {
+		unsigned char c = (unsigned char)line[i];
+		if (c >= 0x20 && c < 0x7f && c != '\\' && c != '\'')
+			shown[k++] = (char)c;
+		else
+			k += (size_t)snprintf(shown + k, 5, "\\x%02x", c);
+	}
+	if (total > LINE_SHOWN)
+		k += (size_t)snprintf(shown + k, 4, "...");
+	shown[k] = '\0';
+	flush(a);	/* the answers before it come first */
+	fprintf(stderr, "modmap: lookup: %s: not an address: '%s'\n", where, shown);
+	a->bad = 1;
+}
+
+static void answer(struct answerer *a, uint64_t addr)
+{
+	struct lookup_answer ans;
+	lookup_address(a->l, addr, &ans);
+	switch (a->format) {
+	case FMT_TEXT:
+		emit_lookup_text(&a->out, a->s, &ans, &a->cache);
+		break;
+	case FMT_JSON:
+		buf_puts(&a->out, a->answered ? ",\n" : "\n");
+		emit_lookup_json(&a->out, a->s, &ans, &a->cache);
+		break;
+	case FMT_JSONL:
+		emit_lookup_json(&a->out, a->s, &ans, &a->cache);
+		break;
+	}
+	if (a->format != FMT_JSON)
+		buf_putc(&a->out, '\n');
+	a->answered++;
+	if (a->out.len >= OUT_FLUSH)
+		flush(a);
+}
+
+/* A line of total bytes, of which the first len are at line. */
+static void answer_line(struct answerer *a, const char *line, size_t len, size_t total,
+			uint64_t lineno)
+{
+	uint64_t addr;
+	size_t i = 0;
+	if (len == total && len && line[len - 1] == '\r')
+		total = --len;	/* a CRLF line end */
+	while (i < len && (line[i] == ' ' || line[i] == '\t' || line[i] == '\r'))
+		i++;
+	if (i == len && len == total)
+		return;	/* a blank line asks nothing */
+	if (len == total && len <= LINE_MAX_BYTES && lookup_parse_address(line, len, &addr) == 0) {
+		answer(a, addr);
+		return;
+	}
+	char where[48];
+	snprintf(where, sizeof where, "line %llu", (unsigned long long)lineno);
+	bad_line(a, where, line, len, total);
+}
+
+/*
+ * Standard input, line by line, in a fixed window: a line longer than the
+ * window is not an address, and only its first bytes are kept to name it.
+ */
+static int answer_stdin(struct answerer *a)
+{
+	enum { WINDOW = 64 * 1024 };
+	char *w = malloc(WINDOW);
+	size_t have = 0;	/* bytes of an unfinished line at w */
+	size_t dropped = 0;	/* ... and how many more of it were not kept */
+	uint64_t lineno = 0;
+	struct errmsg err;
+	int rc = 0;
+	if (!w) {
+		fputs("modmap: lookup: out of memory\n", stderr);
+		return -1;
+	}
+	for (;;) {
+		size_t got;
+		flush(a);	/* before waiting for more */
+		if (a->failed)
+			break;
+		if (platform_stdin_read(w + have, WINDOW - have, &got, &err) < 0) {
+			fprintf(stderr, "modmap: lookup: %s\n", err.text);
+			rc = -1;
+			break;
+		}
+		if (got == 0) {
+			if (have || dropped)
+				answer_line(a, w, have, have + dropped, ++lineno);
+			break;
+		}
+		char *p = w, *end = w + have + got;
+		char *nl;
+		while ((nl = memchr(p, '\n', (size_t)(end - p))) != NULL) {
+			/* The unfinished line's head is at w; dropped bytes followed it. */
+			size_t len = (size_t)(nl - p);
+			answer_line(a, p, len, len + (p == w ? dropped : 0), ++lineno);
+			if (p == w)
+				dropped = 0;
+			p = nl + 1;
+		}
+		have = (size_t)(end - p);
+		memmove(w, p, have);
+		if (have == WINDOW) {
+			/* No newline in a whole window: keep its head, count the rest. */
+			dropped += have - LINE_SHOWN - 1;
+			have = LINE_SHOWN + 1;
+		}
+	}
+	free(w);
+	return rc;
+}
+
+int cmd_lookup(int argc, char **argv)
+{
+	struct lookup_args o = { 0 };
+	struct snapshot s;
+	struct errmsg err;
+	struct answerer a = { 0 };
+	int rc = EXIT_OK;
+
+	parse_args(argc, argv, &o);
+	snapshot_init(&s);
+	if (o.pid) {
+		struct read_opts ro = { .set = MAPPINGS_ALL, .cache = bid_cache_new() };
+		enum read_status r = ro.cache ? snapshot_read(&s, o.pid, &ro, &err) : READ_FAILED;
+		if (!ro.cache)
+			err_set(&err, "out of memory");
+		bid_cache_free(ro.cache);
+		if (r != READ_OK) {
+			fprintf(stderr, "modmap: %s\n", err.text);
+			rc = EXIT_PARTIAL;
+			goto done;
+		}
+	} else if (snapshot_read_saved(o.snapshot, o.max, &s, &err) < 0) {
+		const char *hint = err.code == ERR_TOO_LARGE ? "; a larger --max-size allows more" : "";
+		fprintf(stderr, "modmap: %s%s\n", err.text, hint);
+		rc = EXIT_PARTIAL;
+		goto done;
+	}
+	if (!(a.l = lookup_new(&s, o.pid, &err))) {
+		fprintf(stderr, "modmap: %s\n", err.text);
+		rc = EXIT_PARTIAL;
+		goto done;
+	}
+	a.s = &s;
+	a.format = o.format;
+	if (a.format == FMT_JSON)
+		buf_putc(&a.out, '[');
+	if (o.naddrs) {
+		for (int i = 0; i < o.naddrs; i++) {
+			uint64_t addr;
+			const char *arg = o.addrs[i];
+			if (lookup_parse_address(arg, strlen(arg), &addr) == 0)
+				answer(&a, addr);
+			else
+				bad_line(&a, "argument", arg, strlen(arg), strlen(arg));
+		}
+	} else if (answer_stdin(&a) < 0) {
+		rc = EXIT_PARTIAL;
+	}
+	if (a.format == FMT_JSON)
+		buf_puts(&a.out, a.answered ? "\n]\n" : "]\n");
+	flush(&a);
+	if (a.bad || a.failed)
+		rc = EXIT_PARTIAL;
+done:
+	lookup_free(a.l);
+	lookup_emit_free(&a.cache);
+	buf_free(&a.out);
+	snapshot_free(&s);
+	free(o.addrs);
+	return rc;
+}
