@@ -452,7 +452,15 @@ lint:
 	  $(WIN_DEFS) -isystem /usr/x86_64-w64-mingw32/include
 	shellcheck $(SHELL_SCRIPTS)
 
-bench: all $(FIXTURES)
+# Benchmark floors and fixtures (bench/README.md): C programs in bench/,
+# built here, never committed as binaries.
+BENCH_BINS := $(BUILD)/bench/floor_query $(BUILD)/bench/floor_maps $(BUILD)/bench/manymaps
+
+$(BUILD)/bench/%: bench/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(WARN) -O2 -o $@ $<
+
+bench: all $(FIXTURES) $(BENCH_BINS)
 	bash bench/run.sh
 
 clean:

@@ -1,53 +1,34 @@
 #!/usr/bin/env bash
-# Benchmarks modmap against its peers on the same process in the same run,
-# and reports ratios (hyperfine's "N times faster than" lines). Timings are
-# never asserted anywhere: machines here are noisy.
-#
-# The target loads $LIBS copies of a small shared object, so it has a module
-# map the size of a large application's.
-set -euo pipefail
-cd "$(dirname "$0")/.."
-MODMAP=${MODMAP:-build/modmap}
-LIBS=${LIBS:-300}
-RUNS=${RUNS:-30}
-out=build/bench
-mkdir -p "$out/libs"
-
-for i in $(seq 1 "$LIBS"); do
-	[ -e "$out/libs/lib$i.so" ] || cp build/fixtures/libfix.so "$out/libs/lib$i.so"
+# run.sh - `make bench`: runs every bench/job_*.sh (or those in JOBS), each
+# of which prints its human detail on stderr and, on stdout, one TSV line
+# per comparison: job, compared-with, ratio, target, detail. Ends with one
+# summary table of them all. Ratios are between commands of one run,
+# alternating, medians (bench/runner.py); timings are never asserted by
+# any test. Knobs: JOBS, RUNS, BEFORE, LIBS, MAPS, ATTACH_MB, EXTRA
+# (bench/README.md).
+set -uo pipefail
+cd "$(dirname "$0")/.." || exit 1
+mkdir -p build/bench
+results=build/bench/results.tsv
+: >"$results"
+status=0
+for job in ${JOBS:-bench/job_*.sh}; do
+	echo "=== $job" >&2
+	if ! bash "$job" >>"$results"; then
+		echo "bench: $job failed" >&2
+		status=1
+	fi
 done
-args=()
-for i in $(seq 1 "$LIBS"); do args+=("load:$out/libs/lib$i.so"); done
-
-coproc TARGET { exec build/fixtures/mapper "${args[@]}"; }
-read -r _ <&"${TARGET[0]}"
-pid=$TARGET_PID
-trap 'kill $pid 2>/dev/null || true' EXIT
-echo "target: pid $pid with $(wc -l <"/proc/$pid/maps") mappings, $LIBS extra libraries"
 
 echo
-echo "== one process, with build IDs: modmap vs eu-unstrip"
-hyperfine -N --warmup 3 --runs "$RUNS" --export-markdown "$out/one.md" \
-	"$MODMAP --pid $pid --source query" \
-	"$MODMAP --pid $pid --source maps" \
-	"eu-unstrip -n -p $pid"
-
-echo
-echo "== one process, no build IDs: modmap vs reading the text"
-hyperfine -N --warmup 3 --runs "$RUNS" --export-markdown "$out/plain.md" \
-	"$MODMAP --pid $pid --build-id none --mappings all --source query" \
-	"$MODMAP --pid $pid --build-id none --mappings all --source maps" \
-	"cat /proc/$pid/maps"
-
-echo
-echo "== every process: modmap --all vs eu-unstrip per process"
-hyperfine --warmup 1 --runs 5 --export-markdown "$out/all.md" \
-	"$MODMAP --all -f json -o /dev/null" \
-	"for p in /proc/[0-9]*; do eu-unstrip -n -p \${p#/proc/} >/dev/null 2>&1 || true; done"
-
-echo
-echo "instructions for one snapshot (callgrind, repeatable on a noisy machine):"
-for src in query maps; do
-	valgrind --tool=callgrind --callgrind-out-file=/dev/null "$MODMAP" --pid "$pid" \
-		--source $src -o /dev/null 2>&1 | sed -n "s/.*Collected : /  $src: /p"
-done
+echo "summary (ratio = time of the first / time of the second, median of"
+echo "alternating rounds; 'peak MiB' rows give megabytes; all in $results):"
+awk -F'\t' '
+	BEGIN { printf "%-36s %-18s %8s %8s  %s\n", "job", "compared with", "ratio", "target", "met" }
+	{
+		met = ""
+		if ($4 ~ /^<=/) met = ($3 + 0 <= substr($4, 3) + 0) ? "yes" : "NO"
+		else if ($4 ~ /^>=/) met = ($3 + 0 >= substr($4, 3) + 0) ? "yes" : "NO"
+		printf "%-36s %-18s %8s %8s  %s\n", $1, $2, $3, $4, met
+	}' "$results"
+exit $status

@@ -142,12 +142,18 @@ int cmd_collect(int argc, char **argv)
 		npids = 1;
 	} else if (o.all && snapshot_list_pids(&pids, &npids, &err) < 0) {
 		fprintf(stderr, "modmap: %s\n", err.text);
+		free(dir);
+		free(o.pids);
 		return EXIT_PARTIAL;
 	}
 	/* native: PE files then carry their image keys, ELF files their GNU IDs. */
 	struct read_opts ro = { .bid = BID_NATIVE, .set = MAPPINGS_EXEC, .cache = bid_cache_new() };
 	if (!ro.cache) {
 		fputs("modmap: out of memory\n", stderr);
+		if (pids != o.pids && pids != &self)
+			free(pids);
+		free(dir);
+		free(o.pids);
 		return EXIT_PARTIAL;
 	}
 	for (size_t i = 0; i < npids; i++) {

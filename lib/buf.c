@@ -12,7 +12,7 @@ void buf_free(struct buf *b)
 	memset(b, 0, sizeof *b);
 }
 
-int buf_reserve(struct buf *b, size_t n)
+int buf_grow(struct buf *b, size_t n)
 {
 	if (b->oom)
 		return -1;
@@ -36,24 +36,12 @@ int buf_reserve(struct buf *b, size_t n)
 	return 0;
 }
 
-void buf_put(struct buf *b, const void *p, size_t n)
+void buf_fill(struct buf *b, int c, size_t n)
 {
 	if (n == 0 || buf_reserve(b, n) < 0)
 		return;
-	memcpy(b->p + b->len, p, n);
+	memset(b->p + b->len, c, n);
 	b->len += n;
-}
-
-void buf_puts(struct buf *b, const char *s)
-{
-	buf_put(b, s, strlen(s));
-}
-
-void buf_putc(struct buf *b, int c)
-{
-	if (buf_reserve(b, 1) < 0)
-		return;
-	b->p[b->len++] = (unsigned char)c;
 }
 
 void buf_printf(struct buf *b, const char *fmt, ...)
@@ -70,15 +58,44 @@ void buf_printf(struct buf *b, const char *fmt, ...)
 	b->len += (size_t)n;
 }
 
+static const char hexdigits[] = "0123456789abcdef";
+
 void buf_hex(struct buf *b, uint64_t v)
 {
-	char tmp[19];
+	/* Digits counted first, then written in place from the last. */
+	size_t n = v ? (size_t)(67 - __builtin_clzll(v)) / 4 : 1;
+	if (buf_reserve(b, n + 2) < 0)
+		return;
+	unsigned char *p = b->p + b->len;
+	p[0] = '0';
+	p[1] = 'x';
+	for (size_t i = n + 1; i >= 2; i--) {
+		p[i] = (unsigned char)hexdigits[v & 15];
+		v >>= 4;
+	}
+	b->len += n + 2;
+}
+
+void buf_hexw(struct buf *b, uint64_t v, int width)
+{
+	char tmp[16];
 	int i = (int)sizeof tmp;
 	do {
-		tmp[--i] = "0123456789abcdef"[v & 15];
+		tmp[--i] = hexdigits[v & 15];
 		v >>= 4;
 	} while (v);
-	tmp[--i] = 'x';
-	tmp[--i] = '0';
+	while (i > 0 && (int)sizeof tmp - i < width)
+		tmp[--i] = '0';
+	buf_put(b, tmp + i, sizeof tmp - (size_t)i);
+}
+
+void buf_dec(struct buf *b, uint64_t v)
+{
+	char tmp[20];
+	int i = (int)sizeof tmp;
+	do {
+		tmp[--i] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
 	buf_put(b, tmp + i, sizeof tmp - (size_t)i);
 }

@@ -685,13 +685,18 @@ int identity_apply(struct snapshot *s, struct mapping *m, enum bid_mode mode,
 	return rc < 0 ? -1 : (int)kind;
 }
 
-/* The identity cache: open addressing, linear probing, grown at half full. */
+/*
+ * The identity cache: open addressing, linear probing, grown at half full.
+ * The table holds keys and a pointer; each identity (1.5 KiB, mostly room
+ * for the longest PDB path) is allocated once and never moves, so growing
+ * the table copies 40-byte slots, not identities, and a pointer handed out
+ * stays valid for the cache's life.
+ */
 struct bid_entry {
 	uint64_t dev, ino;
 	int64_t sec;
 	long nsec;
-	int used;
-	struct identity id;
+	struct identity *id;	/* NULL: a free slot */
 };
 
 struct bid_cache {
@@ -716,6 +721,8 @@ struct bid_cache *bid_cache_new(void)
 void bid_cache_free(struct bid_cache *c)
 {
 	if (c) {
+		for (size_t i = 0; i < c->cap; i++)
+			free(c->e[i].id);
 		free(c->e);
 		gotz_free(c->zone);
 	}
@@ -735,8 +742,8 @@ static struct bid_entry *bid_slot(struct bid_entry *e, size_t cap, uint64_t dev,
 				  int64_t sec, long nsec)
 {
 	size_t i = bid_hash(dev, ino, sec, nsec) & (cap - 1);
-	while (e[i].used && !(e[i].dev == dev && e[i].ino == ino && e[i].sec == sec &&
-			      e[i].nsec == nsec))
+	while (e[i].id && !(e[i].dev == dev && e[i].ino == ino && e[i].sec == sec &&
+			    e[i].nsec == nsec))
 		i = (i + 1) & (cap - 1);
 	return &e[i];
 }
@@ -746,8 +753,7 @@ const struct identity *bid_cache_get(struct bid_cache *c, uint64_t dev, uint64_t
 {
 	if (!c || !c->cap)
 		return NULL;
-	struct bid_entry *s = bid_slot(c->e, c->cap, dev, ino, sec, nsec);
-	return s->used ? &s->id : NULL;
+	return bid_slot(c->e, c->cap, dev, ino, sec, nsec)->id;
 }
 
 const struct identity *bid_cache_put(struct bid_cache *c, uint64_t dev, uint64_t ino,
@@ -767,7 +773,7 @@ const struct identity *bid_cache_put(struct bid_cache *c, uint64_t dev, uint64_t
 		if (!e)
 			return NULL;
 		for (size_t i = 0; i < c->cap; i++)
-			if (c->e[i].used)
+			if (c->e[i].id)
 				*bid_slot(e, cap, c->e[i].dev, c->e[i].ino, c->e[i].sec,
 					  c->e[i].nsec) = c->e[i];
 		free(c->e);
@@ -775,8 +781,16 @@ const struct identity *bid_cache_put(struct bid_cache *c, uint64_t dev, uint64_t
 		c->cap = cap;
 	}
 	struct bid_entry *s = bid_slot(c->e, c->cap, dev, ino, sec, nsec);
-	if (!s->used)
+	if (!s->id) {
+		s->id = malloc(sizeof *s->id);
+		if (!s->id)
+			return NULL;
+		s->dev = dev;
+		s->ino = ino;
+		s->sec = sec;
+		s->nsec = nsec;
 		c->n++;
-	*s = (struct bid_entry){ dev, ino, sec, nsec, 1, *id };
-	return &s->id;
+	}
+	*s->id = *id;
+	return s->id;
 }

@@ -27,6 +27,7 @@ enum field_kind {
 
 struct field {
 	const char *key;
+	size_t key_len;		/* strlen(key), known when the list is made */
 	enum field_kind kind;
 	uint64_t u;		/* FIELD_ADDR, FIELD_UINT, FIELD_BOOL, FIELD_TIME */
 	const char *s;		/* FIELD_STR: NUL-terminated */

@@ -100,11 +100,21 @@ static void put_string(struct buf *b, const char *s)
 	buf_put(b, s, len);
 }
 
+/* A key: ASCII text of known length. */
+static void put_text(struct buf *b, const char *s, size_t len)
+{
+	unsigned char *at = head_room(b);
+	if (!at)
+		return;
+	b->len += cbor_encode_string_start(len, at, HEAD_MAX);
+	buf_put(b, s, len);
+}
+
 static void put_fields(struct buf *b, const struct field *f, size_t n)
 {
 	char when[FORMAT_TIME_SIZE];
 	for (size_t i = 0; i < n; i++) {
-		put_string(b, f[i].key);
+		put_text(b, f[i].key, f[i].key_len);
 		switch (f[i].kind) {
 		case FIELD_ADDR:
 		case FIELD_UINT:

@@ -14,7 +14,48 @@
 
 static void put_u16(struct buf *b, uint32_t u)
 {
-	buf_printf(b, "\\u%04x", (unsigned)u);
+	static const char hex[] = "0123456789abcdef";
+	const char e[6] = { '\\', 'u', hex[u >> 12 & 15], hex[u >> 8 & 15], hex[u >> 4 & 15],
+			    hex[u & 15] };
+	buf_put(b, e, sizeof e);
+}
+
+/* Printable ASCII that a JSON string holds as it is: 1 in this table,
+ * which the run scan below reads a byte at a time. */
+#define P16 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1
+static const unsigned char json_plain[256] = {
+	[0x20] = 1, 1, 0 /* '"' */, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	[0x30] = P16, P16,
+	[0x50] = 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0 /* '\\' */, 1, 1, 1,
+	[0x60] = P16,
+	[0x70] = 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0 /* DEL */,
+};
+#undef P16
+
+/*
+ * The end of the run of plain characters from i: eight bytes at a time
+ * while none of them needs an escape (no byte below 0x20, at or above
+ * 0x7f, '"' or '\\'), then byte by byte.
+ */
+static size_t plain_run(const unsigned char *s, size_t i, size_t len)
+{
+	const uint64_t ones = 0x0101010101010101ULL, high = 0x8080808080808080ULL;
+	for (; len - i >= 8; i += 8) {
+		uint64_t x;
+		memcpy(&x, s + i, 8);
+		uint64_t quote = x ^ (ones * '"'), bslash = x ^ (ones * '\\');
+		/* Exact "is any byte flagged" tests (a borrow or carry can
+		 * only spread from a byte that is itself flagged): below 0x20,
+		 * at or above 0x7f (x + 1 reaches 0x80, or the high bit is
+		 * set already), equal to '"' or '\\' (a zero byte in x ^ c). */
+		uint64_t t = ((x - ones * 0x20) & ~x) | (x + ones) | x | ((quote - ones) & ~quote) |
+			     ((bslash - ones) & ~bslash);
+		if (t & high)
+			break;
+	}
+	while (i < len && json_plain[s[i]])
+		i++;
+	return i;
 }
 
 static void put_string(struct buf *b, const char *str, size_t len, int wtf8)
@@ -22,6 +63,12 @@ static void put_string(struct buf *b, const char *str, size_t len, int wtf8)
 	const unsigned char *s = (const unsigned char *)str;
 	buf_putc(b, '"');
 	for (size_t i = 0; i < len;) {
+		/* A run of characters that need no escape, copied at once. */
+		size_t j = plain_run(s, i, len);
+		buf_put(b, s + i, j - i);
+		if (j == len)
+			break;
+		i = j;
 		uint32_t c;
 		/* WTF-8's unpaired surrogate comes out as its own \\udXXX: the
 		 * original UTF-16 unit. */
@@ -33,16 +80,14 @@ static void put_string(struct buf *b, const char *str, size_t len, int wtf8)
 		}
 		i += n;
 		if (c == '"' || c == '\\') {
-			buf_putc(b, '\\');
-			buf_putc(b, (int)c);
+			const char e[2] = { '\\', (char)c };
+			buf_put(b, e, 2);
 		} else if (c == '\n') {
-			buf_puts(b, "\\n");
+			buf_put(b, "\\n", 2);
 		} else if (c == '\t') {
-			buf_puts(b, "\\t");
+			buf_put(b, "\\t", 2);
 		} else if (c == '\r') {
-			buf_puts(b, "\\r");
-		} else if (c >= 0x20 && c < 0x80 && c != 0x7f) {
-			buf_putc(b, (int)c);
+			buf_put(b, "\\r", 2);
 		} else if (c < 0x10000) {
 			put_u16(b, c);	/* controls, DEL, the rest of the BMP */
 		} else {
@@ -74,7 +119,7 @@ static void put_value(struct buf *b, const struct field *f, int wtf8)
 		buf_putc(b, '"');
 		break;
 	case FIELD_UINT:
-		buf_printf(b, "%llu", (unsigned long long)f->u);
+		buf_dec(b, f->u);
 		break;
 	case FIELD_STR:
 		put_string(b, f->s, strlen(f->s), wtf8);
@@ -94,20 +139,32 @@ static void put_value(struct buf *b, const struct field *f, int wtf8)
  * JSON Lines); keys are plain ASCII. Strings of a Windows snapshot are
  * WTF-8 (UTF-16 made 8-bit), Linux's are raw bytes.
  */
-static void put_fields(struct buf *b, const struct snapshot *s, const struct field *f, size_t n,
-		       const char *indent)
+static void put_fields(struct buf *b, const struct field *f, size_t n, const char *indent,
+		       int wtf8)
 {
-	int wtf8 = strcmp(s->os, "windows") == 0;
+	/* What goes before each key, as one piece: ",\n", the indent and
+	 * the key's quote (sep + 1 for the first key, without the comma). */
+	char sep[16];
+	size_t il = indent ? strlen(indent) : 0;
+	size_t sl = 0;
+	sep[sl++] = ',';
+	if (indent) {
+		sep[sl++] = '\n';
+		memcpy(sep + sl, indent, il); /* NOLINT(bugprone-not-null-terminated-result): no C string */
+		sl += il;
+	}
+	sep[sl++] = '"';
+	const char *colon = indent ? "\": " : "\":";
+	size_t cl = indent ? 3 : 2;
 	for (size_t i = 0; i < n; i++) {
-		if (indent) {
-			buf_puts(b, i ? ",\n" : "\n");
-			buf_puts(b, indent);
-		} else if (i) {
-			buf_putc(b, ',');
-		}
-		buf_putc(b, '"');
-		buf_puts(b, f[i].key);
-		buf_puts(b, indent ? "\": " : "\":");
+		if (i)
+			buf_put(b, sep, sl);
+		else if (indent)
+			buf_put(b, sep + 1, sl - 1);
+		else
+			buf_putc(b, '"');
+		buf_put(b, f[i].key, f[i].key_len);
+		buf_put(b, colon, cl);
 		put_value(b, &f[i], wtf8);
 	}
 }
@@ -117,19 +174,20 @@ static void put_snapshot(struct buf *b, const struct snapshot *s, int compact)
 {
 	struct snapshot_fields sf;
 	struct mapping_fields mf;
+	int wtf8 = strcmp(s->os, "windows") == 0;
 	snapshot_fields(&sf, s);
 	buf_putc(b, '{');
-	put_fields(b, s, sf.f, sf.n, compact ? NULL : "  ");
+	put_fields(b, sf.f, sf.n, compact ? NULL : "  ", wtf8);
 	buf_puts(b, compact ? ",\"mappings\":[" : ",\n  \"mappings\": [");
 	for (size_t i = 0; i < s->n; i++) {
 		mapping_fields(&mf, s, &s->map[i]);
 		if (compact) {
 			buf_puts(b, i ? ",{" : "{");
-			put_fields(b, s, mf.f, mf.n, NULL);
+			put_fields(b, mf.f, mf.n, NULL, wtf8);
 			buf_putc(b, '}');
 		} else {
 			buf_puts(b, i ? ",\n    {" : "\n    {");
-			put_fields(b, s, mf.f, mf.n, "      ");
+			put_fields(b, mf.f, mf.n, "      ", wtf8);
 			buf_puts(b, "\n    }");
 		}
 	}

@@ -22,28 +22,44 @@
  */
 static void put_escaped(struct buf *b, const struct snapshot *s, const char *str)
 {
+	static const char hex[] = "0123456789abcdef";
 	int windows = strcmp(s->os, "windows") == 0;
 	const unsigned char *p = (const unsigned char *)str;
 	size_t len = strlen(str);
 	for (size_t i = 0; i < len;) {
+		/* Printable ASCII (but '\\' on Linux) passes: copy the run. */
+		size_t j = i;
+		while (j < len && p[j] >= 0x20 && p[j] < 0x7f && (p[j] != '\\' || windows))
+			j++;
+		buf_put(b, p + i, j - i);
+		if (j == len)
+			break;
+		i = j;
 		uint32_t c;
 		size_t n = utf8_decode(p + i, len - i, &c);
 		if (n == 0) {
-			buf_printf(b, "\\x%02x", p[i++]);
+			const char e[4] = { '\\', 'x', hex[p[i] >> 4], hex[p[i] & 15] };
+			buf_put(b, e, 4);
+			i++;
 			continue;
 		}
-		if (c == '\\' && !windows)
-			buf_puts(b, "\\\\");
-		else if (c == '\n')
-			buf_puts(b, "\\n");
-		else if (c == '\t')
-			buf_puts(b, "\\t");
-		else if (c < 0x20 || c == 0x7f)
-			buf_printf(b, "\\x%02x", (unsigned)c);
-		else if ((c >= 0x80 && c <= 0x9f) || c == 0x2028 || c == 0x2029)
-			buf_printf(b, "\\u%04x", (unsigned)c);	/* C1; line breaks to some */
-		else
+		if (c == '\\' && !windows) {
+			buf_put(b, "\\\\", 2);
+		} else if (c == '\n') {
+			buf_put(b, "\\n", 2);
+		} else if (c == '\t') {
+			buf_put(b, "\\t", 2);
+		} else if (c < 0x20 || c == 0x7f) {
+			const char e[4] = { '\\', 'x', hex[c >> 4], hex[c & 15] };
+			buf_put(b, e, 4);
+		} else if ((c >= 0x80 && c <= 0x9f) || c == 0x2028 || c == 0x2029) {
+			/* C1; line breaks to some */
+			const char e[6] = { '\\', 'u', hex[c >> 12], hex[c >> 8 & 15], hex[c >> 4 & 15],
+					    hex[c & 15] };
+			buf_put(b, e, 6);
+		} else {
 			buf_put(b, p + i, n);
+		}
 		i += n;
 	}
 }
@@ -58,8 +74,8 @@ static size_t hex_width(uint64_t v)
 
 static void pad(struct buf *b, size_t have, size_t want)
 {
-	while (have++ < want)
-		buf_putc(b, ' ');
+	if (have < want)
+		buf_fill(b, ' ', want - have);
 }
 
 static void put_col_hex(struct buf *b, uint64_t v, size_t width)

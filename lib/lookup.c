@@ -121,8 +121,7 @@ static const struct loads *loads_of(struct lookup *l, size_t i)
 	else if (v)
 		rc = saved_loads(l->s, &l->s->map[i], v, &n);
 	if (rc == 0) {
-		struct elf_load *fit = realloc(v, (n ? n : 1) * sizeof *v);
-		ld->v = fit ? fit : v;
+		ld->v = v;	/* ELF_LOADS_MAX entries: a few KiB a module */
 		ld->n = n;
 		ld->state = LOADS_READ;
 	} else {

@@ -111,8 +111,18 @@ static int set_build_id(struct region_reader *rr, struct mapping *m, const struc
 	}
 	/* auto needs nothing but the kernel's ID; native reads the file for
 	 * its other identities, keeping the kernel's ID should that fail. */
-	if (kernel_id && mode == BID_AUTO)
+	if (kernel_id && mode == BID_AUTO) {
+		/* A file's segments follow each other with one ID: share its
+		 * text rather than store it again for every segment. */
+		const struct mapping *p = s->n >= 2 && m == &s->map[s->n - 1] ? m - 1 : NULL;
+		if (p && p->bid_kind == BIDK_GNU &&
+		    strcmp(snapshot_str(s, p->build_id), kernel_id) == 0) {
+			m->build_id = p->build_id;
+			m->bid_kind = BIDK_GNU;
+			return 0;
+		}
 		return set_text(s, m, &m->build_id, kernel_id, BIDK_GNU);
+	}
 
 	/* Neighbouring segments of one file share its identity. */
 	if (same_file_as_prev(rr, m)) {

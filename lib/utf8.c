@@ -49,9 +49,14 @@ int utf8_valid(const char *str, size_t len)
 {
 	const unsigned char *s = (const unsigned char *)str;
 	uint32_t cp;
-	for (size_t i = 0, n; i < len; i += n)
+	for (size_t i = 0, n; i < len; i += n) {
+		if (s[i] < 0x80) {
+			n = 1;	/* ASCII, most of every name: nothing to decode */
+			continue;
+		}
 		if ((n = utf8_decode(s + i, len - i, &cp)) == 0)
 			return 0;
+	}
 	return 1;
 }
 

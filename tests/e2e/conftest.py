@@ -440,7 +440,7 @@ def unprivileged_prefix():
     be done: not root, or no useradd/setpriv."""
     import pwd
     if os.geteuid() != 0:
-        pytest.skip("creating and switching to a test user needs root")
+        need("root")   # creating and switching to a test user
     for tool in ("useradd", "setpriv"):
         if not shutil.which(tool):
             pytest.skip(f"{tool} is not installed: cannot run as a test user")

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import BUILD, FIXTURES, MODMAP, proc_maps, run_modmap
+from conftest import BUILD, FIXTURES, MODMAP, proc_maps, run_modmap, need
 
 PPROF = BUILD / "pprof"
 
@@ -197,8 +197,7 @@ def leftovers(root):
 
 
 def need_root(why):
-    if os.geteuid() != 0:
-        pytest.skip(f"needs root: {why}")
+    need("root")   # {why}: skipped as conftest says, deselected where expected missing
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import MODMAP, run_modmap, wait_asleep
+from conftest import MODMAP, need, run_modmap, wait_asleep
 
 
 def cgroup2_mount():
@@ -40,13 +40,8 @@ def children(pid):
 def container():
     """`sleep` as PID 1 of its own PID namespace, in a Docker-style cgroup:
     (host PID, container ID, cgroup path). Removed afterwards."""
-    if os.geteuid() != 0:
-        pytest.skip("needs root: a new PID namespace and a cgroup of its own")
-    if not shutil.which("unshare"):
-        pytest.skip("needs unshare(1) from util-linux")
+    need("root", "cgroup2")   # a new PID namespace, and a cgroup of its own
     mnt = cgroup2_mount()
-    if mnt is None:
-        pytest.skip("needs cgroup v2 mounted (none in /proc/self/mountinfo)")
     cid = secrets.token_hex(32)
     rel = f"/modmap-test.slice/docker-{cid}.scope"
     group = mnt / rel.lstrip("/")

@@ -21,7 +21,7 @@ import time
 import cbor2
 import pytest
 
-from conftest import FIXTURES, MODMAP, dump, pprofedit, proc_maps, run_modmap
+from conftest import FIXTURES, MODMAP, dump, pprofedit, proc_maps, run_modmap, need
 
 NO_MAP_FILES = ["setpriv", "--bounding-set", "-sys_admin,-checkpoint_restore"]
 EXES = ["lookupfix", "lookupfix-pie"]
@@ -147,8 +147,8 @@ def test_deleted_library(fix, tmp_path, how):
     map_files; without CAP_SYS_ADMIN the headers come from the process's
     memory, where the loader mapped them."""
     root = os.geteuid() == 0
-    if how == "map_files" and not root:
-        pytest.skip("/proc/PID/map_files needs CAP_SYS_ADMIN (run as root)")
+    if how == "map_files":
+        need("map_files")
     keep = tmp_path / "kept.so"
     shutil.copy(fix.lib, keep)
     fix.lib.unlink()
@@ -169,8 +169,7 @@ def test_library_replaced_in_its_mount_namespace(spawn, tmp_path, exe):
     """Another build bound over the library's path in the target's mount
     namespace: not the mapped file, so the headers come from map_files
     (root) or from the process's memory, never from the impostor."""
-    if os.geteuid() != 0:
-        pytest.skip("unshare -m and mount --bind need root")
+    need("root", "mount_ns")   # unshare -m and mount --bind
     lib = tmp_path / "lookuplib.so"
     shutil.copy(FIXTURES / "lookuplib.so", lib)
     other = tmp_path / "other.so"

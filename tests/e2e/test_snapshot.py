@@ -90,7 +90,7 @@ def test_names_and_deleted_flags(edge):
     assert doc["exe"] == str(FIXTURES / "mapper")
 
 
-@pytest.mark.parametrize("source", ["query", "maps"])
+@pytest.mark.parametrize("source", [pytest.param("query", marks=needs("procmap_query")), "maps"])
 def test_all_mappings_match_proc_maps(edge, source):
     """--mappings all lists every line of /proc/PID/maps, fields intact,
     the first and the last included, from either source."""

@@ -3,6 +3,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -67,6 +68,71 @@ static void test_invalid_utf8_is_surrogateescaped(void **state)
 	check("\x80", 1, "\"\\udc80\"");
 }
 
+/* What one byte amid ASCII letters becomes, written out independently of
+ * the writer's run scanning: itself, a short escape, \u00XX, or (a lone
+ * byte past 0x7f is no UTF-8) its surrogateescape. */
+static void escape_byte(unsigned c, char *out)
+{
+	if (c == '"' || c == '\\')
+		sprintf(out, "\\%c", c);
+	else if (c == '\n')
+		strcpy(out, "\\n");
+	else if (c == '\t')
+		strcpy(out, "\\t");
+	else if (c == '\r')
+		strcpy(out, "\\r");
+	else if (c < 0x20 || c == 0x7f)
+		sprintf(out, "\\u%04x", c);
+	else if (c >= 0x80)
+		sprintf(out, "\\udc%02x", c);
+	else
+		sprintf(out, "%c", c);
+}
+
+/* Every byte value at every position of strings up to three 8-byte blocks
+ * long: the bulk path must stop at each byte that needs an escape. */
+static void test_every_byte_at_every_position(void **state)
+{
+	(void)state;
+	char in[25], want[64], esc[16];
+	for (size_t len = 1; len <= 24; len++) {
+		for (size_t pos = 0; pos < len; pos++) {
+			for (unsigned c = 0; c < 256; c++) {
+				memset(in, 'a', len);
+				in[pos] = (char)c;
+				escape_byte(c, esc);
+				snprintf(want, sizeof want, "\"%.*s%s%.*s\"", (int)pos, in, esc,
+					 (int)(len - pos - 1), in + pos + 1);
+				check(in, len, want);
+			}
+		}
+	}
+}
+
+/* The device as "%02x:%02x" would write it, at every digit count. */
+static void test_dev_field(void **state)
+{
+	(void)state;
+	static const uint32_t devs[] = { 0, 1, 0xf, 0x10, 0xfd, 0x100, 0x103, 0xfff, 0xfffff,
+					 UINT32_MAX };
+	struct snapshot s;
+	snapshot_init(&s);
+	struct mapping *m = snapshot_add(&s);
+	m->flags = MAPF_FILE;
+	for (size_t i = 0; i < sizeof devs / sizeof devs[0]; i++) {
+		for (size_t j = 0; j < sizeof devs / sizeof devs[0]; j++) {
+			struct mapping_fields mf;
+			char want[32];
+			m->dev_major = devs[i];
+			m->dev_minor = devs[j];
+			mapping_fields(&mf, &s, m);
+			snprintf(want, sizeof want, "%02x:%02x", devs[i], devs[j]);
+			assert_string_equal(mf.dev, want);
+		}
+	}
+	snapshot_free(&s);
+}
+
 static void test_document(void **state)
 {
 	(void)state;
@@ -123,6 +189,8 @@ int main(void)
 		cmocka_unit_test(test_embedded_nul_is_escaped),
 		cmocka_unit_test(test_non_ascii_as_u_escapes),
 		cmocka_unit_test(test_invalid_utf8_is_surrogateescaped),
+		cmocka_unit_test(test_every_byte_at_every_position),
+		cmocka_unit_test(test_dev_field),
 		cmocka_unit_test(test_document),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
