@@ -199,11 +199,11 @@ static void put_snapshot(struct buf *b, const struct snapshot *s, int compact)
 			jit_fields(&jf, s->jit, &s->jit->sym[s->jit->live[i]]);
 			if (compact) {
 				buf_puts(b, i ? ",{" : "{");
-				put_fields(b, s, jf.f, jf.n, NULL);
+				put_fields(b, jf.f, jf.n, NULL, wtf8);
 				buf_putc(b, '}');
 			} else {
 				buf_puts(b, i ? ",\n    {" : "\n    {");
-				put_fields(b, s, jf.f, jf.n, "      ");
+				put_fields(b, jf.f, jf.n, "      ", wtf8);
 				buf_puts(b, "\n    }");
 			}
 		}
