@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import FIXTURES, MODMAP, modmap_json, proc_maps, run_modmap, start
+from conftest import (FIXTURES, MODMAP, modmap_json, need, needs, proc_maps, run_modmap,
+                      start)
 
 NODE = shutil.which("node") or shutil.which("nodejs")
 
@@ -28,11 +29,6 @@ for (let k = 0; k < 3000; k++) t += hotLoop(10000);
 console.log('ready ' + t);
 setInterval(() => { hotLoop(100000); }, 20);
 """
-
-
-def need_node():
-    if not NODE:
-        pytest.skip("node is not installed (Debian: apt-get install nodejs)")
 
 
 def wait_for(what, check, seconds=60):
@@ -89,7 +85,7 @@ def node(spawn, tmp_path):
     pids = []
 
     def _node(flag):
-        need_node()
+        need("node")
         script = tmp_path / "hot.js"
         script.write_text(HOT_JS)
         proc = spawn([NODE, flag, str(script)], cwd=tmp_path)
@@ -116,6 +112,7 @@ def jit_regions(pid):
 
 @pytest.mark.parametrize("flag,source", [("--perf-basic-prof", "perf-map"),
                                          ("--perf-prof", "jitdump")])
+@needs("node")
 def test_snapshot_lists_js_function(node, flag, source):
     proc = node(flag)
     oracle = (perf_map_oracle if source == "perf-map" else jitdump_oracle)(proc.jitfile)
@@ -177,6 +174,7 @@ def check_named(out, hot, name, libc, libc_path):
 
 @pytest.mark.parametrize("flag,source", [("--perf-basic-prof", "perf-map"),
                                          ("--perf-prof", "jitdump")])
+@needs("node")
 @pytest.mark.parametrize("via", ["pid", "pprof", "cbor"])
 def test_attach_names_js_frame(node, tmp_path, flag, source, via):
     proc = node(flag)
@@ -205,6 +203,7 @@ def test_attach_names_js_frame(node, tmp_path, flag, source, via):
         assert all(not l["Frames"] for l in d["Locations"])
 
 
+@needs("node")
 def test_pprof_snapshot_is_valid_and_names(node, tmp_path):
     """google/pprof reads the snapshot, and sees each symbol as a function."""
     import json
@@ -262,11 +261,10 @@ def served(spawn, tmp_path):
             p.unlink()
 
 
+@needs("root", "pid_ns")
 def test_perf_map_in_pid_namespace(spawn, tmp_path):
     """A process in its own PID namespace names its perf map by the PID it
     sees (NSpid's last field), not the host's."""
-    if os.geteuid() != 0 or not shutil.which("unshare"):
-        pytest.skip("needs root and unshare(1) for a PID namespace")
     pm = tmp_path / "map.in"
     pm.write_bytes(b"7000 10 in the namespace\n")
     outer = spawn(["unshare", "--pid", "--fork", "/usr/bin/python3", "-c", SERVE, pm, "-",
@@ -383,12 +381,11 @@ HOT_JAVA = """public class Hot {
 """
 
 
+@needs("jdk")
 def test_jvm_perf_map(spawn, tmp_path):
     """HotSpot writes its perf map on request (jcmd PID Compiler.perfmap,
     JDK 17+); its hex has 0x and leading zeros."""
     java, jcmd = shutil.which("java"), shutil.which("jcmd")
-    if not java or not jcmd:
-        pytest.skip("no JDK (Debian: apt-get install openjdk-17-jdk-headless)")
     (tmp_path / "Hot.java").write_text(HOT_JAVA)
     proc = spawn([java, "Hot.java"], cwd=tmp_path)
     assert proc.ready.startswith("ready"), proc.ready
