@@ -24,6 +24,7 @@ rm -f "$fifo"
 mkfifo "$fifo"
 build/fixtures/lookupfix build/fixtures/lookuplib.so <"$fifo" >"$OUT/lookup-target.out" &
 pid=$!
+# shellcheck disable=SC2034 # hold is used: the trap closes it by name
 exec {hold}>"$fifo"
 trap 'exec {hold}>&-; kill $pid 2>/dev/null || true' EXIT
 deadline=$((SECONDS + 60))

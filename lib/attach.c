@@ -724,7 +724,7 @@ static void put_new_strings(const struct attach_stream *a, struct buf *out)
 		if (string_slot(a->snap, slot, &s, &n) && a->rep[slot] == slot)
 			pb_put_bytes(out, PROFILE_STRING_TABLE, s, n);
 	}
-	for (size_t r = 0; r < a->jit_used; r++) {
+	for (size_t r = 0; a->jit && r < a->jit_used; r++) {
 		const struct jit_sym *sym = &a->jit->sym[a->jit_sym[r]];
 		pb_put_bytes(out, PROFILE_STRING_TABLE, jit_str(a->jit, sym->name), sym->name_len);
 		if (a->jit_file[r]) {
@@ -733,7 +733,7 @@ static void put_new_strings(const struct attach_stream *a, struct buf *out)
 		}
 	}
 	struct buf fn = { 0 };
-	for (size_t r = 0; r < a->jit_used; r++) {
+	for (size_t r = 0; a->jit && r < a->jit_used; r++) {
 		fn.len = 0;
 		pb_put_uint(&fn, 1, a->fn_max + r + 1);	/* Function.id */
 		pb_put_uint(&fn, 2, a->jit_name[r]);	/* name */
@@ -1043,7 +1043,7 @@ static void attach_plan(struct attach_stream *a, struct attach_stats *st)
 	for (size_t i = 0; a->jit && i < a->jit->n; i++)
 		if (a->jit_fn[i])
 			a->jit_sym[a->jit_fn[i] - 1] = (uint32_t)i;
-	for (size_t r = 0; r < a->jit_used; r++) {	/* in the order they are written */
+	for (size_t r = 0; a->jit && r < a->jit_used; r++) {	/* in the order they are written */
 		const struct jit_sym *sym = &a->jit->sym[a->jit_sym[r]];
 		a->jit_name[r] = nexts++;
 		int has_file = sym->nline && a->jit->line[sym->line].file_len;

@@ -274,8 +274,10 @@ int attach_jit_reader_plan(struct attach_jit_reader *j, struct errmsg *err)
 		err_setc(err, ERR_NO_MEMORY, "out of memory");
 		return -1;
 	}
-	qsort(j->fn, j->nfn, sizeof *j->fn, by_id);
-	qsort(j->loc, j->nloc, sizeof *j->loc, by_id);
+	if (j->nfn)
+		qsort(j->fn, j->nfn, sizeof *j->fn, by_id);
+	if (j->nloc)
+		qsort(j->loc, j->nloc, sizeof *j->loc, by_id);
 	for (size_t i = 0; i < j->nsmp; i++) {
 		const struct jsample *s = &j->smp[i];
 		need_add(j, s->size_key);
@@ -292,7 +294,8 @@ int attach_jit_reader_plan(struct attach_jit_reader *j, struct errmsg *err)
 		err_setc(err, ERR_NO_MEMORY, "out of memory");
 		return -1;
 	}
-	qsort(j->need, j->nneed, sizeof *j->need, by_id);
+	if (j->nneed)
+		qsort(j->need, j->nneed, sizeof *j->need, by_id);
 	size_t k = 0;
 	for (size_t i = 0; i < j->nneed; i++)
 		if (k == 0 || j->need[k - 1].index != j->need[i].index)
