@@ -322,7 +322,8 @@ struct strkey {
 static int strkey_cmp(const void *a, const void *b)
 {
 	const struct strkey *x = a, *y = b;
-	int d = memcmp(x->s, y->s, x->n < y->n ? x->n : y->n);
+	size_t n = x->n < y->n ? x->n : y->n;
+	int d = n ? memcmp(x->s, y->s, n) : 0;	/* an empty one may have no bytes */
 	if (d)
 		return d;
 	if (x->n != y->n)
