@@ -14,8 +14,8 @@
 #include "platform.h"
 
 static const char usage_text[] =
-	"usage: modmap attach (--pid PID | --snapshot FILE) PROFILE [-o OUT] [--max-size N]\n"
-	"                     [--collect DIR] [--procfs DIR]\n"
+	"usage: modmap attach (--pid PID | --snapshot FILE) PROFILE [-o OUT] [--jit]\n"
+	"                     [--max-size N] [--collect DIR] [--procfs DIR]\n"
 	"\n"
 	"Gives a pprof profile the module map of its process: the mappings of the\n"
 	"running process PID, or of a snapshot saved with 'modmap --format pprof'\n"
@@ -26,6 +26,9 @@ static const char usage_text[] =
 	"  -s, --snapshot FILE  its module map, saved earlier\n"
 	"  -o, --output FILE    write FILE atomically; may be PROFILE itself\n"
 	"                       (default: standard output, never a terminal)\n"
+	"      --jit            name locations in JIT-compiled code: the JIT\n"
+	"                       symbols of PID (perf map, jitdump) or of a snapshot\n"
+	"                       saved with --jit become functions (docs/jit.md)\n"
 	"      --max-size N     largest input, also decompressed; suffix k, M or G\n"
 	"                       (powers of 1024)                       (default 4G)\n"
 	"      --collect DIR    with --pid: also keep the process's binaries in DIR,\n"
@@ -62,6 +65,8 @@ static void parse_args(int argc, char **argv, struct attach_job *o, const char *
 			o->snapshot = v;
 		} else if (cli_opt("attach", argc, argv, &i, "output", 'o', &v)) {
 			o->output = v;
+		} else if (cli_opt("attach", argc, argv, &i, "jit", 0, NULL)) {
+			o->jit = 1;
 		} else if (cli_opt("attach", argc, argv, &i, "collect", 0, &v)) {
 			if (!*v)
 				usage_error("attach", "%s", "empty directory name");
@@ -149,6 +154,9 @@ int cmd_attach(int argc, char **argv)
 	if (st.kept)
 		fprintf(stderr, ", %llu more kept in %llu old mappings",
 			(unsigned long long)st.kept_locations, (unsigned long long)st.kept);
+	if (j.jit)
+		fprintf(stderr, "; %llu named by %llu JIT symbols",
+			(unsigned long long)st.jit_named, (unsigned long long)st.jit_functions);
 	fputc('\n', stderr);
 	if (collect && collect_binaries(j.pid, j.procfs, collect) < 0)
 		return EXIT_PARTIAL;

@@ -26,7 +26,8 @@ static const char usage_text[] =
 	"usage: modmap [OPTIONS] --pid PID [--pid PID ...]\n"
 	"       modmap [OPTIONS] --self\n"
 	"       modmap [OPTIONS] --all\n"
-	"       modmap attach (--pid PID | --snapshot FILE) PROFILE [-o OUT] [--max-size N]\n"
+	"       modmap attach (--pid PID | --snapshot FILE) PROFILE [-o OUT] [--jit]\n"
+	"                     [--max-size N] [--collect DIR] [--procfs DIR]\n"
 	"       modmap collect (--pid PID ... | --self | --all) [-o DIR]\n"
 	"       modmap lookup (--pid PID | --snapshot FILE) [-f text|json|jsonl] [ADDR ...]\n"
 	"       modmap watch --pid PID [--interval DURATION] [--procfs DIR]\n"
@@ -47,6 +48,9 @@ static const char usage_text[] =
 	"      --procfs DIR     read processes through the proc filesystem at DIR\n"
 	"                       (a host's /proc in a sidecar); --self still reads\n"
 	"                       modmap through its own /proc   (default /proc)\n"
+	"      --jit            also the symbols of JIT-compiled code, from the\n"
+	"                       runtime's perf map and jitdump (docs/jit.md);\n"
+	"                       the regions holding them are mappings named [jit]\n"
 	"  -h, --help           this text\n"
 	"  -V, --version        the version\n"
 	"\n"
@@ -126,6 +130,8 @@ static void parse_args(int argc, char **argv, struct options *o)
 			o->read.source = (enum source)k;
 		} else if (cli_opt(NULL, argc, argv, &i, "procfs", 0, &v)) {
 			o->read.procfs = v;
+		} else if (cli_opt(NULL, argc, argv, &i, "jit", 0, NULL)) {
+			o->read.jit = 1;
 		} else if (cli_opt(NULL, argc, argv, &i, "version", 'V', NULL)) {
 			puts("modmap " MODMAP_VERSION);
 			exit(0);

@@ -12,6 +12,11 @@
  * location is re-encoded with only its mapping_id changed. Nothing is kept
  * per sample.
  *
+ * With a JIT symbol table (attach_stream_set_jit), a location inside a
+ * symbol that has no line gets one, whose function is new: the functions
+ * and their strings go out after the profile's last string. The symbols
+ * are found again as locations pass; only one number per symbol is kept.
+ *
  * Portable C: no OS headers here (the Windows build compiles this too).
  */
 #include <stdlib.h>
@@ -21,6 +26,7 @@
 #include "addrmap.h"
 #include "attach.h"
 #include "gz.h"
+#include "jit.h"
 #include "pbwire.h"
 #include "pprof.h"
 
@@ -316,7 +322,8 @@ struct strkey {
 static int strkey_cmp(const void *a, const void *b)
 {
 	const struct strkey *x = a, *y = b;
-	int d = memcmp(x->s, y->s, x->n < y->n ? x->n : y->n);
+	size_t n = x->n < y->n ? x->n : y->n;
+	int d = n ? memcmp(x->s, y->s, n) : 0;	/* an empty one may have no bytes */
 	if (d)
 		return d;
 	if (x->n != y->n)
@@ -348,11 +355,20 @@ struct attach_stream {
 	size_t nslot, kslot;
 	size_t *slot_off;	/* ... where each one's bytes begin in strs */
 	struct buf strs;
+	struct attach_jit_reader *jr;	/* a snapshot's JIT symbols, also (--jit) */
 	int mappings_done;
 	size_t strings;		/* string fields written so far */
 	struct buf out;		/* output not yet handed to put */
 	struct buf tmp;		/* one message being re-encoded */
 	int out_failed;		/* put failed: err is put's */
+	/* JIT symbols (docs/jit.md) */
+	const struct jit_table *jit;
+	uint32_t *jit_fn;	/* per symbol: its rank among those used, from 1; 0 unused */
+	uint32_t *jit_sym;	/* per rank - 1: the symbol */
+	size_t jit_used;	/* symbols some location falls in */
+	size_t jit_named;	/* locations given a line */
+	uint64_t fn_max;	/* the largest function id in the profile */
+	uint64_t *jit_name, *jit_file;	/* per rank - 1: string indices (file 0: none) */
 };
 
 static int oldmap_empty(const struct oldmap *m)
@@ -432,13 +448,16 @@ static int attach_index(struct attach_stream *a, struct errmsg *err)
 }
 
 static int location_parse(const unsigned char *p, size_t len, uint64_t *mapping_id,
-			  uint64_t *address, const char **why)
+			  uint64_t *address, int *has_line, const char **why)
 {
 	struct pb_reader r = pb_reader(p, len);
 	struct pb_field f;
 	int rc;
 	*mapping_id = *address = 0;
+	*has_line = 0;
 	while ((rc = pb_next(&r, &f, why)) > 0) {
+		if (f.number == LOCATION_LINE)
+			*has_line = 1;
 		if (f.number != LOCATION_MAPPING_ID && f.number != LOCATION_ADDRESS)
 			continue;
 		if (f.type != PB_VARINT) {
@@ -496,10 +515,21 @@ static int scan_location(struct attach_stream *a, const unsigned char *p, size_t
 	struct scan *s = &a->sc;
 	struct locref r;
 	const char *why = NULL;
-	if (location_parse(p, len, &r.mapping_id, &r.address, &why) < 0 && !s->loc_why) {
-		s->loc_why = why;
-		s->loc_ordinal = s->nlocations;
-		s->loc_at = a->sp.at;
+	int has_line;
+	if (location_parse(p, len, &r.mapping_id, &r.address, &has_line, &why) < 0) {
+		if (!s->loc_why) {
+			s->loc_why = why;
+			s->loc_ordinal = s->nlocations;
+			s->loc_at = a->sp.at;
+		}
+	} else if (a->jit && r.address && !has_line) {
+		const struct jit_sym *sym = jit_lookup(a->jit, r.address);
+		if (sym) {
+			size_t i = (size_t)(sym - a->jit->sym);
+			if (!a->jit_fn[i])
+				a->jit_fn[i] = (uint32_t)++a->jit_used;
+			a->jit_named++;
+		}
 	}
 	struct locref *loc = grow(s->loc, &s->loc_cap, s->nlocations - 1, sizeof *s->loc);
 	if (!loc) {
@@ -509,6 +539,20 @@ static int scan_location(struct attach_stream *a, const unsigned char *p, size_t
 	s->loc = loc;
 	s->loc[s->nlocations - 1] = r;
 	return 0;
+}
+
+/* Only a function's id counts: the JIT's get ids above every one. */
+static int scan_function(struct attach_stream *a, const unsigned char *p, size_t len,
+			 struct errmsg *err)
+{
+	struct pb_reader r = pb_reader(p, len);
+	struct pb_field f;
+	const char *why = NULL;
+	int rc;
+	while ((rc = pb_next(&r, &f, &why)) > 0)
+		if (f.number == 1 && f.type == PB_VARINT && f.value > a->fn_max)
+			a->fn_max = f.value;	/* Function.id */
+	return rc < 0 ? fail_at(err, a->sp.at, "function", 0, why) : 0;
 }
 
 static enum action scan_header(struct attach_stream *a, const struct pb_field *f,
@@ -541,7 +585,12 @@ static enum action scan_header(struct attach_stream *a, const struct pb_field *f
 			return SKIP;
 		}
 		s->nlocations++;
-		return s->want_locations ? KEEP : SKIP;
+		return s->want_locations || (a->jr && plen <= MESSAGE_MAX) ? KEEP : SKIP;
+	case PROFILE_FUNCTION:
+	case PROFILE_SAMPLE:
+		if (f->type == PB_LEN && a->jr)
+			return plen <= MESSAGE_MAX ? KEEP : SKIP;	/* a bigger one is left out */
+		return f->number == PROFILE_FUNCTION && a->jit && f->type == PB_LEN ? KEEP : SKIP;
 	case PROFILE_STRING_TABLE: {
 		unsigned char *full = grow(s->full, &s->full_cap, s->nstrings / 8, 1);
 		if (!full) {
@@ -664,6 +713,10 @@ static void put_mappings(struct attach_stream *a, struct buf *out)
 	}
 }
 
+/*
+ * After the profile's last string: the snapshot's strings, then the JIT
+ * functions and their strings, in the order attach_plan numbered them.
+ */
 static void put_new_strings(const struct attach_stream *a, struct buf *out)
 {
 	for (uint32_t slot = 0; slot < 2 * a->n; slot++) {
@@ -672,16 +725,38 @@ static void put_new_strings(const struct attach_stream *a, struct buf *out)
 		if (string_slot(a->snap, slot, &s, &n) && a->rep[slot] == slot)
 			pb_put_bytes(out, PROFILE_STRING_TABLE, s, n);
 	}
+	for (size_t r = 0; a->jit && r < a->jit_used; r++) {
+		const struct jit_sym *sym = &a->jit->sym[a->jit_sym[r]];
+		pb_put_bytes(out, PROFILE_STRING_TABLE, jit_str(a->jit, sym->name), sym->name_len);
+		if (a->jit_file[r]) {
+			const struct jit_line *l = &a->jit->line[sym->line];
+			pb_put_bytes(out, PROFILE_STRING_TABLE, jit_str(a->jit, l->file), l->file_len);
+		}
+	}
+	struct buf fn = { 0 };
+	for (size_t r = 0; a->jit && r < a->jit_used; r++) {
+		fn.len = 0;
+		pb_put_uint(&fn, 1, a->fn_max + r + 1);	/* Function.id */
+		pb_put_uint(&fn, 2, a->jit_name[r]);	/* name */
+		pb_put_uint(&fn, 3, a->jit_name[r]);	/* system_name */
+		if (a->jit_file[r])
+			pb_put_uint(&fn, 4, a->jit_file[r]);	/* filename */
+		pb_put_bytes(out, PROFILE_FUNCTION, fn.p, fn.len);
+	}
+	if (fn.oom)
+		out->oom = 1;
+	buf_free(&fn);
 }
 
 /*
  * The location with only mapping_id changed. The new value takes the place
  * of the last mapping_id field (the one that counts: in protobuf a later
  * field overrides an earlier one) and the others go; without one, it goes
- * where the field belongs, before the first field numbered above it.
+ * where the field belongs, before the first field numbered above it. A
+ * line, when given, goes last.
  */
 static void put_location(struct attach_stream *a, const unsigned char *p, size_t len, uint64_t id,
-			 struct buf *out)
+			 const struct buf *line, struct buf *out)
 {
 	struct pb_reader r = pb_reader(p, len);
 	struct pb_field f;
@@ -705,6 +780,8 @@ static void put_location(struct attach_stream *a, const unsigned char *p, size_t
 	}
 	if (!placed && id)
 		pb_put_uint(&a->tmp, LOCATION_MAPPING_ID, id);
+	if (line)
+		pb_put_bytes(&a->tmp, LOCATION_LINE, line->p, line->len);
 	pb_put_bytes(out, PROFILE_LOCATION, a->tmp.p ? a->tmp.p : (const unsigned char *)"",
 		     a->tmp.len);
 }
@@ -737,14 +814,30 @@ static int write_location(struct attach_stream *a, const unsigned char *p, size_
 	uint64_t mid, addr, id = 0;
 	long s, o;
 	const char *why;
-	if (location_parse(p, len, &mid, &addr, &why) < 0)
+	int has_line;
+	if (location_parse(p, len, &mid, &addr, &has_line, &why) < 0)
 		return changed(err);
 	location_place(a, mid, addr, &s, &o);
 	if (s >= 0)
 		id = (uint64_t)s + 1;
 	else if (o >= 0)
 		id = a->sc.old[o].new_id;
-	put_location(a, p, len, id, &a->out);
+	struct buf *line = NULL;
+	const struct jit_sym *sym = a->jit && addr && !has_line ? jit_lookup(a->jit, addr) : NULL;
+	uint32_t rank = sym ? a->jit_fn[sym - a->jit->sym] : 0;
+	if (sym && !rank)
+		return changed(err);	/* the first pass found none here */
+	struct buf lb = { 0 };
+	if (rank) {
+		const struct jit_line *l = jit_line_at(a->jit, sym, addr);
+		pb_put_uint(&lb, 1, a->fn_max + rank);	/* Line.function_id */
+		if (l && l->lineno)
+			pb_put_int(&lb, 2, l->lineno);	/* Line.line */
+		line = &lb;
+	}
+	put_location(a, p, len, id, line, &a->out);
+	a->out.oom |= lb.oom;
+	buf_free(&lb);
 	return a->out.len >= OUT_CHUNK ? out_flush(a, err) : 0;
 }
 
@@ -775,12 +868,21 @@ static int field_done(struct attach_stream *a, const unsigned char *p, size_t le
 	} else if (a->collecting) {
 		rc = sp->action == KEEP ? collect_string(a, p, len, err) : 0;
 	} else if (sp->action == KEEP && sp->oversize) {
-		rc = bad_at(a, err, sp->at, sp->f.number == PROFILE_MAPPING ? "mapping" : "location",
+		rc = bad_at(a, err, sp->at,
+			    sp->f.number == PROFILE_MAPPING    ? "mapping"
+			    : sp->f.number == PROFILE_FUNCTION ? "function"
+							       : "location",
 			     sp->f.number == PROFILE_MAPPING ? a->sc.nold + 1 : a->sc.nlocations,
 			     "longer than attach handles (64 MiB)");
 	} else if (sp->action == KEEP && !a->writing) {
-		rc = sp->f.number == PROFILE_MAPPING ? scan_mapping(a, p, len, err)
-						     : scan_location(a, p, len, err);
+		if (a->jr && sp->f.number != PROFILE_MAPPING)
+			attach_jit_reader_field(a->jr, sp->f.number, p, len);
+		if (sp->f.number == PROFILE_MAPPING)
+			rc = scan_mapping(a, p, len, err);
+		else if (sp->f.number == PROFILE_FUNCTION && a->jit)
+			rc = scan_function(a, p, len, err);
+		else if (sp->f.number == PROFILE_LOCATION && a->sc.want_locations)
+			rc = scan_location(a, p, len, err);
 	} else if (sp->action == KEEP) {
 		rc = write_location(a, p, len, err);
 	} else if (a->writing && sp->f.number == PROFILE_STRING_TABLE && sp->f.type == PB_LEN &&
@@ -939,6 +1041,17 @@ static void attach_plan(struct attach_stream *a, struct attach_stats *st)
 		else
 			a->str[slot] = a->rep[slot] == slot ? nexts++ : a->str[a->rep[slot]];
 	}
+	for (size_t i = 0; a->jit && i < a->jit->n; i++)
+		if (a->jit_fn[i])
+			a->jit_sym[a->jit_fn[i] - 1] = (uint32_t)i;
+	for (size_t r = 0; a->jit && r < a->jit_used; r++) {	/* in the order they are written */
+		const struct jit_sym *sym = &a->jit->sym[a->jit_sym[r]];
+		a->jit_name[r] = nexts++;
+		int has_file = sym->nline && a->jit->line[sym->line].file_len;
+		a->jit_file[r] = has_file ? nexts++ : 0;
+	}
+	st->jit_named = a->jit_named;
+	st->jit_functions = a->jit_used;
 }
 
 /* ---- the interface ---------------------------------------------------------- */
@@ -959,6 +1072,19 @@ struct attach_stream *attach_stream_new(const struct attach_mapping *snap, size_
 	return a;
 }
 
+int attach_stream_set_jit(struct attach_stream *a, const struct jit_table *jit,
+			  struct errmsg *err)
+{
+	if (!jit || jit->n == 0)
+		return 0;
+	if (!(a->jit_fn = calloc(jit->n, sizeof *a->jit_fn))) {
+		err_set(err, "out of memory");
+		return -1;
+	}
+	a->jit = jit;
+	return 0;
+}
+
 int attach_stream_scan(struct attach_stream *a, const void *p, size_t len, struct errmsg *err)
 {
 	return split_feed(a, p, len, err);
@@ -975,6 +1101,19 @@ int attach_stream_plan(struct attach_stream *a, struct attach_stats *st, struct 
 		return fail_at(err, s->loc_at, "location", s->loc_ordinal, s->loc_why);
 	if (attach_index(a, err) < 0)
 		return -1;
+	if (a->jit_used) {
+		a->jit_sym = calloc(a->jit_used, sizeof *a->jit_sym);
+		a->jit_name = calloc(a->jit_used, sizeof *a->jit_name);
+		a->jit_file = calloc(a->jit_used, sizeof *a->jit_file);
+		if (!a->jit_sym || !a->jit_name || !a->jit_file) {
+			err_set(err, "out of memory");
+			return -1;
+		}
+		if (a->fn_max > UINT64_MAX - a->jit_used) {
+			err_set(err, "not a valid pprof profile: function ids too large to add more");
+			return -1;
+		}
+	}
 	attach_plan(a, st);
 	free(s->loc);	/* the plan is made: locations are placed again as they pass */
 	s->loc = NULL;
@@ -1023,6 +1162,10 @@ void attach_stream_free(struct attach_stream *a)
 	free(a->str);
 	free(a->rep);
 	free(a->old_by_id);
+	free(a->jit_fn);
+	free(a->jit_sym);
+	free(a->jit_name);
+	free(a->jit_file);
 	free(a->slot);
 	free(a->slot_off);
 	buf_free(&a->strs);
@@ -1157,6 +1300,11 @@ struct attach_stream *attach_table_reader_new(struct errmsg *err)
 	return a;
 }
 
+void attach_table_reader_set_jit(struct attach_stream *a, struct attach_jit_reader *j)
+{
+	a->jr = j;
+}
+
 int attach_table_scan(struct attach_stream *a, const void *p, size_t len, struct errmsg *err)
 {
 	return split_feed(a, p, len, err);
@@ -1168,12 +1316,20 @@ static enum action collect_header(struct attach_stream *a, const struct pb_field
 	if (f->number != PROFILE_STRING_TABLE || f->type != PB_LEN)
 		return SKIP;
 	uint64_t i = a->strings++;
-	return a->kslot < a->nslot && a->slot[a->kslot].index == i ? KEEP : SKIP;
+	return (a->kslot < a->nslot && a->slot[a->kslot].index == i) ||
+			       (a->jr && attach_jit_reader_wants(a->jr, i))
+		       ? KEEP
+		       : SKIP;
 }
 
 static int collect_string(struct attach_stream *a, const unsigned char *p, size_t len,
 			  struct errmsg *err)
 {
+	uint64_t index = a->strings - 1;
+	if (a->jr && attach_jit_reader_string(a->jr, index, p, len, err) < 0)
+		return -1;
+	if (a->kslot >= a->nslot || a->slot[a->kslot].index != index)
+		return 0;	/* only the JIT symbols' */
 	size_t off = a->strs.len;
 	buf_put(&a->strs, p, len);
 	if (a->strs.oom) {
@@ -1192,7 +1348,8 @@ static int collect_string(struct attach_stream *a, const unsigned char *p, size_
 static int table_plan(struct attach_stream *a, struct errmsg *err)
 {
 	struct scan *s = &a->sc;
-	if (split_end(a, err) < 0 || scan_check_strings(s, err) < 0)
+	if (split_end(a, err) < 0 || scan_check_strings(s, err) < 0 ||
+	    (a->jr && attach_jit_reader_plan(a->jr, err) < 0))
 		return -1;
 	a->slot = malloc((s->nold ? s->nold : 1) * 2 * sizeof *a->slot);
 	a->slot_off = malloc((s->nold ? s->nold : 1) * 2 * sizeof *a->slot_off);

@@ -33,6 +33,8 @@ struct attach_stats {
 	size_t locations;	/* locations in the profile */
 	size_t mapped;		/* ... now pointing at a snapshot mapping */
 	size_t kept_locations;	/* ... still pointing at a kept old mapping */
+	size_t jit_named;	/* locations given a line from a JIT symbol */
+	size_t jit_functions;	/* functions added for them */
 };
 
 /* Default bound on a decompressed profile or snapshot: 4 GiB. */
@@ -76,7 +78,10 @@ int attach_table_from_profile(const unsigned char *p, size_t len, struct attach_
  * them from strings, which attach_table_finish hands to the caller.
  */
 struct attach_stream;
+struct attach_jit_reader;
 struct attach_stream *attach_table_reader_new(struct errmsg *err);
+/* Before the first piece: also hand the JIT symbols' fields to j (--jit). */
+void attach_table_reader_set_jit(struct attach_stream *a, struct attach_jit_reader *j);
 int attach_table_scan(struct attach_stream *a, const void *p, size_t len, struct errmsg *err);
 int attach_table_collect(struct attach_stream *a, const void *p, size_t len,
 			 struct errmsg *err);
@@ -126,6 +131,15 @@ typedef int (*attach_put_fn)(void *ctx, const void *p, size_t len, struct errmsg
 struct attach_stream;
 struct attach_stream *attach_stream_new(const struct attach_mapping *snap, size_t n,
 					attach_put_fn put, void *ctx, struct errmsg *err);
+/*
+ * Before the first pass: locations with an address inside a symbol of jit
+ * (finished; it must outlive a) and no line get one naming the symbol
+ * (docs/jit.md). The profile gains a function and its strings per symbol
+ * used, after its last string.
+ */
+struct jit_table;
+int attach_stream_set_jit(struct attach_stream *a, const struct jit_table *jit,
+			  struct errmsg *err);
 int attach_stream_scan(struct attach_stream *a, const void *p, size_t len, struct errmsg *err);
 /* The end of the first pass: the whole profile is checked, st filled. */
 int attach_stream_plan(struct attach_stream *a, struct attach_stats *st, struct errmsg *err);
@@ -142,6 +156,35 @@ void attach_stream_free(struct attach_stream *a);
  */
 int attach_profile(const unsigned char *p, size_t len, const struct attach_mapping *snap,
 		   size_t n, struct buf *out, struct attach_stats *st, struct errmsg *err);
+
+/*
+ * The JIT symbols of a pprof snapshot written with --jit (decompressed
+ * bytes) into t (initialised by the caller), finished. Fails only on bytes
+ * that are not protobuf, or memory; a profile without them leaves t empty.
+ */
+int attach_jit_from_profile(const unsigned char *p, size_t len, struct jit_table *t,
+			    struct errmsg *err);
+
+/*
+ * The same, as a stream (attach_jit.c): the table reader
+ * (attach_table_reader_set_jit) hands the first pass's samples, locations
+ * and functions to attach_jit_reader_field; attach_jit_reader_plan lists
+ * the strings they name; the second pass hands those over
+ * (attach_jit_reader_wants, attach_jit_reader_string);
+ * attach_jit_reader_finish fills t (initialised by the caller). What is
+ * kept is bounded, as attach_jit_from_profile's is.
+ */
+struct attach_jit_reader;
+struct attach_jit_reader *attach_jit_reader_new(void);
+void attach_jit_reader_free(struct attach_jit_reader *j);
+void attach_jit_reader_field(struct attach_jit_reader *j, uint64_t number,
+			     const unsigned char *p, size_t len);
+int attach_jit_reader_plan(struct attach_jit_reader *j, struct errmsg *err);
+int attach_jit_reader_wants(const struct attach_jit_reader *j, uint64_t index);
+int attach_jit_reader_string(struct attach_jit_reader *j, uint64_t index,
+			     const unsigned char *p, size_t len, struct errmsg *err);
+int attach_jit_reader_finish(struct attach_jit_reader *j, struct jit_table *t,
+			     struct errmsg *err);
 
 /*
  * Fills s (initialised by the caller) from a snapshot saved as pprof or
@@ -161,6 +204,7 @@ struct attach_job {
 	uint64_t max;		/* bound on every input, also decompressed; 0: default */
 	struct bid_cache *cache;	/* for pid; may be NULL */
 	const char *procfs;	/* for pid: its proc filesystem; NULL: /proc */
+	int jit;		/* name locations in JIT code (docs/jit.md) */
 };
 
 /*

@@ -7,9 +7,11 @@
  * Builds without libcbor (HAVE_CBOR undefined) keep the entry point and
  * say that they cannot read CBOR.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "attach.h"
+#include "jit.h"
 
 int attach_is_cbor(const unsigned char *p, size_t len)
 {
@@ -144,6 +146,42 @@ static int get_string(const cbor_item_t *m, const char *name, size_t ordinal,
 		return -1;
 	}
 	return 0;
+}
+
+/* A string's bytes (text or byte string), or NULL. */
+static const unsigned char *string_bytes(const cbor_item_t *x, size_t *len)
+{
+	if (x && cbor_isa_string(x) && cbor_string_is_definite(x)) {
+		*len = cbor_string_length(x);
+		return cbor_string_handle(x);
+	}
+	if (x && cbor_isa_bytestring(x) && cbor_bytestring_is_definite(x)) {
+		*len = cbor_bytestring_length(x);
+		return cbor_bytestring_handle(x);
+	}
+	return NULL;
+}
+
+/*
+ * One entry of the "jit" array (--jit) into t; one that is not {start,
+ * size, name, source} is left out, as the readers of the runtime's own
+ * files leave out bad records.
+ */
+static void read_jit_entry(const cbor_item_t *m, struct jit_table *t)
+{
+	const cbor_item_t *start, *size;
+	const unsigned char *name, *src;
+	size_t name_len, src_len;
+	if (!cbor_isa_map(m) || !(start = map_get(m, "start")) || !cbor_isa_uint(start) ||
+	    !(size = map_get(m, "size")) || !cbor_isa_uint(size) ||
+	    !(name = string_bytes(map_get(m, "name"), &name_len))) {
+		t->dropped++;
+		return;
+	}
+	src = string_bytes(map_get(m, "source"), &src_len);
+	int jitdump = src && src_len == 7 && memcmp(src, "jitdump", 7) == 0;
+	jit_add(t, cbor_get_int(start), cbor_get_int(size), (const char *)name, name_len,
+		jitdump ? JIT_JITDUMP : JIT_PERF_MAP);
 }
 
 /* One mapping's map, decoded by libcbor on its own. */
@@ -330,6 +368,59 @@ static int walk_mappings(struct walk *w, struct snapshot *s)
 	return 0;
 }
 
+/*
+ * The "jit" array (--jit), into a table s then owns: walked as the
+ * mappings are, each entry handed to libcbor on its own, bounded in items;
+ * an entry past JIT_ENTRY_ITEMS_MAX is left out, and jit_add bounds the
+ * table. A "jit" that is not an array is stepped over.
+ */
+#define JIT_ENTRY_ITEMS_MAX 64	/* modmap writes 9 */
+
+static int walk_jit(struct walk *w, struct snapshot *s)
+{
+	unsigned major;
+	uint64_t n, items;
+	size_t at = w->i;
+	if (walk_head(w, &major, &n) < 0)
+		return -1;
+	if (major != 4) {
+		w->i = at;
+		return walk_skip(w, &items);
+	}
+	if (!s->jit) {
+		if (!(s->jit = malloc(sizeof *s->jit))) {
+			err_setc(w->err, ERR_NO_MEMORY, "out of memory");
+			return -1;
+		}
+		jit_table_init(s->jit);
+	}
+	for (uint64_t k = 0; n == INDEFINITE || k < n; k++) {
+		if (n == INDEFINITE && w->i < w->len && w->p[w->i] == 0xff) {
+			w->i++;
+			break;
+		}
+		size_t b = w->i;
+		if (walk_skip(w, &items) < 0)
+			return -1;
+		if (items > JIT_ENTRY_ITEMS_MAX) {
+			s->jit->dropped++;
+			continue;
+		}
+		struct cbor_load_result res;
+		cbor_item_t *m = cbor_load(w->p + b, w->i - b, &res);
+		if (!m || res.error.code != CBOR_ERR_NONE) {
+			if (m)
+				cbor_decref(&m);
+			return walk_fail(w, res.error.code == CBOR_ERR_MEMERROR ? "out of memory"
+									       : "malformed",
+					 b + res.error.position);
+		}
+		read_jit_entry(m, s->jit);
+		cbor_decref(&m);
+	}
+	return 0;
+}
+
 /* The process's map: its "mappings" read, every other value stepped over. */
 static int walk_process(struct walk *w, struct snapshot *s)
 {
@@ -352,13 +443,16 @@ static int walk_process(struct walk *w, struct snapshot *s)
 			break;
 		}
 		size_t key = w->i;
-		int is_os = 0;
+		int is_os = 0, is_jit = 0;
 		if (walk_key_is(w, "mappings", &is) < 0)
 			return -1;
 		if (!is) {
 			size_t value = w->i;
 			w->i = key;
 			if (walk_key_is(w, "os", &is_os) < 0)
+				return -1;
+			w->i = key;
+			if (walk_key_is(w, "jit", &is_jit) < 0)
 				return -1;
 			w->i = value;
 		}
@@ -370,12 +464,19 @@ static int walk_process(struct walk *w, struct snapshot *s)
 			found = 1;
 			if (walk_mappings(w, s) < 0)
 				return -1;
+		} else if (is_jit && !s->jit) {
+			if (walk_jit(w, s) < 0)
+				return -1;
 		} else if (walk_skip(w, &items) < 0) {
 			return -1;
 		}
 	}
 	if (!found) {
 		err_set(w->err, "not a modmap CBOR snapshot: no \"mappings\" array");
+		return -1;
+	}
+	if (s->jit && jit_finish(s->jit) < 0) {
+		err_setc(w->err, ERR_NO_MEMORY, "out of memory");
 		return -1;
 	}
 	return 0;

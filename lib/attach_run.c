@@ -12,6 +12,7 @@
 #include "attach.h"
 #include "buildid.h"
 #include "gz.h"
+#include "jit.h"
 #include "lookup.h"
 #include "platform.h"
 
@@ -48,7 +49,8 @@ static int attach_pass(struct platform_in *in, uint64_t max, struct attach_strea
  * errors come first, as in attach_pass.
  */
 static int snapshot_first_pass(struct platform_in *in, uint64_t max, struct buf *file,
-			       struct attach_stream **a, unsigned char *window, struct errmsg *err)
+			       struct attach_stream **a, struct attach_jit_reader *jr,
+			       unsigned char *window, struct errmsg *err)
 {
 	struct gz_reader *g = gz_reader_new(profile_read, in, max, err);
 	struct errmsg bad;
@@ -63,6 +65,8 @@ static int snapshot_first_pass(struct platform_in *in, uint64_t max, struct buf 
 			cbor = attach_is_cbor(window, got);
 			if (!cbor && !(*a = attach_table_reader_new(err)))
 				rc = -1;
+			else if (!cbor)
+				attach_table_reader_set_jit(*a, jr);
 		}
 		if (is_bad && !gz_reader_is_gzip(g))
 			break;
@@ -92,23 +96,25 @@ static int snapshot_first_pass(struct platform_in *in, uint64_t max, struct buf 
 
 /*
  * A saved snapshot's mapping table: a CBOR one's records go into s; a
- * pprof one's strings into raw, which the table borrows.
+ * pprof one's strings into raw, which the table borrows. With j->jit, its
+ * JIT symbols too, into s->jit: a pprof one's gathered in the same passes.
  */
 static int snapshot_table(const struct attach_job *j, struct snapshot *s, struct buf *file,
 			  struct buf *raw, struct attach_mapping **table, size_t *n,
 			  struct errmsg *why)
 {
 	struct attach_stream *a = NULL;
+	struct attach_jit_reader *jr = NULL;
 	struct platform_in *in = platform_in_open(j->snapshot, j->max, why);
 	unsigned char *window = malloc(ATTACH_WINDOW);
 	uint64_t total;
 	int rc = -1;
-	if (!in || !window) {
+	if (!in || !window || (j->jit && !(jr = attach_jit_reader_new()))) {
 		if (in)
 			err_setc(why, ERR_NO_MEMORY, "out of memory");
 		goto done;
 	}
-	if (snapshot_first_pass(in, j->max, file, &a, window, why) < 0)
+	if (snapshot_first_pass(in, j->max, file, &a, jr, window, why) < 0)
 		goto done;
 	if (!a) {
 		rc = attach_read_cbor(file->p, file->len, s, why) < 0 ||
@@ -121,8 +127,18 @@ static int snapshot_table(const struct attach_job *j, struct snapshot *s, struct
 	    attach_pass(in, j->max, a, attach_table_collect, 1, window, &total, why) < 0 ||
 	    attach_table_finish(a, table, n, raw, why) < 0)
 		goto done;
+	if (jr) {
+		if (!(s->jit = malloc(sizeof *s->jit))) {
+			err_setc(why, ERR_NO_MEMORY, "out of memory");
+			goto done;
+		}
+		jit_table_init(s->jit);
+		if (attach_jit_reader_finish(jr, s->jit, why) < 0)
+			goto done;
+	}
 	rc = 0;
 done:
+	attach_jit_reader_free(jr);
 	attach_stream_free(a);
 	platform_in_close(in);
 	free(window);
@@ -188,7 +204,7 @@ static int attach_table(const struct attach_job *j, struct snapshot *s, struct b
 			struct errmsg *err)
 {
 	if (j->pid) {
-		struct read_opts ro = { .cache = j->cache, .procfs = j->procfs };
+		struct read_opts ro = { .cache = j->cache, .procfs = j->procfs, .jit = j->jit };
 		if (!j->cache && !(ro.cache = bid_cache_new())) {
 			err_setc(err, ERR_NO_MEMORY, "out of memory");
 			return -1;
@@ -202,6 +218,11 @@ static int attach_table(const struct attach_job *j, struct snapshot *s, struct b
 	if (snapshot_table(j, s, file, raw, table, n, &why) < 0) {
 		err_about(err, j->snapshot, &why);
 		return -1;
+	}
+	if (!j->jit && s->jit) {	/* a CBOR snapshot's, not asked for */
+		jit_table_free(s->jit);
+		free(s->jit);
+		s->jit = NULL;
 	}
 	return 0;
 }
@@ -301,6 +322,7 @@ int attach_run(const struct attach_job *job, struct attach_stats *st, struct err
 		goto done;
 	}
 	if (!(a = attach_stream_new(table, n, sink_compress, &sink, &why)) ||
+	    attach_stream_set_jit(a, s.jit, &why) < 0 ||
 	    attach_pass(in, j.max, a, attach_stream_scan, 0, window, &total, &why) < 0)
 		goto done;
 	if (total == 0) {

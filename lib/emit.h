@@ -45,6 +45,15 @@ struct mapping_fields {
 void mapping_fields(struct mapping_fields *out, const struct snapshot *s,
 		    const struct mapping *m);
 
+/* A JIT symbol's fields (the "jit" array, with --jit): start, size, name, source. */
+struct jit_sym;
+struct jit_table;
+struct jit_fields {
+	struct field f[4];
+	size_t n;
+};
+void jit_fields(struct jit_fields *out, const struct jit_table *t, const struct jit_sym *sym);
+
 /*
  * A process's fields before its "mappings" array: pid, os, exe, time, and
  * which process it is: comm, ns_pid, cgroup, container_id.

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "emit.h"
+#include "jit.h"
 #include "utf8.h"
 
 #ifndef HAVE_CBOR
@@ -138,7 +139,7 @@ static void put_snapshot(struct buf *b, const struct snapshot *s)
 	struct snapshot_fields sf;
 	struct mapping_fields mf;
 	snapshot_fields(&sf, s);
-	put_map(b, sf.n + 1);
+	put_map(b, sf.n + 1 + (s->jit != NULL));
 	put_fields(b, sf.f, sf.n);
 	put_string(b, "mappings");
 	put_array(b, s->n);
@@ -146,6 +147,16 @@ static void put_snapshot(struct buf *b, const struct snapshot *s)
 		mapping_fields(&mf, s, &s->map[i]);
 		put_map(b, mf.n);
 		put_fields(b, mf.f, mf.n);
+	}
+	if (s->jit) {
+		struct jit_fields jf;
+		put_string(b, "jit");
+		put_array(b, s->jit->nlive);
+		for (size_t i = 0; i < s->jit->nlive; i++) {
+			jit_fields(&jf, s->jit, &s->jit->sym[s->jit->live[i]]);
+			put_map(b, jf.n);
+			put_fields(b, jf.f, jf.n);
+		}
 	}
 }
 

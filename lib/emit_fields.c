@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "emit.h"
+#include "jit.h"
 #include "gotime.h"
 #include "platform.h"
 
@@ -79,6 +80,16 @@ void mapping_fields(struct mapping_fields *o, const struct snapshot *s,
 	}
 	add(f, &n, "deleted", FIELD_BOOL, !!(m->flags & MAPF_DELETED), NULL);
 	add(f, &n, "main", FIELD_BOOL, !!(m->flags & MAPF_MAIN), NULL);
+	o->n = n;
+}
+
+void jit_fields(struct jit_fields *o, const struct jit_table *t, const struct jit_sym *sym)
+{
+	size_t n = 0;
+	add(o->f, &n, "start", FIELD_ADDR, sym->start, NULL);
+	add(o->f, &n, "size", FIELD_UINT, sym->size, NULL);
+	add(o->f, &n, "name", FIELD_STR, 0, jit_str(t, sym->name));
+	add(o->f, &n, "source", FIELD_STR, 0, jit_source_name(sym->source));
 	o->n = n;
 }
 

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "emit.h"
+#include "jit.h"
 #include "lookup.h"
 #include "utf8.h"
 
@@ -190,7 +191,25 @@ static void put_snapshot(struct buf *b, const struct snapshot *s, int compact)
 			buf_puts(b, "\n    }");
 		}
 	}
-	buf_puts(b, compact ? "]}" : s->n ? "\n  ]\n}" : "]\n}");
+	buf_puts(b, compact ? "]" : s->n ? "\n  ]" : "]");
+	if (s->jit) {
+		struct jit_fields jf;
+		buf_puts(b, compact ? ",\"jit\":[" : ",\n  \"jit\": [");
+		for (size_t i = 0; i < s->jit->nlive; i++) {
+			jit_fields(&jf, s->jit, &s->jit->sym[s->jit->live[i]]);
+			if (compact) {
+				buf_puts(b, i ? ",{" : "{");
+				put_fields(b, jf.f, jf.n, NULL, wtf8);
+				buf_putc(b, '}');
+			} else {
+				buf_puts(b, i ? ",\n    {" : "\n    {");
+				put_fields(b, jf.f, jf.n, "      ", wtf8);
+				buf_puts(b, "\n    }");
+			}
+		}
+		buf_puts(b, compact || !s->jit->nlive ? "]" : "\n  ]");
+	}
+	buf_puts(b, compact ? "}" : "\n}");
 }
 
 int emit_jsonl(struct buf *b, const struct snapshot *s, size_t n, int as_array,

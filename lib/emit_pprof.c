@@ -11,12 +11,18 @@
  * address) and one sample of value 1, of sample type "mappings"/"count":
  * the profile counts mappings, and every tool lists all of them.
  * docs/formats.md says the same for readers.
+ *
+ * With --jit, each live JIT symbol is a Function (its name) and a Location
+ * at its start with one Line, reached by one sample of 1 that carries the
+ * symbol's size and source as labels (jit_size, jit_source), in the order
+ * the runtime wrote them: what `modmap attach --snapshot` reads back.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "emit.h"
 #include "gz.h"
+#include "jit.h"
 #include "pbwire.h"
 #include "pprof.h"
 
@@ -145,6 +151,98 @@ static void put_sample(struct buf *b, uint64_t id)
 	pb_put_packed(b, SAMPLE_VALUE, &one, 1);
 }
 
+/* The id of the mapping of pm[0..n) holding addr, or 0. */
+static uint64_t mapping_at(const struct pprof_mapping *pm, size_t n, uint64_t addr)
+{
+	for (size_t i = 0; i < n; i++)
+		if (addr >= pm[i].start && addr < pm[i].limit)
+			return pm[i].id;
+	return 0;
+}
+
+/* Labels of the JIT samples; docs/formats.md. */
+#define JIT_LABEL_SIZE "jit_size"
+#define JIT_LABEL_SOURCE "jit_source"
+
+enum { LABEL_KEY = 1, LABEL_STR = 2, LABEL_NUM = 3, LABEL_NUM_UNIT = 4 };
+enum { FUNCTION_ID = 1, FUNCTION_NAME = 2, FUNCTION_SYSTEM_NAME = 3, FUNCTION_FILENAME = 4 };
+enum { LINE_FUNCTION_ID = 1, LINE_LINE = 2 };
+
+/* The strings of the JIT part, indexed before anything is written. */
+struct jit_strs {
+	int64_t size, bytes, source[3];
+	int64_t *name, *file;	/* per symbol */
+};
+
+static void put_jit_samples(struct buf *pb, const struct jit_table *j, uint64_t first_loc,
+			    const struct jit_strs *js, struct buf *tmp)
+{
+	for (size_t i = 0, k = 0; i < j->n; i++) {
+		const struct jit_sym *sym = &j->sym[i];
+		if (!sym->live)
+			continue;
+		const uint64_t loc = first_loc + k++, one = 1;
+		struct buf lab = { 0 };
+		tmp->len = 0;
+		pb_put_packed(tmp, SAMPLE_LOCATION_ID, &loc, 1);
+		pb_put_packed(tmp, SAMPLE_VALUE, &one, 1);
+		pb_put_uint(&lab, LABEL_KEY, (uint64_t)js->size);
+		pb_put_uint(&lab, LABEL_NUM, sym->size);
+		pb_put_uint(&lab, LABEL_NUM_UNIT, (uint64_t)js->bytes);
+		pb_put_bytes(tmp, SAMPLE_LABEL, lab.p, lab.len);
+		lab.len = 0;
+		pb_put_uint(&lab, LABEL_KEY, (uint64_t)js->source[0]);
+		pb_put_uint(&lab, LABEL_STR, (uint64_t)js->source[sym->source == JIT_JITDUMP ? 2 : 1]);
+		pb_put_bytes(tmp, SAMPLE_LABEL, lab.p, lab.len);
+		tmp->oom |= lab.oom;
+		buf_free(&lab);
+		pb_put_bytes(pb, PROFILE_SAMPLE, tmp->p, tmp->len);
+	}
+}
+
+static void put_jit_locations(struct buf *pb, const struct jit_table *j, uint64_t first_loc,
+			      const struct pprof_mapping *pm, size_t n, struct buf *tmp)
+{
+	for (size_t i = 0, k = 0; i < j->n; i++) {
+		const struct jit_sym *sym = &j->sym[i];
+		if (!sym->live)
+			continue;
+		struct buf line = { 0 };
+		uint64_t mid = mapping_at(pm, n, sym->start);
+		tmp->len = 0;
+		pb_put_uint(tmp, LOCATION_ID, first_loc + k);
+		if (mid)
+			pb_put_uint(tmp, LOCATION_MAPPING_ID, mid);
+		pb_put_uint(tmp, LOCATION_ADDRESS, sym->start);
+		pb_put_uint(&line, LINE_FUNCTION_ID, k + 1);
+		if (sym->nline && j->line[sym->line].lineno)
+			pb_put_int(&line, LINE_LINE, j->line[sym->line].lineno);
+		pb_put_bytes(tmp, LOCATION_LINE, line.p ? line.p : (const unsigned char *)"",
+			     line.len);
+		tmp->oom |= line.oom;
+		buf_free(&line);
+		pb_put_bytes(pb, PROFILE_LOCATION, tmp->p, tmp->len);
+		k++;
+	}
+}
+
+static void put_jit_functions(struct buf *pb, const struct jit_table *j,
+			      const struct jit_strs *js, struct buf *tmp)
+{
+	for (size_t i = 0, k = 0; i < j->n; i++) {
+		if (!j->sym[i].live)
+			continue;
+		tmp->len = 0;
+		pb_put_uint(tmp, FUNCTION_ID, k + 1);
+		pb_put_uint(tmp, FUNCTION_NAME, (uint64_t)js->name[i]);
+		pb_put_uint(tmp, FUNCTION_SYSTEM_NAME, (uint64_t)js->name[i]);
+		if (js->file[i])
+			pb_put_uint(tmp, FUNCTION_FILENAME, (uint64_t)js->file[i]);
+		pb_put_bytes(pb, PROFILE_FUNCTION, tmp->p, tmp->len);
+		k++;
+	}
+}
+
 /* The uncompressed Profile message of s, appended to pb. */
 static int put_profile(struct buf *pb, const struct snapshot *s, struct errmsg *err)
 {
@@ -153,6 +251,9 @@ static int put_profile(struct buf *pb, const struct snapshot *s, struct errmsg *
 	struct pprof_mapping *pm = NULL;
 	size_t *order = NULL;
 	int rc = -1;
+	const struct jit_table *j = s->jit;
+	struct jit_strs js = { 0 };
+	struct buf tmp = { 0 };
 
 	if (s->n && (!(pm = calloc(s->n, sizeof *pm)) || !(order = calloc(s->n, sizeof *order))))
 		goto oom;
@@ -190,16 +291,42 @@ static int put_profile(struct buf *pb, const struct snapshot *s, struct errmsg *
 	int64_t ident = strtab_str(&t, (const char *)comment.p + ident_at);
 	int64_t why = strtab_str(&t, "modmap: a mapping table; each mapping has one sample "
 				     "of 1, which measures nothing");
+	if (j && j->n) {
+		js.size = strtab_str(&t, JIT_LABEL_SIZE);
+		js.bytes = strtab_str(&t, "bytes");
+		js.source[0] = strtab_str(&t, JIT_LABEL_SOURCE);
+		js.source[1] = strtab_str(&t, jit_source_name(JIT_PERF_MAP));
+		js.source[2] = strtab_str(&t, jit_source_name(JIT_JITDUMP));
+		if (!(js.name = calloc(j->n, sizeof *js.name)) ||
+		    !(js.file = calloc(j->n, sizeof *js.file)))
+			goto oom;
+		for (size_t i = 0; i < j->n; i++) {
+			const struct jit_sym *sym = &j->sym[i];
+			if (!sym->live)
+				continue;
+			js.name[i] = strtab_index(&t, jit_str(j, sym->name), sym->name_len);
+			if (sym->nline) {
+				const struct jit_line *l = &j->line[sym->line];
+				js.file[i] = strtab_index(&t, jit_str(j, l->file), l->file_len);
+			}
+		}
+	}
 	if (t.oom)
 		goto oom;
 
 	put_value_type(pb, PROFILE_SAMPLE_TYPE, type, unit);
 	for (size_t i = 0; i < s->n; i++)
 		put_sample(pb, i + 1);
+	if (j)
+		put_jit_samples(pb, j, s->n + 1, &js, &tmp);
 	for (size_t i = 0; i < s->n; i++)
 		pprof_put_mapping(pb, &pm[i]);
 	for (size_t i = 0; i < s->n; i++)
 		put_location(pb, i + 1, pm[i].start);
+	if (j) {
+		put_jit_locations(pb, j, s->n + 1, pm, s->n, &tmp);
+		put_jit_functions(pb, j, &js, &tmp);
+	}
 	for (size_t i = 0; i < t.n; i++)
 		pb_put_bytes(pb, PROFILE_STRING_TABLE, t.str[i], t.len[i]);
 	if (s->time_nanos)
@@ -209,7 +336,7 @@ static int put_profile(struct buf *pb, const struct snapshot *s, struct errmsg *
 	pb_put_int(pb, PROFILE_COMMENT, note);
 	pb_put_int(pb, PROFILE_COMMENT, ident);
 	pb_put_int(pb, PROFILE_COMMENT, why);
-	if (pb->oom)
+	if (pb->oom || tmp.oom)
 		goto oom;
 	rc = 0;
 	goto out;
@@ -218,6 +345,9 @@ oom:
 out:
 	strtab_free(&t);
 	buf_free(&comment);
+	buf_free(&tmp);
+	free(js.name);
+	free(js.file);
 	free(pm);
 	free(order);
 	return rc;

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "emit.h"
+#include "jit.h"
 #include "lookup.h"
 #include "utf8.h"
 
@@ -83,6 +84,37 @@ static void put_col_hex(struct buf *b, uint64_t v, size_t width)
 	pad(b, hex_width(v), width + 1);
 }
 
+/* With --jit: a header line, then "start size source name" a symbol. */
+static void put_jit(struct buf *b, const struct snapshot *s, const struct jit_table *t)
+{
+	size_t ws = 5, wz = 4;
+	for (size_t i = 0; i < t->nlive; i++) {
+		const struct jit_sym *j = &t->sym[t->live[i]];
+		if (hex_width(j->start) > ws)
+			ws = hex_width(j->start);
+		if (hex_width(j->size) > wz)
+			wz = hex_width(j->size);
+	}
+	buf_printf(b, "jit: %zu symbol%s\n", t->nlive, t->nlive == 1 ? "" : "s");
+	if (!t->nlive)
+		return;
+	buf_puts(b, "start");
+	pad(b, 5, ws + 1);
+	buf_puts(b, "size");
+	pad(b, 4, wz + 1);
+	buf_puts(b, "source   name\n");
+	for (size_t i = 0; i < t->nlive; i++) {
+		const struct jit_sym *j = &t->sym[t->live[i]];
+		put_col_hex(b, j->start, ws);
+		put_col_hex(b, j->size, wz);
+		const char *src = jit_source_name(j->source);
+		buf_puts(b, src);
+		pad(b, strlen(src), 9);
+		put_escaped(b, s, jit_str(t, j->name));
+		buf_putc(b, '\n');
+	}
+}
+
 static void put_snapshot(struct buf *b, const struct snapshot *s)
 {
 	size_t ws = 5, wl = 5, wo = 6, wb = 8;	/* header widths */
@@ -133,6 +165,8 @@ static void put_snapshot(struct buf *b, const struct snapshot *s)
 			buf_puts(b, " (deleted)");
 		buf_putc(b, '\n');
 	}
+	if (s->jit)
+		put_jit(b, s, s->jit);
 }
 
 int emit_text(struct buf *b, const struct snapshot *s, size_t n, struct errmsg *err)

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "jit.h"
 #include "snapshot.h"
 
 void snapshot_init(struct snapshot *s)
@@ -15,6 +16,10 @@ void snapshot_init(struct snapshot *s)
 
 void snapshot_free(struct snapshot *s)
 {
+	if (s->jit) {
+		jit_table_free(s->jit);
+		free(s->jit);
+	}
 	free(s->map);
 	free(s->arena);
 	memset(s, 0, sizeof *s);

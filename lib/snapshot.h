@@ -96,6 +96,7 @@ struct snapshot {
 	size_t n, cap;
 	char *arena;
 	size_t used, size;
+	struct jit_table *jit;	/* --jit: the JIT symbols (jit.h), else NULL */
 };
 
 void snapshot_init(struct snapshot *s);
@@ -152,6 +153,7 @@ enum bid_mode { BID_AUTO, BID_NATIVE, BID_MTIME, BID_NONE };
 enum mapset { MAPPINGS_EXEC, MAPPINGS_ALL };
 
 struct bid_cache;
+struct jit_table;
 
 struct read_opts {
 	enum source source;
@@ -164,6 +166,7 @@ struct read_opts {
 	 * of the target is read through it; modmap's own /proc/self is not.
 	 */
 	const char *procfs;
+	int jit;		/* read JIT symbols (perf map, jitdump): s->jit */
 };
 
 /* How a snapshot failed; main.c turns every one into exit status 1. */

@@ -9,12 +9,15 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
 
 #include "attach.h"
 #include "emit.h"
+#include "jit.h"
 
 #ifdef HAVE_CBOR
 #include <cbor.h>
@@ -166,6 +169,72 @@ static void test_attach_reads_it_back(void **state)
 	snapshot_free(&s);
 }
 
+static void put_pair(cbor_item_t *map, const char *k, cbor_item_t *v)
+{
+	cbor_item_t *key = cbor_build_string(k);
+	assert_true(cbor_map_add(map, (struct cbor_pair){ .key = cbor_move(key),
+							  .value = cbor_move(v) }));
+}
+
+/*
+ * A CBOR snapshot's "jit" array, walked entry by entry: a good entry is
+ * kept; one that is not a map, or one bigger than the per-entry cap, is
+ * left out and counted, and neither fails the read.
+ */
+static void test_attach_reads_jit_entries(void **state)
+{
+	(void)state;
+	cbor_item_t *doc = cbor_new_indefinite_map();
+	cbor_item_t *maps = cbor_new_indefinite_array();
+	cbor_item_t *m = cbor_new_indefinite_map();
+	put_pair(m, "start", cbor_build_uint64(0x1000));
+	put_pair(m, "limit", cbor_build_uint64(0x2000));
+	put_pair(m, "offset", cbor_build_uint64(0));
+	put_pair(m, "file", cbor_build_string("[jit]"));
+	put_pair(m, "build_id", cbor_build_string(""));
+	assert_true(cbor_array_push(maps, cbor_move(m)));
+	put_pair(doc, "mappings", maps);
+	cbor_item_t *jit = cbor_new_indefinite_array();
+	cbor_item_t *good = cbor_new_indefinite_map();
+	put_pair(good, "start", cbor_build_uint64(0x1100));
+	put_pair(good, "size", cbor_build_uint64(0x40));
+	put_pair(good, "name", cbor_build_string("LazyCompile:*hot"));
+	put_pair(good, "source", cbor_build_string("jitdump"));
+	assert_true(cbor_array_push(jit, cbor_move(good)));
+	assert_true(cbor_array_push(jit, cbor_move(cbor_build_string("not a map"))));
+	cbor_item_t *big = cbor_new_indefinite_map();
+	put_pair(big, "start", cbor_build_uint64(0x1200));
+	put_pair(big, "size", cbor_build_uint64(0x40));
+	put_pair(big, "name", cbor_build_string("too big"));
+	for (int i = 0; i < 40; i++) {
+		char k[16];
+		snprintf(k, sizeof k, "pad%d", i);
+		put_pair(big, k, cbor_build_uint64((uint64_t)i));
+	}
+	assert_true(cbor_array_push(jit, cbor_move(big)));
+	put_pair(doc, "jit", jit);
+	unsigned char *p = NULL;
+	size_t cap = 0, len = cbor_serialize_alloc(doc, &p, &cap);
+	cbor_decref(&doc);
+	assert_true(len > 0);
+
+	struct snapshot back;
+	struct errmsg err;
+	snapshot_init(&back);
+	assert_int_equal(attach_read_cbor(p, len, &back, &err), 0);
+	assert_int_equal(back.n, 1);
+	assert_non_null(back.jit);
+	assert_int_equal(back.jit->nlive, 1);
+	const struct jit_sym *sym = &back.jit->sym[back.jit->live[0]];
+	assert_true(sym->start == 0x1100 && sym->size == 0x40);
+	assert_int_equal(sym->name_len, strlen("LazyCompile:*hot"));
+	assert_memory_equal(jit_str(back.jit, sym->name), "LazyCompile:*hot", sym->name_len);
+	assert_int_equal(sym->source, JIT_JITDUMP);
+	assert_int_equal(back.jit->dropped, 2);
+	snapshot_free(&back);
+	free(p);
+}
+
 #else
 
 static void test_missing(void **state)
@@ -190,6 +259,7 @@ int main(void)
 		cmocka_unit_test(test_document),
 		cmocka_unit_test(test_array),
 		cmocka_unit_test(test_attach_reads_it_back),
+		cmocka_unit_test(test_attach_reads_jit_entries),
 #else
 		cmocka_unit_test(test_missing),
 #endif
