@@ -61,12 +61,12 @@ static int cmp_ptr(const void *x, const void *y)
 
 static const struct mapping **sorted(const struct snapshot *s)
 {
-	const struct mapping **v = malloc((s->n ? s->n : 1) * sizeof *v);
+	const struct mapping **v = malloc((s->n ? s->n : 1) * sizeof(const struct mapping *));
 	if (!v)
 		return NULL;
 	for (size_t i = 0; i < s->n; i++)
 		v[i] = &s->map[i];
-	qsort(v, s->n, sizeof *v, cmp_ptr);
+	qsort(v, s->n, sizeof(const struct mapping *), cmp_ptr);
 	return v;
 }
 
