@@ -749,17 +749,26 @@ static const struct backend_ops linux_ops = {
  * (collect's files, lookup's headers): /proc/PID held open, its root.
  * target_close releases it.
  */
+static int live_thread(struct target *t);
+static int read_stat(int dir, struct proc_stat *st);
+
 static void target_reopen(struct target *t, const struct snapshot *s)
 {
 	char path[PROC_PATH];
 	struct stat a, b;
+	struct proc_stat ps;
 	*t = (struct target){
 		.pid = s->pid, .procfs = s->procfs ? snapshot_str(s, s->procfs) : "/proc",
 		.proc = -1, .task = -1, .maps = -1, .mem = -1, .root = -1,
 		.s = (struct snapshot *)s,
 	};
 	t->proc = t->task = open(proc_path(t, "", path), O_PATH | O_DIRECTORY | O_CLOEXEC);
-	t->root = t->proc >= 0 ? openat(t->proc, "root", O_PATH | O_DIRECTORY | O_CLOEXEC) : -1;
+	/* A zombie leader has no root or memory: a live thread does, as when
+	 * the snapshot was read (open_target). */
+	if (t->proc >= 0 && read_stat(t->proc, &ps) == 0 && ps.state == 'Z' &&
+	    !(ps.flags & PF_KTHREAD))
+		live_thread(t);
+	t->root = t->task >= 0 ? openat(t->task, "root", O_PATH | O_DIRECTORY | O_CLOEXEC) : -1;
 	t->same_root = t->root >= 0 && fstat(t->root, &a) == 0 && stat("/", &b) == 0 &&
 		       a.st_dev == b.st_dev && a.st_ino == b.st_ino;
 }
@@ -770,6 +779,8 @@ static void target_close(struct target *t)
 		close(t->mem);
 	if (t->root >= 0)
 		close(t->root);
+	if (t->task >= 0 && t->task != t->proc)
+		close(t->task);
 	if (t->proc >= 0)
 		close(t->proc);
 }

@@ -10,6 +10,8 @@ import re
 import shutil
 import stat
 import subprocess
+import time
+import json
 from pathlib import Path
 
 import pytest
@@ -422,3 +424,46 @@ def test_copy_file_range_and_its_fallback(deleted_lib, tmp_path, roomy_fs):
         else:
             assert re.search(r"copy_file_range\(.*\) = -1 EXDEV", calls), calls[-2000:]
             assert re.search(r"write\(\d+, .*\) = 1048576\n", calls), calls[-2000:]
+
+
+def wait_zombie_leader(pid, deadline=10):
+    end = time.monotonic() + deadline
+    while time.monotonic() < end:
+        with open(f"/proc/{pid}/stat") as f:
+            if f.read().rsplit(")", 1)[1].split()[0] == "Z":
+                return
+        time.sleep(0.01)
+    raise AssertionError(f"pid {pid}'s leader never became a zombie")
+
+
+def test_zombie_leader_is_looked_up_through_a_live_thread(spawn, tmp_path):
+    """Main thread gone, another running, executable deleted: lookup reads
+    the program headers from memory through the live thread, as the
+    snapshot does (a zombie leader has no memory, and no map_files)."""
+    exe = tmp_path / "zl"
+    shutil.copy(FIXTURES / "zombieleader", exe)
+    keep = tmp_path / "orig"
+    shutil.copy(exe, keep)
+    proc = spawn([exe])
+    pid, tid = (int(x) for x in proc.ready.split()[1:])
+    wait_zombie_leader(pid)
+    exe.unlink()
+    text = [m for m in proc_maps(tid)
+            if m["name"].startswith(str(exe)) and "x" in m["perms"]][0]
+    p = run_modmap("lookup", "--pid", pid, "-f", "json", hex(text["start"]))
+    (answer,) = json.loads(p.stdout)
+    assert answer["mapped"] and "elf_vaddr" in answer, answer
+    assert int(answer["elf_vaddr"], 16) == first_text_vaddr(keep, text["offset"])
+
+
+def first_text_vaddr(path, offset):
+    """The link-time address of file offset `offset`, from readelf -lW."""
+    out = subprocess.run(["readelf", "-lW", str(path)], capture_output=True, text=True,
+                         check=True).stdout
+    for line in out.splitlines():
+        f = line.split()
+        if f and f[0] == "LOAD":
+            off, vaddr, filesz = int(f[1], 16), int(f[2], 16), int(f[4], 16)
+            if off <= offset < off + filesz:
+                return vaddr + offset - off
+    raise AssertionError(f"no PT_LOAD holds offset {offset:#x} in {path}")
