@@ -87,6 +87,9 @@ static void parse_args(int argc, char **argv, struct attach_job *o, const char *
 		usage_error("attach", "%s", "--collect needs --pid: the binaries come from the process");
 	if ((o->output && !*o->output) || (o->snapshot && !*o->snapshot) || !*o->profile)
 		usage_error("attach", "%s", "empty file name");
+	if (o->snapshot && strcmp(o->snapshot, "-") == 0 && strcmp(o->profile, "-") == 0)
+		usage_error("attach", "%s",
+			    "the snapshot and PROFILE cannot both be standard input");
 	if (o->procfs && !o->pid)
 		usage_error("attach", "%s", "--procfs needs --pid: it says where the process is");
 	if (o->procfs)

@@ -439,6 +439,7 @@ def test_usage_errors(args, why):
     (["-p", "1", "--pid=1", "p"], b"--pid given twice"),
     (["--snapshot", "a", "--snapshot", "b", "p"], b"--snapshot given twice"),
     (["-s", "a", "--snapshot=a", "p"], b"--snapshot given twice"),
+    (["--snapshot", "-", "-"], b"cannot both be standard input"),
 ])
 def test_repeated_source_is_a_usage_error(args, why):
     """attach reads one process or one snapshot: a second is not silently
