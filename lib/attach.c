@@ -1176,17 +1176,6 @@ void attach_stream_free(struct attach_stream *a)
 	free(a);
 }
 
-static int buf_sink(void *ctx, const void *p, size_t len, struct errmsg *err)
-{
-	struct buf *b = ctx;
-	buf_put(b, p, len);
-	if (b->oom) {
-		err_set(err, "out of memory");
-		return -1;
-	}
-	return 0;
-}
-
 int attach_profile(const unsigned char *p, size_t len, const struct attach_mapping *snap,
 		   size_t n, struct buf *out, struct attach_stats *st, struct errmsg *err)
 {
@@ -1214,15 +1203,14 @@ static int strslot_cmp(const void *a, const void *b)
 	return (x->index > y->index) - (x->index < y->index);
 }
 
-/* Points every old mapping's file and build ID at its string's bytes in p. */
-static int strings_resolve(const unsigned char *p, size_t len, struct scan *s, struct errmsg *err)
+/*
+ * Empties every old mapping's file and build ID, and lists in slot (room
+ * for two a mapping) the strings they name, sorted by string index.
+ * Returns how many.
+ */
+static size_t strslots_fill(struct scan *s, struct strslot *slot)
 {
-	struct strslot *slot = malloc((s->nold ? s->nold : 1) * 2 * sizeof *slot);
-	size_t n = 0, k = 0, i = 0;
-	if (!slot) {
-		err_set(err, "out of memory");
-		return -1;
-	}
+	size_t n = 0;
 	for (size_t j = 0; j < s->nold; j++) {
 		struct oldmap *m = &s->old[j];
 		const uint64_t idx[2] = { m->filename, m->build_id };
@@ -1238,6 +1226,19 @@ static int strings_resolve(const unsigned char *p, size_t len, struct scan *s, s
 		}
 	}
 	qsort(slot, n, sizeof *slot, strslot_cmp);
+	return n;
+}
+
+/* Points every old mapping's file and build ID at its string's bytes in p. */
+static int strings_resolve(const unsigned char *p, size_t len, struct scan *s, struct errmsg *err)
+{
+	struct strslot *slot = malloc((s->nold ? s->nold : 1) * 2 * sizeof *slot);
+	size_t n, k = 0, i = 0;
+	if (!slot) {
+		err_set(err, "out of memory");
+		return -1;
+	}
+	n = strslots_fill(s, slot);
 
 	struct pb_reader r = pb_reader(p, len);
 	struct pb_field f;
@@ -1357,21 +1358,7 @@ static int table_plan(struct attach_stream *a, struct errmsg *err)
 		err_set(err, "out of memory");
 		return -1;
 	}
-	for (size_t j = 0; j < s->nold; j++) {
-		struct oldmap *m = &s->old[j];
-		const uint64_t idx[2] = { m->filename, m->build_id };
-		m->file = m->bid = "";
-		m->file_len = m->bid_len = 0;
-		for (int w = 0; w < 2; w++) {
-			if (idx[w] == 0)
-				continue;	/* "" already */
-			a->slot[a->nslot].index = idx[w];
-			a->slot[a->nslot].s = w ? &m->bid : &m->file;
-			a->slot[a->nslot].n = w ? &m->bid_len : &m->file_len;
-			a->nslot++;
-		}
-	}
-	qsort(a->slot, a->nslot, sizeof *a->slot, strslot_cmp);
+	a->nslot = strslots_fill(s, a->slot);
 	a->len1 = a->sp.pos;
 	a->crc1 = a->sp.crc;
 	buf_free(&a->sp.body);

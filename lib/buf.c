@@ -99,3 +99,14 @@ void buf_dec(struct buf *b, uint64_t v)
 	} while (v);
 	buf_put(b, tmp + i, sizeof tmp - (size_t)i);
 }
+
+int buf_sink(void *ctx, const void *p, size_t len, struct errmsg *err)
+{
+	struct buf *b = ctx;
+	buf_put(b, p, len);
+	if (b->oom) {
+		err_set(err, "out of memory");
+		return -1;
+	}
+	return 0;
+}

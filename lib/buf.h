@@ -24,6 +24,11 @@ struct buf {
 };
 
 void buf_free(struct buf *b);
+/*
+ * A sink for the streaming writers (gz, attach) that appends to the
+ * struct buf ctx: 0, or -1 with err set when memory ran out.
+ */
+int buf_sink(void *ctx, const void *p, size_t len, struct errmsg *err);
 /* The slow half of buf_reserve: grows the buffer (doubling) to hold n
  * more bytes; 0, or -1 (and sets oom). */
 int buf_grow(struct buf *b, size_t n);

@@ -27,6 +27,21 @@ enum {
 /* Go's unixToInternal + internalToAbsolute: Unix seconds to its absolute time. */
 #define UNIX_TO_ABS 9223372028715321600ULL
 
+
+/* The last of n ascending transition times at or before sec (when[0] <= sec). */
+static size_t tx_last(const int64_t *when, size_t n, int64_t sec)
+{
+	size_t lo = 0, hi = n;
+	while (hi - lo > 1) {
+		size_t m = lo + (hi - lo) / 2;
+		if (sec < when[m])
+			hi = m;
+		else
+			lo = m;
+	}
+	return lo;
+}
+
 static const int days_before[13] = { 0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334,
 				      365 };
 
@@ -558,14 +573,7 @@ int gotz_lookup(const struct gotz *z, int64_t sec, long *offset, int *isdst, cha
 		if (sec < z->when[0]) {
 			zi = first_zone(z);
 		} else {
-			size_t lo = 0, hi = z->ntx;
-			while (hi - lo > 1) {
-				size_t m = lo + (hi - lo) / 2;
-				if (sec < z->when[m])
-					hi = m;
-				else
-					lo = m;
-			}
+			size_t lo = tx_last(z->when, z->ntx, sec);
 			zi = z->index[lo];
 			if (lo == z->ntx - 1 && z->extend &&
 			    tz_footer(z->extend, z->extend_len, sec, &nm, offset, isdst))
@@ -815,15 +823,7 @@ void gozone_lookup(const struct gozone *z, int64_t sec, long *offset, char *zone
 {
 	int zi = 0;	/* before the first transition: the standard zone, as Go finds */
 	if (z->nzone == 2 && z->ntx && sec >= z->when[0]) {
-		size_t lo = 0, hi = z->ntx;
-		while (hi - lo > 1) {
-			size_t m = lo + (hi - lo) / 2;
-			if (sec < z->when[m])
-				hi = m;
-			else
-				lo = m;
-		}
-		zi = z->index[lo];
+		zi = z->index[tx_last(z->when, z->ntx, sec)];
 	}
 	*offset = z->offset[zi];
 	if (z->abbr[zi][0]) {

@@ -256,17 +256,6 @@ void gz_writer_free(struct gz_writer *g)
 
 /* ---- in memory, through the streams ------------------------------------- */
 
-static int buf_sink(void *ctx, const void *p, size_t len, struct errmsg *err)
-{
-	struct buf *b = ctx;
-	buf_put(b, p, len);
-	if (b->oom) {
-		err_set(err, "out of memory");
-		return -1;
-	}
-	return 0;
-}
-
 int gz_compress(struct buf *out, const void *p, size_t len, struct errmsg *err)
 {
 	struct gz_writer *g = gz_writer_new(buf_sink, out, err);

@@ -372,36 +372,8 @@ static int file_read(void *ctx, uint64_t off, void *buf, size_t len)
 int snapshot_open_mapped(const struct snapshot *s, const struct mapping *m, uint64_t *size,
 			 const char **why)
 {
-	struct errmsg e;
-	wchar_t *w = malloc(PLATFORM_PATH_MAX * sizeof *w);
-	if (!w || platform_path_utf16(snapshot_str(s, m->file), (uint16_t *)w, PLATFORM_PATH_MAX,
-				      &e) < 0) {
-		free(w);
-		*why = "cannot name the file";
-		return -1;
-	}
-	HANDLE h = CreateFileW(w, GENERIC_READ, FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE,
-			       NULL, OPEN_EXISTING, FILE_ATTRIBUTE_NORMAL, NULL);
-	free(w);
-	if (h == INVALID_HANDLE_VALUE) {
-		*why = "cannot open the file";
-		return -1;
-	}
-	BY_HANDLE_FILE_INFORMATION fi;
-	if (GetFileType(h) != FILE_TYPE_DISK || !GetFileInformationByHandle(h, &fi) ||
-	    (fi.dwFileAttributes & FILE_ATTRIBUTE_DIRECTORY)) {
-		CloseHandle(h);
-		*why = "not a regular file";
-		return -1;
-	}
-	int fd = _open_osfhandle((intptr_t)h, _O_RDONLY | _O_BINARY);
-	if (fd < 0) {
-		CloseHandle(h);
-		*why = "cannot read the file";
-		return -1;
-	}
-	*size = (uint64_t)fi.nFileSizeHigh << 32 | fi.nFileSizeLow;
-	return fd;
+	int missing;
+	return platform_open_regular(snapshot_str(s, m->file), size, why, &missing);
 }
 
 static int be_open_file(void *be, const struct mapping *m, struct region_file *f,

@@ -353,6 +353,17 @@ def wait_asleep(pid):
     raise AssertionError(f"pid {pid} never went to sleep")
 
 
+def wait_zombie(pid, deadline=10):
+    """Waits until pid's main thread is a zombie (its other threads live on)."""
+    end = time.monotonic() + deadline
+    while time.monotonic() < end:
+        with open(f"/proc/{pid}/stat") as f:
+            if f.read().rsplit(")", 1)[1].split()[0] == "Z":
+                return
+        time.sleep(0.01)
+    raise AssertionError(f"pid {pid}'s leader never became a zombie")
+
+
 @pytest.fixture
 def sleeper(spawn):
     """A plain process (sleep), settled, to snapshot."""

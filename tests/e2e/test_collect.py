@@ -10,13 +10,12 @@ import re
 import shutil
 import stat
 import subprocess
-import time
 import json
 from pathlib import Path
 
 import pytest
 
-from conftest import BUILD, FIXTURES, MODMAP, proc_maps, run_modmap, need, needs
+from conftest import BUILD, FIXTURES, MODMAP, proc_maps, run_modmap, need, needs, wait_zombie
 
 PPROF = BUILD / "pprof"
 
@@ -426,16 +425,6 @@ def test_copy_file_range_and_its_fallback(deleted_lib, tmp_path, roomy_fs):
             assert re.search(r"write\(\d+, .*\) = 1048576\n", calls), calls[-2000:]
 
 
-def wait_zombie_leader(pid, deadline=10):
-    end = time.monotonic() + deadline
-    while time.monotonic() < end:
-        with open(f"/proc/{pid}/stat") as f:
-            if f.read().rsplit(")", 1)[1].split()[0] == "Z":
-                return
-        time.sleep(0.01)
-    raise AssertionError(f"pid {pid}'s leader never became a zombie")
-
-
 def test_zombie_leader_is_looked_up_through_a_live_thread(spawn, tmp_path):
     """Main thread gone, another running, executable deleted: lookup reads
     the program headers from memory through the live thread, as the
@@ -446,7 +435,7 @@ def test_zombie_leader_is_looked_up_through_a_live_thread(spawn, tmp_path):
     shutil.copy(exe, keep)
     proc = spawn([exe])
     pid, tid = (int(x) for x in proc.ready.split()[1:])
-    wait_zombie_leader(pid)
+    wait_zombie(pid)
     exe.unlink()
     text = [m for m in proc_maps(tid)
             if m["name"].startswith(str(exe)) and "x" in m["perms"]][0]

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import FIXTURES, MODMAP, modmap_json, proc_maps, run_modmap, needs
+from conftest import FIXTURES, MODMAP, modmap_json, proc_maps, run_modmap, needs, wait_zombie
 
 
 def as_int(h):
@@ -58,16 +58,6 @@ def test_library_at_a_path_longer_than_path_max(spawn, tmp_path, source):
 
 
 # ---- a zombie leader --------------------------------------------------------
-
-def wait_zombie(pid, deadline=10):
-    end = time.monotonic() + deadline
-    while time.monotonic() < end:
-        with open(f"/proc/{pid}/stat") as f:
-            if f.read().rsplit(")", 1)[1].split()[0] == "Z":
-                return
-        time.sleep(0.01)
-    raise AssertionError(f"pid {pid}'s leader never became a zombie")
-
 
 @pytest.mark.parametrize("source", ["auto", pytest.param("query", marks=needs("procmap_query")), "maps"])
 def test_live_process_with_a_zombie_leader(spawn, source):
