@@ -18,7 +18,8 @@ with the reason where it is missing. Two ways, both from this file:
 The names (REQUIREMENTS below, each with its probe and its reason):
 root, map_files (CAP_SYS_ADMIN or CAP_CHECKPOINT_RESTORE), ptrace
 (CAP_SYS_PTRACE), mount_ns (unshare -m), chroot, userns, procmap_query,
-anon_vma_name (CONFIG_ANON_VMA_NAME), cgroup2, wine, node, mingw, mingw32,
+anon_vma_name (CONFIG_ANON_VMA_NAME), yama_off (a sibling's memory without
+CAP_SYS_PTRACE), cgroup2, wine, node, mingw, mingw32,
 go, m32 (32-bit x86 builds), uninstrumented (a test that measures
 modmap's memory, which ASan's shadow would distort). Add a name with its probe when a new test needs something new.
 
@@ -152,12 +153,29 @@ def _has_cgroup2():
 
 
 # name: (probe, reason given when the probe says no)
+def _yama_lets_siblings_trace():
+    try:
+        return Path("/proc/sys/kernel/yama/ptrace_scope").read_text().strip() == "0"
+    except FileNotFoundError:
+        return True     # no Yama: ptrace rights are the user's own
+
+
+def need_memory_of_a_sibling():
+    """modmap reads a process the test started (not modmap's descendant)
+    through /proc/PID/mem: CAP_SYS_PTRACE, or a Yama that allows it."""
+    if not have("ptrace"):
+        need("yama_off")
+
+
 REQUIREMENTS = {
     "root": (lambda: os.geteuid() == 0, "needs root"),
     "map_files": (lambda: _has_cap(CAP_SYS_ADMIN, CAP_CHECKPOINT_RESTORE),
                   "needs CAP_SYS_ADMIN or CAP_CHECKPOINT_RESTORE (/proc/PID/map_files)"),
     "ptrace": (lambda: _has_cap(CAP_SYS_PTRACE),
                "needs CAP_SYS_PTRACE (another user's process)"),
+    "yama_off": (_yama_lets_siblings_trace,
+                 "needs Yama's ptrace_scope 0 (or no Yama): reading a process's memory "
+                 "that is not one's descendant, without CAP_SYS_PTRACE"),
     "mount_ns": (lambda: _runs("unshare", "-m", "--propagation", "private", "true"),
                  "needs a mount namespace (unshare -m: CAP_SYS_ADMIN)"),
     "chroot": (lambda: _runs("chroot", "/", "true"), "needs chroot (CAP_SYS_CHROOT)"),

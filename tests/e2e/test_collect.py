@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import BUILD, FIXTURES, MODMAP, proc_maps, run_modmap, need, needs, wait_zombie
+from conftest import BUILD, FIXTURES, MODMAP, proc_maps, run_modmap, need, needs, wait_zombie, need_memory_of_a_sibling
 
 PPROF = BUILD / "pprof"
 
@@ -429,6 +429,7 @@ def test_zombie_leader_is_looked_up_through_a_live_thread(spawn, tmp_path):
     """Main thread gone, another running, executable deleted: lookup reads
     the program headers from memory through the live thread, as the
     snapshot does (a zombie leader has no memory, and no map_files)."""
+    need_memory_of_a_sibling()
     exe = tmp_path / "zl"
     shutil.copy(FIXTURES / "zombieleader", exe)
     keep = tmp_path / "orig"

@@ -21,7 +21,7 @@ import time
 import cbor2
 import pytest
 
-from conftest import FIXTURES, MODMAP, dump, pprofedit, proc_maps, run_modmap, need
+from conftest import FIXTURES, MODMAP, dump, pprofedit, proc_maps, run_modmap, need, need_memory_of_a_sibling
 
 NO_MAP_FILES = ["setpriv", "--bounding-set", "-sys_admin,-checkpoint_restore"]
 EXES = ["lookupfix", "lookupfix-pie"]
@@ -149,6 +149,8 @@ def test_deleted_library(fix, tmp_path, how):
     root = os.geteuid() == 0
     if how == "map_files":
         need("map_files")
+    else:
+        need_memory_of_a_sibling()
     keep = tmp_path / "kept.so"
     shutil.copy(fix.lib, keep)
     fix.lib.unlink()

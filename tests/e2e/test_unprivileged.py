@@ -62,6 +62,7 @@ def deleted_target():
 
 @pytest.mark.parametrize("source", ["maps", pytest.param("query", marks=needs("procmap_query")), "auto"])
 @pytest.mark.parametrize("mode", ["auto", "native"])
+@needs("yama_off")   # the test user reads its own process's memory, capless
 def test_ordinary_user_gets_roots_build_ids(deleted_target, source, mode):
     prefix, proc, exe, lib, want = deleted_target
     argv = [MODMAP, "--pid", proc.pid, "--source", source, "--build-id", mode,
