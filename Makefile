@@ -218,6 +218,17 @@ $(BUILD)/fixtures/noquery.so: tests/fixtures/noquery.c
 	@mkdir -p $(dir $@)
 	$(CC) $(WARN) -shared -fPIC -O1 -o $@ $< -ldl
 
+# A FUSE server that never answers a read (tests/e2e/test_trust_time.py,
+# defect 8): built where libfuse3 is (Debian: libfuse3-dev); the tests that
+# need it say so when it is not.
+ifeq ($(shell $(PKG_CONFIG) --exists fuse3 && echo found),found)
+FIXTURES += $(BUILD)/fixtures/fusestall
+endif
+$(BUILD)/fixtures/fusestall: tests/fixtures/fusestall.c
+	@mkdir -p $(dir $@)
+	$(CC) $(WARN) -D_FILE_OFFSET_BITS=64 $(shell $(PKG_CONFIG) --cflags fuse3) -O1 -o $@ $< \
+	  $(shell $(PKG_CONFIG) --libs fuse3)
+
 $(BUILD)/fixtures/mapper: tests/fixtures/mapper.c
 	@mkdir -p $(dir $@)
 	$(CC) $(WARN) -D_GNU_SOURCE -O1 -g -Wl,--build-id=sha1 -o $@ $< -ldl
