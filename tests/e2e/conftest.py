@@ -186,6 +186,8 @@ REQUIREMENTS = {
     "anon_vma_name": (_has_anon_vma_name,
                       "needs CONFIG_ANON_VMA_NAME (prctl PR_SET_VMA_ANON_NAME)"),
     "cgroup2": (_has_cgroup2, "needs cgroup v2 mounted"),
+    "fuse": (lambda: (FIXTURES / "fusestall").exists() and os.path.exists("/dev/fuse"),
+             "needs FUSE (/dev/fuse) and build/fixtures/fusestall (Debian: libfuse3-dev)"),
     "wine": (lambda: shutil.which("wine") is not None, "needs Wine (wine on PATH)"),
     "node": (lambda: shutil.which("node") is not None, "needs Node.js (node on PATH)"),
     "jdk": (lambda: shutil.which("java") is not None and shutil.which("jcmd") is not None,
