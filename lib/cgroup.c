@@ -73,23 +73,27 @@ static const char *component_id(const char *c, size_t len)
 	return is_id(c, len) ? c : NULL;
 }
 
+/*
+ * The outermost component wins: a process may create cgroups below its own
+ * (a delegated subtree) and name them as it likes, never above, so only
+ * the ID nearest the root was chosen by whoever placed it there.
+ */
 int cgroup_container_id(const char *path, size_t len, char out[CONTAINER_ID_LEN + 1])
 {
 	out[0] = '\0';
-	size_t end = len;
-	while (end > 0) {
-		while (end > 0 && path[end - 1] == '/')
-			end--;
-		size_t start = end;
-		while (start > 0 && path[start - 1] != '/')
-			start--;
+	for (size_t start = 0; start < len;) {
+		while (start < len && path[start] == '/')
+			start++;
+		size_t end = start;
+		while (end < len && path[end] != '/')
+			end++;
 		const char *id = component_id(path + start, end - start);
 		if (id) {
 			memcpy(out, id, CONTAINER_ID_LEN);
 			out[CONTAINER_ID_LEN] = '\0';
 			return 0;
 		}
-		end = start;
+		start = end;
 	}
 	return -1;
 }

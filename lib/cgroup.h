@@ -22,7 +22,8 @@ int cgroup_path(const char *text, size_t len, const char **path, size_t *plen);
  * Docker (docker-ID.scope, /docker/ID), containerd (cri-containerd-ID.scope),
  * CRI-O (crio-ID.scope), Podman (libpod-ID.scope) and Kubernetes with the
  * cgroupfs driver (/kubepods/.../pod.../ID) name a container's cgroup by.
- * The innermost component that is one wins. Writes it and a NUL to out and
+ * The outermost component that is one wins: a process can make cgroups
+ * below its own (delegation), never above, so an inner ID is its choice. Writes it and a NUL to out and
  * returns 0, or returns -1 (out "") when the path names no container.
  */
 int cgroup_container_id(const char *path, size_t len, char out[CONTAINER_ID_LEN + 1]);

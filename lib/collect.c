@@ -21,6 +21,7 @@
 
 #include "buildid.h"
 #include "collect.h"
+#include "escape.h"
 #include "platform.h"
 #include "region.h"
 
@@ -67,13 +68,22 @@ static void count_reason(struct collect *c, const char *reason)
 static void skip(struct collect *c, const struct snapshot *s, const char *file,
 		 const char *reason, const char *detail)
 {
-	char line[1024];
 	count_reason(c, reason);
 	if (!c->skipped)
 		return;
-	snprintf(line, sizeof line, "pid %llu: %s: %s%s%s", (unsigned long long)s->pid, file,
-		 reason, detail ? ": " : "", detail ? detail : "");
-	c->skipped(c->ctx, line);
+	/* The target names its files: escaped, so a name cannot forge a line
+	 * or reach a terminal as a control sequence. */
+	struct buf line = { 0 };
+	buf_printf(&line, "pid %llu: ", (unsigned long long)s->pid);
+	escape_put(&line, file, strlen(file), strcmp(s->os, "windows") == 0);
+	buf_printf(&line, ": %s", reason);
+	if (detail) {	/* may name the file again */
+		buf_puts(&line, ": ");
+		escape_put(&line, detail, strlen(detail), strcmp(s->os, "windows") == 0);
+	}
+	buf_putc(&line, '\0');
+	c->skipped(c->ctx, line.oom ? "out of memory" : (const char *)line.p);
+	buf_free(&line);
 }
 
 /* Has key been handled in this run? If not, remembers it. -1: out of memory. */

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "jit.h"
+#include "utf8.h"
 
 /* Records read from one jitdump, whatever its size: a bound on time. */
 #define JITDUMP_RECORDS_MAX ((size_t)1 << 24)
@@ -76,8 +77,7 @@ long jit_add(struct jit_table *t, uint64_t start, uint64_t size, const char *nam
 		return -1;
 	}
 	t->sym = sym;
-	if (len > JIT_NAME_MAX)
-		len = JIT_NAME_MAX;
+	len = utf8_cut(name, len, JIT_NAME_MAX);
 	long off = str_add(t, name, len);
 	if (off < 0) {
 		t->dropped++;
@@ -103,8 +103,7 @@ static int line_push(struct jit_table *t, uint64_t addr, uint32_t lineno, const 
 	if (!l)
 		return -1;
 	t->line = l;
-	if (len > JIT_NAME_MAX)
-		len = JIT_NAME_MAX;
+	len = utf8_cut(file, len, JIT_NAME_MAX);
 	const struct jit_line *prev = t->nline ? &t->line[t->nline - 1] : NULL;
 	uint32_t off;
 	if (prev && prev->file_len == len && memcmp(jit_str(t, prev->file), file, len) == 0) {

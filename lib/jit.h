@@ -82,7 +82,7 @@ void jit_table_free(struct jit_table *t);
 
 /*
  * Adds a symbol of [start, start+size) named name (len bytes, cut to
- * JIT_NAME_MAX). Returns its index, or -1 when it was dropped (empty or
+ * JIT_NAME_MAX at a UTF-8 character boundary). Returns its index, or -1 when it was dropped (empty or
  * overflowing range, a bound reached, or out of memory: then t->oom).
  */
 long jit_add(struct jit_table *t, uint64_t start, uint64_t size, const char *name, size_t len,

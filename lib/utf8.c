@@ -118,3 +118,16 @@ size_t utf16_from_wtf8(uint16_t *out, size_t cap, const char *str, size_t n)
 		out[len < cap ? len : cap - 1] = 0;
 	return len;
 }
+
+size_t utf8_cut(const char *s, size_t len, size_t max)
+{
+	if (len <= max)
+		return len;
+	const unsigned char *p = (const unsigned char *)s;
+	/* Back over continuation bytes to the lead byte of the character at
+	 * the cut, at most 3: a longer run is no character to keep whole. */
+	size_t cut = max;
+	while (cut > 0 && max - cut < 3 && (p[cut] & 0xC0) == 0x80)
+		cut--;
+	return (p[cut] & 0xC0) == 0x80 ? max : cut;
+}

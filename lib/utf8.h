@@ -22,6 +22,13 @@ size_t utf8_decode(const unsigned char *s, size_t len, uint32_t *cp);
  */
 size_t wtf8_decode(const unsigned char *s, size_t len, uint32_t *cp);
 
+/*
+ * The length to keep of s (len bytes) so it holds at most max bytes and is
+ * not cut inside a UTF-8 character: max, less the bytes of a character the
+ * cut would split. len when it fits already.
+ */
+size_t utf8_cut(const char *s, size_t len, size_t max);
+
 /* Is all of s valid UTF-8? */
 int utf8_valid(const char *s, size_t len);
 

@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "escape.h"
 #include "format/emit.h"
 #include "wire/gz.h"
 #include "jit.h"
@@ -243,6 +244,11 @@ static void put_jit_functions(struct buf *pb, const struct jit_table *j,
 	}
 }
 
+static void put_escaped(struct buf *b, const char *str, int windows)
+{
+	escape_put(b, str, strlen(str), windows);
+}
+
 /* The uncompressed Profile message of s, appended to pb. */
 static int put_profile(struct buf *pb, const struct snapshot *s, struct errmsg *err)
 {
@@ -272,18 +278,22 @@ static int put_profile(struct buf *pb, const struct snapshot *s, struct errmsg *
 		pm[i].filename = strtab_str(&t, snapshot_str(s, m->file));
 		pm[i].build_id = strtab_str(&t, snapshot_str(s, m->build_id));
 	}
+	/* The target names its executable, comm and cgroups: escaped as the
+	 * text header escapes them, so one comment is one line. */
+	int windows = strcmp(s->os, "windows") == 0;
 	buf_printf(&comment, "modmap: pid %llu (%s)", (unsigned long long)s->pid, s->os);
 	if (s->exe) {
 		buf_putc(&comment, ' ');
-		buf_puts(&comment, snapshot_str(s, s->exe));
+		put_escaped(&comment, snapshot_str(s, s->exe), windows);
 	}
 	buf_putc(&comment, '\0');
 	/* Which process, as the text header says it (docs/formats.md). */
 	size_t ident_at = comment.len;
-	buf_printf(&comment, "modmap: comm=%s ns_pid=%llu container_id=%s cgroup=%s",
-		   s->comm ? snapshot_str(s, s->comm) : "-", (unsigned long long)s->ns_pid,
-		   s->container_id ? snapshot_str(s, s->container_id) : "-",
-		   s->cgroup ? snapshot_str(s, s->cgroup) : "-");
+	buf_puts(&comment, "modmap: comm=");
+	put_escaped(&comment, s->comm ? snapshot_str(s, s->comm) : "-", windows);
+	buf_printf(&comment, " ns_pid=%llu container_id=%s cgroup=", (unsigned long long)s->ns_pid,
+		   s->container_id ? snapshot_str(s, s->container_id) : "-");
+	put_escaped(&comment, s->cgroup ? snapshot_str(s, s->cgroup) : "-", windows);
 	buf_putc(&comment, '\0');
 	if (comment.oom)
 		goto oom;

@@ -8,60 +8,16 @@
  */
 #include <string.h>
 
+#include "escape.h"
 #include "format/emit.h"
 #include "jit.h"
 #include "lookup.h"
 #include "utf8.h"
 
-/*
- * Appends str with C-style escapes for what a terminal would act on or
- * what would break a line: C0 and C1 control characters (U+0080..U+009F
- * too: some terminals take them as escape sequences), DEL, bytes that are
- * not UTF-8 (a terminal in a legacy code page reads 0x9b as CSI), and,
- * unless snapshot s is a Windows one, '\'. Other characters pass as UTF-8.
- */
+/* The shared escaper (escape.h); Windows names keep their backslashes. */
 static void put_escaped(struct buf *b, const struct snapshot *s, const char *str)
 {
-	static const char hex[] = "0123456789abcdef";
-	int windows = strcmp(s->os, "windows") == 0;
-	const unsigned char *p = (const unsigned char *)str;
-	size_t len = strlen(str);
-	for (size_t i = 0; i < len;) {
-		/* Printable ASCII (but '\\' on Linux) passes: copy the run. */
-		size_t j = i;
-		while (j < len && p[j] >= 0x20 && p[j] < 0x7f && (p[j] != '\\' || windows))
-			j++;
-		buf_put(b, p + i, j - i);
-		if (j == len)
-			break;
-		i = j;
-		uint32_t c;
-		size_t n = utf8_decode(p + i, len - i, &c);
-		if (n == 0) {
-			const char e[4] = { '\\', 'x', hex[p[i] >> 4], hex[p[i] & 15] };
-			buf_put(b, e, 4);
-			i++;
-			continue;
-		}
-		if (c == '\\' && !windows) {
-			buf_put(b, "\\\\", 2);
-		} else if (c == '\n') {
-			buf_put(b, "\\n", 2);
-		} else if (c == '\t') {
-			buf_put(b, "\\t", 2);
-		} else if (c < 0x20 || c == 0x7f) {
-			const char e[4] = { '\\', 'x', hex[c >> 4], hex[c & 15] };
-			buf_put(b, e, 4);
-		} else if ((c >= 0x80 && c <= 0x9f) || c == 0x2028 || c == 0x2029) {
-			/* C1; line breaks to some */
-			const char e[6] = { '\\', 'u', hex[c >> 12], hex[c >> 8 & 15], hex[c >> 4 & 15],
-					    hex[c & 15] };
-			buf_put(b, e, 6);
-		} else {
-			buf_put(b, p + i, n);
-		}
-		i += n;
-	}
+	escape_put(b, str, strlen(str), strcmp(s->os, "windows") == 0);
 }
 
 static size_t hex_width(uint64_t v)

@@ -78,12 +78,15 @@ static void test_container_ids_of_every_runtime(void **state)
 		assert_null(cid(none[i]));
 }
 
-static void test_innermost_id_wins(void **state)
+/* Issue 24, defect 14: a process names the cgroups below its own, never above. */
+static void test_outermost_id_wins(void **state)
 {
 	(void)state;
 	const char *path = "/docker/" ID "/docker/fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210";
-	assert_string_equal(cid(path),
-			    "fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210");
+	assert_string_equal(cid(path), ID);
+	const char *scoped = "/system.slice/docker-" ID ".scope/docker-"
+			     "fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210.scope";
+	assert_string_equal(cid(scoped), ID);
 }
 
 static void test_ns_pid_is_the_last_of_nspid(void **state)
@@ -104,7 +107,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_path_prefers_v2_then_systemd_then_first),
 		cmocka_unit_test(test_container_ids_of_every_runtime),
-		cmocka_unit_test(test_innermost_id_wins),
+		cmocka_unit_test(test_outermost_id_wins),
 		cmocka_unit_test(test_ns_pid_is_the_last_of_nspid),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -76,10 +76,26 @@ static void test_surrogates_are_wtf8_only(void **state)
 	assert_true(utf8_valid("", 0));
 }
 
+/* Issue 24, defect 13: a bound never splits a character. */
+static void test_cut_keeps_characters_whole(void **state)
+{
+	(void)state;
+	assert_int_equal(utf8_cut("abc", 3, 8), 3);
+	assert_int_equal(utf8_cut("abcdef", 6, 4), 4);
+	assert_int_equal(utf8_cut("ab\xe2\x82\xac", 5, 3), 2);	/* inside the euro sign */
+	assert_int_equal(utf8_cut("ab\xe2\x82\xac", 5, 4), 2);
+	assert_int_equal(utf8_cut("ab\xe2\x82\xacz", 6, 5), 5);	/* just after it */
+	assert_int_equal(utf8_cut("a\xf0\x9f\x98\x80", 5, 4), 1);
+	assert_int_equal(utf8_cut("a\xc3\xa9", 3, 2), 1);
+	/* not UTF-8: a run of continuation bytes is cut where the bound says */
+	assert_int_equal(utf8_cut("a\x80\x80\x80\x80\x80", 6, 5), 5);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_both_take_valid_utf8),
+		cmocka_unit_test(test_cut_keeps_characters_whole),
 		cmocka_unit_test(test_both_refuse_what_no_utf16_string_gives),
 		cmocka_unit_test(test_surrogates_are_wtf8_only),
 	};
