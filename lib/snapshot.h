@@ -87,6 +87,8 @@ struct snapshot {
 	/* Which process, for agents that see many (SPEC "Process identity"). */
 	uint32_t comm;		/* the kernel's short name; Windows: the exe's base name */
 	uint64_t ns_pid;	/* its PID in its own PID namespace; pid outside one */
+	uint64_t start_time;	/* Linux: clock ticks after boot when it started, a
+				   PID's one life (watch tells reuse by it); 0 unknown */
 	uint32_t cgroup;	/* its cgroup (v2) path, "" if unknown */
 	uint32_t container_id;	/* 64 hex from the cgroup path, "" if none */
 	int saved;		/* read back from a saved file: permissions, device,

@@ -134,6 +134,16 @@ int watch_poll(struct watch *w, struct errmsg *err)
 		w->last_time = t;
 		return 0;
 	}
+	/* Another life under the same PID (the one followed ended, the PID
+	 * went to a new process between two polls): that is the end. */
+	if (w->cur >= 0 && w->snap[w->cur].start_time && s->start_time &&
+	    s->start_time != w->snap[w->cur].start_time) {
+		w->exited = 1;
+		if (add_event(w, WATCH_EXIT, t, NULL, NULL) < 0)
+			goto oom;
+		w->last_time = t;
+		return 0;
+	}
 	w->last_time = t;
 	if (w->cur < 0) {
 		for (size_t i = 0; i < s->n; i++)

@@ -42,7 +42,8 @@ void watch_free(struct watch *w);
  * Reads the process again and fills w->ev: the first poll, every mapping
  * as a load; later ones, the mappings gone (unload, in the old order) then
  * the new ones (load, in the process's order), keyed by (start, limit,
- * inode, offset); once the process has ended, one exit event, after which
+ * inode, offset); once the process has ended (or its PID holds another
+ * process: the start time changed), one exit event, after which
  * w->exited is set and polling again gives nothing. The events are valid
  * until the next poll. Returns 0, or -1 with err set when the first read
  * fails (no such process, denied) or memory runs out.

@@ -735,6 +735,14 @@ static int source_maps(struct target *t, int fd, struct errmsg *err)
 			proc_path(t, "maps", path), strerror(errno));
 		return -1;
 	}
+	/* An exec after the open leaves this descriptor on the old, released
+	 * address space: its text ends early, and reads nothing from the
+	 * start now. Says so, for the caller to read the new image. */
+	char first;
+	if (len > 0 && pread(fd, &first, 1, 0) == 0) {
+		free(text);
+		return -4;
+	}
 	int rc = 0;
 	for (size_t pos = 0; pos < len && rc == 0;) {
 		const char *line = text + pos;
@@ -1339,7 +1347,8 @@ static uint64_t now_nanos(void)
 	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
-/* Reads the mappings through t->maps: 0, or as source_query. */
+/* Reads the mappings through t->maps: 0, or as source_query; -4 when the
+ * text ended early (its address space went: an exec, or the end). */
 static int read_maps(struct target *t, struct errmsg *err)
 {
 	/*
@@ -1413,6 +1422,9 @@ static enum read_status open_target(struct target *t, struct proc_stat *born,
 	return READ_OK;
 }
 
+/* How many times one read starts again after the process exec'd under it. */
+enum { EXEC_RETRIES = 8 };
+
 enum read_status snapshot_read(struct snapshot *s, uint64_t pid, const struct read_opts *o,
 			       struct errmsg *err)
 {
@@ -1442,6 +1454,32 @@ enum read_status snapshot_read(struct snapshot *s, uint64_t pid, const struct re
 	struct proc_stat born, now;
 	enum read_status st = open_target(&t, &born, err);
 	int rc = st == READ_OK ? read_maps(&t, err) : 0;
+	/* An address space gone while the same life goes on is an exec: the
+	 * maps descriptor held the old image. Read the new one, a few times
+	 * at most (a process may exec in a loop). */
+	for (int again = 0; (rc == -3 || rc == -4) && again < EXEC_RETRIES && !(born.flags & PF_KTHREAD) &&
+			    read_stat(t.task, &now) == 0 && proc_stat_same_live(&born, &now) &&
+			    !(now.flags & PF_EXITING);
+	     again++) {
+		s->n = 0;
+		s->exe = 0;
+		t.rr.have_prev = 0;
+		t.nbases = 0;
+		if (t.mem >= 0)
+			close(t.mem);
+		t.mem = -1;
+		close(t.maps);
+		t.maps = openat(t.task, "maps", O_RDONLY | O_CLOEXEC);
+		if (t.maps < 0)
+			break;	/* gone, or set-user-ID now: explained below */
+		rc = read_maps(&t, err);
+	}
+	s->start_time = born.start_time;
+	if (rc == -4) {	/* the text ended early: not an exec, so an exit */
+		err_set(err, "pid %llu: process exited while being read", (unsigned long long)pid);
+		st = READ_SKIP;
+		rc = -1;
+	}
 	/* A process that exited while being read leaves a partial list (the
 	 * text just ends): only one still alive, in the same life, counts. */
 	int alive = st == READ_OK && rc != -1 && read_stat(t.task, &now) == 0 &&
