@@ -5,6 +5,7 @@
  * complete. The pieces it drives are in rewrite.c (the rewrite), wire/gz.c and
  * platform.h (the files).
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -145,12 +146,36 @@ done:
 	return rc;
 }
 
+/* Where a string of raw went in the snapshot's arena: raw's address is its key. */
+struct interned {
+	const char *p;
+	uint32_t off;
+};
+
+static uint32_t intern_once(struct snapshot *s, struct interned *memo, size_t mask,
+			    const char *p, size_t len)
+{
+	if (!len)
+		return 0;
+	size_t h = ((size_t)(uintptr_t)p * 0x9E3779B97F4A7C15u) >> 7 & mask;
+	while (memo[h].p && memo[h].p != p)
+		h = (h + 1) & mask;
+	if (!memo[h].p) {
+		uint32_t off = snapshot_intern(s, p, len);
+		if (off == UINT32_MAX)
+			return off;
+		memo[h] = (struct interned){ p, off };
+	}
+	return memo[h].off;
+}
+
 int snapshot_read_saved(const char *path, uint64_t max, struct snapshot *s,
 			struct errmsg *err)
 {
 	struct attach_job j = { .snapshot = path, .max = max ? max : ATTACH_MAX_SIZE };
 	struct buf file = { 0 }, raw = { 0 };
 	struct attach_mapping *table = NULL;
+	struct interned *memo = NULL;
 	size_t n = 0;
 	struct errmsg why;
 	int rc = -1;
@@ -161,13 +186,25 @@ int snapshot_read_saved(const char *path, uint64_t max, struct snapshot *s,
 	if (snapshot_table(&j, s, &file, &raw, &table, &n, &why) < 0)
 		goto bad;
 	if (s->n == 0) {	/* pprof: the table borrows from raw; copy it */
+		/* raw holds each string-table entry once however many mappings
+		 * name it; so does the snapshot: one copy per entry, not per
+		 * mapping (a small file naming one long string a million
+		 * times must not become a million copies). */
+		size_t cap = 16;
+		while (cap < 4 * n)
+			cap *= 2;
+		if (!(memo = calloc(cap, sizeof *memo))) {
+			err_setc(&why, ERR_NO_MEMORY, "out of memory");
+			goto bad;
+		}
 		for (size_t i = 0; i < n; i++) {
 			struct mapping *m = snapshot_add(s);
 			uint32_t f, b;
 			if (!m ||
-			    (f = snapshot_intern(s, table[i].file, table[i].file_len)) == UINT32_MAX ||
-			    (b = snapshot_intern(s, table[i].build_id, table[i].build_id_len)) ==
-				    UINT32_MAX) {
+			    (f = intern_once(s, memo, cap - 1, table[i].file, table[i].file_len)) ==
+				    UINT32_MAX ||
+			    (b = intern_once(s, memo, cap - 1, table[i].build_id,
+					     table[i].build_id_len)) == UINT32_MAX) {
 				err_setc(&why, ERR_NO_MEMORY, "out of memory");
 				goto bad;
 			}
@@ -189,6 +226,7 @@ int snapshot_read_saved(const char *path, uint64_t max, struct snapshot *s,
 bad:
 	err_about(err, path, &why);
 done:
+	free(memo);
 	free(table);
 	buf_free(&file);
 	buf_free(&raw);
