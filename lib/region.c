@@ -109,6 +109,13 @@ static int set_build_id(struct region_reader *rr, struct mapping *m, const struc
 			return id.error ? set_text(s, m, &m->bid_error, id.error, BIDK_NONE) : 0;
 		return set_text(s, m, &m->build_id, id.gnu, BIDK_GNU);
 	}
+	/* A server that may never answer: not the file, not its pages in
+	 * the process, not even its mtime (a stat asks the server too). */
+	if (m->flags & MAPF_UNTRUSTED_FS) {
+		m->build_id = m->file;
+		m->bid_kind = BIDK_PATH;
+		return set_text(s, m, &m->bid_error, MAPF_UNTRUSTED_WHY, BIDK_NONE);
+	}
 	/* auto needs nothing but the kernel's ID; native reads the file for
 	 * its other identities, keeping the kernel's ID should that fail. */
 	if (kernel_id && mode == BID_AUTO) {

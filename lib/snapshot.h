@@ -40,7 +40,13 @@ enum {
 	MAPF_DELETED = 1,	/* the mapped file was unlinked after it was mapped */
 	MAPF_FILE = 2,		/* backed by a file (has device and inode) */
 	MAPF_MAIN = 4,		/* part of the process's main executable */
+	MAPF_UNTRUSTED_FS = 8,	/* on FUSE or a network file system whose server
+				   may never answer: neither the file nor its
+				   pages in the process are read (unless asked) */
 };
+
+/* Why a MAPF_UNTRUSTED_FS mapping's file was not read. */
+#define MAPF_UNTRUSTED_WHY "on a FUSE or network file system, whose server may never answer: not read"
 
 /* What struct mapping.build_id is. */
 enum bid_kind {
@@ -169,6 +175,12 @@ struct read_opts {
 	 */
 	const char *procfs;
 	int jit;		/* read JIT symbols (perf map, jitdump): s->jit */
+	/*
+	 * Read files on FUSE and network file systems for build IDs too. Their
+	 * server may never answer, and the reader then sleeps where no signal
+	 * ends it: off, they give the path alone (docs/security.md).
+	 */
+	int read_fuse;
 };
 
 /* How a snapshot failed; main.c turns every one into exit status 1. */

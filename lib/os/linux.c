@@ -109,7 +109,28 @@ struct target {
 	int bases_all;		/* bases holds every one of the process, not only those read */
 	struct region_reader rr;	/* the shared part: records and build IDs */
 	struct gotz *zone;	/* Go's Local when there is no cache */
+	struct mount_dev *mounts;	/* its mount namespace's devices, read once */
+	size_t nmounts;
+	int mounts_read;	/* 1 read (or tried): mounts is what there is */
 };
+
+/*
+ * fstatat that never asks a file system's server (AT_STATX_DONT_SYNC: FUSE
+ * and NFS answer from what they have): for the target's root and exe,
+ * which may sit on a server that never answers. Fills dev, ino and mode.
+ */
+static int stat_nosync(int dir, const char *name, struct stat *st)
+{
+	struct statx x;
+	if (statx(dir, name, (*name ? 0 : AT_EMPTY_PATH) | AT_STATX_DONT_SYNC,
+		  STATX_TYPE | STATX_INO, &x) < 0)
+		return -1;
+	memset(st, 0, sizeof *st);
+	st->st_dev = makedev(x.stx_dev_major, x.stx_dev_minor);
+	st->st_ino = x.stx_ino;
+	st->st_mode = x.stx_mode;
+	return 0;
+}
 
 /*
  * PROCFS/PID/NAME (NAME "": the process's directory) in out[PROC_PATH]:
@@ -322,6 +343,11 @@ static int open_mapped(struct target *t, const struct mapping *m, struct stat *s
 {
 	*why = NULL;
 	*impostor = 0;
+	if (m->flags & MAPF_UNTRUSTED_FS) {
+		*why = MAPF_UNTRUSTED_WHY;
+		errno = EAGAIN;
+		return -1;
+	}
 	if (!(m->flags & MAPF_DELETED)) {
 		int fd = open_as_mapped(t, snapshot_str(t->s, m->file), m, st, impostor);
 		if (fd >= 0)
@@ -625,12 +651,13 @@ static void target_reopen(struct target *t, const struct snapshot *s)
 	    !(ps.flags & PF_KTHREAD))
 		live_thread(t);
 	t->root = t->task >= 0 ? openat(t->task, "root", O_PATH | O_DIRECTORY | O_CLOEXEC) : -1;
-	t->same_root = t->root >= 0 && fstat(t->root, &a) == 0 && stat("/", &b) == 0 &&
+	t->same_root = t->root >= 0 && stat_nosync(t->root, "", &a) == 0 && stat("/", &b) == 0 &&
 		       a.st_dev == b.st_dev && a.st_ino == b.st_ino;
 }
 
 static void target_close(struct target *t)
 {
+	free(t->mounts);
 	if (t->mem >= 0)
 		close(t->mem);
 	if (t->root >= 0)
@@ -666,6 +693,8 @@ int snapshot_open_mapped(const struct snapshot *s, const struct mapping *m, uint
 }
 
 /* One line of the maps text or one answer of the ioctl, as a region. */
+static int file_untrusted(struct target *t, uint32_t major, uint32_t minor);
+
 static int add_record(struct target *t, const struct maps_line *ml, int escaped,
 		      const char *kernel_id)
 {
@@ -677,7 +706,9 @@ static int add_record(struct target *t, const struct maps_line *ml, int escaped,
 		.dev_major = ml->dev_major,
 		.dev_minor = ml->dev_minor,
 		.prot = ml->prot,
-		.flags = ml->inode ? MAPF_FILE : 0,
+		.flags = !ml->inode ? 0
+			 : file_untrusted(t, ml->dev_major, ml->dev_minor) ? MAPF_FILE | MAPF_UNTRUSTED_FS
+									    : MAPF_FILE,
 		.name = ml->name,
 		.name_len = ml->name_len,
 		.name_escaped = escaped,
@@ -720,6 +751,33 @@ static int read_all(int fd, char **out, size_t *outlen)
 	*out = p;
 	*outlen = len;
 	return 0;
+}
+
+/*
+ * Is the file on device major:minor served by a server that may never
+ * answer (mount_dev_untrusted)? Decided from the process's mountinfo, read
+ * once per snapshot and never from the file system itself (its statfs
+ * would ask the server too). False when the caller asked to read them.
+ */
+static int file_untrusted(struct target *t, uint32_t major, uint32_t minor)
+{
+	if (t->o && t->o->read_fuse)
+		return 0;
+	if (!t->mounts_read) {
+		t->mounts_read = 1;
+		int fd = openat(t->task, "mountinfo", O_RDONLY | O_CLOEXEC);
+		char *text;
+		size_t len;
+		if (fd >= 0 && read_all(fd, &text, &len) == 0) {
+			size_t n = mountinfo_devices(text, len, NULL, 0);
+			if ((t->mounts = malloc((n ? n : 1) * sizeof *t->mounts)))
+				t->nmounts = mountinfo_devices(text, len, t->mounts, n);
+			free(text);
+		}
+		if (fd >= 0)
+			close(fd);
+	}
+	return mount_dev_untrusted(t->mounts, t->nmounts, major, minor);
 }
 
 static int source_maps(struct target *t, int fd, struct errmsg *err)
@@ -874,8 +932,16 @@ static int source_query(struct target *t, int fd, struct errmsg *err)
 	 * before: records come without the ID, and a record of another file
 	 * is asked for again, at its start, with it.
 	 */
-	int lazy_id = want_id && t->o->set == MAPPINGS_ALL;
-	int ask_id = want_id && !lazy_id;
+	/*
+	 * The kernel reads the note from the file's pages, and a page of a
+	 * file whose server stalls (FUSE) never comes: the ioctl would sleep
+	 * for good. So every record comes first without the ID, and a new
+	 * file is asked for again, at its start, with it, once its device is
+	 * known to be safe to read (file_untrusted). Consecutive records of
+	 * one file (most, with every mapping asked for) share that one ask.
+	 */
+	int lazy_id = want_id;
+	int ask_id = 0;
 	struct {
 		int valid;
 		uint32_t major, minor;
@@ -958,9 +1024,18 @@ static int source_query(struct target *t, int fd, struct errmsg *err)
 		if (lazy_id && !ask_id && q.inode != 0) {
 			if (!(last.valid && last.inode == q.inode && last.major == q.dev_major &&
 			      last.minor == q.dev_minor)) {
-				ask_id = 1;	/* another file: again, with its ID */
-				addr = q.vma_start;
-				continue;
+				if (file_untrusted(t, q.dev_major, q.dev_minor)) {
+					/* not read: its records go without the kernel's ID */
+					last.valid = 1;
+					last.major = q.dev_major;
+					last.minor = q.dev_minor;
+					last.inode = q.inode;
+					last.has_id = 0;
+				} else {
+					ask_id = 1;	/* another file: again, with its ID */
+					addr = q.vma_start;
+					continue;
+				}
 			}
 			kid = last.has_id ? hex : NULL;
 		} else if (ask_id) {
@@ -1089,7 +1164,7 @@ static int mark_main(struct target *t)
 {
 	char link[PATH_MAX];
 	struct stat st;
-	int have_st = fstatat(t->task, "exe", &st, 0) == 0;
+	int have_st = stat_nosync(t->task, "exe", &st) == 0;
 	ssize_t n = readlinkat(t->task, "exe", link, sizeof link - 1);
 	link[n > 0 ? n : 0] = '\0';
 
@@ -1417,7 +1492,7 @@ static enum read_status open_target(struct target *t, struct proc_stat *born,
 	}
 	t->root = openat(t->task, "root", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	struct stat a, b;
-	t->same_root = t->root >= 0 && fstat(t->root, &a) == 0 && stat("/", &b) == 0 &&
+	t->same_root = t->root >= 0 && stat_nosync(t->root, "", &a) == 0 && stat("/", &b) == 0 &&
 		       a.st_dev == b.st_dev && a.st_ino == b.st_ino;
 	return READ_OK;
 }
@@ -1510,6 +1585,7 @@ enum read_status snapshot_read(struct snapshot *s, uint64_t pid, const struct re
 		close(t.proc);
 	free(t.scratch);
 	free(t.bases);
+	free(t.mounts);
 	gotz_free(t.zone);
 	return st;
 }

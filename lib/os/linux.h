@@ -66,4 +66,25 @@ uint64_t status_ns_pid(const char *text, size_t len);
  * digits or overflow. */
 int proc_parse_dec(const char **p, const char *end, uint64_t *out);
 
+/* A device in /proc/PID/mountinfo, and whether its file system's server
+ * may stall a reader (FUSE, network file systems). */
+struct mount_dev {
+	uint32_t major, minor;
+	int untrusted;
+};
+
+/*
+ * The devices the text of a mountinfo file names, into out (up to cap);
+ * returns how many there are, which may exceed cap (then call again with
+ * room for all).
+ */
+size_t mountinfo_devices(const char *text, size_t len, struct mount_dev *out, size_t cap);
+
+/*
+ * Is a file on device major:minor on a file system whose server may never
+ * answer, as d (n devices of the process's mounts) says? A device no mount
+ * lists is untrusted when anonymous (major 0): a detached mount's.
+ */
+int mount_dev_untrusted(const struct mount_dev *d, size_t n, uint32_t major, uint32_t minor);
+
 #endif

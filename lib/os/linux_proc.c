@@ -178,3 +178,71 @@ uint64_t status_ns_pid(const char *text, size_t len)
 	return last;
 }
 
+
+/*
+ * File systems whose contents come from a server that may never answer:
+ * FUSE (any fuse.* subtype, fuseblk; virtiofs speaks its protocol), and
+ * the network ones, where a hard mount waits for its server forever.
+ * A reader of their pages sleeps uninterruptibly (docs/security.md).
+ */
+static int fstype_untrusted(const char *t, size_t n)
+{
+	static const char *const exact[] = { "virtiofs", "9p", "nfs", "nfs4", "cifs", "smb3",
+					     "smbfs", "ceph", "afs", "coda", "orangefs" };
+	if (n >= 4 && memcmp(t, "fuse", 4) == 0)
+		return 1;
+	for (size_t i = 0; i < sizeof exact / sizeof exact[0]; i++)
+		if (strlen(exact[i]) == n && memcmp(t, exact[i], n) == 0)
+			return 1;
+	return 0;
+}
+
+size_t mountinfo_devices(const char *text, size_t len, struct mount_dev *out, size_t cap)
+{
+	size_t n = 0;
+	for (size_t pos = 0; pos < len;) {
+		const char *line = text + pos, *end = memchr(line, '\n', len - pos);
+		if (!end)
+			end = text + len;
+		pos = (size_t)(end - text) + 1;
+		/* ID PARENT MAJOR:MINOR ROOT MOUNTPOINT OPTIONS [TAGS...] - FSTYPE ... */
+		const char *p = line;
+		uint64_t major, minor;
+		for (int field = 0; field < 2; field++) {
+			while (p < end && *p != ' ')
+				p++;
+			if (p < end)
+				p++;
+		}
+		if (proc_parse_dec(&p, end, &major) < 0 || p == end || *p++ != ':' ||
+		    proc_parse_dec(&p, end, &minor) < 0 || major > UINT32_MAX || minor > UINT32_MAX)
+			continue;
+		const char *dash = NULL;
+		for (const char *q = p; q + 3 <= end; q++)
+			if (q[0] == ' ' && q[1] == '-' && q[2] == ' ') {
+				dash = q + 3;
+				break;
+			}
+		if (!dash)
+			continue;
+		const char *te = memchr(dash, ' ', (size_t)(end - dash));
+		if (!te)
+			te = end;
+		if (n < cap)
+			out[n] = (struct mount_dev){ (uint32_t)major, (uint32_t)minor,
+						     fstype_untrusted(dash, (size_t)(te - dash)) };
+		n++;
+	}
+	return n;
+}
+
+int mount_dev_untrusted(const struct mount_dev *d, size_t n, uint32_t major, uint32_t minor)
+{
+	for (size_t i = 0; i < n; i++)
+		if (d[i].major == major && d[i].minor == minor)
+			return d[i].untrusted;
+	/* A device no mount of the process lists: a mount detached since the
+	 * file was mapped (a lazy unmount) can be anything. Block devices
+	 * are disks; an anonymous one (major 0) is a file system's own. */
+	return major == 0;
+}

@@ -37,6 +37,13 @@ def wait_for(what, check, seconds=10):
     raise AssertionError(f"timed out after {seconds}s waiting for {what}")
 
 
+def user_ids():
+    import pwd
+    unprivileged_prefix()  # makes the user, or skips
+    pw = pwd.getpwnam("modmap-test")
+    return pw.pw_uid, pw.pw_gid
+
+
 @pytest.fixture
 def open_dir():
     """A directory under /tmp that an ordinary user may read (pytest's own
@@ -49,29 +56,25 @@ def open_dir():
     shutil.rmtree(d, ignore_errors=True)
 
 
-def user_ids():
-    import pwd
-    unprivileged_prefix()  # makes the user, or skips
-    pw = pwd.getpwnam("modmap-test")
-    return pw.pw_uid, pw.pw_gid
-
-
 # ---- defect 8: a stalled FUSE file -------------------------------------------
 
 @pytest.fixture
-def stalled(tmp_path):
+def stalled(open_dir):
     """A FUSE server (root, in a private mount namespace) whose reads never
     return, and an ordinary user's process mapping its lib.so executable.
     Yields (server, target pid). Killing the server aborts the connection,
     which frees any reader stuck in it, and the namespace takes the mount."""
     need("fuse", "mount_ns")
     uid, gid = user_ids()
-    mnt = tmp_path / "mnt"
+    mnt = open_dir / "mnt"
     mnt.mkdir()
     server = subprocess.Popen(
         ["unshare", "-m", "--propagation", "private", str(FIXTURES / "fusestall"), str(mnt),
          str(uid), str(gid)], stdout=subprocess.PIPE, start_new_session=True)
     try:
+        import select
+        ready, _, _ = select.select([server.stdout], [], [], 30)
+        assert ready, "fusestall never said ready"
         line = server.stdout.readline().decode()
         assert line.startswith("ready "), f"fusestall: {line!r}"
         pid = int(line.split()[1])
