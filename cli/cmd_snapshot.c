@@ -52,6 +52,12 @@ static const char usage_text[] =
 	"      --jit            also the symbols of JIT-compiled code, from the\n"
 	"                       runtime's perf map and jitdump (docs/jit.md);\n"
 	"                       the regions holding them are mappings named [jit]\n"
+	"      --read-fuse      also read files on FUSE and network file systems\n"
+	"                       for build IDs (their server may never answer:\n"
+	"                       each read runs in a child, bounded by --timeout)\n"
+	"      --timeout DURATION  with --read-fuse, the most one process's reads\n"
+	"                       of such files may take; then it is named on\n"
+	"                       stderr and skipped       (default 5s)\n"
 	"  -h, --help           this text\n"
 	"  -V, --version        the version\n"
 	"\n"
@@ -133,6 +139,10 @@ static void parse_args(int argc, char **argv, struct options *o)
 			o->read.procfs = v;
 		} else if (cli_opt(NULL, argc, argv, &i, "jit", 0, NULL)) {
 			o->read.jit = 1;
+		} else if (cli_opt(NULL, argc, argv, &i, "read-fuse", 0, NULL)) {
+			o->read.read_fuse = 1;
+		} else if (cli_opt(NULL, argc, argv, &i, "timeout", 0, &v)) {
+			o->read.timeout_ms = cli_parse_duration(NULL, v);
 		} else if (cli_opt(NULL, argc, argv, &i, "version", 'V', NULL)) {
 			puts("modmap " MODMAP_VERSION);
 			exit(0);

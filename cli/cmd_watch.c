@@ -21,6 +21,7 @@
 static const char usage_text[] =
 	"usage: modmap watch --pid PID [--interval DURATION] [--mappings SET]\n"
 	"                    [--build-id MODE] [--source SRC] [--procfs DIR]\n"
+	"                    [--read-fuse] [--timeout DURATION]\n"
 	"\n"
 	"Follows one process: writes JSON Lines to standard output, first its\n"
 	"current mappings as \"load\" events, then a \"load\" or \"unload\" line\n"
@@ -35,6 +36,10 @@ static const char usage_text[] =
 	"      --source SRC        auto, query (PROCMAP_QUERY), maps (default auto)\n"
 	"      --procfs DIR        read the process through the proc filesystem\n"
 	"                          at DIR (PID of that namespace) (default /proc)\n"
+	"      --read-fuse         also read files on FUSE and network file\n"
+	"                          systems for build IDs, in a child process\n"
+	"      --timeout DURATION  with --read-fuse, the most one poll's reads of\n"
+	"                          such files may take (default 5s)\n"
 	"  -h, --help              this text\n"
 	"\n"
 	"Each line: {\"event\": \"load\"|\"unload\", \"time\": ..., \"pid\": ...,\n"
@@ -92,6 +97,10 @@ int cmd_watch(int argc, char **argv)
 			ro.source = (enum source)k;
 		} else if (cli_opt("watch", argc, argv, &i, "procfs", 0, &v)) {
 			ro.procfs = v;
+		} else if (cli_opt("watch", argc, argv, &i, "read-fuse", 0, NULL)) {
+			ro.read_fuse = 1;
+		} else if (cli_opt("watch", argc, argv, &i, "timeout", 0, &v)) {
+			ro.timeout_ms = cli_parse_duration("watch", v);
 		} else {
 			usage_error("watch", "unknown argument '%s'", argv[i]);
 		}

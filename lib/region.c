@@ -112,6 +112,19 @@ static int set_build_id(struct region_reader *rr, struct mapping *m, const struc
 	/* A server that may never answer: not the file, not its pages in
 	 * the process, not even its mtime (a stat asks the server too). */
 	if (m->flags & MAPF_UNTRUSTED_FS) {
+		struct identity id;
+		/* the kernel read it already (the device was not known then) */
+		if (kernel_id && mode != BID_MTIME)
+			return set_text(s, m, &m->build_id, kernel_id, BIDK_GNU);
+		if (mode != BID_MTIME && ops->untrusted_identity &&
+		    ops->untrusted_identity(rr->be, m, &id) == 0) {
+			/* its contents, read where a stall costs only time */
+			int kind = identity_apply(s, m, mode, &id);
+			if (kind < 0)
+				return -1;
+			if (kind != BIDK_PATH_MTIME)
+				return 0;
+		}
 		m->build_id = m->file;
 		m->bid_kind = BIDK_PATH;
 		return set_text(s, m, &m->bid_error, MAPF_UNTRUSTED_WHY, BIDK_NONE);

@@ -79,6 +79,14 @@ struct backend_ops {
 	 * may be NULL. 0, or -1 with id->error set.
 	 */
 	int (*memory_identity)(void *be, const struct mapping *m, struct identity *id);
+	/*
+	 * The identity of a MAPF_UNTRUSTED_FS mapping's file, read where a
+	 * read that never returns costs nothing but time (a child process on
+	 * Linux), when the caller asked for such files to be read; may be
+	 * NULL. 0, or -1: not asked, failed or out of time (the backend
+	 * remembers which).
+	 */
+	int (*untrusted_identity)(void *be, const struct mapping *m, struct identity *id);
 	/* The modes in which a file is opened: 1 << BID_AUTO, ... */
 	unsigned open_modes;
 };

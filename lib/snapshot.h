@@ -181,6 +181,13 @@ struct read_opts {
 	 * ends it: off, they give the path alone (docs/security.md).
 	 */
 	int read_fuse;
+	/*
+	 * With read_fuse: how long one process's reads of such files may take,
+	 * in milliseconds (0: 5000). Each runs in a child process that is left
+	 * behind when it does not answer in time; the process then fails,
+	 * naming the file.
+	 */
+	uint64_t timeout_ms;
 };
 
 /* How a snapshot failed; main.c turns every one into exit status 1. */

@@ -16,6 +16,8 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <linux/openat2.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +28,7 @@
 #include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -33,6 +36,7 @@
 #include "cgroup.h"
 #include "jit.h"
 #include "elfphdr.h"
+#include "escape.h"
 #include "os/linux.h"
 #include "region.h"
 #include "snapshot.h"
@@ -112,6 +116,8 @@ struct target {
 	struct mount_dev *mounts;	/* its mount namespace's devices, read once */
 	size_t nmounts;
 	int mounts_read;	/* 1 read (or tried): mounts is what there is */
+	uint64_t deadline;	/* CLOCK_MONOTONIC ns: untrusted reads end by then */
+	uint32_t timed_out;	/* the file whose read ran out of time; 0 none */
 };
 
 /*
@@ -610,7 +616,90 @@ static int be_special_identity(void *be, const struct mapping *m, struct identit
 	return vdso_identity(t, m, id);
 }
 
+static uint64_t monotonic_nanos(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/*
+ * Reads the identity of an untrusted file (MAPF_UNTRUSTED_FS) in a
+ * grandchild, which a stalled server can hold forever without holding this
+ * process: its reader sleeps where no signal ends it, so no thread could
+ * be abandoned (a process cannot exit while one is stuck). The child in
+ * between exits at once, so the grandchild is never this process's zombie;
+ * it is sent SIGKILL when out of time, and dies once the read returns.
+ */
+static int be_untrusted_identity(void *be, const struct mapping *m, struct identity *id)
+{
+	struct target *t = be;
+	memset(id, 0, sizeof *id);
+	if (!t->o || !t->o->read_fuse || t->timed_out)
+		return -1;
+	uint64_t now = monotonic_nanos();
+	if (!t->deadline)
+		t->deadline = now + (t->o->timeout_ms ? t->o->timeout_ms : 5000) * 1000000u;
+	if (now >= t->deadline) {
+		t->timed_out = m->file;
+		return -1;
+	}
+	int p[2];
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return -1;
+	pid_t c = fork();
+	if (c == 0) {
+		pid_t g = fork();
+		if (g != 0) {
+			int32_t gp = (int32_t)g;
+			_exit(write(p[1], &gp, sizeof gp) == (ssize_t)sizeof gp ? 0 : 1);
+		}
+		struct mapping copy = *m;
+		struct region_file f;
+		const char *why = NULL;
+		int impostor;
+		struct identity r;
+		memset(&r, 0, sizeof r);
+		copy.flags &= ~(uint32_t)MAPF_UNTRUSTED_FS;
+		if (be_open_file(t, &copy, &f, &why, &impostor) == 0) {
+			be_read_identity(t, &f, &r);
+			be_close_file(t, &f);
+		} else {
+			r.error = why ? why : "cannot open the file";
+		}
+		/* r.error is static text: the same address in the parent */
+		_exit(write(p[1], &r, sizeof r) == (ssize_t)sizeof r ? 0 : 1);
+	}
+	close(p[1]);
+	int32_t g = 0;
+	int got = 0;
+	if (c > 0) {
+		waitpid(c, NULL, 0);
+		got = read(p[0], &g, sizeof g) == (ssize_t)sizeof g && g > 0;
+	}
+	int rc = -1;
+	while (got) {
+		now = monotonic_nanos();
+		int ms = now >= t->deadline ? 0 : (int)((t->deadline - now + 999999) / 1000000);
+		struct pollfd pf = { .fd = p[0], .events = POLLIN };
+		int r = poll(&pf, 1, ms);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r > 0 && read(p[0], id, sizeof *id) == (ssize_t)sizeof *id) {
+			rc = id->gnu[0] || id->go[0] ? 0 : -1;
+			waitpid(g, NULL, WNOHANG);
+		} else if (r == 0) {
+			t->timed_out = m->file;
+			kill(g, SIGKILL);
+		}
+		break;
+	}
+	close(p[0]);
+	return rc;
+}
+
 static const struct backend_ops linux_ops = {
+	.untrusted_identity = be_untrusted_identity,
 	.set_name = set_name,
 	.open_file = be_open_file,
 	.read_identity = be_read_identity,
@@ -694,6 +783,7 @@ int snapshot_open_mapped(const struct snapshot *s, const struct mapping *m, uint
 
 /* One line of the maps text or one answer of the ioctl, as a region. */
 static int file_untrusted(struct target *t, uint32_t major, uint32_t minor);
+static int untrusted_mounts(struct target *t);
 
 static int add_record(struct target *t, const struct maps_line *ml, int escaped,
 		      const char *kernel_id)
@@ -757,12 +847,10 @@ static int read_all(int fd, char **out, size_t *outlen)
  * Is the file on device major:minor served by a server that may never
  * answer (mount_dev_untrusted)? Decided from the process's mountinfo, read
  * once per snapshot and never from the file system itself (its statfs
- * would ask the server too). False when the caller asked to read them.
+ * would ask the server too).
  */
-static int file_untrusted(struct target *t, uint32_t major, uint32_t minor)
+static void read_mounts(struct target *t)
 {
-	if (t->o && t->o->read_fuse)
-		return 0;
 	if (!t->mounts_read) {
 		t->mounts_read = 1;
 		int fd = openat(t->task, "mountinfo", O_RDONLY | O_CLOEXEC);
@@ -777,7 +865,34 @@ static int file_untrusted(struct target *t, uint32_t major, uint32_t minor)
 		if (fd >= 0)
 			close(fd);
 	}
+}
+
+static int file_untrusted(struct target *t, uint32_t major, uint32_t minor)
+{
+	read_mounts(t);
 	return mount_dev_untrusted(t->mounts, t->nmounts, major, minor);
+}
+
+/*
+ * Might a file of the process be on a server that never answers? Its
+ * mounts list one, or a FUSE connection lives on the host (fusectl, where
+ * mounted, lists those detached by a lazy unmount too, which no mountinfo
+ * shows).
+ */
+static int untrusted_mounts(struct target *t)
+{
+	read_mounts(t);
+	for (size_t i = 0; i < t->nmounts; i++)
+		if (t->mounts[i].untrusted)
+			return 1;
+	DIR *d = opendir("/sys/fs/fuse/connections");
+	int any = 0;
+	struct dirent *e;
+	while (d && !any && (e = readdir(d)))
+		any = e->d_name[0] != '.';
+	if (d)
+		closedir(d);
+	return any;
 }
 
 static int source_maps(struct target *t, int fd, struct errmsg *err)
@@ -935,13 +1050,15 @@ static int source_query(struct target *t, int fd, struct errmsg *err)
 	/*
 	 * The kernel reads the note from the file's pages, and a page of a
 	 * file whose server stalls (FUSE) never comes: the ioctl would sleep
-	 * for good. So every record comes first without the ID, and a new
-	 * file is asked for again, at its start, with it, once its device is
-	 * known to be safe to read (file_untrusted). Consecutive records of
-	 * one file (most, with every mapping asked for) share that one ask.
+	 * for good. Where the process has such file systems mounted (or the
+	 * host any FUSE connection), every record comes first without the ID,
+	 * and a new file is asked for again, at its start, with it, once its
+	 * device is known to be safe to read (file_untrusted). Consecutive
+	 * records of one file (most, with every mapping asked for) share that
+	 * one ask. Elsewhere each record comes with its ID in one ioctl.
 	 */
-	int lazy_id = want_id;
-	int ask_id = 0;
+	int lazy_id = want_id && (t->o->set == MAPPINGS_ALL || untrusted_mounts(t));
+	int ask_id = want_id && !lazy_id;
 	struct {
 		int valid;
 		uint32_t major, minor;
@@ -1550,6 +1667,19 @@ enum read_status snapshot_read(struct snapshot *s, uint64_t pid, const struct re
 		rc = read_maps(&t, err);
 	}
 	s->start_time = born.start_time;
+	if (st == READ_OK && t.timed_out) {
+		struct buf line = { 0 };
+		const char *f = snapshot_str(s, t.timed_out);
+		buf_printf(&line, "pid %llu: timed out after %llu ms reading ", (unsigned long long)pid,
+			   (unsigned long long)(o->timeout_ms ? o->timeout_ms : 5000));
+		escape_put(&line, f, strlen(f), 0);
+		buf_puts(&line, " (its file system's server does not answer)");
+		buf_putc(&line, '\0');
+		err_set(err, "%s", line.oom ? "timed out" : (const char *)line.p);
+		buf_free(&line);
+		st = READ_FAILED;
+		rc = -1;
+	}
 	if (rc == -4) {	/* the text ended early: not an exec, so an exit */
 		err_set(err, "pid %llu: process exited while being read", (unsigned long long)pid);
 		st = READ_SKIP;
