@@ -80,6 +80,22 @@ $(BUILD)/modmap: $(CLI_OBJS) $(STATIC_LIB)
 
 -include $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d)
 
+# ---- ABI (docs/library.md, "The ABI") -------------------------------------
+# abi-check: the built library against the committed baseline, public
+# types only; additions (new functions, fields appended to the structs that
+# travel with their size: abi/libmodmap.abignore) pass, anything else that
+# keeps the soname fails. abi-baseline rewrites the baseline after an
+# intended addition. ABI_LIB and ABI_HEADERS name another build to check.
+ABI_LIB ?= $(SHARED_LIB)
+ABI_HEADERS ?= include
+abi-check: $(ABI_LIB)
+	abidiff --no-added-syms --suppressions abi/libmodmap.abignore \
+	  --headers-dir2 $(ABI_HEADERS) abi/libmodmap.abi $(ABI_LIB)
+
+abi-baseline: $(SHARED_LIB)
+	abidw --no-comp-dir-path --no-corpus-path --headers-dir include \
+	  --out-file abi/libmodmap.abi $(SHARED_LIB)
+
 # ---- install -------------------------------------------------------------
 PREFIX ?= /usr/local
 DESTDIR ?=
@@ -482,5 +498,10 @@ bench: all $(FIXTURES) $(BENCH_BINS)
 clean:
 	rm -rf $(BUILD)
 
+# `make -s print-VAR` prints a variable, for the tests that rebuild part of
+# the library (tests/e2e/test_abi.py).
+print-%:
+	@echo '$($*)'
+
 .PHONY: all windows unit e2e check mutate fixtures win-fixtures clean fuzz fuzz-smoke bench \
-	install uninstall FORCE sanitize valgrind lint
+	install uninstall FORCE sanitize valgrind lint abi-check abi-baseline
