@@ -28,7 +28,13 @@ endif
 
 # The layout: include/ the public header, lib/ the library (one backend
 # file per OS), cli/ the command. docs/library.md says what is exported.
-VERSION := $(shell sed -n 's/^\#define MODMAP_VERSION_STRING "\(.*\)"/\1/p' include/modmap.h)
+# The version: set here, and only here. The Makefile writes it into
+# modmap.pc; the files that must carry it literally (the public header's
+# MODMAP_VERSION_STRING, which --version prints, both man pages' footers and
+# debian/changelog) are checked against it by `make version-check`, which
+# the build, install and deb run first (tests/e2e/test_version.py checks the
+# built and installed results).
+VERSION := 0.2.0
 SOVERSION := 0
 LIB_COMMON := $(filter-out lib/procmaps.c lib/toolhelp.c,$(sort $(wildcard lib/*.c)))
 LIB_SRCS := $(LIB_COMMON) lib/procmaps.c
@@ -43,7 +49,18 @@ SHARED_LIB := $(BUILD)/libmodmap.so.$(SOVERSION)
 # only what include/modmap.h marks MODMAP_API is exported.
 LIB_CFLAGS := -fPIC -fvisibility=hidden
 
-all: $(BUILD)/modmap $(STATIC_LIB) $(SHARED_LIB)
+all: version-check $(BUILD)/modmap $(STATIC_LIB) $(SHARED_LIB)
+
+# Each file that carries the version literally, and what it says.
+VERSION_SAYS = \
+	include/modmap.h:$(shell sed -n 's/^\#define MODMAP_VERSION_STRING "\(.*\)"/\1/p' include/modmap.h) \
+	docs/modmap.1:$(shell sed -n '1s/^\.TH .* "modmap \([^"]*\)".*/\1/p' docs/modmap.1) \
+	docs/libmodmap.3:$(shell sed -n '1s/^\.TH .* "modmap \([^"]*\)".*/\1/p' docs/libmodmap.3) \
+	debian/changelog:$(shell sed -n '1s/^modmap (\([^)-]*\).*/\1/p' debian/changelog 2>/dev/null)
+version-check:
+	@bad=0; for f in $(VERSION_SAYS); do [ "$${f#*:}" = '$(VERSION)' ] && continue; \
+	  echo "$${f%%:*} says version '$${f#*:}', the Makefile's VERSION is $(VERSION)" >&2; bad=1; done; \
+	  exit $$bad
 
 # Objects record the flags they were built with: a change of CC, CFLAGS or
 # CPPFLAGS rewrites this file, and every object depending on it rebuilds.
@@ -87,7 +104,7 @@ PC_LIBDIR = $(patsubst $(PREFIX)%,$${prefix}%,$(LIBDIR))
 PC_INCLUDEDIR = $(patsubst $(PREFIX)%,$${prefix}%,$(INCLUDEDIR))
 PC_REQUIRES := zlib$(if $(filter -DHAVE_CBOR,$(CPPFLAGS)), libcbor)
 
-install: all
+install: version-check all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR) \
 	  $(DESTDIR)$(PKGCONFIGDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man3
 	install -m 755 $(BUILD)/modmap $(DESTDIR)$(BINDIR)/modmap
@@ -475,4 +492,4 @@ clean:
 	rm -rf $(BUILD)
 
 .PHONY: all windows unit e2e check mutate fixtures win-fixtures clean fuzz fuzz-smoke bench \
-	install uninstall FORCE sanitize valgrind lint
+	install uninstall version-check FORCE sanitize valgrind lint
