@@ -124,6 +124,25 @@ uninstall:
 	  $(DESTDIR)$(INCLUDEDIR)/modmap.h $(DESTDIR)$(PKGCONFIGDIR)/modmap.pc \
 	  $(DESTDIR)$(MANDIR)/man1/modmap.1 $(DESTDIR)$(MANDIR)/man3/libmodmap.3
 
+# ---- Debian packages (docs/packaging.md) ----------------------------------
+# modmap, libmodmap0 and libmodmap-dev for this machine's architecture, into
+# build/deb/, built by dpkg-buildpackage from a copy of the tracked files
+# (its clean step would otherwise remove this build/); lintian then checks
+# them: no error allowed, the warnings docs/packaging.md explains.
+DEB_DIR := $(BUILD)/deb
+DEB_SRC := $(DEB_DIR)/modmap-$(VERSION)
+deb: version-check
+	rm -rf $(DEB_DIR)
+	mkdir -p $(DEB_SRC)
+	if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then \
+	  git ls-files -z | tar --null -T - -cf - | tar -xf - -C $(DEB_SRC); \
+	else tar --exclude=./build --exclude=./$(BUILD) --exclude=./.git -cf - . | tar -xf - -C $(DEB_SRC); fi
+	# The package's build is its own: none of this make's variables (BUILD=
+	# among them, which its clean step would remove) reach it.
+	cd $(DEB_SRC) && env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u MAKEOVERRIDES \
+	  dpkg-buildpackage -us -uc -b
+	lintian --fail-on error $(DEB_DIR)/*.changes
+
 $(BUILD)/tests:
 	mkdir -p $@
 
@@ -454,7 +473,7 @@ sanitize: $(E2E_DEPS)
 	$(SAN_ENV) $(MAKE) --no-print-directory BUILD=$(ASAN_BUILD) CFLAGS='$(SAN_CFLAGS)' unit
 	$(call pytest,$(SAN_ENV) MODMAP=$(abspath $(ASAN_BUILD)/modmap) MODMAP_TEST_SANITIZED=1 \
 	  MODMAP_TEST_EXPECT_MISSING=uninstrumented$${MODMAP_TEST_EXPECT_MISSING:+$(comma)$$MODMAP_TEST_EXPECT_MISSING},-q \
-	  --ignore=tests/e2e/test_windows.py tests/e2e)
+	  --ignore=tests/e2e/test_windows.py --ignore=tests/e2e/test_packages.py tests/e2e)
 
 # memcheck over every unit test: any error or leak fails.
 VALGRIND := valgrind -q --error-exitcode=99 --leak-check=full \
@@ -492,4 +511,4 @@ clean:
 	rm -rf $(BUILD)
 
 .PHONY: all windows unit e2e check mutate fixtures win-fixtures clean fuzz fuzz-smoke bench \
-	install uninstall version-check FORCE sanitize valgrind lint
+	install uninstall version-check deb FORCE sanitize valgrind lint
