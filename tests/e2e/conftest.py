@@ -199,6 +199,7 @@ REQUIREMENTS = {
     "go": (lambda: shutil.which("go") is not None, "needs Go (go on PATH)"),
     "abigail": (lambda: shutil.which("abidiff") is not None and shutil.which("abidw") is not None,
                 "needs libabigail's abidiff and abidw (Debian: abigail-tools)"),
+    "mandoc": (lambda: shutil.which("mandoc") is not None, "needs mandoc (Debian: mandoc)"),
     "uninstrumented": (lambda: not SANITIZED,
                        "measures memory: needs a modmap without sanitizers "
                        "(MODMAP_TEST_SANITIZED=1 says it has them)"),
