@@ -3,6 +3,7 @@
  * types: the only file that sees both, and the only one whose functions
  * the shared library exports. It converts; it decides nothing.
  */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -451,4 +452,85 @@ void modmap_watch_free(struct modmap_watch *mw)
 const char *modmap_version(void)
 {
 	return MODMAP_VERSION_STRING;
+}
+
+/* ---- 0.2.0's entry points ----------------------------------------------
+ * Programs built against 0.2.0's header call these names, with 0.2.0's
+ * struct sizes and attach's positional form; they stay exported (the
+ * soname did not change) and forward to the sized calls. The header no
+ * longer declares them: its macros of the same names call the *_sz ones.
+ */
+#define V020_OPTIONS_SIZE offsetof(struct modmap_options, jit)
+#define V020_MAPPING_SIZE (offsetof(struct modmap_mapping, dev_minor) + sizeof(uint32_t))
+#define V020_LOOKUP_SIZE (offsetof(struct modmap_lookup, rva) + sizeof(uint64_t))
+#define V020_COLLECT_STATS_SIZE (offsetof(struct modmap_collect_stats, skipped) + sizeof(uint64_t))
+#define V020_EVENT_SIZE (offsetof(struct modmap_event, mapping) + V020_MAPPING_SIZE)
+#define V020_ATTACH_STATS_SIZE (offsetof(struct modmap_attach_stats, kept_locations) + sizeof(size_t))
+
+MODMAP_API int(modmap_snapshot_read)(uint64_t pid, const struct modmap_options *opts,
+				     struct modmap_snapshot **out, struct modmap_error *err);
+MODMAP_API int(modmap_snapshot_mapping)(const struct modmap_snapshot *s, size_t i,
+					struct modmap_mapping *out);
+MODMAP_API int(modmap_lookup)(struct modmap_snapshot *s, uint64_t addr, struct modmap_lookup *out,
+			      struct modmap_error *err);
+MODMAP_API int(modmap_attach)(uint64_t pid, const char *snapshot_path, const char *profile_path,
+			      const char *output_path, uint64_t max_size,
+			      struct modmap_attach_stats *stats, struct modmap_error *err);
+MODMAP_API int(modmap_collect)(const struct modmap_snapshot *s, const char *dir,
+			       uint64_t max_file_size, void (*skipped)(void *ctx, const char *line),
+			       void *ctx, struct modmap_collect_stats *stats,
+			       struct modmap_error *err);
+MODMAP_API int(modmap_watch_new)(uint64_t pid, const struct modmap_options *opts,
+				 struct modmap_watch **out, struct modmap_error *err);
+MODMAP_API int(modmap_watch_event)(const struct modmap_watch *w, size_t i,
+				   struct modmap_event *out);
+
+int(modmap_snapshot_read)(uint64_t pid, const struct modmap_options *opts,
+			  struct modmap_snapshot **out, struct modmap_error *err)
+{
+	return modmap_snapshot_read_sz(pid, opts, V020_OPTIONS_SIZE, out, err);
+}
+
+int(modmap_snapshot_mapping)(const struct modmap_snapshot *s, size_t i, struct modmap_mapping *out)
+{
+	return modmap_snapshot_mapping_sz(s, i, out, V020_MAPPING_SIZE);
+}
+
+int(modmap_lookup)(struct modmap_snapshot *s, uint64_t addr, struct modmap_lookup *out,
+		   struct modmap_error *err)
+{
+	return modmap_lookup_sz(s, addr, out, V020_LOOKUP_SIZE, err);
+}
+
+int(modmap_attach)(uint64_t pid, const char *snapshot_path, const char *profile_path,
+		   const char *output_path, uint64_t max_size, struct modmap_attach_stats *stats,
+		   struct modmap_error *err)
+{
+	struct modmap_attach_options o = {
+		.pid = pid,
+		.snapshot = snapshot_path,
+		.profile = profile_path,
+		.output = output_path,
+		.max_size = max_size,
+	};
+	return modmap_attach_sz(&o, sizeof o, stats, V020_ATTACH_STATS_SIZE, err);
+}
+
+int(modmap_collect)(const struct modmap_snapshot *s, const char *dir, uint64_t max_file_size,
+		    void (*skipped)(void *ctx, const char *line), void *ctx,
+		    struct modmap_collect_stats *stats, struct modmap_error *err)
+{
+	return modmap_collect_sz(s, dir, max_file_size, skipped, ctx, stats,
+				 V020_COLLECT_STATS_SIZE, err);
+}
+
+int(modmap_watch_new)(uint64_t pid, const struct modmap_options *opts, struct modmap_watch **out,
+		      struct modmap_error *err)
+{
+	return modmap_watch_new_sz(pid, opts, V020_OPTIONS_SIZE, out, err);
+}
+
+int(modmap_watch_event)(const struct modmap_watch *w, size_t i, struct modmap_event *out)
+{
+	return modmap_watch_event_sz(w, i, out, V020_EVENT_SIZE);
 }

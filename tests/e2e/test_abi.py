@@ -139,6 +139,41 @@ def test_a_consumer_works_with_a_library_whose_structs_differ(libs, header, lib,
         assert not unknown
 
 
+def kernel_rows_match(stdout, exe):
+    """Each MAP row is an executable mapping of /proc/self/maps as the
+    program printed it while it ran."""
+    rows = [l.split(None, 3) for l in stdout.splitlines() if l.startswith("MAP ")]
+    kernel = {}
+    for l in stdout.splitlines():
+        if l.startswith("KMAPS "):
+            f = l.split(None, 6)
+            lo, hi = (int(x, 16) for x in f[1].split("-"))
+            if "x" in f[2]:
+                kernel[(lo, hi)] = f[6] if len(f) > 6 else ""
+    assert rows and kernel
+    for r in rows:
+        key = (int(r[1], 16), int(r[2], 16))
+        assert kernel.get(key) == (r[3] if len(r) > 3 else ""), r
+    assert str(exe) in {r[3] for r in rows if len(r) > 3}
+
+
+def test_a_program_built_against_0_2_0_works_with_this_library(tmp_path):
+    """0.2.0's header (tests/fixtures/abi020/modmap.h) had no sizes: its
+    programs call the unsized names, which stay exported with 0.2.0's
+    struct sizes and attach's positional form."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MAKE")}
+    subprocess.run(["make", "-s", "-C", str(ROOT), "build/libmodmap.so.0"], check=True,
+                   env=env, timeout=600)
+    exe = tmp_path / "abi020"
+    sh("cc", "-std=c99", "-Wall", "-Werror", f"-I{ROOT / 'tests/fixtures/abi020'}", "-o", exe,
+       ROOT / "tests/fixtures/abi020.c", f"-L{ROOT / 'build'}", "-lmodmap")
+    p = subprocess.run([str(exe), str(tmp_path)], capture_output=True, text=True, timeout=120,
+                       env=dict(os.environ, LD_LIBRARY_PATH=str(ROOT / "build")))
+    assert p.returncode == 0 and p.stdout.rstrip().endswith("OK"), (p.stdout, p.stderr)
+    kernel_rows_match(p.stdout, exe)
+    assert str(ROOT / "build/libmodmap.so.0") in p.stdout
+
+
 def abi_check(lib, headers):
     env = {k: v for k, v in os.environ.items() if not k.startswith("MAKE")}
     return subprocess.run(["make", "-s", "--no-print-directory", "-C", str(ROOT), "abi-check",
