@@ -150,7 +150,7 @@ FIXTURES := $(BUILD)/fixtures/mapper $(BUILD)/fixtures/libfix.so $(BUILD)/fixtur
 	$(BUILD)/fixtures/goprof $(BUILD)/fixtures/goprof-pie $(BUILD)/fixtures/pprofedit \
 	$(BUILD)/pprof \
 	$(BUILD)/fixtures/lookupfix $(BUILD)/fixtures/lookupfix-pie $(BUILD)/fixtures/lookuplib.so \
-	$(BUILD)/fixtures/noquery.so
+	$(BUILD)/fixtures/noquery.so $(BUILD)/fixtures/apiprobe
 # Windows fixtures (tests/e2e/test_windows.py): a target program, a DLL it
 # loads, a Go program (Debian's golang-go, cross-built, no network) that
 # prints Go's own path+mtime IDs, and goprof cross-built, whose profiles
@@ -217,6 +217,12 @@ $(BUILD)/fixtures/dlwatch: tests/fixtures/dlwatch.c
 $(BUILD)/fixtures/noquery.so: tests/fixtures/noquery.c
 	@mkdir -p $(dir $@)
 	$(CC) $(WARN) -shared -fPIC -O1 -o $@ $< -ldl
+
+# A program that uses only include/modmap.h (every field of a mapping, and
+# collect with a pause between the snapshot and the copy).
+$(BUILD)/fixtures/apiprobe: tests/fixtures/apiprobe.c $(STATIC_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(WARN) -O1 -Iinclude -o $@ $< $(STATIC_LIB) $(LDLIBS)
 
 $(BUILD)/fixtures/mapper: tests/fixtures/mapper.c
 	@mkdir -p $(dir $@)
@@ -390,10 +396,30 @@ FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=a
 FUZZ_SRCS := $(LIB_SRCS)
 FUZZ := $(patsubst tests/fuzz/fuzz_%.c,$(BUILD)/fuzz/fuzz_%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_SECONDS ?= 120
-
-$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_SRCS) $(wildcard lib/*.h include/*.h)
+# The library is instrumented once (coverage feedback and the sanitizers,
+# no libFuzzer main) into one static library; each target links against it
+# instead of compiling all of lib/ again.
+FUZZ_LIB_FLAGS := -g -O1 -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all
+FUZZ_OBJS := $(FUZZ_SRCS:%.c=$(BUILD)/fuzz/obj/%.o)
+FUZZ_LIB := $(BUILD)/fuzz/libmodmap-fuzz.a
+FUZZ_FLAGS_NOW := $(FUZZ_CC) $(FUZZ_FLAGS) $(FUZZ_LIB_FLAGS) $(CPPFLAGS)
+$(BUILD)/fuzz/flags: FORCE
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_FLAGS) -std=c11 $(CPPFLAGS) $(INCLUDES) -o $@ $< $(FUZZ_SRCS) $(LDLIBS)
+	@echo '$(FUZZ_FLAGS_NOW)' | cmp -s - $@ || echo '$(FUZZ_FLAGS_NOW)' > $@
+
+$(BUILD)/fuzz/obj/%.o: %.c $(BUILD)/fuzz/flags
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_LIB_FLAGS) -std=c11 $(CPPFLAGS) $(INCLUDES) -MMD -MP -c -o $@ $<
+
+$(FUZZ_LIB): $(FUZZ_OBJS)
+	rm -f $@
+	$(AR) rcs $@ $(FUZZ_OBJS)
+
+$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_LIB)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -std=c11 $(CPPFLAGS) $(INCLUDES) -MMD -MP -o $@ $< $(FUZZ_LIB) $(LDLIBS)
+
+-include $(FUZZ_OBJS:.o=.d) $(FUZZ:=.d)
 
 # Each target runs on a scratch copy of its seeds, so the repo's corpus
 # only changes by hand.
