@@ -86,6 +86,8 @@ def make_targets(tests):
             t.add("build/tests/" + name[5:])
         else:
             t.add("build/modmap")
+            # Fixtures that link the library (apiprobe) rebuild with it.
+            t.add("fixtures")
             if "test_windows" in name:
                 t.add("win-fixtures")
             if "test_cbor" in name:

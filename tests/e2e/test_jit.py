@@ -410,3 +410,98 @@ def test_jvm_perf_map(spawn, tmp_path):
         check_named(out, addr, hot[-1][2], libc, libc_path)
     finally:
         path.unlink(missing_ok=True)
+
+
+# ---- latest wins, against a brute-force model --------------------------------
+
+CELL = 0x10
+CELLS = 96
+
+
+def random_records(rng):
+    """Perf-map records over CELLS cells, most nested inside an earlier one
+    (chains four and more deep), some crossing, some repeating a range."""
+    recs = []
+    for i in range(rng.randint(4, 28)):
+        r = rng.random()
+        if recs and r < 0.6:
+            ps, pn = rng.choice(recs)
+            if pn >= 2:
+                s = rng.randrange(ps, ps + pn - 1)
+                n = rng.randint(1, ps + pn - s)
+            else:
+                s, n = ps, pn
+        elif recs and r < 0.7:
+            s, n = rng.choice(recs)         # the same range again
+        else:
+            s = rng.randrange(CELLS)
+            n = rng.randint(1, CELLS - s)
+        recs.append((s, n))
+    return recs
+
+
+def nesting_depth(recs):
+    return max(sum(s <= c < s + n for s, n in recs) for c in range(CELLS))
+
+
+def owner_model(recs):
+    """Cell -> index of the record that owns it: the latest covering it."""
+    own = {}
+    for c in range(CELLS):
+        for i in range(len(recs) - 1, -1, -1):
+            s, n = recs[i]
+            if s <= c < s + n:
+                own[c] = i
+                break
+    return own
+
+
+def test_latest_record_wins_as_a_brute_force_model_says(spawn, tmp_path):
+    """Random perf maps (seeded; the seed is in the failure) with records
+    nested up to eight deep over a real executable anonymous region: the
+    symbols modmap lists are exactly those that own an address, and attach
+    --jit names the first and last byte of every cell as the latest record
+    covering it says (google/pprof's parser reads the result)."""
+    import json
+    import random
+    proc = spawn(["/usr/bin/python3", "-c",
+                  "import mmap, sys\n"
+                  "m = mmap.mmap(-1, 65536, flags=mmap.MAP_PRIVATE,\n"
+                  "              prot=mmap.PROT_READ | mmap.PROT_EXEC)\n"
+                  "print('ready', flush=True)\nsys.stdin.read()\n"])
+    region = [m for m in proc_maps(proc.pid)
+              if m["perms"] == "r-xp" and not m["name"] and m["limit"] - m["start"] >= 65536]
+    assert region, "the executable region is not mapped"
+    base = region[0]["start"]
+    perf_map = Path(f"/tmp/perf-{proc.pid}.map")
+    prof = tmp_path / "addrs.pb.gz"
+    addrs = [base + c * CELL + off for c in range(CELLS) for off in (0, CELL - 1)]
+    addrs.append(base + CELLS * CELL)  # one past every record
+    pprofedit("addrs", prof, *map(hex, addrs))
+    deepest = 0
+    try:
+        for seed in range(60):
+            rng = random.Random(seed)
+            recs = random_records(rng)
+            deepest = max(deepest, nesting_depth(recs))
+            perf_map.write_text("".join(f"{base + s * CELL:x} {n * CELL:x} sym{i}\n"
+                                        for i, (s, n) in enumerate(recs)))
+            own = owner_model(recs)
+            live = sorted(set(own.values()), key=lambda i: (recs[i][0], i))
+            doc = modmap_json("--pid", proc.pid, "--jit")
+            got = [(int(j["start"], 16), j["size"], j["name"]) for j in doc["jit"]]
+            want = [(base + recs[i][0] * CELL, recs[i][1] * CELL, f"sym{i}") for i in live]
+            assert got == want, f"seed {seed}: records {recs}"
+            out = tmp_path / f"named-{seed}.pb.gz"
+            run_modmap("attach", "--jit", "--pid", proc.pid, prof, "-o", out)
+            d = json.loads(pprofedit("dump", out))
+            names = {l["Address"]: [f["Function"] for f in l["Frames"] or []]
+                     for l in d["Locations"]}
+            for a in addrs:
+                c = (a - base) // CELL
+                want_name = [f"sym{own[c]}"] if c in own else []
+                assert names[a] == want_name, \
+                    f"seed {seed}: {a - base:#x} named {names[a]}, not {want_name}; records {recs}"
+    finally:
+        perf_map.unlink(missing_ok=True)
+    assert deepest >= 6, f"the records nest only {deepest} deep"
