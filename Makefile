@@ -387,8 +387,12 @@ E2E_DEPS := $(FIXTURES) $(BUILD)/nocbor/modmap $(WIN_BUILD)/modmap.exe $(WIN_FIX
 # E2E_ARGS: more pytest arguments (.ci/run leaves the Windows tests to the
 # runs whose variation reaches modmap.exe).
 E2E_ARGS ?=
+# E2E_JOBS pytest workers (python3-pytest-xdist), each taking whole files
+# (one Wine prefix, one installed library per file); 1 runs them in order.
+E2E_JOBS ?= 2
+E2E_PAR := $(if $(filter-out 0 1,$(E2E_JOBS)),$(if $(shell $(PYTHON) -c 'import xdist' 2>/dev/null && echo y),-n $(E2E_JOBS) --dist loadfile))
 e2e: $(BUILD)/modmap $(E2E_DEPS)
-	$(call pytest,,-q $(E2E_ARGS) tests/e2e)
+	$(call pytest,,-q $(E2E_PAR) $(E2E_ARGS) tests/e2e)
 
 # ---- fuzzing (libFuzzer): tests/fuzz/fuzz_NAME.c, seeds in tests/fuzz/corpus/NAME/
 FUZZ_CC ?= clang
@@ -436,8 +440,11 @@ endef
 fuzz: $(FUZZ)
 	$(call run_fuzz,$(FUZZ_SECONDS))
 
+# make check: each target runs its seeds and then mutates for a few seconds
+# (CI's `make fuzz` gives each a minute).
+FUZZ_SMOKE_SECONDS ?= 5
 fuzz-smoke: $(FUZZ)
-	$(call run_fuzz,15)
+	$(call run_fuzz,$(FUZZ_SMOKE_SECONDS))
 
 check: all unit fuzz-smoke e2e
 
