@@ -17,7 +17,7 @@ import zlib
 import cbor2
 import pytest
 
-from conftest import FIXTURES, MODMAP, dump, go_parse, needs, pprofedit, run_modmap
+from conftest import FIXTURES, MODMAP, cbor_whole, dump, go_parse, needs, pprofedit, run_modmap
 
 # goprof, pprofedit and pprofcheck are Go programs.
 pytestmark = needs("go")
@@ -214,7 +214,7 @@ def test_attach_cbor_snapshot(goproc, tmp_path, shape):
         run_modmap("--pid", goproc.pid, "--format", "cbor", "-o", snap)
     data = snap.read_bytes()
     assert data[:3] == b"\xd9\xd9\xf7"
-    doc = cbor2.loads(data)
+    doc = cbor_whole(data)
     if shape == "array of one":
         assert isinstance(doc, list) and len(doc) == 1
     if shape == "untagged":
@@ -510,7 +510,7 @@ def test_snapshot_of_non_utf8_path(spawn, tmp_path, pprofcheck, fmt):
     assert proc.ready == f"ready {proc.pid}"
     run_modmap("--pid", proc.pid, "--format", fmt, "-o", snap)
     if fmt == "cbor":
-        assert cbor2.loads(snap.read_bytes())["exe"] == exe
+        assert cbor_whole(snap.read_bytes())["exe"] == exe
     proc.stop()
     pprofedit("strip", cpu, stripped)
     run_modmap("attach", "--snapshot", snap, stripped, "-o", out)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import (FIXTURES, MODMAP, modmap_json, need, needs, proc_maps, run_modmap,
+from conftest import (FIXTURES, MODMAP, cbor_whole, modmap_json, need, needs, proc_maps, run_modmap,
                       start)
 
 NODE = shutil.which("node") or shutil.which("nodejs")
@@ -139,7 +139,7 @@ def test_snapshot_lists_js_function(node, flag, source):
     assert all(m["file"] != "[jit]" for m in plain["mappings"])
     # CBOR, read by cbor2: the same entry, addresses as integers.
     import cbor2
-    cb = cbor2.loads(run_modmap("--pid", proc.pid, "--jit", "-f", "cbor", "-o", "-").stdout)
+    cb = cbor_whole(run_modmap("--pid", proc.pid, "--jit", "-f", "cbor", "-o", "-").stdout)
     assert [j for j in cb["jit"] if j["start"] == start_] == [
         {"start": start_, "size": size, "name": name, "source": source}]
     # Text: a line per symbol after the mappings.
