@@ -26,12 +26,27 @@ $(error CBOR=yes, but pkg-config finds no libcbor (Debian: libcbor-dev))
 endif
 endif
 
-# The layout: include/ the public header, lib/ the library (one backend
-# file per OS), cli/ the command. docs/library.md says what is exported.
-VERSION := $(shell sed -n 's/^\#define MODMAP_VERSION_STRING "\(.*\)"/\1/p' include/modmap.h)
+# The layout: include/ the public header, lib/ the library, cli/ the
+# command. lib/os/ holds each OS's files (the only ones that include OS
+# headers), lib/format/ the snapshot writers and readers, lib/wire/ the
+# protobuf and gzip codecs, lib/attach/ the profile rewrite.
+# docs/library.md says what is exported.
+
+# The version: set here, and only here. The Makefile writes it into
+# modmap.pc; the files that must carry it literally (the public header's
+# MODMAP_VERSION_STRING, which --version prints, both man pages' footers and
+# debian/changelog) are checked against it by `make version-check`, which
+# the build, install and deb run first (tests/e2e/test_version.py checks the
+# built and installed results).
+VERSION := 0.2.0
 SOVERSION := 0
-LIB_COMMON := $(filter-out lib/procmaps.c lib/toolhelp.c,$(sort $(wildcard lib/*.c)))
-LIB_SRCS := $(LIB_COMMON) lib/procmaps.c
+# OS picks the files of lib/os/ the library is built with: one line per OS.
+OS ?= linux
+OS_SRCS_linux := lib/os/linux.c lib/os/linux_proc.c lib/os/posix_io.c
+OS_SRCS_windows := lib/os/windows.c lib/os/windows_io.c
+LIB_COMMON := $(sort $(wildcard lib/*.c lib/format/*.c lib/wire/*.c lib/attach/*.c))
+LIB_SRCS := $(LIB_COMMON) $(OS_SRCS_$(OS))
+LIB_HDRS := $(wildcard include/*.h lib/*.h lib/*/*.h)
 CLI_SRCS := $(sort $(wildcard cli/*.c))
 INCLUDES := -Iinclude -Ilib
 OBJ := $(BUILD)/obj
@@ -43,7 +58,18 @@ SHARED_LIB := $(BUILD)/libmodmap.so.$(SOVERSION)
 # only what include/modmap.h marks MODMAP_API is exported.
 LIB_CFLAGS := -fPIC -fvisibility=hidden
 
-all: $(BUILD)/modmap $(STATIC_LIB) $(SHARED_LIB)
+all: version-check $(BUILD)/modmap $(STATIC_LIB) $(SHARED_LIB)
+
+# Each file that carries the version literally, and what it says.
+VERSION_SAYS = \
+	include/modmap.h:$(shell sed -n 's/^\#define MODMAP_VERSION_STRING "\(.*\)"/\1/p' include/modmap.h) \
+	docs/modmap.1:$(shell sed -n '1s/^\.TH .* "modmap \([^"]*\)".*/\1/p' docs/modmap.1) \
+	docs/libmodmap.3:$(shell sed -n '1s/^\.TH .* "modmap \([^"]*\)".*/\1/p' docs/libmodmap.3) \
+	debian/changelog:$(shell sed -n '1s/^modmap (\([^)-]*\).*/\1/p' debian/changelog 2>/dev/null)
+version-check:
+	@bad=0; for f in $(VERSION_SAYS); do [ "$${f#*:}" = '$(VERSION)' ] && continue; \
+	  echo "$${f%%:*} says version '$${f#*:}', the Makefile's VERSION is $(VERSION)" >&2; bad=1; done; \
+	  exit $$bad
 
 # Objects record the flags they were built with: a change of CC, CFLAGS or
 # CPPFLAGS rewrites this file, and every object depending on it rebuilds.
@@ -87,7 +113,7 @@ PC_LIBDIR = $(patsubst $(PREFIX)%,$${prefix}%,$(LIBDIR))
 PC_INCLUDEDIR = $(patsubst $(PREFIX)%,$${prefix}%,$(INCLUDEDIR))
 PC_REQUIRES := zlib$(if $(filter -DHAVE_CBOR,$(CPPFLAGS)), libcbor)
 
-install: all
+install: version-check all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR) \
 	  $(DESTDIR)$(PKGCONFIGDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man3
 	install -m 755 $(BUILD)/modmap $(DESTDIR)$(BINDIR)/modmap
@@ -107,6 +133,25 @@ uninstall:
 	  $(DESTDIR)$(INCLUDEDIR)/modmap.h $(DESTDIR)$(PKGCONFIGDIR)/modmap.pc \
 	  $(DESTDIR)$(MANDIR)/man1/modmap.1 $(DESTDIR)$(MANDIR)/man3/libmodmap.3
 
+# ---- Debian packages (docs/packaging.md) ----------------------------------
+# modmap, libmodmap0 and libmodmap-dev for this machine's architecture, into
+# build/deb/, built by dpkg-buildpackage from a copy of the tracked files
+# (its clean step would otherwise remove this build/); lintian then checks
+# them: no error allowed, the warnings docs/packaging.md explains.
+DEB_DIR := $(BUILD)/deb
+DEB_SRC := $(DEB_DIR)/modmap-$(VERSION)
+deb: version-check
+	rm -rf $(DEB_DIR)
+	mkdir -p $(DEB_SRC)
+	if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then \
+	  git ls-files -z | tar --null -T - -cf - | tar -xf - -C $(DEB_SRC); \
+	else tar --exclude=./build --exclude=./$(BUILD) --exclude=./.git -cf - . | tar -xf - -C $(DEB_SRC); fi
+	# The package's build is its own: none of this make's variables (BUILD=
+	# among them, which its clean step would remove) reach it.
+	cd $(DEB_SRC) && env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u MAKEOVERRIDES \
+	  dpkg-buildpackage -us -uc -b
+	lintian --fail-on error $(DEB_DIR)/*.changes
+
 $(BUILD)/tests:
 	mkdir -p $@
 
@@ -122,7 +167,7 @@ WIN_CPPFLAGS ?=
 WIN_DEFS := -D__USE_MINGW_ANSI_STDIO=1
 WIN_LDFLAGS ?= -static
 WIN_LDLIBS ?= -lz
-WIN_SRCS := $(LIB_COMMON) lib/toolhelp.c $(CLI_SRCS)
+WIN_SRCS := $(LIB_COMMON) $(OS_SRCS_windows) $(CLI_SRCS)
 WIN_OBJS := $(WIN_SRCS:%.c=$(WIN_BUILD)/obj/%.o)
 
 windows: $(WIN_BUILD)/modmap.exe
@@ -248,12 +293,12 @@ $(WIN_BUILD)/fixtures/fixpdb.dll: tests/fixtures/win/fixdll.c
 
 # The backend against a scripted CreateToolhelp32Snapshot, for the failures
 # Wine does not produce on demand.
-WIN_LIB_OBJS := $(filter $(WIN_BUILD)/obj/lib/%,$(filter-out %/toolhelp.o,$(WIN_OBJS)))
-$(WIN_BUILD)/fixtures/toolhelp_errors.exe: tests/fixtures/win/toolhelp_errors.c lib/toolhelp.c \
+WIN_LIB_OBJS := $(filter $(WIN_BUILD)/obj/lib/%,$(filter-out %/os/windows.o,$(WIN_OBJS)))
+$(WIN_BUILD)/fixtures/toolhelp_errors.exe: tests/fixtures/win/toolhelp_errors.c lib/os/windows.c \
 		$(WIN_LIB_OBJS)
 	@mkdir -p $(dir $@)
 	$(WIN_CC) $(WARN) $(WIN_DEFS) -DCreateToolhelp32Snapshot=fake_CreateToolhelp32Snapshot \
-	  $(INCLUDES) $(CFLAGS) -c -o $(WIN_BUILD)/fixtures/toolhelp_fake.o lib/toolhelp.c
+	  $(INCLUDES) $(CFLAGS) -c -o $(WIN_BUILD)/fixtures/toolhelp_fake.o lib/os/windows.c
 	$(WIN_CC) $(WARN) $(WIN_DEFS) $(CFLAGS) $(INCLUDES) $(WIN_LDFLAGS) -o $@ $< \
 	  $(WIN_BUILD)/fixtures/toolhelp_fake.o $(WIN_LIB_OBJS) $(WIN_LDLIBS) -lshell32
 
@@ -470,7 +515,7 @@ sanitize: $(E2E_DEPS)
 	$(SAN_ENV) $(MAKE) --no-print-directory BUILD=$(ASAN_BUILD) CFLAGS='$(SAN_CFLAGS)' unit
 	$(call pytest,$(SAN_ENV) MODMAP=$(abspath $(ASAN_BUILD)/modmap) MODMAP_TEST_SANITIZED=1 \
 	  MODMAP_TEST_EXPECT_MISSING=uninstrumented$${MODMAP_TEST_EXPECT_MISSING:+$(comma)$$MODMAP_TEST_EXPECT_MISSING},-q \
-	  --ignore=tests/e2e/test_windows.py tests/e2e)
+	  --ignore=tests/e2e/test_windows.py --ignore=tests/e2e/test_packages.py tests/e2e)
 
 # memcheck over every unit test: any error or leak fails.
 VALGRIND := valgrind -q --error-exitcode=99 --leak-check=full \
@@ -483,7 +528,7 @@ valgrind: $(UNIT)
 # against mingw's headers), shellcheck on every shell script.
 CPPCHECK := cppcheck -q --std=c11 --enable=warning,portability,performance --inline-suppr \
 	--error-exitcode=1 -Iinclude -Ilib -D_FILE_OFFSET_BITS=64 -DHAVE_CBOR
-WIN_TIDY_SRCS := lib/toolhelp.c lib/platform.c
+WIN_TIDY_SRCS := $(OS_SRCS_windows) cli/term.c
 SHELL_SCRIPTS := .ci/run .ci/install-deps .ci/unprivileged $(wildcard bench/*.sh)
 lint:
 	$(CPPCHECK) -U_WIN32 lib cli
@@ -508,4 +553,4 @@ clean:
 	rm -rf $(BUILD)
 
 .PHONY: all windows unit e2e check mutate fixtures win-fixtures clean fuzz fuzz-smoke bench \
-	install uninstall FORCE sanitize valgrind lint
+	install uninstall version-check deb FORCE sanitize valgrind lint

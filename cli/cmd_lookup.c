@@ -9,17 +9,18 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "attach.h"
+#include "attach/attach.h"
 #include "buildid.h"
 #include "cli.h"
+#include "term.h"
 #include "lookup.h"
 #include "platform.h"
 
 enum format { FMT_TEXT, FMT_JSON, FMT_JSONL };
 
 static const char usage_text[] =
-	"usage: modmap lookup (--pid PID | --snapshot FILE) [-f text|json|jsonl] [ADDR ...]\n"
-	"                     [--procfs DIR] [--max-size N]\n"
+	"usage: modmap lookup (--pid PID | --snapshot FILE) [-f text|json|jsonl]\n"
+	"                     [--max-size N] [--procfs DIR] [ADDR ...]\n"
 	"\n"
 	"For each address, which mapping of the process holds it and the address\n"
 	"to hand a symbolizer: file_offset (address - start + offset), elf_vaddr\n"
@@ -77,7 +78,7 @@ static void flush(struct answerer *a)
 	struct errmsg err;
 	if (a->failed || a->out.len == 0)
 		return;
-	if (a->out.oom || platform_write_stdout(a->out.p, a->out.len, &err) < 0) {
+	if (a->out.oom || term_write_stdout(a->out.p, a->out.len, &err) < 0) {
 		fprintf(stderr, "modmap: lookup: %s\n",
 			a->out.oom ? "out of memory" : err.text);
 		a->failed = 1;
@@ -222,7 +223,7 @@ static int answer_stdin(struct answerer *a)
 		flush(a);	/* before waiting for more */
 		if (a->failed)
 			break;
-		if (platform_stdin_read(w + have, WINDOW - have, &got, &err) < 0) {
+		if (term_stdin_read(w + have, WINDOW - have, &got, &err) < 0) {
 			fprintf(stderr, "modmap: lookup: %s\n", err.text);
 			rc = -1;
 			break;
