@@ -10,6 +10,7 @@ command, which must print the same records.
 import json
 import os
 import re
+import shutil
 import subprocess
 import time
 from pathlib import Path
