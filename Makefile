@@ -501,6 +501,14 @@ win-fixtures: $(WIN_BUILD)/modmap.exe $(WIN_FIXTURES)
 # meant to catch it (docs/testing.md). Slow; not part of check or CI.
 mutate:
 	$(PYTHON) tests/mutate.py
+
+# MUTANTS mutants made at random on lines the tests run, each against its
+# file's tests (tests/mutants/areas.txt); the seed is printed. Reproducible
+# per commit by default (CI runs it on every submission).
+MUTANTS ?= 10
+MUTATE_SEED ?= $(shell git rev-parse --short=12 HEAD 2>/dev/null)
+mutate-random:
+	$(PYTHON) tests/mutate.py --random $(MUTANTS) $(if $(MUTATE_SEED),--seed $(MUTATE_SEED))
 # ---- sanitizers, valgrind, static checks (docs/testing.md) ---------------
 # The unit tests and modmap built with ASan+UBSan into build/asan; the e2e
 # tests then run that modmap (MODMAP=...), fixtures from build/fixtures.
@@ -516,6 +524,29 @@ sanitize: $(E2E_DEPS)
 	$(call pytest,$(SAN_ENV) MODMAP=$(abspath $(ASAN_BUILD)/modmap) MODMAP_TEST_SANITIZED=1 \
 	  MODMAP_TEST_EXPECT_MISSING=uninstrumented$${MODMAP_TEST_EXPECT_MISSING:+$(comma)$$MODMAP_TEST_EXPECT_MISSING},-q \
 	  --ignore=tests/e2e/test_windows.py --ignore=tests/e2e/test_packages.py tests/e2e)
+
+# ---- coverage (docs/testing.md) ------------------------------------------
+# The unit tests and modmap built with gcov into build/cov, the unit tests
+# and then the e2e tests run against that modmap (every process, root or
+# the ordinary users the tests make, adds to the same .gcda files), and
+# gcovr's report of lib/ and cli/ in build/coverage: lines.txt (per file),
+# summary.json (lines and branches per file), coverage.json (per line:
+# tests/mutate.py --random takes the executed lines from it), index.html.
+COV_BUILD := $(BUILD)/cov
+COV_CFLAGS := -O0 -g --coverage
+COV_DIR := $(BUILD)/coverage
+coverage: $(E2E_DEPS)
+	find $(COV_BUILD) -name '*.gcda' -delete 2>/dev/null || true
+	$(MAKE) --no-print-directory BUILD=$(COV_BUILD) CFLAGS='$(COV_CFLAGS)' LDFLAGS=--coverage \
+	  $(COV_BUILD)/modmap
+	$(MAKE) --no-print-directory BUILD=$(COV_BUILD) CFLAGS='$(COV_CFLAGS)' LDFLAGS=--coverage unit
+	find $(COV_BUILD) -type d -exec chmod a+rwx {} + ; find $(COV_BUILD) -name '*.gcda' -exec chmod a+rw {} +
+	-$(call pytest,MODMAP=$(abspath $(COV_BUILD)/modmap),-q $(E2E_PAR) --ignore=tests/e2e/test_windows.py tests/e2e)
+	@mkdir -p $(COV_DIR)
+	gcovr -r . --object-directory $(COV_BUILD) -f 'lib/' -f 'cli/' -e 'lib/os/windows' \
+	  --exclude-unreachable-branches --exclude-throw-branches \
+	  --txt $(COV_DIR)/lines.txt --json-summary-pretty $(COV_DIR)/summary.json \
+	  --json $(COV_DIR)/coverage.json --html-details $(COV_DIR)/index.html -s
 
 # memcheck over every unit test: any error or leak fails.
 VALGRIND := valgrind -q --error-exitcode=99 --leak-check=full \
@@ -552,5 +583,5 @@ bench: all $(FIXTURES) $(BENCH_BINS)
 clean:
 	rm -rf $(BUILD)
 
-.PHONY: all windows unit e2e check mutate fixtures win-fixtures clean fuzz fuzz-smoke bench \
+.PHONY: all windows unit e2e check mutate mutate-random coverage fixtures win-fixtures clean fuzz fuzz-smoke bench \
 	install uninstall version-check deb FORCE sanitize valgrind lint

@@ -334,6 +334,39 @@ def test_hostile_jitdump(served):
     assert got == [(0x5000, 0x40, "good", "jitdump")]
 
 
+def jd_load_ix(addr, size, name, index):
+    body = struct.pack("<IIQQQQ", 1, 1, addr, addr, size, index) + name + b"\0"
+    return struct.pack("<IIQ", 0, 16 + len(body), 0) + body
+
+
+def jd_move(old, new, size, index):
+    """JIT_CODE_MOVE (perf's jitdump-specification.txt): pid, tid, vma,
+    old_code_addr, new_code_addr, code_size, code_index."""
+    body = struct.pack("<IIQQQQQ", 1, 1, new, old, new, size, index)
+    return struct.pack("<IIQ", 1, 16 + len(body), 0) + body
+
+
+def test_jitdump_move_names_the_code_at_its_new_address(served):
+    """A MOVE puts the code at its new address, named as the latest LOAD of
+    the same code_index before it; a MOVE of code never loaded names
+    nothing. The oracle: the records as written here, read by the rules of
+    perf's specification that docs/jit.md states."""
+    d = jd_header()
+    d += jd_load_ix(0x5000, 0x40, b"first", 7)
+    d += jd_load_ix(0x6000, 0x40, b"other", 8)
+    d += jd_move(0x5000, 0x8000, 0x40, 7)
+    d += jd_load_ix(0x7000, 0x20, b"first again", 7)
+    d += jd_move(0x7000, 0x9000, 0x20, 7)
+    d += jd_move(0x1000, 0xa000, 0x40, 9)	# code 9 was never loaded
+    proc = served(jitdump=d)
+    doc = modmap_json("--pid", proc.pid, "--jit")
+    got = [(int(j["start"], 16), j["size"], j["name"], j["source"]) for j in doc["jit"]]
+    assert got == [(0x5000, 0x40, "first", "jitdump"), (0x6000, 0x40, "other", "jitdump"),
+                   (0x7000, 0x20, "first again", "jitdump"),
+                   (0x8000, 0x40, "first", "jitdump"),
+                   (0x9000, 0x20, "first again", "jitdump")]
+
+
 def test_truncated_jitdump(served):
     d = jd_header() + jd_load(0x5000, 0x40, b"whole") + jd_load(0x6000, 0x40, b"cut")[:-5]
     proc = served(jitdump=d)

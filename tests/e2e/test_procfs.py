@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from conftest import MODMAP, as_int, proc_maps, run_modmap, wait_asleep, need
+from conftest import MODMAP, as_int, go_parse, proc_maps, run_modmap, wait_asleep, need
 
 
 def exec_maps(pid):
@@ -226,7 +226,7 @@ def test_watch_through_the_namespaces_proc():
         outer.wait(timeout=10)
 
 
-def test_collect_and_attach_through_the_namespaces_proc(pid_namespace, tmp_path):
+def test_collect_and_attach_through_the_namespaces_proc(pid_namespace, pprofcheck, tmp_path):
     host = pid_namespace
     ns_proc = f"/proc/{host}/root/proc"
     exe = os.path.realpath(f"/proc/{host}/exe")
@@ -243,6 +243,14 @@ def test_collect_and_attach_through_the_namespaces_proc(pid_namespace, tmp_path)
     run_modmap("--procfs", ns_proc, "--pid", 1, "-f", "pprof", "-o", prof)
     out = tmp_path / "out.pb.gz"
     run_modmap("attach", "--procfs", ns_proc, "--pid", 1, prof, "-o", out)
+    # google/pprof's parser reads the kernel's mappings of sleep (its host
+    # PID's maps, parsed here) and their build IDs (readelf) in the result.
+    got = go_parse(pprofcheck, out)["Mappings"]
+    assert [(m["Start"], m["Limit"], m["Offset"], m["File"].decode()) for m in got] == \
+        exec_maps(host)
+    main = [m for m in got if m["File"].decode() == exe]
+    assert main and all(m["BuildID"].decode() == bid for m in main)
+    # An extra check beside it: the same as attach through the host's /proc.
     host_prof = tmp_path / "host.pb.gz"
     run_modmap("attach", "--pid", host, prof, "-o", host_prof)
     assert out.read_bytes() == host_prof.read_bytes()
@@ -260,6 +268,9 @@ def test_lookup_through_the_namespaces_proc(pid_namespace):
     (a,) = json.loads(p.stdout)
     assert a["mapped"] is True and a["file"] == exe
     assert as_int(a["file_offset"]) == addr - start + offset
+    # readelf -l: the link-time address of that file offset.
+    assert as_int(a["elf_vaddr"]) == load_vaddr(exe, addr - start + offset)
+    # An extra check beside it: the same answer as through the host's /proc.
     host_answer = json.loads(run_modmap("lookup", "--pid", host, "-f", "json",
                                         hex(addr)).stdout)
     assert [a] == host_answer
