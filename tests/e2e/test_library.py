@@ -10,6 +10,7 @@ command, which must print the same records.
 import json
 import os
 import re
+import shutil
 import subprocess
 import time
 from pathlib import Path
@@ -270,3 +271,75 @@ def test_options_procfs_that_is_no_procfs_is_bad_input(prefix, tmp_path):
     p = subprocess.run([str(binary), "--read", "/proc"], capture_output=True, env=env,
                        timeout=60)
     assert p.stdout == b"ok\n"
+
+
+APIPROBE = ROOT / "build" / "fixtures" / "apiprobe"
+
+# A process with a shared, writable mapping of a deleted file on a tmpfs
+# (device 0:N with N > 0), a private read-only one of a file kept on the
+# root filesystem, and its own libraries.
+MAPPING_MIX = r"""
+import mmap, os, sys
+shared = os.path.join(sys.argv[1], "shared")
+with open(shared, "wb") as f:
+    f.write(b"x" * 8192)
+fd = os.open(shared, os.O_RDWR)
+a = mmap.mmap(fd, 8192, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE)
+os.unlink(shared)
+kept = sys.argv[2]
+fd2 = os.open(kept, os.O_RDONLY)
+b = mmap.mmap(fd2, 4096, mmap.MAP_PRIVATE, mmap.PROT_READ)
+print("ready", flush=True)
+sys.stdin.read()
+"""
+
+
+def test_every_field_of_a_mapping_is_the_kernels(spawn, tmp_path):
+    """Every field of struct modmap_mapping, as a program using only
+    modmap.h receives it, against /proc/PID/maps read here: range, offset,
+    perms (rwx and shared), deleted, inode, device major and minor, and
+    main; the build IDs against readelf -n."""
+    shm = Path("/dev/shm")
+    if not shm.is_dir() or os.statvfs(shm).f_bsize == 0:
+        pytest.skip("no /dev/shm")
+    scratch = Path(subprocess.run(["mktemp", "-d", "-p", str(shm)], capture_output=True,
+                                  text=True, check=True).stdout.strip())
+    kept = tmp_path / "kept"
+    kept.write_bytes(b"k" * 4096)
+    try:
+        proc = spawn(["/usr/bin/python3", "-c", MAPPING_MIX, scratch, kept])
+    finally:
+        shutil.rmtree(scratch)
+    got = []
+    for line in sh(APIPROBE, "maps", proc.pid).splitlines():
+        f = line.split("\t")
+        assert len(f) == 12, line
+        got.append(f)
+    kernel = proc_maps(proc.pid)
+    assert len(got) == len(kernel), (got, kernel)
+    exe = os.readlink(f"/proc/{proc.pid}/exe")
+    seen = set()
+    for g, k in zip(got, kernel):
+        start, limit, offset, perms, deleted, inode, major, minor, main, kind, bid, name = g
+        assert (int(start, 16), int(limit, 16), int(offset, 16)) == \
+            (k["start"], k["limit"], k["offset"]), (g, k)
+        assert perms == k["perms"], (g, k)
+        kmajor, kminor = (int(x, 16) for x in k["dev"].split(":"))
+        assert (int(major), int(minor)) == (kmajor, kminor), (g, k)
+        assert int(inode) == k["inode"], (g, k)
+        is_deleted = k["name"].endswith(" (deleted)") and k["inode"] != 0
+        assert deleted == str(int(is_deleted)), (g, k)
+        assert name == (k["name"].removesuffix(" (deleted)") if is_deleted else k["name"])
+        assert main == str(int(name == exe)), (g, k)
+        if kind == "gnu" and name.startswith("/"):
+            assert bid == readelf_build_id(name), g
+        seen.add((perms, deleted, kminor != 0 and kmajor == 0))
+    # What the process was made to hold is there: a shared writable deleted
+    # file on a device with major 0 and a nonzero minor, a private file.
+    assert ("rw-s", "1", True) in seen, seen
+    assert any(p == "r--p" for p, _, _ in seen), seen
+    # The kept file's inode and device, from stat(2).
+    st = os.stat(kept)
+    rows = [g for g in got if g[11] == str(kept)]
+    assert rows and all((int(g[5]), int(g[6]), int(g[7])) ==
+                        (st.st_ino, os.major(st.st_dev), os.minor(st.st_dev)) for g in rows)
