@@ -89,6 +89,11 @@ struct modmap_options {
 	struct modmap_cache *cache;	/* NULL: none shared between reads */
 	int jit;			/* also the JIT symbols (perf map, jitdump) and
 					   [jit] regions holding them (docs/jit.md) */
+	int read_fuse;			/* Linux: also read files on FUSE and network
+					   file systems for build IDs, each in a child
+					   process (docs/security.md) */
+	uint64_t timeout_ms;		/* with read_fuse: the most one process's reads
+					   of such files may take; 0: 5000 */
 };
 
 /* modmap_mapping.perms */

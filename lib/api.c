@@ -111,6 +111,8 @@ static int convert_options(const struct modmap_options *opts, size_t opts_size,
 		.cache = o->cache ? o->cache->c : NULL,
 		.procfs = o->procfs,
 		.jit = o->jit != 0,
+		.read_fuse = o->read_fuse != 0,
+		.timeout_ms = o->timeout_ms,
 	};
 	return 0;
 }

@@ -1821,8 +1821,11 @@ int module_loads(uint64_t pid, const struct snapshot *s, size_t i, struct elf_lo
 			close(pfd);
 		}
 	}
-	/* The loader mapped the headers with the first segment: read them there. */
-	const struct mapping *first = rc == 0 ? NULL : module_first(s, i);
+	/* The loader mapped the headers with the first segment: read them
+	 * there, unless faulting those pages in would ask a server that may
+	 * never answer. */
+	const struct mapping *first =
+		rc == 0 || (m->flags & MAPF_UNTRUSTED_FS) ? NULL : module_first(s, i);
 	if (first) {
 		struct memsrc ms;
 		struct bytesrc src = target_memory(&ms, &t, first->start, first->limit);

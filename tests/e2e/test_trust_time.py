@@ -149,6 +149,22 @@ def test_defect8_read_fuse_is_bounded_by_timeout(stalled, sleeper):
 
 
 @needs("root")
+def test_defect8_lookup_and_collect_go_on(stalled, tmp_path):
+    """Defect 8: lookup of an address in the stalled file, and collect of
+    its process, answer without reading it."""
+    _, pid = stalled
+    [m] = [m for m in proc_maps(pid) if m["name"].endswith("/mnt/lib.so")]
+    rc, out, err, _ = bounded(["lookup", "--pid", pid, "-f", "json", hex(m["start"] + 0x10)],
+                              20)
+    assert rc == 0, err
+    [a] = json.loads(out)
+    assert a["mapped"] and a["file"].endswith("/mnt/lib.so") and "elf_vaddr" not in a, a
+    rc, out, err, _ = bounded(["collect", "--pid", pid, "-o", tmp_path / "store"], 20)
+    assert rc in (0, 1), err
+    assert not list((tmp_path / "store").rglob("lib.so"))
+
+
+@needs("root")
 def test_defect8_watch_goes_on(stalled):
     """Defect 8: watch of a process mapping the stalled file prints its
     mappings and ends with exit when the process does."""
@@ -180,7 +196,9 @@ def exec_set(pid):
     return {(m["start"], m["limit"]) for m in proc_maps(pid) if "x" in m["perms"] and m["name"]}
 
 
-def test_defect9_watch_follows_exec(tmp_path):
+@pytest.mark.parametrize("source", [pytest.param("query", marks=needs("procmap_query")),
+                                    "maps"])
+def test_defect9_watch_follows_exec(tmp_path, source):
     """Defect 9: a process that execs 300 times in a row (each exec a new
     image) is followed: no error, its final image's mappings are what the
     loads minus the unloads leave, and the end is an exit event."""
@@ -192,7 +210,8 @@ def test_defect9_watch_follows_exec(tmp_path):
     try:
         wait_for("the target's shell", lambda: exec_set(target.pid))
         w = subprocess.Popen([str(MODMAP), "watch", "--pid", str(target.pid), "--interval",
-                              "1ms"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              "1ms", "--source", source], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE,
                              bufsize=0)  # communicate() gets every line after readline()
         first = json.loads(w.stdout.readline())
         assert first["event"] == "load"
