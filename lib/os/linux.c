@@ -912,9 +912,9 @@ static int source_maps(struct target *t, int fd, struct errmsg *err)
 	 * address space: its text ends early, and reads nothing from the
 	 * start now. Says so, for the caller to read the new image. */
 	char first;
-	if (len > 0 && pread(fd, &first, 1, 0) == 0) {
+	if (len == 0 || pread(fd, &first, 1, 0) == 0) {
 		free(text);
-		return -4;
+		return len ? -4 : -3;
 	}
 	int rc = 0;
 	for (size_t pos = 0; pos < len && rc == 0;) {

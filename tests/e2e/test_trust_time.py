@@ -204,9 +204,10 @@ def test_defect9_watch_follows_exec(tmp_path, source):
     loads minus the unloads leave, and the end is an exit event."""
     script = tmp_path / "loop.sh"
     script.write_text(EXEC_LOOP)
+    execs = 1000
     go = tmp_path / "go"
     os.mkfifo(go)
-    target = subprocess.Popen(["/bin/sh", "-c", f"read x < {go}; exec /bin/sh {script} 300"])
+    target = subprocess.Popen(["/bin/sh", "-c", f"read x < {go}; exec /bin/sh {script} {execs}"])
     try:
         wait_for("the target's shell", lambda: exec_set(target.pid))
         w = subprocess.Popen([str(MODMAP), "watch", "--pid", str(target.pid), "--interval",
@@ -219,6 +220,7 @@ def test_defect9_watch_follows_exec(tmp_path, source):
             f.write("go\n")
         wait_asleep(target.pid)
         time.sleep(0.3)  # several polls of the final image
+        assert w.poll() is None, w.stderr.read()  # still following
         target.kill()
         target.wait()
         out, err = w.communicate(timeout=30)
@@ -227,6 +229,20 @@ def test_defect9_watch_follows_exec(tmp_path, source):
         events = [first] + [json.loads(l) for l in out.splitlines()]
         assert events[-1]["event"] == "exit"
         assert all(e["event"] != "exit" for e in events[:-1])
+        # Each image is new (ASLR): a mapping loaded twice means a read that
+        # saw a cut or empty map passed for the process's, then the whole.
+        # ([vsyscall] sits at one address in every image.)
+        loaded = [(e["start"], e["limit"], e.get("inode"), e.get("offset")) for e in events
+                  if e["event"] == "load" and e["file"] != "[vsyscall]"]
+        assert len(loaded) == len(set(loaded)), "a mapping loaded twice"
+        live = {}
+        for e in events[:-1]:
+            k = (e["start"], e["limit"], e.get("inode"), e.get("offset"))
+            if e["event"] == "load":
+                assert k not in live, e
+                live[k] = e
+            else:
+                assert live.pop(k, None), f"unload of a mapping not loaded: {e}"
     finally:
         if target.poll() is None:
             target.kill()
