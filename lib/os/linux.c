@@ -116,6 +116,8 @@ struct target {
 	struct mount_dev *mounts;	/* its mount namespace's devices, read once */
 	size_t nmounts;
 	int mounts_read;	/* 1 read (or tried): mounts is what there is */
+	int shm_known, shm_found;	/* the kernel's shared-memory device: */
+	uint32_t shm_major, shm_minor;	/* memfd files are on it (is_shm_dev) */
 	uint64_t deadline;	/* CLOCK_MONOTONIC ns: untrusted reads end by then */
 	uint32_t timed_out;	/* the file whose read ran out of time; 0 none */
 };
@@ -867,10 +869,33 @@ static void read_mounts(struct target *t)
 	}
 }
 
+/*
+ * Is major:minor the kernel's own shared-memory mount, which no mountinfo
+ * lists (memfd_create, SysV shm, shared anonymous memory)? Asked of a
+ * memfd of our own: the mount is one for the whole system.
+ */
+static int is_shm_dev(struct target *t, uint32_t major, uint32_t minor)
+{
+	if (!t->shm_known) {
+		t->shm_known = 1;
+		int fd = (int)syscall(SYS_memfd_create, "modmap-probe", 1u /* MFD_CLOEXEC */);
+		struct stat st;
+		if (fd >= 0 && fstat(fd, &st) == 0) {
+			t->shm_major = major(st.st_dev);
+			t->shm_minor = minor(st.st_dev);
+			t->shm_found = 1;
+		}
+		if (fd >= 0)
+			close(fd);
+	}
+	return t->shm_found && major == t->shm_major && minor == t->shm_minor;
+}
+
 static int file_untrusted(struct target *t, uint32_t major, uint32_t minor)
 {
 	read_mounts(t);
-	return mount_dev_untrusted(t->mounts, t->nmounts, major, minor);
+	return mount_dev_untrusted(t->mounts, t->nmounts, major, minor) &&
+	       !is_shm_dev(t, major, minor);
 }
 
 /*
