@@ -207,6 +207,60 @@ enum {
 MODMAP_API int modmap_write(int format, const struct modmap_snapshot *const *snaps, size_t n,
 			    int as_array, void **out, size_t *len, struct modmap_error *err);
 
+/*
+ * Where writers put their bytes: called with each piece in order; returns
+ * 0, or -1 with err filled (the write then stops and fails with it).
+ */
+typedef int modmap_sink(void *ctx, const void *p, size_t len, struct modmap_error *err);
+
+/*
+ * modmap_write through a sink instead of into a buffer: for a stream of
+ * processes (MODMAP_FORMAT_TEXT, _JSONL), call it once per snapshot as
+ * each is read, and only one is ever held.
+ */
+MODMAP_API int modmap_write_to(int format, const struct modmap_snapshot *const *snaps, size_t n,
+			       int as_array, modmap_sink *sink, void *ctx,
+			       struct modmap_error *err);
+/* Can this build write format? (MODMAP_FORMAT_CBOR needs libcbor.) */
+MODMAP_API int modmap_format_supported(int format);
+
+/*
+ * A file written piece by piece and atomically, as modmap_attach writes
+ * its output: into a temporary file in the same directory, renamed over
+ * path by modmap_output_commit; modmap_output_abort removes it and leaves
+ * path untouched. A path that is no regular file (/dev/null, a FIFO) is
+ * written in place. A NULL path is standard output (binary mode on
+ * Windows), written as it comes. Both end calls free the output; err
+ * names the path (or standard output) and the reason. modmap_output_write
+ * is a modmap_sink (ctx: the output).
+ */
+struct modmap_output;
+MODMAP_API int modmap_output_open(const char *path, struct modmap_output **out,
+				  struct modmap_error *err);
+MODMAP_API int modmap_output_write(void *output, const void *p, size_t len,
+				   struct modmap_error *err);
+/* What was written so far reaches its reader now (standard output's buffer). */
+MODMAP_API int modmap_output_flush(struct modmap_output *o, struct modmap_error *err);
+MODMAP_API int modmap_output_commit(struct modmap_output *o, struct modmap_error *err);
+MODMAP_API void modmap_output_abort(struct modmap_output *o);
+
+/* The caller's own PID. */
+MODMAP_API uint64_t modmap_self_pid(void);
+/*
+ * The PID of every process on the system (Linux: in opts->procfs,
+ * default /proc), ascending, in *pids, which the caller frees with free().
+ */
+#define modmap_list_pids(opts, pids, n, err) \
+	modmap_list_pids_sz((opts), sizeof(struct modmap_options), (pids), (n), (err))
+MODMAP_API int modmap_list_pids_sz(const struct modmap_options *opts, size_t opts_size,
+				   uint64_t **pids, size_t *n, struct modmap_error *err);
+/*
+ * Is dir a proc filesystem processes can be read through
+ * (modmap_options.procfs)? 0, or -1 with err naming dir and the reason
+ * (MODMAP_ERR_BAD_INPUT when it is none; MODMAP_ERR_UNSUPPORTED off Linux).
+ */
+MODMAP_API int modmap_check_procfs(const char *dir, struct modmap_error *err);
+
 /* What modmap_attach does (docs/attach.md). */
 struct modmap_attach_options {
 	uint64_t pid;			/* the profiled process, still running; or */
