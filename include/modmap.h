@@ -333,6 +333,40 @@ MODMAP_API int modmap_collect_sz(const struct modmap_snapshot *s, const char *di
 				 void (*skipped)(void *ctx, const char *line), void *ctx,
 				 struct modmap_collect_stats *stats, size_t stats_size,
 				 struct modmap_error *err);
+
+/*
+ * The same over many snapshots, as `modmap collect --all` does: a file
+ * several processes map is handled once, and the stats add up. Each
+ * modmap_collector_add returns 0 (a file not kept only counts in the stats
+ * and goes to skipped), or -1 with err set when nothing can go on (dir
+ * cannot be made, memory runs out).
+ */
+struct modmap_collect_options {
+	const char *dir;		/* made if missing */
+	uint64_t max_file_size;		/* bound on each file; 0: 1 GiB */
+	void (*skipped)(void *ctx, const char *line);	/* may be NULL */
+	void *ctx;
+};
+struct modmap_collector;
+#define modmap_collector_new(opts, out, err) \
+	modmap_collector_new_sz((opts), sizeof(struct modmap_collect_options), (out), (err))
+MODMAP_API int modmap_collector_new_sz(const struct modmap_collect_options *opts,
+				       size_t opts_size, struct modmap_collector **out,
+				       struct modmap_error *err);
+MODMAP_API int modmap_collector_add(struct modmap_collector *c, const struct modmap_snapshot *s,
+				    struct modmap_error *err);
+#define modmap_collector_stats(c, stats) \
+	modmap_collector_stats_sz((c), (stats), sizeof(struct modmap_collect_stats))
+MODMAP_API void modmap_collector_stats_sz(const struct modmap_collector *c,
+					  struct modmap_collect_stats *stats, size_t stats_size);
+/*
+ * Why files were not kept: reason i (0, 1, ...; static text such as "larger
+ * than the size limit") and in *count how many files it cost; NULL past
+ * the last.
+ */
+MODMAP_API const char *modmap_collector_reason(const struct modmap_collector *c, size_t i,
+					       uint64_t *count);
+MODMAP_API void modmap_collector_free(struct modmap_collector *c);
 /*
  * Following one process over time (what `modmap watch` does): each poll
  * reads it again and reports the mappings loaded and unloaded since the

@@ -383,6 +383,73 @@ int modmap_collect_sz(const struct modmap_snapshot *m, const char *dir, uint64_t
 	return c.st.skipped ? 1 : 0;
 }
 
+struct modmap_collector {
+	struct collect c;
+};
+
+int modmap_collector_new_sz(const struct modmap_collect_options *opts, size_t opts_size,
+			    struct modmap_collector **out, struct modmap_error *err)
+{
+	struct modmap_collect_options o;
+	*out = NULL;
+	if (copy_in(&o, sizeof o, opts, opts_size) < 0)
+		return fail(err, MODMAP_ERR_UNSUPPORTED,
+			    "options this version of libmodmap does not know");
+	if (!o.dir || !*o.dir)
+		return fail(err, MODMAP_ERR_OTHER, "collect needs a directory");
+	struct modmap_collector *mc = calloc(1, sizeof *mc);
+	if (!mc)
+		return fail(err, MODMAP_ERR_NO_MEMORY, "out of memory");
+	mc->c = (struct collect){
+		.dir = o.dir,
+		.max_file_size = o.max_file_size,
+		.skipped = o.skipped,
+		.ctx = o.ctx,
+	};
+	*out = mc;
+	return 0;
+}
+
+int modmap_collector_add(struct modmap_collector *mc, const struct modmap_snapshot *m,
+			 struct modmap_error *err)
+{
+	struct errmsg e;
+	if (collect_snapshot(&mc->c, &m->s, &e) < 0) {
+		error_out(err, &e);
+		return -1;
+	}
+	return 0;
+}
+
+void modmap_collector_stats_sz(const struct modmap_collector *mc,
+			       struct modmap_collect_stats *stats, size_t stats_size)
+{
+	struct modmap_collect_stats mine = {
+		.copied = mc->c.st.copied,
+		.bytes = mc->c.st.bytes,
+		.present = mc->c.st.present,
+		.skipped = mc->c.st.skipped,
+	};
+	copy_out(stats, stats_size, &mine, sizeof mine);
+}
+
+const char *modmap_collector_reason(const struct modmap_collector *mc, size_t i, uint64_t *count)
+{
+	if (i >= mc->c.st.nreasons)
+		return NULL;
+	if (count)
+		*count = mc->c.st.reason_count[i];
+	return mc->c.st.reason[i];
+}
+
+void modmap_collector_free(struct modmap_collector *mc)
+{
+	if (!mc)
+		return;
+	collect_free(&mc->c);
+	free(mc);
+}
+
 int modmap_write_to(int format, const struct modmap_snapshot *const *snaps, size_t n,
 		    int as_array, modmap_sink *sink, void *ctx, struct modmap_error *err)
 {
