@@ -269,7 +269,7 @@ static int run_whole(const struct options *o, const uint64_t *pids, size_t npids
 {
 	struct modmap_error err;
 	int status = 0;
-	struct modmap_snapshot **snaps = calloc(npids ? npids : 1, sizeof *snaps);
+	struct modmap_snapshot **snaps = calloc(npids ? npids : 1, sizeof(struct modmap_snapshot *));
 	if (!snaps) {
 		fputs("modmap: out of memory\n", stderr);
 		return EXIT_PARTIAL;
