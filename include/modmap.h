@@ -410,6 +410,13 @@ MODMAP_API long long modmap_watch_poll(struct modmap_watch *w, struct modmap_err
 	modmap_watch_event_sz((w), (i), (out), sizeof(struct modmap_event))
 MODMAP_API int modmap_watch_event_sz(const struct modmap_watch *w, size_t i,
 				     struct modmap_event *out, size_t out_size);
+/*
+ * Event i of the last poll as the line `modmap watch` writes: one JSON
+ * object ({"event":"load",...}, the mapping's keys as in a snapshot's
+ * JSON) and a newline, through sink.
+ */
+MODMAP_API int modmap_watch_write(const struct modmap_watch *w, size_t i, modmap_sink *sink,
+				  void *ctx, struct modmap_error *err);
 MODMAP_API void modmap_watch_free(struct modmap_watch *w);
 
 /* The library's version, "0.2.0". */

@@ -622,6 +622,24 @@ int modmap_watch_event_sz(const struct modmap_watch *mw, size_t i, struct modmap
 	return 0;
 }
 
+int modmap_watch_write(const struct modmap_watch *mw, size_t i, modmap_sink *sink, void *ctx,
+		       struct modmap_error *err)
+{
+	static const char *const names[] = { "load", "unload", "exit" };
+	struct errmsg e;
+	struct buf b = { 0 };
+	if (!mw || i >= mw->w.nev)
+		return fail(err, MODMAP_ERR_OTHER, "no such event");
+	const struct watch_event *ev = &mw->w.ev[i];
+	int rc = emit_json_event(&b, names[ev->kind], ev->time_nanos, mw->w.pid, ev->s, ev->m, &e);
+	if (rc < 0)
+		error_out(err, &e);
+	else
+		rc = sink(ctx, b.p, b.len, err);
+	buf_free(&b);
+	return rc;
+}
+
 void modmap_watch_free(struct modmap_watch *mw)
 {
 	if (!mw)
