@@ -55,6 +55,14 @@ def root_only(tmp_path):
     return d
 
 
+def give(user, src, dest):
+    """A copy of src at dest, the user's (the user may not be able to read
+    the build tree, which may sit in root's home)."""
+    shutil.copy2(src, dest)
+    os.chown(dest, user.uid, user.gid)
+    return dest
+
+
 def entries(d):
     return sorted(p.name for p in Path(d).iterdir())
 
@@ -208,8 +216,8 @@ def keys_lib(attacker, shared_dir, spawn):
     own = shared_dir / "lib"
     attacker.run("mkdir", own)
     lib = own / "authorized_keys"
-    attacker.run("cp", FIXTURES / "libfix.so", lib)
-    attacker.run("cp", FIXTURES / "mapper", own / "mapper")
+    give(attacker, FIXTURES / "libfix.so", lib)
+    give(attacker, FIXTURES / "mapper", own / "mapper")
     proc = spawn([*attacker.prefix, own / "mapper", f"load:{lib}"])
     proc.bid = gnu_build_id(lib)
     return proc
@@ -391,8 +399,8 @@ def fake_libc(attacker, shared_dir, spawn):
     tmp = shared_dir / "fake.tmp"
     tmp.write_bytes(bytes(data))
     tmp.chmod(0o644)
-    attacker.run("cp", tmp, fake)
-    attacker.run("cp", FIXTURES / "idmapper-static", own / "idmapper")
+    give(attacker, tmp, fake)
+    give(attacker, FIXTURES / "idmapper-static", own / "idmapper")
     assert gnu_build_id(fake) == bid
     proc = spawn([*attacker.prefix, own / "idmapper", "--mmap", fake])
     return proc, sleeper, real, fake, bid
