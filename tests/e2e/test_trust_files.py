@@ -132,13 +132,19 @@ def test_output_into_another_users_fifo_is_refused(attacker, shared_dir):
     attacker reading it, gets nothing of root's output."""
     fifo = shared_dir / "out.json"
     attacker.run("mkfifo", "-m", "666", fifo)
-    got = shared_dir / "got"
-    reader = subprocess.Popen([*attacker.prefix, "sh", "-c", f"cat {fifo} > {got}"])
+    got, ready = shared_dir / "got", shared_dir / "ready"
+    # Held open read-write, the FIFO has a reader before modmap comes.
+    reader = subprocess.Popen([*attacker.prefix, "sh", "-c",
+                               f"exec 3<>{fifo}; touch {ready}; exec cat <&3 > {got}"])
+    for _ in range(1000):
+        if ready.exists():
+            break
+        time.sleep(0.01)
     try:
         p = modmap("--self", "-f", "json", "-o", fifo, timeout=30)
         assert p.returncode == 1, p.stderr
         line = one_line_naming(p.stderr, fifo)
-        assert "FIFO" in line, line
+        assert "a FIFO owned by another user" in line, line
     finally:
         reader.kill()
         reader.wait()
