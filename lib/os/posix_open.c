@@ -97,7 +97,7 @@ int checked_openat(int dirfd, const char *path, int flags, const struct open_rul
 	struct statfs sf = { 0 };
 	const char *why = NULL;
 	int e = EPERM;
-	if (fstat(fd, &st) < 0) {
+	if (fstat(fd, &st) < 0 || ((r->procfs || r->not_procfs) && fstatfs(fd, &sf) < 0)) {
 		e = errno;
 		why = strerror(e);
 	} else if (r->regular && !S_ISREG(st.st_mode)) {
@@ -105,9 +105,6 @@ int checked_openat(int dirfd, const char *path, int flags, const struct open_rul
 		e = EINVAL;
 	} else if (r->owner && st.st_uid != 0 && st.st_uid != r->owner_uid) {
 		why = "owned by another user";
-	} else if ((r->procfs || r->not_procfs) && fstatfs(fd, &sf) < 0) {
-		e = errno;
-		why = strerror(e);
 	} else if (r->procfs && sf.f_type != PROC_MAGIC) {
 		why = "not on the proc filesystem";
 	} else if (r->not_procfs && (sf.f_type == PROC_MAGIC || sf.f_type == SYSFS_MAGIC)) {
