@@ -466,6 +466,15 @@ E2E_PAR := $(if $(filter-out 0 1,$(E2E_JOBS)),$(if $(shell $(PYTHON) -c 'import 
 e2e: $(BUILD)/modmap $(E2E_DEPS)
 	$(call pytest,,-q $(E2E_PAR) $(E2E_ARGS) tests/e2e)
 
+# ---- ThreadSanitizer: two threads snapshot, attach and collect at once
+# (tests/e2e/test_threads.py); the library's sources built with clang's
+# -fsanitize=thread, like the fuzzers.
+TSAN_CC ?= clang
+$(BUILD)/tsan/tsan_threads: tests/fixtures/tsan_threads.c $(LIB_SRCS) $(LIB_HDRS)
+	@mkdir -p $(dir $@)
+	$(TSAN_CC) -g -O1 -fsanitize=thread -std=c11 $(CPPFLAGS) $(INCLUDES) -o $@ $< \
+	  $(LIB_SRCS) $(LDLIBS) -lpthread
+
 # ---- fuzzing (libFuzzer): tests/fuzz/fuzz_NAME.c, seeds in tests/fuzz/corpus/NAME/
 FUZZ_CC ?= clang
 FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
