@@ -42,8 +42,9 @@ VERSION := 0.2.0
 SOVERSION := 0
 # OS picks the files of lib/os/ the library is built with: one line per OS.
 OS ?= linux
-OS_SRCS_linux := lib/os/linux.c lib/os/linux_proc.c lib/os/posix_io.c
-OS_SRCS_windows := lib/os/windows.c lib/os/windows_io.c
+OS_SRCS_linux := lib/os/linux.c lib/os/linux_proc.c lib/os/posix_io.c lib/os/posix_open.c \
+	lib/os/posix_store.c
+OS_SRCS_windows := lib/os/windows.c lib/os/windows_io.c lib/os/windows_store.c
 LIB_COMMON := $(sort $(wildcard lib/*.c lib/format/*.c lib/wire/*.c lib/attach/*.c))
 LIB_SRCS := $(LIB_COMMON) $(OS_SRCS_$(OS))
 LIB_HDRS := $(wildcard include/*.h lib/*.h lib/*/*.h)

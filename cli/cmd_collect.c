@@ -12,7 +12,7 @@
 
 static const char usage_text[] =
 	"usage: modmap collect (--pid PID ... | --self | --all) [-o DIR]\n"
-	"                      [--max-file-size N] [--procfs DIR]\n"
+	"                      [--max-file-size N] [--max-total N] [--procfs DIR]\n"
 	"\n"
 	"Copies every mapped file that carries a build ID into DIR, so a profile\n"
 	"of the process can be symbolized later, elsewhere, after the files are\n"
@@ -21,7 +21,10 @@ static const char usage_text[] =
 	"DIR/<name>/<TimeDateStamp><SizeOfImage>/<name> (symbol stores). Deleted\n"
 	"files are copied from the process's mapping, a container's from its\n"
 	"root. Each copy is checked to carry the mapping's build ID before it\n"
-	"appears; a file already there is not copied again.\n"
+	"appears; a file already there is not copied again. A copy is no more\n"
+	"readable than its source (at most 0644); a file root owns replaces\n"
+	"another user's file that claimed its build ID. DIR must be the caller's\n"
+	"or root's, and not writable by others unless sticky (docs/security.md).\n"
 	"\n"
 	"  -p, --pid PID            process whose files to keep; may be repeated\n"
 	"      --self               modmap's own process\n"
@@ -29,6 +32,9 @@ static const char usage_text[] =
 	"  -o, --output DIR         where to keep them  (default $HOME/pprof/binaries)\n"
 	"      --max-file-size N    skip files larger than N; suffix k, M or G\n"
 	"                           (powers of 1024)                  (default 1G)\n"
+	"      --max-total N        write at most N bytes in all (holes in sparse\n"
+	"                           files are not written); skip what would pass\n"
+	"                           it                                (default 4G)\n"
 	"      --procfs DIR         read processes through the proc filesystem at\n"
 	"                           DIR (a host's /proc in a sidecar); --self\n"
 	"                           still reads its own /proc  (default /proc)\n"
@@ -42,7 +48,7 @@ struct options {
 	size_t npids;
 	int self, all;
 	const char *dir;
-	uint64_t max;
+	uint64_t max, max_total;
 	const char *procfs;
 };
 
@@ -74,6 +80,10 @@ static void parse_args(int argc, char **argv, struct options *o)
 			o->max = cli_parse_size("collect", v);
 			if (!o->max)
 				usage_error("collect", "%s", "--max-file-size must be at least 1");
+		} else if (cli_opt("collect", argc, argv, &i, "max-total", 0, &v)) {
+			o->max_total = cli_parse_size("collect", v);
+			if (!o->max_total)
+				usage_error("collect", "%s", "--max-total must be at least 1");
 		} else {
 			usage_error("collect", "unknown argument '%s'", argv[i]);
 		}
@@ -129,7 +139,9 @@ static void print_summary(const struct modmap_collector *c, const char *dir)
 	size_t i = 0;
 	for (; (reason = modmap_collector_reason(c, i, &count)) != NULL; i++)
 		fprintf(stderr, "%s%llu %s%s", i ? ", " : " (", (unsigned long long)count, reason,
-			strcmp(reason, "larger than the size limit") == 0 ? " (--max-file-size)" : "");
+			strcmp(reason, "larger than the size limit") == 0 ? " (--max-file-size)"
+			: strcmp(reason, "over the total limit") == 0	   ? " (--max-total)"
+									   : "");
 	fputs(i ? ")\n" : "\n", stderr);
 }
 
@@ -142,7 +154,7 @@ int cmd_collect(int argc, char **argv)
 	parse_args(argc, argv, &o);
 	char *dir = o.dir ? NULL : default_dir();
 	struct modmap_collect_options co = { .dir = o.dir ? o.dir : dir, .max_file_size = o.max,
-					     .skipped = print_skipped };
+					     .skipped = print_skipped, .max_total = o.max_total };
 	/* native: PE files then carry their image keys, ELF files their GNU IDs. */
 	struct modmap_options ro = { .build_id = MODMAP_BUILD_ID_NATIVE,
 				     .mappings = MODMAP_MAPPINGS_EXEC, .procfs = o.procfs };

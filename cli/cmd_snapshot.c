@@ -52,7 +52,7 @@ static const char usage_text[] =
 	"       modmap attach (--pid PID | --snapshot FILE) PROFILE [-o OUT] [--jit]\n"
 	"                     [--max-size N] [--collect DIR] [--procfs DIR]\n"
 	"       modmap collect (--pid PID ... | --self | --all) [-o DIR]\n"
-	"                      [--max-file-size N] [--procfs DIR]\n"
+	"                      [--max-file-size N] [--max-total N] [--procfs DIR]\n"
 	"       modmap lookup (--pid PID | --snapshot FILE) [-f text|json|jsonl]\n"
 	"                     [--max-size N] [--procfs DIR] [ADDR ...]\n"
 	"       modmap watch --pid PID [--interval DURATION] [--mappings SET]\n"

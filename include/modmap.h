@@ -342,8 +342,14 @@ struct modmap_collect_stats {
  * MODMAP_BUILD_ID_NATIVE: only then does it hold PE image keys). The
  * process must still run: its files are opened through it, deleted ones
  * too. Each copy is checked to carry the mapping's build ID before it
- * appears, atomically; one already there is not copied again.
- * max_file_size bounds each file (0: 1 GiB). skipped, if not NULL, is
+ * appears, atomically; one already there is not copied again (one with
+ * the same build ID and other contents is named through skipped, and
+ * replaced only by a file root owns). A copy's mode is its source's, at
+ * most 0644; holes stay holes. dir and everything below it are made
+ * without following a symbolic link another user owns, and a dir others
+ * may rewrite (not sticky) is refused (docs/security.md).
+ * max_file_size bounds each file (0: 1 GiB); one call writes at most
+ * 4 GiB of data (the command's --max-total bounds a whole run). skipped, if not NULL, is
  * called with ctx and one line (PID, file, reason) per file not kept.
  * Returns 0 when every file was kept, 1 when some were not (stats and
  * skipped say which), -1 with err set when dir cannot be made or memory
@@ -370,6 +376,9 @@ struct modmap_collect_options {
 	uint64_t max_file_size;		/* bound on each file; 0: 1 GiB */
 	void (*skipped)(void *ctx, const char *line);	/* may be NULL */
 	void *ctx;
+	/* bound on the bytes of data (holes are not written) the collector
+	 * writes in all; a file that would pass it is skipped; 0: 4 GiB */
+	uint64_t max_total;
 };
 struct modmap_collector;
 #define modmap_collector_new(opts, out, err) \

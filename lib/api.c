@@ -466,6 +466,7 @@ int modmap_collector_new_sz(const struct modmap_collect_options *opts, size_t op
 	mc->c = (struct collect){
 		.dir = o.dir,
 		.max_file_size = o.max_file_size,
+		.max_total = o.max_total,
 		.skipped = o.skipped,
 		.ctx = o.ctx,
 	};
