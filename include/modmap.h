@@ -53,7 +53,9 @@ enum {
 	MODMAP_BUILD_ID_AUTO = 0,	/* GNU note (ELF) or path+mtime */
 	MODMAP_BUILD_ID_NATIVE,		/* GNU, Go, PDB, PE image key, else path+mtime */
 	MODMAP_BUILD_ID_MTIME,		/* path+mtime, as Go writes on Windows */
-	MODMAP_BUILD_ID_NONE
+	MODMAP_BUILD_ID_NONE,
+	MODMAP_BUILD_ID_HTLHASH		/* the OpenTelemetry file ID, "htlhash" (SHA-256
+					   of the first and last 4096 bytes and the length) */
 };
 
 /* modmap_options.mappings */

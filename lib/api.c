@@ -64,7 +64,7 @@ static int convert_options(const struct modmap_options *opts, struct read_opts *
 {
 	static const struct modmap_options defaults;
 	const struct modmap_options *o = opts ? opts : &defaults;
-	if (o->build_id < MODMAP_BUILD_ID_AUTO || o->build_id > MODMAP_BUILD_ID_NONE ||
+	if (o->build_id < MODMAP_BUILD_ID_AUTO || o->build_id > MODMAP_BUILD_ID_HTLHASH ||
 	    o->mappings < MODMAP_MAPPINGS_EXEC || o->mappings > MODMAP_MAPPINGS_ALL ||
 	    o->source < MODMAP_SOURCE_AUTO || o->source > MODMAP_SOURCE_MAPS)
 		return fail(err, MODMAP_ERR_OTHER, "invalid options");
