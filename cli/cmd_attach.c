@@ -10,14 +10,13 @@
 #include "attach/attach.h"
 #include "buildid.h"
 #include "cli.h"
-#include "progress.h"
 #include "term.h"
 #include "collect.h"
 #include "platform.h"
 
 static const char usage_text[] =
 	"usage: modmap attach (--pid PID | --snapshot FILE) PROFILE [-o OUT] [--jit]\n"
-	"                     [--max-size N] [--collect DIR] [--procfs DIR] [-q]\n"
+	"                     [--max-size N] [--collect DIR] [--procfs DIR]\n"
 	"\n"
 	"Gives a pprof profile the module map of its process: the mappings of the\n"
 	"running process PID, or of a snapshot saved with 'modmap --format pprof'\n"
@@ -37,27 +36,12 @@ static const char usage_text[] =
 	"                       as 'modmap collect' does, to symbolize it later\n"
 	"      --procfs DIR     with --pid: read it through the proc filesystem at DIR\n"
 	"                       (a host's /proc in a sidecar)          (default /proc)\n"
-	"  -q, --quiet          no progress line (shown on a terminal)\n"
 	"  -h, --help           this text\n"
 	"\n"
 	"Exit status: 0 done, 1 failed or (--collect) a binary not kept, 2 usage.\n"
 	"Bad input writes nothing. A later failure (a write error, PROFILE changed\n"
 	"while read) leaves no output file, but standard output may have had part\n"
 	"of the profile.\n";
-
-/* -q, and the progress line of a long attach on a terminal (progress.h). */
-static int quiet;
-static struct progress prog;
-
-static void show_progress(void *ctx, int pass, uint64_t bytes)
-{
-	static int last_pass;
-	char size[24];
-	(void)ctx;
-	progress_show(&prog, pass != last_pass, "modmap: attach: pass %d of 2: %s of the profile read",
-		      pass, progress_size(size, sizeof size, bytes));
-	last_pass = pass;
-}
 
 static void parse_args(int argc, char **argv, struct attach_job *o, const char **collect)
 {
@@ -88,8 +72,6 @@ static void parse_args(int argc, char **argv, struct attach_job *o, const char *
 			if (!*v)
 				usage_error("attach", "%s", "empty directory name");
 			*collect = v;
-		} else if (cli_opt("attach", argc, argv, &i, "quiet", 'q', NULL)) {
-			quiet = 1;
 		} else if (cli_opt("attach", argc, argv, &i, "procfs", 0, &v)) {
 			o->procfs = v;
 		} else if (cli_opt("attach", argc, argv, &i, "max-size", 0, &v)) {
@@ -159,11 +141,7 @@ int cmd_attach(int argc, char **argv)
 	const char *collect = NULL;
 
 	parse_args(argc, argv, &j, &collect);
-	progress_init(&prog, quiet, 0);
-	j.progress = show_progress;
-	int rc = attach_run(&j, &st, &err);
-	progress_clear(&prog);
-	if (rc < 0) {
+	if (attach_run(&j, &st, &err) < 0) {
 		const char *hint = err.code == ERR_TOO_LARGE	 ? "; a larger --max-size allows more"
 				   : err.code == ERR_UNSUPPORTED ? " (modmap --format pprof)"
 								 : "";

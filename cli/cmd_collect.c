@@ -10,12 +10,11 @@
 #include "buildid.h"
 #include "cli.h"
 #include "collect.h"
-#include "progress.h"
 #include "snapshot.h"
 
 static const char usage_text[] =
 	"usage: modmap collect (--pid PID ... | --self | --all) [-o DIR]\n"
-	"                      [--max-file-size N] [--procfs DIR] [-q]\n"
+	"                      [--max-file-size N] [--procfs DIR]\n"
 	"\n"
 	"Copies every mapped file that carries a build ID into DIR, so a profile\n"
 	"of the process can be symbolized later, elsewhere, after the files are\n"
@@ -35,7 +34,6 @@ static const char usage_text[] =
 	"      --procfs DIR         read processes through the proc filesystem at\n"
 	"                           DIR (a host's /proc in a sidecar); --self\n"
 	"                           still reads its own /proc  (default /proc)\n"
-	"  -q, --quiet              no progress line (shown on a terminal)\n"
 	"  -h, --help               this text\n"
 	"\n"
 	"A summary goes to standard error, and a line for each file not kept.\n"
@@ -44,7 +42,7 @@ static const char usage_text[] =
 struct options {
 	uint64_t *pids;
 	size_t npids;
-	int self, all, quiet;
+	int self, all;
 	const char *dir;
 	uint64_t max;
 	const char *procfs;
@@ -74,8 +72,6 @@ static void parse_args(int argc, char **argv, struct options *o)
 			o->dir = v;
 		} else if (cli_opt("collect", argc, argv, &i, "procfs", 0, &v)) {
 			o->procfs = v;
-		} else if (cli_opt("collect", argc, argv, &i, "quiet", 'q', NULL)) {
-			o->quiet = 1;
 		} else if (cli_opt("collect", argc, argv, &i, "max-file-size", 0, &v)) {
 			o->max = cli_parse_size("collect", v);
 			if (!o->max)
@@ -116,24 +112,9 @@ static char *default_dir(void)
 	return d;
 }
 
-/* On a terminal: which process, and the files so far (progress.h). */
-static struct progress prog;
-static size_t prog_done, prog_total;
-
-static void show_progress(void *ctx, const struct collect_stats *st)
-{
-	(void)ctx;
-	char size[24];
-	progress_show(&prog, 0, "modmap: collect: process %zu of %zu: %llu copied (%s), "
-		      "%llu present, %llu skipped", prog_done + 1, prog_total,
-		      (unsigned long long)st->copied, progress_size(size, sizeof size, st->bytes),
-		      (unsigned long long)st->present, (unsigned long long)st->skipped);
-}
-
 static void print_skipped(void *ctx, const char *line)
 {
 	(void)ctx;
-	progress_clear(&prog);
 	fprintf(stderr, "modmap: %s\n", line);
 }
 
@@ -162,7 +143,7 @@ int cmd_collect(int argc, char **argv)
 	parse_args(argc, argv, &o);
 	char *dir = o.dir ? NULL : default_dir();
 	struct collect c = { .dir = o.dir ? o.dir : dir, .max_file_size = o.max,
-			     .skipped = print_skipped, .progress = show_progress };
+			     .skipped = print_skipped };
 
 	uint64_t self = snapshot_self_pid();
 	uint64_t *pids = o.pids;
@@ -187,16 +168,10 @@ int cmd_collect(int argc, char **argv)
 		free(o.pids);
 		return EXIT_PARTIAL;
 	}
-	progress_init(&prog, o.quiet, 0);
-	prog_total = npids;
 	for (size_t i = 0; i < npids; i++) {
 		struct snapshot s;
 		snapshot_init(&s);
-		prog_done = i;
-		show_progress(NULL, &c.st);
 		enum read_status r = snapshot_read(&s, pids[i], &ro, &err);
-		if (r != READ_OK)
-			progress_clear(&prog);
 		if (r == READ_OK && collect_snapshot(&c, &s, &err) < 0) {
 			fprintf(stderr, "modmap: %s\n", err.text);
 			status = EXIT_PARTIAL;
@@ -210,7 +185,6 @@ int cmd_collect(int argc, char **argv)
 		if (!o.all)
 			status = EXIT_PARTIAL;
 	}
-	progress_clear(&prog);
 	print_summary(&c);
 	if (c.st.skipped)
 		status = EXIT_PARTIAL;

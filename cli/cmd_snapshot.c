@@ -9,7 +9,6 @@
 #include "buf.h"
 #include "buildid.h"
 #include "cli.h"
-#include "progress.h"
 #include "term.h"
 #include "format/emit.h"
 #include "platform.h"
@@ -18,7 +17,7 @@
 struct options {
 	uint64_t *pids;
 	size_t npids;
-	int self, all, quiet;
+	int self, all;
 	const struct format *format;
 	const char *output;
 	struct read_opts read;
@@ -29,9 +28,9 @@ static const char usage_text[] =
 	"       modmap [OPTIONS] --self\n"
 	"       modmap [OPTIONS] --all\n"
 	"       modmap attach (--pid PID | --snapshot FILE) PROFILE [-o OUT] [--jit]\n"
-	"                     [--max-size N] [--collect DIR] [--procfs DIR] [-q]\n"
+	"                     [--max-size N] [--collect DIR] [--procfs DIR]\n"
 	"       modmap collect (--pid PID ... | --self | --all) [-o DIR]\n"
-	"                      [--max-file-size N] [--procfs DIR] [-q]\n"
+	"                      [--max-file-size N] [--procfs DIR]\n"
 	"       modmap lookup (--pid PID | --snapshot FILE) [-f text|json|jsonl]\n"
 	"                     [--max-size N] [--procfs DIR] [ADDR ...]\n"
 	"       modmap watch --pid PID [--interval DURATION] [--mappings SET]\n"
@@ -57,7 +56,6 @@ static const char usage_text[] =
 	"      --jit            also the symbols of JIT-compiled code, from the\n"
 	"                       runtime's perf map and jitdump (docs/jit.md);\n"
 	"                       the regions holding them are mappings named [jit]\n"
-	"  -q, --quiet          no progress line (--all shows one on a terminal)\n"
 	"  -h, --help           this text\n"
 	"  -V, --version        the version\n"
 	"\n"
@@ -139,8 +137,6 @@ static void parse_args(int argc, char **argv, struct options *o)
 			o->read.procfs = v;
 		} else if (cli_opt(NULL, argc, argv, &i, "jit", 0, NULL)) {
 			o->read.jit = 1;
-		} else if (cli_opt(NULL, argc, argv, &i, "quiet", 'q', NULL)) {
-			o->quiet = 1;
 		} else if (cli_opt(NULL, argc, argv, &i, "version", 'V', NULL)) {
 			puts("modmap " MODMAP_VERSION);
 			exit(0);
@@ -185,22 +181,12 @@ static void parse_args(int argc, char **argv, struct options *o)
  * Reads pid into s (initialised). 1 when it was read; 0 when not, after
  * naming it on stderr (unless --all skips it silently) and setting *status.
  */
-/* --all on a terminal: how many processes are read (progress.h). */
-static struct progress prog;
-
-static void show_progress(const struct options *o, size_t done, size_t total)
-{
-	if (o->all)
-		progress_show(&prog, done == total, "modmap: %zu of %zu processes read", done, total);
-}
-
 static int read_one(const struct options *o, uint64_t pid, struct snapshot *s, int *status)
 {
 	struct errmsg err;
 	enum read_status r = snapshot_read(s, pid, &o->read, &err);
 	if (r == READ_OK)
 		return 1;
-	progress_clear(&prog);
 	/* Under --all, processes that vanished or have no memory map are not
 	 * among those asked for; unreadable ones are named. */
 	if (o->all && r == READ_SKIP)
@@ -234,7 +220,6 @@ static int run_streaming(const struct options *o, const uint64_t *pids, size_t n
 	for (size_t i = 0; i < npids && rc == 0; i++) {
 		struct snapshot s;
 		snapshot_init(&s);
-		show_progress(o, i, npids);
 		if (read_one(o, pids[i], &s, &status)) {
 			b.len = 0;
 			/* Text separates processes by an empty line, as one document. */
@@ -249,7 +234,6 @@ static int run_streaming(const struct options *o, const uint64_t *pids, size_t n
 		snapshot_free(&s);
 	}
 	buf_free(&b);
-	progress_clear(&prog);
 	/* Nothing read of what was asked for: no output (--all lists none). */
 	if (rc == 0 && (written || o->all))
 		rc = platform_out_commit(out, &err);
@@ -276,13 +260,11 @@ static int run_whole(const struct options *o, const uint64_t *pids, size_t npids
 	size_t n = 0;
 	for (size_t i = 0; i < npids; i++) {
 		snapshot_init(&snaps[n]);
-		show_progress(o, i, npids);
 		if (read_one(o, pids[i], &snaps[n], &status))
 			n++;
 		else
 			snapshot_free(&snaps[n]);
 	}
-	progress_clear(&prog);
 	if (n > 0 || o->all) {
 		int as_array = o->all || o->npids > 1;
 		int rc = o->format->write(&out, snaps, n, as_array, &err);
@@ -319,8 +301,6 @@ int cmd_snapshot(int argc, char **argv)
 		return EXIT_PARTIAL;
 	}
 
-	int to_terminal = (!o.output || !strcmp(o.output, "-")) && term_stdout_is_terminal();
-	progress_init(&prog, o.quiet, to_terminal);
 	int status = EXIT_PARTIAL;
 	if (!(o.read.cache = bid_cache_new()))
 		fputs("modmap: out of memory\n", stderr);

@@ -32,32 +32,10 @@ int term_stdout_is_terminal(void)
 {
 	return _isatty(_fileno(stdout));
 }
-int term_stderr_is_terminal(void)
-{
-	return _isatty(_fileno(stderr));
-}
-
-uint64_t term_now_ms(void)
-{
-	return (uint64_t)GetTickCount64();
-}
 #else
 int term_stdout_is_terminal(void)
 {
 	return isatty(STDOUT_FILENO);
-}
-
-int term_stderr_is_terminal(void)
-{
-	return isatty(STDERR_FILENO);
-}
-
-uint64_t term_now_ms(void)
-{
-	struct timespec ts;
-	if (clock_gettime(CLOCK_MONOTONIC, &ts) < 0)
-		return 0;
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 #endif
 

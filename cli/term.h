@@ -20,9 +20,6 @@
  */
 void term_args(int *argc, char ***argv);
 int term_stdout_is_terminal(void);
-int term_stderr_is_terminal(void);
-/* A clock for pacing (milliseconds, from an arbitrary start; never goes back). */
-uint64_t term_now_ms(void);
 /* Is path a terminal (/dev/tty, /dev/stdout on one, CON)? Opens nothing for writing. */
 int term_path_is_terminal(const char *path);
 /* Writes all of p to standard output (binary mode on Windows) and flushes. */

@@ -396,8 +396,6 @@ int collect_snapshot(struct collect *c, const struct snapshot *s, struct errmsg 
 			continue;
 		if (collect_mapping(c, s, m, err) == COPY_FATAL)
 			return -1;
-		if (c->progress)
-			c->progress(c->ctx, &c->st);
 	}
 	return 0;
 }

@@ -35,9 +35,6 @@ struct collect {
 	 * trailing newline); may be NULL.
 	 */
 	void (*skipped)(void *ctx, const char *line);
-	/* Called after each mapped file is handled, with the counts so far;
-	 * may be NULL. */
-	void (*progress)(void *ctx, const struct collect_stats *st);
 	void *ctx;
 	struct collect_stats st;
 	/* "<key>/<name>" of every file handled in this run, so a library

@@ -205,10 +205,6 @@ struct attach_job {
 	struct bid_cache *cache;	/* for pid; may be NULL */
 	const char *procfs;	/* for pid: its proc filesystem; NULL: /proc */
 	int jit;		/* name locations in JIT code (docs/jit.md) */
-	/* Called as the profile is read: pass 1 or 2, and the bytes of it
-	 * (decompressed) read so far in that pass; may be NULL. */
-	void (*progress)(void *ctx, int pass, uint64_t bytes);
-	void *progress_ctx;
 };
 
 /*

@@ -38,9 +38,9 @@ static int profile_read(void *ctx, void *p, size_t cap, size_t *got, struct errm
 }
 
 typedef int (*feed_fn)(struct attach_stream *a, const void *p, size_t len, struct errmsg *err);
-static int attach_pass(const struct attach_job *j, struct platform_in *in,
-		       struct attach_stream *a, feed_fn feed, int second, unsigned char *window,
-		       uint64_t *total, struct errmsg *err);
+static int attach_pass(struct platform_in *in, uint64_t max, struct attach_stream *a,
+		       feed_fn feed, int second, unsigned char *window, uint64_t *total,
+		       struct errmsg *err);
 
 /*
  * The first pass over a saved snapshot: a CBOR one (it starts so) is
@@ -123,11 +123,8 @@ static int snapshot_table(const struct attach_job *j, struct snapshot *s, struct
 			     : 0;
 		goto done;
 	}
-	/* The snapshot's pass: no progress (that is the profile's). */
-	struct attach_job snap_job = *j;
-	snap_job.progress = NULL;
 	if (platform_in_rewind(in, why) < 0 ||
-	    attach_pass(&snap_job, in, a, attach_table_collect, 1, window, &total, why) < 0 ||
+	    attach_pass(in, j->max, a, attach_table_collect, 1, window, &total, why) < 0 ||
 	    attach_table_finish(a, table, n, raw, why) < 0)
 		goto done;
 	if (jr) {
@@ -254,11 +251,10 @@ static int sink_write(void *ctx, const void *p, size_t len, struct errmsg *err)
  * zeros is told as too large and a cut gzip stream as truncated; raw bytes
  * stop at the first bad field (a pipe of garbage is not spooled whole).
  */
-static int attach_pass(const struct attach_job *j, struct platform_in *in,
-		       struct attach_stream *a, feed_fn feed, int second, unsigned char *window,
-		       uint64_t *total, struct errmsg *err)
+static int attach_pass(struct platform_in *in, uint64_t max, struct attach_stream *a,
+		       feed_fn feed, int second, unsigned char *window, uint64_t *total,
+		       struct errmsg *err)
 {
-	uint64_t max = j->max;
 	struct gz_reader *g = gz_reader_new(profile_read, in, max, err);
 	struct errmsg bad;
 	int rc = g ? 0 : -1, is_bad = 0;
@@ -268,8 +264,6 @@ static int attach_pass(const struct attach_job *j, struct platform_in *in,
 		if ((rc = gz_reader_read(g, window, ATTACH_WINDOW, &got, err)) < 0 || got == 0)
 			break;
 		*total += got;
-		if (j->progress)
-			j->progress(j->progress_ctx, second ? 2 : 1, *total);
 		/* Raw protobuf has no later gzip error to find: stop at once. */
 		if (is_bad && !gz_reader_is_gzip(g))
 			break;
@@ -329,7 +323,7 @@ int attach_run(const struct attach_job *job, struct attach_stats *st, struct err
 	}
 	if (!(a = attach_stream_new(table, n, sink_compress, &sink, &why)) ||
 	    attach_stream_set_jit(a, s.jit, &why) < 0 ||
-	    attach_pass(&j, in, a, attach_stream_scan, 0, window, &total, &why) < 0)
+	    attach_pass(in, j.max, a, attach_stream_scan, 0, window, &total, &why) < 0)
 		goto done;
 	if (total == 0) {
 		err_setc(&why, ERR_BAD_INPUT, "empty: not a pprof profile");
@@ -342,7 +336,7 @@ int attach_run(const struct attach_job *job, struct attach_stats *st, struct err
 	if (!(sink.file = platform_out_open(j.output, err)) ||
 	    !(sink.gz = gz_writer_new(sink_write, sink.file, err)))
 		goto done;
-	if (attach_pass(&j, in, a, attach_stream_write, 1, window, &total, &why) < 0 ||
+	if (attach_pass(in, j.max, a, attach_stream_write, 1, window, &total, &why) < 0 ||
 	    attach_stream_finish(a, &why) < 0) {
 		in_bad = !attach_stream_output_failed(a);
 		if (!in_bad)
