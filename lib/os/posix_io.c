@@ -8,12 +8,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "os/io_os.h"
@@ -89,70 +89,46 @@ struct os_out {
 	char *name;		/* for messages */
 	int fd;
 	char *tmp, *target;	/* tmp NULL: written in place */
-	mode_t mode;
-	int armed;		/* tmp is removed should a fatal signal come */
+	mode_t mode;		/* of the file replaced, restored on the new one */
+	int keep_mode;		/* a file was replaced: give its mode to the new one */
 };
 
 /*
- * A signal that ends the process while a temporary file is being written
- * (Ctrl-C, kill, a closed terminal, a file-size limit) would leave it
- * behind. While one exists its path is recorded here and these signals
- * are caught: the handler removes it, restores the disposition the signal
- * had and raises it again, so the process still dies of it. Signals are
- * the process's, not a library's: this happens only in a program that asks
- * for it (platform_signal_cleanup; the modmap command does), and covers one
- * output file at a time (modmap writes one).
+ * A signal that ends the process while the temporary file is written would
+ * leave it behind; signals are the program's, so the library only names the
+ * file (os_out_temp, platform_set_temp_hook) and the modmap command removes
+ * it (cli/term.c).
  */
-static const int fatal_signals[] = { SIGINT, SIGTERM, SIGHUP, SIGXFSZ };
-#define NFATAL (sizeof fatal_signals / sizeof fatal_signals[0])
-static struct sigaction saved_actions[NFATAL];
-static char armed_path[PATH_MAX + 32];
-static volatile sig_atomic_t armed;
-static volatile sig_atomic_t cleanup_wanted;
-
-void platform_signal_cleanup(void)
+const char *os_out_temp(const struct os_out *o)
 {
-	cleanup_wanted = 1;
+	return o->tmp;
 }
 
-/* Async-signal-safe: unlink, sigaction and raise only. */
-static void remove_and_reraise(int sig)
+/*
+ * Creates tmp, whose name ends in six X, under a fresh name, with mode less
+ * the process's umask (the kernel applies it: no umask() call, which would
+ * change the whole process's for a moment). An fd, or -1 with errno.
+ */
+static int create_temp(char *tmp, mode_t mode)
 {
-	if (armed)
-		unlink(armed_path);
-	armed = 0;
-	for (size_t i = 0; i < NFATAL; i++)
-		if (fatal_signals[i] == sig)
-			sigaction(sig, &saved_actions[i], NULL);
-	raise(sig);	/* blocked in here: delivered as the handler returns */
-}
-
-/* Records tmp for removal should a fatal signal come; 0, or -1 if taken. */
-static int arm_cleanup(const char *tmp)
-{
-	size_t n = strlen(tmp);
-	if (!cleanup_wanted || armed || n >= sizeof armed_path)
-		return -1;
-	memcpy(armed_path, tmp, n + 1);
-	struct sigaction sa;
-	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = remove_and_reraise;
-	sigfillset(&sa.sa_mask);
-	armed = 1;
-	for (size_t i = 0; i < NFATAL; i++) {
-		sigaction(fatal_signals[i], NULL, &saved_actions[i]);
-		/* An ignored signal (nohup's SIGHUP) stays ignored. */
-		if (saved_actions[i].sa_handler != SIG_IGN)
-			sigaction(fatal_signals[i], &sa, NULL);
+	static const char digits[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+	char *x = tmp + strlen(tmp) - 6;
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	uint64_t r = (uint64_t)ts.tv_nsec ^ (uint64_t)ts.tv_sec << 30 ^ (uint64_t)getpid() << 44 ^
+		     (uint64_t)(uintptr_t)tmp;
+	for (int tries = 0; tries < 1000; tries++) {
+		r = r * 6364136223846793005u + 1442695040888963407u;	/* an LCG step */
+		uint64_t v = r >> 16;
+		for (int i = 0; i < 6; i++, v /= 62)
+			x[i] = digits[v % 62];
+		int fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC,
+			      mode);
+		if (fd >= 0 || errno != EEXIST)
+			return fd;
 	}
-	return 0;
-}
-
-static void disarm_cleanup(void)
-{
-	for (size_t i = 0; i < NFATAL; i++)
-		sigaction(fatal_signals[i], &saved_actions[i], NULL);
-	armed = 0;
+	errno = EEXIST;
+	return -1;
 }
 
 /*
@@ -193,21 +169,16 @@ static int out_open_file(struct os_out *o, const char *path, struct errmsg *err)
 		err_set(err, "%s: out of memory", path);
 		return -1;
 	}
-	if ((o->fd = mkstemp(o->tmp)) < 0) {
+	/* A new file gets what any new file would (0666 less the umask, or
+	 * the directory's default ACL); one replaced keeps its mode, and is
+	 * never readable by more while written. */
+	o->keep_mode = exists;
+	o->mode = exists ? cur.st_mode & 07777 : 0666;
+	if ((o->fd = create_temp(o->tmp, o->mode & 0666)) < 0) {
 		err_set(err, "%s: %s", path, strerror(errno));
 		free(o->tmp);
 		o->tmp = NULL;
 		return -1;
-	}
-	o->armed = arm_cleanup(o->tmp) == 0;
-	/* mkstemp makes 0600: keep the mode of the file replaced, or give the
-	 * one any new file would get. */
-	if (exists) {
-		o->mode = cur.st_mode & 07777;
-	} else {
-		mode_t mask = umask(0);
-		umask(mask);
-		o->mode = 0666 & ~mask;
 	}
 	return 0;
 }
@@ -223,7 +194,7 @@ int os_out_write(struct os_out *o, const void *p, size_t len, struct errmsg *err
 int os_out_commit(struct os_out *o, struct errmsg *err)
 {
 	int e = 0;
-	if (o->tmp && fchmod(o->fd, o->mode) < 0)
+	if (o->tmp && o->keep_mode && fchmod(o->fd, o->mode) < 0)
 		e = errno;
 	if (!e && o->tmp && fsync(o->fd) < 0 && errno != EINVAL)
 		e = errno;
@@ -232,10 +203,6 @@ int os_out_commit(struct os_out *o, struct errmsg *err)
 	o->fd = -1;
 	if (!e && o->tmp && rename(o->tmp, o->target) < 0)
 		e = errno;
-	if (!e && o->armed) {
-		disarm_cleanup();	/* renamed: nothing of ours to remove */
-		o->armed = 0;
-	}
 	if (e) {
 		err_set(err, "%s: %s", o->name, strerror(e));
 		return -1;
@@ -251,8 +218,6 @@ static void out_close_file(struct os_out *o)
 		close(o->fd);
 	if (o->tmp)
 		unlink(o->tmp);
-	if (o->armed)
-		disarm_cleanup();
 	free(o->tmp);
 	free(o->target);
 }

@@ -89,3 +89,33 @@ def test_no_os_conditional_outside_lib_os():
     bad = [f"{p.relative_to(ROOT)}: {m.group(0).strip()}"
            for p in lib_files_outside_os() for m in OS_CONDITIONAL.finditer(p.read_text())]
     assert bad == []
+
+
+# ---- no process-wide state in the library ---------------------------------
+
+# What changes the whole process: its umask, its signal dispositions.
+PROCESS_WIDE = {"umask", "signal", "sigaction", "sigprocmask", "raise", "alarm", "setitimer"}
+
+
+def test_library_calls_nothing_process_wide():
+    """nm's list of what libmodmap.a calls from outside (an oracle that does
+    not trust the source): no umask, no signal handling."""
+    p = subprocess.run(["nm", "-u", "--format=posix", str(BUILD / "libmodmap.a")],
+                       capture_output=True, text=True, check=True)
+    called = {line.split()[0].split("@")[0] for line in p.stdout.splitlines()
+              if line.strip() and not line.endswith(":")}
+    assert "open" in called or "open64" in called  # nm read the objects
+    assert called & PROCESS_WIDE == set()
+
+
+def test_new_output_file_mode_is_what_the_umask_leaves(tmp_path):
+    """-o creates a file the way any program's new file is created: 0666
+    less the umask, without changing the umask to find it out."""
+    for mask, want in ((0o027, 0o640), (0o002, 0o664), (0o077, 0o600)):
+        out = tmp_path / f"snap-{mask:o}.json"
+        p = subprocess.run(["sh", "-c", f'umask {mask:03o} && exec "$0" "$@"', str(BUILD / "modmap"),
+                            "--self", "--format", "json", "-o", str(out)],
+                           capture_output=True, timeout=120)
+        assert p.returncode == 0, p.stderr
+        assert out.stat().st_mode & 0o7777 == want, oct(out.stat().st_mode)
+        json.loads(out.read_text())
