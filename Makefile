@@ -31,7 +31,14 @@ endif
 # headers), lib/format/ the snapshot writers and readers, lib/wire/ the
 # protobuf and gzip codecs, lib/attach/ the profile rewrite.
 # docs/library.md says what is exported.
-VERSION := $(shell sed -n 's/^\#define MODMAP_VERSION_STRING "\(.*\)"/\1/p' include/modmap.h)
+
+# The version: set here, and only here. The Makefile writes it into
+# modmap.pc; the files that must carry it literally (the public header's
+# MODMAP_VERSION_STRING, which --version prints, both man pages' footers and
+# debian/changelog) are checked against it by `make version-check`, which
+# the build, install and deb run first (tests/e2e/test_version.py checks the
+# built and installed results).
+VERSION := 0.2.0
 SOVERSION := 0
 # OS picks the files of lib/os/ the library is built with: one line per OS.
 OS ?= linux
@@ -53,7 +60,18 @@ SHARED_LIB := $(BUILD)/libmodmap.so.$(SOVERSION)
 # only what include/modmap.h marks MODMAP_API is exported.
 LIB_CFLAGS := -fPIC -fvisibility=hidden
 
-all: $(BUILD)/modmap $(STATIC_LIB) $(SHARED_LIB)
+all: version-check $(BUILD)/modmap $(STATIC_LIB) $(SHARED_LIB)
+
+# Each file that carries the version literally, and what it says.
+VERSION_SAYS = \
+	include/modmap.h:$(shell sed -n 's/^\#define MODMAP_VERSION_STRING "\(.*\)"/\1/p' include/modmap.h) \
+	docs/modmap.1:$(shell sed -n '1s/^\.TH .* "modmap \([^"]*\)".*/\1/p' docs/modmap.1) \
+	docs/libmodmap.3:$(shell sed -n '1s/^\.TH .* "modmap \([^"]*\)".*/\1/p' docs/libmodmap.3) \
+	debian/changelog:$(shell sed -n '1s/^modmap (\([^)-]*\).*/\1/p' debian/changelog 2>/dev/null)
+version-check:
+	@bad=0; for f in $(VERSION_SAYS); do [ "$${f#*:}" = '$(VERSION)' ] && continue; \
+	  echo "$${f%%:*} says version '$${f#*:}', the Makefile's VERSION is $(VERSION)" >&2; bad=1; done; \
+	  exit $$bad
 
 # Objects record the flags they were built with: a change of CC, CFLAGS or
 # CPPFLAGS rewrites this file, and every object depending on it rebuilds.
@@ -67,9 +85,17 @@ $(OBJ)/%.o: %.c $(BUILD)/flags
 	$(CC) $(WARN) $(CPPFLAGS) $(INCLUDES) $(CFLAGS) $(if $(filter lib/%,$<),$(LIB_CFLAGS)) \
 	  -MMD -MP -c -o $@ $<
 
-$(STATIC_LIB): $(LIB_OBJS)
-	rm -f $@
-	$(AR) rcs $@ $(LIB_OBJS)
+# libmodmap.a defines no global name outside modmap_ (SPEC): its objects
+# are linked into one relocatable object whose hidden symbols (everything
+# but MODMAP_API) become local, so a static consumer's own err_set or
+# formats cannot collide with the library's.
+OBJCOPY ?= objcopy
+$(STATIC_LIB): $(LIB_OBJS) Makefile
+	rm -f $@ $(BUILD)/libmodmap-r.o
+	$(LD) -r -o $(BUILD)/libmodmap-r.o $(LIB_OBJS)
+	$(OBJCOPY) --localize-hidden $(BUILD)/libmodmap-r.o $(BUILD)/libmodmap.o
+	rm -f $(BUILD)/libmodmap-r.o
+	$(AR) rcs $@ $(BUILD)/libmodmap.o
 
 $(SHARED_LIB): $(LIB_OBJS)
 	$(CC) -shared -Wl,-soname,libmodmap.so.$(SOVERSION) -Wl,--no-undefined $(LDFLAGS) \
@@ -77,10 +103,27 @@ $(SHARED_LIB): $(LIB_OBJS)
 	ln -sf libmodmap.so.$(SOVERSION) $(BUILD)/libmodmap.so
 
 # The command links the library statically: one file to copy anywhere.
-$(BUILD)/modmap: $(CLI_OBJS) $(STATIC_LIB)
-	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJS) $(STATIC_LIB) $(LDLIBS)
+# (Its objects, while cli/ still calls internals the archive keeps local.)
+$(BUILD)/modmap: $(CLI_OBJS) $(LIB_OBJS)
+	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJS) $(LIB_OBJS) $(LDLIBS)
 
 -include $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d)
+
+# ---- ABI (docs/library.md, "The ABI") -------------------------------------
+# abi-check: the built library against the committed baseline, public
+# types only; additions (new functions, fields appended to the structs that
+# travel with their size: abi/libmodmap.abignore) pass, anything else that
+# keeps the soname fails. abi-baseline rewrites the baseline after an
+# intended addition. ABI_LIB and ABI_HEADERS name another build to check.
+ABI_LIB ?= $(SHARED_LIB)
+ABI_HEADERS ?= include
+abi-check: $(ABI_LIB)
+	abidiff --no-added-syms --suppressions abi/libmodmap.abignore \
+	  --headers-dir2 $(ABI_HEADERS) abi/libmodmap.abi $(ABI_LIB)
+
+abi-baseline: $(SHARED_LIB)
+	abidw --no-comp-dir-path --no-corpus-path --headers-dir include \
+	  --out-file abi/libmodmap.abi $(SHARED_LIB)
 
 # ---- install -------------------------------------------------------------
 PREFIX ?= /usr/local
@@ -97,7 +140,7 @@ PC_LIBDIR = $(patsubst $(PREFIX)%,$${prefix}%,$(LIBDIR))
 PC_INCLUDEDIR = $(patsubst $(PREFIX)%,$${prefix}%,$(INCLUDEDIR))
 PC_REQUIRES := zlib$(if $(filter -DHAVE_CBOR,$(CPPFLAGS)), libcbor)
 
-install: all
+install: version-check all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR) \
 	  $(DESTDIR)$(PKGCONFIGDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man3
 	install -m 755 $(BUILD)/modmap $(DESTDIR)$(BINDIR)/modmap
@@ -116,6 +159,25 @@ uninstall:
 	  $(DESTDIR)$(LIBDIR)/libmodmap.so.$(SOVERSION) $(DESTDIR)$(LIBDIR)/libmodmap.so \
 	  $(DESTDIR)$(INCLUDEDIR)/modmap.h $(DESTDIR)$(PKGCONFIGDIR)/modmap.pc \
 	  $(DESTDIR)$(MANDIR)/man1/modmap.1 $(DESTDIR)$(MANDIR)/man3/libmodmap.3
+
+# ---- Debian packages (docs/packaging.md) ----------------------------------
+# modmap, libmodmap0 and libmodmap-dev for this machine's architecture, into
+# build/deb/, built by dpkg-buildpackage from a copy of the tracked files
+# (its clean step would otherwise remove this build/); lintian then checks
+# them: no error allowed, the warnings docs/packaging.md explains.
+DEB_DIR := $(BUILD)/deb
+DEB_SRC := $(DEB_DIR)/modmap-$(VERSION)
+deb: version-check
+	rm -rf $(DEB_DIR)
+	mkdir -p $(DEB_SRC)
+	if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then \
+	  git ls-files -z | tar --null -T - -cf - | tar -xf - -C $(DEB_SRC); \
+	else tar --exclude=./build --exclude=./$(BUILD) --exclude=./.git -cf - . | tar -xf - -C $(DEB_SRC); fi
+	# The package's build is its own: none of this make's variables (BUILD=
+	# among them, which its clean step would remove) reach it.
+	cd $(DEB_SRC) && env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u MAKEOVERRIDES \
+	  dpkg-buildpackage -us -uc -b
+	lintian --fail-on error $(DEB_DIR)/*.changes
 
 $(BUILD)/tests:
 	mkdir -p $@
@@ -160,7 +222,7 @@ FIXTURES := $(BUILD)/fixtures/mapper $(BUILD)/fixtures/libfix.so $(BUILD)/fixtur
 	$(BUILD)/fixtures/goprof $(BUILD)/fixtures/goprof-pie $(BUILD)/fixtures/pprofedit \
 	$(BUILD)/pprof \
 	$(BUILD)/fixtures/lookupfix $(BUILD)/fixtures/lookupfix-pie $(BUILD)/fixtures/lookuplib.so \
-	$(BUILD)/fixtures/noquery.so
+	$(BUILD)/fixtures/noquery.so $(BUILD)/fixtures/apiprobe
 # Windows fixtures (tests/e2e/test_windows.py): a target program, a DLL it
 # loads, a Go program (Debian's golang-go, cross-built, no network) that
 # prints Go's own path+mtime IDs, and goprof cross-built, whose profiles
@@ -174,9 +236,10 @@ WIN_FIXTURES := $(WIN_BUILD)/fixtures/winfix.exe $(WIN_BUILD)/fixtures/fixdll.dl
 GO ?= go
 GOENV := GO111MODULE=off GOPATH=/usr/share/gocode GOFLAGS= GOCACHE=$(abspath $(BUILD))/gocache
 
-$(BUILD)/tests/%: tests/unit/%.c $(STATIC_LIB) | $(BUILD)/tests
+# The unit tests call the library's internals: its objects, not libmodmap.a.
+$(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJS) | $(BUILD)/tests
 	$(CC) $(WARN) -Wno-strict-prototypes $(CPPFLAGS) $(INCLUDES) $(CFLAGS) -MMD -MP -o $@ $< \
-	  $(STATIC_LIB) $(UNIT_LIBS) $(LDLIBS)
+	  $(LIB_OBJS) $(UNIT_LIBS) $(LDLIBS)
 
 -include $(UNIT:=.d)
 
@@ -227,6 +290,12 @@ $(BUILD)/fixtures/dlwatch: tests/fixtures/dlwatch.c
 $(BUILD)/fixtures/noquery.so: tests/fixtures/noquery.c
 	@mkdir -p $(dir $@)
 	$(CC) $(WARN) -shared -fPIC -O1 -o $@ $< -ldl
+
+# A program that uses only include/modmap.h (every field of a mapping, and
+# collect with a pause between the snapshot and the copy).
+$(BUILD)/fixtures/apiprobe: tests/fixtures/apiprobe.c $(STATIC_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(WARN) -O1 -Iinclude -o $@ $< $(STATIC_LIB) $(LDLIBS)
 
 $(BUILD)/fixtures/mapper: tests/fixtures/mapper.c
 	@mkdir -p $(dir $@)
@@ -396,8 +465,12 @@ E2E_DEPS := $(FIXTURES) $(BUILD)/nocbor/modmap $(BUILD)/osnone/modmap $(WIN_BUIL
 # E2E_ARGS: more pytest arguments (.ci/run leaves the Windows tests to the
 # runs whose variation reaches modmap.exe).
 E2E_ARGS ?=
+# E2E_JOBS pytest workers (python3-pytest-xdist), each taking whole files
+# (one Wine prefix, one installed library per file); 1 runs them in order.
+E2E_JOBS ?= 2
+E2E_PAR := $(if $(filter-out 0 1,$(E2E_JOBS)),$(if $(shell $(PYTHON) -c 'import xdist' 2>/dev/null && echo y),-n $(E2E_JOBS) --dist loadfile))
 e2e: $(BUILD)/modmap $(E2E_DEPS)
-	$(call pytest,,-q $(E2E_ARGS) tests/e2e)
+	$(call pytest,,-q $(E2E_PAR) $(E2E_ARGS) tests/e2e)
 
 # ---- fuzzing (libFuzzer): tests/fuzz/fuzz_NAME.c, seeds in tests/fuzz/corpus/NAME/
 FUZZ_CC ?= clang
@@ -405,10 +478,30 @@ FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=a
 FUZZ_SRCS := $(LIB_SRCS)
 FUZZ := $(patsubst tests/fuzz/fuzz_%.c,$(BUILD)/fuzz/fuzz_%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_SECONDS ?= 120
-
-$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_SRCS) $(LIB_HDRS)
+# The library is instrumented once (coverage feedback and the sanitizers,
+# no libFuzzer main) into one static library; each target links against it
+# instead of compiling all of lib/ again.
+FUZZ_LIB_FLAGS := -g -O1 -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all
+FUZZ_OBJS := $(FUZZ_SRCS:%.c=$(BUILD)/fuzz/obj/%.o)
+FUZZ_LIB := $(BUILD)/fuzz/libmodmap-fuzz.a
+FUZZ_FLAGS_NOW := $(FUZZ_CC) $(FUZZ_FLAGS) $(FUZZ_LIB_FLAGS) $(CPPFLAGS)
+$(BUILD)/fuzz/flags: FORCE
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_FLAGS) -std=c11 $(CPPFLAGS) $(INCLUDES) -o $@ $< $(FUZZ_SRCS) $(LDLIBS)
+	@echo '$(FUZZ_FLAGS_NOW)' | cmp -s - $@ || echo '$(FUZZ_FLAGS_NOW)' > $@
+
+$(BUILD)/fuzz/obj/%.o: %.c $(BUILD)/fuzz/flags
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_LIB_FLAGS) -std=c11 $(CPPFLAGS) $(INCLUDES) -MMD -MP -c -o $@ $<
+
+$(FUZZ_LIB): $(FUZZ_OBJS)
+	rm -f $@
+	$(AR) rcs $@ $(FUZZ_OBJS)
+
+$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_LIB)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -std=c11 $(CPPFLAGS) $(INCLUDES) -MMD -MP -o $@ $< $(FUZZ_LIB) $(LDLIBS)
+
+-include $(FUZZ_OBJS:.o=.d) $(FUZZ:=.d)
 
 # Each target runs on a scratch copy of its seeds, so the repo's corpus
 # only changes by hand.
@@ -425,8 +518,11 @@ endef
 fuzz: $(FUZZ)
 	$(call run_fuzz,$(FUZZ_SECONDS))
 
+# make check: each target runs its seeds and then mutates for a few seconds
+# (CI's `make fuzz` gives each a minute).
+FUZZ_SMOKE_SECONDS ?= 5
 fuzz-smoke: $(FUZZ)
-	$(call run_fuzz,15)
+	$(call run_fuzz,$(FUZZ_SMOKE_SECONDS))
 
 check: all unit fuzz-smoke e2e
 
@@ -438,6 +534,14 @@ win-fixtures: $(WIN_BUILD)/modmap.exe $(WIN_FIXTURES)
 # meant to catch it (docs/testing.md). Slow; not part of check or CI.
 mutate:
 	$(PYTHON) tests/mutate.py
+
+# MUTANTS mutants made at random on lines the tests run, each against its
+# file's tests (tests/mutants/areas.txt); the seed is printed. Reproducible
+# per commit by default (CI runs it on every submission).
+MUTANTS ?= 10
+MUTATE_SEED ?= $(shell git rev-parse --short=12 HEAD 2>/dev/null)
+mutate-random:
+	$(PYTHON) tests/mutate.py --random $(MUTANTS) $(if $(MUTATE_SEED),--seed $(MUTATE_SEED))
 # ---- sanitizers, valgrind, static checks (docs/testing.md) ---------------
 # The unit tests and modmap built with ASan+UBSan into build/asan; the e2e
 # tests then run that modmap (MODMAP=...), fixtures from build/fixtures.
@@ -452,7 +556,30 @@ sanitize: $(E2E_DEPS)
 	$(SAN_ENV) $(MAKE) --no-print-directory BUILD=$(ASAN_BUILD) CFLAGS='$(SAN_CFLAGS)' unit
 	$(call pytest,$(SAN_ENV) MODMAP=$(abspath $(ASAN_BUILD)/modmap) MODMAP_TEST_SANITIZED=1 \
 	  MODMAP_TEST_EXPECT_MISSING=uninstrumented$${MODMAP_TEST_EXPECT_MISSING:+$(comma)$$MODMAP_TEST_EXPECT_MISSING},-q \
-	  --ignore=tests/e2e/test_windows.py tests/e2e)
+	  --ignore=tests/e2e/test_windows.py --ignore=tests/e2e/test_packages.py tests/e2e)
+
+# ---- coverage (docs/testing.md) ------------------------------------------
+# The unit tests and modmap built with gcov into build/cov, the unit tests
+# and then the e2e tests run against that modmap (every process, root or
+# the ordinary users the tests make, adds to the same .gcda files), and
+# gcovr's report of lib/ and cli/ in build/coverage: lines.txt (per file),
+# summary.json (lines and branches per file), coverage.json (per line:
+# tests/mutate.py --random takes the executed lines from it), index.html.
+COV_BUILD := $(BUILD)/cov
+COV_CFLAGS := -O0 -g --coverage
+COV_DIR := $(BUILD)/coverage
+coverage: $(E2E_DEPS)
+	find $(COV_BUILD) -name '*.gcda' -delete 2>/dev/null || true
+	$(MAKE) --no-print-directory BUILD=$(COV_BUILD) CFLAGS='$(COV_CFLAGS)' LDFLAGS=--coverage \
+	  $(COV_BUILD)/modmap
+	$(MAKE) --no-print-directory BUILD=$(COV_BUILD) CFLAGS='$(COV_CFLAGS)' LDFLAGS=--coverage unit
+	find $(COV_BUILD) -type d -exec chmod a+rwx {} + ; find $(COV_BUILD) -name '*.gcda' -exec chmod a+rw {} +
+	-$(call pytest,MODMAP=$(abspath $(COV_BUILD)/modmap),-q $(E2E_PAR) --ignore=tests/e2e/test_windows.py tests/e2e)
+	@mkdir -p $(COV_DIR)
+	gcovr -r . --object-directory $(COV_BUILD) -f 'lib/' -f 'cli/' -e 'lib/os/windows' \
+	  --exclude-unreachable-branches --exclude-throw-branches \
+	  --txt $(COV_DIR)/lines.txt --json-summary-pretty $(COV_DIR)/summary.json \
+	  --json $(COV_DIR)/coverage.json --html-details $(COV_DIR)/index.html -s
 
 # memcheck over every unit test: any error or leak fails.
 VALGRIND := valgrind -q --error-exitcode=99 --leak-check=full \
@@ -489,5 +616,10 @@ bench: all $(FIXTURES) $(BENCH_BINS)
 clean:
 	rm -rf $(BUILD)
 
-.PHONY: all windows unit e2e check mutate fixtures win-fixtures clean fuzz fuzz-smoke bench \
-	install uninstall FORCE sanitize valgrind lint
+# `make -s print-VAR` prints a variable, for the tests that rebuild part of
+# the library (tests/e2e/test_abi.py).
+print-%:
+	@echo '$($*)'
+
+.PHONY: all windows unit e2e check mutate mutate-random coverage fixtures win-fixtures clean fuzz fuzz-smoke bench \
+	install uninstall version-check deb FORCE sanitize valgrind lint abi-check abi-baseline

@@ -19,8 +19,8 @@
 enum format { FMT_TEXT, FMT_JSON, FMT_JSONL };
 
 static const char usage_text[] =
-	"usage: modmap lookup (--pid PID | --snapshot FILE) [-f text|json|jsonl] [ADDR ...]\n"
-	"                     [--procfs DIR] [--max-size N]\n"
+	"usage: modmap lookup (--pid PID | --snapshot FILE) [-f text|json|jsonl]\n"
+	"                     [--max-size N] [--procfs DIR] [ADDR ...]\n"
 	"\n"
 	"For each address, which mapping of the process holds it and the address\n"
 	"to hand a symbolizer: file_offset (address - start + offset), elf_vaddr\n"
