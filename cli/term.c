@@ -218,14 +218,15 @@ void term_cleanup_temp_files(void)
 static const int fatal_signals[] = { SIGINT, SIGTERM, SIGHUP, SIGXFSZ };
 #define NFATAL (sizeof fatal_signals / sizeof fatal_signals[0])
 static struct sigaction saved_actions[NFATAL];
-static char armed_path[4096 + 32];
+static char armed_name[256];
+static int armed_dir;
 static volatile sig_atomic_t armed;
 
-/* Async-signal-safe: unlink, sigaction and raise only. */
+/* Async-signal-safe: unlinkat, sigaction and raise only. */
 static void remove_and_reraise(int sig)
 {
 	if (armed)
-		unlink(armed_path);
+		unlinkat(armed_dir, armed_name, 0);
 	armed = 0;
 	for (size_t i = 0; i < NFATAL; i++)
 		if (fatal_signals[i] == sig)
@@ -233,14 +234,15 @@ static void remove_and_reraise(int sig)
 	raise(sig);	/* blocked in here: delivered as the handler returns */
 }
 
-/* Records tmp for removal should a fatal signal come (a second file while
- * one is armed, or a path too long to keep, is not covered). */
-static void arm_cleanup(const char *tmp)
+/* Records tmp in dir for removal should a fatal signal come (a second
+ * file while one is armed, or a name too long to keep, is not covered). */
+static void arm_cleanup(int dir, const char *tmp)
 {
 	size_t n = strlen(tmp);
-	if (armed || n >= sizeof armed_path)
+	if (armed || n >= sizeof armed_name)
 		return;
-	memcpy(armed_path, tmp, n + 1);
+	memcpy(armed_name, tmp, n + 1);
+	armed_dir = dir;
 	struct sigaction sa;
 	memset(&sa, 0, sizeof sa);
 	sa.sa_handler = remove_and_reraise;
@@ -263,10 +265,10 @@ static void disarm_cleanup(void)
 	armed = 0;
 }
 
-static void temp_file(const char *tmp)
+static void temp_file(int dir, const char *name)
 {
-	if (tmp)
-		arm_cleanup(tmp);
+	if (name)
+		arm_cleanup(dir, name);
 	else
 		disarm_cleanup();
 }

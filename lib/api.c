@@ -14,6 +14,7 @@
 #include "collect.h"
 #include "format/emit.h"
 #include "lookup.h"
+#include "platform.h"
 #include "snapshot.h"
 #include "watch.h"
 
@@ -380,6 +381,187 @@ int modmap_collect_sz(const struct modmap_snapshot *m, const char *dir, uint64_t
 	};
 	copy_out(stats, stats_size, &mine, sizeof mine);
 	return c.st.skipped ? 1 : 0;
+}
+
+struct modmap_collector {
+	struct collect c;
+};
+
+int modmap_collector_new_sz(const struct modmap_collect_options *opts, size_t opts_size,
+			    struct modmap_collector **out, struct modmap_error *err)
+{
+	struct modmap_collect_options o;
+	*out = NULL;
+	if (copy_in(&o, sizeof o, opts, opts_size) < 0)
+		return fail(err, MODMAP_ERR_UNSUPPORTED,
+			    "options this version of libmodmap does not know");
+	if (!o.dir || !*o.dir)
+		return fail(err, MODMAP_ERR_OTHER, "collect needs a directory");
+	struct modmap_collector *mc = calloc(1, sizeof *mc);
+	if (!mc)
+		return fail(err, MODMAP_ERR_NO_MEMORY, "out of memory");
+	mc->c = (struct collect){
+		.dir = o.dir,
+		.max_file_size = o.max_file_size,
+		.max_total = o.max_total,
+		.skipped = o.skipped,
+		.ctx = o.ctx,
+	};
+	*out = mc;
+	return 0;
+}
+
+int modmap_collector_add(struct modmap_collector *mc, const struct modmap_snapshot *m,
+			 struct modmap_error *err)
+{
+	struct errmsg e;
+	if (collect_snapshot(&mc->c, &m->s, &e) < 0) {
+		error_out(err, &e);
+		return -1;
+	}
+	return 0;
+}
+
+void modmap_collector_stats_sz(const struct modmap_collector *mc,
+			       struct modmap_collect_stats *stats, size_t stats_size)
+{
+	struct modmap_collect_stats mine = {
+		.copied = mc->c.st.copied,
+		.bytes = mc->c.st.bytes,
+		.present = mc->c.st.present,
+		.skipped = mc->c.st.skipped,
+	};
+	copy_out(stats, stats_size, &mine, sizeof mine);
+}
+
+const char *modmap_collector_reason(const struct modmap_collector *mc, size_t i, uint64_t *count)
+{
+	if (i >= mc->c.st.nreasons)
+		return NULL;
+	if (count)
+		*count = mc->c.st.reason_count[i];
+	return mc->c.st.reason[i];
+}
+
+void modmap_collector_free(struct modmap_collector *mc)
+{
+	if (!mc)
+		return;
+	collect_free(&mc->c);
+	free(mc);
+}
+
+int modmap_write_to(int format, const struct modmap_snapshot *const *snaps, size_t n,
+		    int as_array, modmap_sink *sink, void *ctx, struct modmap_error *err)
+{
+	void *p;
+	size_t len;
+	if (modmap_write(format, snaps, n, as_array, &p, &len, err) < 0)
+		return -1;
+	int rc = sink(ctx, p, len, err);
+	free(p);
+	return rc;
+}
+
+int modmap_format_supported(int format)
+{
+	return format >= MODMAP_FORMAT_TEXT && format <= MODMAP_FORMAT_JSONL &&
+	       formats[format].supported();
+}
+
+/* ---- output files ------------------------------------------------------- */
+
+struct modmap_output {
+	struct platform_out *o;
+};
+
+int modmap_output_open(const char *path, struct modmap_output **out, struct modmap_error *err)
+{
+	struct errmsg e;
+	*out = malloc(sizeof **out);
+	if (!*out)
+		return fail(err, MODMAP_ERR_NO_MEMORY, "out of memory");
+	if (!((*out)->o = platform_out_open(path, &e))) {
+		free(*out);
+		*out = NULL;
+		error_out(err, &e);
+		return -1;
+	}
+	return 0;
+}
+
+int modmap_output_write(void *output, const void *p, size_t len, struct modmap_error *err)
+{
+	struct modmap_output *o = output;
+	struct errmsg e;
+	if (platform_out_write(o->o, p, len, &e) < 0) {
+		error_out(err, &e);
+		return -1;
+	}
+	return 0;
+}
+
+int modmap_output_flush(struct modmap_output *o, struct modmap_error *err)
+{
+	struct errmsg e;
+	if (platform_out_flush(o->o, &e) < 0) {
+		error_out(err, &e);
+		return -1;
+	}
+	return 0;
+}
+
+int modmap_output_commit(struct modmap_output *o, struct modmap_error *err)
+{
+	struct errmsg e;
+	int rc = platform_out_commit(o->o, &e);
+	free(o);
+	if (rc < 0) {
+		error_out(err, &e);
+		return -1;
+	}
+	return 0;
+}
+
+void modmap_output_abort(struct modmap_output *o)
+{
+	if (!o)
+		return;
+	platform_out_abort(o->o);
+	free(o);
+}
+
+/* ---- processes ------------------------------------------------------------ */
+
+uint64_t modmap_self_pid(void)
+{
+	return snapshot_self_pid();
+}
+
+int modmap_list_pids_sz(const struct modmap_options *opts, size_t opts_size, uint64_t **pids,
+			size_t *n, struct modmap_error *err)
+{
+	struct read_opts ro;
+	struct errmsg e;
+	*pids = NULL;
+	*n = 0;
+	if (convert_options(opts, opts_size, &ro, err) < 0)
+		return -1;
+	if (snapshot_list_pids(ro.procfs, pids, n, &e) < 0) {
+		error_out(err, &e);
+		return -1;
+	}
+	return 0;
+}
+
+int modmap_check_procfs(const char *dir, struct modmap_error *err)
+{
+	struct errmsg e;
+	if (snapshot_check_procfs(dir, &e) < 0) {
+		error_out(err, &e);
+		return -1;
+	}
+	return 0;
 }
 
 /* ---- watch ------------------------------------------------------------- */

@@ -145,10 +145,11 @@ struct platform_out *platform_out_open(const char *path, struct errmsg *err)
 		free(o);
 		return NULL;
 	}
-	const char *tmp = os_out_temp(o->file);
+	int dir;
+	const char *tmp = os_out_temp(o->file, &dir);
 	if (temp_hook && tmp) {
 		o->hook = temp_hook;
-		o->hook(tmp);
+		o->hook(dir, tmp);
 	}
 	return o;
 }
@@ -183,7 +184,7 @@ void platform_out_abort(struct platform_out *o)
 		return;
 	os_out_close(o->file);	/* renamed or removed: nothing left to clean up */
 	if (o->hook)
-		o->hook(NULL);
+		o->hook(-1, NULL);
 	free(o);
 }
 

@@ -71,12 +71,13 @@ void platform_in_close(struct platform_in *in);
 /*
  * The temporary files of platform_out and platform_write_file, for a
  * program that removes them should a signal end it (cli/term.c): hook is
- * called with the path once the file exists, and with NULL once it is
- * renamed over its target or removed; one file at a time per platform_out.
- * The library itself installs no signal handler. Set it before any thread
+ * called with the file's name in the directory descriptor dir once it
+ * exists (POSIX: unlinkat(dir, name, 0) removes it, async-signal-safe),
+ * and with (-1, NULL) once it is renamed over its target or removed. The
+ * library itself installs no signal handler. Set it before any thread
  * writes a file; NULL (the default) calls nothing.
  */
-typedef void platform_temp_hook(const char *tmp);
+typedef void platform_temp_hook(int dir, const char *name);
 void platform_set_temp_hook(platform_temp_hook *hook);
 struct platform_out;
 struct platform_out *platform_out_open(const char *path, struct errmsg *err);
@@ -87,7 +88,11 @@ int platform_out_commit(struct platform_out *out, struct errmsg *err);
 void platform_out_abort(struct platform_out *out);
 
 /*
- * Whole files into a directory tree, for collect. File descriptors are the
+ * Whole files into a directory tree, for collect: on Windows what store.h
+ * is built on (lib/os/windows_store.c); POSIX collect works on directory
+ * descriptors instead (lib/os/posix_store.c), and uses only
+ * platform_open_regular, platform_sync_fd, platform_close and
+ * platform_read_at of these. File descriptors are the
  * C runtime's (on Windows too); paths are WTF-8 as everywhere. Each call
  * that can fail leaves err naming the path and the reason.
  */

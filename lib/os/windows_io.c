@@ -277,9 +277,10 @@ void os_out_close(struct os_out *o)
 }
 
 /* Windows: no POSIX signals to clean up after, so no path to hand over. */
-const char *os_out_temp(const struct os_out *o)
+const char *os_out_temp(const struct os_out *o, int *dir)
 {
 	(void)o;
+	*dir = -1;
 	return NULL;
 }
 
