@@ -164,9 +164,10 @@ def copy_tree(scratch, wine):
         shutil.copy2(src, dst, follow_symlinks=False)
     if (ROOT / "build").is_dir():
         # cp -a keeps times, so make rebuilds only what a mutant changes.
-        # Not the fuzzers, nor the Wine prefix (~700 MB) unless a Windows
-        # test runs (without it the Wine fixture makes a new one).
-        skip = {"fuzz", "wintest"} | (set() if wine else {"wineprefix"})
+        # Not the fuzzers, the coverage and sanitizer builds, nor the Wine
+        # prefix (~700 MB) unless a Windows test runs (without it the Wine
+        # fixture makes a new one).
+        skip = {"fuzz", "wintest", "cov", "coverage", "asan"} | (set() if wine else {"wineprefix"})
         (scratch / "build").mkdir()
         for entry in sorted((ROOT / "build").iterdir()):
             if entry.name not in skip:
