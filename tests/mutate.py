@@ -216,14 +216,17 @@ def read_accepted():
         return out
     for n, line in enumerate(ACCEPTED.read_text().splitlines(), 1):
         if line.startswith("## "):
-            cur = {"why": line[3:].strip(), "after": None}
+            cur = {"why": line[3:].strip(), "after": []}
             out.append(cur)
         elif line.strip() and not line.startswith("#"):
             key, sep, val = line.partition(":")
             if not sep or cur is None or key not in ("file", "after", "find", "replace"):
                 raise ValueError(f"{ACCEPTED.name}:{n}: expected file:, after:, find: or "
                                  "replace:")
-            cur[key] = val.strip()
+            if key == "after":
+                cur["after"].append(val.strip())
+            else:
+                cur[key] = val.strip()
     for a in out:
         if not all(k in a for k in ("file", "find", "replace")):
             raise ValueError(f"{ACCEPTED.name}: '{a['why']}' lacks file:, find: or replace:")
@@ -232,12 +235,14 @@ def read_accepted():
 
 def accepted_why(m, accepted, text):
     """The reason m is accepted as equivalent, or None. An entry's after:
-    (the line before, for a line that occurs more than once) must match."""
+    lines (those before it, in order, for a line that occurs more than
+    once) must match."""
     lines = text.split("\n")
-    before = lines[m.line - 2].strip() if m.line and m.line >= 2 else ""
     for a in accepted:
+        n = len(a["after"])
+        before = [l.strip() for l in lines[max(0, m.line - 1 - n):m.line - 1]] if m.line else []
         if (a["file"], a["find"], a["replace"]) == (m.file, m.find.strip(), m.replace.strip()) \
-                and a["after"] in (None, before):
+                and a["after"] == before:
             return a["why"]
     return None
 
