@@ -83,9 +83,17 @@ $(OBJ)/%.o: %.c $(BUILD)/flags
 	$(CC) $(WARN) $(CPPFLAGS) $(INCLUDES) $(CFLAGS) $(if $(filter lib/%,$<),$(LIB_CFLAGS)) \
 	  -MMD -MP -c -o $@ $<
 
-$(STATIC_LIB): $(LIB_OBJS)
-	rm -f $@
-	$(AR) rcs $@ $(LIB_OBJS)
+# libmodmap.a defines no global name outside modmap_ (SPEC): its objects
+# are linked into one relocatable object whose hidden symbols (everything
+# but MODMAP_API) become local, so a static consumer's own err_set or
+# formats cannot collide with the library's.
+OBJCOPY ?= objcopy
+$(STATIC_LIB): $(LIB_OBJS) Makefile
+	rm -f $@ $(BUILD)/libmodmap-r.o
+	$(LD) -r -o $(BUILD)/libmodmap-r.o $(LIB_OBJS)
+	$(OBJCOPY) --localize-hidden $(BUILD)/libmodmap-r.o $(BUILD)/libmodmap.o
+	rm -f $(BUILD)/libmodmap-r.o
+	$(AR) rcs $@ $(BUILD)/libmodmap.o
 
 $(SHARED_LIB): $(LIB_OBJS)
 	$(CC) -shared -Wl,-soname,libmodmap.so.$(SOVERSION) -Wl,--no-undefined $(LDFLAGS) \
@@ -93,10 +101,27 @@ $(SHARED_LIB): $(LIB_OBJS)
 	ln -sf libmodmap.so.$(SOVERSION) $(BUILD)/libmodmap.so
 
 # The command links the library statically: one file to copy anywhere.
-$(BUILD)/modmap: $(CLI_OBJS) $(STATIC_LIB)
-	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJS) $(STATIC_LIB) $(LDLIBS)
+# (Its objects, while cli/ still calls internals the archive keeps local.)
+$(BUILD)/modmap: $(CLI_OBJS) $(LIB_OBJS)
+	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJS) $(LIB_OBJS) $(LDLIBS)
 
 -include $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d)
+
+# ---- ABI (docs/library.md, "The ABI") -------------------------------------
+# abi-check: the built library against the committed baseline, public
+# types only; additions (new functions, fields appended to the structs that
+# travel with their size: abi/libmodmap.abignore) pass, anything else that
+# keeps the soname fails. abi-baseline rewrites the baseline after an
+# intended addition. ABI_LIB and ABI_HEADERS name another build to check.
+ABI_LIB ?= $(SHARED_LIB)
+ABI_HEADERS ?= include
+abi-check: $(ABI_LIB)
+	abidiff --no-added-syms --suppressions abi/libmodmap.abignore \
+	  --headers-dir2 $(ABI_HEADERS) abi/libmodmap.abi $(ABI_LIB)
+
+abi-baseline: $(SHARED_LIB)
+	abidw --no-comp-dir-path --no-corpus-path --headers-dir include \
+	  --out-file abi/libmodmap.abi $(SHARED_LIB)
 
 # ---- install -------------------------------------------------------------
 PREFIX ?= /usr/local
@@ -209,9 +234,10 @@ WIN_FIXTURES := $(WIN_BUILD)/fixtures/winfix.exe $(WIN_BUILD)/fixtures/fixdll.dl
 GO ?= go
 GOENV := GO111MODULE=off GOPATH=/usr/share/gocode GOFLAGS= GOCACHE=$(abspath $(BUILD))/gocache
 
-$(BUILD)/tests/%: tests/unit/%.c $(STATIC_LIB) | $(BUILD)/tests
+# The unit tests call the library's internals: its objects, not libmodmap.a.
+$(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJS) | $(BUILD)/tests
 	$(CC) $(WARN) -Wno-strict-prototypes $(CPPFLAGS) $(INCLUDES) $(CFLAGS) -MMD -MP -o $@ $< \
-	  $(STATIC_LIB) $(UNIT_LIBS) $(LDLIBS)
+	  $(LIB_OBJS) $(UNIT_LIBS) $(LDLIBS)
 
 -include $(UNIT:=.d)
 
@@ -588,5 +614,10 @@ bench: all $(FIXTURES) $(BENCH_BINS)
 clean:
 	rm -rf $(BUILD)
 
+# `make -s print-VAR` prints a variable, for the tests that rebuild part of
+# the library (tests/e2e/test_abi.py).
+print-%:
+	@echo '$($*)'
+
 .PHONY: all windows unit e2e check mutate mutate-random coverage fixtures win-fixtures clean fuzz fuzz-smoke bench \
-	install uninstall version-check deb FORCE sanitize valgrind lint
+	install uninstall version-check deb FORCE sanitize valgrind lint abi-check abi-baseline

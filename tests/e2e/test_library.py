@@ -69,8 +69,44 @@ def test_uninstall_removes_everything_install_put(tmp_path):
 def test_shared_library_exports_only_modmap_names(prefix):
     out = sh("nm", "-D", "--defined-only", prefix / "lib/libmodmap.so.0")
     names = [line.split()[-1] for line in out.splitlines() if line.strip()]
-    assert "modmap_snapshot_read" in names and "modmap_snapshot_free" in names
+    assert "modmap_snapshot_read_sz" in names and "modmap_snapshot_free" in names
     assert [n for n in names if not n.startswith("modmap_")] == []
+
+
+def static_lib():
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MAKE")}
+    sh("make", "-s", "-C", ROOT, "build/libmodmap.a", env=env)
+    return ROOT / "build/libmodmap.a"
+
+
+def test_static_library_defines_only_modmap_globals():
+    """libmodmap.a: one object whose every global definition is modmap_."""
+    lib = static_lib()
+    out = sh("nm", "-g", "--defined-only", lib)
+    names = [l.split()[-1] for l in out.splitlines() if l.strip() and not l.endswith(":")]
+    assert "modmap_snapshot_read_sz" in names and "modmap_write" in names
+    assert [n for n in names if not n.startswith("modmap_")] == []
+
+
+def test_static_consumer_with_the_librarys_internal_names_links_and_runs(tmp_path):
+    """A program that defines formats, err_set, buf_reserve, ... links
+    against libmodmap.a and both sides keep their own meaning."""
+    exe = tmp_path / "collider"
+    libs = sh("pkg-config", "--static", "--libs", "zlib").split()
+    if "-DHAVE_CBOR" in sh("make", "-s", "--no-print-directory", "-C", ROOT, "print-CPPFLAGS"):
+        libs += sh("pkg-config", "--static", "--libs", "libcbor").split()
+    sh("cc", "-std=c99", "-Wall", "-Werror", "-I", ROOT / "include", "-o", exe,
+       ROOT / "tests/fixtures/collider.c", static_lib(), *libs)
+    p = subprocess.run([str(exe)], capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0, p.stderr
+    lines = p.stdout.splitlines()
+    maps = [l.split(None, 3) for l in lines if l.startswith("MAP ")]
+    # Its own executable, as the kernel maps it (the process is gone, but
+    # the file is the same: its path).
+    assert maps and all(m[3] == str(exe) for m in maps), lines
+    assert "MISSING -1 pid 4194304: no such process" in lines
+    # The library's errors went through its own err_set, not the program's.
+    assert "OWN tsv 0 6 5 7 11" in lines
 
 
 def test_public_header_is_c99_pedantic_and_cplusplus_and_includes_only_libc(prefix):
@@ -87,7 +123,8 @@ def test_public_header_is_c99_pedantic_and_cplusplus_and_includes_only_libc(pref
     declared |= set(re.findall(r"#define\s+(\w+)", text))
     declared |= set(re.findall(r"\b(\w+)\s*\(", text)) - {
         "defined", "__attribute__", "visibility", "extern",
-        "void", "int", "char", "const", "size_t"}   # types of function pointers
+        "void", "int", "char", "const", "size_t",   # types of function pointers
+        "sizeof"}   # the size the macros pass (docs/library.md, "The ABI")
     declared |= set(re.findall(r"^\s*(MODMAP_\w+|\w+)\s*[=,]", text, flags=re.M))
     stray = sorted(n for n in declared if not re.match(r"(?i)modmap_", n))
     assert stray == [], stray
