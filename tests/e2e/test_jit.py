@@ -601,3 +601,45 @@ def test_jitdump_debug_info_names_file_and_line(spawn, tmp_path):
     assert got == {0: [("fn", "good.js", 10)], 0x18: [("fn", "good.js", 11)],
                    0x20: [("fn", "good.js", 12)], 0x3f: [("fn", "good.js", 12)],
                    0x100: [("badfn", "", 20)], 0x13f: [("badfn", "", 20)]}, got
+
+
+def _pb_varint(v):
+    out = bytearray()
+    while v >= 0x80:
+        out.append(v & 0x7F | 0x80)
+        v >>= 7
+    out.append(v)
+    return bytes(out)
+
+
+def _pb(number, value):
+    """One protobuf field: an int (varint) or bytes (length-delimited)."""
+    if isinstance(value, int):
+        return _pb_varint(number << 3) + _pb_varint(value)
+    return _pb_varint(number << 3 | 2) + _pb_varint(len(value)) + value
+
+
+def test_saved_jit_symbol_without_a_function_is_dropped(tmp_path):
+    """A pprof snapshot (any profile is accepted as one) whose jit_size
+    sample sits at a location without a function: attach --jit drops that
+    symbol and names the others; no crash. The snapshot is written here
+    byte by byte (profile.proto), the result read by google/pprof's parser."""
+    import json
+    strings = [b"", b"mappings", b"count", b"/x", b"jit_size", b"good"]
+    snap = (_pb(1, _pb(1, 1) + _pb(2, 2))
+            + _pb(3, _pb(1, 1) + _pb(2, 0x1000) + _pb(3, 0x2000) + _pb(5, 3))
+            + _pb(4, _pb(1, 1) + _pb(3, 0x5000))                       # no line
+            + _pb(4, _pb(1, 2) + _pb(3, 0x6000) + _pb(4, _pb(1, 1)))    # line: function 1
+            + _pb(5, _pb(1, 1) + _pb(2, 5))
+            + _pb(2, _pb(1, _pb_varint(1)) + _pb(2, _pb_varint(1)) + _pb(3, _pb(1, 4) + _pb(3, 16)))
+            + _pb(2, _pb(1, _pb_varint(2)) + _pb(2, _pb_varint(1)) + _pb(3, _pb(1, 4) + _pb(3, 16)))
+            + b"".join(_pb(6, s) for s in strings))
+    src = tmp_path / "snap.pb"
+    src.write_bytes(snap)
+    prof = tmp_path / "addrs.pb.gz"
+    pprofedit("addrs", prof, hex(0x5008), hex(0x6008))
+    out = tmp_path / "named.pb.gz"
+    p = run_modmap("attach", "--jit", "--snapshot", src, prof, "-o", out)
+    d = json.loads(pprofedit("dump", out))
+    names = {l["Address"]: [f["Function"] for f in l["Frames"] or []] for l in d["Locations"]}
+    assert names == {0x5008: [], 0x6008: ["good"]}, (names, p.stderr)
