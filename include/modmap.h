@@ -59,6 +59,12 @@ struct modmap_error {
 	int code;			/* MODMAP_ERR_* */
 };
 
+/*
+ * Where writers put their bytes: called with each piece in order; returns
+ * 0, or -1 with err filled (the write then stops and fails with it).
+ */
+typedef int modmap_sink(void *ctx, const void *p, size_t len, struct modmap_error *err);
+
 /* modmap_options.build_id */
 enum {
 	MODMAP_BUILD_ID_AUTO = 0,	/* GNU note (ELF) or path+mtime */
@@ -182,6 +188,30 @@ MODMAP_API int modmap_lookup_sz(struct modmap_snapshot *s, uint64_t addr,
 				struct modmap_error *err);
 
 /*
+ * A snapshot saved as pprof (written with MODMAP_FORMAT_PPROF) or CBOR, at
+ * path ("-": standard input), read whole: at most max_size bytes, also
+ * decompressed (0: 4 GiB; MODMAP_ERR_TOO_LARGE past it). Its process is
+ * not read again: modmap_lookup takes program headers only from the files
+ * at the mappings' paths that still carry their build IDs.
+ */
+MODMAP_API int modmap_snapshot_load(const char *path, uint64_t max_size,
+				    struct modmap_snapshot **out, struct modmap_error *err);
+/* An address as `modmap lookup` takes it: hexadecimal, with or without
+ * 0x, blanks around; 0, or -1 when text[0..len) is none. */
+MODMAP_API int modmap_parse_address(const char *text, size_t len, uint64_t *addr);
+/*
+ * An answer of modmap_lookup as `modmap lookup` writes it, without a
+ * newline: MODMAP_FORMAT_TEXT one line, MODMAP_FORMAT_JSON one object.
+ * Each mapping's part is rendered once and kept with s (not const).
+ */
+#define modmap_lookup_write(format, s, answer, sink, ctx, err)                                 \
+	modmap_lookup_write_sz((format), (s), (answer), sizeof(struct modmap_lookup), (sink), \
+			       (ctx), (err))
+MODMAP_API int modmap_lookup_write_sz(int format, struct modmap_snapshot *s,
+				      const struct modmap_lookup *answer, size_t answer_size,
+				      modmap_sink *sink, void *ctx, struct modmap_error *err);
+
+/*
  * A build-ID cache, shared by the reads given it (modmap_options.cache):
  * each file's ID is computed once. Holds no file descriptors. Not for two
  * threads at once: give each thread its own.
@@ -206,12 +236,6 @@ enum {
  */
 MODMAP_API int modmap_write(int format, const struct modmap_snapshot *const *snaps, size_t n,
 			    int as_array, void **out, size_t *len, struct modmap_error *err);
-
-/*
- * Where writers put their bytes: called with each piece in order; returns
- * 0, or -1 with err filled (the write then stops and fails with it).
- */
-typedef int modmap_sink(void *ctx, const void *p, size_t len, struct modmap_error *err);
 
 /*
  * modmap_write through a sink instead of into a buffer: for a stream of
@@ -419,6 +443,13 @@ MODMAP_API long long modmap_watch_poll(struct modmap_watch *w, struct modmap_err
 	modmap_watch_event_sz((w), (i), (out), sizeof(struct modmap_event))
 MODMAP_API int modmap_watch_event_sz(const struct modmap_watch *w, size_t i,
 				     struct modmap_event *out, size_t out_size);
+/*
+ * Event i of the last poll as the line `modmap watch` writes: one JSON
+ * object ({"event":"load",...}, the mapping's keys as in a snapshot's
+ * JSON) and a newline, through sink.
+ */
+MODMAP_API int modmap_watch_write(const struct modmap_watch *w, size_t i, modmap_sink *sink,
+				  void *ctx, struct modmap_error *err);
 MODMAP_API void modmap_watch_free(struct modmap_watch *w);
 
 /* The library's version, "0.2.0". */

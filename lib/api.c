@@ -25,6 +25,8 @@ struct modmap_snapshot {
 	struct snapshot s;
 	struct addrmap where;	/* for find */
 	struct lookup *lk;	/* for modmap_lookup, made on its first call */
+	int saved;		/* from a file: its process is not read again */
+	struct lookup_emit emit[2];	/* modmap_lookup_write's parts: text, JSON */
 };
 
 struct modmap_cache {
@@ -184,6 +186,8 @@ void modmap_snapshot_free(struct modmap_snapshot *m)
 	if (!m)
 		return;
 	lookup_free(m->lk);
+	lookup_emit_free(&m->emit[0]);
+	lookup_emit_free(&m->emit[1]);
 	addrmap_free(&m->where);
 	snapshot_free(&m->s);
 	free(m);
@@ -240,7 +244,7 @@ int modmap_lookup_sz(struct modmap_snapshot *m, uint64_t addr, struct modmap_loo
 	struct errmsg e;
 	struct lookup_answer a;
 	struct modmap_lookup mine;
-	if (!m->lk && !(m->lk = lookup_new(&m->s, m->s.pid, &e))) {
+	if (!m->lk && !(m->lk = lookup_new(&m->s, m->saved ? 0 : m->s.pid, &e))) {
 		error_out(err, &e);
 		return -1;
 	}
@@ -256,6 +260,65 @@ int modmap_lookup_sz(struct modmap_snapshot *m, uint64_t addr, struct modmap_loo
 	};
 	copy_out(out, out_size, &mine, sizeof mine);
 	return 0;
+}
+
+int modmap_snapshot_load(const char *path, uint64_t max_size, struct modmap_snapshot **out,
+			 struct modmap_error *err)
+{
+	struct errmsg e;
+	*out = NULL;
+	struct modmap_snapshot *m = calloc(1, sizeof *m);
+	if (!m)
+		return fail(err, MODMAP_ERR_NO_MEMORY, "out of memory");
+	m->saved = 1;
+	snapshot_init(&m->s);
+	if (snapshot_read_saved(path, max_size, &m->s, &e) < 0) {
+		error_out(err, &e);
+		modmap_snapshot_free(m);
+		return -1;
+	}
+	if (index_build(m) < 0) {
+		modmap_snapshot_free(m);
+		return fail(err, MODMAP_ERR_NO_MEMORY, "out of memory");
+	}
+	*out = m;
+	return 0;
+}
+
+int modmap_parse_address(const char *text, size_t len, uint64_t *addr)
+{
+	return lookup_parse_address(text, len, addr);
+}
+
+int modmap_lookup_write_sz(int format, struct modmap_snapshot *m,
+			   const struct modmap_lookup *answer, size_t answer_size,
+			   modmap_sink *sink, void *ctx, struct modmap_error *err)
+{
+	struct modmap_lookup in;
+	struct buf b = { 0 };
+	if (copy_in(&in, sizeof in, answer, answer_size) < 0)
+		return fail(err, MODMAP_ERR_UNSUPPORTED,
+			    "an answer this version of libmodmap does not know");
+	if ((format != MODMAP_FORMAT_TEXT && format != MODMAP_FORMAT_JSON) ||
+	    in.mapping >= (long long)m->s.n)
+		return fail(err, MODMAP_ERR_OTHER, "lookup answers are written as text or JSON");
+	struct lookup_answer a = {
+		.address = in.address,
+		.index = in.mapping,
+		.file_offset = in.file_offset,
+		.has_elf_vaddr = in.has_elf_vaddr,
+		.elf_vaddr = in.elf_vaddr,
+		.has_rva = in.has_rva,
+		.rva = in.rva,
+	};
+	if (format == MODMAP_FORMAT_TEXT)
+		emit_lookup_text(&b, &m->s, &a, &m->emit[0]);
+	else
+		emit_lookup_json(&b, &m->s, &a, &m->emit[1]);
+	int rc = b.oom ? fail(err, MODMAP_ERR_NO_MEMORY, "out of memory")
+		       : sink(ctx, b.p, b.len, err);
+	buf_free(&b);
+	return rc;
 }
 
 struct modmap_cache *modmap_cache_new(void)
@@ -621,6 +684,24 @@ int modmap_watch_event_sz(const struct modmap_watch *mw, size_t i, struct modmap
 	 * mapping gets its fields only, as for modmap_snapshot_mapping. */
 	copy_out(out, out_size, &mine, sizeof mine);
 	return 0;
+}
+
+int modmap_watch_write(const struct modmap_watch *mw, size_t i, modmap_sink *sink, void *ctx,
+		       struct modmap_error *err)
+{
+	static const char *const names[] = { "load", "unload", "exit" };
+	struct errmsg e;
+	struct buf b = { 0 };
+	if (!mw || i >= mw->w.nev)
+		return fail(err, MODMAP_ERR_OTHER, "no such event");
+	const struct watch_event *ev = &mw->w.ev[i];
+	int rc = emit_json_event(&b, names[ev->kind], ev->time_nanos, mw->w.pid, ev->s, ev->m, &e);
+	if (rc < 0)
+		error_out(err, &e);
+	else
+		rc = sink(ctx, b.p, b.len, err);
+	buf_free(&b);
+	return rc;
 }
 
 void modmap_watch_free(struct modmap_watch *mw)
