@@ -7,12 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "attach/attach.h"
-#include "buildid.h"
+#include "modmap.h"
 #include "cli.h"
 #include "term.h"
-#include "collect.h"
-#include "platform.h"
 
 static const char usage_text[] =
 	"usage: modmap attach (--pid PID | --snapshot FILE) PROFILE [-o OUT] [--jit]\n"
@@ -43,7 +40,8 @@ static const char usage_text[] =
 	"while read) leaves no output file, but standard output may have had part\n"
 	"of the profile.\n";
 
-static void parse_args(int argc, char **argv, struct attach_job *o, const char **collect)
+static void parse_args(int argc, char **argv, struct modmap_attach_options *o,
+		       const char **collect)
 {
 	const char *v;
 	if (cli_wants_help(argc, argv)) {
@@ -75,7 +73,7 @@ static void parse_args(int argc, char **argv, struct attach_job *o, const char *
 		} else if (cli_opt("attach", argc, argv, &i, "procfs", 0, &v)) {
 			o->procfs = v;
 		} else if (cli_opt("attach", argc, argv, &i, "max-size", 0, &v)) {
-			o->max = cli_parse_size("attach", v);
+			o->max_size = cli_parse_size("attach", v);
 		} else {
 			usage_error("attach", "unknown argument '%s'", argv[i]);
 		}
@@ -111,41 +109,45 @@ static void print_skipped(void *ctx, const char *line)
 /* The process's binaries into dir, as `modmap collect --pid` keeps them. */
 static int collect_binaries(uint64_t pid, const char *procfs, const char *dir)
 {
-	struct read_opts ro = { .bid = BID_NATIVE, .set = MAPPINGS_EXEC, .procfs = procfs };
-	struct collect c = { .dir = dir, .skipped = print_skipped };
-	struct snapshot s;
-	struct errmsg err;
+	struct modmap_options ro = { .build_id = MODMAP_BUILD_ID_NATIVE,
+				     .mappings = MODMAP_MAPPINGS_EXEC, .procfs = procfs };
+	struct modmap_collect_options co = { .dir = dir, .skipped = print_skipped };
+	struct modmap_collector *c = NULL;
+	struct modmap_snapshot *s = NULL;
+	struct modmap_error err;
 	int rc = 0;
-	snapshot_init(&s);
-	if (snapshot_read(&s, pid, &ro, &err) != READ_OK || collect_snapshot(&c, &s, &err) < 0) {
-		fprintf(stderr, "modmap: %s\n", err.text);
+	if (modmap_snapshot_read(pid, &ro, &s, &err) < 0 ||
+	    modmap_collector_new(&co, &c, &err) < 0 || modmap_collector_add(c, s, &err) < 0) {
+		fprintf(stderr, "modmap: %s\n", err.message);
 		rc = -1;
 	} else {
+		struct modmap_collect_stats st;
+		modmap_collector_stats(c, &st);
 		fprintf(stderr,
 			"modmap: collected into %s: %llu files copied (%llu bytes), %llu already "
 			"present, %llu skipped\n",
-			dir, (unsigned long long)c.st.copied, (unsigned long long)c.st.bytes,
-			(unsigned long long)c.st.present, (unsigned long long)c.st.skipped);
-		rc = c.st.skipped ? -1 : 0;
+			dir, (unsigned long long)st.copied, (unsigned long long)st.bytes,
+			(unsigned long long)st.present, (unsigned long long)st.skipped);
+		rc = st.skipped ? -1 : 0;
 	}
-	collect_free(&c);
-	snapshot_free(&s);
+	modmap_collector_free(c);
+	modmap_snapshot_free(s);
 	return rc;
 }
 
 int cmd_attach(int argc, char **argv)
 {
-	struct attach_job j = { 0 };
-	struct attach_stats st;
-	struct errmsg err;
+	struct modmap_attach_options j = { 0 };
+	struct modmap_attach_stats st;
+	struct modmap_error err;
 	const char *collect = NULL;
 
 	parse_args(argc, argv, &j, &collect);
-	if (attach_run(&j, &st, &err) < 0) {
-		const char *hint = err.code == ERR_TOO_LARGE	 ? "; a larger --max-size allows more"
-				   : err.code == ERR_UNSUPPORTED ? " (modmap --format pprof)"
-								 : "";
-		fprintf(stderr, "modmap: %s%s\n", err.text, hint);
+	if (modmap_attach(&j, &st, &err) < 0) {
+		const char *hint = err.code == MODMAP_ERR_TOO_LARGE ? "; a larger --max-size allows more"
+				   : err.code == MODMAP_ERR_UNSUPPORTED ? " (modmap --format pprof)"
+									: "";
+		fprintf(stderr, "modmap: %s%s\n", err.message, hint);
 		return EXIT_PARTIAL;
 	}
 	fprintf(stderr, "modmap: attached %llu mappings from ", (unsigned long long)st.mappings);

@@ -9,12 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "attach/attach.h"
-#include "buildid.h"
+#include "modmap.h"
 #include "cli.h"
 #include "term.h"
-#include "lookup.h"
-#include "platform.h"
 
 enum format { FMT_TEXT, FMT_JSON, FMT_JSONL };
 
@@ -60,13 +57,47 @@ struct lookup_args {
 	int naddrs;
 };
 
-/* What answering needs: the lookup, the output so far, and the status. */
+/* Output not yet written: grows as needed; out of memory is sticky. */
+struct outbuf {
+	char *p;
+	size_t len, cap;
+	int oom;
+};
+
+/* A modmap_sink that appends to an outbuf. */
+static int out_put(void *ctx, const void *p, size_t len, struct modmap_error *err)
+{
+	struct outbuf *b = ctx;
+	(void)err;
+	if (b->oom)
+		return 0;
+	if (b->cap - b->len < len) {
+		size_t cap = b->cap ? b->cap : 4096;
+		while (cap - b->len < len)
+			cap *= 2;
+		char *q = realloc(b->p, cap);
+		if (!q) {
+			b->oom = 1;
+			return 0;
+		}
+		b->p = q;
+		b->cap = cap;
+	}
+	memcpy(b->p + b->len, p, len);
+	b->len += len;
+	return 0;
+}
+
+static void out_puts(struct outbuf *b, const char *s)
+{
+	out_put(b, s, strlen(s), NULL);
+}
+
+/* What answering needs: the snapshot, the output so far, and the status. */
 struct answerer {
-	struct lookup *l;
-	const struct snapshot *s;
+	struct modmap_snapshot *s;
 	enum format format;
-	struct buf out;
-	struct lookup_emit cache;	/* each mapping's constant part */
+	struct outbuf out;
 	size_t answered;
 	size_t unmapped;	/* ... of which no mapping held */
 	int bad;		/* a line was not an address */
@@ -79,12 +110,14 @@ struct answerer {
 
 static void flush(struct answerer *a)
 {
-	struct errmsg err;
+	int errnum = 0;
 	if (a->failed || a->out.len == 0)
 		return;
-	if (a->out.oom || term_write_stdout(a->out.p, a->out.len, &err) < 0) {
-		fprintf(stderr, "modmap: lookup: %s\n",
-			a->out.oom ? "out of memory" : err.text);
+	if (a->out.oom) {
+		fputs("modmap: lookup: out of memory\n", stderr);
+		a->failed = 1;
+	} else if (term_write_stdout(a->out.p, a->out.len, &errnum) < 0) {
+		fprintf(stderr, "modmap: lookup: standard output: %s\n", strerror(errnum));
 		a->failed = 1;
 	}
 	a->out.len = 0;
@@ -163,24 +196,20 @@ static void bad_line(struct answerer *a, const char *where, const char *line, si
 
 static void answer(struct answerer *a, uint64_t addr)
 {
-	struct lookup_answer ans;
-	lookup_address(a->l, addr, &ans);
-	if (ans.index < 0)
-		a->unmapped++;
-	switch (a->format) {
-	case FMT_TEXT:
-		emit_lookup_text(&a->out, a->s, &ans, &a->cache);
-		break;
-	case FMT_JSON:
-		buf_puts(&a->out, a->answered ? ",\n" : "\n");
-		emit_lookup_json(&a->out, a->s, &ans, &a->cache);
-		break;
-	case FMT_JSONL:
-		emit_lookup_json(&a->out, a->s, &ans, &a->cache);
-		break;
+	struct modmap_lookup ans;
+	struct modmap_error err;
+	if (modmap_lookup(a->s, addr, &ans, &err) < 0) {
+		a->out.oom = 1;	/* memory ran out: the only way it fails */
+		return;
 	}
+	if (ans.mapping < 0)
+		a->unmapped++;
+	if (a->format == FMT_JSON)
+		out_puts(&a->out, a->answered ? ",\n" : "\n");
+	modmap_lookup_write(a->format == FMT_TEXT ? MODMAP_FORMAT_TEXT : MODMAP_FORMAT_JSON, a->s,
+			    &ans, out_put, &a->out, &err);
 	if (a->format != FMT_JSON)
-		buf_putc(&a->out, '\n');
+		out_put(&a->out, "\n", 1, NULL);
 	a->answered++;
 	if (a->out.len >= OUT_FLUSH)
 		flush(a);
@@ -198,7 +227,7 @@ static void answer_line(struct answerer *a, const char *line, size_t len, size_t
 		i++;
 	if (i == len && len == total)
 		return;	/* a blank line asks nothing */
-	if (len == total && len <= LINE_MAX_BYTES && lookup_parse_address(line, len, &addr) == 0) {
+	if (len == total && len <= LINE_MAX_BYTES && modmap_parse_address(line, len, &addr) == 0) {
 		answer(a, addr);
 		return;
 	}
@@ -218,7 +247,7 @@ static int answer_stdin(struct answerer *a)
 	size_t have = 0;	/* bytes of an unfinished line at w */
 	size_t dropped = 0;	/* ... and how many more of it were not kept */
 	uint64_t lineno = 0;
-	struct errmsg err;
+	int errnum = 0;
 	int rc = 0;
 	if (!w) {
 		fputs("modmap: lookup: out of memory\n", stderr);
@@ -229,8 +258,8 @@ static int answer_stdin(struct answerer *a)
 		flush(a);	/* before waiting for more */
 		if (a->failed)
 			break;
-		if (term_stdin_read(w + have, WINDOW - have, &got, &err) < 0) {
-			fprintf(stderr, "modmap: lookup: %s\n", err.text);
+		if (term_stdin_read(w + have, WINDOW - have, &got, &errnum) < 0) {
+			fprintf(stderr, "modmap: lookup: standard input: %s\n", strerror(errnum));
 			rc = -1;
 			break;
 		}
@@ -287,45 +316,40 @@ static void warn_unmapped(const struct answerer *a, const struct lookup_args *o)
 int cmd_lookup(int argc, char **argv)
 {
 	struct lookup_args o = { 0 };
-	struct snapshot s;
-	struct errmsg err;
+	struct modmap_snapshot *s = NULL;
+	struct modmap_error err;
 	struct answerer a = { 0 };
 	int rc = EXIT_OK;
 
 	parse_args(argc, argv, &o);
-	snapshot_init(&s);
 	if (o.pid) {
-		struct read_opts ro = { .set = MAPPINGS_ALL, .cache = bid_cache_new(),
-					.procfs = o.procfs };
-		enum read_status r = ro.cache ? snapshot_read(&s, o.pid, &ro, &err) : READ_FAILED;
+		struct modmap_options ro = { .mappings = MODMAP_MAPPINGS_ALL,
+					     .cache = modmap_cache_new(), .procfs = o.procfs };
+		int r = ro.cache ? modmap_snapshot_read(o.pid, &ro, &s, &err) : -1;
 		if (!ro.cache)
-			err_set(&err, "out of memory");
-		bid_cache_free(ro.cache);
-		if (r != READ_OK) {
-			fprintf(stderr, "modmap: %s\n", err.text);
+			snprintf(err.message, sizeof err.message, "out of memory");
+		modmap_cache_free(ro.cache);
+		if (r < 0) {
+			fprintf(stderr, "modmap: %s\n", err.message);
 			rc = EXIT_PARTIAL;
 			goto done;
 		}
-	} else if (snapshot_read_saved(o.snapshot, o.max, &s, &err) < 0) {
-		const char *hint = err.code == ERR_TOO_LARGE ? "; a larger --max-size allows more" : "";
-		fprintf(stderr, "modmap: %s%s\n", err.text, hint);
+	} else if (modmap_snapshot_load(o.snapshot, o.max, &s, &err) < 0) {
+		const char *hint =
+			err.code == MODMAP_ERR_TOO_LARGE ? "; a larger --max-size allows more" : "";
+		fprintf(stderr, "modmap: %s%s\n", err.message, hint);
 		rc = EXIT_PARTIAL;
 		goto done;
 	}
-	if (!(a.l = lookup_new(&s, o.pid, &err))) {
-		fprintf(stderr, "modmap: %s\n", err.text);
-		rc = EXIT_PARTIAL;
-		goto done;
-	}
-	a.s = &s;
+	a.s = s;
 	a.format = o.format;
 	if (a.format == FMT_JSON)
-		buf_putc(&a.out, '[');
+		out_put(&a.out, "[", 1, NULL);
 	if (o.naddrs) {
 		for (int i = 0; i < o.naddrs; i++) {
 			uint64_t addr;
 			const char *arg = o.addrs[i];
-			if (lookup_parse_address(arg, strlen(arg), &addr) == 0)
+			if (modmap_parse_address(arg, strlen(arg), &addr) == 0)
 				answer(&a, addr);
 			else
 				bad_line(&a, "argument", arg, strlen(arg), strlen(arg));
@@ -334,16 +358,14 @@ int cmd_lookup(int argc, char **argv)
 		rc = EXIT_PARTIAL;
 	}
 	if (a.format == FMT_JSON)
-		buf_puts(&a.out, a.answered ? "\n]\n" : "]\n");
+		out_puts(&a.out, a.answered ? "\n]\n" : "]\n");
 	flush(&a);
 	warn_unmapped(&a, &o);
 	if (a.bad || a.failed)
 		rc = EXIT_PARTIAL;
 done:
-	lookup_free(a.l);
-	lookup_emit_free(&a.cache);
-	buf_free(&a.out);
-	snapshot_free(&s);
+	free(a.out.p);
+	modmap_snapshot_free(s);
 	free(o.addrs);
 	return rc;
 }

@@ -24,8 +24,8 @@
 #include <unistd.h>
 #endif
 
+#include "platform.h"
 #include "term.h"
-#include "utf8.h"
 
 #ifdef _WIN32
 int term_stdout_is_terminal(void)
@@ -68,20 +68,20 @@ int term_path_is_terminal(const char *path)
 #endif
 
 #ifdef _WIN32
-int term_write_stdout(const void *p, size_t len, struct errmsg *err)
+int term_write_stdout(const void *p, size_t len, int *errnum)
 {
 	_setmode(_fileno(stdout), _O_BINARY);
 	if ((len && fwrite(p, 1, len, stdout) != len) || fflush(stdout) != 0) {
-		err_set(err, "standard output: %s", strerror(errno));
+		*errnum = errno;
 		return -1;
 	}
 	return 0;
 }
 #else
-int term_write_stdout(const void *p, size_t len, struct errmsg *err)
+int term_write_stdout(const void *p, size_t len, int *errnum)
 {
 	if ((len && fwrite(p, 1, len, stdout) != len) || fflush(stdout) != 0) {
-		err_set(err, "standard output: %s", strerror(errno));
+		*errnum = errno;
 		return -1;
 	}
 	return 0;
@@ -89,6 +89,34 @@ int term_write_stdout(const void *p, size_t len, struct errmsg *err)
 #endif
 
 #ifdef _WIN32
+/*
+ * UTF-16 as WTF-8 (an unpaired surrogate kept, as the library's paths
+ * take it): the bytes into out[cap], NUL-terminated when cap allows; the
+ * length it needs, without the NUL.
+ */
+static size_t wtf8_from_utf16(char *out, size_t cap, const uint16_t *w, size_t n)
+{
+	size_t len = 0;
+	for (size_t i = 0; i < n; i++) {
+		uint32_t c = w[i];
+		if (c >= 0xd800 && c <= 0xdbff && i + 1 < n && w[i + 1] >= 0xdc00 &&
+		    w[i + 1] <= 0xdfff)
+			c = 0x10000 + ((c - 0xd800) << 10) + (w[++i] - 0xdc00u);
+		unsigned char b[4];
+		size_t k = c < 0x80 ? 1 : c < 0x800 ? 2 : c < 0x10000 ? 3 : 4;
+		static const unsigned char lead[] = { 0, 0, 0xc0, 0xe0, 0xf0 };
+		for (size_t j = k - 1; j > 0; j--, c >>= 6)
+			b[j] = (unsigned char)(0x80 | (c & 0x3f));
+		b[0] = (unsigned char)(lead[k] | c);
+		for (size_t j = 0; j < k; j++, len++)
+			if (len + 1 < cap)
+				out[len] = (char)b[j];
+	}
+	if (cap)
+		out[len < cap ? len : cap - 1] = '\0';
+	return len;
+}
+
 void term_args(int *argc, char ***argv)
 {
 	/* Every message reaches its pipe as it is written, not at exit: the
@@ -129,20 +157,20 @@ void term_args(int *argc, char ***argv)
 #endif
 
 #ifdef _WIN32
-int term_stdin_read(void *p, size_t cap, size_t *got, struct errmsg *err)
+int term_stdin_read(void *p, size_t cap, size_t *got, int *errnum)
 {
 	static const unsigned max = 1u << 30;
 	_setmode(0, _O_BINARY);
 	int r = _read(0, p, cap > max ? max : (unsigned)cap);
 	if (r < 0) {
-		err_set(err, "standard input: %s", strerror(errno));
+		*errnum = errno;
 		return -1;
 	}
 	*got = (size_t)r;
 	return 0;
 }
 #else
-int term_stdin_read(void *p, size_t cap, size_t *got, struct errmsg *err)
+int term_stdin_read(void *p, size_t cap, size_t *got, int *errnum)
 {
 	for (;;) {
 		ssize_t r = read(0, p, cap);
@@ -151,7 +179,7 @@ int term_stdin_read(void *p, size_t cap, size_t *got, struct errmsg *err)
 			return 0;
 		}
 		if (errno != EINTR) {
-			err_set(err, "standard input: %s", strerror(errno));
+			*errnum = errno;
 			return -1;
 		}
 	}
@@ -199,3 +227,81 @@ void term_sleep_ms(uint64_t ms, const volatile sig_atomic_t *stop)
 }
 #endif
 
+
+/*
+ * A signal that ends the process while -o's temporary file is written
+ * (Ctrl-C, kill, a closed terminal, a file-size limit) would leave it
+ * behind. While one exists the library names it (platform_set_temp_hook),
+ * its path is kept here and these signals are caught: the handler removes
+ * it, restores the disposition the signal had and raises it again, so the
+ * process still dies of it. One output file at a time (modmap writes one).
+ */
+#ifdef _WIN32
+void term_cleanup_temp_files(void)
+{
+	/* No POSIX signals: the library names no temporary file here. */
+}
+#else
+static const int fatal_signals[] = { SIGINT, SIGTERM, SIGHUP, SIGXFSZ };
+#define NFATAL (sizeof fatal_signals / sizeof fatal_signals[0])
+static struct sigaction saved_actions[NFATAL];
+static char armed_name[256];
+static int armed_dir;
+static volatile sig_atomic_t armed;
+
+/* Async-signal-safe: unlinkat, sigaction and raise only. */
+static void remove_and_reraise(int sig)
+{
+	if (armed)
+		unlinkat(armed_dir, armed_name, 0);
+	armed = 0;
+	for (size_t i = 0; i < NFATAL; i++)
+		if (fatal_signals[i] == sig)
+			sigaction(sig, &saved_actions[i], NULL);
+	raise(sig);	/* blocked in here: delivered as the handler returns */
+}
+
+/* Records tmp in dir for removal should a fatal signal come (a second
+ * file while one is armed, or a name too long to keep, is not covered). */
+static void arm_cleanup(int dir, const char *tmp)
+{
+	size_t n = strlen(tmp);
+	if (armed || n >= sizeof armed_name)
+		return;
+	memcpy(armed_name, tmp, n + 1);
+	armed_dir = dir;
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = remove_and_reraise;
+	sigfillset(&sa.sa_mask);
+	armed = 1;
+	for (size_t i = 0; i < NFATAL; i++) {
+		sigaction(fatal_signals[i], NULL, &saved_actions[i]);
+		/* An ignored signal (nohup's SIGHUP) stays ignored. */
+		if (saved_actions[i].sa_handler != SIG_IGN)
+			sigaction(fatal_signals[i], &sa, NULL);
+	}
+}
+
+static void disarm_cleanup(void)
+{
+	if (!armed)
+		return;
+	for (size_t i = 0; i < NFATAL; i++)
+		sigaction(fatal_signals[i], &saved_actions[i], NULL);
+	armed = 0;
+}
+
+static void temp_file(int dir, const char *name)
+{
+	if (name)
+		arm_cleanup(dir, name);
+	else
+		disarm_cleanup();
+}
+
+void term_cleanup_temp_files(void)
+{
+	platform_set_temp_hook(temp_file);
+}
+#endif
