@@ -119,6 +119,8 @@ def make_targets(tests):
                 t.add("win-fixtures")
             if "test_cbor" in name:
                 t.add("build/nocbor/modmap")
+            if "test_seam" in name:
+                t.add("build/osnone/modmap")
     return sorted(t)
 
 
