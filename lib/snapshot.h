@@ -1,12 +1,12 @@
 /*
- * modmap.h - the types every part of modmap shares: one mapping record, one
- * snapshot of a process, the options a backend reads with, and the single
- * call each OS backend (os/linux.c, os/windows.c) defines.
+ * snapshot.h - the types every part of the library shares: one mapping
+ * record, one snapshot of a process, the options a backend reads with, and
+ * the calls that reach the OS backend (os/os.h) through snapshot.c.
  *
- * Nothing here includes an OS header; the writers and main.c see only this.
+ * Nothing here includes an OS header.
  */
-#ifndef MODMAP_H
-#define MODMAP_H
+#ifndef MODMAP_SNAPSHOT_H
+#define MODMAP_SNAPSHOT_H
 
 #include <stdarg.h>
 #include <stddef.h>
@@ -19,13 +19,13 @@
 /*
  * printf-style checking of our own formatters. mingw's GCC reads "printf"
  * as Microsoft's dialect (no %zu, %llu); the Windows build formats with
- * mingw's C99 printf (__USE_MINGW_ANSI_STDIO), so it checks against GNU's.
+ * mingw's C99 printf (__USE_MINGW_ANSI_STDIO), so the Makefile has it
+ * check against GNU's (MODMAP_PRINTF_STYLE=gnu_printf).
  */
-#ifdef __MINGW32__
-#define MODMAP_PRINTF(fmt, args) __attribute__((format(gnu_printf, fmt, args)))
-#else
-#define MODMAP_PRINTF(fmt, args) __attribute__((format(printf, fmt, args)))
+#ifndef MODMAP_PRINTF_STYLE
+#define MODMAP_PRINTF_STYLE printf
 #endif
+#define MODMAP_PRINTF(fmt, args) __attribute__((format(MODMAP_PRINTF_STYLE, fmt, args)))
 
 /* Permission bits of a mapping (struct mapping.prot). */
 enum {
@@ -57,6 +57,7 @@ enum bid_kind {
 	BIDK_PE_IMAGE,		/* PE TimeDateStamp %08X then SizeOfImage %x */
 	BIDK_PATH_MTIME,	/* path followed by Go's time.Time.String() */
 	BIDK_PATH,		/* path alone: the file could not be stat'ed */
+	BIDK_HTLHASH,		/* OpenTelemetry file ID: SHA-256 of head, tail, length */
 };
 
 /*
@@ -129,7 +130,7 @@ static inline const char *snapshot_str(const struct snapshot *s, uint32_t off)
 
 /* "r-xp": the permissions as /proc/PID/maps writes them (out: 5 bytes). */
 void perm_string(uint32_t prot, char out[5]);
-/* "gnu", "go", "pdb", "pe-image", "path-mtime", "path" or "none". */
+/* "gnu", "go", "pdb", "pe-image", "path-mtime", "path", "htlhash" or "none". */
 const char *bid_kind_name(enum bid_kind k);
 
 /* A one-line reason, built by the library and printed only by main.c. */
@@ -157,7 +158,8 @@ void err_setc(struct errmsg *e, int code, const char *fmt, ...)
 	MODMAP_PRINTF(3, 4);
 
 enum source { SOURCE_AUTO, SOURCE_QUERY, SOURCE_MAPS };
-enum bid_mode { BID_AUTO, BID_NATIVE, BID_MTIME, BID_NONE };
+/* BID_HTLHASH: the OpenTelemetry file ID (htlhash.h), for every file. */
+enum bid_mode { BID_AUTO, BID_NATIVE, BID_MTIME, BID_NONE, BID_HTLHASH };
 enum mapset { MAPPINGS_EXEC, MAPPINGS_ALL };
 
 struct bid_cache;

@@ -38,7 +38,9 @@
 #include "jit.h"
 #include "elfphdr.h"
 #include "escape.h"
+#include "htlhash.h"
 #include "os/linux.h"
+#include "os/os.h"
 #include "region.h"
 #include "snapshot.h"
 
@@ -624,6 +626,23 @@ static int be_open_file(void *be, const struct mapping *m, struct region_file *f
 	return 0;
 }
 
+static int be_hash_file(void *be, struct region_file *f, char *out, const char **why)
+{
+	(void)be;
+	char self[PROC_PATH];
+	snprintf(self, sizeof self, "/proc/self/fd/%d", (int)(intptr_t)f->h);
+	int fd = open(self, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0) {
+		*why = "cannot read the file";
+		return -1;
+	}
+	struct fdsrc src_fd = { fd };
+	struct bytesrc src = { fd_read, &src_fd, NULL, f->size };
+	int rc = htlhash(&src, out, why);
+	close(fd);
+	return rc;
+}
+
 static void be_read_identity(void *be, struct region_file *f, struct identity *id)
 {
 	(void)be;
@@ -768,6 +787,7 @@ static const struct backend_ops linux_ops = {
 	.set_name = set_name,
 	.open_file = be_open_file,
 	.read_identity = be_read_identity,
+	.hash_file = be_hash_file,
 	.close_file = be_close_file,
 	.stat_mtime = be_stat_mtime,
 	.local_zone = be_local_zone,
@@ -821,8 +841,8 @@ static void target_close(struct target *t)
 		close(t->proc);
 }
 
-int snapshot_open_mapped(const struct snapshot *s, const struct mapping *m, uint64_t *size,
-			 const char **why)
+static int linux_open_mapped(const struct snapshot *s, const struct mapping *m, uint64_t *size,
+			     const char **why)
 {
 	char path[PROC_PATH];
 	struct target t;
@@ -1731,8 +1751,8 @@ static enum read_status open_target(struct target *t, struct proc_stat *born,
 /* How many times one read starts again after the process exec'd under it. */
 enum { EXEC_RETRIES = 8 };
 
-enum read_status snapshot_read(struct snapshot *s, uint64_t pid, const struct read_opts *o,
-			       struct errmsg *err)
+static enum read_status linux_read(struct snapshot *s, uint64_t pid, const struct read_opts *o,
+				   struct errmsg *err)
 {
 	struct target t = {
 		.pid = pid, .procfs = o->procfs ? o->procfs : "/proc",
@@ -1835,12 +1855,12 @@ enum read_status snapshot_read(struct snapshot *s, uint64_t pid, const struct re
 	return st;
 }
 
-uint64_t snapshot_self_pid(void)
+static uint64_t linux_self_pid(void)
 {
 	return (uint64_t)getpid();
 }
 
-int snapshot_check_procfs(const char *dir, struct errmsg *err)
+static int linux_check_procfs(const char *dir, struct errmsg *err)
 {
 	struct statfs sf;
 	if (strlen(dir) > PROCFS_MAX) {
@@ -1860,7 +1880,7 @@ int snapshot_check_procfs(const char *dir, struct errmsg *err)
 	return 0;
 }
 
-int snapshot_list_pids(const char *procfs, uint64_t **pids, size_t *n, struct errmsg *err)
+static int linux_list_pids(const char *procfs, uint64_t **pids, size_t *n, struct errmsg *err)
 {
 	if (!procfs)
 		procfs = "/proc";
@@ -1906,8 +1926,8 @@ static const struct mapping *module_first(const struct snapshot *s, size_t i)
 	return best;
 }
 
-int module_loads(uint64_t pid, const struct snapshot *s, size_t i, struct elf_load *out,
-		 size_t cap, size_t *n, struct errmsg *err)
+static int linux_module_loads(uint64_t pid, const struct snapshot *s, size_t i, struct elf_load *out,
+			      size_t cap, size_t *n, struct errmsg *err)
 {
 	const struct mapping *m = &s->map[i];
 	struct target t;
@@ -1955,3 +1975,13 @@ int module_loads(uint64_t pid, const struct snapshot *s, size_t i, struct elf_lo
 	err_set(err, "pid %llu: %s: %s", (unsigned long long)pid, snapshot_str(s, m->file), why);
 	return -1;
 }
+
+const struct os_backend os_backend = {
+	.name = "linux",
+	.read = linux_read,
+	.list_pids = linux_list_pids,
+	.self_pid = linux_self_pid,
+	.open_mapped = linux_open_mapped,
+	.module_loads = linux_module_loads,
+	.check_procfs = linux_check_procfs,
+};
