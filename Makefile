@@ -52,6 +52,8 @@ LIB_SRCS := $(LIB_COMMON) $(OS_SRCS_$(OS))
 LIB_HDRS := $(wildcard include/*.h lib/*.h lib/*/*.h)
 CLI_SRCS := $(sort $(wildcard cli/*.c))
 INCLUDES := -Iinclude -Ilib
+# cli/ sees the public header only: the command is the API's first user.
+CLI_INCLUDES := -Iinclude
 OBJ := $(BUILD)/obj
 LIB_OBJS := $(LIB_SRCS:%.c=$(OBJ)/%.o)
 CLI_OBJS := $(CLI_SRCS:%.c=$(OBJ)/%.o)
@@ -83,7 +85,8 @@ $(BUILD)/flags: FORCE
 
 $(OBJ)/%.o: %.c $(BUILD)/flags
 	@mkdir -p $(dir $@)
-	$(CC) $(WARN) $(CPPFLAGS) $(INCLUDES) $(CFLAGS) $(if $(filter lib/%,$<),$(LIB_CFLAGS)) \
+	$(CC) $(WARN) $(CPPFLAGS) $(if $(filter cli/%,$<),$(CLI_INCLUDES),$(INCLUDES)) $(CFLAGS) \
+	  $(if $(filter lib/%,$<),$(LIB_CFLAGS)) \
 	  -MMD -MP -c -o $@ $<
 
 # libmodmap.a defines no global name outside modmap_ (SPEC): its objects
@@ -103,10 +106,10 @@ $(SHARED_LIB): $(LIB_OBJS)
 	  -o $@ $(LIB_OBJS) $(LDLIBS)
 	ln -sf libmodmap.so.$(SOVERSION) $(BUILD)/libmodmap.so
 
-# The command links the library statically: one file to copy anywhere.
-# (Its objects, while cli/ still calls internals the archive keeps local.)
-$(BUILD)/modmap: $(CLI_OBJS) $(LIB_OBJS)
-	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJS) $(LIB_OBJS) $(LDLIBS)
+# The command links the library statically, like any consumer of
+# libmodmap.a: one file to copy anywhere.
+$(BUILD)/modmap: $(CLI_OBJS) $(STATIC_LIB)
+	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJS) $(STATIC_LIB) $(LDLIBS)
 
 -include $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d)
 
@@ -210,7 +213,8 @@ $(WIN_BUILD)/flags: FORCE
 
 $(WIN_BUILD)/obj/%.o: %.c $(WIN_BUILD)/flags
 	@mkdir -p $(dir $@)
-	$(WIN_CC) $(WARN) $(WIN_DEFS) $(WIN_CPPFLAGS) $(INCLUDES) $(CFLAGS) -MMD -MP -c -o $@ $<
+	$(WIN_CC) $(WARN) $(WIN_DEFS) $(WIN_CPPFLAGS) $(if $(filter cli/%,$<),$(CLI_INCLUDES),$(INCLUDES)) \
+	  $(CFLAGS) -MMD -MP -c -o $@ $<
 
 -include $(WIN_OBJS:.o=.d)
 

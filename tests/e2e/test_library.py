@@ -73,6 +73,18 @@ def test_shared_library_exports_only_modmap_names(prefix):
     assert [n for n in names if not n.startswith("modmap_")] == []
 
 
+def test_cli_is_written_on_the_public_header_alone():
+    """The command is the API's first user (SPEC): cli/ includes modmap.h
+    and its own headers only, and each file compiles with include/ alone
+    on the path."""
+    own = {p.name for p in (ROOT / "cli").glob("*.h")}
+    for f in sorted((ROOT / "cli").glob("*.[ch]")):
+        quoted = re.findall(r'^\s*#\s*include\s+"([^"]+)"', f.read_text(), re.M)
+        assert set(quoted) <= own | {"modmap.h"}, (f.name, quoted)
+        if f.suffix == ".c":
+            sh("cc", "-std=c11", "-Wall", "-Werror", "-fsyntax-only", "-I", ROOT / "include", f)
+
+
 def static_lib():
     env = {k: v for k, v in os.environ.items() if not k.startswith("MAKE")}
     sh("make", "-s", "-C", ROOT, "build/libmodmap.a", env=env)
