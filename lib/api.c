@@ -538,6 +538,11 @@ struct modmap_output {
 	struct platform_out *o;
 };
 
+void modmap_set_temp_hook(void (*hook)(int dir, const char *name))
+{
+	platform_set_temp_hook(hook);
+}
+
 int modmap_output_open(const char *path, struct modmap_output **out, struct modmap_error *err)
 {
 	struct errmsg e;
