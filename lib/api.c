@@ -102,7 +102,7 @@ static int convert_options(const struct modmap_options *opts, size_t opts_size,
 	if (copy_in(&mine, sizeof mine, opts, opts_size) < 0)
 		return fail(err, MODMAP_ERR_UNSUPPORTED,
 			    "options this version of libmodmap does not know");
-	if (o->build_id < MODMAP_BUILD_ID_AUTO || o->build_id > MODMAP_BUILD_ID_NONE ||
+	if (o->build_id < MODMAP_BUILD_ID_AUTO || o->build_id > MODMAP_BUILD_ID_HTLHASH ||
 	    o->mappings < MODMAP_MAPPINGS_EXEC || o->mappings > MODMAP_MAPPINGS_ALL ||
 	    o->source < MODMAP_SOURCE_AUTO || o->source > MODMAP_SOURCE_MAPS)
 		return fail(err, MODMAP_ERR_OTHER, "invalid options");

@@ -179,6 +179,8 @@ const char *bid_kind_name(enum bid_kind k)
 		return "path-mtime";
 	case BIDK_PATH:
 		return "path";
+	case BIDK_HTLHASH:
+		return "htlhash";
 	case BIDK_NONE:
 		break;
 	}

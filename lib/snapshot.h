@@ -51,6 +51,7 @@ enum bid_kind {
 	BIDK_PE_IMAGE,		/* PE TimeDateStamp %08X then SizeOfImage %x */
 	BIDK_PATH_MTIME,	/* path followed by Go's time.Time.String() */
 	BIDK_PATH,		/* path alone: the file could not be stat'ed */
+	BIDK_HTLHASH,		/* OpenTelemetry file ID: SHA-256 of head, tail, length */
 };
 
 /*
@@ -121,7 +122,7 @@ static inline const char *snapshot_str(const struct snapshot *s, uint32_t off)
 
 /* "r-xp": the permissions as /proc/PID/maps writes them (out: 5 bytes). */
 void perm_string(uint32_t prot, char out[5]);
-/* "gnu", "go", "pdb", "pe-image", "path-mtime", "path" or "none". */
+/* "gnu", "go", "pdb", "pe-image", "path-mtime", "path", "htlhash" or "none". */
 const char *bid_kind_name(enum bid_kind k);
 
 /* A one-line reason, built by the library and printed only by main.c. */
@@ -158,7 +159,8 @@ void err_sete(struct errmsg *e, int errnum, const char *fmt, ...)
 	MODMAP_PRINTF(3, 4);
 
 enum source { SOURCE_AUTO, SOURCE_QUERY, SOURCE_MAPS };
-enum bid_mode { BID_AUTO, BID_NATIVE, BID_MTIME, BID_NONE };
+/* BID_HTLHASH: the OpenTelemetry file ID (htlhash.h), for every file. */
+enum bid_mode { BID_AUTO, BID_NATIVE, BID_MTIME, BID_NONE, BID_HTLHASH };
 enum mapset { MAPPINGS_EXEC, MAPPINGS_ALL };
 
 struct bid_cache;

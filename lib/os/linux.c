@@ -34,6 +34,7 @@
 #include "checked_open.h"
 #include "jit.h"
 #include "elfphdr.h"
+#include "htlhash.h"
 #include "os/linux.h"
 #include "os/os.h"
 #include "region.h"
@@ -598,6 +599,23 @@ static int be_open_file(void *be, const struct mapping *m, struct region_file *f
 	return 0;
 }
 
+static int be_hash_file(void *be, struct region_file *f, char *out, const char **why)
+{
+	(void)be;
+	char self[PROC_PATH];
+	snprintf(self, sizeof self, "/proc/self/fd/%d", (int)(intptr_t)f->h);
+	int fd = open(self, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0) {
+		*why = "cannot read the file";
+		return -1;
+	}
+	struct fdsrc src_fd = { fd };
+	struct bytesrc src = { fd_read, &src_fd, NULL, f->size };
+	int rc = htlhash(&src, out, why);
+	close(fd);
+	return rc;
+}
+
 static void be_read_identity(void *be, struct region_file *f, struct identity *id)
 {
 	(void)be;
@@ -659,6 +677,7 @@ static const struct backend_ops linux_ops = {
 	.set_name = set_name,
 	.open_file = be_open_file,
 	.read_identity = be_read_identity,
+	.hash_file = be_hash_file,
 	.close_file = be_close_file,
 	.stat_mtime = be_stat_mtime,
 	.local_zone = be_local_zone,

@@ -20,6 +20,7 @@
 
 #include "buildid.h"
 #include "gotime.h"
+#include "htlhash.h"
 #include "platform.h"
 #include "region.h"
 #include "snapshot.h"
@@ -414,6 +415,13 @@ static void be_read_identity(void *be, struct region_file *f, struct identity *i
 	pe_identity(&src, id);
 }
 
+static int be_hash_file(void *be, struct region_file *f, char *out, const char **why)
+{
+	(void)be;
+	struct bytesrc src = { file_read, f->h, NULL, f->size };
+	return htlhash(&src, out, why);
+}
+
 static void be_close_file(void *be, struct region_file *f)
 {
 	(void)be;
@@ -432,6 +440,7 @@ static const struct backend_ops windows_ops = {
 	.set_name = be_set_name,
 	.open_file = be_open_file,
 	.read_identity = be_read_identity,
+	.hash_file = be_hash_file,
 	.close_file = be_close_file,
 	.stat_mtime = be_stat_mtime,
 	.local_zone = be_local_zone,
