@@ -26,6 +26,19 @@ $(error CBOR=yes, but pkg-config finds no libcbor (Debian: libcbor-dev))
 endif
 endif
 
+# SHA-256 for --build-id htlhash: Nettle, as CBOR: auto (default) builds
+# with it when pkg-config finds it; yes insists; no builds without (then
+# htlhash gives no IDs, with the reason).
+NETTLE ?= auto
+ifneq ($(NETTLE),no)
+ifeq ($(shell $(PKG_CONFIG) --exists nettle && echo found),found)
+CPPFLAGS += -DHAVE_NETTLE $(shell $(PKG_CONFIG) --cflags nettle)
+LDLIBS += $(shell $(PKG_CONFIG) --libs nettle)
+else ifeq ($(NETTLE),yes)
+$(error NETTLE=yes, but pkg-config finds no nettle (Debian: nettle-dev))
+endif
+endif
+
 # The layout: include/ the public header, lib/ the library, cli/ the
 # command. lib/os/ holds each OS's files (the only ones that include OS
 # headers), lib/format/ the snapshot writers and readers, lib/wire/ the
@@ -142,7 +155,7 @@ PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
 # with pkg-config --define-prefix.
 PC_LIBDIR = $(patsubst $(PREFIX)%,$${prefix}%,$(LIBDIR))
 PC_INCLUDEDIR = $(patsubst $(PREFIX)%,$${prefix}%,$(INCLUDEDIR))
-PC_REQUIRES := zlib$(if $(filter -DHAVE_CBOR,$(CPPFLAGS)), libcbor)
+PC_REQUIRES := zlib$(if $(filter -DHAVE_CBOR,$(CPPFLAGS)), libcbor)$(if $(filter -DHAVE_NETTLE,$(CPPFLAGS)), nettle)
 
 install: version-check all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR) \

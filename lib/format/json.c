@@ -221,7 +221,7 @@ int emit_jsonl(struct buf *b, const struct snapshot *s, size_t n, int as_array,
 		buf_putc(b, '\n');
 	}
 	if (b->oom) {
-		err_set(err, "out of memory");
+		err_setc(err, ERR_NO_MEMORY, "out of memory");
 		return -1;
 	}
 	return 0;
@@ -242,7 +242,7 @@ int emit_json(struct buf *b, const struct snapshot *s, size_t n, int as_array,
 	}
 	buf_putc(b, '\n');
 	if (b->oom) {
-		err_set(err, "out of memory");
+		err_setc(err, ERR_NO_MEMORY, "out of memory");
 		return -1;
 	}
 	return 0;
@@ -311,7 +311,7 @@ int emit_json_event(struct buf *b, const char *event, uint64_t time_nanos, uint6
 	}
 	buf_puts(b, "}\n");
 	if (b->oom) {
-		err_set(err, "out of memory");
+		err_setc(err, ERR_NO_MEMORY, "out of memory");
 		return -1;
 	}
 	return 0;

@@ -200,6 +200,9 @@ REQUIREMENTS = {
     "abigail": (lambda: shutil.which("abidiff") is not None and shutil.which("abidw") is not None,
                 "needs libabigail's abidiff and abidw (Debian: abigail-tools)"),
     "mandoc": (lambda: shutil.which("mandoc") is not None, "needs mandoc (Debian: mandoc)"),
+    "perf": (lambda: _runs("perf", "record", "-q", "-e", "cpu-clock:u", "-o", "/dev/null",
+                           "--", "true"),
+             "needs perf that can record (Debian: linux-perf; perf_event_paranoid)"),
     "uninstrumented": (lambda: not SANITIZED,
                        "measures memory: needs a modmap without sanitizers "
                        "(MODMAP_TEST_SANITIZED=1 says it has them)"),
@@ -295,6 +298,15 @@ def pytest_collectreport(report):
     if STRICT and report.skipped:
         report.outcome = "failed"
         report.longrepr = f"MODMAP_TEST_STRICT=1 and a module was skipped: {report.longrepr}"
+
+
+def static_lib_deps():
+    """What build/libmodmap.a needs linked after it: the libraries the
+    Makefile finds with pkg-config (zlib; libcbor and Nettle when present)."""
+    mods = [m for m in ("zlib", "libcbor", "nettle")
+            if subprocess.run(["pkg-config", "--exists", m]).returncode == 0]
+    out = subprocess.run(["pkg-config", "--libs", *mods], capture_output=True, text=True)
+    return out.stdout.split() or ["-lz"]
 
 
 def run_modmap(*args, check=True, input=None, **kw):

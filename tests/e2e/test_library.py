@@ -105,8 +105,11 @@ def test_static_consumer_with_the_librarys_internal_names_links_and_runs(tmp_pat
     against libmodmap.a and both sides keep their own meaning."""
     exe = tmp_path / "collider"
     libs = sh("pkg-config", "--static", "--libs", "zlib").split()
-    if "-DHAVE_CBOR" in sh("make", "-s", "--no-print-directory", "-C", ROOT, "print-CPPFLAGS"):
+    cppflags = sh("make", "-s", "--no-print-directory", "-C", ROOT, "print-CPPFLAGS")
+    if "-DHAVE_CBOR" in cppflags:
         libs += sh("pkg-config", "--static", "--libs", "libcbor").split()
+    if "-DHAVE_NETTLE" in cppflags:
+        libs += sh("pkg-config", "--static", "--libs", "nettle").split()
     sh("cc", "-std=c99", "-Wall", "-Werror", "-I", ROOT / "include", "-o", exe,
        ROOT / "tests/fixtures/collider.c", static_lib(), *libs)
     p = subprocess.run([str(exe)], capture_output=True, text=True, timeout=60)
