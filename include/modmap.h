@@ -280,18 +280,6 @@ MODMAP_API void modmap_output_abort(struct modmap_output *o);
  */
 MODMAP_API void modmap_set_temp_hook(void (*hook)(int dir, const char *name));
 
-/*
- * For a program that removes half-written files should a signal end it
- * (the library installs no signal handler): hook is called with the name
- * of each temporary file modmap_output and modmap_attach write, in the
- * directory descriptor dir (POSIX: unlinkat(dir, name, 0) removes it,
- * async-signal-safe), once it exists, and with (-1, NULL) once it is
- * renamed over its target or removed. Process-wide: set it once, before
- * any thread writes; NULL (the default) calls nothing. Windows calls no
- * hook.
- */
-MODMAP_API void modmap_set_temp_hook(void (*hook)(int dir, const char *name));
-
 /* The caller's own PID. */
 MODMAP_API uint64_t modmap_self_pid(void);
 /*

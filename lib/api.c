@@ -601,11 +601,6 @@ void modmap_output_abort(struct modmap_output *o)
 
 /* ---- processes ------------------------------------------------------------ */
 
-void modmap_set_temp_hook(void (*hook)(int dir, const char *name))
-{
-	platform_set_temp_hook(hook);
-}
-
 uint64_t modmap_self_pid(void)
 {
 	return snapshot_self_pid();
