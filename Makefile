@@ -26,6 +26,20 @@ $(error CBOR=yes, but pkg-config finds no libcbor (Debian: libcbor-dev))
 endif
 endif
 
+# Symbolization (SPEC "Symbolize"): auto (default) builds with elfutils'
+# libdw when pkg-config finds it; 1 insists on it; 0 builds without (then
+# --symbolize says "symbolization not built"). Names are demangled with
+# libstdc++'s __cxa_demangle.
+SYMBOLIZE ?= auto
+ifneq ($(SYMBOLIZE),0)
+ifeq ($(shell $(PKG_CONFIG) --exists libdw && echo found),found)
+CPPFLAGS += -DHAVE_ELFUTILS $(shell $(PKG_CONFIG) --cflags libdw)
+LDLIBS += $(shell $(PKG_CONFIG) --libs libdw) -lstdc++
+else ifeq ($(SYMBOLIZE),1)
+$(error SYMBOLIZE=1, but pkg-config finds no libdw (Debian: libdw-dev))
+endif
+endif
+
 # The layout: include/ the public header, lib/ the library (one backend
 # file per OS), cli/ the command. docs/library.md says what is exported.
 VERSION := $(shell sed -n 's/^\#define MODMAP_VERSION_STRING "\(.*\)"/\1/p' include/modmap.h)
@@ -344,6 +358,26 @@ $(BUILD)/fixtures/pefix32-cv.exe: tests/fixtures/pefix.c
 $(BUILD)/fixtures/pefix32.exe: tests/fixtures/pefix.c
 	@mkdir -p $(dir $@)
 	$(MINGW32) -O1 -o $@ $<
+
+# Symbolization fixtures (tests/e2e/test_symbolize.py): a PIE built -O2 -g
+# with inlined, static and library-inlined code, and a C++ program. The
+# tests strip, split and pack copies of them as distributions do.
+CXX ?= c++
+SYM_FIXTURES := $(addprefix $(BUILD)/fixtures/,symfix libsymfix.so symfixxx)
+FIXTURES += $(SYM_FIXTURES)
+
+$(BUILD)/fixtures/libsymfix.so: tests/fixtures/symfixlib.c tests/fixtures/symfix.h
+	@mkdir -p $(dir $@)
+	$(CC) -O2 -g -shared -fPIC -Wl,--build-id=sha1 -o $@ $<
+
+$(BUILD)/fixtures/symfix: tests/fixtures/symfix.c tests/fixtures/symfix.h \
+		$(BUILD)/fixtures/libsymfix.so
+	$(CC) -O2 -g -fPIE -pie -Wl,--build-id=sha1 -o $@ $< -L$(BUILD)/fixtures -lsymfix \
+	  -Wl,-rpath,'$$ORIGIN'
+
+$(BUILD)/fixtures/symfixxx: tests/fixtures/symfixxx.cc
+	@mkdir -p $(dir $@)
+	$(CXX) -O2 -g -fPIE -pie -Wl,--build-id=sha1 -o $@ $<
 
 # How the tests run anywhere (docs/testing.md): MODMAP_TEST_STRICT=1 makes
 # a skipped test a failure (cmocka's and pytest's alike); the e2e tests read

@@ -1,0 +1,534 @@
+/*
+ * symbolize.c - addresses to frames with elfutils (libdwfl, libdw), the
+ * library eu-stack, perf and systemtap are built on; this file is the only
+ * one that includes its headers, and holds no DWARF reading of its own.
+ *
+ * Each module gets a Dwfl of its own, reported at its ELF addresses (base
+ * 0), so an address is asked at its elf_vaddr whatever the process's
+ * layout was, and a module mapped by many processes is read once. Separate
+ * debug files (.build-id/xx/rest.debug, .gnu_debuglink with its CRC),
+ * MiniDebugInfo and debuginfod come from elfutils' standard callbacks, with
+ * the --debug-dir list as their search path. Names are demangled with
+ * libstdc++'s __cxa_demangle (GCC's demangler, as elfutils' own tools use).
+ *
+ * Which file a module is read from, and the check that it is the mapping's
+ * (its build ID, through buildid.c's reader), is modmap's; the rest is
+ * elfutils'.
+ */
+#include "symbolize.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buildid.h"
+#include "platform.h"
+#include "region.h"
+
+#ifdef HAVE_ELFUTILS
+
+#include <dwarf.h>
+#include <elfutils/libdw.h>
+#include <elfutils/libdwfl.h>
+#include <unistd.h>
+
+/* libstdc++'s demangler (cxxabi.h is C++ only). */
+extern char *__cxa_demangle(const char *mangled, char *out, size_t *len, int *status);
+
+struct sym_module {
+	char *key;		/* build ID text, or path and file identity */
+	Dwfl *dwfl;		/* NULL: the module could not be read */
+	Dwfl_Module *mod;
+	Dwarf_Addr bias;	/* Dwfl address = ELF address + bias */
+	char *name;		/* for messages */
+	int warned;
+};
+
+struct symbolizer {
+	Dwfl_Callbacks cb;
+	char *debuginfo_path;	/* elfutils' syntax: colon-separated */
+	const char **dirs;
+	size_t ndirs;
+	void (*warn)(void *ctx, const char *line);
+	void *ctx;
+	struct sym_module **mods;
+	size_t nmods, capmods;
+	char *owned[2 * SYM_FRAMES_MAX];	/* demangled names of the last answer */
+	size_t nowned;
+};
+
+int symbolize_built(void)
+{
+	return 1;
+}
+
+static const char *const default_dirs[] = { "/usr/lib/debug" };
+
+struct symbolizer *symbolizer_new(const struct symbolizer_opts *o, struct errmsg *err)
+{
+	struct symbolizer *z = calloc(1, sizeof *z);
+	const char *const *dirs = o && o->ndebug_dirs ? o->debug_dirs : default_dirs;
+	size_t ndirs = o && o->ndebug_dirs ? o->ndebug_dirs : 1;
+	size_t len = sizeof ":.debug";
+	for (size_t i = 0; i < ndirs; i++)
+		len += strlen(dirs[i]) + 1;
+	if (z) {
+		z->debuginfo_path = malloc(len);
+		z->dirs = malloc(ndirs * sizeof *z->dirs);
+	}
+	if (!z || !z->debuginfo_path || !z->dirs) {
+		if (z) {
+			free(z->debuginfo_path);
+			free(z->dirs);
+		}
+		free(z);
+		err_setc(err, ERR_NO_MEMORY, "out of memory");
+		return NULL;
+	}
+	/* The module's own directory and its .debug first, as GDB and elfutils
+	 * search by default, then each debug directory. */
+	char *p = z->debuginfo_path;
+	p += sprintf(p, ":.debug");
+	for (size_t i = 0; i < ndirs; i++) {
+		p += sprintf(p, ":%s", dirs[i]);
+		z->dirs[i] = dirs[i];
+	}
+	z->ndirs = ndirs;
+	z->cb.find_elf = dwfl_build_id_find_elf;
+	z->cb.find_debuginfo = dwfl_standard_find_debuginfo;
+	z->cb.section_address = dwfl_offline_section_address;
+	z->cb.debuginfo_path = &z->debuginfo_path;
+	if (o) {
+		z->warn = o->warn;
+		z->ctx = o->ctx;
+	}
+	return z;
+}
+
+static void module_free(struct sym_module *m)
+{
+	if (m->dwfl)
+		dwfl_end(m->dwfl);
+	free(m->key);
+	free(m->name);
+	free(m);
+}
+
+static void owned_free(struct symbolizer *z)
+{
+	for (size_t i = 0; i < z->nowned; i++)
+		free(z->owned[i]);
+	z->nowned = 0;
+}
+
+void symbolizer_free(struct symbolizer *z)
+{
+	if (!z)
+		return;
+	for (size_t i = 0; i < z->nmods; i++)
+		module_free(z->mods[i]);
+	owned_free(z);
+	free(z->mods);
+	free(z->dirs);
+	free(z->debuginfo_path);
+	free(z);
+}
+
+/* One line about module m, the first time only. */
+static void warn(struct symbolizer *z, struct sym_module *m, const char *file, const char *what,
+		 const char *why)
+{
+	char line[1024];
+	if (!z->warn || m->warned)
+		return;
+	m->warned = 1;
+	snprintf(line, sizeof line, "%s: %s: %s", file, what, why ? why : "cannot read it");
+	z->warn(z->ctx, line);
+}
+
+static char *str_dup(const char *p)
+{
+	size_t n = strlen(p) + 1;
+	char *d = malloc(n);
+	return d ? memcpy(d, p, n) : NULL;
+}
+
+static int fd_read(void *ctx, uint64_t off, void *buf, size_t len)
+{
+	return platform_read_at(*(int *)ctx, off, buf, len);
+}
+
+/* Is the file at fd the one the mapping names (same GNU or Go build ID)? */
+static int same_build(int fd, uint64_t size, const struct snapshot *s, const struct mapping *m)
+{
+	struct bytesrc src = { fd_read, &fd, NULL, size };
+	struct identity id;
+	const char *want = snapshot_str(s, m->build_id);
+	memset(&id, 0, sizeof id);
+	if (elf_identity(&src, &id) != 0)
+		return 0;
+	if (m->bid_kind == BIDK_GNU)
+		return strcmp(id.gnu, want) == 0;
+	if (m->bid_kind == BIDK_GO)
+		return strcmp(id.go, want) == 0;
+	return 0;
+}
+
+/*
+ * A saved snapshot's module: its path here, else the debug directories'
+ * build-ID names, the first whose build ID is the mapping's. -1 when none.
+ */
+static int open_saved(struct symbolizer *z, const struct snapshot *s, const struct mapping *m,
+		      char **name, const char **why)
+{
+	const char *path = snapshot_str(s, m->file);
+	const char *bid = snapshot_str(s, m->build_id);
+	uint64_t size;
+	int missing;
+	if (m->bid_kind != BIDK_GNU && m->bid_kind != BIDK_GO) {
+		*why = "no build ID to check a file against";
+		return -1;
+	}
+	*why = "file not found (here or in a debug directory)";
+	int fd = path[0] == '/' ? platform_open_regular(path, &size, why, &missing) : -1;
+	if (fd >= 0) {
+		if (same_build(fd, size, s, m)) {
+			*name = str_dup(path);
+			return fd;
+		}
+		platform_close(fd);
+		*why = "the file here has another build ID (and no debug directory holds it)";
+	}
+	if (m->bid_kind != BIDK_GNU || strlen(bid) < 3)
+		return -1;
+	for (size_t i = 0; i < z->ndirs; i++) {
+		for (int debug = 0; debug < 2; debug++) {
+			size_t len = strlen(z->dirs[i]) + strlen(bid) + 32;
+			char *p = malloc(len);
+			if (!p)
+				return -1;
+			snprintf(p, len, "%s/.build-id/%.2s/%s%s", z->dirs[i], bid, bid + 2,
+				 debug ? ".debug" : "");
+			fd = platform_open_regular(p, &size, why, &missing);
+			if (fd >= 0 && same_build(fd, size, s, m)) {
+				*name = p;
+				return fd;
+			}
+			if (fd >= 0)
+				platform_close(fd);
+			free(p);
+		}
+	}
+	*why = "file not found (here or in a debug directory)";
+	return -1;
+}
+
+static char *module_key(const struct snapshot *s, const struct mapping *m)
+{
+	char buf[128];
+	const char *file = snapshot_str(s, m->file);
+	size_t len;
+	if (m->bid_kind == BIDK_GNU || m->bid_kind == BIDK_GO) {
+		const char *bid = snapshot_str(s, m->build_id);
+		len = strlen(bid) + 4;
+		char *k = malloc(len);
+		if (k)
+			snprintf(k, len, "%c:%s", m->bid_kind == BIDK_GNU ? 'g' : 'o', bid);
+		return k;
+	}
+	snprintf(buf, sizeof buf, "f:%u:%u:%llu:", m->dev_major, m->dev_minor,
+		 (unsigned long long)m->inode);
+	len = strlen(buf) + strlen(file) + 1;
+	char *k = malloc(len);
+	if (k)
+		snprintf(k, len, "%s%s", buf, file);
+	return k;
+}
+
+/* Reports the ELF file at fd (which it takes) to a Dwfl of its own. */
+static int module_report(struct symbolizer *z, struct sym_module *sm, int fd, const char **why)
+{
+	sm->dwfl = dwfl_begin(&z->cb);
+	if (!sm->dwfl) {
+		platform_close(fd);
+		*why = dwfl_errmsg(-1);
+		return -1;
+	}
+	dwfl_report_begin(sm->dwfl);
+	sm->mod = dwfl_report_elf(sm->dwfl, sm->name, sm->name, fd, 0, false);
+	if (!sm->mod) {
+		*why = dwfl_errmsg(-1);
+		platform_close(fd);
+		return -1;
+	}
+	if (dwfl_report_end(sm->dwfl, NULL, NULL) != 0 ||
+	    !dwfl_module_getelf(sm->mod, &sm->bias)) {
+		*why = dwfl_errmsg(-1);
+		sm->mod = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+struct sym_module *symbolizer_module(struct symbolizer *z, const struct snapshot *s, size_t i)
+{
+	const struct mapping *m = &s->map[i];
+	const char *file = snapshot_str(s, m->file);
+	if (!(m->flags & MAPF_FILE) && !(s->saved && file[0] == '/'))
+		return NULL;
+	char *key = module_key(s, m);
+	if (!key)
+		return NULL;
+	for (size_t j = 0; j < z->nmods; j++)
+		if (strcmp(z->mods[j]->key, key) == 0) {
+			free(key);
+			return z->mods[j]->mod ? z->mods[j] : NULL;
+		}
+	if (z->nmods == z->capmods) {
+		size_t cap = z->capmods ? 2 * z->capmods : 16;
+		struct sym_module **v = realloc(z->mods, cap * sizeof *v);
+		if (!v) {
+			free(key);
+			return NULL;
+		}
+		z->mods = v;
+		z->capmods = cap;
+	}
+	struct sym_module *sm = calloc(1, sizeof *sm);
+	if (!sm) {
+		free(key);
+		return NULL;
+	}
+	sm->key = key;
+	z->mods[z->nmods++] = sm;
+
+	const char *why = NULL;
+	int fd;
+	if (s->saved) {
+		fd = open_saved(z, s, m, &sm->name, &why);
+	} else {
+		uint64_t size;
+		fd = snapshot_open_mapped(s, m, &size, &why);
+		if (fd >= 0)
+			sm->name = str_dup(file);
+	}
+	if (fd >= 0 && !sm->name) {
+		platform_close(fd);
+		fd = -1;
+		why = "out of memory";
+	}
+	if (fd < 0 || module_report(z, sm, fd, &why) != 0) {
+		warn(z, sm, file, "no symbols", why);
+		sm->mod = NULL;
+		return NULL;
+	}
+	return sm;
+}
+
+/* The demangled form of name (kept until the next answer), or name itself. */
+static const char *demangle(struct symbolizer *z, const char *name)
+{
+	if (!name || strncmp(name, "_Z", 2) != 0 || z->nowned == 2 * SYM_FRAMES_MAX)
+		return name;
+	int status = -1;
+	char *d = __cxa_demangle(name, NULL, NULL, &status);
+	if (!d || status != 0) {
+		free(d);
+		return name;
+	}
+	z->owned[z->nowned++] = d;
+	return d;
+}
+
+/*
+ * A source path as symbolizers print it: a relative one joined to the
+ * compilation directory (kept until the next answer).
+ */
+static const char *full_path(struct symbolizer *z, const char *dir, const char *file)
+{
+	if (!file || file[0] == '/' || !dir || !dir[0] || z->nowned == 2 * SYM_FRAMES_MAX)
+		return file;
+	size_t a = strlen(dir), b = strlen(file);
+	char *p = malloc(a + b + 2);
+	if (!p)
+		return file;
+	memcpy(p, dir, a);
+	p[a] = '/';
+	memcpy(p + a + 1, file, b + 1);
+	z->owned[z->nowned++] = p;
+	return p;
+}
+
+/* The DIE's linkage name (through its abstract origin), else NULL. */
+static const char *linkage_name(Dwarf_Die *die)
+{
+	Dwarf_Attribute a;
+	const char *n = dwarf_formstring(dwarf_attr_integrate(die, DW_AT_linkage_name, &a));
+	if (!n)
+		n = dwarf_formstring(dwarf_attr_integrate(die, DW_AT_MIPS_linkage_name, &a));
+	return n;
+}
+
+static void frame_name(struct symbolizer *z, Dwarf_Die *die, struct sym_frame *f)
+{
+	const char *link = linkage_name(die);
+	const char *name = dwarf_diename(die);
+	int line;
+	f->system_name = link ? link : name;
+	f->function = link ? demangle(z, link) : name;
+	if (dwarf_decl_line(die, &line) == 0 && line > 0)
+		f->start_line = (uint32_t)line;
+}
+
+static uint32_t attr_u32(Dwarf_Die *die, unsigned int name)
+{
+	Dwarf_Attribute a;
+	Dwarf_Word v;
+	if (dwarf_formudata(dwarf_attr(die, name, &a), &v) != 0 || v > UINT32_MAX)
+		return 0;
+	return (uint32_t)v;
+}
+
+/*
+ * The inline chain at addr from DWARF, innermost first, after out[0] (whose
+ * file and line the caller has from the line table): each function is the
+ * next enclosing inlined subroutine or subprogram, and each outer frame's
+ * place is the call site of the one inside it. Returns the frames filled.
+ */
+static size_t dwarf_frames(struct symbolizer *z, struct sym_module *sm, Dwarf_Addr addr,
+			   struct sym_frame *out, size_t cap)
+{
+	Dwarf_Addr bias = 0;
+	Dwarf_Die *cu = dwfl_module_addrdie(sm->mod, addr, &bias);
+	Dwarf_Die *scopes = NULL, *chain = NULL;
+	size_t n = 0;
+	if (!cu)
+		return 0;
+	int ns = dwarf_getscopes(cu, addr - bias, &scopes);
+	if (ns <= 0) {
+		free(scopes);
+		return 0;
+	}
+	/* dwarf_getscopes continues from an inlined instance into its abstract
+	 * origin; the concrete nesting (which function each was inlined into)
+	 * comes from the innermost scope's own parents. */
+	int nc = dwarf_getscopes_die(&scopes[0], &chain);
+	free(scopes);
+	if (nc <= 0) {
+		free(chain);
+		return 0;
+	}
+	Dwarf_Files *files = NULL;
+	Dwarf_Die cudie;
+	const char *comp_dir = NULL;
+	if (!dwarf_diecu(&chain[0], &cudie, NULL, NULL) ||
+	    dwarf_getsrcfiles(&cudie, &files, NULL) != 0)
+		files = NULL;
+	else
+		comp_dir = dwarf_formstring(dwarf_attr(&cudie, DW_AT_comp_dir, &(Dwarf_Attribute){0}));
+	Dwarf_Die *inner = NULL;	/* the inlined subroutine of the frame before */
+	for (int i = 0; i < nc && n < cap; i++) {
+		int tag = dwarf_tag(&chain[i]);
+		if (tag != DW_TAG_inlined_subroutine && tag != DW_TAG_subprogram)
+			continue;
+		struct sym_frame *f = &out[n];
+		if (n > 0) {
+			memset(f, 0, sizeof *f);
+			uint32_t file = attr_u32(inner, DW_AT_call_file);
+			if (files)
+				f->file = full_path(z, comp_dir,
+						    dwarf_filesrc(files, file, NULL, NULL));
+			f->line = attr_u32(inner, DW_AT_call_line);
+			f->column = attr_u32(inner, DW_AT_call_column);
+		}
+		frame_name(z, &chain[i], f);
+		n++;
+		if (tag == DW_TAG_subprogram)
+			break;
+		inner = &chain[i];
+	}
+	free(chain);
+	return n;
+}
+
+size_t symbolizer_frames(struct symbolizer *z, struct sym_module *sm, uint64_t elf_vaddr,
+			 struct sym_frame *out, size_t cap)
+{
+	owned_free(z);
+	if (!sm || !sm->mod || cap == 0)
+		return 0;
+	Dwarf_Addr addr = elf_vaddr + sm->bias;
+	struct sym_frame *f = &out[0];
+	memset(f, 0, sizeof *f);
+
+	Dwfl_Line *line = dwfl_module_getsrc(sm->mod, addr);
+	if (line) {
+		int lineno = 0, col = 0;
+		f->file = full_path(z, dwfl_line_comp_dir(line),
+				    dwfl_lineinfo(line, NULL, &lineno, &col, NULL, NULL));
+		f->line = lineno > 0 ? (uint32_t)lineno : 0;
+		f->column = col > 0 ? (uint32_t)col : 0;
+	}
+	size_t n = dwarf_frames(z, sm, addr, out, cap);
+	if (n > 0 && out[n - 1].function)
+		return n;
+	/* No DWARF function here: the symbol table (.symtab, .dynsym, or
+	 * MiniDebugInfo's) names the outermost frame. */
+	GElf_Sym sym;
+	GElf_Off off;
+	const char *name = dwfl_module_addrinfo(sm->mod, addr, &off, &sym, NULL, NULL, NULL);
+	if (n == 0)
+		n = 1;
+	if (name) {
+		out[n - 1].system_name = name;
+		out[n - 1].function = demangle(z, name);
+	} else if (!out[n - 1].function) {
+		Dwarf_Addr b;
+		const char *why = dwfl_module_getdwarf(sm->mod, &b) ? "no symbol covers them"
+								    : dwfl_errmsg(-1);
+		warn(z, sm, sm->name, "no names for some addresses", why);
+		if (n == 1 && !out[0].file)
+			return 0;
+	}
+	return n;
+}
+
+#else /* no elfutils */
+
+int symbolize_built(void)
+{
+	return 0;
+}
+
+struct symbolizer *symbolizer_new(const struct symbolizer_opts *o, struct errmsg *err)
+{
+	(void)o;
+	err_setc(err, ERR_UNSUPPORTED, "symbolization not built");
+	return NULL;
+}
+
+void symbolizer_free(struct symbolizer *z)
+{
+	(void)z;
+}
+
+struct sym_module *symbolizer_module(struct symbolizer *z, const struct snapshot *s, size_t i)
+{
+	(void)z;
+	(void)s;
+	(void)i;
+	return NULL;
+}
+
+size_t symbolizer_frames(struct symbolizer *z, struct sym_module *mod, uint64_t elf_vaddr,
+			 struct sym_frame *out, size_t cap)
+{
+	(void)z;
+	(void)mod;
+	(void)elf_vaddr;
+	(void)out;
+	(void)cap;
+	return 0;
+}
+
+#endif
