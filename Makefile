@@ -363,7 +363,7 @@ $(BUILD)/fixtures/pefix32.exe: tests/fixtures/pefix.c
 # with inlined, static and library-inlined code, and a C++ program. The
 # tests strip, split and pack copies of them as distributions do.
 CXX ?= c++
-SYM_FIXTURES := $(addprefix $(BUILD)/fixtures/,symfix libsymfix.so symfixxx)
+SYM_FIXTURES := $(addprefix $(BUILD)/fixtures/,symfix libsymfix.so symfixxx symfix-nobid)
 FIXTURES += $(SYM_FIXTURES)
 
 $(BUILD)/fixtures/libsymfix.so: tests/fixtures/symfixlib.c tests/fixtures/symfix.h
@@ -373,6 +373,12 @@ $(BUILD)/fixtures/libsymfix.so: tests/fixtures/symfixlib.c tests/fixtures/symfix
 $(BUILD)/fixtures/symfix: tests/fixtures/symfix.c tests/fixtures/symfix.h \
 		$(BUILD)/fixtures/libsymfix.so
 	$(CC) -O2 -g -fPIE -pie -Wl,--build-id=sha1 -o $@ $< -L$(BUILD)/fixtures -lsymfix \
+	  -Wl,-rpath,'$$ORIGIN'
+
+# No build ID: found by .gnu_debuglink alone, whose CRC is then the only check.
+$(BUILD)/fixtures/symfix-nobid: tests/fixtures/symfix.c tests/fixtures/symfix.h \
+		$(BUILD)/fixtures/libsymfix.so
+	$(CC) -O2 -g -fPIE -pie -Wl,--build-id=none -o $@ $< -L$(BUILD)/fixtures -lsymfix \
 	  -Wl,-rpath,'$$ORIGIN'
 
 $(BUILD)/fixtures/symfixxx: tests/fixtures/symfixxx.cc
@@ -411,7 +417,11 @@ endef
 $(BUILD)/nocbor/modmap: $(LIB_SRCS) $(CLI_SRCS) FORCE
 	$(MAKE) --no-print-directory CBOR=no BUILD=$(BUILD)/nocbor $@
 
-E2E_DEPS := $(FIXTURES) $(BUILD)/nocbor/modmap $(WIN_BUILD)/modmap.exe $(WIN_FIXTURES)
+# The same program without elfutils, for the e2e test that it says so.
+$(BUILD)/nosym/modmap: $(LIB_SRCS) $(CLI_SRCS) FORCE
+	$(MAKE) --no-print-directory SYMBOLIZE=0 BUILD=$(BUILD)/nosym $@
+
+E2E_DEPS := $(FIXTURES) $(BUILD)/nocbor/modmap $(BUILD)/nosym/modmap $(WIN_BUILD)/modmap.exe $(WIN_FIXTURES)
 # E2E_ARGS: more pytest arguments (.ci/run leaves the Windows tests to the
 # runs whose variation reaches modmap.exe).
 E2E_ARGS ?=

@@ -30,6 +30,7 @@
 #include <dwarf.h>
 #include <elfutils/libdw.h>
 #include <elfutils/libdwfl.h>
+#include <gelf.h>
 #include <unistd.h>
 
 /* libstdc++'s demangler (cxxabi.h is C++ only). */
@@ -451,6 +452,25 @@ static size_t dwarf_frames(struct symbolizer *z, struct sym_module *sm, Dwarf_Ad
 	return n;
 }
 
+int symbolizer_vaddr(struct sym_module *sm, uint64_t file_offset, uint64_t *elf_vaddr)
+{
+	GElf_Addr bias;
+	Elf *e = sm && sm->mod ? dwfl_module_getelf(sm->mod, &bias) : NULL;
+	size_t n;
+	if (!e || elf_getphdrnum(e, &n) != 0)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		GElf_Phdr ph;
+		if (!gelf_getphdr(e, (int)i, &ph) || ph.p_type != PT_LOAD)
+			continue;
+		if (file_offset >= ph.p_offset && file_offset - ph.p_offset < ph.p_filesz) {
+			*elf_vaddr = ph.p_vaddr + (file_offset - ph.p_offset);
+			return 0;
+		}
+	}
+	return -1;
+}
+
 size_t symbolizer_frames(struct symbolizer *z, struct sym_module *sm, uint64_t elf_vaddr,
 			 struct sym_frame *out, size_t cap)
 {
@@ -518,6 +538,14 @@ struct sym_module *symbolizer_module(struct symbolizer *z, const struct snapshot
 	(void)s;
 	(void)i;
 	return NULL;
+}
+
+int symbolizer_vaddr(struct sym_module *mod, uint64_t file_offset, uint64_t *elf_vaddr)
+{
+	(void)mod;
+	(void)file_offset;
+	(void)elf_vaddr;
+	return -1;
 }
 
 size_t symbolizer_frames(struct symbolizer *z, struct sym_module *mod, uint64_t elf_vaddr,

@@ -73,6 +73,13 @@ void symbolizer_free(struct symbolizer *z);
 struct sym_module *symbolizer_module(struct symbolizer *z, const struct snapshot *s, size_t i);
 
 /*
+ * The ELF address of a file offset, from the PT_LOAD segment of the file
+ * the module was read from that holds it (as lookup computes elf_vaddr),
+ * for mappings whose own file is gone. 0, or -1 when no segment holds it.
+ */
+int symbolizer_vaddr(struct sym_module *mod, uint64_t file_offset, uint64_t *elf_vaddr);
+
+/*
  * The frames at elf_vaddr (the address as the ELF file's program headers
  * place it; lookup's elf_vaddr) of mod, innermost first, into out[0..cap).
  * Returns how many were found: 0 when nothing names the address.

@@ -167,6 +167,13 @@ def need_memory_of_a_sibling():
         need("yama_off")
 
 
+def _symbolize_built():
+    """modmap says "symbolization not built" (exit 2) when it was built without elfutils."""
+    p = subprocess.run([str(MODMAP), "lookup", "--pid", str(os.getpid()), "--symbolize", "0"],
+                       capture_output=True, timeout=60)
+    return p.returncode != 2
+
+
 REQUIREMENTS = {
     "root": (lambda: os.geteuid() == 0, "needs root"),
     "map_files": (lambda: _has_cap(CAP_SYS_ADMIN, CAP_CHECKPOINT_RESTORE),
@@ -200,6 +207,15 @@ REQUIREMENTS = {
     "uninstrumented": (lambda: not SANITIZED,
                        "measures memory: needs a modmap without sanitizers "
                        "(MODMAP_TEST_SANITIZED=1 says it has them)"),
+    "llvm_symbolizer": (lambda: shutil.which("llvm-symbolizer") is not None,
+                        "needs llvm-symbolizer (Debian: llvm), the symbolizers' oracle"),
+    "symbolize": (lambda: _symbolize_built(),
+                  "needs a modmap built with elfutils (Debian: libdw-dev; make SYMBOLIZE=1)"),
+    "nosym": (lambda: (BUILD / "nosym" / "modmap").exists(),
+              "needs build/nosym/modmap (make builds it with SYMBOLIZE=0)"),
+    "debuginfod": (lambda: shutil.which("debuginfod") is not None,
+                   "needs the debuginfod server (Debian: debuginfod)"),
+    "xz": (lambda: shutil.which("xz") is not None, "needs xz (Debian: xz-utils)"),
     "m32": (lambda: (FIXTURES / "idmapper32").exists(),
             "needs 32-bit builds (gcc-multilib; make builds build/fixtures/idmapper32)"),
 }
