@@ -40,12 +40,20 @@ $(error SYMBOLIZE=1, but pkg-config finds no libdw (Debian: libdw-dev))
 endif
 endif
 
-# The layout: include/ the public header, lib/ the library (one backend
-# file per OS), cli/ the command. docs/library.md says what is exported.
+# The layout: include/ the public header, lib/ the library, cli/ the
+# command. lib/os/ holds each OS's files (the only ones that include OS
+# headers), lib/format/ the snapshot writers and readers, lib/wire/ the
+# protobuf and gzip codecs, lib/attach/ the profile rewrite.
+# docs/library.md says what is exported.
 VERSION := $(shell sed -n 's/^\#define MODMAP_VERSION_STRING "\(.*\)"/\1/p' include/modmap.h)
 SOVERSION := 0
-LIB_COMMON := $(filter-out lib/procmaps.c lib/toolhelp.c,$(sort $(wildcard lib/*.c)))
-LIB_SRCS := $(LIB_COMMON) lib/procmaps.c
+# OS picks the files of lib/os/ the library is built with: one line per OS.
+OS ?= linux
+OS_SRCS_linux := lib/os/linux.c lib/os/linux_proc.c lib/os/posix_io.c
+OS_SRCS_windows := lib/os/windows.c lib/os/windows_io.c
+LIB_COMMON := $(sort $(wildcard lib/*.c lib/format/*.c lib/wire/*.c lib/attach/*.c))
+LIB_SRCS := $(LIB_COMMON) $(OS_SRCS_$(OS))
+LIB_HDRS := $(wildcard include/*.h lib/*.h lib/*/*.h)
 CLI_SRCS := $(sort $(wildcard cli/*.c))
 INCLUDES := -Iinclude -Ilib
 OBJ := $(BUILD)/obj
@@ -136,7 +144,7 @@ WIN_CPPFLAGS ?=
 WIN_DEFS := -D__USE_MINGW_ANSI_STDIO=1
 WIN_LDFLAGS ?= -static
 WIN_LDLIBS ?= -lz
-WIN_SRCS := $(LIB_COMMON) lib/toolhelp.c $(CLI_SRCS)
+WIN_SRCS := $(LIB_COMMON) $(OS_SRCS_windows) $(CLI_SRCS)
 WIN_OBJS := $(WIN_SRCS:%.c=$(WIN_BUILD)/obj/%.o)
 
 windows: $(WIN_BUILD)/modmap.exe
@@ -256,12 +264,12 @@ $(WIN_BUILD)/fixtures/fixpdb.dll: tests/fixtures/win/fixdll.c
 
 # The backend against a scripted CreateToolhelp32Snapshot, for the failures
 # Wine does not produce on demand.
-WIN_LIB_OBJS := $(filter $(WIN_BUILD)/obj/lib/%,$(filter-out %/toolhelp.o,$(WIN_OBJS)))
-$(WIN_BUILD)/fixtures/toolhelp_errors.exe: tests/fixtures/win/toolhelp_errors.c lib/toolhelp.c \
+WIN_LIB_OBJS := $(filter $(WIN_BUILD)/obj/lib/%,$(filter-out %/os/windows.o,$(WIN_OBJS)))
+$(WIN_BUILD)/fixtures/toolhelp_errors.exe: tests/fixtures/win/toolhelp_errors.c lib/os/windows.c \
 		$(WIN_LIB_OBJS)
 	@mkdir -p $(dir $@)
 	$(WIN_CC) $(WARN) $(WIN_DEFS) -DCreateToolhelp32Snapshot=fake_CreateToolhelp32Snapshot \
-	  $(INCLUDES) $(CFLAGS) -c -o $(WIN_BUILD)/fixtures/toolhelp_fake.o lib/toolhelp.c
+	  $(INCLUDES) $(CFLAGS) -c -o $(WIN_BUILD)/fixtures/toolhelp_fake.o lib/os/windows.c
 	$(WIN_CC) $(WARN) $(WIN_DEFS) $(CFLAGS) $(INCLUDES) $(WIN_LDFLAGS) -o $@ $< \
 	  $(WIN_BUILD)/fixtures/toolhelp_fake.o $(WIN_LIB_OBJS) $(WIN_LDLIBS) -lshell32
 
@@ -435,7 +443,7 @@ FUZZ_SRCS := $(LIB_SRCS)
 FUZZ := $(patsubst tests/fuzz/fuzz_%.c,$(BUILD)/fuzz/fuzz_%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_SECONDS ?= 120
 
-$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_SRCS) $(wildcard lib/*.h include/*.h)
+$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_SRCS) $(LIB_HDRS)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -std=c11 $(CPPFLAGS) $(INCLUDES) -o $@ $< $(FUZZ_SRCS) $(LDLIBS)
 
@@ -494,7 +502,7 @@ valgrind: $(UNIT)
 # against mingw's headers), shellcheck on every shell script.
 CPPCHECK := cppcheck -q --std=c11 --enable=warning,portability,performance --inline-suppr \
 	--error-exitcode=1 -Iinclude -Ilib -D_FILE_OFFSET_BITS=64 -DHAVE_CBOR
-WIN_TIDY_SRCS := lib/toolhelp.c lib/platform.c
+WIN_TIDY_SRCS := $(OS_SRCS_windows) cli/term.c
 SHELL_SCRIPTS := .ci/run .ci/install-deps .ci/unprivileged $(wildcard bench/*.sh)
 lint:
 	$(CPPCHECK) -U_WIN32 lib cli

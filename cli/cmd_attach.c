@@ -7,9 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "attach.h"
+#include "attach/attach.h"
 #include "buildid.h"
 #include "cli.h"
+#include "term.h"
 #include "collect.h"
 #include "platform.h"
 
@@ -96,7 +97,7 @@ static void parse_args(int argc, char **argv, struct attach_job *o, const char *
 		cli_check_procfs("attach", o->procfs);
 	if (o->output && strcmp(o->output, "-") == 0)
 		o->output = NULL;
-	if (o->output ? platform_path_is_terminal(o->output) : platform_stdout_is_terminal())
+	if (o->output ? term_path_is_terminal(o->output) : term_stdout_is_terminal())
 		usage_error("attach", "%s",
 			    "not writing a binary profile to a terminal; use -o FILE");
 }

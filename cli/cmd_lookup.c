@@ -9,9 +9,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "attach.h"
+#include "attach/attach.h"
 #include "buildid.h"
 #include "cli.h"
+#include "term.h"
 #include "lookup.h"
 #include "platform.h"
 
@@ -77,7 +78,7 @@ static void flush(struct answerer *a)
 	struct errmsg err;
 	if (a->failed || a->out.len == 0)
 		return;
-	if (a->out.oom || platform_write_stdout(a->out.p, a->out.len, &err) < 0) {
+	if (a->out.oom || term_write_stdout(a->out.p, a->out.len, &err) < 0) {
 		fprintf(stderr, "modmap: lookup: %s\n",
 			a->out.oom ? "out of memory" : err.text);
 		a->failed = 1;
@@ -222,7 +223,7 @@ static int answer_stdin(struct answerer *a)
 		flush(a);	/* before waiting for more */
 		if (a->failed)
 			break;
-		if (platform_stdin_read(w + have, WINDOW - have, &got, &err) < 0) {
+		if (term_stdin_read(w + have, WINDOW - have, &got, &err) < 0) {
 			fprintf(stderr, "modmap: lookup: %s\n", err.text);
 			rc = -1;
 			break;

@@ -9,7 +9,8 @@
 #include "buf.h"
 #include "buildid.h"
 #include "cli.h"
-#include "emit.h"
+#include "term.h"
+#include "format/emit.h"
 #include "platform.h"
 #include "snapshot.h"
 
@@ -165,7 +166,7 @@ static void parse_args(int argc, char **argv, struct options *o)
 			    "a pprof profile holds one process: give one --pid or --self "
 			    "(json holds several)");
 	if (o->format->binary &&
-	    (o->output ? platform_path_is_terminal(o->output) : platform_stdout_is_terminal()))
+	    (o->output ? term_path_is_terminal(o->output) : term_stdout_is_terminal()))
 		usage_error(NULL,
 			    "refusing to write binary %s output to a terminal; use -o FILE "
 			    "or redirect standard output",
@@ -265,7 +266,7 @@ static int run_whole(const struct options *o, const uint64_t *pids, size_t npids
 		int rc = o->format->write(&out, snaps, n, as_array, &err);
 		if (rc == 0)
 			rc = o->output ? platform_write_file(o->output, out.p, out.len, &err)
-				       : platform_write_stdout(out.p, out.len, &err);
+				       : term_write_stdout(out.p, out.len, &err);
 		if (rc < 0) {
 			fprintf(stderr, "modmap: %s\n", err.text);
 			status = EXIT_PARTIAL;

@@ -13,7 +13,8 @@
 #include "buf.h"
 #include "buildid.h"
 #include "cli.h"
-#include "emit.h"
+#include "term.h"
+#include "format/emit.h"
 #include "platform.h"
 #include "watch.h"
 
@@ -112,7 +113,7 @@ int cmd_watch(int argc, char **argv)
 		watch_free(&w);
 		return EXIT_PARTIAL;
 	}
-	platform_on_stop(on_stop);
+	term_on_stop(on_stop);
 
 	struct buf b = { 0 };
 	int status = EXIT_OK;
@@ -146,7 +147,7 @@ int cmd_watch(int argc, char **argv)
 		}
 		if (w.exited || status != EXIT_OK)
 			break;
-		platform_sleep_ms(interval_ms, &stop_requested);
+		term_sleep_ms(interval_ms, &stop_requested);
 	}
 	buf_free(&b);
 	if (platform_out_commit(out, &err) < 0 && status == EXIT_OK) {

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "term.h"
 #include "platform.h"
 
 static const struct cli_command commands[] = {
@@ -20,7 +21,7 @@ static const struct cli_command commands[] = {
 
 int main(int argc, char **argv)
 {
-	platform_args(&argc, &argv);
+	term_args(&argc, &argv);
 	platform_signal_cleanup();	/* a killed run leaves no temporary file */
 	const struct cli_command *c = commands;
 	for (; c->name; c++)

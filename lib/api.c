@@ -8,10 +8,10 @@
 
 #include "modmap.h"
 #include "addrmap.h"
-#include "attach.h"
+#include "attach/attach.h"
 #include "buildid.h"
 #include "collect.h"
-#include "emit.h"
+#include "format/emit.h"
 #include "lookup.h"
 #include "snapshot.h"
 #include "watch.h"

@@ -12,7 +12,7 @@
  * A copy is written to a temporary file in its final directory, synced,
  * read back and checked to carry the mapping's build ID, and only then
  * renamed into place, so a reader never sees a partial or a wrong file.
- * No OS headers here: the backend opens the mapped file, platform.c does
+ * No OS headers here: the backend opens the mapped file, platform.h does
  * the file I/O.
  */
 #include <stdio.h>
@@ -24,11 +24,7 @@
 #include "platform.h"
 #include "region.h"
 
-#ifdef _WIN32
-#define SEP "\\"
-#else
-#define SEP "/"
-#endif
+#define SEP platform_sep
 
 const char *collect_basename(const char *path, int windows, size_t *len)
 {
@@ -48,7 +44,7 @@ static char *join(const char *a, const char *b, size_t blen, const char *c)
 	size_t n = strlen(a) + 1 + blen + (c ? 1 + strlen(c) : 0) + 1;
 	char *p = malloc(n);
 	if (p)
-		snprintf(p, n, "%s" SEP "%.*s%s%s", a, (int)blen, b, c ? SEP : "", c ? c : "");
+		snprintf(p, n, "%s%s%.*s%s%s", a, SEP, (int)blen, b, c ? SEP : "", c ? c : "");
 	return p;
 }
 

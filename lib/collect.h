@@ -3,7 +3,7 @@
  * the directory layouts symbolizers search, keyed by build ID, so a
  * profile taken now can be symbolized after the binaries are gone
  * (SPEC "collect", docs/collect.md). Opening a mapped file is the
- * backend's (snapshot_open_mapped); the file I/O is platform.c's.
+ * backend's (snapshot_open_mapped); the file I/O is platform.h's.
  */
 #ifndef MODMAP_COLLECT_H
 #define MODMAP_COLLECT_H

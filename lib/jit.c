@@ -1,7 +1,7 @@
 /*
  * jit.c - the symbol table of JIT-compiled code and its two readers, the
  * perf map and jitdump (see jit.h and docs/jit.md). Finding and opening
- * those files is the backend's (procmaps.c); nothing here does I/O.
+ * those files is the backend's (os/linux.c); nothing here does I/O.
  */
 #include <stdlib.h>
 #include <string.h>

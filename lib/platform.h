@@ -1,15 +1,14 @@
 /*
- * platform.h - the few things the POSIX and Windows builds do differently,
- * behind portable names: atomic file replacement, terminal detection.
- * Everything else in modmap is plain C11.
+ * platform.h - the library's files behind portable names: atomic file
+ * replacement, streaming input, collect's directory tree, module files
+ * read in place. Implemented by io.c over os/io_os.h, and by each OS's
+ * os/posix_io.c or os/windows_io.c; nothing outside lib/os/ includes an OS header.
  */
 #ifndef MODMAP_PLATFORM_H
 #define MODMAP_PLATFORM_H
 
 #include <stddef.h>
 #include <stdint.h>
-#include <signal.h>
-#include <time.h>
 
 #include "buf.h"
 #include "snapshot.h"
@@ -23,25 +22,11 @@
  * path and the reason.
  */
 int platform_write_file(const char *path, const void *p, size_t len, struct errmsg *err);
-/*
- * Appends all of path to out; "-" reads standard input (binary mode on
- * Windows). Fails once more than max bytes came, so a device or a pipe
- * that never ends is not read forever. err names the file and the reason.
- */
-int platform_read_file(const char *path, struct buf *out, uint64_t max, struct errmsg *err);
-/* Writes all of p to standard output (binary mode on Windows). */
-int platform_write_stdout(const void *p, size_t len, struct errmsg *err);
-int platform_stdout_is_terminal(void);
-/* Is path a terminal (/dev/tty, /dev/stdout on one, CON)? Opens nothing for writing. */
-int platform_path_is_terminal(const char *path);
 
-/*
- * On Windows, replaces argc/argv by the wide command line converted to
- * UTF-8 (WTF-8 where it holds unpaired surrogates), so non-ANSI arguments
- * survive; the new vector lives until exit. Elsewhere it does nothing.
- */
-void platform_args(int *argc, char ***argv);
 
+
+/* The separator of directories in the paths this OS gives ("/", "\\"). */
+extern const char platform_sep[];
 
 /* The longest Win32 path in UTF-16 units, its NUL included. */
 #define PLATFORM_PATH_MAX 32768
@@ -151,19 +136,6 @@ struct platform_file *platform_file_open(const char *path, uint64_t *size);
 int platform_file_pread(void *ctx, uint64_t off, void *buf, size_t len);
 void platform_file_close(struct platform_file *f);
 
-/*
- * Reads what standard input has now, up to cap bytes, waiting only while
- * it has nothing (one read call): so a caller answering line by line can
- * flush before it would wait. *got is 0 only at the end.
- */
-int platform_stdin_read(void *p, size_t cap, size_t *got, struct errmsg *err);
 
-/*
- * For watch: handler runs on SIGINT and SIGTERM (Windows: Ctrl-C too), and
- * interrupts platform_sleep_ms, which sleeps ms milliseconds or until
- * *stop is set, whichever comes first.
- */
-void platform_on_stop(void (*handler)(int));
-void platform_sleep_ms(uint64_t ms, const volatile sig_atomic_t *stop);
 
 #endif

@@ -184,7 +184,7 @@ static int set_build_id(struct region_reader *rr, struct mapping *m, const struc
 int region_add(struct region_reader *rr, const struct region *r)
 {
 	/* With --jit, nameless executable regions wait for the JIT symbols
-	 * to say which of them to keep (procmaps.c, jit_mappings). */
+	 * to say which of them to keep (os/linux.c, jit_mappings). */
 	if (!region_kept(rr->o->set, r->prot, r->name_len) && !(rr->o->jit && (r->prot & PERM_X)))
 		return 0;
 	struct mapping *m = snapshot_add(rr->s);

@@ -1,6 +1,6 @@
 /*
  * region.h - the contract between an OS backend and the rest of the
- * library. A backend (procmaps.c on Linux, toolhelp.c on Windows; a
+ * library. A backend (os/linux.c on Linux, os/windows.c on Windows; a
  * FreeBSD or macOS one would be a third file) reports each region of a
  * process's address space as a struct region, and answers a few questions
  * about the file behind it through struct backend_ops. region_add() then

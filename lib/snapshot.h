@@ -1,7 +1,7 @@
 /*
  * modmap.h - the types every part of modmap shares: one mapping record, one
  * snapshot of a process, the options a backend reads with, and the single
- * call each OS backend (procmaps.c, toolhelp.c) defines.
+ * call each OS backend (os/linux.c, os/windows.c) defines.
  *
  * Nothing here includes an OS header; the writers and main.c see only this.
  */

@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "cgroup.h"
-#include "procmaps.h"
+#include "os/linux.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

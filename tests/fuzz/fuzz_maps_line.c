@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "snapshot.h"
-#include "procmaps.h"
+#include "os/linux.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -8,7 +8,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "pbwire.h"
+#include "wire/pbwire.h"
 
 static void walk(const unsigned char *p, size_t len, int depth)
 {

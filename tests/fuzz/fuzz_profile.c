@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "attach.h"
+#include "attach/attach.h"
 #include "snapshot.h"
 
 static const struct attach_mapping snap[] = {

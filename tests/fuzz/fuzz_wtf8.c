@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "buf.h"
-#include "emit.h"
+#include "format/emit.h"
 #include "platform.h"
 
 static unsigned hex4(const unsigned char *p)

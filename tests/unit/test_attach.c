@@ -13,10 +13,10 @@
 
 #include <cmocka.h>
 
-#include "attach.h"
-#include "gz.h"
-#include "pbwire.h"
-#include "pprof.h"
+#include "attach/attach.h"
+#include "wire/gz.h"
+#include "wire/pbwire.h"
+#include "wire/profile.h"
 
 /* ---- building profiles -------------------------------------------------- */
 

@@ -10,7 +10,7 @@
 #include <cmocka.h>
 
 #include "cgroup.h"
-#include "procmaps.h"
+#include "os/linux.h"
 
 #define ID "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 

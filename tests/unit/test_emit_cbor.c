@@ -15,8 +15,8 @@
 
 #include <cmocka.h>
 
-#include "attach.h"
-#include "emit.h"
+#include "attach/attach.h"
+#include "format/emit.h"
 #include "jit.h"
 
 #ifdef HAVE_CBOR

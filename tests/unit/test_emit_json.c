@@ -9,7 +9,7 @@
 
 #include <cmocka.h>
 
-#include "emit.h"
+#include "format/emit.h"
 
 static char *json_of(const char *s, size_t len)
 {

@@ -14,10 +14,10 @@
 
 #include <cmocka.h>
 
-#include "emit.h"
-#include "gz.h"
-#include "pbwire.h"
-#include "pprof.h"
+#include "format/emit.h"
+#include "wire/gz.h"
+#include "wire/pbwire.h"
+#include "wire/profile.h"
 
 struct decoded {
 	struct buf raw;

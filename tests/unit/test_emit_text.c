@@ -9,7 +9,7 @@
 
 #include <cmocka.h>
 
-#include "emit.h"
+#include "format/emit.h"
 
 /* The listing of one mapping named name; returns its last line. */
 static char *listing(const char *os, const char *name, size_t len)

@@ -13,7 +13,7 @@
 #include <cmocka.h>
 
 #include "buf.h"
-#include "gz.h"
+#include "wire/gz.h"
 
 struct feed {
 	const unsigned char *p;

@@ -13,12 +13,12 @@
 
 #include <cmocka.h>
 
-#include "attach.h"
-#include "emit.h"
-#include "gz.h"
+#include "attach/attach.h"
+#include "format/emit.h"
+#include "wire/gz.h"
 #include "jit.h"
-#include "pbwire.h"
-#include "pprof.h"
+#include "wire/pbwire.h"
+#include "wire/profile.h"
 
 static const char *name_at(const struct jit_table *t, uint64_t addr)
 {

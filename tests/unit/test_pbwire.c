@@ -10,7 +10,7 @@
 
 #include <cmocka.h>
 
-#include "pbwire.h"
+#include "wire/pbwire.h"
 
 static void check_varint(uint64_t v, const unsigned char *want, size_t n)
 {

@@ -13,7 +13,7 @@
 #include <cmocka.h>
 
 #include "buf.h"
-#include "emit.h"
+#include "format/emit.h"
 #include "platform.h"
 
 /* a, e-acute, a CJK character, U+1F600 as a pair, then a trail surrogate

@@ -8,7 +8,7 @@
 #include <cmocka.h>
 
 #include "snapshot.h"
-#include "procmaps.h"
+#include "os/linux.h"
 
 static struct maps_line parse_ok(const char *line)
 {

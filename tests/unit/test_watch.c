@@ -11,7 +11,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "emit.h"
+#include "format/emit.h"
 #include "watch.h"
 
 static void add(struct snapshot *s, uint64_t start, uint64_t limit, uint64_t inode,

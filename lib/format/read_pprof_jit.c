@@ -1,6 +1,6 @@
 /*
- * attach_jit.c - the JIT symbols a pprof snapshot holds (`modmap --jit
- * --format pprof`, see emit_pprof.c), read back into a jit_table for
+ * format/read_pprof_jit.c - the JIT symbols a pprof snapshot holds (`modmap --jit
+ * --format pprof`, see format/pprof.c), read back into a jit_table for
  * `attach --jit --snapshot`. Each is a sample labelled jit_size (and
  * jit_source) whose location has the symbol's start address and one line
  * naming it. What does not fit these shapes, or lies past the bounds, is
@@ -16,10 +16,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "attach.h"
+#include "attach/attach.h"
 #include "jit.h"
-#include "pbwire.h"
-#include "pprof.h"
+#include "wire/pbwire.h"
+#include "wire/profile.h"
 
 /* Bounds on what is kept from one snapshot; a real one is far below. */
 #define KEEP_MAX ((size_t)1 << 21)

@@ -1,9 +1,9 @@
 /*
- * toolhelp.c - the Windows backend: a process's modules from a Toolhelp32
+ * os/windows.c - the Windows backend: a process's modules from a Toolhelp32
  * snapshot, one record per module, with Windows build IDs (path+mtime the
  * way Go's runtime/pprof writes it, or the PE file's own identity).
  *
- * The only file besides platform.c that includes <windows.h>. It does not
+ * With os/windows_io.c, the only library file that includes <windows.h>. It does not
  * print: failures come back as a status and one line in struct errmsg.
  */
 #define PSAPI_VERSION 2	/* K32GetModuleFileNameExW, in kernel32 since Windows 7 */

@@ -1,7 +1,7 @@
 /*
- * emit_cbor.c - the JSON document in CBOR (RFC 8949), written with
+ * format/cbor.c - the JSON document in CBOR (RFC 8949), written with
  * libcbor's streaming encoder: the same keys in the same order
- * (emit_fields.c), a map per process and an array of them for several,
+ * (format/fields.c), a map per process and an array of them for several,
  * but addresses, offsets and inodes as unsigned integers.
  *
  * A string that is valid UTF-8 is a text string. One that is not (a Linux
@@ -16,7 +16,7 @@
 #include <stdbool.h>
 #include <string.h>
 
-#include "emit.h"
+#include "format/emit.h"
 #include "jit.h"
 #include "utf8.h"
 

@@ -4,7 +4,7 @@
  * mapping that holds its address (SPEC.md, "attach").
  *
  * Pure functions over bytes, in memory or fed in pieces, and attach_run
- * (attach_run.c), which drives them over files.
+ * (attach/run.c), which drives them over files.
  */
 #ifndef MODMAP_ATTACH_H
 #define MODMAP_ATTACH_H
@@ -166,7 +166,7 @@ int attach_jit_from_profile(const unsigned char *p, size_t len, struct jit_table
 			    struct errmsg *err);
 
 /*
- * The same, as a stream (attach_jit.c): the table reader
+ * The same, as a stream (format/read_pprof_jit.c): the table reader
  * (attach_table_reader_set_jit) hands the first pass's samples, locations
  * and functions to attach_jit_reader_field; attach_jit_reader_plan lists
  * the strings they name; the second pass hands those over
@@ -195,7 +195,7 @@ int attach_jit_reader_finish(struct attach_jit_reader *j, struct jit_table *t,
 int snapshot_read_saved(const char *path, uint64_t max, struct snapshot *s,
 			struct errmsg *err);
 
-/* One attach from end to end (attach_run.c). */
+/* One attach from end to end (attach/run.c). */
 struct attach_job {
 	uint64_t pid;		/* the table of this live process, or ... */
 	const char *snapshot;	/* ... of this saved snapshot (pprof or CBOR) */

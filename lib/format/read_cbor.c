@@ -1,5 +1,5 @@
 /*
- * attach_cbor.c - reading a snapshot that `modmap --format cbor` wrote, for
+ * format/read_cbor.c - reading a snapshot that `modmap --format cbor` wrote, for
  * `modmap attach --snapshot` (see attach.h). libcbor parses; this file only
  * walks the document: one process's object, or an array holding one, whose
  * "mappings" array gives start, limit, offset, file, build_id and main.
@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "attach.h"
+#include "attach/attach.h"
 #include "jit.h"
 
 int attach_is_cbor(const unsigned char *p, size_t len)

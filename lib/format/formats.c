@@ -1,11 +1,11 @@
 /*
- * formats.c - the registry of output formats: what the command and the
+ * format/formats.c - the registry of output formats: what the command and the
  * public interface choose among, each with the facts a caller must know
  * before writing (binary? several processes?) and its writer.
  */
 #include <string.h>
 
-#include "emit.h"
+#include "format/emit.h"
 
 static int write_text(struct buf *b, const struct snapshot *s, size_t n, int as_array,
 		      struct errmsg *err)

@@ -1,5 +1,5 @@
 /*
- * emit_text.c - the human-readable listing: a header line per process, then
+ * format/text.c - the human-readable listing: a header line per process, then
  * one line per mapping with aligned columns (start, limit, offset, build ID,
  * file). Control characters in names are escaped, so one line is always
  * one record; so are backslashes in Linux names, to keep escapes
@@ -8,7 +8,7 @@
  */
 #include <string.h>
 
-#include "emit.h"
+#include "format/emit.h"
 #include "jit.h"
 #include "lookup.h"
 #include "utf8.h"

@@ -1,12 +1,12 @@
 /*
- * emit_fields.c - the document JSON and CBOR share: which keys a process
+ * format/fields.c - the document JSON and CBOR share: which keys a process
  * and a mapping have, in which order, with which values (see emit.h). No
  * rendering here; each writer renders the kinds its own way.
  */
 #include <stdio.h>
 #include <string.h>
 
-#include "emit.h"
+#include "format/emit.h"
 #include "jit.h"
 #include "gotime.h"
 #include "platform.h"

@@ -1,17 +1,17 @@
 /*
- * attach_run.c - `attach` from end to end: takes the mapping table (a live
+ * attach/run.c - `attach` from end to end: takes the mapping table (a live
  * process, or a saved snapshot), reads the profile twice as a stream, and
  * writes the result through gzip into its output, which appears only once
- * complete. The pieces it drives are in attach.c (the rewrite), gz.c and
- * platform.c (the files).
+ * complete. The pieces it drives are in rewrite.c (the rewrite), wire/gz.c and
+ * platform.h (the files).
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "attach.h"
+#include "attach/attach.h"
 #include "buildid.h"
-#include "gz.h"
+#include "wire/gz.h"
 #include "jit.h"
 #include "lookup.h"
 #include "platform.h"

@@ -1,5 +1,5 @@
 /*
- * pprof.h - field numbers of google/pprof's proto/profile.proto
+ * wire/profile.h - field numbers of google/pprof's proto/profile.proto
  * (perftools.profiles), and the encoder of one Mapping message, which the
  * pprof writer and attach share.
  */

@@ -24,11 +24,11 @@
 #include <zlib.h>
 
 #include "addrmap.h"
-#include "attach.h"
-#include "gz.h"
+#include "attach/attach.h"
+#include "wire/gz.h"
 #include "jit.h"
-#include "pbwire.h"
-#include "pprof.h"
+#include "wire/pbwire.h"
+#include "wire/profile.h"
 
 int attach_unpack(const unsigned char *p, size_t len, uint64_t max, struct buf *scratch,
 		  const unsigned char **data, size_t *data_len, struct errmsg *err)

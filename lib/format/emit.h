@@ -103,12 +103,12 @@ int emit_json(struct buf *b, const struct snapshot *s, size_t n, int as_array,
 
 /*
  * A gzip-compressed pprof profile holding the mapping table of one process
- * (n must be 1), main executable first; see emit_pprof.c for its samples.
+ * (n must be 1), main executable first; see format/pprof.c for its samples.
  */
 int emit_pprof(struct buf *b, const struct snapshot *s, size_t n, struct errmsg *err);
 
 /*
- * The JSON document in CBOR (emit_cbor.c says how strings that are not
+ * The JSON document in CBOR (format/cbor.c says how strings that are not
  * UTF-8 are kept). In a build without libcbor it fails with CBOR_MISSING;
  * emit_cbor_supported() lets main.c refuse before reading anything.
  */

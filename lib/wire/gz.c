@@ -1,9 +1,9 @@
-/* gz.c - gzip through zlib, in memory and streaming (see gz.h). */
+/* wire/gz.c - gzip through zlib, in memory and streaming (see gz.h). */
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
 
-#include "gz.h"
+#include "wire/gz.h"
 
 int gz_is_gzip(const void *p, size_t len)
 {

@@ -1,5 +1,5 @@
 /*
- * emit_pprof.c - one process's mapping table as a gzip-compressed
+ * format/pprof.c - one process's mapping table as a gzip-compressed
  * perftools.profiles.Profile (google/pprof's proto/profile.proto), the form
  * pprof and `modmap attach` read. It holds no measurement: no functions, no
  * lines, the has_* flags false.
@@ -20,11 +20,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "emit.h"
-#include "gz.h"
+#include "format/emit.h"
+#include "wire/gz.h"
 #include "jit.h"
-#include "pbwire.h"
-#include "pprof.h"
+#include "wire/pbwire.h"
+#include "wire/profile.h"
 
 /* The sample and period type: what the one-per-mapping samples count. */
 #define PPROF_SAMPLE_TYPE "mappings"

@@ -1,5 +1,5 @@
 /*
- * emit_json.c - the JSON document: one object per process, an array of them
+ * format/json.c - the JSON document: one object per process, an array of them
  * for several. ASCII only, so it survives any console code page; addresses
  * are "0x..." strings, since readers that use doubles round 64-bit values.
  * docs/formats.md lists every key.
@@ -7,7 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "emit.h"
+#include "format/emit.h"
 #include "jit.h"
 #include "lookup.h"
 #include "utf8.h"

@@ -1,5 +1,5 @@
 /*
- * procmaps.h - the pure parts of the Linux backend, exposed for unit tests
+ * os/linux.h - the pure parts of the Linux backend (os/linux_proc.c), exposed for unit tests
  * and the fuzzer: parsing one line of /proc/PID/maps and undoing the
  * kernel's escapes. No I/O.
  */
@@ -61,5 +61,9 @@ int proc_stat_same_live(const struct proc_stat *before, const struct proc_stat *
  * 4.1).
  */
 uint64_t status_ns_pid(const char *text, size_t len);
+
+/* A decimal number at *p (before end), *p moved past it: 0, or -1 on no
+ * digits or overflow. */
+int proc_parse_dec(const char **p, const char *end, uint64_t *out);
 
 #endif

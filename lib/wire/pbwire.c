@@ -1,7 +1,7 @@
-/* pbwire.c - the protobuf wire writer and reader (see pbwire.h). */
+/* wire/pbwire.c - the protobuf wire writer and reader (see pbwire.h). */
 #include <string.h>
 
-#include "pbwire.h"
+#include "wire/pbwire.h"
 
 size_t pb_varint_len(uint64_t v)
 {

@@ -1,6 +1,6 @@
-/* pprof.c - encoding a pprof Mapping message (see pprof.h). */
-#include "pbwire.h"
-#include "pprof.h"
+/* wire/profile.c - encoding a pprof Mapping message (see wire/profile.h). */
+#include "wire/pbwire.h"
+#include "wire/profile.h"
 
 void pprof_put_mapping(struct buf *b, const struct pprof_mapping *m)
 {

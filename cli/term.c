@@ -1,0 +1,201 @@
+/*
+ * term.c - what only a program does, never the library: its arguments
+ * (Windows: the wide command line as WTF-8), its terminal and standard
+ * streams, its signals and its sleeping (watch). The one file of cli/ with
+ * OS conditionals.
+ */
+#ifndef _WIN32
+#define _POSIX_C_SOURCE 200809L	/* sigaction, nanosleep */
+#endif
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <time.h>
+#ifdef _WIN32
+#include <io.h>
+#include <windows.h>
+#include <shellapi.h>
+#else
+#include <unistd.h>
+#endif
+
+#include "term.h"
+#include "utf8.h"
+
+#ifdef _WIN32
+int term_stdout_is_terminal(void)
+{
+	return _isatty(_fileno(stdout));
+}
+#else
+int term_stdout_is_terminal(void)
+{
+	return isatty(STDOUT_FILENO);
+}
+#endif
+
+#ifdef _WIN32
+int term_path_is_terminal(const char *path)
+{
+	const char *base = path;
+	for (const char *c = path; *c; c++)
+		if (*c == '\\' || *c == '/' || *c == ':')
+			base = c + 1;
+	if (*base == '\0')
+		base = path;
+	return _stricmp(base, "CON") == 0 || _stricmp(base, "CONOUT$") == 0 ||
+	       _stricmp(path, "CON:") == 0;
+}
+#else
+int term_path_is_terminal(const char *path)
+{
+	/* A character device that is a tty: /dev/tty, /dev/stdout on one. */
+	struct stat st;
+	if (stat(path, &st) != 0 || !S_ISCHR(st.st_mode))
+		return 0;
+	int fd = open(path, O_RDONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	int tty = isatty(fd);
+	close(fd);
+	return tty;
+}
+#endif
+
+#ifdef _WIN32
+int term_write_stdout(const void *p, size_t len, struct errmsg *err)
+{
+	_setmode(_fileno(stdout), _O_BINARY);
+	if ((len && fwrite(p, 1, len, stdout) != len) || fflush(stdout) != 0) {
+		err_set(err, "standard output: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+#else
+int term_write_stdout(const void *p, size_t len, struct errmsg *err)
+{
+	if ((len && fwrite(p, 1, len, stdout) != len) || fflush(stdout) != 0) {
+		err_set(err, "standard output: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+#endif
+
+#ifdef _WIN32
+void term_args(int *argc, char ***argv)
+{
+	/* Every message reaches its pipe as it is written, not at exit: the
+	 * C runtime may buffer a redirected stderr. */
+	setvbuf(stderr, NULL, _IONBF, 0);
+	int n;
+	wchar_t **w = CommandLineToArgvW(GetCommandLineW(), &n);
+	if (!w)
+		return;	/* keep the ANSI arguments the C runtime made */
+	char **v = calloc((size_t)n + 1, sizeof *v);
+	int i = 0;
+	for (; v && i < n; i++) {
+		size_t wl = wcslen(w[i]);
+		size_t len = wtf8_from_utf16(NULL, 0, (const uint16_t *)w[i], wl);
+		char *arg = malloc(len + 1);
+		if (!arg)
+			break;
+		wtf8_from_utf16(arg, len + 1, (const uint16_t *)w[i], wl);
+		v[i] = arg;
+	}
+	LocalFree(w);
+	if (v && i == n) {
+		*argc = n;
+		*argv = v;
+		return;
+	}
+	/* Out of memory: keep the ANSI arguments, free the partial copy. */
+	while (v && i > 0)
+		free(v[--i]);
+	free(v);
+}
+#else
+void term_args(int *argc, char ***argv)
+{
+	(void)argc;
+	(void)argv;
+}
+#endif
+
+#ifdef _WIN32
+int term_stdin_read(void *p, size_t cap, size_t *got, struct errmsg *err)
+{
+	static const unsigned max = 1u << 30;
+	_setmode(0, _O_BINARY);
+	int r = _read(0, p, cap > max ? max : (unsigned)cap);
+	if (r < 0) {
+		err_set(err, "standard input: %s", strerror(errno));
+		return -1;
+	}
+	*got = (size_t)r;
+	return 0;
+}
+#else
+int term_stdin_read(void *p, size_t cap, size_t *got, struct errmsg *err)
+{
+	for (;;) {
+		ssize_t r = read(0, p, cap);
+		if (r >= 0) {
+			*got = (size_t)r;
+			return 0;
+		}
+		if (errno != EINTR) {
+			err_set(err, "standard input: %s", strerror(errno));
+			return -1;
+		}
+	}
+}
+#endif
+
+#ifdef _WIN32
+void term_on_stop(void (*handler)(int))
+{
+	/* The C runtime runs these on Ctrl-C and Ctrl-Break, in another thread. */
+	signal(SIGINT, handler);
+	signal(SIGTERM, handler);
+}
+#else
+void term_on_stop(void (*handler)(int))
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	/* SA_RESTART: a write to a full pipe goes on; nanosleep is never
+	 * restarted, so the sleep still returns EINTR. */
+	sa.sa_handler = handler;
+	sa.sa_flags = SA_RESTART;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+}
+#endif
+
+#ifdef _WIN32
+void term_sleep_ms(uint64_t ms, const volatile sig_atomic_t *stop)
+{
+	/* Sleep is not cut short by the handler: slices, checking *stop. */
+	while (ms && !*stop) {
+		DWORD slice = ms < 20 ? (DWORD)ms : 20;
+		Sleep(slice);
+		ms -= slice;
+	}
+}
+#else
+void term_sleep_ms(uint64_t ms, const volatile sig_atomic_t *stop)
+{
+	struct timespec left = { (time_t)(ms / 1000), (long)(ms % 1000) * 1000000L };
+	while (!*stop && nanosleep(&left, &left) < 0 && errno == EINTR)
+		;
+}
+#endif
+

@@ -1,0 +1,41 @@
+/*
+ * term.h - the program's own process: arguments, terminal, standard
+ * streams, signals and sleeping. Code the library must never run (signals
+ * and the terminal are the process's, not an embedded library's).
+ */
+#ifndef MODMAP_CLI_TERM_H
+#define MODMAP_CLI_TERM_H
+
+#include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "snapshot.h"	/* struct errmsg */
+
+/*
+ * On Windows, replaces argc/argv by the wide command line converted to
+ * UTF-8 (WTF-8 where it holds unpaired surrogates), so non-ANSI arguments
+ * survive; the new vector lives until exit; stderr is made unbuffered.
+ * Elsewhere it does nothing.
+ */
+void term_args(int *argc, char ***argv);
+int term_stdout_is_terminal(void);
+/* Is path a terminal (/dev/tty, /dev/stdout on one, CON)? Opens nothing for writing. */
+int term_path_is_terminal(const char *path);
+/* Writes all of p to standard output (binary mode on Windows) and flushes. */
+int term_write_stdout(const void *p, size_t len, struct errmsg *err);
+/*
+ * Reads what standard input has now, up to cap bytes, waiting only while
+ * it has nothing (one read call): so a caller answering line by line can
+ * flush before it would wait. *got is 0 only at the end.
+ */
+int term_stdin_read(void *p, size_t cap, size_t *got, struct errmsg *err);
+/*
+ * For watch: handler runs on SIGINT and SIGTERM (Windows: Ctrl-C too), and
+ * interrupts term_sleep_ms, which sleeps ms milliseconds or until *stop is
+ * set, whichever comes first.
+ */
+void term_on_stop(void (*handler)(int));
+void term_sleep_ms(uint64_t ms, const volatile sig_atomic_t *stop);
+
+#endif

@@ -1,0 +1,531 @@
+/*
+ * os/posix_io.c - platform.h and os/io_os.h on Linux (and, for most of it,
+ * any POSIX system): output files replaced atomically, collect's directory
+ * tree, module files read in place. Linux-only calls (copy_file_range) are
+ * used where they exist and fall back to read and write.
+ */
+#define _GNU_SOURCE	/* copy_file_range */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#include "os/io_os.h"
+#include "platform.h"
+
+const char platform_sep[] = "/";
+
+static char *str_dup(const char *s)
+{
+	size_t n = strlen(s) + 1;
+	char *d = malloc(n);
+	return d ? memcpy(d, s, n) : NULL;
+}
+
+static int write_all(int fd, const void *p, size_t len)
+{
+	const char *q = p;
+	while (len) {
+		ssize_t w = write(fd, q, len);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return w < 0 ? errno : EIO;
+		q += w;
+		len -= (size_t)w;
+	}
+	return 0;
+}
+
+FILE *os_in_fopen(const char *path, struct errmsg *err)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		err_set(err, "%s", strerror(errno));
+	return f;
+}
+
+int os_in_rewindable(FILE *f)
+{
+	struct stat st;
+	return fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode);
+}
+
+/* An unnamed temporary file: unlinked as soon as it is made. */
+FILE *os_spool_new(void)
+{
+	const char *dir = getenv("TMPDIR");
+	if (!dir || !*dir)
+		dir = "/tmp";
+	size_t n = strlen(dir) + sizeof "/modmap-spool.XXXXXX";
+	char *t = malloc(n);
+	if (!t)
+		return NULL;
+	snprintf(t, n, "%s/modmap-spool.XXXXXX", dir);
+	int fd = mkstemp(t);
+	if (fd >= 0)
+		unlink(t);
+	free(t);
+	FILE *f = fd >= 0 ? fdopen(fd, "w+b") : NULL;
+	if (fd >= 0 && !f)
+		close(fd);
+	return f;
+}
+
+void os_binary(FILE *f)
+{
+	(void)f;	/* POSIX streams are bytes already */
+}
+
+/* ---- output files, replaced atomically ---------------------------------- */
+
+struct os_out {
+	char *name;		/* for messages */
+	int fd;
+	char *tmp, *target;	/* tmp NULL: written in place */
+	mode_t mode;
+	int armed;		/* tmp is removed should a fatal signal come */
+};
+
+/*
+ * A signal that ends the process while a temporary file is being written
+ * (Ctrl-C, kill, a closed terminal, a file-size limit) would leave it
+ * behind. While one exists its path is recorded here and these signals
+ * are caught: the handler removes it, restores the disposition the signal
+ * had and raises it again, so the process still dies of it. Signals are
+ * the process's, not a library's: this happens only in a program that asks
+ * for it (platform_signal_cleanup; the modmap command does), and covers one
+ * output file at a time (modmap writes one).
+ */
+static const int fatal_signals[] = { SIGINT, SIGTERM, SIGHUP, SIGXFSZ };
+#define NFATAL (sizeof fatal_signals / sizeof fatal_signals[0])
+static struct sigaction saved_actions[NFATAL];
+static char armed_path[PATH_MAX + 32];
+static volatile sig_atomic_t armed;
+static volatile sig_atomic_t cleanup_wanted;
+
+void platform_signal_cleanup(void)
+{
+	cleanup_wanted = 1;
+}
+
+/* Async-signal-safe: unlink, sigaction and raise only. */
+static void remove_and_reraise(int sig)
+{
+	if (armed)
+		unlink(armed_path);
+	armed = 0;
+	for (size_t i = 0; i < NFATAL; i++)
+		if (fatal_signals[i] == sig)
+			sigaction(sig, &saved_actions[i], NULL);
+	raise(sig);	/* blocked in here: delivered as the handler returns */
+}
+
+/* Records tmp for removal should a fatal signal come; 0, or -1 if taken. */
+static int arm_cleanup(const char *tmp)
+{
+	size_t n = strlen(tmp);
+	if (!cleanup_wanted || armed || n >= sizeof armed_path)
+		return -1;
+	memcpy(armed_path, tmp, n + 1);
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = remove_and_reraise;
+	sigfillset(&sa.sa_mask);
+	armed = 1;
+	for (size_t i = 0; i < NFATAL; i++) {
+		sigaction(fatal_signals[i], NULL, &saved_actions[i]);
+		/* An ignored signal (nohup's SIGHUP) stays ignored. */
+		if (saved_actions[i].sa_handler != SIG_IGN)
+			sigaction(fatal_signals[i], &sa, NULL);
+	}
+	return 0;
+}
+
+static void disarm_cleanup(void)
+{
+	for (size_t i = 0; i < NFATAL; i++)
+		sigaction(fatal_signals[i], &saved_actions[i], NULL);
+	armed = 0;
+}
+
+/*
+ * A temporary name beside path that always fits: ".modmap-XXXXXX" in its
+ * directory (NAME + a suffix could pass NAME_MAX where NAME did not).
+ */
+static char *temp_beside(const char *path)
+{
+	static const char name[] = ".modmap-XXXXXX";
+	const char *slash = strrchr(path, '/');
+	size_t dl = slash ? (size_t)(slash - path) + 1 : 0;
+	char *t = malloc(dl + sizeof name);
+	if (t) {
+		memcpy(t, path, dl);
+		memcpy(t + dl, name, sizeof name);
+	}
+	return t;
+}
+
+static int out_open_file(struct os_out *o, const char *path, struct errmsg *err)
+{
+	struct stat cur;
+	int exists = stat(path, &cur) == 0;
+	o->fd = -1;
+	if (exists && !S_ISREG(cur.st_mode)) {
+		/* /dev/null, /dev/stdout, a FIFO: written in place, never replaced. */
+		if ((o->fd = open(path, O_WRONLY | O_NOCTTY | O_CLOEXEC)) < 0) {
+			err_set(err, "%s: %s", path, strerror(errno));
+			return -1;
+		}
+		return 0;
+	}
+	/* Through a symbolic link, replace the file it names, not the link;
+	 * in the same directory, so the rename is atomic. */
+	char *real = realpath(path, NULL);
+	o->target = real ? real : str_dup(path);
+	if (!o->target || !(o->tmp = temp_beside(o->target))) {
+		err_set(err, "%s: out of memory", path);
+		return -1;
+	}
+	if ((o->fd = mkstemp(o->tmp)) < 0) {
+		err_set(err, "%s: %s", path, strerror(errno));
+		free(o->tmp);
+		o->tmp = NULL;
+		return -1;
+	}
+	o->armed = arm_cleanup(o->tmp) == 0;
+	/* mkstemp makes 0600: keep the mode of the file replaced, or give the
+	 * one any new file would get. */
+	if (exists) {
+		o->mode = cur.st_mode & 07777;
+	} else {
+		mode_t mask = umask(0);
+		umask(mask);
+		o->mode = 0666 & ~mask;
+	}
+	return 0;
+}
+
+int os_out_write(struct os_out *o, const void *p, size_t len, struct errmsg *err)
+{
+	int e = write_all(o->fd, p, len);
+	if (e)
+		err_set(err, "%s: %s", o->name, strerror(e));
+	return e ? -1 : 0;
+}
+
+int os_out_commit(struct os_out *o, struct errmsg *err)
+{
+	int e = 0;
+	if (o->tmp && fchmod(o->fd, o->mode) < 0)
+		e = errno;
+	if (!e && o->tmp && fsync(o->fd) < 0 && errno != EINVAL)
+		e = errno;
+	if (close(o->fd) < 0 && !e)
+		e = errno;
+	o->fd = -1;
+	if (!e && o->tmp && rename(o->tmp, o->target) < 0)
+		e = errno;
+	if (!e && o->armed) {
+		disarm_cleanup();	/* renamed: nothing of ours to remove */
+		o->armed = 0;
+	}
+	if (e) {
+		err_set(err, "%s: %s", o->name, strerror(e));
+		return -1;
+	}
+	free(o->tmp);
+	o->tmp = NULL;
+	return 0;
+}
+
+static void out_close_file(struct os_out *o)
+{
+	if (o->fd >= 0)
+		close(o->fd);
+	if (o->tmp)
+		unlink(o->tmp);
+	if (o->armed)
+		disarm_cleanup();
+	free(o->tmp);
+	free(o->target);
+}
+
+struct os_out *os_out_open(const char *path, struct errmsg *err)
+{
+	struct os_out *o = calloc(1, sizeof *o);
+	if (!o || !(o->name = str_dup(path))) {
+		free(o);
+		err_set(err, "%s: out of memory", path);
+		return NULL;
+	}
+	if (out_open_file(o, path, err) < 0) {
+		os_out_close(o);
+		return NULL;
+	}
+	return o;
+}
+
+void os_out_close(struct os_out *o)
+{
+	if (!o)
+		return;
+	out_close_file(o);
+	free(o->name);
+	free(o);
+}
+
+/* ---- whole files into a directory tree (collect) ------------------------ */
+
+int platform_mkdir(const char *path, struct errmsg *err)
+{
+	struct stat st;
+	if (mkdir(path, 0755) == 0)
+		return 0;
+	int e = errno;
+	if (e == EEXIST && stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+		return 0;
+	err_set(err, "%s: %s", path, e == EEXIST ? "not a directory" : strerror(e));
+	return -1;
+}
+
+int platform_is_file(const char *path)
+{
+	struct stat st;
+	return lstat(path, &st) == 0 && (S_ISREG(st.st_mode) || S_ISLNK(st.st_mode)) &&
+	       stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+int platform_open_regular(const char *path, uint64_t *size, const char **why, int *missing)
+{
+	struct stat st;
+	*missing = 0;
+	*why = "cannot open the file";
+	/* O_PATH first: a device is not opened (some act on open) until it is
+	 * known to be a regular file; the checked descriptor is reopened. */
+	int pfd = open(path, O_PATH | O_CLOEXEC);
+	if (pfd < 0) {
+		*missing = errno == ENOENT;
+		return -1;
+	}
+	if (fstat(pfd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		close(pfd);
+		*why = "not a regular file";
+		return -1;
+	}
+	char self[64];
+	snprintf(self, sizeof self, "/proc/self/fd/%d", pfd);
+	int fd = open(self, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	close(pfd);
+	*size = (uint64_t)st.st_size;
+	return fd;
+}
+
+int platform_temp_in(const char *dir, char **tmp, struct errmsg *err)
+{
+	size_t dl = strlen(dir);
+	if (!(*tmp = malloc(dl + sizeof "/.tmp.XXXXXX"))) {
+		err_setc(err, ERR_NO_MEMORY, "%s: out of memory", dir);
+		return -1;
+	}
+	memcpy(*tmp, dir, dl);
+	memcpy(*tmp + dl, "/.tmp.XXXXXX", sizeof "/.tmp.XXXXXX");
+	int fd = mkostemp(*tmp, O_CLOEXEC);
+	/* mkstemp makes 0600; a kept binary is for every user to symbolize with. */
+	if (fd >= 0 && fchmod(fd, 0644) < 0) {
+		close(fd);
+		unlink(*tmp);
+		fd = -1;
+	}
+	if (fd < 0) {
+		err_set(err, "%s: %s", dir, strerror(errno));
+		free(*tmp);
+		*tmp = NULL;
+	}
+	return fd;
+}
+
+int platform_sync_fd(int fd)
+{
+	return fsync(fd) < 0 && errno != EINVAL ? -1 : 0;
+}
+
+int platform_close(int fd)
+{
+	return close(fd);
+}
+
+int platform_rename(const char *from, const char *to, struct errmsg *err)
+{
+	if (rename(from, to) == 0)
+		return 0;
+	err_set(err, "%s: %s", to, strerror(errno));
+	return -1;
+}
+
+int platform_remove(const char *path)
+{
+	return unlink(path);
+}
+
+int platform_rmdir(const char *path)
+{
+	return rmdir(path);
+}
+
+int platform_link(const char *existing, const char *path, const char *relative, const char **how,
+		  struct errmsg *err)
+{
+	*how = "hard link";
+	if (link(existing, path) == 0)
+		return 0;
+	int e = errno;
+	if (e == EEXIST)
+		goto fail;
+	/* Another filesystem, or one without hard links: a relative symbolic
+	 * link, which survives moving the whole directory. */
+	*how = "symbolic link";
+	if (symlink(relative, path) == 0)
+		return 0;
+	e = errno;
+fail:
+	err_set(err, "%s: %s", path, strerror(e));
+	return -1;
+}
+
+/*
+ * copy_file_range where the kernel and both filesystems have it (in the
+ * kernel, no bytes through user space; a reflink on btrfs and XFS), else
+ * read and write.
+ */
+int platform_copy_fd(int in, int out, uint64_t max, uint64_t *copied, struct errmsg *err)
+{
+	static const size_t chunk = 1 << 20;
+	int use_cfr = 1;
+	char *buf = NULL;
+	int rc = -1;
+	*copied = 0;
+	for (;;) {
+		ssize_t n = -1;
+		/* One byte past the limit, to tell "exactly max" from "more". */
+		size_t want = max - *copied + 1 < chunk ? (size_t)(max - *copied + 1) : chunk;
+		if (use_cfr) {
+			n = copy_file_range(in, NULL, out, NULL, want, 0);
+			if (n < 0 && (errno == ENOSYS || errno == EXDEV || errno == EINVAL ||
+				      errno == EOPNOTSUPP || errno == EBADF) && *copied == 0) {
+				use_cfr = 0;
+				continue;
+			}
+		} else {
+			if (!buf && !(buf = malloc(chunk))) {
+				err_setc(err, ERR_NO_MEMORY, "out of memory");
+				break;
+			}
+			n = read(in, buf, want);
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n < 0) {
+				err_set(err, "reading: %s", strerror(errno));
+				break;
+			}
+			for (ssize_t off = 0; off < n;) {
+				ssize_t w = write(out, buf + off, (size_t)(n - off));
+				if (w < 0 && errno == EINTR)
+					continue;
+				if (w <= 0) {
+					err_set(err, "writing: %s", strerror(w < 0 ? errno : ENOSPC));
+					goto done;
+				}
+				off += w;
+			}
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			err_set(err, "copying: %s", strerror(errno));
+			break;
+		}
+		if (n == 0) {
+			rc = 0;
+			break;
+		}
+		*copied += (uint64_t)n;
+		if (*copied > max) {
+			err_setc(err, ERR_TOO_LARGE, "more than %llu bytes", (unsigned long long)max);
+			break;
+		}
+	}
+done:
+	free(buf);
+	return rc;
+}
+
+int platform_read_at(int fd, uint64_t off, void *buf, size_t len)
+{
+	for (unsigned char *p = buf; len;) {
+		ssize_t n = pread(fd, p, len, (off_t)off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		p += n;
+		off += (uint64_t)n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* ---- module files read in place ----------------------------------------- */
+
+struct platform_file {
+	int fd;
+};
+
+struct platform_file *platform_file_open(const char *path, uint64_t *size)
+{
+	struct stat st;
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0)
+		return NULL;
+	struct platform_file *pf = NULL;
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && (pf = malloc(sizeof *pf))) {
+		pf->fd = fd;
+		*size = (uint64_t)st.st_size;
+		return pf;
+	}
+	close(fd);
+	return NULL;
+}
+
+int platform_file_pread(void *ctx, uint64_t off, void *buf, size_t len)
+{
+	struct platform_file *pf = ctx;
+	unsigned char *b = buf;
+	while (len) {
+		if (off > (uint64_t)INT64_MAX)
+			return -1;
+		ssize_t r = pread(pf->fd, b, len, (off_t)off);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return -1;
+		b += r;
+		off += (uint64_t)r;
+		len -= (size_t)r;
+	}
+	return 0;
+}
+
+void platform_file_close(struct platform_file *pf)
+{
+	if (pf) {
+		close(pf->fd);
+		free(pf);
+	}
+}
