@@ -15,12 +15,13 @@
 #include "term.h"
 #include "lookup.h"
 #include "platform.h"
+#include "symbolize.h"
 
 enum format { FMT_TEXT, FMT_JSON, FMT_JSONL };
 
 static const char usage_text[] =
 	"usage: modmap lookup (--pid PID | --snapshot FILE) [-f text|json|jsonl] [ADDR ...]\n"
-	"                     [--procfs DIR] [--max-size N]\n"
+	"                     [--symbolize [--debug-dir DIR ...]] [--procfs DIR] [--max-size N]\n"
 	"\n"
 	"For each address, which mapping of the process holds it and the address\n"
 	"to hand a symbolizer: file_offset (address - start + offset), elf_vaddr\n"
@@ -38,6 +39,10 @@ static const char usage_text[] =
 	"                                                        (default text)\n"
 	"      --max-size N     largest snapshot, also decompressed; suffix k, M\n"
 	"                       or G                              (default 4G)\n"
+	"      --symbolize      also the function, file and line of each address,\n"
+	"                       innermost inlined frame first (docs/symbolize.md)\n"
+	"      --debug-dir DIR  where separate debug files and collect stores are\n"
+	"                       (repeatable)                (default /usr/lib/debug)\n"
 	"      --procfs DIR     with --pid: read it through the proc filesystem at\n"
 	"                       DIR (a host's /proc in a sidecar) (default /proc)\n"
 	"  -h, --help           this text\n"
@@ -55,6 +60,9 @@ struct lookup_args {
 	enum format format;
 	char **addrs;		/* the ADDR arguments */
 	int naddrs;
+	int symbolize;
+	const char **debug_dirs;	/* --debug-dir, in order */
+	size_t ndebug_dirs;
 };
 
 /* What answering needs: the lookup, the output so far, and the status. */
@@ -65,6 +73,10 @@ struct answerer {
 	struct buf out;
 	struct lookup_emit cache;	/* each mapping's constant part */
 	size_t answered;
+	struct symbolizer *z;	/* --symbolize */
+	struct sym_module **mods;	/* per mapping: its module, once asked */
+	unsigned char *mod_asked;
+	struct sym_frame frames[SYM_FRAMES_MAX];
 	int bad;		/* a line was not an address */
 	int failed;		/* output could not be written */
 };
@@ -95,7 +107,8 @@ static void parse_args(int argc, char **argv, struct lookup_args *o)
 		exit(0);
 	}
 	o->addrs = calloc((size_t)argc, sizeof *o->addrs);
-	if (!o->addrs) {
+	o->debug_dirs = calloc((size_t)argc, sizeof *o->debug_dirs);
+	if (!o->addrs || !o->debug_dirs) {
 		fputs("modmap: lookup: out of memory\n", stderr);
 		exit(EXIT_PARTIAL);
 	}
@@ -117,6 +130,12 @@ static void parse_args(int argc, char **argv, struct lookup_args *o)
 			if (k < 0)
 				usage_error("lookup", "unknown format '%s' (text, json, jsonl)", v);
 			o->format = (enum format)k;
+		} else if (strcmp(argv[i], "--symbolize") == 0) {
+			o->symbolize = 1;
+		} else if (cli_opt("lookup", argc, argv, &i, "debug-dir", 0, &v)) {
+			if (!*v)
+				usage_error("lookup", "%s", "empty --debug-dir");
+			o->debug_dirs[o->ndebug_dirs++] = v;
 		} else if (cli_opt("lookup", argc, argv, &i, "procfs", 0, &v)) {
 			o->procfs = v;
 		} else if (cli_opt("lookup", argc, argv, &i, "max-size", 0, &v)) {
@@ -127,6 +146,8 @@ static void parse_args(int argc, char **argv, struct lookup_args *o)
 	}
 	if (!o->pid == !o->snapshot)
 		usage_error("lookup", "%s", "give one of --pid PID or --snapshot FILE");
+	if (o->ndebug_dirs && !o->symbolize)
+		usage_error("lookup", "%s", "--debug-dir needs --symbolize: it says where symbols are");
 	if (o->procfs && !o->pid)
 		usage_error("lookup", "%s", "--procfs needs --pid: it says where the process is");
 	if (o->procfs)
@@ -157,10 +178,38 @@ static void bad_line(struct answerer *a, const char *where, const char *line, si
 	a->bad = 1;
 }
 
+/* The frames of a mapped answer, from the mapping's module (opened once). */
+static void symbolize_answer(struct answerer *a, struct lookup_answer *ans)
+{
+	size_t i = (size_t)ans->index;
+	uint64_t vaddr;
+	ans->symbolized = 1;
+	if (!a->mod_asked[i]) {
+		a->mod_asked[i] = 1;
+		a->mods[i] = symbolizer_module(a->z, a->s, i);
+	}
+	if (!a->mods[i])
+		return;
+	if (ans->has_elf_vaddr)
+		vaddr = ans->elf_vaddr;
+	else if (symbolizer_vaddr(a->mods[i], ans->file_offset, &vaddr) < 0)
+		return;
+	ans->symbols = a->frames;
+	ans->nsymbols = symbolizer_frames(a->z, a->mods[i], vaddr, a->frames, SYM_FRAMES_MAX);
+}
+
+static void warn_line(void *ctx, const char *line)
+{
+	(void)ctx;
+	fprintf(stderr, "modmap: %s\n", line);
+}
+
 static void answer(struct answerer *a, uint64_t addr)
 {
 	struct lookup_answer ans;
 	lookup_address(a->l, addr, &ans);
+	if (a->z && ans.index >= 0)
+		symbolize_answer(a, &ans);
 	switch (a->format) {
 	case FMT_TEXT:
 		emit_lookup_text(&a->out, a->s, &ans, &a->cache);
@@ -265,6 +314,17 @@ int cmd_lookup(int argc, char **argv)
 
 	parse_args(argc, argv, &o);
 	snapshot_init(&s);
+	if (o.symbolize) {
+		struct symbolizer_opts so = { o.debug_dirs, o.ndebug_dirs, warn_line, NULL };
+		if (!(a.z = symbolizer_new(&so, &err))) {
+			if (err.code == ERR_UNSUPPORTED)
+				usage_error("lookup", "--symbolize: %s (built without elfutils)",
+					    err.text);
+			fprintf(stderr, "modmap: lookup: %s\n", err.text);
+			rc = EXIT_PARTIAL;
+			goto done;
+		}
+	}
 	if (o.pid) {
 		struct read_opts ro = { .set = MAPPINGS_ALL, .cache = bid_cache_new(),
 					.procfs = o.procfs };
@@ -290,6 +350,12 @@ int cmd_lookup(int argc, char **argv)
 	}
 	a.s = &s;
 	a.format = o.format;
+	if (a.z && s.n && (!(a.mods = calloc(s.n, sizeof *a.mods)) ||
+			   !(a.mod_asked = calloc(s.n, 1)))) {
+		fputs("modmap: lookup: out of memory\n", stderr);
+		rc = EXIT_PARTIAL;
+		goto done;
+	}
 	if (a.format == FMT_JSON)
 		buf_putc(&a.out, '[');
 	if (o.naddrs) {
@@ -310,6 +376,10 @@ int cmd_lookup(int argc, char **argv)
 	if (a.bad || a.failed)
 		rc = EXIT_PARTIAL;
 done:
+	symbolizer_free(a.z);
+	free(a.mods);
+	free(a.mod_asked);
+	free(o.debug_dirs);
 	lookup_free(a.l);
 	lookup_emit_free(&a.cache);
 	buf_free(&a.out);

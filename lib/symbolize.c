@@ -159,20 +159,27 @@ static int fd_read(void *ctx, uint64_t off, void *buf, size_t len)
 	return platform_read_at(*(int *)ctx, off, buf, len);
 }
 
-/* Is the file at fd the one the mapping names (same GNU or Go build ID)? */
+/*
+ * Is the file at fd the one the mapping names: its GNU or Go build ID the
+ * mapping's? (A saved snapshot does not say which kind its ID is, as
+ * lookup does not ask; a path+mtime ID vouches for no contents.)
+ */
 static int same_build(int fd, uint64_t size, const struct snapshot *s, const struct mapping *m)
 {
 	struct bytesrc src = { fd_read, &fd, NULL, size };
 	struct identity id;
 	const char *want = snapshot_str(s, m->build_id);
 	memset(&id, 0, sizeof id);
-	if (elf_identity(&src, &id) != 0)
+	if (!want[0] || elf_identity(&src, &id) != 0)
 		return 0;
-	if (m->bid_kind == BIDK_GNU)
-		return strcmp(id.gnu, want) == 0;
-	if (m->bid_kind == BIDK_GO)
-		return strcmp(id.go, want) == 0;
-	return 0;
+	return (id.gnu[0] && strcmp(id.gnu, want) == 0) || (id.go[0] && strcmp(id.go, want) == 0);
+}
+
+/* Lowercase hex of at least two bytes: what a GNU build ID's text is. */
+static int is_hex_id(const char *p)
+{
+	size_t n = strspn(p, "0123456789abcdef");
+	return n >= 4 && n % 2 == 0 && p[n] == '\0';
 }
 
 /*
@@ -186,7 +193,7 @@ static int open_saved(struct symbolizer *z, const struct snapshot *s, const stru
 	const char *bid = snapshot_str(s, m->build_id);
 	uint64_t size;
 	int missing;
-	if (m->bid_kind != BIDK_GNU && m->bid_kind != BIDK_GO) {
+	if (!bid[0] || m->bid_kind == BIDK_PATH_MTIME || m->bid_kind == BIDK_PATH) {
 		*why = "no build ID to check a file against";
 		return -1;
 	}
@@ -200,7 +207,7 @@ static int open_saved(struct symbolizer *z, const struct snapshot *s, const stru
 		platform_close(fd);
 		*why = "the file here has another build ID (and no debug directory holds it)";
 	}
-	if (m->bid_kind != BIDK_GNU || strlen(bid) < 3)
+	if (!is_hex_id(bid))
 		return -1;
 	for (size_t i = 0; i < z->ndirs; i++) {
 		for (int debug = 0; debug < 2; debug++) {
@@ -229,12 +236,12 @@ static char *module_key(const struct snapshot *s, const struct mapping *m)
 	char buf[128];
 	const char *file = snapshot_str(s, m->file);
 	size_t len;
-	if (m->bid_kind == BIDK_GNU || m->bid_kind == BIDK_GO) {
-		const char *bid = snapshot_str(s, m->build_id);
+	const char *bid = snapshot_str(s, m->build_id);
+	if (m->bid_kind == BIDK_GNU || m->bid_kind == BIDK_GO || (s->saved && bid[0])) {
 		len = strlen(bid) + 4;
 		char *k = malloc(len);
 		if (k)
-			snprintf(k, len, "%c:%s", m->bid_kind == BIDK_GNU ? 'g' : 'o', bid);
+			snprintf(k, len, "b:%s", bid);
 		return k;
 	}
 	snprintf(buf, sizeof buf, "f:%u:%u:%llu:", m->dev_major, m->dev_minor,

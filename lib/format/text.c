@@ -11,6 +11,7 @@
 #include "format/emit.h"
 #include "jit.h"
 #include "lookup.h"
+#include "symbolize.h"
 #include "utf8.h"
 
 /*
@@ -218,4 +219,15 @@ void emit_lookup_text(struct buf *b, const struct snapshot *s, const struct look
 		buf_hex(b, a->rva);
 	}
 	lookup_emit_part(b, s, (size_t)a->index, c, lookup_text_part);
+	/* lookup --symbolize: a line a frame, each outer one the function the
+	 * one before it was inlined into. */
+	for (size_t i = 0; a->symbolized && i < a->nsymbols; i++) {
+		const struct sym_frame *f = &a->symbols[i];
+		buf_puts(b, i ? "\n    inlined into " : "\n  ");
+		put_escaped(b, s, f->function ? f->function : "??");
+		buf_putc(b, ' ');
+		put_escaped(b, s, f->file ? f->file : "??");
+		buf_putc(b, ':');
+		buf_dec(b, f->line);
+	}
 }

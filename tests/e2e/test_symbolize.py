@@ -62,8 +62,8 @@ def llvm(obj, vaddrs):
     out = []
     for line in p.stdout.splitlines():
         sym = json.loads(line)["Symbol"]
-        out.append([(s["FunctionName"], s["FileName"], s["Line"], s["Column"])
-                    for s in sym if s["FunctionName"]])
+        out.append([(s["FunctionName"], s["FileName"] or None, s["Line"] or None,
+                     s["Column"] or None) for s in sym if s["FunctionName"]])
     return out
 
 
@@ -162,9 +162,12 @@ def test_every_instruction_of_the_program_equals_llvm_symbolizer(running):
     named = 0
     for v, a, want in zip(vaddrs, answers, oracle):
         assert int(a["elf_vaddr"], 16) == v
-        if want:
+        if want and want[0][2]:
             assert frames(a) == want, hex(v)
             named += 1
+        elif want:     # no line table here: the symbol table's name (llvm adds
+            # the STT_FILE symbol's file name, which debug info does not give)
+            assert [f[0] for f in frames(a)] == [w[0] for w in want], hex(v)
     assert named > 100
 
 
