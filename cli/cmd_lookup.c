@@ -74,8 +74,7 @@ struct answerer {
 	struct lookup_emit cache;	/* each mapping's constant part */
 	size_t answered;
 	struct symbolizer *z;	/* --symbolize */
-	struct sym_module **mods;	/* per mapping: its module, once asked */
-	unsigned char *mod_asked;
+	struct sym_snap *ss;
 	struct sym_frame frames[SYM_FRAMES_MAX];
 	int bad;		/* a line was not an address */
 	int failed;		/* output could not be written */
@@ -178,24 +177,12 @@ static void bad_line(struct answerer *a, const char *where, const char *line, si
 	a->bad = 1;
 }
 
-/* The frames of a mapped answer, from the mapping's module (opened once). */
+/* The frames of a mapped answer, from its mapping's module (opened once). */
 static void symbolize_answer(struct answerer *a, struct lookup_answer *ans)
 {
-	size_t i = (size_t)ans->index;
-	uint64_t vaddr;
 	ans->symbolized = 1;
-	if (!a->mod_asked[i]) {
-		a->mod_asked[i] = 1;
-		a->mods[i] = symbolizer_module(a->z, a->s, i);
-	}
-	if (!a->mods[i])
-		return;
-	if (ans->has_elf_vaddr)
-		vaddr = ans->elf_vaddr;
-	else if (symbolizer_vaddr(a->mods[i], ans->file_offset, &vaddr) < 0)
-		return;
 	ans->symbols = a->frames;
-	ans->nsymbols = symbolizer_frames(a->z, a->mods[i], vaddr, a->frames, SYM_FRAMES_MAX);
+	ans->nsymbols = sym_snap_answer(a->ss, ans, a->frames, SYM_FRAMES_MAX);
 }
 
 static void warn_line(void *ctx, const char *line)
@@ -350,9 +337,8 @@ int cmd_lookup(int argc, char **argv)
 	}
 	a.s = &s;
 	a.format = o.format;
-	if (a.z && s.n && (!(a.mods = calloc(s.n, sizeof *a.mods)) ||
-			   !(a.mod_asked = calloc(s.n, 1)))) {
-		fputs("modmap: lookup: out of memory\n", stderr);
+	if (a.z && !(a.ss = sym_snap_new(a.z, &s, o.pid, &err))) {
+		fprintf(stderr, "modmap: lookup: %s\n", err.text);
 		rc = EXIT_PARTIAL;
 		goto done;
 	}
@@ -376,9 +362,8 @@ int cmd_lookup(int argc, char **argv)
 	if (a.bad || a.failed)
 		rc = EXIT_PARTIAL;
 done:
+	sym_snap_free(a.ss);
 	symbolizer_free(a.z);
-	free(a.mods);
-	free(a.mod_asked);
 	free(o.debug_dirs);
 	lookup_free(a.l);
 	lookup_emit_free(&a.cache);

@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "buildid.h"
+#include "lookup.h"
 #include "platform.h"
 #include "region.h"
 
@@ -567,3 +568,77 @@ size_t symbolizer_frames(struct symbolizer *z, struct sym_module *mod, uint64_t 
 }
 
 #endif
+
+/* ---- addresses of one snapshot (portable: built with or without elfutils) ---- */
+
+struct sym_snap {
+	struct symbolizer *z;
+	const struct snapshot *s;
+	uint64_t pid;
+	struct lookup *l;		/* for sym_snap_frames, made on first use */
+	struct sym_module **mods;	/* per mapping: its module, once asked */
+	unsigned char *asked;
+};
+
+struct sym_snap *sym_snap_new(struct symbolizer *z, const struct snapshot *s, uint64_t pid,
+			      struct errmsg *err)
+{
+	struct sym_snap *ss = calloc(1, sizeof *ss);
+	size_t n = s->n ? s->n : 1;
+	if (ss) {
+		ss->mods = calloc(n, sizeof *ss->mods);
+		ss->asked = calloc(n, 1);
+	}
+	if (!ss || !ss->mods || !ss->asked) {
+		sym_snap_free(ss);
+		err_setc(err, ERR_NO_MEMORY, "out of memory");
+		return NULL;
+	}
+	ss->z = z;
+	ss->s = s;
+	ss->pid = pid;
+	return ss;
+}
+
+void sym_snap_free(struct sym_snap *ss)
+{
+	if (!ss)
+		return;
+	lookup_free(ss->l);
+	free(ss->mods);
+	free(ss->asked);
+	free(ss);
+}
+
+size_t sym_snap_answer(struct sym_snap *ss, const struct lookup_answer *a, struct sym_frame *out,
+		       size_t cap)
+{
+	if (a->index < 0 || (size_t)a->index >= ss->s->n || a->has_rva)
+		return 0;
+	size_t i = (size_t)a->index;
+	if (!ss->asked[i]) {
+		ss->asked[i] = 1;
+		ss->mods[i] = symbolizer_module(ss->z, ss->s, i);
+	}
+	uint64_t vaddr;
+	if (!ss->mods[i])
+		return 0;
+	/* The file read decides where its code lies; lookup's answer (from
+	 * the process's memory, say) only where that file cannot. */
+	if (symbolizer_vaddr(ss->mods[i], a->file_offset, &vaddr) < 0) {
+		if (!a->has_elf_vaddr)
+			return 0;
+		vaddr = a->elf_vaddr;
+	}
+	return symbolizer_frames(ss->z, ss->mods[i], vaddr, out, cap);
+}
+
+size_t sym_snap_frames(struct sym_snap *ss, uint64_t address, struct sym_frame *out, size_t cap)
+{
+	struct lookup_answer a;
+	struct errmsg err;
+	if (!ss->l && !(ss->l = lookup_new(ss->s, ss->pid, &err)))
+		return 0;
+	lookup_address(ss->l, address, &a);
+	return sym_snap_answer(ss, &a, out, cap);
+}

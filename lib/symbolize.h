@@ -87,4 +87,19 @@ int symbolizer_vaddr(struct sym_module *mod, uint64_t file_offset, uint64_t *elf
 size_t symbolizer_frames(struct symbolizer *z, struct sym_module *mod, uint64_t elf_vaddr,
 			 struct sym_frame *out, size_t cap);
 
+/*
+ * Addresses of one snapshot s (which it borrows), read live from pid or
+ * saved (pid 0): each mapping's module asked for once.
+ * sym_snap_answer gives the frames of a lookup_answer over the same
+ * snapshot; sym_snap_frames of an address.
+ */
+struct sym_snap;
+struct lookup_answer;
+struct sym_snap *sym_snap_new(struct symbolizer *z, const struct snapshot *s, uint64_t pid,
+			      struct errmsg *err);
+size_t sym_snap_answer(struct sym_snap *ss, const struct lookup_answer *a, struct sym_frame *out,
+		       size_t cap);
+size_t sym_snap_frames(struct sym_snap *ss, uint64_t address, struct sym_frame *out, size_t cap);
+void sym_snap_free(struct sym_snap *ss);
+
 #endif

@@ -7,6 +7,7 @@ elfutils) on the unstripped fixture at the address lookup gives as
 elf_vaddr: function names, files, lines, columns and the inline chain must
 be equal. Where llvm-symbolizer cannot read the source (MiniDebugInfo), the
 oracle is nm on the unstripped file."""
+import gzip
 import json
 import os
 import shutil
@@ -19,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import BUILD, FIXTURES, MODMAP, need, needs, run_modmap, start
+from conftest import BUILD, FIXTURES, MODMAP, go_env, need, needs, run_modmap, start
 
 pytestmark = needs("llvm_symbolizer", "symbolize")
 
@@ -464,3 +465,102 @@ def test_build_without_elfutils_says_so(running):
     p = subprocess.run([str(NOSYM), "lookup", "--pid", str(proc.pid), "0x1"],
                        capture_output=True, timeout=60)
     assert p.returncode == 0
+
+
+# ---- attach --symbolize -----------------------------------------------------------
+
+def _enc(v):
+    out = bytearray()
+    while v >= 0x80:
+        out.append(v & 0x7F | 0x80)
+        v >>= 7
+    out.append(v)
+    return bytes(out)
+
+
+def pb_uint(number, v):
+    return _enc(number << 3) + _enc(v)
+
+
+def pb_bytes(number, b):
+    return _enc(number << 3 | 2) + _enc(len(b)) + b
+
+
+def profile_of(addrs):
+    """A CPU-like profile, as an eBPF profiler writes one: a sample a
+    location, each location an address and nothing else (no mapping, no
+    line); gzip'd."""
+    strings = [b"", b"samples", b"count"]
+    out = pb_bytes(1, pb_uint(1, 1) + pb_uint(2, 2))
+    for i in range(len(addrs)):
+        out += pb_bytes(2, pb_uint(1, i + 1) + pb_uint(2, 1))
+    for i, a in enumerate(addrs):
+        out += pb_bytes(4, pb_uint(1, i + 1) + pb_uint(3, a))
+    for s in strings:
+        out += pb_bytes(6, s)
+    return gzip.compress(out)
+
+
+def go_pprof(*args):
+    need("go")
+    env = go_env()
+    env["PPROF_BINARY_PATH"] = "/nonexistent"
+    p = subprocess.run(["go", "tool", "pprof", *map(str, args)], capture_output=True,
+                       text=True, env=env, timeout=300)
+    assert p.returncode == 0, p.stderr
+    return p.stdout
+
+
+def raw_locations(text):
+    """go tool pprof -raw's Locations: address -> [(function, file, line,
+    start_line)], innermost first."""
+    out, cur, in_locs = {}, None, False
+    for line in text.splitlines():
+        if line.startswith("Locations"):
+            in_locs = True
+            continue
+        if line.startswith("Mappings"):
+            break
+        if not in_locs or not line.strip():
+            continue
+        parts = line.split()
+        if parts[0].endswith(":"):          # "1: 0x55.. M=1 leaf /f.c:32 s=30"
+            cur = int(parts[1], 16)
+            out[cur] = []
+            parts = parts[3:]
+        fn, place, start = parts[0], parts[1], parts[2]
+        f, _, ln = place.rpartition(":")
+        out[cur].append((fn, f, int(ln), int(start.removeprefix("s="))))
+    return out
+
+
+def llvm_start_lines(obj, vaddr):
+    p = subprocess.run(["llvm-symbolizer", "--inlining", "--output-style=JSON", f"--obj={obj}",
+                        f"{vaddr:#x}"], capture_output=True, text=True, timeout=60, check=True)
+    return [s["StartLine"] for s in json.loads(p.stdout)[0]["Symbol"]]
+
+
+def test_attach_symbolize_live_read_by_go_tool_pprof(tmp_path, running):
+    d = copy_fixture(tmp_path)
+    proc = running([d / "symfix"])
+    m = marks(proc)
+    addrs = [m["inline"], m["static"], m["lib"]]
+    prof, named = tmp_path / "cpu.pb.gz", tmp_path / "named.pb.gz"
+    prof.write_bytes(profile_of(addrs))
+    p = run_modmap("attach", "--pid", proc.pid, "--symbolize", prof, "-o", named)
+    assert b"3 symbolized" in p.stderr
+    want, _ = lookup(["--pid", proc.pid], addrs)
+    proc.stop()
+    shutil.rmtree(d)                 # no binaries left to read
+    locs = raw_locations(go_pprof("-raw", "-symbolize=none", named))
+    for a, w, obj in zip(addrs, want, [SYMFIX, SYMFIX, LIBSYMFIX]):
+        vaddr = int(w["elf_vaddr"], 16)
+        oracle = llvm(obj, [vaddr])[0]
+        assert [f[:3] for f in locs[a]] == [(x[0], x[1], x[2]) for x in oracle]
+        assert [f[3] for f in locs[a]] == llvm_start_lines(obj, vaddr)
+    mappings = go_pprof("-raw", "-symbolize=none", named).split("Mappings")[1]
+    assert mappings.count("[FN][FL][LN][IN]") == 2      # the program and its library
+    traces = go_pprof("-traces", "-symbolize=none", named)
+    for fn in ("leaf", "middle", "static_fn", "symfix_helper", "symfix_lib"):
+        assert fn in traces
+    assert "0x" not in traces.split("-----------+")[1]      # every frame named
