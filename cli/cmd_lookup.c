@@ -13,6 +13,7 @@
 #include "buildid.h"
 #include "cli.h"
 #include "term.h"
+#include "jit.h"
 #include "lookup.h"
 #include "platform.h"
 #include "symbolize.h"
@@ -21,7 +22,8 @@ enum format { FMT_TEXT, FMT_JSON, FMT_JSONL };
 
 static const char usage_text[] =
 	"usage: modmap lookup (--pid PID | --snapshot FILE) [-f text|json|jsonl] [ADDR ...]\n"
-	"                     [--symbolize [--debug-dir DIR ...]] [--procfs DIR] [--max-size N]\n"
+	"                     [--symbolize [--debug-dir DIR ...]] [--jit] [--procfs DIR]\n"
+	"                     [--max-size N]\n"
 	"\n"
 	"For each address, which mapping of the process holds it and the address\n"
 	"to hand a symbolizer: file_offset (address - start + offset), elf_vaddr\n"
@@ -43,6 +45,9 @@ static const char usage_text[] =
 	"                       innermost inlined frame first (docs/symbolize.md)\n"
 	"      --debug-dir DIR  where separate debug files and collect stores are\n"
 	"                       (repeatable)                (default /usr/lib/debug)\n"
+	"      --jit            name addresses in JIT-compiled code from the process's\n"
+	"                       perf map and jitdump, or a snapshot saved with --jit\n"
+	"                       (docs/jit.md)\n"
 	"      --procfs DIR     with --pid: read it through the proc filesystem at\n"
 	"                       DIR (a host's /proc in a sidecar) (default /proc)\n"
 	"  -h, --help           this text\n"
@@ -61,6 +66,7 @@ struct lookup_args {
 	char **addrs;		/* the ADDR arguments */
 	int naddrs;
 	int symbolize;
+	int jit;
 	const char **debug_dirs;	/* --debug-dir, in order */
 	size_t ndebug_dirs;
 };
@@ -76,6 +82,8 @@ struct answerer {
 	struct symbolizer *z;	/* --symbolize */
 	struct sym_snap *ss;
 	struct sym_frame frames[SYM_FRAMES_MAX];
+	int jit;		/* --jit */
+	char jit_name[JIT_NAME_MAX + 1], jit_file[JIT_NAME_MAX + 1];
 	int bad;		/* a line was not an address */
 	int failed;		/* output could not be written */
 };
@@ -129,8 +137,10 @@ static void parse_args(int argc, char **argv, struct lookup_args *o)
 			if (k < 0)
 				usage_error("lookup", "unknown format '%s' (text, json, jsonl)", v);
 			o->format = (enum format)k;
-		} else if (strcmp(argv[i], "--symbolize") == 0) {
+		} else if (cli_opt("lookup", argc, argv, &i, "symbolize", 0, NULL)) {
 			o->symbolize = 1;
+		} else if (cli_opt("lookup", argc, argv, &i, "jit", 0, NULL)) {
+			o->jit = 1;
 		} else if (cli_opt("lookup", argc, argv, &i, "debug-dir", 0, &v)) {
 			if (!*v)
 				usage_error("lookup", "%s", "empty --debug-dir");
@@ -185,6 +195,38 @@ static void symbolize_answer(struct answerer *a, struct lookup_answer *ans)
 	ans->nsymbols = sym_snap_answer(a->ss, ans, a->frames, SYM_FRAMES_MAX);
 }
 
+/* Copies a JIT table string (not NUL-terminated) into out, cut to fit. */
+static const char *jit_copy(const struct jit_table *t, uint32_t off, uint32_t len, char *out)
+{
+	if (len > JIT_NAME_MAX)
+		len = JIT_NAME_MAX;
+	memcpy(out, jit_str(t, off), len);
+	out[len] = '\0';
+	return out;
+}
+
+/* --jit: an address in JIT code gets one frame, the symbol holding it. */
+static int jit_answer(struct answerer *a, struct lookup_answer *ans)
+{
+	const struct jit_table *t = a->s->jit;
+	const struct jit_sym *sym = t ? jit_lookup(t, ans->address) : NULL;
+	if (!sym)
+		return 0;
+	struct sym_frame *f = &a->frames[0];
+	memset(f, 0, sizeof *f);
+	f->function = jit_copy(t, sym->name, sym->name_len, a->jit_name);
+	const struct jit_line *l = jit_line_at(t, sym, ans->address);
+	if (l && l->file_len) {
+		f->file = jit_copy(t, l->file, l->file_len, a->jit_file);
+		f->line = l->lineno;
+	}
+	ans->symbolized = 1;
+	ans->symbols = a->frames;
+	ans->nsymbols = 1;
+	ans->jit_source = jit_source_name(sym->source);
+	return 1;
+}
+
 static void warn_line(void *ctx, const char *line)
 {
 	(void)ctx;
@@ -195,7 +237,7 @@ static void answer(struct answerer *a, uint64_t addr)
 {
 	struct lookup_answer ans;
 	lookup_address(a->l, addr, &ans);
-	if (a->z && ans.index >= 0)
+	if (!(a->jit && jit_answer(a, &ans)) && a->z && ans.index >= 0)
 		symbolize_answer(a, &ans);
 	switch (a->format) {
 	case FMT_TEXT:
@@ -314,7 +356,7 @@ int cmd_lookup(int argc, char **argv)
 	}
 	if (o.pid) {
 		struct read_opts ro = { .set = MAPPINGS_ALL, .cache = bid_cache_new(),
-					.procfs = o.procfs };
+					.procfs = o.procfs, .jit = o.jit };
 		enum read_status r = ro.cache ? snapshot_read(&s, o.pid, &ro, &err) : READ_FAILED;
 		if (!ro.cache)
 			err_set(&err, "out of memory");
@@ -324,7 +366,7 @@ int cmd_lookup(int argc, char **argv)
 			rc = EXIT_PARTIAL;
 			goto done;
 		}
-	} else if (snapshot_read_saved(o.snapshot, o.max, &s, &err) < 0) {
+	} else if (snapshot_read_saved_jit(o.snapshot, o.max, o.jit, &s, &err) < 0) {
 		const char *hint = err.code == ERR_TOO_LARGE ? "; a larger --max-size allows more" : "";
 		fprintf(stderr, "modmap: %s%s\n", err.text, hint);
 		rc = EXIT_PARTIAL;
@@ -337,6 +379,7 @@ int cmd_lookup(int argc, char **argv)
 	}
 	a.s = &s;
 	a.format = o.format;
+	a.jit = o.jit;
 	if (a.z && !(a.ss = sym_snap_new(a.z, &s, o.pid, &err))) {
 		fprintf(stderr, "modmap: lookup: %s\n", err.text);
 		rc = EXIT_PARTIAL;

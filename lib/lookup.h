@@ -28,6 +28,7 @@ struct lookup_answer {
 	int symbolized;
 	const struct sym_frame *symbols;
 	size_t nsymbols;
+	const char *jit_source;	/* the frame is a JIT symbol's: "perf-map", "jitdump" */
 };
 
 struct lookup;

@@ -227,6 +227,9 @@ void names_table_put_functions(const struct names_table *t, uint64_t str_base, u
  */
 int snapshot_read_saved(const char *path, uint64_t max, struct snapshot *s,
 			struct errmsg *err);
+/* The same, with its JIT symbols (a snapshot saved with --jit) in s->jit. */
+int snapshot_read_saved_jit(const char *path, uint64_t max, int jit, struct snapshot *s,
+			    struct errmsg *err);
 
 /* One attach from end to end (attach/run.c). */
 struct attach_job {

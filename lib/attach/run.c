@@ -149,7 +149,13 @@ done:
 int snapshot_read_saved(const char *path, uint64_t max, struct snapshot *s,
 			struct errmsg *err)
 {
-	struct attach_job j = { .snapshot = path, .max = max ? max : ATTACH_MAX_SIZE };
+	return snapshot_read_saved_jit(path, max, 0, s, err);
+}
+
+int snapshot_read_saved_jit(const char *path, uint64_t max, int jit, struct snapshot *s,
+			    struct errmsg *err)
+{
+	struct attach_job j = { .snapshot = path, .max = max ? max : ATTACH_MAX_SIZE, .jit = jit };
 	struct buf file = { 0 }, raw = { 0 };
 	struct attach_mapping *table = NULL;
 	size_t n = 0;

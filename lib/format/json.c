@@ -302,13 +302,25 @@ static void put_symbols(struct buf *b, const struct sym_frame *f, size_t n)
 	buf_putc(b, ']');
 }
 
+static void put_answer_symbols(struct buf *b, const struct lookup_answer *a)
+{
+	if (a->jit_source) {
+		buf_puts(b, ", \"jit\": ");
+		put_string(b, a->jit_source, strlen(a->jit_source), 0);
+	}
+	if (a->symbolized)
+		put_symbols(b, a->symbols, a->nsymbols);
+}
+
 void emit_lookup_json(struct buf *b, const struct snapshot *s, const struct lookup_answer *a,
 		      struct lookup_emit *c)
 {
 	buf_puts(b, "{\"address\": \"");
 	buf_hex(b, a->address);
 	if (a->index < 0) {
-		buf_puts(b, "\", \"mapped\": false}");
+		buf_puts(b, "\", \"mapped\": false");
+		put_answer_symbols(b, a);
+		buf_putc(b, '}');
 		return;
 	}
 	buf_puts(b, "\", \"mapped\": true");
@@ -326,8 +338,7 @@ void emit_lookup_json(struct buf *b, const struct snapshot *s, const struct look
 		buf_hex(b, a->rva);
 		buf_putc(b, '"');
 	}
-	if (a->symbolized)
-		put_symbols(b, a->symbols, a->nsymbols);
+	put_answer_symbols(b, a);
 	buf_putc(b, '}');
 }
 

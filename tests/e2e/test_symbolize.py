@@ -564,3 +564,115 @@ def test_attach_symbolize_live_read_by_go_tool_pprof(tmp_path, running):
     for fn in ("leaf", "middle", "static_fn", "symfix_helper", "symfix_lib"):
         assert fn in traces
     assert "0x" not in traces.split("-----------+")[1]      # every frame named
+
+
+def google_pprof(*args):
+    """google/pprof's own command (build/pprof), with no binary path to search."""
+    exe = BUILD / "pprof"
+    if not exe.exists():
+        need("go")
+        subprocess.run(["make", "-s", str(exe.relative_to(BUILD.parent))], cwd=BUILD.parent,
+                       check=True, timeout=600)
+    env = dict(os.environ, PPROF_BINARY_PATH="/nonexistent", HOME="/nonexistent")
+    p = subprocess.run([str(exe), *map(str, args)], capture_output=True, text=True, env=env,
+                       timeout=300)
+    assert p.returncode == 0, p.stderr
+    return p.stdout
+
+
+def test_attach_symbolize_from_a_snapshot_and_a_collect_store_after_exit(tmp_path, running):
+    """The promise of docs/symbolize.md: snapshot and collect while the
+    process runs; after it exited and its binaries were deleted, attach
+    --symbolize with the collect store as --debug-dir names every frame,
+    as google/pprof and go tool pprof read it with no binaries anywhere."""
+    d = copy_fixture(tmp_path)
+    proc = running([d / "symfix"])
+    m = marks(proc)
+    addrs = [m["inline"], m["static"], m["lib"]]
+    want, _ = lookup(["--pid", proc.pid], addrs)
+    snap, store = tmp_path / "snap.pb.gz", tmp_path / "store"
+    run_modmap("--pid", proc.pid, "--format", "pprof", "-o", snap)
+    run_modmap("collect", "--pid", proc.pid, "-o", store)
+    proc.stop()
+    shutil.rmtree(d)
+    prof, named = tmp_path / "cpu.pb.gz", tmp_path / "named.pb.gz"
+    prof.write_bytes(profile_of(addrs))
+    p = run_modmap("attach", "--snapshot", snap, "--symbolize", "--debug-dir", store, prof,
+                   "-o", named)
+    assert b"3 symbolized" in p.stderr
+    locs = raw_locations(go_pprof("-raw", "-symbolize=none", named))
+    for a, w in zip(addrs, want):
+        assert [f[:3] for f in locs[a]] == [(x[0], x[1], x[2]) for x in frames(w)]
+    traces = google_pprof("-traces", "-symbolize=none", named)
+    body = traces.split("-----------+", 1)[1]
+    for fn in ("leaf", "middle", "static_fn", "symfix_helper", "symfix_lib"):
+        assert fn in body
+    assert "0x" not in body            # no frame left as a bare address
+
+
+def test_attach_symbolize_keeps_lines_already_there(tmp_path, running):
+    """A location that already has a line (a runtime's own symbolization)
+    keeps it; the others get names."""
+    proc = running([SYMFIX])
+    m = marks(proc)
+    strings = [b"", b"samples", b"count", b"mine", b"mine.c"]
+    body = pb_bytes(1, pb_uint(1, 1) + pb_uint(2, 2))
+    body += pb_bytes(2, pb_uint(1, 1) + pb_uint(2, 1)) + pb_bytes(2, pb_uint(1, 2) + pb_uint(2, 1))
+    body += pb_bytes(4, pb_uint(1, 1) + pb_uint(3, m["static"]) +
+                     pb_bytes(4, pb_uint(1, 7) + pb_uint(2, 99)))
+    body += pb_bytes(4, pb_uint(1, 2) + pb_uint(3, m["inline"]))
+    body += pb_bytes(5, pb_uint(1, 7) + pb_uint(2, 3) + pb_uint(3, 3) + pb_uint(4, 4))
+    for s in strings:
+        body += pb_bytes(6, s)
+    prof, named = tmp_path / "cpu.pb", tmp_path / "named.pb.gz"
+    prof.write_bytes(body)
+    p = run_modmap("attach", "--pid", proc.pid, "--symbolize", prof, "-o", named)
+    assert b"1 symbolized" in p.stderr
+    locs = raw_locations(go_pprof("-raw", "-symbolize=none", named))
+    assert [f[:3] for f in locs[m["static"]]] == [("mine", "mine.c", 99)]
+    assert [f[0] for f in locs[m["inline"]]] == ["leaf", "middle", "static_fn"]
+
+
+def test_attach_symbolize_without_elfutils_says_so(tmp_path):
+    need("nosym")
+    prof = tmp_path / "cpu.pb.gz"
+    prof.write_bytes(profile_of([0x1000]))
+    p = subprocess.run([str(NOSYM), "attach", "--pid", str(os.getpid()), "--symbolize", str(prof),
+                        "-o", str(tmp_path / "out.pb.gz")], capture_output=True, timeout=60)
+    assert p.returncode == 2 and b"symbolization not built" in p.stderr
+    assert not (tmp_path / "out.pb.gz").exists()
+
+
+# ---- lookup --jit ---------------------------------------------------------------------
+
+@needs("node")
+@pytest.mark.parametrize("via", ["pid", "pprof"])
+def test_lookup_jit_names_js_function(tmp_path, running, via):
+    """lookup --jit names an address in V8's code from its perf map, as
+    attach --jit does: live, or from a snapshot saved with --jit after the
+    runtime exited. The oracle is the runtime's own perf map."""
+    from test_jit import HOT_JS, NODE, hot_symbol, perf_map_oracle, wait_for
+    script = tmp_path / "hot.js"
+    script.write_text(HOT_JS)
+    proc = running([NODE, "--perf-basic-prof", script], cwd=tmp_path)
+    path = Path(f"/tmp/perf-{proc.pid}.map")
+    try:
+        wait_for(f"*hotLoop in {path}", lambda: path.exists() and b"*hotLoop" in path.read_bytes())
+        start_, size, name = hot_symbol(perf_map_oracle(path))
+        hot = start_ + size // 2
+        target = ["--pid", proc.pid]
+        if via != "pid":
+            snap = tmp_path / f"snap.{via}"
+            run_modmap("--pid", proc.pid, "--jit", "-f", via, "-o", snap)
+            proc.stop()
+            target = ["--snapshot", snap]
+        out = json.loads(run_modmap("lookup", *target, "--jit", "-f", "json", hex(hot)).stdout)
+        assert out[0]["jit"] == "perf-map"
+        assert [f["function"] for f in out[0]["symbols"]] == [name]
+        text = run_modmap("lookup", *target, "--jit", hex(hot)).stdout.decode().splitlines()
+        assert text[1] == f"  {name} ??:0"
+        # Without --jit the address is only placed.
+        plain = json.loads(run_modmap("lookup", *target, "-f", "json", hex(hot)).stdout)
+        assert "symbols" not in plain[0] and "jit" not in plain[0]
+    finally:
+        path.unlink(missing_ok=True)
