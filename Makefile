@@ -107,7 +107,10 @@ PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
 # with pkg-config --define-prefix.
 PC_LIBDIR = $(patsubst $(PREFIX)%,$${prefix}%,$(LIBDIR))
 PC_INCLUDEDIR = $(patsubst $(PREFIX)%,$${prefix}%,$(INCLUDEDIR))
-PC_REQUIRES := zlib$(if $(filter -DHAVE_CBOR,$(CPPFLAGS)), libcbor)
+PC_REQUIRES := zlib$(if $(filter -DHAVE_CBOR,$(CPPFLAGS)), libcbor)$(if \
+	$(filter -DHAVE_ELFUTILS,$(CPPFLAGS)), libdw)
+# libstdc++ for its demangler (symbolize.c), which has no .pc file.
+PC_LIBS_PRIVATE := $(if $(filter -DHAVE_ELFUTILS,$(CPPFLAGS)),-lstdc++)
 
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR) \
@@ -118,7 +121,8 @@ install: all
 	ln -sf libmodmap.so.$(SOVERSION) $(DESTDIR)$(LIBDIR)/libmodmap.so
 	install -m 644 include/modmap.h $(DESTDIR)$(INCLUDEDIR)/modmap.h
 	sed -e 's|@PREFIX@|$(PREFIX)|; s|@LIBDIR@|$(PC_LIBDIR)|; s|@INCLUDEDIR@|$(PC_INCLUDEDIR)|' \
-	    -e 's|@VERSION@|$(VERSION)|; s|@REQUIRES@|$(PC_REQUIRES)|' modmap.pc.in \
+	    -e 's|@VERSION@|$(VERSION)|; s|@REQUIRES@|$(PC_REQUIRES)|' \
+	    -e 's|@LIBS_PRIVATE@|$(PC_LIBS_PRIVATE)|' modmap.pc.in \
 	    > $(DESTDIR)$(PKGCONFIGDIR)/modmap.pc
 	install -m 644 docs/modmap.1 $(DESTDIR)$(MANDIR)/man1/modmap.1
 	install -m 644 docs/libmodmap.3 $(DESTDIR)$(MANDIR)/man3/libmodmap.3

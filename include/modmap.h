@@ -205,6 +205,77 @@ MODMAP_API int modmap_attach(uint64_t pid, const char *snapshot_path, const char
 			     const char *output_path, uint64_t max_size,
 			     struct modmap_attach_stats *stats, struct modmap_error *err);
 
+/*
+ * Symbolization (docs/symbolize.md): names for addresses, where the
+ * binaries are. One symbolizer per run (or per thread): it opens each
+ * module once, keyed by build ID, and keeps it. Not built (elfutils
+ * missing, the Windows build): modmap_symbolizer_new fails with
+ * MODMAP_ERR_UNSUPPORTED, "symbolization not built".
+ *
+ * Structs the caller allocates travel with their size (the macros pass
+ * sizeof), so a program built against this header keeps working with a
+ * later library whose structs grew: the library reads and writes only the
+ * bytes the caller has.
+ */
+struct modmap_symbolizer;
+
+struct modmap_symbolize_options {
+	/* Directories of separate debug files and collect stores, searched in
+	 * order (.build-id/xx/rest.debug, .gnu_debuglink); none: /usr/lib/debug.
+	 * debuginfod servers come from DEBUGINFOD_URLS. */
+	const char *const *debug_dirs;
+	size_t n_debug_dirs;
+	/* Called once per module whose symbols cannot (all) be found, with one
+	 * line naming the file and the reason; may be NULL. */
+	void (*warn)(void *ctx, const char *line);
+	void *warn_ctx;
+};
+
+/* One frame of an address, innermost inlined function first. */
+struct modmap_frame {
+	const char *function;		/* demangled name; NULL where unknown */
+	const char *system_name;	/* the linkage or symbol table name */
+	const char *file;		/* source path; NULL where unknown */
+	uint32_t line, column;		/* 0 where unknown; outer frames: the call site */
+	uint32_t start_line;		/* the function's first line; 0 where unknown */
+};
+
+/* opts may be NULL (the defaults). */
+MODMAP_API int modmap_symbolizer_new_sized(const struct modmap_symbolize_options *opts,
+					   size_t opts_size, struct modmap_symbolizer **out,
+					   struct modmap_error *err);
+#define modmap_symbolizer_new(opts, out, err) \
+	modmap_symbolizer_new_sized((opts), sizeof(struct modmap_symbolize_options), (out), (err))
+MODMAP_API void modmap_symbolizer_free(struct modmap_symbolizer *z);
+
+/*
+ * The frames at addr of snapshot s (read live: its process's files are
+ * opened through it, deleted ones included), innermost first, into
+ * frames[0..cap); *n says how many (0 when nothing names addr, or no
+ * mapping holds it). Their strings belong to z and last until its next
+ * call or its free. Returns 0, or -1 when memory runs out. Like
+ * modmap_lookup, it keeps per-mapping state in s: one thread at a time per
+ * snapshot and per symbolizer.
+ */
+MODMAP_API int modmap_symbolize_sized(struct modmap_symbolizer *z, struct modmap_snapshot *s,
+				      uint64_t addr, struct modmap_frame *frames,
+				      size_t frame_size, size_t cap, size_t *n,
+				      struct modmap_error *err);
+#define modmap_symbolize(z, s, addr, frames, cap, n, err) \
+	modmap_symbolize_sized((z), (s), (addr), (frames), sizeof(struct modmap_frame), (cap), \
+			       (n), (err))
+
+/*
+ * modmap_attach, also naming every location of a mapping whose symbols z
+ * finds (attach --symbolize): lines, innermost first, functions, and the
+ * mappings' has_* flags. z is used by this call only while it runs.
+ */
+MODMAP_API int modmap_attach_symbolize(struct modmap_symbolizer *z, uint64_t pid,
+				       const char *snapshot_path, const char *profile_path,
+				       const char *output_path, uint64_t max_size,
+				       struct modmap_attach_stats *stats,
+				       struct modmap_error *err);
+
 /* What modmap_collect did. */
 struct modmap_collect_stats {
 	uint64_t copied;		/* files copied */

@@ -13,6 +13,7 @@
 #include "collect.h"
 #include "format/emit.h"
 #include "lookup.h"
+#include "symbolize.h"
 #include "snapshot.h"
 #include "watch.h"
 
@@ -23,6 +24,12 @@ struct modmap_snapshot {
 	struct snapshot s;
 	struct addrmap where;	/* for find */
 	struct lookup *lk;	/* for modmap_lookup, made on its first call */
+	struct sym_snap *ss;	/* for modmap_symbolize: the modules of ss_z */
+	struct symbolizer *ss_z;
+};
+
+struct modmap_symbolizer {
+	struct symbolizer *z;
 };
 
 struct modmap_cache {
@@ -144,6 +151,7 @@ void modmap_snapshot_free(struct modmap_snapshot *m)
 	if (!m)
 		return;
 	lookup_free(m->lk);
+	sym_snap_free(m->ss);
 	addrmap_free(&m->where);
 	snapshot_free(&m->s);
 	free(m);
@@ -272,9 +280,9 @@ int modmap_write(int format, const struct modmap_snapshot *const *snaps, size_t 
 	return 0;
 }
 
-int modmap_attach(uint64_t pid, const char *snapshot_path, const char *profile_path,
-		  const char *output_path, uint64_t max_size, struct modmap_attach_stats *stats,
-		  struct modmap_error *err)
+static int attach_with(struct symbolizer *z, uint64_t pid, const char *snapshot_path,
+		       const char *profile_path, const char *output_path, uint64_t max_size,
+		       struct modmap_attach_stats *stats, struct modmap_error *err)
 {
 	struct attach_job j = {
 		.pid = pid,
@@ -282,6 +290,7 @@ int modmap_attach(uint64_t pid, const char *snapshot_path, const char *profile_p
 		.profile = profile_path,
 		.output = output_path,
 		.max = max_size,
+		.symbolizer = z,
 	};
 	struct attach_stats st;
 	struct errmsg e;
@@ -299,6 +308,98 @@ int modmap_attach(uint64_t pid, const char *snapshot_path, const char *profile_p
 		stats->kept = st.kept;
 		stats->kept_locations = st.kept_locations;
 	}
+	return 0;
+}
+
+int modmap_attach(uint64_t pid, const char *snapshot_path, const char *profile_path,
+		  const char *output_path, uint64_t max_size, struct modmap_attach_stats *stats,
+		  struct modmap_error *err)
+{
+	return attach_with(NULL, pid, snapshot_path, profile_path, output_path, max_size, stats,
+			   err);
+}
+
+int modmap_attach_symbolize(struct modmap_symbolizer *z, uint64_t pid,
+			    const char *snapshot_path, const char *profile_path,
+			    const char *output_path, uint64_t max_size,
+			    struct modmap_attach_stats *stats, struct modmap_error *err)
+{
+	if (!z)
+		return fail(err, MODMAP_ERR_OTHER, "attach_symbolize needs a symbolizer");
+	if (snapshot_path && strcmp(snapshot_path, "-") == 0)
+		return fail(err, MODMAP_ERR_OTHER,
+			    "symbolizing reads the snapshot twice: give it as a file, not \"-\"");
+	return attach_with(z->z, pid, snapshot_path, profile_path, output_path, max_size, stats,
+			   err);
+}
+
+int modmap_symbolizer_new_sized(const struct modmap_symbolize_options *opts, size_t opts_size,
+				struct modmap_symbolizer **out, struct modmap_error *err)
+{
+	struct modmap_symbolize_options o;
+	struct symbolizer_opts so = { 0 };
+	struct errmsg e;
+	memset(&o, 0, sizeof o);
+	if (opts)	/* only the bytes the caller has; the rest stays zero */
+		memcpy(&o, opts, opts_size < sizeof o ? opts_size : sizeof o);
+	so.debug_dirs = o.debug_dirs;
+	so.ndebug_dirs = o.debug_dirs ? o.n_debug_dirs : 0;
+	so.warn = o.warn;
+	so.ctx = o.warn_ctx;
+	*out = NULL;
+	struct modmap_symbolizer *m = malloc(sizeof *m);
+	if (!m)
+		return fail(err, MODMAP_ERR_NO_MEMORY, "out of memory");
+	if (!(m->z = symbolizer_new(&so, &e))) {
+		free(m);
+		error_out(err, &e);
+		return -1;
+	}
+	*out = m;
+	return 0;
+}
+
+void modmap_symbolizer_free(struct modmap_symbolizer *m)
+{
+	if (!m)
+		return;
+	symbolizer_free(m->z);
+	free(m);
+}
+
+int modmap_symbolize_sized(struct modmap_symbolizer *z, struct modmap_snapshot *m, uint64_t addr,
+			   struct modmap_frame *frames, size_t frame_size, size_t cap, size_t *n,
+			   struct modmap_error *err)
+{
+	struct sym_frame f[SYM_FRAMES_MAX];
+	struct errmsg e;
+	*n = 0;
+	if (m->ss && m->ss_z != z->z) {	/* another symbolizer: its own modules */
+		sym_snap_free(m->ss);
+		m->ss = NULL;
+	}
+	if (!m->ss) {
+		if (!(m->ss = sym_snap_new(z->z, &m->s, m->s.pid, &e))) {
+			error_out(err, &e);
+			return -1;
+		}
+		m->ss_z = z->z;
+	}
+	size_t got = sym_snap_frames(m->ss, addr, f, cap < SYM_FRAMES_MAX ? cap : SYM_FRAMES_MAX);
+	for (size_t i = 0; i < got; i++) {
+		struct modmap_frame mf = {
+			.function = f[i].function,
+			.system_name = f[i].system_name,
+			.file = f[i].file,
+			.line = f[i].line,
+			.column = f[i].column,
+			.start_line = f[i].start_line,
+		};
+		/* Frame i at the caller's stride, only the bytes it has. */
+		memcpy((char *)frames + i * frame_size, &mf,
+		       frame_size < sizeof mf ? frame_size : sizeof mf);
+	}
+	*n = got;
 	return 0;
 }
 

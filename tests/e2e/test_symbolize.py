@@ -676,3 +676,28 @@ def test_lookup_jit_names_js_function(tmp_path, running, via):
         assert "symbols" not in plain[0] and "jit" not in plain[0]
     finally:
         path.unlink(missing_ok=True)
+
+
+# ---- the library ---------------------------------------------------------------------
+
+def test_library_symbolizes_and_respects_an_older_callers_frame_size(tmp_path, running):
+    """modmap_symbolize from a program built against include/modmap.h: the
+    frames equal llvm-symbolizer's; a caller with a smaller struct
+    modmap_frame (an older header) gets the same frames at its stride and
+    nothing written past them."""
+    exe = tmp_path / "symapi"
+    subprocess.run(["cc", "-std=c11", "-Wall", "-Werror", f"-I{BUILD.parent / 'include'}",
+                    "-o", str(exe), str(BUILD.parent / "tests/fixtures/symapi.c"),
+                    f"-L{BUILD}", "-lmodmap", f"-Wl,-rpath,{BUILD}"], check=True, timeout=120)
+    proc = running([SYMFIX])
+    m = marks(proc)
+    addrs = [m["inline"], m["static"], m["lib"]]
+    p = subprocess.run([str(exe), str(proc.pid), *[hex(a) for a in addrs]], capture_output=True,
+                       text=True, timeout=120)
+    assert p.returncode == 0, p.stderr
+    want, _ = lookup(["--pid", proc.pid], addrs)
+    for line, a, obj in zip(p.stdout.splitlines(), want, [SYMFIX, SYMFIX, LIBSYMFIX]):
+        got = [tuple(f.split("|")) for f in line.split(";")]
+        oracle = llvm(obj, [int(a["elf_vaddr"], 16)])[0]
+        assert [(g[0], g[1], int(g[2]), int(g[3])) for g in got] == oracle
+        assert [int(g[4]) for g in got] == llvm_start_lines(obj, int(a["elf_vaddr"], 16))
