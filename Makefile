@@ -45,7 +45,14 @@ endif
 # headers), lib/format/ the snapshot writers and readers, lib/wire/ the
 # protobuf and gzip codecs, lib/attach/ the profile rewrite.
 # docs/library.md says what is exported.
-VERSION := $(shell sed -n 's/^\#define MODMAP_VERSION_STRING "\(.*\)"/\1/p' include/modmap.h)
+
+# The version: set here, and only here. The Makefile writes it into
+# modmap.pc; the files that must carry it literally (the public header's
+# MODMAP_VERSION_STRING, which --version prints, both man pages' footers and
+# debian/changelog) are checked against it by `make version-check`, which
+# the build, install and deb run first (tests/e2e/test_version.py checks the
+# built and installed results).
+VERSION := 0.2.0
 SOVERSION := 0
 # OS picks the files of lib/os/ the library is built with: one line per OS.
 OS ?= linux
@@ -65,7 +72,18 @@ SHARED_LIB := $(BUILD)/libmodmap.so.$(SOVERSION)
 # only what include/modmap.h marks MODMAP_API is exported.
 LIB_CFLAGS := -fPIC -fvisibility=hidden
 
-all: $(BUILD)/modmap $(STATIC_LIB) $(SHARED_LIB)
+all: version-check $(BUILD)/modmap $(STATIC_LIB) $(SHARED_LIB)
+
+# Each file that carries the version literally, and what it says.
+VERSION_SAYS = \
+	include/modmap.h:$(shell sed -n 's/^\#define MODMAP_VERSION_STRING "\(.*\)"/\1/p' include/modmap.h) \
+	docs/modmap.1:$(shell sed -n '1s/^\.TH .* "modmap \([^"]*\)".*/\1/p' docs/modmap.1) \
+	docs/libmodmap.3:$(shell sed -n '1s/^\.TH .* "modmap \([^"]*\)".*/\1/p' docs/libmodmap.3) \
+	debian/changelog:$(shell sed -n '1s/^modmap (\([^)-]*\).*/\1/p' debian/changelog 2>/dev/null)
+version-check:
+	@bad=0; for f in $(VERSION_SAYS); do [ "$${f#*:}" = '$(VERSION)' ] && continue; \
+	  echo "$${f%%:*} says version '$${f#*:}', the Makefile's VERSION is $(VERSION)" >&2; bad=1; done; \
+	  exit $$bad
 
 # Objects record the flags they were built with: a change of CC, CFLAGS or
 # CPPFLAGS rewrites this file, and every object depending on it rebuilds.
@@ -112,7 +130,7 @@ PC_REQUIRES := zlib$(if $(filter -DHAVE_CBOR,$(CPPFLAGS)), libcbor)$(if \
 # libstdc++ for its demangler (symbolize.c), which has no .pc file.
 PC_LIBS_PRIVATE := $(if $(filter -DHAVE_ELFUTILS,$(CPPFLAGS)),-lstdc++)
 
-install: all
+install: version-check all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR) \
 	  $(DESTDIR)$(PKGCONFIGDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man3
 	install -m 755 $(BUILD)/modmap $(DESTDIR)$(BINDIR)/modmap
@@ -132,6 +150,25 @@ uninstall:
 	  $(DESTDIR)$(LIBDIR)/libmodmap.so.$(SOVERSION) $(DESTDIR)$(LIBDIR)/libmodmap.so \
 	  $(DESTDIR)$(INCLUDEDIR)/modmap.h $(DESTDIR)$(PKGCONFIGDIR)/modmap.pc \
 	  $(DESTDIR)$(MANDIR)/man1/modmap.1 $(DESTDIR)$(MANDIR)/man3/libmodmap.3
+
+# ---- Debian packages (docs/packaging.md) ----------------------------------
+# modmap, libmodmap0 and libmodmap-dev for this machine's architecture, into
+# build/deb/, built by dpkg-buildpackage from a copy of the tracked files
+# (its clean step would otherwise remove this build/); lintian then checks
+# them: no error allowed, the warnings docs/packaging.md explains.
+DEB_DIR := $(BUILD)/deb
+DEB_SRC := $(DEB_DIR)/modmap-$(VERSION)
+deb: version-check
+	rm -rf $(DEB_DIR)
+	mkdir -p $(DEB_SRC)
+	if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then \
+	  git ls-files -z | tar --null -T - -cf - | tar -xf - -C $(DEB_SRC); \
+	else tar --exclude=./build --exclude=./$(BUILD) --exclude=./.git -cf - . | tar -xf - -C $(DEB_SRC); fi
+	# The package's build is its own: none of this make's variables (BUILD=
+	# among them, which its clean step would remove) reach it.
+	cd $(DEB_SRC) && env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u MAKEOVERRIDES \
+	  dpkg-buildpackage -us -uc -b
+	lintian --fail-on error $(DEB_DIR)/*.changes
 
 $(BUILD)/tests:
 	mkdir -p $@
@@ -493,7 +530,7 @@ sanitize: $(E2E_DEPS)
 	$(SAN_ENV) $(MAKE) --no-print-directory BUILD=$(ASAN_BUILD) CFLAGS='$(SAN_CFLAGS)' unit
 	$(call pytest,$(SAN_ENV) MODMAP=$(abspath $(ASAN_BUILD)/modmap) MODMAP_TEST_SANITIZED=1 \
 	  MODMAP_TEST_EXPECT_MISSING=uninstrumented$${MODMAP_TEST_EXPECT_MISSING:+$(comma)$$MODMAP_TEST_EXPECT_MISSING},-q \
-	  --ignore=tests/e2e/test_windows.py tests/e2e)
+	  --ignore=tests/e2e/test_windows.py --ignore=tests/e2e/test_packages.py tests/e2e)
 
 # memcheck over every unit test: any error or leak fails.
 VALGRIND := valgrind -q --error-exitcode=99 --leak-check=full \
@@ -531,4 +568,4 @@ clean:
 	rm -rf $(BUILD)
 
 .PHONY: all windows unit e2e check mutate fixtures win-fixtures clean fuzz fuzz-smoke bench \
-	install uninstall FORCE sanitize valgrind lint
+	install uninstall version-check deb FORCE sanitize valgrind lint

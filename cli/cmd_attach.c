@@ -41,7 +41,7 @@ static const char usage_text[] =
 	"                       (powers of 1024)                       (default 4G)\n"
 	"      --collect DIR    with --pid: also keep the process's binaries in DIR,\n"
 	"                       as 'modmap collect' does, to symbolize it later\n"
-	"      --procfs DIR    with --pid: read it through the proc filesystem at DIR\n"
+	"      --procfs DIR     with --pid: read it through the proc filesystem at DIR\n"
 	"                       (a host's /proc in a sidecar)          (default /proc)\n"
 	"  -h, --help           this text\n"
 	"\n"

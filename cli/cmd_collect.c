@@ -13,7 +13,8 @@
 #include "snapshot.h"
 
 static const char usage_text[] =
-	"usage: modmap collect (--pid PID ... | --self | --all) [-o DIR] [--max-file-size N]\n"
+	"usage: modmap collect (--pid PID ... | --self | --all) [-o DIR]\n"
+	"                      [--max-file-size N] [--procfs DIR]\n"
 	"\n"
 	"Copies every mapped file that carries a build ID into DIR, so a profile\n"
 	"of the process can be symbolized later, elsewhere, after the files are\n"

@@ -21,9 +21,9 @@
 enum format { FMT_TEXT, FMT_JSON, FMT_JSONL };
 
 static const char usage_text[] =
-	"usage: modmap lookup (--pid PID | --snapshot FILE) [-f text|json|jsonl] [ADDR ...]\n"
-	"                     [--symbolize [--debug-dir DIR ...]] [--jit] [--procfs DIR]\n"
-	"                     [--max-size N]\n"
+	"usage: modmap lookup (--pid PID | --snapshot FILE) [-f text|json|jsonl]\n"
+	"                     [--symbolize [--debug-dir DIR ...]] [--jit]\n"
+	"                     [--max-size N] [--procfs DIR] [ADDR ...]\n"
 	"\n"
 	"For each address, which mapping of the process holds it and the address\n"
 	"to hand a symbolizer: file_offset (address - start + offset), elf_vaddr\n"

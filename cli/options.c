@@ -118,12 +118,10 @@ const char *cli_check_procfs(const char *cmd, const char *dir)
 	struct errmsg err;
 	if (!*dir)
 		usage_error(cmd, "%s", "empty --procfs directory");
-	if (snapshot_check_procfs(dir, &err) < 0) {
-		/* One line, as for any bad input: the directory and why. */
-		fprintf(stderr, "modmap: %s%s--procfs %s\n", cmd ? cmd : "", cmd ? ": " : "",
-			err.text);
-		exit(EXIT_USAGE);
-	}
+	/* A usage error like any other: the directory and why, then where
+	 * the help is. */
+	if (snapshot_check_procfs(dir, &err) < 0)
+		usage_error(cmd, "--procfs %s", err.text);
 	return dir;
 }
 

@@ -204,6 +204,7 @@ REQUIREMENTS = {
     "mingw32": (lambda: shutil.which("i686-w64-mingw32-gcc") is not None,
                 "needs 32-bit mingw-w64 (i686-w64-mingw32-gcc)"),
     "go": (lambda: shutil.which("go") is not None, "needs Go (go on PATH)"),
+    "mandoc": (lambda: shutil.which("mandoc") is not None, "needs mandoc (Debian: mandoc)"),
     "uninstrumented": (lambda: not SANITIZED,
                        "measures memory: needs a modmap without sanitizers "
                        "(MODMAP_TEST_SANITIZED=1 says it has them)"),

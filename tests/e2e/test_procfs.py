@@ -127,7 +127,8 @@ def test_a_plain_directory_is_refused(tmp_path):
     p = run_modmap("--procfs", tmp_path, "--pid", 1, check=False)
     assert p.returncode == 2
     lines = p.stderr.decode().splitlines()
-    assert len(lines) == 1, lines
+    # A usage error: what is wrong, then where the help is (README).
+    assert len(lines) == 2 and lines[1] == "Try 'modmap --help'.", lines
     assert str(tmp_path) in lines[0] and "not a proc filesystem" in lines[0]
     assert p.stdout == b""
 
@@ -136,7 +137,7 @@ def test_a_missing_directory_is_refused(tmp_path):
     p = run_modmap("--procfs", tmp_path / "nope", "--all", check=False)
     assert p.returncode == 2
     lines = p.stderr.decode().splitlines()
-    assert len(lines) == 1 and str(tmp_path / "nope") in lines[0], lines
+    assert len(lines) == 2 and str(tmp_path / "nope") in lines[0], lines
 
 
 def test_all_lists_the_pids_of_that_procfs():
