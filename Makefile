@@ -34,7 +34,10 @@ SYMBOLIZE ?= auto
 ifneq ($(SYMBOLIZE),0)
 ifeq ($(shell $(PKG_CONFIG) --exists libdw && echo found),found)
 CPPFLAGS += -DHAVE_ELFUTILS $(shell $(PKG_CONFIG) --cflags libdw)
-LDLIBS += $(shell $(PKG_CONFIG) --libs libdw) -lstdc++
+# libstdc++ is referenced weakly (a static consumer may go without it):
+# --no-as-needed keeps it, or the linker would drop it as unused.
+STDCXX_LIBS := -Wl,--push-state,--no-as-needed -lstdc++ -Wl,--pop-state
+LDLIBS += $(shell $(PKG_CONFIG) --libs libdw) $(STDCXX_LIBS)
 else ifeq ($(SYMBOLIZE),1)
 $(error SYMBOLIZE=1, but pkg-config finds no libdw (Debian: libdw-dev))
 endif
@@ -128,7 +131,7 @@ PC_INCLUDEDIR = $(patsubst $(PREFIX)%,$${prefix}%,$(INCLUDEDIR))
 PC_REQUIRES := zlib$(if $(filter -DHAVE_CBOR,$(CPPFLAGS)), libcbor)$(if \
 	$(filter -DHAVE_ELFUTILS,$(CPPFLAGS)), libdw)
 # libstdc++ for its demangler (symbolize.c), which has no .pc file.
-PC_LIBS_PRIVATE := $(if $(filter -DHAVE_ELFUTILS,$(CPPFLAGS)),-lstdc++)
+PC_LIBS_PRIVATE := $(if $(filter -DHAVE_ELFUTILS,$(CPPFLAGS)),$(STDCXX_LIBS))
 
 install: version-check all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR) \

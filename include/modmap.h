@@ -212,14 +212,15 @@ MODMAP_API int modmap_attach(uint64_t pid, const char *snapshot_path, const char
  * missing, the Windows build): modmap_symbolizer_new fails with
  * MODMAP_ERR_UNSUPPORTED, "symbolization not built".
  *
- * Structs the caller allocates travel with their size (the macros pass
- * sizeof), so a program built against this header keeps working with a
- * later library whose structs grew: the library reads and writes only the
- * bytes the caller has.
+ * Structs the caller allocates travel with their size (options in their
+ * size field, frames through the macro), so a program built against this
+ * header keeps working with a later library whose structs grew: the
+ * library reads and writes only the bytes the caller has.
  */
 struct modmap_symbolizer;
 
 struct modmap_symbolize_options {
+	size_t size;			/* sizeof(struct modmap_symbolize_options) */
 	/* Directories of separate debug files and collect stores, searched in
 	 * order (.build-id/xx/rest.debug, .gnu_debuglink); none: /usr/lib/debug.
 	 * debuginfod servers come from DEBUGINFOD_URLS. */
@@ -240,12 +241,9 @@ struct modmap_frame {
 	uint32_t start_line;		/* the function's first line; 0 where unknown */
 };
 
-/* opts may be NULL (the defaults). */
-MODMAP_API int modmap_symbolizer_new_sized(const struct modmap_symbolize_options *opts,
-					   size_t opts_size, struct modmap_symbolizer **out,
-					   struct modmap_error *err);
-#define modmap_symbolizer_new(opts, out, err) \
-	modmap_symbolizer_new_sized((opts), sizeof(struct modmap_symbolize_options), (out), (err))
+/* opts may be NULL (the defaults); its size field says how much of it there is. */
+MODMAP_API int modmap_symbolizer_new(const struct modmap_symbolize_options *opts,
+				     struct modmap_symbolizer **out, struct modmap_error *err);
 MODMAP_API void modmap_symbolizer_free(struct modmap_symbolizer *z);
 
 /*
@@ -262,8 +260,7 @@ MODMAP_API int modmap_symbolize_sized(struct modmap_symbolizer *z, struct modmap
 				      size_t frame_size, size_t cap, size_t *n,
 				      struct modmap_error *err);
 #define modmap_symbolize(z, s, addr, frames, cap, n, err) \
-	modmap_symbolize_sized((z), (s), (addr), (frames), sizeof(struct modmap_frame), (cap), \
-			       (n), (err))
+	modmap_symbolize_sized((z), (s), (addr), (frames), sizeof *(frames), (cap), (n), (err))
 
 /*
  * modmap_attach, also naming every location of a mapping whose symbols z

@@ -333,15 +333,16 @@ int modmap_attach_symbolize(struct modmap_symbolizer *z, uint64_t pid,
 			   err);
 }
 
-int modmap_symbolizer_new_sized(const struct modmap_symbolize_options *opts, size_t opts_size,
-				struct modmap_symbolizer **out, struct modmap_error *err)
+int modmap_symbolizer_new(const struct modmap_symbolize_options *opts,
+			  struct modmap_symbolizer **out, struct modmap_error *err)
 {
 	struct modmap_symbolize_options o;
 	struct symbolizer_opts so = { 0 };
 	struct errmsg e;
 	memset(&o, 0, sizeof o);
-	if (opts)	/* only the bytes the caller has; the rest stays zero */
-		memcpy(&o, opts, opts_size < sizeof o ? opts_size : sizeof o);
+	/* Only the bytes the caller has (its size field); the rest stays zero. */
+	if (opts && opts->size)
+		memcpy(&o, opts, opts->size < sizeof o ? opts->size : sizeof o);
 	so.debug_dirs = o.debug_dirs;
 	so.ndebug_dirs = o.debug_dirs ? o.n_debug_dirs : 0;
 	so.warn = o.warn;

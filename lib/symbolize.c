@@ -23,32 +23,44 @@
 
 #include "buildid.h"
 #include "lookup.h"
+#include "pesym.h"
 #include "platform.h"
 #include "region.h"
 
 #ifdef HAVE_ELFUTILS
-
 #include <dwarf.h>
 #include <elfutils/libdw.h>
 #include <elfutils/libdwfl.h>
 #include <gelf.h>
-#include <unistd.h>
 
-/* libstdc++'s demangler (cxxabi.h is C++ only). */
-extern char *__cxa_demangle(const char *mangled, char *out, size_t *len, int *status);
+/*
+ * libstdc++'s demangler (cxxabi.h is C++ only), weak: the command and the
+ * shared library link libstdc++; a static consumer that does not gets
+ * names as the binary has them.
+ */
+extern char *__cxa_demangle(const char *mangled, char *out, size_t *len, int *status)
+	__attribute__((weak));
+#endif
 
 struct sym_module {
 	char *key;		/* build ID text, or path and file identity */
-	Dwfl *dwfl;		/* NULL: the module could not be read */
-	Dwfl_Module *mod;
-	Dwarf_Addr bias;	/* Dwfl address = ELF address + bias */
 	char *name;		/* for messages */
 	int warned;
+	int usable;		/* its symbols could be read */
+	int pe;			/* a PE image: pesyms holds its names */
+	struct pe_symtab pesyms;
+#ifdef HAVE_ELFUTILS
+	Dwfl *dwfl;
+	Dwfl_Module *mod;
+	Dwarf_Addr bias;	/* Dwfl address = ELF address + bias */
+#endif
 };
 
 struct symbolizer {
+#ifdef HAVE_ELFUTILS
 	Dwfl_Callbacks cb;
 	char *debuginfo_path;	/* elfutils' syntax: colon-separated */
+#endif
 	const char **dirs;
 	size_t ndirs;
 	void (*warn)(void *ctx, const char *line);
@@ -61,7 +73,11 @@ struct symbolizer {
 
 int symbolize_built(void)
 {
+#ifdef HAVE_ELFUTILS
 	return 1;
+#else
+	return 0;
+#endif
 }
 
 static const char *const default_dirs[] = { "/usr/lib/debug" };
@@ -74,32 +90,36 @@ struct symbolizer *symbolizer_new(const struct symbolizer_opts *o, struct errmsg
 	size_t len = sizeof ":.debug";
 	for (size_t i = 0; i < ndirs; i++)
 		len += strlen(dirs[i]) + 1;
-	if (z) {
-		z->debuginfo_path = malloc(len);
+	if (z)
 		z->dirs = malloc(ndirs * sizeof *z->dirs);
+#ifdef HAVE_ELFUTILS
+	if (z && z->dirs && !(z->debuginfo_path = malloc(len))) {
+		free(z->dirs);
+		z->dirs = NULL;
 	}
-	if (!z || !z->debuginfo_path || !z->dirs) {
-		if (z) {
-			free(z->debuginfo_path);
-			free(z->dirs);
-		}
+#else
+	(void)len;
+#endif
+	if (!z || !z->dirs) {
 		free(z);
 		err_setc(err, ERR_NO_MEMORY, "out of memory");
 		return NULL;
 	}
+	for (size_t i = 0; i < ndirs; i++)
+		z->dirs[i] = dirs[i];
+	z->ndirs = ndirs;
+#ifdef HAVE_ELFUTILS
 	/* The module's own directory and its .debug first, as GDB and elfutils
 	 * search by default, then each debug directory. */
 	char *p = z->debuginfo_path;
 	p += sprintf(p, ":.debug");
-	for (size_t i = 0; i < ndirs; i++) {
+	for (size_t i = 0; i < ndirs; i++)
 		p += sprintf(p, ":%s", dirs[i]);
-		z->dirs[i] = dirs[i];
-	}
-	z->ndirs = ndirs;
 	z->cb.find_elf = dwfl_build_id_find_elf;
 	z->cb.find_debuginfo = dwfl_standard_find_debuginfo;
 	z->cb.section_address = dwfl_offline_section_address;
 	z->cb.debuginfo_path = &z->debuginfo_path;
+#endif
 	if (o) {
 		z->warn = o->warn;
 		z->ctx = o->ctx;
@@ -109,8 +129,11 @@ struct symbolizer *symbolizer_new(const struct symbolizer_opts *o, struct errmsg
 
 static void module_free(struct sym_module *m)
 {
+#ifdef HAVE_ELFUTILS
 	if (m->dwfl)
 		dwfl_end(m->dwfl);
+#endif
+	pe_symtab_free(&m->pesyms);
 	free(m->key);
 	free(m->name);
 	free(m);
@@ -132,7 +155,9 @@ void symbolizer_free(struct symbolizer *z)
 	owned_free(z);
 	free(z->mods);
 	free(z->dirs);
+#ifdef HAVE_ELFUTILS
 	free(z->debuginfo_path);
+#endif
 	free(z);
 }
 
@@ -171,9 +196,11 @@ static int same_build(int fd, uint64_t size, const struct snapshot *s, const str
 	struct identity id;
 	const char *want = snapshot_str(s, m->build_id);
 	memset(&id, 0, sizeof id);
-	if (!want[0] || elf_identity(&src, &id) != 0)
+	if (!want[0] || file_identity(&src, &id) != 0)
 		return 0;
-	return (id.gnu[0] && strcmp(id.gnu, want) == 0) || (id.go[0] && strcmp(id.go, want) == 0);
+	return (id.gnu[0] && strcmp(id.gnu, want) == 0) || (id.go[0] && strcmp(id.go, want) == 0) ||
+	       (id.pdb_sig[0] && strcmp(id.pdb_sig, want) == 0) ||
+	       (id.pe_image[0] && strcmp(id.pe_image, want) == 0);
 }
 
 /* Lowercase hex of at least two bytes: what a GNU build ID's text is. */
@@ -188,7 +215,7 @@ static int is_hex_id(const char *p)
  * build-ID names, the first whose build ID is the mapping's. -1 when none.
  */
 static int open_saved(struct symbolizer *z, const struct snapshot *s, const struct mapping *m,
-		      char **name, const char **why)
+		      char **name, uint64_t *sizep, const char **why)
 {
 	const char *path = snapshot_str(s, m->file);
 	const char *bid = snapshot_str(s, m->build_id);
@@ -199,10 +226,11 @@ static int open_saved(struct symbolizer *z, const struct snapshot *s, const stru
 		return -1;
 	}
 	*why = "file not found (here or in a debug directory)";
-	int fd = path[0] == '/' ? platform_open_regular(path, &size, why, &missing) : -1;
+	int fd = path[0] ? platform_open_regular(path, &size, why, &missing) : -1;
 	if (fd >= 0) {
 		if (same_build(fd, size, s, m)) {
 			*name = str_dup(path);
+			*sizep = size;
 			return fd;
 		}
 		platform_close(fd);
@@ -221,6 +249,7 @@ static int open_saved(struct symbolizer *z, const struct snapshot *s, const stru
 			fd = platform_open_regular(p, &size, why, &missing);
 			if (fd >= 0 && same_build(fd, size, s, m)) {
 				*name = p;
+				*sizep = size;
 				return fd;
 			}
 			if (fd >= 0)
@@ -254,6 +283,21 @@ static char *module_key(const struct snapshot *s, const struct mapping *m)
 	return k;
 }
 
+/* Reads the PE image at fd (which it takes): its export and COFF names. */
+static int module_pe(struct sym_module *sm, int fd, uint64_t size, const char **why)
+{
+	struct bytesrc src = { fd_read, &fd, NULL, size };
+	int rc = pe_symbols_read(&src, &sm->pesyms, why);
+	platform_close(fd);
+	if (rc == 0 && sm->pesyms.n == 0) {
+		*why = "no export table or COFF symbols";
+		return -1;
+	}
+	sm->pe = 1;
+	return rc;
+}
+
+#ifdef HAVE_ELFUTILS
 /* Reports the ELF file at fd (which it takes) to a Dwfl of its own. */
 static int module_report(struct symbolizer *z, struct sym_module *sm, int fd, const char **why)
 {
@@ -278,12 +322,33 @@ static int module_report(struct symbolizer *z, struct sym_module *sm, int fd, co
 	}
 	return 0;
 }
+#endif
+
+/* The module file at fd (which it takes): a PE image, else ELF. */
+static int module_read(struct symbolizer *z, struct sym_module *sm, int fd, uint64_t size,
+		       const char **why)
+{
+	unsigned char magic[2];
+	if (platform_read_at(fd, 0, magic, 2) == 0 && magic[0] == 'M' && magic[1] == 'Z')
+		return module_pe(sm, fd, size, why);
+#ifdef HAVE_ELFUTILS
+	return module_report(z, sm, fd, why);
+#else
+	(void)z;
+	platform_close(fd);
+	*why = "symbolization not built (ELF needs elfutils)";
+	return -1;
+#endif
+}
 
 struct sym_module *symbolizer_module(struct symbolizer *z, const struct snapshot *s, size_t i)
 {
 	const struct mapping *m = &s->map[i];
 	const char *file = snapshot_str(s, m->file);
-	if (!(m->flags & MAPF_FILE) && !(s->saved && file[0] == '/'))
+	/* A file: Linux says so by device and inode; a Windows module, or a
+	 * saved snapshot's mapping, by its path. */
+	if (!file[0] || file[0] == '[' ||
+	    (!(m->flags & MAPF_FILE) && !s->saved && !lookup_path_is_windows(file)))
 		return NULL;
 	char *key = module_key(s, m);
 	if (!key)
@@ -291,7 +356,7 @@ struct sym_module *symbolizer_module(struct symbolizer *z, const struct snapshot
 	for (size_t j = 0; j < z->nmods; j++)
 		if (strcmp(z->mods[j]->key, key) == 0) {
 			free(key);
-			return z->mods[j]->mod ? z->mods[j] : NULL;
+			return z->mods[j]->usable ? z->mods[j] : NULL;
 		}
 	if (z->nmods == z->capmods) {
 		size_t cap = z->capmods ? 2 * z->capmods : 16;
@@ -312,11 +377,11 @@ struct sym_module *symbolizer_module(struct symbolizer *z, const struct snapshot
 	z->mods[z->nmods++] = sm;
 
 	const char *why = NULL;
+	uint64_t size = 0;
 	int fd;
 	if (s->saved) {
-		fd = open_saved(z, s, m, &sm->name, &why);
+		fd = open_saved(z, s, m, &sm->name, &size, &why);
 	} else {
-		uint64_t size;
 		fd = snapshot_open_mapped(s, m, &size, &why);
 		if (fd >= 0)
 			sm->name = str_dup(file);
@@ -326,18 +391,21 @@ struct sym_module *symbolizer_module(struct symbolizer *z, const struct snapshot
 		fd = -1;
 		why = "out of memory";
 	}
-	if (fd < 0 || module_report(z, sm, fd, &why) != 0) {
+	if (fd < 0 || module_read(z, sm, fd, size, &why) != 0) {
 		warn(z, sm, file, "no symbols", why);
-		sm->mod = NULL;
 		return NULL;
 	}
+	sm->usable = 1;
 	return sm;
 }
+
+#ifdef HAVE_ELFUTILS
 
 /* The demangled form of name (kept until the next answer), or name itself. */
 static const char *demangle(struct symbolizer *z, const char *name)
 {
-	if (!name || strncmp(name, "_Z", 2) != 0 || z->nowned == 2 * SYM_FRAMES_MAX)
+	if (!name || strncmp(name, "_Z", 2) != 0 || z->nowned == 2 * SYM_FRAMES_MAX ||
+	    !__cxa_demangle)
 		return name;
 	int status = -1;
 	char *d = __cxa_demangle(name, NULL, NULL, &status);
@@ -460,7 +528,7 @@ static size_t dwarf_frames(struct symbolizer *z, struct sym_module *sm, Dwarf_Ad
 	return n;
 }
 
-int symbolizer_vaddr(struct sym_module *sm, uint64_t file_offset, uint64_t *elf_vaddr)
+static int elf_vaddr_of(struct sym_module *sm, uint64_t file_offset, uint64_t *elf_vaddr)
 {
 	GElf_Addr bias;
 	Elf *e = sm && sm->mod ? dwfl_module_getelf(sm->mod, &bias) : NULL;
@@ -479,11 +547,10 @@ int symbolizer_vaddr(struct sym_module *sm, uint64_t file_offset, uint64_t *elf_
 	return -1;
 }
 
-size_t symbolizer_frames(struct symbolizer *z, struct sym_module *sm, uint64_t elf_vaddr,
+static size_t elf_frames(struct symbolizer *z, struct sym_module *sm, uint64_t elf_vaddr,
 			 struct sym_frame *out, size_t cap)
 {
-	owned_free(z);
-	if (!sm || !sm->mod || cap == 0)
+	if (!sm->mod)
 		return 0;
 	Dwarf_Addr addr = elf_vaddr + sm->bias;
 	struct sym_frame *f = &out[0];
@@ -521,53 +588,52 @@ size_t symbolizer_frames(struct symbolizer *z, struct sym_module *sm, uint64_t e
 	return n;
 }
 
-#else /* no elfutils */
+#endif /* HAVE_ELFUTILS */
 
-int symbolize_built(void)
+int symbolizer_vaddr(struct sym_module *sm, uint64_t file_offset, uint64_t *elf_vaddr)
 {
-	return 0;
-}
-
-struct symbolizer *symbolizer_new(const struct symbolizer_opts *o, struct errmsg *err)
-{
-	(void)o;
-	err_setc(err, ERR_UNSUPPORTED, "symbolization not built");
-	return NULL;
-}
-
-void symbolizer_free(struct symbolizer *z)
-{
-	(void)z;
-}
-
-struct sym_module *symbolizer_module(struct symbolizer *z, const struct snapshot *s, size_t i)
-{
-	(void)z;
-	(void)s;
-	(void)i;
-	return NULL;
-}
-
-int symbolizer_vaddr(struct sym_module *mod, uint64_t file_offset, uint64_t *elf_vaddr)
-{
-	(void)mod;
+	if (!sm || !sm->usable || sm->pe)
+		return -1;
+#ifdef HAVE_ELFUTILS
+	return elf_vaddr_of(sm, file_offset, elf_vaddr);
+#else
 	(void)file_offset;
 	(void)elf_vaddr;
 	return -1;
+#endif
 }
 
-size_t symbolizer_frames(struct symbolizer *z, struct sym_module *mod, uint64_t elf_vaddr,
+int symbolizer_is_pe(const struct sym_module *sm)
+{
+	return sm && sm->pe;
+}
+
+/* A PE module's frame: the export or COFF symbol at or below rva. */
+static size_t pe_frames(struct sym_module *sm, uint64_t rva, struct sym_frame *out)
+{
+	const struct pe_sym *y = rva <= UINT32_MAX ? pe_symtab_lookup(&sm->pesyms, (uint32_t)rva) : NULL;
+	if (!y)
+		return 0;
+	memset(out, 0, sizeof *out);
+	out->function = out->system_name = sm->pesyms.names + y->name;
+	return 1;
+}
+
+size_t symbolizer_frames(struct symbolizer *z, struct sym_module *sm, uint64_t addr,
 			 struct sym_frame *out, size_t cap)
 {
-	(void)z;
-	(void)mod;
-	(void)elf_vaddr;
-	(void)out;
-	(void)cap;
+	owned_free(z);
+	if (!sm || !sm->usable || cap == 0)
+		return 0;
+	if (sm->pe)
+		return pe_frames(sm, addr, out);
+#ifdef HAVE_ELFUTILS
+	return elf_frames(z, sm, addr, out, cap);
+#else
 	return 0;
+#endif
 }
 
-#endif
 
 /* ---- addresses of one snapshot (portable: built with or without elfutils) ---- */
 
@@ -613,7 +679,7 @@ void sym_snap_free(struct sym_snap *ss)
 size_t sym_snap_answer(struct sym_snap *ss, const struct lookup_answer *a, struct sym_frame *out,
 		       size_t cap)
 {
-	if (a->index < 0 || (size_t)a->index >= ss->s->n || a->has_rva)
+	if (a->index < 0 || (size_t)a->index >= ss->s->n)
 		return 0;
 	size_t i = (size_t)a->index;
 	if (!ss->asked[i]) {
@@ -623,6 +689,8 @@ size_t sym_snap_answer(struct sym_snap *ss, const struct lookup_answer *a, struc
 	uint64_t vaddr;
 	if (!ss->mods[i])
 		return 0;
+	if (symbolizer_is_pe(ss->mods[i]))	/* a PE image: RVAs */
+		return a->has_rva ? symbolizer_frames(ss->z, ss->mods[i], a->rva, out, cap) : 0;
 	/* The file read decides where its code lies; lookup's answer (from
 	 * the process's memory, say) only where that file cannot. */
 	if (symbolizer_vaddr(ss->mods[i], a->file_offset, &vaddr) < 0) {

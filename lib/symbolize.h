@@ -79,9 +79,13 @@ struct sym_module *symbolizer_module(struct symbolizer *z, const struct snapshot
  */
 int symbolizer_vaddr(struct sym_module *mod, uint64_t file_offset, uint64_t *elf_vaddr);
 
+/* Is the module a PE image (its addresses are RVAs)? */
+int symbolizer_is_pe(const struct sym_module *mod);
+
 /*
  * The frames at elf_vaddr (the address as the ELF file's program headers
- * place it; lookup's elf_vaddr) of mod, innermost first, into out[0..cap).
+ * place it; lookup's elf_vaddr), or for a PE module its RVA, of mod,
+ * innermost first, into out[0..cap).
  * Returns how many were found: 0 when nothing names the address.
  */
 size_t symbolizer_frames(struct symbolizer *z, struct sym_module *mod, uint64_t elf_vaddr,
