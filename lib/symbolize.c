@@ -53,8 +53,22 @@ struct sym_module {
 	Dwfl *dwfl;
 	Dwfl_Module *mod;
 	Dwarf_Addr bias;	/* Dwfl address = ELF address + bias */
+	/* Every function's code ranges, sorted, from dwarf_getfuncs once:
+	 * an address then walks only its own function's scopes. */
+	struct func_range *fr;
+	size_t nfr, capfr;
+	int fr_state;		/* 0: not built; 1: built; -1: none */
+	Dwarf *dw;
+	Dwarf_Addr dwbias;
 #endif
 };
+
+#ifdef HAVE_ELFUTILS
+struct func_range {
+	Dwarf_Addr lo, hi;	/* [lo, hi) in DWARF's addresses */
+	Dwarf_Off die;		/* the DW_TAG_subprogram */
+};
+#endif
 
 struct symbolizer {
 #ifdef HAVE_ELFUTILS
@@ -132,6 +146,7 @@ static void module_free(struct sym_module *m)
 #ifdef HAVE_ELFUTILS
 	if (m->dwfl)
 		dwfl_end(m->dwfl);
+	free(m->fr);
 #endif
 	pe_symtab_free(&m->pesyms);
 	free(m->key);
@@ -401,6 +416,9 @@ struct sym_module *symbolizer_module(struct symbolizer *z, const struct snapshot
 
 #ifdef HAVE_ELFUTILS
 
+/* The deepest nesting of scopes (functions, blocks) followed down. */
+#define SYM_SCOPES_MAX 256
+
 /* The demangled form of name (kept until the next answer), or name itself. */
 static const char *demangle(struct symbolizer *z, const char *name)
 {
@@ -472,29 +490,106 @@ static uint32_t attr_u32(Dwarf_Die *die, unsigned int name)
  * next enclosing inlined subroutine or subprogram, and each outer frame's
  * place is the call site of the one inside it. Returns the frames filled.
  */
+static int func_range_add(Dwarf_Die *die, void *arg)
+{
+	struct sym_module *sm = arg;
+	Dwarf_Addr base, lo, hi;
+	ptrdiff_t off = 0;
+	while ((off = dwarf_ranges(die, off, &base, &lo, &hi)) > 0) {
+		if (hi <= lo)
+			continue;
+		if (sm->nfr == sm->capfr) {
+			size_t cap = sm->capfr ? 2 * sm->capfr : 256;
+			struct func_range *v = realloc(sm->fr, cap * sizeof *v);
+			if (!v) {
+				sm->fr_state = -1;
+				return DWARF_CB_ABORT;
+			}
+			sm->fr = v;
+			sm->capfr = cap;
+		}
+		sm->fr[sm->nfr++] = (struct func_range){ lo, hi, dwarf_dieoffset(die) };
+	}
+	return DWARF_CB_OK;
+}
+
+static int func_range_cmp(const void *a, const void *b)
+{
+	const struct func_range *x = a, *y = b;
+	return x->lo < y->lo ? -1 : x->lo > y->lo;
+}
+
+static void func_ranges_build(struct sym_module *sm)
+{
+	Dwarf_Addr bias;
+	Dwarf_Die *cu = NULL;
+	sm->fr_state = 1;
+	if (!(sm->dw = dwfl_module_getdwarf(sm->mod, &sm->dwbias))) {
+		sm->fr_state = -1;
+		return;
+	}
+	while (sm->fr_state == 1 && (cu = dwfl_module_nextcu(sm->mod, cu, &bias)) != NULL)
+		dwarf_getfuncs(cu, func_range_add, sm, 0);
+	if (sm->fr_state == 1)
+		qsort(sm->fr, sm->nfr, sizeof *sm->fr, func_range_cmp);
+}
+
+/*
+ * The scopes holding pc, innermost first, into chain[0..cap): the function
+ * whose range holds it, then down its children, each time into the one
+ * (inlined subroutine, lexical block) whose code holds pc, as
+ * dwarf_getscopes would find them, without walking the whole unit.
+ */
+static int scopes_at(struct sym_module *sm, Dwarf_Addr pc, Dwarf_Die *chain, int cap)
+{
+	size_t lo = 0, hi = sm->nfr;
+	while (lo < hi) {	/* the first range starting above pc */
+		size_t mid = lo + (hi - lo) / 2;
+		if (sm->fr[mid].lo <= pc)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo == 0 || pc >= sm->fr[lo - 1].hi)
+		return 0;
+	Dwarf_Die path[SYM_SCOPES_MAX];
+	int n = 0;
+	if (!dwarf_offdie(sm->dw, sm->fr[lo - 1].die, &path[0]))
+		return 0;
+	for (n = 1; n < SYM_SCOPES_MAX;) {
+		Dwarf_Die child;
+		int found = 0;
+		if (dwarf_child(&path[n - 1], &child) == 0) {
+			do {
+				if (dwarf_tag(&child) != DW_TAG_subprogram &&
+				    dwarf_haspc(&child, pc) > 0) {
+					found = 1;
+					break;
+				}
+			} while (dwarf_siblingof(&child, &child) == 0);
+		}
+		if (!found)
+			break;
+		path[n++] = child;
+	}
+	int k = n < cap ? n : cap;
+	for (int i = 0; i < k; i++)
+		chain[i] = path[n - 1 - i];
+	return k;
+}
+
 static size_t dwarf_frames(struct symbolizer *z, struct sym_module *sm, Dwarf_Addr addr,
 			   struct sym_frame *out, size_t cap)
 {
-	Dwarf_Addr bias = 0;
-	Dwarf_Die *cu = dwfl_module_addrdie(sm->mod, addr, &bias);
-	Dwarf_Die *scopes = NULL, *chain = NULL;
+	Dwarf_Die chain[SYM_SCOPES_MAX];
 	size_t n = 0;
-	if (!cu)
+	if (sm->fr_state == 0)
+		func_ranges_build(sm);
+	if (sm->fr_state < 0)
 		return 0;
-	int ns = dwarf_getscopes(cu, addr - bias, &scopes);
-	if (ns <= 0) {
-		free(scopes);
+	int nc = scopes_at(sm, addr - sm->dwbias, chain, SYM_SCOPES_MAX);
+	if (nc <= 0)
 		return 0;
-	}
-	/* dwarf_getscopes continues from an inlined instance into its abstract
-	 * origin; the concrete nesting (which function each was inlined into)
-	 * comes from the innermost scope's own parents. */
-	int nc = dwarf_getscopes_die(&scopes[0], &chain);
-	free(scopes);
-	if (nc <= 0) {
-		free(chain);
-		return 0;
-	}
 	Dwarf_Files *files = NULL;
 	Dwarf_Die cudie;
 	const char *comp_dir = NULL;
@@ -524,7 +619,6 @@ static size_t dwarf_frames(struct symbolizer *z, struct sym_module *sm, Dwarf_Ad
 			break;
 		inner = &chain[i];
 	}
-	free(chain);
 	return n;
 }
 
