@@ -375,7 +375,7 @@ struct sym_module *symbolizer_module(struct symbolizer *z, const struct snapshot
 		}
 	if (z->nmods == z->capmods) {
 		size_t cap = z->capmods ? 2 * z->capmods : 16;
-		struct sym_module **v = realloc(z->mods, cap * sizeof *v);
+		struct sym_module **v = realloc(z->mods, cap * sizeof(struct sym_module *));
 		if (!v) {
 			free(key);
 			return NULL;
@@ -443,13 +443,11 @@ static const char *full_path(struct symbolizer *z, const char *dir, const char *
 {
 	if (!file || file[0] == '/' || !dir || !dir[0] || z->nowned == 2 * SYM_FRAMES_MAX)
 		return file;
-	size_t a = strlen(dir), b = strlen(file);
-	char *p = malloc(a + b + 2);
+	size_t len = strlen(dir) + strlen(file) + 2;
+	char *p = malloc(len);
 	if (!p)
 		return file;
-	memcpy(p, dir, a);
-	p[a] = '/';
-	memcpy(p + a + 1, file, b + 1);
+	snprintf(p, len, "%s/%s", dir, file);
 	z->owned[z->nowned++] = p;
 	return p;
 }
@@ -746,7 +744,7 @@ struct sym_snap *sym_snap_new(struct symbolizer *z, const struct snapshot *s, ui
 	struct sym_snap *ss = calloc(1, sizeof *ss);
 	size_t n = s->n ? s->n : 1;
 	if (ss) {
-		ss->mods = calloc(n, sizeof *ss->mods);
+		ss->mods = calloc(n, sizeof(struct sym_module *));
 		ss->asked = calloc(n, 1);
 	}
 	if (!ss || !ss->mods || !ss->asked) {
