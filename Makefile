@@ -100,9 +100,17 @@ $(OBJ)/%.o: %.c $(BUILD)/flags
 	$(CC) $(WARN) $(CPPFLAGS) $(INCLUDES) $(CFLAGS) $(if $(filter lib/%,$<),$(LIB_CFLAGS)) \
 	  -MMD -MP -c -o $@ $<
 
-$(STATIC_LIB): $(LIB_OBJS)
-	rm -f $@
-	$(AR) rcs $@ $(LIB_OBJS)
+# libmodmap.a defines no global name outside modmap_ (SPEC): its objects
+# are linked into one relocatable object whose hidden symbols (everything
+# but MODMAP_API) become local, so a static consumer's own err_set or
+# formats cannot collide with the library's.
+OBJCOPY ?= objcopy
+$(STATIC_LIB): $(LIB_OBJS) Makefile
+	rm -f $@ $(BUILD)/libmodmap-r.o
+	$(LD) -r -o $(BUILD)/libmodmap-r.o $(LIB_OBJS)
+	$(OBJCOPY) --localize-hidden $(BUILD)/libmodmap-r.o $(BUILD)/libmodmap.o
+	rm -f $(BUILD)/libmodmap-r.o
+	$(AR) rcs $@ $(BUILD)/libmodmap.o
 
 $(SHARED_LIB): $(LIB_OBJS)
 	$(CC) -shared -Wl,-soname,libmodmap.so.$(SOVERSION) -Wl,--no-undefined $(LDFLAGS) \
@@ -110,10 +118,27 @@ $(SHARED_LIB): $(LIB_OBJS)
 	ln -sf libmodmap.so.$(SOVERSION) $(BUILD)/libmodmap.so
 
 # The command links the library statically: one file to copy anywhere.
-$(BUILD)/modmap: $(CLI_OBJS) $(STATIC_LIB)
-	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJS) $(STATIC_LIB) $(LDLIBS)
+# (Its objects, while cli/ still calls internals the archive keeps local.)
+$(BUILD)/modmap: $(CLI_OBJS) $(LIB_OBJS)
+	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJS) $(LIB_OBJS) $(LDLIBS)
 
 -include $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d)
+
+# ---- ABI (docs/library.md, "The ABI") -------------------------------------
+# abi-check: the built library against the committed baseline, public
+# types only; additions (new functions, fields appended to the structs that
+# travel with their size: abi/libmodmap.abignore) pass, anything else that
+# keeps the soname fails. abi-baseline rewrites the baseline after an
+# intended addition. ABI_LIB and ABI_HEADERS name another build to check.
+ABI_LIB ?= $(SHARED_LIB)
+ABI_HEADERS ?= include
+abi-check: $(ABI_LIB)
+	abidiff --no-added-syms --suppressions abi/libmodmap.abignore \
+	  --headers-dir2 $(ABI_HEADERS) abi/libmodmap.abi $(ABI_LIB)
+
+abi-baseline: $(SHARED_LIB)
+	abidw --no-comp-dir-path --no-corpus-path --headers-dir include \
+	  --out-file abi/libmodmap.abi $(SHARED_LIB)
 
 # ---- install -------------------------------------------------------------
 PREFIX ?= /usr/local
@@ -216,7 +241,7 @@ FIXTURES := $(BUILD)/fixtures/mapper $(BUILD)/fixtures/libfix.so $(BUILD)/fixtur
 	$(BUILD)/fixtures/goprof $(BUILD)/fixtures/goprof-pie $(BUILD)/fixtures/pprofedit \
 	$(BUILD)/pprof \
 	$(BUILD)/fixtures/lookupfix $(BUILD)/fixtures/lookupfix-pie $(BUILD)/fixtures/lookuplib.so \
-	$(BUILD)/fixtures/noquery.so
+	$(BUILD)/fixtures/noquery.so $(BUILD)/fixtures/apiprobe
 # Windows fixtures (tests/e2e/test_windows.py): a target program, a DLL it
 # loads, a Go program (Debian's golang-go, cross-built, no network) that
 # prints Go's own path+mtime IDs, and goprof cross-built, whose profiles
@@ -230,9 +255,10 @@ WIN_FIXTURES := $(WIN_BUILD)/fixtures/winfix.exe $(WIN_BUILD)/fixtures/fixdll.dl
 GO ?= go
 GOENV := GO111MODULE=off GOPATH=/usr/share/gocode GOFLAGS= GOCACHE=$(abspath $(BUILD))/gocache
 
-$(BUILD)/tests/%: tests/unit/%.c $(STATIC_LIB) | $(BUILD)/tests
+# The unit tests call the library's internals: its objects, not libmodmap.a.
+$(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJS) | $(BUILD)/tests
 	$(CC) $(WARN) -Wno-strict-prototypes $(CPPFLAGS) $(INCLUDES) $(CFLAGS) -MMD -MP -o $@ $< \
-	  $(STATIC_LIB) $(UNIT_LIBS) $(LDLIBS)
+	  $(LIB_OBJS) $(UNIT_LIBS) $(LDLIBS)
 
 -include $(UNIT:=.d)
 
@@ -283,6 +309,12 @@ $(BUILD)/fixtures/dlwatch: tests/fixtures/dlwatch.c
 $(BUILD)/fixtures/noquery.so: tests/fixtures/noquery.c
 	@mkdir -p $(dir $@)
 	$(CC) $(WARN) -shared -fPIC -O1 -o $@ $< -ldl
+
+# A program that uses only include/modmap.h (every field of a mapping, and
+# collect with a pause between the snapshot and the copy).
+$(BUILD)/fixtures/apiprobe: tests/fixtures/apiprobe.c $(STATIC_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(WARN) -O1 -Iinclude -o $@ $< $(STATIC_LIB) $(LDLIBS)
 
 $(BUILD)/fixtures/mapper: tests/fixtures/mapper.c
 	@mkdir -p $(dir $@)
@@ -477,8 +509,12 @@ E2E_DEPS := $(FIXTURES) $(BUILD)/nocbor/modmap $(BUILD)/nosym/modmap $(WIN_BUILD
 # E2E_ARGS: more pytest arguments (.ci/run leaves the Windows tests to the
 # runs whose variation reaches modmap.exe).
 E2E_ARGS ?=
+# E2E_JOBS pytest workers (python3-pytest-xdist), each taking whole files
+# (one Wine prefix, one installed library per file); 1 runs them in order.
+E2E_JOBS ?= 2
+E2E_PAR := $(if $(filter-out 0 1,$(E2E_JOBS)),$(if $(shell $(PYTHON) -c 'import xdist' 2>/dev/null && echo y),-n $(E2E_JOBS) --dist loadfile))
 e2e: $(BUILD)/modmap $(E2E_DEPS)
-	$(call pytest,,-q $(E2E_ARGS) tests/e2e)
+	$(call pytest,,-q $(E2E_PAR) $(E2E_ARGS) tests/e2e)
 
 # ---- fuzzing (libFuzzer): tests/fuzz/fuzz_NAME.c, seeds in tests/fuzz/corpus/NAME/
 FUZZ_CC ?= clang
@@ -486,10 +522,30 @@ FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=a
 FUZZ_SRCS := $(LIB_SRCS)
 FUZZ := $(patsubst tests/fuzz/fuzz_%.c,$(BUILD)/fuzz/fuzz_%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_SECONDS ?= 120
-
-$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_SRCS) $(LIB_HDRS)
+# The library is instrumented once (coverage feedback and the sanitizers,
+# no libFuzzer main) into one static library; each target links against it
+# instead of compiling all of lib/ again.
+FUZZ_LIB_FLAGS := -g -O1 -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all
+FUZZ_OBJS := $(FUZZ_SRCS:%.c=$(BUILD)/fuzz/obj/%.o)
+FUZZ_LIB := $(BUILD)/fuzz/libmodmap-fuzz.a
+FUZZ_FLAGS_NOW := $(FUZZ_CC) $(FUZZ_FLAGS) $(FUZZ_LIB_FLAGS) $(CPPFLAGS)
+$(BUILD)/fuzz/flags: FORCE
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_FLAGS) -std=c11 $(CPPFLAGS) $(INCLUDES) -o $@ $< $(FUZZ_SRCS) $(LDLIBS)
+	@echo '$(FUZZ_FLAGS_NOW)' | cmp -s - $@ || echo '$(FUZZ_FLAGS_NOW)' > $@
+
+$(BUILD)/fuzz/obj/%.o: %.c $(BUILD)/fuzz/flags
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_LIB_FLAGS) -std=c11 $(CPPFLAGS) $(INCLUDES) -MMD -MP -c -o $@ $<
+
+$(FUZZ_LIB): $(FUZZ_OBJS)
+	rm -f $@
+	$(AR) rcs $@ $(FUZZ_OBJS)
+
+$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_LIB)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -std=c11 $(CPPFLAGS) $(INCLUDES) -MMD -MP -o $@ $< $(FUZZ_LIB) $(LDLIBS)
+
+-include $(FUZZ_OBJS:.o=.d) $(FUZZ:=.d)
 
 # Each target runs on a scratch copy of its seeds, so the repo's corpus
 # only changes by hand.
@@ -506,8 +562,11 @@ endef
 fuzz: $(FUZZ)
 	$(call run_fuzz,$(FUZZ_SECONDS))
 
+# make check: each target runs its seeds and then mutates for a few seconds
+# (CI's `make fuzz` gives each a minute).
+FUZZ_SMOKE_SECONDS ?= 5
 fuzz-smoke: $(FUZZ)
-	$(call run_fuzz,15)
+	$(call run_fuzz,$(FUZZ_SMOKE_SECONDS))
 
 check: all unit fuzz-smoke e2e
 
@@ -519,6 +578,14 @@ win-fixtures: $(WIN_BUILD)/modmap.exe $(WIN_FIXTURES)
 # meant to catch it (docs/testing.md). Slow; not part of check or CI.
 mutate:
 	$(PYTHON) tests/mutate.py
+
+# MUTANTS mutants made at random on lines the tests run, each against its
+# file's tests (tests/mutants/areas.txt); the seed is printed. Reproducible
+# per commit by default (CI runs it on every submission).
+MUTANTS ?= 10
+MUTATE_SEED ?= $(shell git rev-parse --short=12 HEAD 2>/dev/null)
+mutate-random:
+	$(PYTHON) tests/mutate.py --random $(MUTANTS) $(if $(MUTATE_SEED),--seed $(MUTATE_SEED))
 # ---- sanitizers, valgrind, static checks (docs/testing.md) ---------------
 # The unit tests and modmap built with ASan+UBSan into build/asan; the e2e
 # tests then run that modmap (MODMAP=...), fixtures from build/fixtures.
@@ -534,6 +601,29 @@ sanitize: $(E2E_DEPS)
 	$(call pytest,$(SAN_ENV) MODMAP=$(abspath $(ASAN_BUILD)/modmap) MODMAP_TEST_SANITIZED=1 \
 	  MODMAP_TEST_EXPECT_MISSING=uninstrumented$${MODMAP_TEST_EXPECT_MISSING:+$(comma)$$MODMAP_TEST_EXPECT_MISSING},-q \
 	  --ignore=tests/e2e/test_windows.py --ignore=tests/e2e/test_packages.py tests/e2e)
+
+# ---- coverage (docs/testing.md) ------------------------------------------
+# The unit tests and modmap built with gcov into build/cov, the unit tests
+# and then the e2e tests run against that modmap (every process, root or
+# the ordinary users the tests make, adds to the same .gcda files), and
+# gcovr's report of lib/ and cli/ in build/coverage: lines.txt (per file),
+# summary.json (lines and branches per file), coverage.json (per line:
+# tests/mutate.py --random takes the executed lines from it), index.html.
+COV_BUILD := $(BUILD)/cov
+COV_CFLAGS := -O0 -g --coverage
+COV_DIR := $(BUILD)/coverage
+coverage: $(E2E_DEPS)
+	find $(COV_BUILD) -name '*.gcda' -delete 2>/dev/null || true
+	$(MAKE) --no-print-directory BUILD=$(COV_BUILD) CFLAGS='$(COV_CFLAGS)' LDFLAGS=--coverage \
+	  $(COV_BUILD)/modmap
+	$(MAKE) --no-print-directory BUILD=$(COV_BUILD) CFLAGS='$(COV_CFLAGS)' LDFLAGS=--coverage unit
+	find $(COV_BUILD) -type d -exec chmod a+rwx {} + ; find $(COV_BUILD) -name '*.gcda' -exec chmod a+rw {} +
+	-$(call pytest,MODMAP=$(abspath $(COV_BUILD)/modmap),-q $(E2E_PAR) --ignore=tests/e2e/test_windows.py tests/e2e)
+	@mkdir -p $(COV_DIR)
+	gcovr -r . --object-directory $(COV_BUILD) -f 'lib/' -f 'cli/' -e 'lib/os/windows' \
+	  --exclude-unreachable-branches --exclude-throw-branches \
+	  --txt $(COV_DIR)/lines.txt --json-summary-pretty $(COV_DIR)/summary.json \
+	  --json $(COV_DIR)/coverage.json --html-details $(COV_DIR)/index.html -s
 
 # memcheck over every unit test: any error or leak fails.
 VALGRIND := valgrind -q --error-exitcode=99 --leak-check=full \
@@ -570,5 +660,10 @@ bench: all $(FIXTURES) $(BENCH_BINS)
 clean:
 	rm -rf $(BUILD)
 
-.PHONY: all windows unit e2e check mutate fixtures win-fixtures clean fuzz fuzz-smoke bench \
-	install uninstall version-check deb FORCE sanitize valgrind lint
+# `make -s print-VAR` prints a variable, for the tests that rebuild part of
+# the library (tests/e2e/test_abi.py).
+print-%:
+	@echo '$($*)'
+
+.PHONY: all windows unit e2e check mutate mutate-random coverage fixtures win-fixtures clean fuzz fuzz-smoke bench \
+	install uninstall version-check deb FORCE sanitize valgrind lint abi-check abi-baseline

@@ -11,6 +11,17 @@
  * Errors: a call that can fail returns 0, or -1 with *err filled (when err
  * is not NULL): one line naming the PID or file and the reason, and a
  * MODMAP_ERR_* code.
+ *
+ * ABI (docs/library.md, "The ABI"): every struct the caller allocates and
+ * the library reads or fills (options, mapping, lookup answer, stats,
+ * event) travels with its size as the caller's header had it, as the
+ * kernel's openat2 how.size does. The calls below are macros over *_sz
+ * functions that pass sizeof, so they keep their source form. The library
+ * reads and writes only that many bytes: options it reads beyond them are
+ * zero (the defaults), fields it fills beyond them are left out, and bytes
+ * of the caller's it does not know are zeroed (out) or must be zero (in).
+ * New fields are only ever added at the end. struct modmap_error never
+ * changes.
  */
 #ifndef MODMAP_PUBLIC_H
 #define MODMAP_PUBLIC_H
@@ -76,6 +87,8 @@ struct modmap_options {
 	int source;			/* MODMAP_SOURCE_* */
 	const char *procfs;		/* NULL: "/proc" (Linux) */
 	struct modmap_cache *cache;	/* NULL: none shared between reads */
+	int jit;			/* also the JIT symbols (perf map, jitdump) and
+					   [jit] regions holding them (docs/jit.md) */
 };
 
 /* modmap_mapping.perms */
@@ -105,14 +118,21 @@ struct modmap_snapshot;			/* opaque: one process's map */
 
 /*
  * Reads process pid. opts may be NULL (the defaults). On success *out is
- * a snapshot the caller frees with modmap_snapshot_free.
+ * a snapshot the caller frees with modmap_snapshot_free. A process that
+ * is gone, a kernel thread or a zombie (no memory map to read) fails with
+ * MODMAP_ERR_NO_PROCESS.
  */
-MODMAP_API int modmap_snapshot_read(uint64_t pid, const struct modmap_options *opts,
-				    struct modmap_snapshot **out, struct modmap_error *err);
+#define modmap_snapshot_read(pid, opts, out, err) \
+	modmap_snapshot_read_sz((pid), (opts), sizeof(struct modmap_options), (out), (err))
+MODMAP_API int modmap_snapshot_read_sz(uint64_t pid, const struct modmap_options *opts,
+				       size_t opts_size, struct modmap_snapshot **out,
+				       struct modmap_error *err);
 MODMAP_API size_t modmap_snapshot_count(const struct modmap_snapshot *s);
 /* Fills *out with mapping i (0 <= i < count); -1 when i is out of range. */
-MODMAP_API int modmap_snapshot_mapping(const struct modmap_snapshot *s, size_t i,
-				       struct modmap_mapping *out);
+#define modmap_snapshot_mapping(s, i, out) \
+	modmap_snapshot_mapping_sz((s), (i), (out), sizeof(struct modmap_mapping))
+MODMAP_API int modmap_snapshot_mapping_sz(const struct modmap_snapshot *s, size_t i,
+					  struct modmap_mapping *out, size_t out_size);
 MODMAP_API void modmap_snapshot_free(struct modmap_snapshot *s);
 
 /* The process it holds, "linux" or "windows", its main executable ("" if
@@ -155,8 +175,11 @@ struct modmap_lookup {
  * not const, and two threads must not look up in one snapshot at once.
  * Returns 0 (also for an address no mapping holds), or -1 when memory runs out.
  */
-MODMAP_API int modmap_lookup(struct modmap_snapshot *s, uint64_t addr, struct modmap_lookup *out,
-			     struct modmap_error *err);
+#define modmap_lookup(s, addr, out, err) \
+	modmap_lookup_sz((s), (addr), (out), sizeof(struct modmap_lookup), (err))
+MODMAP_API int modmap_lookup_sz(struct modmap_snapshot *s, uint64_t addr,
+				struct modmap_lookup *out, size_t out_size,
+				struct modmap_error *err);
 
 /*
  * A build-ID cache, shared by the reads given it (modmap_options.cache):
@@ -184,27 +207,6 @@ enum {
 MODMAP_API int modmap_write(int format, const struct modmap_snapshot *const *snaps, size_t n,
 			    int as_array, void **out, size_t *len, struct modmap_error *err);
 
-/* What modmap_attach did. */
-struct modmap_attach_stats {
-	size_t mappings;		/* the snapshot's mappings, now ids 1..mappings */
-	size_t locations;		/* locations in the profile */
-	size_t mapped;			/* ... now pointing at one of them */
-	size_t kept;			/* old mappings kept after them */
-	size_t kept_locations;		/* ... and the locations that still use them */
-};
-
-/*
- * Gives the pprof profile at profile_path ("-": standard input) the
- * mapping table of a live process (pid non-zero) or of a snapshot saved
- * as pprof or CBOR (snapshot_path), and writes the result, gzip-
- * compressed, to output_path (NULL: standard output; may be the profile
- * itself), atomically. max_size bounds every input, also decompressed
- * (0: 4 GiB). stats may be NULL.
- */
-MODMAP_API int modmap_attach(uint64_t pid, const char *snapshot_path, const char *profile_path,
-			     const char *output_path, uint64_t max_size,
-			     struct modmap_attach_stats *stats, struct modmap_error *err);
-
 /*
  * Symbolization (docs/symbolize.md): names for addresses, where the
  * binaries are. One symbolizer per run (or per thread): it opens each
@@ -212,15 +214,11 @@ MODMAP_API int modmap_attach(uint64_t pid, const char *snapshot_path, const char
  * missing, the Windows build): modmap_symbolizer_new fails with
  * MODMAP_ERR_UNSUPPORTED, "symbolization not built".
  *
- * Structs the caller allocates travel with their size (options in their
- * size field, frames through the macro), so a program built against this
- * header keeps working with a later library whose structs grew: the
- * library reads and writes only the bytes the caller has.
+ * The options and frames travel with their size, as every struct here.
  */
 struct modmap_symbolizer;
 
 struct modmap_symbolize_options {
-	size_t size;			/* sizeof(struct modmap_symbolize_options) */
 	/* Directories of separate debug files and collect stores, searched in
 	 * order (.build-id/xx/rest.debug, .gnu_debuglink); none: /usr/lib/debug.
 	 * debuginfod servers come from DEBUGINFOD_URLS. */
@@ -241,9 +239,12 @@ struct modmap_frame {
 	uint32_t start_line;		/* the function's first line; 0 where unknown */
 };
 
-/* opts may be NULL (the defaults); its size field says how much of it there is. */
-MODMAP_API int modmap_symbolizer_new(const struct modmap_symbolize_options *opts,
-				     struct modmap_symbolizer **out, struct modmap_error *err);
+/* opts may be NULL (the defaults). */
+#define modmap_symbolizer_new(opts, out, err) \
+	modmap_symbolizer_new_sz((opts), sizeof(struct modmap_symbolize_options), (out), (err))
+MODMAP_API int modmap_symbolizer_new_sz(const struct modmap_symbolize_options *opts,
+					size_t opts_size, struct modmap_symbolizer **out,
+					struct modmap_error *err);
 MODMAP_API void modmap_symbolizer_free(struct modmap_symbolizer *z);
 
 /*
@@ -255,23 +256,58 @@ MODMAP_API void modmap_symbolizer_free(struct modmap_symbolizer *z);
  * modmap_lookup, it keeps per-mapping state in s: one thread at a time per
  * snapshot and per symbolizer.
  */
-MODMAP_API int modmap_symbolize_sized(struct modmap_symbolizer *z, struct modmap_snapshot *s,
-				      uint64_t addr, struct modmap_frame *frames,
-				      size_t frame_size, size_t cap, size_t *n,
-				      struct modmap_error *err);
-#define modmap_symbolize(z, s, addr, frames, cap, n, err) \
-	modmap_symbolize_sized((z), (s), (addr), (frames), sizeof *(frames), (cap), (n), (err))
+#define modmap_symbolize(z, s, addr, frames, cap, n, err)                                  \
+	modmap_symbolize_sz((z), (s), (addr), (frames), sizeof(struct modmap_frame), (cap), (n), \
+			    (err))
+MODMAP_API int modmap_symbolize_sz(struct modmap_symbolizer *z, struct modmap_snapshot *s,
+				   uint64_t addr, struct modmap_frame *frames, size_t frame_size,
+				   size_t cap, size_t *n, struct modmap_error *err);
+
+/* What modmap_attach does (docs/attach.md). */
+struct modmap_attach_options {
+	uint64_t pid;			/* the profiled process, still running; or */
+	const char *snapshot;		/* its map saved as pprof or CBOR ("-": standard
+					   input); exactly one of the two */
+	const char *profile;		/* the profile, gzip or raw ("-": standard input) */
+	const char *output;		/* NULL: standard output; may be profile itself */
+	uint64_t max_size;		/* bound on every input, also decompressed;
+					   0: 4 GiB (MODMAP_ERR_TOO_LARGE past it) */
+	const char *procfs;		/* with pid: its proc filesystem; NULL: "/proc" */
+	int jit;			/* name locations in JIT code by the JIT symbols
+					   of pid, or of a snapshot read with jit */
+	struct modmap_cache *cache;	/* with pid; NULL: none */
+	/* attach --symbolize: name every location whose module's symbols it
+	 * finds (docs/symbolize.md); NULL: none. Used only during the call. */
+	struct modmap_symbolizer *symbolizer;
+};
+
+/* What modmap_attach did. */
+struct modmap_attach_stats {
+	size_t mappings;		/* the snapshot's mappings, now ids 1..mappings */
+	size_t locations;		/* locations in the profile */
+	size_t mapped;			/* ... now pointing at one of them */
+	size_t kept;			/* old mappings kept after them */
+	size_t kept_locations;		/* ... and the locations that still use them */
+	size_t jit_named;		/* locations given a line from a JIT symbol */
+	size_t jit_functions;		/* functions added for them */
+	size_t symbolized;		/* locations given lines by opts->symbolizer */
+	size_t sym_functions;		/* functions added for them */
+};
 
 /*
- * modmap_attach, also naming every location of a mapping whose symbols z
- * finds (attach --symbolize): lines, innermost first, functions, and the
- * mappings' has_* flags. z is used by this call only while it runs.
+ * Gives the pprof profile opts->profile the mapping table of a live
+ * process or of a saved snapshot, and writes the result, gzip-compressed,
+ * to opts->output atomically: nothing is opened for output until the
+ * input proved good, and on failure no output file is left (standard
+ * output may have had part of it). A snapshot without a mapping table is
+ * MODMAP_ERR_UNSUPPORTED. stats may be NULL.
  */
-MODMAP_API int modmap_attach_symbolize(struct modmap_symbolizer *z, uint64_t pid,
-				       const char *snapshot_path, const char *profile_path,
-				       const char *output_path, uint64_t max_size,
-				       struct modmap_attach_stats *stats,
-				       struct modmap_error *err);
+#define modmap_attach(opts, stats, err)                                                   \
+	modmap_attach_sz((opts), sizeof(struct modmap_attach_options), (stats),            \
+			 sizeof(struct modmap_attach_stats), (err))
+MODMAP_API int modmap_attach_sz(const struct modmap_attach_options *opts, size_t opts_size,
+				struct modmap_attach_stats *stats, size_t stats_size,
+				struct modmap_error *err);
 
 /* What modmap_collect did. */
 struct modmap_collect_stats {
@@ -296,10 +332,14 @@ struct modmap_collect_stats {
  * skipped say which), -1 with err set when dir cannot be made or memory
  * runs out. stats may be NULL.
  */
-MODMAP_API int modmap_collect(const struct modmap_snapshot *s, const char *dir,
-			      uint64_t max_file_size,
-			      void (*skipped)(void *ctx, const char *line), void *ctx,
-			      struct modmap_collect_stats *stats, struct modmap_error *err);
+#define modmap_collect(s, dir, max_file_size, skipped, ctx, stats, err)                    \
+	modmap_collect_sz((s), (dir), (max_file_size), (skipped), (ctx), (stats),             \
+			  sizeof(struct modmap_collect_stats), (err))
+MODMAP_API int modmap_collect_sz(const struct modmap_snapshot *s, const char *dir,
+				 uint64_t max_file_size,
+				 void (*skipped)(void *ctx, const char *line), void *ctx,
+				 struct modmap_collect_stats *stats, size_t stats_size,
+				 struct modmap_error *err);
 /*
  * Following one process over time (what `modmap watch` does): each poll
  * reads it again and reports the mappings loaded and unloaded since the
@@ -320,12 +360,17 @@ struct modmap_event {
 	int kind;			/* MODMAP_EVENT_* */
 	uint64_t time;			/* the poll's read, Unix nanoseconds; never decreases */
 	uint64_t pid;
-	struct modmap_mapping mapping;	/* load/unload; zeroed ("" strings) for exit */
+	/* Load/unload; zeroed ("" strings) for exit. It stays the last
+	 * member, so that it may grow as struct modmap_mapping grows. */
+	struct modmap_mapping mapping;
 };
 
 /* Starts following pid; nothing is read until the first poll. */
-MODMAP_API int modmap_watch_new(uint64_t pid, const struct modmap_options *opts,
-				struct modmap_watch **out, struct modmap_error *err);
+#define modmap_watch_new(pid, opts, out, err) \
+	modmap_watch_new_sz((pid), (opts), sizeof(struct modmap_options), (out), (err))
+MODMAP_API int modmap_watch_new_sz(uint64_t pid, const struct modmap_options *opts,
+				   size_t opts_size, struct modmap_watch **out,
+				   struct modmap_error *err);
 /*
  * Reads the process and returns how many events it gave (0: no change), or
  * -1 with err filled: the first poll of a process that does not exist or
@@ -334,8 +379,10 @@ MODMAP_API int modmap_watch_new(uint64_t pid, const struct modmap_options *opts,
  */
 MODMAP_API long long modmap_watch_poll(struct modmap_watch *w, struct modmap_error *err);
 /* Event i of the last poll; -1 when i is out of range. */
-MODMAP_API int modmap_watch_event(const struct modmap_watch *w, size_t i,
-				  struct modmap_event *out);
+#define modmap_watch_event(w, i, out) \
+	modmap_watch_event_sz((w), (i), (out), sizeof(struct modmap_event))
+MODMAP_API int modmap_watch_event_sz(const struct modmap_watch *w, size_t i,
+				     struct modmap_event *out, size_t out_size);
 MODMAP_API void modmap_watch_free(struct modmap_watch *w);
 
 /* The library's version, "0.2.0". */

@@ -207,6 +207,8 @@ REQUIREMENTS = {
     "mingw32": (lambda: shutil.which("i686-w64-mingw32-gcc") is not None,
                 "needs 32-bit mingw-w64 (i686-w64-mingw32-gcc)"),
     "go": (lambda: shutil.which("go") is not None, "needs Go (go on PATH)"),
+    "abigail": (lambda: shutil.which("abidiff") is not None and shutil.which("abidw") is not None,
+                "needs libabigail's abidiff and abidw (Debian: abigail-tools)"),
     "mandoc": (lambda: shutil.which("mandoc") is not None, "needs mandoc (Debian: mandoc)"),
     "uninstrumented": (lambda: not SANITIZED,
                        "measures memory: needs a modmap without sanitizers "
@@ -508,3 +510,16 @@ def unprivileged_prefix():
             pytest.skip(f"cannot create user {TEST_USER}: {p.stderr.decode().strip()}")
     return ["setpriv", f"--reuid={pw.pw_uid}", f"--regid={pw.pw_gid}", "--clear-groups",
             "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs"]
+
+
+def cbor_whole(data):
+    """data decoded by python3-cbor2 as one CBOR item that is the whole
+    input: cbor2.loads would return the first item and ignore bytes after
+    it, so a writer that appends garbage (or a second item) would pass."""
+    import io
+    import cbor2
+    fp = io.BytesIO(data)
+    doc = cbor2.CBORDecoder(fp).decode()
+    assert fp.tell() == len(data), \
+        f"CBOR: {len(data) - fp.tell()} bytes after the item (of {len(data)})"
+    return doc

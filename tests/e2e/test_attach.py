@@ -17,7 +17,7 @@ import zlib
 import cbor2
 import pytest
 
-from conftest import FIXTURES, MODMAP, dump, go_parse, needs, pprofedit, run_modmap
+from conftest import FIXTURES, MODMAP, cbor_whole, dump, go_parse, needs, pprofedit, run_modmap
 
 # goprof, pprofedit and pprofcheck are Go programs.
 pytestmark = needs("go")
@@ -214,7 +214,7 @@ def test_attach_cbor_snapshot(goproc, tmp_path, shape):
         run_modmap("--pid", goproc.pid, "--format", "cbor", "-o", snap)
     data = snap.read_bytes()
     assert data[:3] == b"\xd9\xd9\xf7"
-    doc = cbor2.loads(data)
+    doc = cbor_whole(data)
     if shape == "array of one":
         assert isinstance(doc, list) and len(doc) == 1
     if shape == "untagged":
@@ -510,7 +510,7 @@ def test_snapshot_of_non_utf8_path(spawn, tmp_path, pprofcheck, fmt):
     assert proc.ready == f"ready {proc.pid}"
     run_modmap("--pid", proc.pid, "--format", fmt, "-o", snap)
     if fmt == "cbor":
-        assert cbor2.loads(snap.read_bytes())["exe"] == exe
+        assert cbor_whole(snap.read_bytes())["exe"] == exe
     proc.stop()
     pprofedit("strip", cpu, stripped)
     run_modmap("attach", "--snapshot", snap, stripped, "-o", out)
@@ -723,3 +723,43 @@ def test_address_boundaries_of_a_live_process(sleeper, tmp_path):
             assert i == 0, f"{addr:#x} is past every mapping, yet got {table[i]}"
         else:
             assert table[i] == (m["start"], m["limit"], m["name"].encode()), hex(addr)
+
+
+def test_mapping_flags_carry_over_as_google_pprof_reads_them(sleeper, tmp_path, pprofcheck):
+    """has_functions, has_filenames, has_line_numbers, has_inline_frames of
+    the old mappings whose locations move into a snapshot mapping: all of
+    one old mapping's when only it sends locations there, the flags both
+    set when two do; none where no location came. The profile is written
+    here byte by byte (profile.proto), the result read by google/pprof's
+    parser (pprofcheck)."""
+    from conftest import proc_maps
+    text = [m for m in proc_maps(sleeper.pid) if m["perms"][2] == "x" and m["name"]]
+    exe = os.readlink(f"/proc/{sleeper.pid}/exe")
+    main = next(m for m in text if m["name"] == exe)
+    libc = next(m for m in text if re.search(r"/libc\.so\.6$", m["name"]))
+    strings = [b"", b"samples", b"count", b"/old/a", b"/old/b"]
+
+    def old_mapping(mid, start, name, flags):
+        return pb_bytes(3, pb_uint(1, mid) + pb_uint(2, start) + pb_uint(3, start + 0x1000)
+                        + pb_uint(5, name) + b"".join(pb_uint(7 + i, f)
+                                                      for i, f in enumerate(flags)))
+    locs = [(1, 1, libc["start"] + 0x10), (2, 2, libc["start"] + 0x20),
+            (3, 1, main["start"] + 0x10)]
+    prof = (pb_bytes(1, pb_uint(1, 1) + pb_uint(2, 2))
+            + pb_bytes(2, pb_bytes(1, b"".join(_enc(i) for i, _, _ in locs))
+                       + pb_bytes(2, _enc(1)))
+            + old_mapping(1, 0x1000, 3, (1, 1, 1, 1))
+            + old_mapping(2, 0x2000, 4, (1, 0, 1, 0))
+            + b"".join(pb_bytes(4, pb_uint(1, i) + pb_uint(2, m) + pb_uint(3, a))
+                       for i, m, a in locs)
+            + b"".join(pb_bytes(6, s) for s in strings))
+    src, out = tmp_path / "flags.pb", tmp_path / "flags-out.pb.gz"
+    src.write_bytes(prof)
+    run_modmap("attach", "--pid", sleeper.pid, src, "-o", out)
+    r = go_parse(pprofcheck, out)
+    keys = ("HasFunctions", "HasFilenames", "HasLineNumbers", "HasInlineFrames")
+    flags = {m["File"].decode(): tuple(m[k] for k in keys) for m in r["Mappings"]}
+    assert flags[exe] == (True, True, True, True), flags
+    assert flags[libc["name"]] == (True, False, True, False), flags
+    others = [f for name, f in flags.items() if name not in (exe, libc["name"])]
+    assert others and all(f == (False,) * 4 for f in others), flags

@@ -11,7 +11,7 @@ import subprocess
 import cbor2
 import pytest
 
-from conftest import BUILD, proc_maps, run_modmap, wait_asleep
+from conftest import BUILD, cbor_whole, proc_maps, run_modmap, wait_asleep
 
 NOCBOR = BUILD / "nocbor" / "modmap"
 ADDR_KEYS = {"start", "limit", "offset"}
@@ -23,7 +23,7 @@ def cbor_of(*args, tmp_path):
     run_modmap(*args, "--format", "cbor", "-o", out)
     data = out.read_bytes()
     assert data[:3] == b"\xd9\xd9\xf7", "no self-described CBOR tag"
-    return cbor2.loads(data)
+    return cbor_whole(data)
 
 
 def json_of(*args):
@@ -140,7 +140,7 @@ def test_self_document_matches(tmp_path):
 def test_cbor_to_a_pipe(sleeper):
     """Standard output that is not a terminal gets the bytes."""
     p = run_modmap("--pid", sleeper.pid, "--format", "cbor")
-    assert cbor2.loads(p.stdout)["pid"] == sleeper.pid
+    assert cbor_whole(p.stdout)["pid"] == sleeper.pid
 
 
 # ---- the build without libcbor ------------------------------------------

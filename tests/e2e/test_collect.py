@@ -457,3 +457,75 @@ def first_text_vaddr(path, offset):
             if off <= offset < off + filesz:
                 return vaddr + offset - off
     raise AssertionError(f"no PT_LOAD holds offset {offset:#x} in {path}")
+
+
+def test_build_id_links_fall_back_to_symlinks_that_resolve(spawn, tmp_path):
+    """Where .build-id lies on another filesystem (hard links refused with
+    EXDEV), collect links each file by a relative symbolic link: every one
+    must lead to the copy it names, as GDB and elfutils follow it.
+    Oracles: os.path.realpath, readelf -n on what the link reaches."""
+    lib = tmp_path / "libfix.so"
+    shutil.copy2(FIXTURES / "libfix.so", lib)
+    proc = spawn([FIXTURES / "mapper", f"load:{lib}"])
+    out = tmp_path / "dir"
+    out.mkdir()
+    mount_tmpfs(out / ".build-id", "size=1m")
+    try:
+        p = collect_bounded("--pid", proc.pid, "-o", out)
+        err = p.stderr.decode()
+        assert p.returncode == 0, err
+        assert "cannot link" not in err, err
+        wanted = {gnu_build_id(lib): "libfix.so", gnu_build_id(FIXTURES / "mapper"): "mapper",
+                  gnu_build_id(libc_of(proc.pid)): "libc.so.6"}
+        for bid, name in wanted.items():
+            kept = out / bid / name
+            assert kept.is_file() and not kept.is_symlink(), f"{kept} missing"
+            for link in (out / ".build-id" / bid[:2] / bid[2:],
+                         out / ".build-id" / bid[:2] / (bid[2:] + ".debug")):
+                assert link.is_symlink(), f"{link}: not a symbolic link"
+                assert not os.path.isabs(os.readlink(link)), f"{link}: absolute"
+                assert os.path.realpath(link) == os.path.realpath(kept), \
+                    f"{link} -> {os.readlink(link)} does not lead to {kept}"
+                assert gnu_build_id(link) == bid
+        # The whole directory moved elsewhere: the links still resolve.
+        moved = tmp_path / "moved"
+        shutil.copytree(out, moved, symlinks=True)
+        for bid, name in wanted.items():
+            link = moved / ".build-id" / bid[:2] / bid[2:]
+            assert os.path.realpath(link) == os.path.realpath(moved / bid / name)
+    finally:
+        subprocess.run(["umount", str(out / ".build-id")], check=True)
+
+
+def test_file_overwritten_in_place_without_a_build_id_is_not_published(spawn, tmp_path):
+    """The mapped file rewritten in place (same inode, so the device/inode
+    check passes) by one with no build ID at all, between the snapshot and
+    the copy: the copy carries no build ID, and nothing is published under
+    the mapping's. A program using modmap.h takes the snapshot, waits, then
+    collects. Oracles: readelf -n on the files, stat(2) for the inode."""
+    libdir = tmp_path / "lib"
+    libdir.mkdir()
+    lib = libdir / "libfix.so"
+    shutil.copy2(FIXTURES / "libfix.so", lib)
+    bid = gnu_build_id(lib)
+    proc = spawn([FIXTURES / "mapper", f"load:{lib}"])
+    out = tmp_path / "dir"
+    probe = spawn([FIXTURES / "apiprobe", "collect", proc.pid, out])
+    assert probe.ready == "snapshot", probe.ready
+    ino = os.stat(lib).st_ino
+    idless = (FIXTURES / "libfix-none.so").read_bytes()
+    with open(lib, "r+b") as f:
+        f.write(idless)
+        f.truncate()
+    assert os.stat(lib).st_ino == ino, "not rewritten in place"
+    p = subprocess.run(["readelf", "-n", str(lib)], capture_output=True, text=True)
+    assert "Build ID" not in p.stdout, "the new contents carry a build ID"
+    text, _ = probe.popen.communicate(b"go\n", timeout=60)
+    text = text.decode()
+    assert probe.popen.returncode == 0, text
+    assert f"skipped: pid {proc.pid}: {lib}: contents have another build ID" in text, text
+    assert re.search(r"^collect: 1 [1-9]\d* 0 1$", text, re.M), text
+    assert not (out / bid).exists(), "published a file without the mapping's build ID"
+    assert not (out / ".build-id" / bid[:2] / bid[2:]).exists()
+    assert (out / gnu_build_id(FIXTURES / "mapper") / "mapper").is_file(), "the rest is kept"
+    assert not leftovers(out)

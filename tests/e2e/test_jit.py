@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import (FIXTURES, MODMAP, modmap_json, need, needs, proc_maps, run_modmap,
+from conftest import (FIXTURES, MODMAP, cbor_whole, modmap_json, need, needs, proc_maps, run_modmap,
                       start)
 
 NODE = shutil.which("node") or shutil.which("nodejs")
@@ -139,7 +139,7 @@ def test_snapshot_lists_js_function(node, flag, source):
     assert all(m["file"] != "[jit]" for m in plain["mappings"])
     # CBOR, read by cbor2: the same entry, addresses as integers.
     import cbor2
-    cb = cbor2.loads(run_modmap("--pid", proc.pid, "--jit", "-f", "cbor", "-o", "-").stdout)
+    cb = cbor_whole(run_modmap("--pid", proc.pid, "--jit", "-f", "cbor", "-o", "-").stdout)
     assert [j for j in cb["jit"] if j["start"] == start_] == [
         {"start": start_, "size": size, "name": name, "source": source}]
     # Text: a line per symbol after the mappings.
@@ -334,6 +334,39 @@ def test_hostile_jitdump(served):
     assert got == [(0x5000, 0x40, "good", "jitdump")]
 
 
+def jd_load_ix(addr, size, name, index):
+    body = struct.pack("<IIQQQQ", 1, 1, addr, addr, size, index) + name + b"\0"
+    return struct.pack("<IIQ", 0, 16 + len(body), 0) + body
+
+
+def jd_move(old, new, size, index):
+    """JIT_CODE_MOVE (perf's jitdump-specification.txt): pid, tid, vma,
+    old_code_addr, new_code_addr, code_size, code_index."""
+    body = struct.pack("<IIQQQQQ", 1, 1, new, old, new, size, index)
+    return struct.pack("<IIQ", 1, 16 + len(body), 0) + body
+
+
+def test_jitdump_move_names_the_code_at_its_new_address(served):
+    """A MOVE puts the code at its new address, named as the latest LOAD of
+    the same code_index before it; a MOVE of code never loaded names
+    nothing. The oracle: the records as written here, read by the rules of
+    perf's specification that docs/jit.md states."""
+    d = jd_header()
+    d += jd_load_ix(0x5000, 0x40, b"first", 7)
+    d += jd_load_ix(0x6000, 0x40, b"other", 8)
+    d += jd_move(0x5000, 0x8000, 0x40, 7)
+    d += jd_load_ix(0x7000, 0x20, b"first again", 7)
+    d += jd_move(0x7000, 0x9000, 0x20, 7)
+    d += jd_move(0x1000, 0xa000, 0x40, 9)	# code 9 was never loaded
+    proc = served(jitdump=d)
+    doc = modmap_json("--pid", proc.pid, "--jit")
+    got = [(int(j["start"], 16), j["size"], j["name"], j["source"]) for j in doc["jit"]]
+    assert got == [(0x5000, 0x40, "first", "jitdump"), (0x6000, 0x40, "other", "jitdump"),
+                   (0x7000, 0x20, "first again", "jitdump"),
+                   (0x8000, 0x40, "first", "jitdump"),
+                   (0x9000, 0x20, "first again", "jitdump")]
+
+
 def test_truncated_jitdump(served):
     d = jd_header() + jd_load(0x5000, 0x40, b"whole") + jd_load(0x6000, 0x40, b"cut")[:-5]
     proc = served(jitdump=d)
@@ -410,3 +443,98 @@ def test_jvm_perf_map(spawn, tmp_path):
         check_named(out, addr, hot[-1][2], libc, libc_path)
     finally:
         path.unlink(missing_ok=True)
+
+
+# ---- latest wins, against a brute-force model --------------------------------
+
+CELL = 0x10
+CELLS = 96
+
+
+def random_records(rng):
+    """Perf-map records over CELLS cells, most nested inside an earlier one
+    (chains four and more deep), some crossing, some repeating a range."""
+    recs = []
+    for i in range(rng.randint(4, 28)):
+        r = rng.random()
+        if recs and r < 0.6:
+            ps, pn = rng.choice(recs)
+            if pn >= 2:
+                s = rng.randrange(ps, ps + pn - 1)
+                n = rng.randint(1, ps + pn - s)
+            else:
+                s, n = ps, pn
+        elif recs and r < 0.7:
+            s, n = rng.choice(recs)         # the same range again
+        else:
+            s = rng.randrange(CELLS)
+            n = rng.randint(1, CELLS - s)
+        recs.append((s, n))
+    return recs
+
+
+def nesting_depth(recs):
+    return max(sum(s <= c < s + n for s, n in recs) for c in range(CELLS))
+
+
+def owner_model(recs):
+    """Cell -> index of the record that owns it: the latest covering it."""
+    own = {}
+    for c in range(CELLS):
+        for i in range(len(recs) - 1, -1, -1):
+            s, n = recs[i]
+            if s <= c < s + n:
+                own[c] = i
+                break
+    return own
+
+
+def test_latest_record_wins_as_a_brute_force_model_says(spawn, tmp_path):
+    """Random perf maps (seeded; the seed is in the failure) with records
+    nested up to eight deep over a real executable anonymous region: the
+    symbols modmap lists are exactly those that own an address, and attach
+    --jit names the first and last byte of every cell as the latest record
+    covering it says (google/pprof's parser reads the result)."""
+    import json
+    import random
+    proc = spawn(["/usr/bin/python3", "-c",
+                  "import mmap, sys\n"
+                  "m = mmap.mmap(-1, 65536, flags=mmap.MAP_PRIVATE,\n"
+                  "              prot=mmap.PROT_READ | mmap.PROT_EXEC)\n"
+                  "print('ready', flush=True)\nsys.stdin.read()\n"])
+    region = [m for m in proc_maps(proc.pid)
+              if m["perms"] == "r-xp" and not m["name"] and m["limit"] - m["start"] >= 65536]
+    assert region, "the executable region is not mapped"
+    base = region[0]["start"]
+    perf_map = Path(f"/tmp/perf-{proc.pid}.map")
+    prof = tmp_path / "addrs.pb.gz"
+    addrs = [base + c * CELL + off for c in range(CELLS) for off in (0, CELL - 1)]
+    addrs.append(base + CELLS * CELL)  # one past every record
+    pprofedit("addrs", prof, *map(hex, addrs))
+    deepest = 0
+    try:
+        for seed in range(60):
+            rng = random.Random(seed)
+            recs = random_records(rng)
+            deepest = max(deepest, nesting_depth(recs))
+            perf_map.write_text("".join(f"{base + s * CELL:x} {n * CELL:x} sym{i}\n"
+                                        for i, (s, n) in enumerate(recs)))
+            own = owner_model(recs)
+            live = sorted(set(own.values()), key=lambda i: (recs[i][0], i))
+            doc = modmap_json("--pid", proc.pid, "--jit")
+            got = [(int(j["start"], 16), j["size"], j["name"]) for j in doc["jit"]]
+            want = [(base + recs[i][0] * CELL, recs[i][1] * CELL, f"sym{i}") for i in live]
+            assert got == want, f"seed {seed}: records {recs}"
+            out = tmp_path / f"named-{seed}.pb.gz"
+            run_modmap("attach", "--jit", "--pid", proc.pid, prof, "-o", out)
+            d = json.loads(pprofedit("dump", out))
+            names = {l["Address"]: [f["Function"] for f in l["Frames"] or []]
+                     for l in d["Locations"]}
+            for a in addrs:
+                c = (a - base) // CELL
+                want_name = [f"sym{own[c]}"] if c in own else []
+                assert names[a] == want_name, \
+                    f"seed {seed}: {a - base:#x} named {names[a]}, not {want_name}; records {recs}"
+    finally:
+        perf_map.unlink(missing_ok=True)
+    assert deepest >= 6, f"the records nest only {deepest} deep"

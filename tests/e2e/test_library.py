@@ -10,6 +10,7 @@ command, which must print the same records.
 import json
 import os
 import re
+import shutil
 import subprocess
 import time
 from pathlib import Path
@@ -68,8 +69,44 @@ def test_uninstall_removes_everything_install_put(tmp_path):
 def test_shared_library_exports_only_modmap_names(prefix):
     out = sh("nm", "-D", "--defined-only", prefix / "lib/libmodmap.so.0")
     names = [line.split()[-1] for line in out.splitlines() if line.strip()]
-    assert "modmap_snapshot_read" in names and "modmap_snapshot_free" in names
+    assert "modmap_snapshot_read_sz" in names and "modmap_snapshot_free" in names
     assert [n for n in names if not n.startswith("modmap_")] == []
+
+
+def static_lib():
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MAKE")}
+    sh("make", "-s", "-C", ROOT, "build/libmodmap.a", env=env)
+    return ROOT / "build/libmodmap.a"
+
+
+def test_static_library_defines_only_modmap_globals():
+    """libmodmap.a: one object whose every global definition is modmap_."""
+    lib = static_lib()
+    out = sh("nm", "-g", "--defined-only", lib)
+    names = [l.split()[-1] for l in out.splitlines() if l.strip() and not l.endswith(":")]
+    assert "modmap_snapshot_read_sz" in names and "modmap_write" in names
+    assert [n for n in names if not n.startswith("modmap_")] == []
+
+
+def test_static_consumer_with_the_librarys_internal_names_links_and_runs(tmp_path):
+    """A program that defines formats, err_set, buf_reserve, ... links
+    against libmodmap.a and both sides keep their own meaning."""
+    exe = tmp_path / "collider"
+    libs = sh("pkg-config", "--static", "--libs", "zlib").split()
+    if "-DHAVE_CBOR" in sh("make", "-s", "--no-print-directory", "-C", ROOT, "print-CPPFLAGS"):
+        libs += sh("pkg-config", "--static", "--libs", "libcbor").split()
+    sh("cc", "-std=c99", "-Wall", "-Werror", "-I", ROOT / "include", "-o", exe,
+       ROOT / "tests/fixtures/collider.c", static_lib(), *libs)
+    p = subprocess.run([str(exe)], capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0, p.stderr
+    lines = p.stdout.splitlines()
+    maps = [l.split(None, 3) for l in lines if l.startswith("MAP ")]
+    # Its own executable, as the kernel maps it (the process is gone, but
+    # the file is the same: its path).
+    assert maps and all(m[3] == str(exe) for m in maps), lines
+    assert "MISSING -1 pid 4194304: no such process" in lines
+    # The library's errors went through its own err_set, not the program's.
+    assert "OWN tsv 0 6 5 7 11" in lines
 
 
 def test_public_header_is_c99_pedantic_and_cplusplus_and_includes_only_libc(prefix):
@@ -86,7 +123,8 @@ def test_public_header_is_c99_pedantic_and_cplusplus_and_includes_only_libc(pref
     declared |= set(re.findall(r"#define\s+(\w+)", text))
     declared |= set(re.findall(r"\b(\w+)\s*\(", text)) - {
         "defined", "__attribute__", "visibility", "extern",
-        "void", "int", "char", "const", "size_t"}   # types of function pointers
+        "void", "int", "char", "const", "size_t",   # types of function pointers
+        "sizeof"}   # the size the macros pass (docs/library.md, "The ABI")
     declared |= set(re.findall(r"^\s*(MODMAP_\w+|\w+)\s*[=,]", text, flags=re.M))
     stray = sorted(n for n in declared if not re.match(r"(?i)modmap_", n))
     assert stray == [], stray
@@ -233,3 +271,75 @@ def test_options_procfs_that_is_no_procfs_is_bad_input(prefix, tmp_path):
     p = subprocess.run([str(binary), "--read", "/proc"], capture_output=True, env=env,
                        timeout=60)
     assert p.stdout == b"ok\n"
+
+
+APIPROBE = ROOT / "build" / "fixtures" / "apiprobe"
+
+# A process with a shared, writable mapping of a deleted file on a tmpfs
+# (device 0:N with N > 0), a private read-only one of a file kept on the
+# root filesystem, and its own libraries.
+MAPPING_MIX = r"""
+import mmap, os, sys
+shared = os.path.join(sys.argv[1], "shared")
+with open(shared, "wb") as f:
+    f.write(b"x" * 8192)
+fd = os.open(shared, os.O_RDWR)
+a = mmap.mmap(fd, 8192, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE)
+os.unlink(shared)
+kept = sys.argv[2]
+fd2 = os.open(kept, os.O_RDONLY)
+b = mmap.mmap(fd2, 4096, mmap.MAP_PRIVATE, mmap.PROT_READ)
+print("ready", flush=True)
+sys.stdin.read()
+"""
+
+
+def test_every_field_of_a_mapping_is_the_kernels(spawn, tmp_path):
+    """Every field of struct modmap_mapping, as a program using only
+    modmap.h receives it, against /proc/PID/maps read here: range, offset,
+    perms (rwx and shared), deleted, inode, device major and minor, and
+    main; the build IDs against readelf -n."""
+    shm = Path("/dev/shm")
+    if not shm.is_dir() or os.statvfs(shm).f_bsize == 0:
+        pytest.skip("no /dev/shm")
+    scratch = Path(subprocess.run(["mktemp", "-d", "-p", str(shm)], capture_output=True,
+                                  text=True, check=True).stdout.strip())
+    kept = tmp_path / "kept"
+    kept.write_bytes(b"k" * 4096)
+    try:
+        proc = spawn(["/usr/bin/python3", "-c", MAPPING_MIX, scratch, kept])
+    finally:
+        shutil.rmtree(scratch)
+    got = []
+    for line in sh(APIPROBE, "maps", proc.pid).splitlines():
+        f = line.split("\t")
+        assert len(f) == 12, line
+        got.append(f)
+    kernel = proc_maps(proc.pid)
+    assert len(got) == len(kernel), (got, kernel)
+    exe = os.readlink(f"/proc/{proc.pid}/exe")
+    seen = set()
+    for g, k in zip(got, kernel):
+        start, limit, offset, perms, deleted, inode, major, minor, main, kind, bid, name = g
+        assert (int(start, 16), int(limit, 16), int(offset, 16)) == \
+            (k["start"], k["limit"], k["offset"]), (g, k)
+        assert perms == k["perms"], (g, k)
+        kmajor, kminor = (int(x, 16) for x in k["dev"].split(":"))
+        assert (int(major), int(minor)) == (kmajor, kminor), (g, k)
+        assert int(inode) == k["inode"], (g, k)
+        is_deleted = k["name"].endswith(" (deleted)") and k["inode"] != 0
+        assert deleted == str(int(is_deleted)), (g, k)
+        assert name == (k["name"].removesuffix(" (deleted)") if is_deleted else k["name"])
+        assert main == str(int(name == exe)), (g, k)
+        if kind == "gnu" and name.startswith("/"):
+            assert bid == readelf_build_id(name), g
+        seen.add((perms, deleted, kminor != 0 and kmajor == 0))
+    # What the process was made to hold is there: a shared writable deleted
+    # file on a device with major 0 and a nonzero minor, a private file.
+    assert ("rw-s", "1", True) in seen, seen
+    assert any(p == "r--p" for p, _, _ in seen), seen
+    # The kept file's inode and device, from stat(2).
+    st = os.stat(kept)
+    rows = [g for g in got if g[11] == str(kept)]
+    assert rows and all((int(g[5]), int(g[6]), int(g[7])) ==
+                        (st.st_ino, os.major(st.st_dev), os.minor(st.st_dev)) for g in rows)

@@ -127,18 +127,74 @@ def test_markers_symbolize(fix):
     assert a[1]["build_id_kind"] == "gnu" and "rva" not in a[1]
 
 
+def readelf_build_id(path):
+    out = subprocess.run(["readelf", "-n", str(path)], capture_output=True, text=True,
+                         check=True).stdout
+    return re.search(r"Build ID: ([0-9a-f]+)", out).group(1)
+
+
 def test_formats_agree(fix):
-    """text, json and jsonl give the same answers, in the order asked."""
-    addrs = [hex(fix.lib_marker), "1", hex(fix.exe_marker)]
-    j = lookup_json("--pid", fix.pid, *addrs)
-    jl = [json.loads(l) for l in lookup("--pid", fix.pid, "-f", "jsonl", *addrs).stdout.splitlines()]
-    assert j == jl
-    text = lookup("--pid", fix.pid, *addrs).stdout.decode().splitlines()
+    """text, json and jsonl each give, in the order asked, what the kernel
+    (the mapping), nm (the marker's link-time address) and readelf (the
+    build ID) say; and, as an extra check, the same answers."""
+    addrs = [fix.lib_marker, 1, fix.exe_marker]
+    args = ["--pid", fix.pid, *map(hex, addrs)]
+    j = lookup_json(*args)
+    jl = [json.loads(l) for l in lookup(*args, "-f", "jsonl").stdout.splitlines()]
+    text = lookup(*args).stdout.decode().splitlines()
     assert len(text) == 3
     assert text[1] == "0x1 unmapped"
-    for line, a in zip([text[0], text[2]], [j[0], j[2]]):
-        assert line == (f"{a['address']} file_offset={a['file_offset']} "
-                        f"elf_vaddr={a['elf_vaddr']} build_id={a['build_id']} {a['file']}")
+    fields = []
+    for line in text:
+        m = re.fullmatch(r"(0x[0-9a-f]+) file_offset=(0x[0-9a-f]+) elf_vaddr=(0x[0-9a-f]+) "
+                         r"build_id=([0-9a-f]+) (.*)", line)
+        fields.append(m.groups() if m else None)
+    for n, (addr, path, symbol) in enumerate([(fix.lib_marker, fix.lib, "lookuplib_marker"),
+                                              (1, None, None),
+                                              (fix.exe_marker, fix.exe, "lookupfix_exe_marker")]):
+        if path is None:
+            assert j[n] == jl[n] == {"address": "0x1", "mapped": False}, (j[n], jl[n])
+            continue
+        k = kernel_mapping(fix.pid, addr)
+        want = (hex(addr), hex(addr - k["start"] + k["offset"]),
+                hex(nm_value(path, symbol)), readelf_build_id(path), str(path))
+        for a in (j[n], jl[n]):
+            assert (a["address"], a["file_offset"], a["elf_vaddr"], a["build_id"],
+                    a["file"]) == want, a
+        assert fields[n] == want, text[n]
+    assert j == jl
+
+
+def writable_load(path):
+    """readelf -lW: the writable PT_LOAD (offset, vaddr, filesz, memsz)."""
+    out = subprocess.run(["readelf", "-lW", str(path)], capture_output=True,
+                         text=True, check=True).stdout
+    for line in out.splitlines():
+        f = line.split()
+        if f and f[0] == "LOAD" and "W" in "".join(f[6:-1]):
+            return tuple(int(x, 16) for x in (f[1], f[2], f[4], f[5]))
+    raise AssertionError(out)
+
+
+def test_no_elf_vaddr_past_a_segments_file_bytes(fix):
+    """The data segment's .bss (memory size above file size, readelf -l):
+    its last file byte has an elf_vaddr, the zeroed bytes after it in the
+    same mapped page have a file offset but none, as docs/lookup.md says."""
+    off, vaddr, filesz, memsz = writable_load(fix.exe)
+    assert memsz > filesz, "the fixture has no .bss"
+    end = off + filesz  # the first file offset past the segment's bytes
+    maps = [m for m in proc_maps(fix.pid)
+            if m["name"] == str(fix.exe) and m["offset"] <= end - 1 < m["offset"] + m["limit"] - m["start"]]
+    assert maps, proc_maps(fix.pid)
+    k = maps[0]
+    last = k["start"] + end - 1 - k["offset"]
+    past = last + 1
+    assert past < k["limit"], "the segment ends at its mapping's end"
+    a, b = lookup_json("--pid", fix.pid, hex(last), hex(past))
+    assert int(a["file_offset"], 16) == end - 1
+    assert int(a["elf_vaddr"], 16) == vaddr + filesz - 1
+    assert int(b["file_offset"], 16) == end
+    assert "elf_vaddr" not in b, b
 
 
 @pytest.mark.parametrize("how", ["map_files", "memory"])

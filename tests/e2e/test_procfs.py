@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from conftest import MODMAP, as_int, proc_maps, run_modmap, wait_asleep, need
+from conftest import MODMAP, as_int, go_parse, proc_maps, run_modmap, wait_asleep, need
 
 
 def exec_maps(pid):
@@ -226,7 +226,7 @@ def test_watch_through_the_namespaces_proc():
         outer.wait(timeout=10)
 
 
-def test_collect_and_attach_through_the_namespaces_proc(pid_namespace, tmp_path):
+def test_collect_and_attach_through_the_namespaces_proc(pid_namespace, pprofcheck, tmp_path):
     host = pid_namespace
     ns_proc = f"/proc/{host}/root/proc"
     exe = os.path.realpath(f"/proc/{host}/exe")
@@ -243,6 +243,14 @@ def test_collect_and_attach_through_the_namespaces_proc(pid_namespace, tmp_path)
     run_modmap("--procfs", ns_proc, "--pid", 1, "-f", "pprof", "-o", prof)
     out = tmp_path / "out.pb.gz"
     run_modmap("attach", "--procfs", ns_proc, "--pid", 1, prof, "-o", out)
+    # google/pprof's parser reads the kernel's mappings of sleep (its host
+    # PID's maps, parsed here) and their build IDs (readelf) in the result.
+    got = go_parse(pprofcheck, out)["Mappings"]
+    assert [(m["Start"], m["Limit"], m["Offset"], m["File"].decode()) for m in got] == \
+        exec_maps(host)
+    main = [m for m in got if m["File"].decode() == exe]
+    assert main and all(m["BuildID"].decode() == bid for m in main)
+    # An extra check beside it: the same as attach through the host's /proc.
     host_prof = tmp_path / "host.pb.gz"
     run_modmap("attach", "--pid", host, prof, "-o", host_prof)
     assert out.read_bytes() == host_prof.read_bytes()
@@ -260,8 +268,81 @@ def test_lookup_through_the_namespaces_proc(pid_namespace):
     (a,) = json.loads(p.stdout)
     assert a["mapped"] is True and a["file"] == exe
     assert as_int(a["file_offset"]) == addr - start + offset
+    # readelf -l: the link-time address of that file offset.
+    assert as_int(a["elf_vaddr"]) == load_vaddr(exe, addr - start + offset)
+    # An extra check beside it: the same answer as through the host's /proc.
     host_answer = json.loads(run_modmap("lookup", "--pid", host, "-f", "json",
                                         hex(addr)).stdout)
     assert [a] == host_answer
     p = run_modmap("lookup", "--procfs", "/", "--pid", 1, hex(addr), check=False)
     assert p.returncode == 2 and "/: not a proc filesystem" in p.stderr.decode()
+
+
+def load_vaddr(path, off):
+    """readelf -lW: the link-time address of file offset off (the PT_LOAD
+    whose file bytes hold it), or None."""
+    out = subprocess.run(["readelf", "-lW", str(path)], capture_output=True, text=True,
+                         check=True).stdout
+    for line in out.splitlines():
+        f = line.split()
+        if f and f[0] == "LOAD":
+            p_off, p_vaddr, p_filesz = int(f[1], 16), int(f[2], 16), int(f[4], 16)
+            if p_off <= off < p_off + p_filesz:
+                return p_vaddr + off - p_off
+    return None
+
+
+def readelf_bid(path):
+    out = subprocess.run(["readelf", "-n", str(path)], capture_output=True, text=True,
+                         check=True).stdout
+    return out.split("Build ID: ")[1].split()[0]
+
+
+def test_files_reachable_only_through_the_targets_own_root(tmp_path):
+    """A process in its own mount and PID namespaces, chrooted on a tmpfs
+    only its namespace has: its files are reachable only through
+    DIR/1/root of its own proc. lookup gives elf_vaddr as readelf -l says,
+    collect keeps both files byte for byte (cmp, readelf -n)."""
+    need("root", "mount_ns", "chroot")
+    from conftest import FIXTURES
+    root = tmp_path / "root"
+    root.mkdir()
+    script = (f"set -e; mount -t tmpfs -o size=16m modmap-test {root}; "
+              f"cp {FIXTURES / 'idmapper-static'} {root}/mapper; "
+              f"cp {FIXTURES / 'libfix.so'} {root}/lib.so; "
+              f"mkdir {root}/proc; mount -t proc proc {root}/proc; "
+              f"exec chroot {root} /mapper --mmap /lib.so")
+    outer = subprocess.Popen(["unshare", "--mount", "--propagation", "private", "--pid",
+                              "--fork", "--kill-child", "sh", "-c", script],
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    try:
+        assert outer.stdout.readline().startswith(b"ready"), "the chrooted mapper never started"
+        (host,) = map(int, open(f"/proc/{outer.pid}/task/{outer.pid}/children").read().split())
+        assert not (root / "lib.so").exists(), "the tmpfs is visible outside its namespace"
+        ns_proc = f"/proc/{host}/root/proc"
+        # The kernel names them as this process's root sees the path.
+        files = {f"{root}/mapper": FIXTURES / "idmapper-static",
+                 f"{root}/lib.so": FIXTURES / "libfix.so"}
+        addrs = {}
+        for m in proc_maps(host):
+            if m["name"] in files and "x" in m["perms"] and m["name"] not in addrs:
+                addrs[m["name"]] = (m["start"] + 0x10, m["offset"] + 0x10)
+        assert sorted(addrs) == sorted(files), proc_maps(host)
+        p = run_modmap("lookup", "--procfs", ns_proc, "--pid", 1, "-f", "json",
+                       *(hex(a) for a, _ in addrs.values()))
+        answers = json.loads(p.stdout)
+        for (name, (addr, off)), a in zip(addrs.items(), answers):
+            assert a["file"] == name and as_int(a["file_offset"]) == off, a
+            want = load_vaddr(files[name], off)
+            assert want is not None
+            assert "elf_vaddr" in a and as_int(a["elf_vaddr"]) == want, (name, a, hex(want))
+        out = tmp_path / "bin"
+        p = run_modmap("collect", "--procfs", ns_proc, "--pid", 1, "-o", out)
+        for name, orig in files.items():
+            kept = out / readelf_bid(orig) / os.path.basename(name)
+            assert kept.is_file(), f"{name} not kept: {p.stderr.decode()}"
+            assert kept.read_bytes() == orig.read_bytes()
+            assert readelf_bid(kept) == readelf_bid(orig)
+    finally:
+        outer.send_signal(signal.SIGKILL)
+        outer.wait(timeout=10)
