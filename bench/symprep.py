@@ -75,21 +75,17 @@ def addrs(pid, out, count):
                      if t in "tT" and "_fn" in name)
         got = []
         step = 0
-        while len(got) < per:
-            for a, s in fns:
-                if step < s and len(got) < per:
-                    got.append(a + step)
+        while len(got) < per and step < max(s for _, s in fns):
+            got += [a + step for a, s in fns if step < s][:per - len(got)]
             step += 1
         picked += [(path, v) for v in got]
-    body = field(1, 2, field(1, 0, 1) + field(2, 0, 2))
-    for i in range(len(picked)):
-        body += field(2, 2, field(1, 0, i + 1) + field(2, 0, 1))
-    for i, (path, v) in enumerate(picked):
-        body += field(4, 2, field(1, 0, i + 1) + field(3, 0, bases[path] + v))
-    for s in (b"", b"samples", b"count"):
-        body += field(6, 2, s)
+    parts = [field(1, 2, field(1, 0, 1) + field(2, 0, 2))]
+    parts += [field(2, 2, field(1, 0, i + 1) + field(2, 0, 1)) for i in range(len(picked))]
+    parts += [field(4, 2, field(1, 0, i + 1) + field(3, 0, bases[path] + v))
+              for i, (path, v) in enumerate(picked)]
+    parts += [field(6, 2, s) for s in (b"", b"samples", b"count")]
     with open(out + ".pb", "wb") as f:
-        f.write(body)
+        f.write(b"".join(parts))
     with open(out + ".llvm", "w") as f:
         for path, v in picked:
             f.write(f"{path} {v:#x}\n")
