@@ -316,6 +316,17 @@ def pytest_collectreport(report):
         report.longrepr = f"MODMAP_TEST_STRICT=1 and a module was skipped: {report.longrepr}"
 
 
+def static_deps():
+    """What a program linking build/libmodmap.a needs besides it: zlib,
+    libcbor and libdw (elfutils) where the build has them (modmap.pc's
+    Requires.private for an installed one)."""
+    flags = (BUILD / "flags").read_text()
+    mods = ["zlib"] + (["libcbor"] if "-DHAVE_CBOR" in flags else []) + \
+        (["libdw"] if "-DHAVE_ELFUTILS" in flags else [])
+    return subprocess.run(["pkg-config", "--static", "--libs", *mods], capture_output=True,
+                          text=True, check=True).stdout.split()
+
+
 def run_modmap(*args, check=True, input=None, **kw):
     """Runs modmap with args; returns the CompletedProcess (bytes)."""
     p = subprocess.run([str(MODMAP), *map(str, args)], capture_output=True,

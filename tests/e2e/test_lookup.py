@@ -21,7 +21,8 @@ import time
 import cbor2
 import pytest
 
-from conftest import FIXTURES, MODMAP, dump, pprofedit, proc_maps, run_modmap, need, need_memory_of_a_sibling
+from conftest import (FIXTURES, MODMAP, dump, pprofedit, proc_maps, run_modmap, need,
+                      need_memory_of_a_sibling, static_deps)
 
 NO_MAP_FILES = ["setpriv", "--bounding-set", "-sys_admin,-checkpoint_restore"]
 EXES = ["lookupfix", "lookupfix-pie"]
@@ -501,22 +502,13 @@ int main(int argc, char **argv)
 """
 
 
-def libdw():
-    """What libmodmap.a needs for symbolization, when built with elfutils."""
-    from conftest import ROOT
-    if "-DHAVE_ELFUTILS" not in (ROOT / "build/flags").read_text():
-        return []
-    return subprocess.run(["pkg-config", "--libs", "libdw"], capture_output=True, text=True,
-                          check=True).stdout.split()
-
-
 def test_library_lookup(fix, tmp_path):
     """modmap_lookup through the public header and the static library."""
     from conftest import ROOT
     src, exe = tmp_path / "api.c", tmp_path / "api"
     src.write_text(API_PROGRAM)
     subprocess.run(["cc", "-std=c99", "-Wall", "-Werror", "-I", ROOT / "include", "-o", exe,
-                    src, ROOT / "build/libmodmap.a", "-lz", "-lcbor", *libdw()], check=True)
+                    src, ROOT / "build/libmodmap.a", *static_deps()], check=True)
     out = subprocess.run([exe, str(fix.pid), hex(fix.lib_marker), "0x10"], capture_output=True,
                          text=True, check=True).stdout.splitlines()
     idx, file, off, has, vaddr = out[0].split()

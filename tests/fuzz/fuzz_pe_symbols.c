@@ -6,6 +6,7 @@
  * the table must be sorted, one name per address, and lookup must find
  * each symbol at its own address.
  */
+#define _POSIX_C_SOURCE 200809L	/* strnlen */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
