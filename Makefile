@@ -59,8 +59,9 @@ VERSION := 0.2.0
 SOVERSION := 0
 # OS picks the files of lib/os/ the library is built with: one line per OS.
 OS ?= linux
-OS_SRCS_linux := lib/os/linux.c lib/os/linux_proc.c lib/os/posix_io.c
-OS_SRCS_windows := lib/os/windows.c lib/os/windows_io.c
+OS_SRCS_linux := lib/os/linux.c lib/os/linux_proc.c lib/os/posix_io.c lib/os/posix_open.c \
+	lib/os/posix_store.c
+OS_SRCS_windows := lib/os/windows.c lib/os/windows_io.c lib/os/windows_store.c
 LIB_COMMON := $(sort $(wildcard lib/*.c lib/format/*.c lib/wire/*.c lib/attach/*.c))
 LIB_SRCS := $(LIB_COMMON) $(OS_SRCS_$(OS))
 LIB_HDRS := $(wildcard include/*.h lib/*.h lib/*/*.h)
@@ -515,6 +516,15 @@ E2E_JOBS ?= 2
 E2E_PAR := $(if $(filter-out 0 1,$(E2E_JOBS)),$(if $(shell $(PYTHON) -c 'import xdist' 2>/dev/null && echo y),-n $(E2E_JOBS) --dist loadfile))
 e2e: $(BUILD)/modmap $(E2E_DEPS)
 	$(call pytest,,-q $(E2E_PAR) $(E2E_ARGS) tests/e2e)
+
+# ---- ThreadSanitizer: two threads snapshot, attach and collect at once
+# (tests/e2e/test_threads.py); the library's sources built with clang's
+# -fsanitize=thread, like the fuzzers.
+TSAN_CC ?= clang
+$(BUILD)/tsan/tsan_threads: tests/fixtures/tsan_threads.c $(LIB_SRCS) $(LIB_HDRS)
+	@mkdir -p $(dir $@)
+	$(TSAN_CC) -g -O1 -fsanitize=thread -std=c11 $(CPPFLAGS) $(INCLUDES) -o $@ $< \
+	  $(LIB_SRCS) $(LDLIBS) -lpthread
 
 # ---- fuzzing (libFuzzer): tests/fuzz/fuzz_NAME.c, seeds in tests/fuzz/corpus/NAME/
 FUZZ_CC ?= clang

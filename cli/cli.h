@@ -8,7 +8,14 @@
 
 #include <stdint.h>
 
-#include "snapshot.h"
+#ifdef __MINGW32__
+#define CLI_PRINTF(fmt, args) __attribute__((format(gnu_printf, fmt, args)))
+#else
+#define CLI_PRINTF(fmt, args) __attribute__((format(printf, fmt, args)))
+#endif
+
+/* What a build without libcbor says when asked for CBOR. */
+#define CLI_CBOR_MISSING "this build of modmap has no CBOR support (built without libcbor)"
 
 enum { EXIT_OK = 0, EXIT_PARTIAL = 1, EXIT_USAGE = 2 };
 
@@ -30,7 +37,7 @@ int cmd_watch(int argc, char **argv);
  * Prints "modmap: [CMD: ]MESSAGE" and where help is, then exits 2. cmd is
  * the subcommand ("attach"), or NULL for the default command.
  */
-MODMAP_PRINTF(2, 3) __attribute__((noreturn)) void usage_error(const char *cmd,
+CLI_PRINTF(2, 3) __attribute__((noreturn)) void usage_error(const char *cmd,
 							       const char *fmt, ...);
 
 /*

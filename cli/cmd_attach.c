@@ -7,13 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "attach/attach.h"
-#include "buildid.h"
+#include "modmap.h"
 #include "cli.h"
 #include "term.h"
-#include "collect.h"
-#include "platform.h"
-#include "symbolize.h"
 
 static const char usage_text[] =
 	"usage: modmap attach (--pid PID | --snapshot FILE) PROFILE [-o OUT] [--jit]\n"
@@ -56,8 +52,8 @@ struct attach_args {
 	size_t ndebug_dirs;
 };
 
-static void parse_args(int argc, char **argv, struct attach_job *o, const char **collect,
-		       struct attach_args *x)
+static void parse_args(int argc, char **argv, struct modmap_attach_options *o,
+		       const char **collect, struct attach_args *x)
 {
 	const char *v;
 	if (cli_wants_help(argc, argv)) {
@@ -99,7 +95,7 @@ static void parse_args(int argc, char **argv, struct attach_job *o, const char *
 		} else if (cli_opt("attach", argc, argv, &i, "procfs", 0, &v)) {
 			o->procfs = v;
 		} else if (cli_opt("attach", argc, argv, &i, "max-size", 0, &v)) {
-			o->max = cli_parse_size("attach", v);
+			o->max_size = cli_parse_size("attach", v);
 		} else {
 			usage_error("attach", "unknown argument '%s'", argv[i]);
 		}
@@ -115,13 +111,13 @@ static void parse_args(int argc, char **argv, struct attach_job *o, const char *
 	if (o->snapshot && strcmp(o->snapshot, "-") == 0 && strcmp(o->profile, "-") == 0)
 		usage_error("attach", "%s",
 			    "the snapshot and PROFILE cannot both be standard input");
-	if (o->procfs && !o->pid)
-		usage_error("attach", "%s", "--procfs needs --pid: it says where the process is");
 	if (x->ndebug_dirs && !x->symbolize)
 		usage_error("attach", "%s", "--debug-dir needs --symbolize: it says where symbols are");
 	if (x->symbolize && o->snapshot && strcmp(o->snapshot, "-") == 0)
 		usage_error("attach", "%s",
 			    "--symbolize reads the snapshot twice: give it as a file, not '-'");
+	if (o->procfs && !o->pid)
+		usage_error("attach", "%s", "--procfs needs --pid: it says where the process is");
 	if (o->procfs)
 		cli_check_procfs("attach", o->procfs);
 	if (o->output && strcmp(o->output, "-") == 0)
@@ -140,39 +136,69 @@ static void print_skipped(void *ctx, const char *line)
 /* The process's binaries into dir, as `modmap collect --pid` keeps them. */
 static int collect_binaries(uint64_t pid, const char *procfs, const char *dir)
 {
-	struct read_opts ro = { .bid = BID_NATIVE, .set = MAPPINGS_EXEC, .procfs = procfs };
-	struct collect c = { .dir = dir, .skipped = print_skipped };
-	struct snapshot s;
-	struct errmsg err;
+	struct modmap_options ro = { .build_id = MODMAP_BUILD_ID_NATIVE,
+				     .mappings = MODMAP_MAPPINGS_EXEC, .procfs = procfs };
+	struct modmap_collect_options co = { .dir = dir, .skipped = print_skipped };
+	struct modmap_collector *c = NULL;
+	struct modmap_snapshot *s = NULL;
+	struct modmap_error err;
 	int rc = 0;
-	snapshot_init(&s);
-	if (snapshot_read(&s, pid, &ro, &err) != READ_OK || collect_snapshot(&c, &s, &err) < 0) {
-		fprintf(stderr, "modmap: %s\n", err.text);
+	if (modmap_snapshot_read(pid, &ro, &s, &err) < 0 ||
+	    modmap_collector_new(&co, &c, &err) < 0 || modmap_collector_add(c, s, &err) < 0) {
+		fprintf(stderr, "modmap: %s\n", err.message);
 		rc = -1;
 	} else {
+		struct modmap_collect_stats st;
+		modmap_collector_stats(c, &st);
 		fprintf(stderr,
 			"modmap: collected into %s: %llu files copied (%llu bytes), %llu already "
 			"present, %llu skipped\n",
-			dir, (unsigned long long)c.st.copied, (unsigned long long)c.st.bytes,
-			(unsigned long long)c.st.present, (unsigned long long)c.st.skipped);
-		rc = c.st.skipped ? -1 : 0;
+			dir, (unsigned long long)st.copied, (unsigned long long)st.bytes,
+			(unsigned long long)st.present, (unsigned long long)st.skipped);
+		rc = st.skipped ? -1 : 0;
 	}
-	collect_free(&c);
-	snapshot_free(&s);
+	modmap_collector_free(c);
+	modmap_snapshot_free(s);
 	return rc;
 }
 
-/* Runs the attach job and prints its summary line (and --collect's). */
-static int attach_and_report(const struct attach_job *jp, const char *collect)
+static int attach_report(const struct modmap_attach_options *jp, const char *collect);
+
+int cmd_attach(int argc, char **argv)
 {
-	struct attach_job j = *jp;
-	struct attach_stats st;
-	struct errmsg err;
-	if (attach_run(&j, &st, &err) < 0) {
-		const char *hint = err.code == ERR_TOO_LARGE	 ? "; a larger --max-size allows more"
-				   : err.code == ERR_UNSUPPORTED ? " (modmap --format pprof)"
-								 : "";
-		fprintf(stderr, "modmap: %s%s\n", err.text, hint);
+	struct modmap_attach_options j = { 0 };
+	struct modmap_error err;
+	const char *collect = NULL;
+	struct attach_args x = { 0 };
+	int rc;
+
+	parse_args(argc, argv, &j, &collect, &x);
+	if (x.symbolize) {
+		struct modmap_symbolize_options so = { x.debug_dirs, x.ndebug_dirs, print_skipped,
+						       NULL };
+		if (modmap_symbolizer_new(&so, &j.symbolizer, &err) < 0) {
+			fprintf(stderr, "modmap: attach: %s\n", err.message);
+			free(x.debug_dirs);
+			return EXIT_PARTIAL;
+		}
+	}
+	rc = attach_report(&j, collect);
+	modmap_symbolizer_free(j.symbolizer);
+	free(x.debug_dirs);
+	return rc;
+}
+
+/* Runs the attach and prints its summary line (and --collect's). */
+static int attach_report(const struct modmap_attach_options *jp, const char *collect)
+{
+	struct modmap_attach_options j = *jp;
+	struct modmap_attach_stats st;
+	struct modmap_error err;
+	if (modmap_attach(&j, &st, &err) < 0) {
+		const char *hint = err.code == MODMAP_ERR_TOO_LARGE ? "; a larger --max-size allows more"
+				   : err.code == MODMAP_ERR_UNSUPPORTED ? " (modmap --format pprof)"
+									: "";
+		fprintf(stderr, "modmap: %s%s\n", err.message, hint);
 		return EXIT_PARTIAL;
 	}
 	fprintf(stderr, "modmap: attached %llu mappings from ", (unsigned long long)st.mappings);
@@ -195,30 +221,4 @@ static int attach_and_report(const struct attach_job *jp, const char *collect)
 	if (collect && collect_binaries(j.pid, j.procfs, collect) < 0)
 		return EXIT_PARTIAL;
 	return EXIT_OK;
-}
-
-int cmd_attach(int argc, char **argv)
-{
-	struct attach_job j = { 0 };
-	struct errmsg err;
-	const char *collect = NULL;
-	struct attach_args x = { 0 };
-	int rc = EXIT_OK;
-
-	parse_args(argc, argv, &j, &collect, &x);
-	if (x.symbolize) {
-		struct symbolizer_opts so = { x.debug_dirs, x.ndebug_dirs, print_skipped, NULL };
-		if (!(j.symbolizer = symbolizer_new(&so, &err))) {
-			if (err.code == ERR_UNSUPPORTED)
-				usage_error("attach", "--symbolize: %s (built without elfutils)",
-					    err.text);
-			fprintf(stderr, "modmap: attach: %s\n", err.text);
-			free(x.debug_dirs);
-			return EXIT_PARTIAL;
-		}
-	}
-	rc = attach_and_report(&j, collect);
-	symbolizer_free(j.symbolizer);
-	free(x.debug_dirs);
-	return rc;
 }

@@ -7,14 +7,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "buildid.h"
+#include "modmap.h"
 #include "cli.h"
-#include "collect.h"
-#include "snapshot.h"
 
 static const char usage_text[] =
 	"usage: modmap collect (--pid PID ... | --self | --all) [-o DIR]\n"
-	"                      [--max-file-size N] [--procfs DIR]\n"
+	"                      [--max-file-size N] [--max-total N] [--procfs DIR]\n"
 	"\n"
 	"Copies every mapped file that carries a build ID into DIR, so a profile\n"
 	"of the process can be symbolized later, elsewhere, after the files are\n"
@@ -23,7 +21,10 @@ static const char usage_text[] =
 	"DIR/<name>/<TimeDateStamp><SizeOfImage>/<name> (symbol stores). Deleted\n"
 	"files are copied from the process's mapping, a container's from its\n"
 	"root. Each copy is checked to carry the mapping's build ID before it\n"
-	"appears; a file already there is not copied again.\n"
+	"appears; a file already there is not copied again. A copy is no more\n"
+	"readable than its source (at most 0644); a file root owns replaces\n"
+	"another user's file that claimed its build ID. DIR must be the caller's\n"
+	"or root's, and not writable by others unless sticky (docs/security.md).\n"
 	"\n"
 	"  -p, --pid PID            process whose files to keep; may be repeated\n"
 	"      --self               modmap's own process\n"
@@ -31,6 +32,9 @@ static const char usage_text[] =
 	"  -o, --output DIR         where to keep them  (default $HOME/pprof/binaries)\n"
 	"      --max-file-size N    skip files larger than N; suffix k, M or G\n"
 	"                           (powers of 1024)                  (default 1G)\n"
+	"      --max-total N        write at most N bytes in all (holes in sparse\n"
+	"                           files are not written); skip what would pass\n"
+	"                           it                                (default 4G)\n"
 	"      --procfs DIR         read processes through the proc filesystem at\n"
 	"                           DIR (a host's /proc in a sidecar); --self\n"
 	"                           still reads its own /proc  (default /proc)\n"
@@ -44,7 +48,7 @@ struct options {
 	size_t npids;
 	int self, all;
 	const char *dir;
-	uint64_t max;
+	uint64_t max, max_total;
 	const char *procfs;
 };
 
@@ -76,6 +80,10 @@ static void parse_args(int argc, char **argv, struct options *o)
 			o->max = cli_parse_size("collect", v);
 			if (!o->max)
 				usage_error("collect", "%s", "--max-file-size must be at least 1");
+		} else if (cli_opt("collect", argc, argv, &i, "max-total", 0, &v)) {
+			o->max_total = cli_parse_size("collect", v);
+			if (!o->max_total)
+				usage_error("collect", "%s", "--max-total must be at least 1");
 		} else {
 			usage_error("collect", "unknown argument '%s'", argv[i]);
 		}
@@ -118,50 +126,55 @@ static void print_skipped(void *ctx, const char *line)
 	fprintf(stderr, "modmap: %s\n", line);
 }
 
-static void print_summary(const struct collect *c)
+static void print_summary(const struct modmap_collector *c, const char *dir)
 {
-	const struct collect_stats *st = &c->st;
+	struct modmap_collect_stats st;
+	modmap_collector_stats(c, &st);
 	fprintf(stderr, "modmap: collected into %s: %llu files copied (%llu bytes), %llu already present",
-		c->dir, (unsigned long long)st->copied, (unsigned long long)st->bytes,
-		(unsigned long long)st->present);
-	fprintf(stderr, ", %llu skipped", (unsigned long long)st->skipped);
-	for (size_t i = 0; i < st->nreasons; i++)
-		fprintf(stderr, "%s%llu %s%s", i ? ", " : " (", (unsigned long long)st->reason_count[i],
-			st->reason[i],
-			strcmp(st->reason[i], "larger than the size limit") == 0
-				? " (--max-file-size)"
-				: "");
-	fputs(st->nreasons ? ")\n" : "\n", stderr);
+		dir, (unsigned long long)st.copied, (unsigned long long)st.bytes,
+		(unsigned long long)st.present);
+	fprintf(stderr, ", %llu skipped", (unsigned long long)st.skipped);
+	const char *reason;
+	uint64_t count;
+	size_t i = 0;
+	for (; (reason = modmap_collector_reason(c, i, &count)) != NULL; i++)
+		fprintf(stderr, "%s%llu %s%s", i ? ", " : " (", (unsigned long long)count, reason,
+			strcmp(reason, "larger than the size limit") == 0 ? " (--max-file-size)"
+			: strcmp(reason, "over the total limit") == 0	   ? " (--max-total)"
+									   : "");
+	fputs(i ? ")\n" : "\n", stderr);
 }
 
 int cmd_collect(int argc, char **argv)
 {
 	struct options o = { 0 };
-	struct errmsg err;
+	struct modmap_error err;
 	int status = EXIT_OK;
 
 	parse_args(argc, argv, &o);
 	char *dir = o.dir ? NULL : default_dir();
-	struct collect c = { .dir = o.dir ? o.dir : dir, .max_file_size = o.max,
-			     .skipped = print_skipped };
+	struct modmap_collect_options co = { .dir = o.dir ? o.dir : dir, .max_file_size = o.max,
+					     .skipped = print_skipped, .max_total = o.max_total };
+	/* native: PE files then carry their image keys, ELF files their GNU IDs. */
+	struct modmap_options ro = { .build_id = MODMAP_BUILD_ID_NATIVE,
+				     .mappings = MODMAP_MAPPINGS_EXEC, .procfs = o.procfs };
+	struct modmap_collector *c = NULL;
 
-	uint64_t self = snapshot_self_pid();
+	uint64_t self = modmap_self_pid();
 	uint64_t *pids = o.pids;
 	size_t npids = o.npids;
 	if (o.self) {
 		pids = &self;
 		npids = 1;
-	} else if (o.all && snapshot_list_pids(o.procfs, &pids, &npids, &err) < 0) {
-		fprintf(stderr, "modmap: %s\n", err.text);
+	} else if (o.all && modmap_list_pids(&ro, &pids, &npids, &err) < 0) {
+		fprintf(stderr, "modmap: %s\n", err.message);
 		free(dir);
 		free(o.pids);
 		return EXIT_PARTIAL;
 	}
-	/* native: PE files then carry their image keys, ELF files their GNU IDs. */
-	struct read_opts ro = { .bid = BID_NATIVE, .set = MAPPINGS_EXEC, .cache = bid_cache_new(),
-				.procfs = o.procfs };
-	if (!ro.cache) {
+	if (!(ro.cache = modmap_cache_new()) || modmap_collector_new(&co, &c, &err) < 0) {
 		fputs("modmap: out of memory\n", stderr);
+		modmap_cache_free(ro.cache);
 		if (pids != o.pids && pids != &self)
 			free(pids);
 		free(dir);
@@ -169,28 +182,32 @@ int cmd_collect(int argc, char **argv)
 		return EXIT_PARTIAL;
 	}
 	for (size_t i = 0; i < npids; i++) {
-		struct snapshot s;
-		snapshot_init(&s);
-		enum read_status r = snapshot_read(&s, pids[i], &ro, &err);
-		if (r == READ_OK && collect_snapshot(&c, &s, &err) < 0) {
-			fprintf(stderr, "modmap: %s\n", err.text);
-			status = EXIT_PARTIAL;
-			snapshot_free(&s);
-			break;
-		}
-		snapshot_free(&s);
-		if (r == READ_OK || (o.all && r == READ_SKIP))
+		struct modmap_snapshot *s;
+		int r = modmap_snapshot_read(pids[i], &ro, &s, &err);
+		if (r == 0) {
+			r = modmap_collector_add(c, s, &err);
+			modmap_snapshot_free(s);
+			if (r < 0) {
+				fprintf(stderr, "modmap: %s\n", err.message);
+				status = EXIT_PARTIAL;
+				break;
+			}
 			continue;
-		fprintf(stderr, "modmap: %s\n", err.text);
+		}
+		if (o.all && err.code == MODMAP_ERR_NO_PROCESS)
+			continue;
+		fprintf(stderr, "modmap: %s\n", err.message);
 		if (!o.all)
 			status = EXIT_PARTIAL;
 	}
-	print_summary(&c);
-	if (c.st.skipped)
+	print_summary(c, co.dir);
+	struct modmap_collect_stats st;
+	modmap_collector_stats(c, &st);
+	if (st.skipped)
 		status = EXIT_PARTIAL;
 
-	collect_free(&c);
-	bid_cache_free(ro.cache);
+	modmap_collector_free(c);
+	modmap_cache_free(ro.cache);
 	if (pids != o.pids && pids != &self)
 		free(pids);
 	free(o.pids);

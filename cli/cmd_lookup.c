@@ -9,14 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "attach/attach.h"
-#include "buildid.h"
+#include "modmap.h"
 #include "cli.h"
 #include "term.h"
-#include "jit.h"
-#include "lookup.h"
-#include "platform.h"
-#include "symbolize.h"
 
 enum format { FMT_TEXT, FMT_JSON, FMT_JSONL };
 
@@ -65,25 +60,56 @@ struct lookup_args {
 	enum format format;
 	char **addrs;		/* the ADDR arguments */
 	int naddrs;
-	int symbolize;
-	int jit;
+	int symbolize, jit;
 	const char **debug_dirs;	/* --debug-dir, in order */
 	size_t ndebug_dirs;
 };
 
-/* What answering needs: the lookup, the output so far, and the status. */
+/* Output not yet written: grows as needed; out of memory is sticky. */
+struct outbuf {
+	char *p;
+	size_t len, cap;
+	int oom;
+};
+
+/* A modmap_sink that appends to an outbuf. */
+static int out_put(void *ctx, const void *p, size_t len, struct modmap_error *err)
+{
+	struct outbuf *b = ctx;
+	(void)err;
+	if (b->oom)
+		return 0;
+	if (b->cap - b->len < len) {
+		size_t cap = b->cap ? b->cap : 4096;
+		while (cap - b->len < len)
+			cap *= 2;
+		char *q = realloc(b->p, cap);
+		if (!q) {
+			b->oom = 1;
+			return 0;
+		}
+		b->p = q;
+		b->cap = cap;
+	}
+	memcpy(b->p + b->len, p, len);
+	b->len += len;
+	return 0;
+}
+
+static void out_puts(struct outbuf *b, const char *s)
+{
+	out_put(b, s, strlen(s), NULL);
+}
+
+/* What answering needs: the snapshot, the output so far, and the status. */
 struct answerer {
-	struct lookup *l;
-	const struct snapshot *s;
+	struct modmap_snapshot *s;
 	enum format format;
-	struct buf out;
-	struct lookup_emit cache;	/* each mapping's constant part */
+	struct outbuf out;
 	size_t answered;
-	struct symbolizer *z;	/* --symbolize */
-	struct sym_snap *ss;
-	struct sym_frame frames[SYM_FRAMES_MAX];
-	int jit;		/* --jit */
-	char jit_name[JIT_NAME_MAX + 1], jit_file[JIT_NAME_MAX + 1];
+	struct modmap_symbolizer *z;	/* --symbolize */
+	int jit;			/* --jit */
+	struct modmap_frame frames[64];
 	int bad;		/* a line was not an address */
 	int failed;		/* output could not be written */
 };
@@ -94,12 +120,14 @@ struct answerer {
 
 static void flush(struct answerer *a)
 {
-	struct errmsg err;
+	int errnum = 0;
 	if (a->failed || a->out.len == 0)
 		return;
-	if (a->out.oom || term_write_stdout(a->out.p, a->out.len, &err) < 0) {
-		fprintf(stderr, "modmap: lookup: %s\n",
-			a->out.oom ? "out of memory" : err.text);
+	if (a->out.oom) {
+		fputs("modmap: lookup: out of memory\n", stderr);
+		a->failed = 1;
+	} else if (term_write_stdout(a->out.p, a->out.len, &errnum) < 0) {
+		fprintf(stderr, "modmap: lookup: standard output: %s\n", strerror(errnum));
 		a->failed = 1;
 	}
 	a->out.len = 0;
@@ -187,46 +215,6 @@ static void bad_line(struct answerer *a, const char *where, const char *line, si
 	a->bad = 1;
 }
 
-/* The frames of a mapped answer, from its mapping's module (opened once). */
-static void symbolize_answer(struct answerer *a, struct lookup_answer *ans)
-{
-	ans->symbolized = 1;
-	ans->symbols = a->frames;
-	ans->nsymbols = sym_snap_answer(a->ss, ans, a->frames, SYM_FRAMES_MAX);
-}
-
-/* Copies a JIT table string (not NUL-terminated) into out, cut to fit. */
-static const char *jit_copy(const struct jit_table *t, uint32_t off, uint32_t len, char *out)
-{
-	if (len > JIT_NAME_MAX)
-		len = JIT_NAME_MAX;
-	memcpy(out, jit_str(t, off), len);
-	out[len] = '\0';
-	return out;
-}
-
-/* --jit: an address in JIT code gets one frame, the symbol holding it. */
-static int jit_answer(struct answerer *a, struct lookup_answer *ans)
-{
-	const struct jit_table *t = a->s->jit;
-	const struct jit_sym *sym = t ? jit_lookup(t, ans->address) : NULL;
-	if (!sym)
-		return 0;
-	struct sym_frame *f = &a->frames[0];
-	memset(f, 0, sizeof *f);
-	f->function = jit_copy(t, sym->name, sym->name_len, a->jit_name);
-	const struct jit_line *l = jit_line_at(t, sym, ans->address);
-	if (l && l->file_len) {
-		f->file = jit_copy(t, l->file, l->file_len, a->jit_file);
-		f->line = l->lineno;
-	}
-	ans->symbolized = 1;
-	ans->symbols = a->frames;
-	ans->nsymbols = 1;
-	ans->jit_source = jit_source_name(sym->source);
-	return 1;
-}
-
 static void warn_line(void *ctx, const char *line)
 {
 	(void)ctx;
@@ -235,24 +223,31 @@ static void warn_line(void *ctx, const char *line)
 
 static void answer(struct answerer *a, uint64_t addr)
 {
-	struct lookup_answer ans;
-	lookup_address(a->l, addr, &ans);
-	if (!(a->jit && jit_answer(a, &ans)) && a->z && ans.index >= 0)
-		symbolize_answer(a, &ans);
-	switch (a->format) {
-	case FMT_TEXT:
-		emit_lookup_text(&a->out, a->s, &ans, &a->cache);
-		break;
-	case FMT_JSON:
-		buf_puts(&a->out, a->answered ? ",\n" : "\n");
-		emit_lookup_json(&a->out, a->s, &ans, &a->cache);
-		break;
-	case FMT_JSONL:
-		emit_lookup_json(&a->out, a->s, &ans, &a->cache);
-		break;
+	struct modmap_lookup ans;
+	struct modmap_error err;
+	if (modmap_lookup(a->s, addr, &ans, &err) < 0) {
+		a->out.oom = 1;	/* memory ran out: the only way it fails */
+		return;
 	}
+	if (a->format == FMT_JSON)
+		out_puts(&a->out, a->answered ? ",\n" : "\n");
+	int fmt = a->format == FMT_TEXT ? MODMAP_FORMAT_TEXT : MODMAP_FORMAT_JSON;
+	const char *jit = NULL;
+	size_t n = 0;
+	if (a->jit && modmap_jit_frame(a->s, addr, &a->frames[0], &jit)) {
+		n = 1;
+	} else if (a->z && ans.mapping >= 0 &&
+		   modmap_symbolize(a->z, a->s, addr, a->frames, 64, &n, &err) < 0) {
+		a->out.oom = 1;
+		return;
+	}
+	if (jit || (a->z && ans.mapping >= 0))
+		modmap_lookup_write_frames(fmt, a->s, &ans, a->frames, n, jit, out_put, &a->out,
+					   &err);
+	else
+		modmap_lookup_write(fmt, a->s, &ans, out_put, &a->out, &err);
 	if (a->format != FMT_JSON)
-		buf_putc(&a->out, '\n');
+		out_put(&a->out, "\n", 1, NULL);
 	a->answered++;
 	if (a->out.len >= OUT_FLUSH)
 		flush(a);
@@ -270,7 +265,7 @@ static void answer_line(struct answerer *a, const char *line, size_t len, size_t
 		i++;
 	if (i == len && len == total)
 		return;	/* a blank line asks nothing */
-	if (len == total && len <= LINE_MAX_BYTES && lookup_parse_address(line, len, &addr) == 0) {
+	if (len == total && len <= LINE_MAX_BYTES && modmap_parse_address(line, len, &addr) == 0) {
 		answer(a, addr);
 		return;
 	}
@@ -290,7 +285,7 @@ static int answer_stdin(struct answerer *a)
 	size_t have = 0;	/* bytes of an unfinished line at w */
 	size_t dropped = 0;	/* ... and how many more of it were not kept */
 	uint64_t lineno = 0;
-	struct errmsg err;
+	int errnum = 0;
 	int rc = 0;
 	if (!w) {
 		fputs("modmap: lookup: out of memory\n", stderr);
@@ -301,8 +296,8 @@ static int answer_stdin(struct answerer *a)
 		flush(a);	/* before waiting for more */
 		if (a->failed)
 			break;
-		if (term_stdin_read(w + have, WINDOW - have, &got, &err) < 0) {
-			fprintf(stderr, "modmap: lookup: %s\n", err.text);
+		if (term_stdin_read(w + have, WINDOW - have, &got, &errnum) < 0) {
+			fprintf(stderr, "modmap: lookup: standard input: %s\n", strerror(errnum));
 			rc = -1;
 			break;
 		}
@@ -336,62 +331,51 @@ static int answer_stdin(struct answerer *a)
 int cmd_lookup(int argc, char **argv)
 {
 	struct lookup_args o = { 0 };
-	struct snapshot s;
-	struct errmsg err;
+	struct modmap_snapshot *s = NULL;
+	struct modmap_error err;
 	struct answerer a = { 0 };
 	int rc = EXIT_OK;
 
 	parse_args(argc, argv, &o);
-	snapshot_init(&s);
-	if (o.symbolize) {
-		struct symbolizer_opts so = { o.debug_dirs, o.ndebug_dirs, warn_line, NULL };
-		if (!(a.z = symbolizer_new(&so, &err))) {
-			if (err.code == ERR_UNSUPPORTED)
-				usage_error("lookup", "--symbolize: %s (built without elfutils)",
-					    err.text);
-			fprintf(stderr, "modmap: lookup: %s\n", err.text);
-			rc = EXIT_PARTIAL;
-			goto done;
-		}
-	}
 	if (o.pid) {
-		struct read_opts ro = { .set = MAPPINGS_ALL, .cache = bid_cache_new(),
-					.procfs = o.procfs, .jit = o.jit };
-		enum read_status r = ro.cache ? snapshot_read(&s, o.pid, &ro, &err) : READ_FAILED;
+		struct modmap_options ro = { .mappings = MODMAP_MAPPINGS_ALL,
+					     .cache = modmap_cache_new(), .procfs = o.procfs,
+					     .jit = o.jit };
+		int r = ro.cache ? modmap_snapshot_read(o.pid, &ro, &s, &err) : -1;
 		if (!ro.cache)
-			err_set(&err, "out of memory");
-		bid_cache_free(ro.cache);
-		if (r != READ_OK) {
-			fprintf(stderr, "modmap: %s\n", err.text);
+			snprintf(err.message, sizeof err.message, "out of memory");
+		modmap_cache_free(ro.cache);
+		if (r < 0) {
+			fprintf(stderr, "modmap: %s\n", err.message);
 			rc = EXIT_PARTIAL;
 			goto done;
 		}
-	} else if (snapshot_read_saved_jit(o.snapshot, o.max, o.jit, &s, &err) < 0) {
-		const char *hint = err.code == ERR_TOO_LARGE ? "; a larger --max-size allows more" : "";
-		fprintf(stderr, "modmap: %s%s\n", err.text, hint);
+	} else if ((o.jit ? modmap_snapshot_load_jit(o.snapshot, o.max, &s, &err)
+			  : modmap_snapshot_load(o.snapshot, o.max, &s, &err)) < 0) {
+		const char *hint =
+			err.code == MODMAP_ERR_TOO_LARGE ? "; a larger --max-size allows more" : "";
+		fprintf(stderr, "modmap: %s%s\n", err.message, hint);
 		rc = EXIT_PARTIAL;
 		goto done;
 	}
-	if (!(a.l = lookup_new(&s, o.pid, &err))) {
-		fprintf(stderr, "modmap: %s\n", err.text);
-		rc = EXIT_PARTIAL;
-		goto done;
-	}
-	a.s = &s;
+	a.s = s;
 	a.format = o.format;
 	a.jit = o.jit;
-	if (a.z && !(a.ss = sym_snap_new(a.z, &s, o.pid, &err))) {
-		fprintf(stderr, "modmap: lookup: %s\n", err.text);
-		rc = EXIT_PARTIAL;
-		goto done;
+	if (o.symbolize) {
+		struct modmap_symbolize_options so = { o.debug_dirs, o.ndebug_dirs, warn_line, NULL };
+		if (modmap_symbolizer_new(&so, &a.z, &err) < 0) {
+			fprintf(stderr, "modmap: lookup: %s\n", err.message);
+			rc = EXIT_PARTIAL;
+			goto done;
+		}
 	}
 	if (a.format == FMT_JSON)
-		buf_putc(&a.out, '[');
+		out_put(&a.out, "[", 1, NULL);
 	if (o.naddrs) {
 		for (int i = 0; i < o.naddrs; i++) {
 			uint64_t addr;
 			const char *arg = o.addrs[i];
-			if (lookup_parse_address(arg, strlen(arg), &addr) == 0)
+			if (modmap_parse_address(arg, strlen(arg), &addr) == 0)
 				answer(&a, addr);
 			else
 				bad_line(&a, "argument", arg, strlen(arg), strlen(arg));
@@ -400,18 +384,15 @@ int cmd_lookup(int argc, char **argv)
 		rc = EXIT_PARTIAL;
 	}
 	if (a.format == FMT_JSON)
-		buf_puts(&a.out, a.answered ? "\n]\n" : "]\n");
+		out_puts(&a.out, a.answered ? "\n]\n" : "]\n");
 	flush(&a);
 	if (a.bad || a.failed)
 		rc = EXIT_PARTIAL;
 done:
-	sym_snap_free(a.ss);
-	symbolizer_free(a.z);
-	free(o.debug_dirs);
-	lookup_free(a.l);
-	lookup_emit_free(&a.cache);
-	buf_free(&a.out);
-	snapshot_free(&s);
+	free(a.out.p);
+	modmap_symbolizer_free(a.z);
+	modmap_snapshot_free(s);
 	free(o.addrs);
+	free(o.debug_dirs);
 	return rc;
 }

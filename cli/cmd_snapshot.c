@@ -6,21 +6,43 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "buf.h"
-#include "buildid.h"
+#include "modmap.h"
 #include "cli.h"
 #include "term.h"
-#include "format/emit.h"
-#include "platform.h"
-#include "snapshot.h"
+
+/* The formats, as --format names them, with what the command must know. */
+struct cli_format {
+	const char *name;
+	int id;			/* MODMAP_FORMAT_* */
+	int binary;		/* never written to a terminal */
+	int multi;		/* holds several processes (pprof holds one) */
+	int stream;		/* process after process, each written as soon as read */
+};
+
+static const struct cli_format cli_formats[] = {
+	{ "text", MODMAP_FORMAT_TEXT, 0, 1, 1 },
+	{ "json", MODMAP_FORMAT_JSON, 0, 1, 0 },
+	{ "cbor", MODMAP_FORMAT_CBOR, 1, 1, 0 },
+	{ "pprof", MODMAP_FORMAT_PPROF, 1, 0, 0 },
+	{ "jsonl", MODMAP_FORMAT_JSONL, 0, 1, 1 },
+	{ NULL, 0, 0, 0, 0 },
+};
+
+static const struct cli_format *format_find(const char *name)
+{
+	for (const struct cli_format *f = cli_formats; f->name; f++)
+		if (strcmp(f->name, name) == 0)
+			return f;
+	return NULL;
+}
 
 struct options {
 	uint64_t *pids;
 	size_t npids;
 	int self, all;
-	const struct format *format;
+	const struct cli_format *format;
 	const char *output;
-	struct read_opts read;
+	struct modmap_options read;
 };
 
 static const char usage_text[] =
@@ -31,7 +53,7 @@ static const char usage_text[] =
 	"                     [--symbolize [--debug-dir DIR ...]]\n"
 	"                     [--max-size N] [--collect DIR] [--procfs DIR]\n"
 	"       modmap collect (--pid PID ... | --self | --all) [-o DIR]\n"
-	"                      [--max-file-size N] [--procfs DIR]\n"
+	"                      [--max-file-size N] [--max-total N] [--procfs DIR]\n"
 	"       modmap lookup (--pid PID | --snapshot FILE) [-f text|json|jsonl]\n"
 	"                     [--symbolize [--debug-dir DIR ...]] [--jit]\n"
 	"                     [--max-size N] [--procfs DIR] [ADDR ...]\n"
@@ -76,8 +98,8 @@ static const char usage_text[] =
 static void show_help(void)
 {
 	fputs(usage_text, stdout);
-	if (!emit_cbor_supported())
-		puts("\nNote: " CBOR_MISSING ".");
+	if (!modmap_format_supported(MODMAP_FORMAT_CBOR))
+		puts("\nNote: " CLI_CBOR_MISSING ".");
 	exit(0);
 }
 
@@ -125,21 +147,21 @@ static void parse_args(int argc, char **argv, struct options *o)
 				usage_error(NULL,
 					    "unknown build-ID mode '%s' (auto, native, mtime, none)",
 					    v);
-			o->read.bid = (enum bid_mode)k;
+			o->read.build_id = k;
 		} else if (cli_opt(NULL, argc, argv, &i, "mappings", 0, &v)) {
 			if ((k = cli_pick(v, sets, 2)) < 0)
 				usage_error(NULL, "unknown mapping set '%s' (exec, all)", v);
-			o->read.set = (enum mapset)k;
+			o->read.mappings = k;
 		} else if (cli_opt(NULL, argc, argv, &i, "source", 0, &v)) {
 			if ((k = cli_pick(v, sources, 3)) < 0)
 				usage_error(NULL, "unknown source '%s' (auto, query, maps)", v);
-			o->read.source = (enum source)k;
+			o->read.source = k;
 		} else if (cli_opt(NULL, argc, argv, &i, "procfs", 0, &v)) {
 			o->read.procfs = v;
 		} else if (cli_opt(NULL, argc, argv, &i, "jit", 0, NULL)) {
 			o->read.jit = 1;
 		} else if (cli_opt(NULL, argc, argv, &i, "version", 'V', NULL)) {
-			puts("modmap " MODMAP_VERSION);
+			puts("modmap " MODMAP_VERSION_STRING);
 			exit(0);
 		} else if (looks_like_pid(argv[i])) {
 			usage_error(NULL, "unknown argument '%s' (did you mean --pid %s?)", argv[i],
@@ -161,9 +183,9 @@ static void parse_args(int argc, char **argv, struct options *o)
 	if (o->self)
 		o->read.procfs = NULL;
 	if (!o->format)
-		o->format = &formats[0];
-	if (!o->format->supported()) {
-		fputs("modmap: " CBOR_MISSING "\n", stderr);
+		o->format = &cli_formats[0];
+	if (!modmap_format_supported(o->format->id)) {
+		fputs("modmap: " CLI_CBOR_MISSING "\n", stderr);
 		exit(EXIT_USAGE);
 	}
 	if (!o->format->multi && (o->all || o->npids > 1))
@@ -179,21 +201,21 @@ static void parse_args(int argc, char **argv, struct options *o)
 }
 
 /*
- * Reads pid into s (initialised). 1 when it was read; 0 when not, after
- * naming it on stderr (unless --all skips it silently) and setting *status.
+ * Reads pid into *s. 1 when it was read; 0 when not, after naming it on
+ * stderr (unless --all skips it silently) and setting *status.
  */
-static int read_one(const struct options *o, uint64_t pid, struct snapshot *s, int *status)
+static int read_one(const struct options *o, uint64_t pid, struct modmap_snapshot **s,
+		    int *status)
 {
-	struct errmsg err;
-	enum read_status r = snapshot_read(s, pid, &o->read, &err);
-	if (r == READ_OK)
+	struct modmap_error err;
+	if (modmap_snapshot_read(pid, &o->read, s, &err) == 0)
 		return 1;
 	/* Under --all, processes that vanished or have no memory map are not
 	 * among those asked for; unreadable ones are named. */
-	if (o->all && r == READ_SKIP)
+	if (o->all && err.code == MODMAP_ERR_NO_PROCESS)
 		return 0;
-	fprintf(stderr, "modmap: %s%s\n", err.text,
-		err.code == ERR_UNSUPPORTED && o->read.source == SOURCE_QUERY
+	fprintf(stderr, "modmap: %s%s\n", err.message,
+		err.code == MODMAP_ERR_UNSUPPORTED && o->read.source == MODMAP_SOURCE_QUERY
 			? "; --source maps reads the text instead"
 			: "");
 	if (!o->all)
@@ -209,39 +231,36 @@ static int read_one(const struct options *o, uint64_t pid, struct snapshot *s, i
  */
 static int run_streaming(const struct options *o, const uint64_t *pids, size_t npids)
 {
-	struct errmsg err;
-	struct buf b = { 0 };
+	struct modmap_error err;
+	struct modmap_output *out;
 	int status = 0, rc = 0;
 	size_t written = 0;
-	struct platform_out *out = platform_out_open(o->output, &err);
-	if (!out) {
-		fprintf(stderr, "modmap: %s\n", err.text);
+	if (modmap_output_open(o->output, &out, &err) < 0) {
+		fprintf(stderr, "modmap: %s\n", err.message);
 		return EXIT_PARTIAL;
 	}
 	for (size_t i = 0; i < npids && rc == 0; i++) {
-		struct snapshot s;
-		snapshot_init(&s);
-		if (read_one(o, pids[i], &s, &status)) {
-			b.len = 0;
-			/* Text separates processes by an empty line, as one document. */
-			if (written++ && !strcmp(o->format->name, "text"))
-				buf_putc(&b, '\n');
-			rc = o->format->write(&b, &s, 1, 0, &err);
-			if (rc == 0)
-				rc = platform_out_write(out, b.p, b.len, &err);
-			if (rc == 0)
-				rc = platform_out_flush(out, &err);
-		}
-		snapshot_free(&s);
+		struct modmap_snapshot *s;
+		if (!read_one(o, pids[i], &s, &status))
+			continue;
+		const struct modmap_snapshot *one[] = { s };
+		/* Text separates processes by an empty line, as one document. */
+		if (written++ && o->format->id == MODMAP_FORMAT_TEXT)
+			rc = modmap_output_write(out, "\n", 1, &err);
+		if (rc == 0)
+			rc = modmap_write_to(o->format->id, one, 1, 0, modmap_output_write, out,
+					     &err);
+		if (rc == 0)
+			rc = modmap_output_flush(out, &err);
+		modmap_snapshot_free(s);
 	}
-	buf_free(&b);
 	/* Nothing read of what was asked for: no output (--all lists none). */
 	if (rc == 0 && (written || o->all))
-		rc = platform_out_commit(out, &err);
+		rc = modmap_output_commit(out, &err);
 	else
-		platform_out_abort(out);
+		modmap_output_abort(out);
 	if (rc < 0) {
-		fprintf(stderr, "modmap: %s\n", err.text);
+		fprintf(stderr, "modmap: %s\n", err.message);
 		status = EXIT_PARTIAL;
 	}
 	return status;
@@ -250,36 +269,38 @@ static int run_streaming(const struct options *o, const uint64_t *pids, size_t n
 /* The whole formats (json, cbor, pprof): every process read, then one document. */
 static int run_whole(const struct options *o, const uint64_t *pids, size_t npids)
 {
-	struct errmsg err;
-	struct buf out = { 0 };
+	struct modmap_error err;
 	int status = 0;
-	struct snapshot *snaps = calloc(npids ? npids : 1, sizeof *snaps);
+	struct modmap_snapshot **snaps = calloc(npids ? npids : 1, sizeof(struct modmap_snapshot *));
 	if (!snaps) {
 		fputs("modmap: out of memory\n", stderr);
 		return EXIT_PARTIAL;
 	}
 	size_t n = 0;
-	for (size_t i = 0; i < npids; i++) {
-		snapshot_init(&snaps[n]);
+	for (size_t i = 0; i < npids; i++)
 		if (read_one(o, pids[i], &snaps[n], &status))
 			n++;
-		else
-			snapshot_free(&snaps[n]);
-	}
 	if (n > 0 || o->all) {
 		int as_array = o->all || o->npids > 1;
-		int rc = o->format->write(&out, snaps, n, as_array, &err);
+		struct modmap_output *out = NULL;
+		void *doc = NULL;
+		size_t len = 0;
+		int rc = modmap_write(o->format->id, (const struct modmap_snapshot *const *)snaps, n,
+				      as_array, &doc, &len, &err);
 		if (rc == 0)
-			rc = o->output ? platform_write_file(o->output, out.p, out.len, &err)
-				       : term_write_stdout(out.p, out.len, &err);
+			rc = modmap_output_open(o->output, &out, &err);
+		if (rc == 0 && (rc = modmap_output_write(out, doc, len, &err)) < 0)
+			modmap_output_abort(out);
+		else if (rc == 0)
+			rc = modmap_output_commit(out, &err);
+		free(doc);
 		if (rc < 0) {
-			fprintf(stderr, "modmap: %s\n", err.text);
+			fprintf(stderr, "modmap: %s\n", err.message);
 			status = EXIT_PARTIAL;
 		}
 	}
-	buf_free(&out);
 	for (size_t i = 0; i < n; i++)
-		snapshot_free(&snaps[i]);
+		modmap_snapshot_free(snaps[i]);
 	free(snaps);
 	return status;
 }
@@ -287,29 +308,29 @@ static int run_whole(const struct options *o, const uint64_t *pids, size_t npids
 int cmd_snapshot(int argc, char **argv)
 {
 	struct options o = { 0 };
-	struct errmsg err;
+	struct modmap_error err;
 
 	parse_args(argc, argv, &o);
 
-	uint64_t self = snapshot_self_pid();
+	uint64_t self = modmap_self_pid();
 	uint64_t *pids = o.pids;
 	size_t npids = o.npids;
 	if (o.self) {
 		pids = &self;
 		npids = 1;
-	} else if (o.all && snapshot_list_pids(o.read.procfs, &pids, &npids, &err) < 0) {
-		fprintf(stderr, "modmap: %s\n", err.text);
+	} else if (o.all && modmap_list_pids(&o.read, &pids, &npids, &err) < 0) {
+		fprintf(stderr, "modmap: %s\n", err.message);
 		return EXIT_PARTIAL;
 	}
 
 	int status = EXIT_PARTIAL;
-	if (!(o.read.cache = bid_cache_new()))
+	if (!(o.read.cache = modmap_cache_new()))
 		fputs("modmap: out of memory\n", stderr);
 	else if (o.format->stream)
 		status = run_streaming(&o, pids, npids);
 	else
 		status = run_whole(&o, pids, npids);
-	bid_cache_free(o.read.cache);
+	modmap_cache_free(o.read.cache);
 	if (pids != o.pids && pids != &self)
 		free(pids);
 	free(o.pids);

@@ -10,13 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "buf.h"
-#include "buildid.h"
+#include "modmap.h"
 #include "cli.h"
 #include "term.h"
-#include "format/emit.h"
-#include "platform.h"
-#include "watch.h"
 
 static const char usage_text[] =
 	"usage: modmap watch --pid PID [--interval DURATION] [--mappings SET]\n"
@@ -53,14 +49,12 @@ static void on_stop(int sig)
 	stop_requested = 1;
 }
 
-static const char *const event_names[] = { "load", "unload", "exit" };
-
 int cmd_watch(int argc, char **argv)
 {
 	static const char *const modes[] = { "auto", "native", "mtime", "none" };
 	static const char *const sets[] = { "exec", "all" };
 	static const char *const sources[] = { "auto", "query", "maps" };
-	struct read_opts ro = { 0 };
+	struct modmap_options ro = { 0 };
 	uint64_t pid = 0, interval_ms = 100;
 	const char *v;
 	int k;
@@ -81,15 +75,15 @@ int cmd_watch(int argc, char **argv)
 				usage_error("watch",
 					    "unknown build-ID mode '%s' (auto, native, mtime, none)",
 					    v);
-			ro.bid = (enum bid_mode)k;
+			ro.build_id = k;
 		} else if (cli_opt("watch", argc, argv, &i, "mappings", 0, &v)) {
 			if ((k = cli_pick(v, sets, 2)) < 0)
 				usage_error("watch", "unknown mapping set '%s' (exec, all)", v);
-			ro.set = (enum mapset)k;
+			ro.mappings = k;
 		} else if (cli_opt("watch", argc, argv, &i, "source", 0, &v)) {
 			if ((k = cli_pick(v, sources, 3)) < 0)
 				usage_error("watch", "unknown source '%s' (auto, query, maps)", v);
-			ro.source = (enum source)k;
+			ro.source = k;
 		} else if (cli_opt("watch", argc, argv, &i, "procfs", 0, &v)) {
 			ro.procfs = v;
 		} else {
@@ -101,26 +95,26 @@ int cmd_watch(int argc, char **argv)
 	if (ro.procfs)
 		cli_check_procfs("watch", ro.procfs);
 
-	struct errmsg err;
-	struct watch w;
-	if (watch_init(&w, pid, &ro, &err) < 0) {
-		fprintf(stderr, "modmap: %s\n", err.text);
+	struct modmap_error err;
+	struct modmap_watch *w;
+	if (modmap_watch_new(pid, &ro, &w, &err) < 0) {
+		fprintf(stderr, "modmap: %s\n", err.message);
 		return EXIT_PARTIAL;
 	}
-	struct platform_out *out = platform_out_open(NULL, &err);
-	if (!out) {
-		fprintf(stderr, "modmap: %s\n", err.text);
-		watch_free(&w);
+	struct modmap_output *out;
+	if (modmap_output_open(NULL, &out, &err) < 0) {
+		fprintf(stderr, "modmap: %s\n", err.message);
+		modmap_watch_free(w);
 		return EXIT_PARTIAL;
 	}
 	term_on_stop(on_stop);
 
-	struct buf b = { 0 };
 	int status = EXIT_OK;
 	while (!stop_requested) {
-		if (watch_poll(&w, &err) < 0) {
-			fprintf(stderr, "modmap: %s%s\n", err.text,
-				err.code == ERR_UNSUPPORTED && ro.source == SOURCE_QUERY
+		long long nev = modmap_watch_poll(w, &err);
+		if (nev < 0) {
+			fprintf(stderr, "modmap: %s%s\n", err.message,
+				err.code == MODMAP_ERR_UNSUPPORTED && ro.source == MODMAP_SOURCE_QUERY
 					? "; --source maps reads the text instead"
 					: "");
 			/* The first read (no such process, denied), or a later one
@@ -131,29 +125,27 @@ int cmd_watch(int argc, char **argv)
 		}
 		/* Each line whole and flushed before the next; a stop ends the
 		 * run after the current line, the reader left whole lines only. */
-		for (size_t i = 0; i < w.nev && status == EXIT_OK && !stop_requested; i++) {
-			const struct watch_event *e = &w.ev[i];
-			b.len = 0;
-			int rc = emit_json_event(&b, event_names[e->kind], e->time_nanos, pid, e->s,
-						 e->m, &err);
+		int exited = 0;
+		for (size_t i = 0; i < (size_t)nev && status == EXIT_OK && !stop_requested; i++) {
+			struct modmap_event ev;
+			modmap_watch_event(w, i, &ev);
+			exited |= ev.kind == MODMAP_EVENT_EXIT;
+			int rc = modmap_watch_write(w, i, modmap_output_write, out, &err);
 			if (rc == 0)
-				rc = platform_out_write(out, b.p, b.len, &err);
-			if (rc == 0)
-				rc = platform_out_flush(out, &err);
+				rc = modmap_output_flush(out, &err);
 			if (rc < 0) {
-				fprintf(stderr, "modmap: %s\n", err.text);
+				fprintf(stderr, "modmap: %s\n", err.message);
 				status = EXIT_PARTIAL;
 			}
 		}
-		if (w.exited || status != EXIT_OK)
+		if (exited || status != EXIT_OK)
 			break;
 		term_sleep_ms(interval_ms, &stop_requested);
 	}
-	buf_free(&b);
-	if (platform_out_commit(out, &err) < 0 && status == EXIT_OK) {
-		fprintf(stderr, "modmap: %s\n", err.text);
+	if (modmap_output_commit(out, &err) < 0 && status == EXIT_OK) {
+		fprintf(stderr, "modmap: %s\n", err.message);
 		status = EXIT_PARTIAL;
 	}
-	watch_free(&w);
+	modmap_watch_free(w);
 	return status;
 }

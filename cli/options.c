@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "modmap.h"
 #include "cli.h"
 
 void usage_error(const char *cmd, const char *fmt, ...)
@@ -115,13 +116,13 @@ int cli_wants_help(int argc, char **argv)
 
 const char *cli_check_procfs(const char *cmd, const char *dir)
 {
-	struct errmsg err;
+	struct modmap_error err;
 	if (!*dir)
 		usage_error(cmd, "%s", "empty --procfs directory");
 	/* A usage error like any other: the directory and why, then where
 	 * the help is. */
-	if (snapshot_check_procfs(dir, &err) < 0)
-		usage_error(cmd, "--procfs %s", err.text);
+	if (modmap_check_procfs(dir, &err) < 0)
+		usage_error(cmd, "--procfs %s", err.message);
 	return dir;
 }
 

@@ -25,7 +25,6 @@
 #endif
 
 #include "term.h"
-#include "utf8.h"
 
 #ifdef _WIN32
 int term_stdout_is_terminal(void)
@@ -68,20 +67,20 @@ int term_path_is_terminal(const char *path)
 #endif
 
 #ifdef _WIN32
-int term_write_stdout(const void *p, size_t len, struct errmsg *err)
+int term_write_stdout(const void *p, size_t len, int *errnum)
 {
 	_setmode(_fileno(stdout), _O_BINARY);
 	if ((len && fwrite(p, 1, len, stdout) != len) || fflush(stdout) != 0) {
-		err_set(err, "standard output: %s", strerror(errno));
+		*errnum = errno;
 		return -1;
 	}
 	return 0;
 }
 #else
-int term_write_stdout(const void *p, size_t len, struct errmsg *err)
+int term_write_stdout(const void *p, size_t len, int *errnum)
 {
 	if ((len && fwrite(p, 1, len, stdout) != len) || fflush(stdout) != 0) {
-		err_set(err, "standard output: %s", strerror(errno));
+		*errnum = errno;
 		return -1;
 	}
 	return 0;
@@ -89,6 +88,34 @@ int term_write_stdout(const void *p, size_t len, struct errmsg *err)
 #endif
 
 #ifdef _WIN32
+/*
+ * UTF-16 as WTF-8 (an unpaired surrogate kept, as the library's paths
+ * take it): the bytes into out[cap], NUL-terminated when cap allows; the
+ * length it needs, without the NUL.
+ */
+static size_t wtf8_from_utf16(char *out, size_t cap, const uint16_t *w, size_t n)
+{
+	size_t len = 0;
+	for (size_t i = 0; i < n; i++) {
+		uint32_t c = w[i];
+		if (c >= 0xd800 && c <= 0xdbff && i + 1 < n && w[i + 1] >= 0xdc00 &&
+		    w[i + 1] <= 0xdfff)
+			c = 0x10000 + ((c - 0xd800) << 10) + (w[++i] - 0xdc00u);
+		unsigned char b[4];
+		size_t k = c < 0x80 ? 1 : c < 0x800 ? 2 : c < 0x10000 ? 3 : 4;
+		static const unsigned char lead[] = { 0, 0, 0xc0, 0xe0, 0xf0 };
+		for (size_t j = k - 1; j > 0; j--, c >>= 6)
+			b[j] = (unsigned char)(0x80 | (c & 0x3f));
+		b[0] = (unsigned char)(lead[k] | c);
+		for (size_t j = 0; j < k; j++, len++)
+			if (len + 1 < cap)
+				out[len] = (char)b[j];
+	}
+	if (cap)
+		out[len < cap ? len : cap - 1] = '\0';
+	return len;
+}
+
 void term_args(int *argc, char ***argv)
 {
 	/* Every message reaches its pipe as it is written, not at exit: the
@@ -129,20 +156,20 @@ void term_args(int *argc, char ***argv)
 #endif
 
 #ifdef _WIN32
-int term_stdin_read(void *p, size_t cap, size_t *got, struct errmsg *err)
+int term_stdin_read(void *p, size_t cap, size_t *got, int *errnum)
 {
 	static const unsigned max = 1u << 30;
 	_setmode(0, _O_BINARY);
 	int r = _read(0, p, cap > max ? max : (unsigned)cap);
 	if (r < 0) {
-		err_set(err, "standard input: %s", strerror(errno));
+		*errnum = errno;
 		return -1;
 	}
 	*got = (size_t)r;
 	return 0;
 }
 #else
-int term_stdin_read(void *p, size_t cap, size_t *got, struct errmsg *err)
+int term_stdin_read(void *p, size_t cap, size_t *got, int *errnum)
 {
 	for (;;) {
 		ssize_t r = read(0, p, cap);
@@ -151,7 +178,7 @@ int term_stdin_read(void *p, size_t cap, size_t *got, struct errmsg *err)
 			return 0;
 		}
 		if (errno != EINTR) {
-			err_set(err, "standard input: %s", strerror(errno));
+			*errnum = errno;
 			return -1;
 		}
 	}

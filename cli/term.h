@@ -10,7 +10,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "snapshot.h"	/* struct errmsg */
 
 /*
  * On Windows, replaces argc/argv by the wide command line converted to
@@ -22,14 +21,17 @@ void term_args(int *argc, char ***argv);
 int term_stdout_is_terminal(void);
 /* Is path a terminal (/dev/tty, /dev/stdout on one, CON)? Opens nothing for writing. */
 int term_path_is_terminal(const char *path);
-/* Writes all of p to standard output (binary mode on Windows) and flushes. */
-int term_write_stdout(const void *p, size_t len, struct errmsg *err);
+/*
+ * Writes all of p to standard output (binary mode on Windows) and flushes;
+ * -1 with *errnum the errno value on failure.
+ */
+int term_write_stdout(const void *p, size_t len, int *errnum);
 /*
  * Reads what standard input has now, up to cap bytes, waiting only while
  * it has nothing (one read call): so a caller answering line by line can
  * flush before it would wait. *got is 0 only at the end.
  */
-int term_stdin_read(void *p, size_t cap, size_t *got, struct errmsg *err);
+int term_stdin_read(void *p, size_t cap, size_t *got, int *errnum);
 /*
  * For watch: handler runs on SIGINT and SIGTERM (Windows: Ctrl-C too), and
  * interrupts term_sleep_ms, which sleeps ms milliseconds or until *stop is

@@ -59,6 +59,12 @@ struct modmap_error {
 	int code;			/* MODMAP_ERR_* */
 };
 
+/*
+ * Where writers put their bytes: called with each piece in order; returns
+ * 0, or -1 with err filled (the write then stops and fails with it).
+ */
+typedef int modmap_sink(void *ctx, const void *p, size_t len, struct modmap_error *err);
+
 /* modmap_options.build_id */
 enum {
 	MODMAP_BUILD_ID_AUTO = 0,	/* GNU note (ELF) or path+mtime */
@@ -182,6 +188,30 @@ MODMAP_API int modmap_lookup_sz(struct modmap_snapshot *s, uint64_t addr,
 				struct modmap_error *err);
 
 /*
+ * A snapshot saved as pprof (written with MODMAP_FORMAT_PPROF) or CBOR, at
+ * path ("-": standard input), read whole: at most max_size bytes, also
+ * decompressed (0: 4 GiB; MODMAP_ERR_TOO_LARGE past it). Its process is
+ * not read again: modmap_lookup takes program headers only from the files
+ * at the mappings' paths that still carry their build IDs.
+ */
+MODMAP_API int modmap_snapshot_load(const char *path, uint64_t max_size,
+				    struct modmap_snapshot **out, struct modmap_error *err);
+/* An address as `modmap lookup` takes it: hexadecimal, with or without
+ * 0x, blanks around; 0, or -1 when text[0..len) is none. */
+MODMAP_API int modmap_parse_address(const char *text, size_t len, uint64_t *addr);
+/*
+ * An answer of modmap_lookup as `modmap lookup` writes it, without a
+ * newline: MODMAP_FORMAT_TEXT one line, MODMAP_FORMAT_JSON one object.
+ * Each mapping's part is rendered once and kept with s (not const).
+ */
+#define modmap_lookup_write(format, s, answer, sink, ctx, err)                                 \
+	modmap_lookup_write_sz((format), (s), (answer), sizeof(struct modmap_lookup), (sink), \
+			       (ctx), (err))
+MODMAP_API int modmap_lookup_write_sz(int format, struct modmap_snapshot *s,
+				      const struct modmap_lookup *answer, size_t answer_size,
+				      modmap_sink *sink, void *ctx, struct modmap_error *err);
+
+/*
  * A build-ID cache, shared by the reads given it (modmap_options.cache):
  * each file's ID is computed once. Holds no file descriptors. Not for two
  * threads at once: give each thread its own.
@@ -206,6 +236,54 @@ enum {
  */
 MODMAP_API int modmap_write(int format, const struct modmap_snapshot *const *snaps, size_t n,
 			    int as_array, void **out, size_t *len, struct modmap_error *err);
+
+/*
+ * modmap_write through a sink instead of into a buffer: for a stream of
+ * processes (MODMAP_FORMAT_TEXT, _JSONL), call it once per snapshot as
+ * each is read, and only one is ever held.
+ */
+MODMAP_API int modmap_write_to(int format, const struct modmap_snapshot *const *snaps, size_t n,
+			       int as_array, modmap_sink *sink, void *ctx,
+			       struct modmap_error *err);
+/* Can this build write format? (MODMAP_FORMAT_CBOR needs libcbor.) */
+MODMAP_API int modmap_format_supported(int format);
+
+/*
+ * A file written piece by piece and atomically, as modmap_attach writes
+ * its output: into a temporary file in the same directory, renamed over
+ * path by modmap_output_commit; modmap_output_abort removes it and leaves
+ * path untouched. A path that is no regular file (/dev/null, a FIFO) is
+ * written in place. A NULL path is standard output (binary mode on
+ * Windows), written as it comes. Both end calls free the output; err
+ * names the path (or standard output) and the reason. modmap_output_write
+ * is a modmap_sink (ctx: the output).
+ */
+struct modmap_output;
+MODMAP_API int modmap_output_open(const char *path, struct modmap_output **out,
+				  struct modmap_error *err);
+MODMAP_API int modmap_output_write(void *output, const void *p, size_t len,
+				   struct modmap_error *err);
+/* What was written so far reaches its reader now (standard output's buffer). */
+MODMAP_API int modmap_output_flush(struct modmap_output *o, struct modmap_error *err);
+MODMAP_API int modmap_output_commit(struct modmap_output *o, struct modmap_error *err);
+MODMAP_API void modmap_output_abort(struct modmap_output *o);
+
+/* The caller's own PID. */
+MODMAP_API uint64_t modmap_self_pid(void);
+/*
+ * The PID of every process on the system (Linux: in opts->procfs,
+ * default /proc), ascending, in *pids, which the caller frees with free().
+ */
+#define modmap_list_pids(opts, pids, n, err) \
+	modmap_list_pids_sz((opts), sizeof(struct modmap_options), (pids), (n), (err))
+MODMAP_API int modmap_list_pids_sz(const struct modmap_options *opts, size_t opts_size,
+				   uint64_t **pids, size_t *n, struct modmap_error *err);
+/*
+ * Is dir a proc filesystem processes can be read through
+ * (modmap_options.procfs)? 0, or -1 with err naming dir and the reason
+ * (MODMAP_ERR_BAD_INPUT when it is none; MODMAP_ERR_UNSUPPORTED off Linux).
+ */
+MODMAP_API int modmap_check_procfs(const char *dir, struct modmap_error *err);
 
 /*
  * Symbolization (docs/symbolize.md): names for addresses, where the
@@ -262,6 +340,33 @@ MODMAP_API void modmap_symbolizer_free(struct modmap_symbolizer *z);
 MODMAP_API int modmap_symbolize_sz(struct modmap_symbolizer *z, struct modmap_snapshot *s,
 				   uint64_t addr, struct modmap_frame *frames, size_t frame_size,
 				   size_t cap, size_t *n, struct modmap_error *err);
+
+/*
+ * modmap_lookup_write with frames under the answer (modmap_symbolize's,
+ * or modmap_jit_frame's one): "symbols" in JSON, a line a frame in text;
+ * jit names the JIT source ("perf-map", "jitdump") or is NULL.
+ */
+#define modmap_lookup_write_frames(format, s, answer, frames, n, jit, sink, ctx, err)           \
+	modmap_lookup_write_frames_sz((format), (s), (answer), sizeof(struct modmap_lookup),   \
+				      (frames), sizeof(struct modmap_frame), (n), (jit), (sink), \
+				      (ctx), (err))
+MODMAP_API int modmap_lookup_write_frames_sz(int format, struct modmap_snapshot *s,
+					     const struct modmap_lookup *answer, size_t answer_size,
+					     const struct modmap_frame *frames, size_t frame_size,
+					     size_t n, const char *jit, modmap_sink *sink, void *ctx,
+					     struct modmap_error *err);
+/*
+ * The JIT symbol holding addr (a snapshot read with jit, or loaded with
+ * modmap_snapshot_load_jit) as one frame, its strings the snapshot's until
+ * the next call; *source its file ("perf-map", "jitdump"). 1, or 0: none.
+ */
+#define modmap_jit_frame(s, addr, out, source) \
+	modmap_jit_frame_sz((s), (addr), (out), sizeof(struct modmap_frame), (source))
+MODMAP_API int modmap_jit_frame_sz(struct modmap_snapshot *s, uint64_t addr,
+				   struct modmap_frame *out, size_t out_size, const char **source);
+/* modmap_snapshot_load, with the JIT symbols of a snapshot saved with jit. */
+MODMAP_API int modmap_snapshot_load_jit(const char *path, uint64_t max_size,
+					struct modmap_snapshot **out, struct modmap_error *err);
 
 /* What modmap_attach does (docs/attach.md). */
 struct modmap_attach_options {
@@ -325,8 +430,14 @@ struct modmap_collect_stats {
  * MODMAP_BUILD_ID_NATIVE: only then does it hold PE image keys). The
  * process must still run: its files are opened through it, deleted ones
  * too. Each copy is checked to carry the mapping's build ID before it
- * appears, atomically; one already there is not copied again.
- * max_file_size bounds each file (0: 1 GiB). skipped, if not NULL, is
+ * appears, atomically; one already there is not copied again (one with
+ * the same build ID and other contents is named through skipped, and
+ * replaced only by a file root owns). A copy's mode is its source's, at
+ * most 0644; holes stay holes. dir and everything below it are made
+ * without following a symbolic link another user owns, and a dir others
+ * may rewrite (not sticky) is refused (docs/security.md).
+ * max_file_size bounds each file (0: 1 GiB); one call writes at most
+ * 4 GiB of data (the command's --max-total bounds a whole run). skipped, if not NULL, is
  * called with ctx and one line (PID, file, reason) per file not kept.
  * Returns 0 when every file was kept, 1 when some were not (stats and
  * skipped say which), -1 with err set when dir cannot be made or memory
@@ -340,6 +451,43 @@ MODMAP_API int modmap_collect_sz(const struct modmap_snapshot *s, const char *di
 				 void (*skipped)(void *ctx, const char *line), void *ctx,
 				 struct modmap_collect_stats *stats, size_t stats_size,
 				 struct modmap_error *err);
+
+/*
+ * The same over many snapshots, as `modmap collect --all` does: a file
+ * several processes map is handled once, and the stats add up. Each
+ * modmap_collector_add returns 0 (a file not kept only counts in the stats
+ * and goes to skipped), or -1 with err set when nothing can go on (dir
+ * cannot be made, memory runs out).
+ */
+struct modmap_collect_options {
+	const char *dir;		/* made if missing */
+	uint64_t max_file_size;		/* bound on each file; 0: 1 GiB */
+	void (*skipped)(void *ctx, const char *line);	/* may be NULL */
+	void *ctx;
+	/* bound on the bytes of data (holes are not written) the collector
+	 * writes in all; a file that would pass it is skipped; 0: 4 GiB */
+	uint64_t max_total;
+};
+struct modmap_collector;
+#define modmap_collector_new(opts, out, err) \
+	modmap_collector_new_sz((opts), sizeof(struct modmap_collect_options), (out), (err))
+MODMAP_API int modmap_collector_new_sz(const struct modmap_collect_options *opts,
+				       size_t opts_size, struct modmap_collector **out,
+				       struct modmap_error *err);
+MODMAP_API int modmap_collector_add(struct modmap_collector *c, const struct modmap_snapshot *s,
+				    struct modmap_error *err);
+#define modmap_collector_stats(c, stats) \
+	modmap_collector_stats_sz((c), (stats), sizeof(struct modmap_collect_stats))
+MODMAP_API void modmap_collector_stats_sz(const struct modmap_collector *c,
+					  struct modmap_collect_stats *stats, size_t stats_size);
+/*
+ * Why files were not kept: reason i (0, 1, ...; static text such as "larger
+ * than the size limit") and in *count how many files it cost; NULL past
+ * the last.
+ */
+MODMAP_API const char *modmap_collector_reason(const struct modmap_collector *c, size_t i,
+					       uint64_t *count);
+MODMAP_API void modmap_collector_free(struct modmap_collector *c);
 /*
  * Following one process over time (what `modmap watch` does): each poll
  * reads it again and reports the mappings loaded and unloaded since the
@@ -383,6 +531,13 @@ MODMAP_API long long modmap_watch_poll(struct modmap_watch *w, struct modmap_err
 	modmap_watch_event_sz((w), (i), (out), sizeof(struct modmap_event))
 MODMAP_API int modmap_watch_event_sz(const struct modmap_watch *w, size_t i,
 				     struct modmap_event *out, size_t out_size);
+/*
+ * Event i of the last poll as the line `modmap watch` writes: one JSON
+ * object ({"event":"load",...}, the mapping's keys as in a snapshot's
+ * JSON) and a newline, through sink.
+ */
+MODMAP_API int modmap_watch_write(const struct modmap_watch *w, size_t i, modmap_sink *sink,
+				  void *ctx, struct modmap_error *err);
 MODMAP_API void modmap_watch_free(struct modmap_watch *w);
 
 /* The library's version, "0.2.0". */

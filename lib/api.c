@@ -13,7 +13,9 @@
 #include "buildid.h"
 #include "collect.h"
 #include "format/emit.h"
+#include "jit.h"
 #include "lookup.h"
+#include "platform.h"
 #include "symbolize.h"
 #include "snapshot.h"
 #include "watch.h"
@@ -25,8 +27,11 @@ struct modmap_snapshot {
 	struct snapshot s;
 	struct addrmap where;	/* for find */
 	struct lookup *lk;	/* for modmap_lookup, made on its first call */
+	int saved;		/* from a file: its process is not read again */
+	struct lookup_emit emit[2];	/* modmap_lookup_write's parts: text, JSON */
 	struct sym_snap *ss;	/* for modmap_symbolize: the modules of ss_z */
 	struct symbolizer *ss_z;
+	char jit_name[JIT_NAME_MAX + 1], jit_file[JIT_NAME_MAX + 1];	/* modmap_jit_frame's */
 };
 
 struct modmap_symbolizer {
@@ -190,6 +195,8 @@ void modmap_snapshot_free(struct modmap_snapshot *m)
 	if (!m)
 		return;
 	lookup_free(m->lk);
+	lookup_emit_free(&m->emit[0]);
+	lookup_emit_free(&m->emit[1]);
 	sym_snap_free(m->ss);
 	addrmap_free(&m->where);
 	snapshot_free(&m->s);
@@ -247,7 +254,7 @@ int modmap_lookup_sz(struct modmap_snapshot *m, uint64_t addr, struct modmap_loo
 	struct errmsg e;
 	struct lookup_answer a;
 	struct modmap_lookup mine;
-	if (!m->lk && !(m->lk = lookup_new(&m->s, m->s.pid, &e))) {
+	if (!m->lk && !(m->lk = lookup_new(&m->s, m->saved ? 0 : m->s.pid, &e))) {
 		error_out(err, &e);
 		return -1;
 	}
@@ -263,6 +270,154 @@ int modmap_lookup_sz(struct modmap_snapshot *m, uint64_t addr, struct modmap_loo
 	};
 	copy_out(out, out_size, &mine, sizeof mine);
 	return 0;
+}
+
+static int snapshot_load(const char *path, uint64_t max_size, int jit,
+			 struct modmap_snapshot **out, struct modmap_error *err)
+{
+	struct errmsg e;
+	*out = NULL;
+	struct modmap_snapshot *m = calloc(1, sizeof *m);
+	if (!m)
+		return fail(err, MODMAP_ERR_NO_MEMORY, "out of memory");
+	m->saved = 1;
+	snapshot_init(&m->s);
+	if (snapshot_read_saved_jit(path, max_size, jit, &m->s, &e) < 0) {
+		error_out(err, &e);
+		modmap_snapshot_free(m);
+		return -1;
+	}
+	if (index_build(m) < 0) {
+		modmap_snapshot_free(m);
+		return fail(err, MODMAP_ERR_NO_MEMORY, "out of memory");
+	}
+	*out = m;
+	return 0;
+}
+
+int modmap_snapshot_load(const char *path, uint64_t max_size, struct modmap_snapshot **out,
+			 struct modmap_error *err)
+{
+	return snapshot_load(path, max_size, 0, out, err);
+}
+
+int modmap_snapshot_load_jit(const char *path, uint64_t max_size, struct modmap_snapshot **out,
+			     struct modmap_error *err)
+{
+	return snapshot_load(path, max_size, 1, out, err);
+}
+
+int modmap_parse_address(const char *text, size_t len, uint64_t *addr)
+{
+	return lookup_parse_address(text, len, addr);
+}
+
+int modmap_lookup_write_sz(int format, struct modmap_snapshot *m,
+			   const struct modmap_lookup *answer, size_t answer_size,
+			   modmap_sink *sink, void *ctx, struct modmap_error *err)
+{
+	struct modmap_lookup in;
+	struct buf b = { 0 };
+	if (copy_in(&in, sizeof in, answer, answer_size) < 0)
+		return fail(err, MODMAP_ERR_UNSUPPORTED,
+			    "an answer this version of libmodmap does not know");
+	if ((format != MODMAP_FORMAT_TEXT && format != MODMAP_FORMAT_JSON) ||
+	    in.mapping >= (long long)m->s.n)
+		return fail(err, MODMAP_ERR_OTHER, "lookup answers are written as text or JSON");
+	struct lookup_answer a = {
+		.address = in.address,
+		.index = in.mapping,
+		.file_offset = in.file_offset,
+		.has_elf_vaddr = in.has_elf_vaddr,
+		.elf_vaddr = in.elf_vaddr,
+		.has_rva = in.has_rva,
+		.rva = in.rva,
+	};
+	if (format == MODMAP_FORMAT_TEXT)
+		emit_lookup_text(&b, &m->s, &a, &m->emit[0]);
+	else
+		emit_lookup_json(&b, &m->s, &a, &m->emit[1]);
+	int rc = b.oom ? fail(err, MODMAP_ERR_NO_MEMORY, "out of memory")
+		       : sink(ctx, b.p, b.len, err);
+	buf_free(&b);
+	return rc;
+}
+
+int modmap_lookup_write_frames_sz(int format, struct modmap_snapshot *m,
+				  const struct modmap_lookup *answer, size_t answer_size,
+				  const struct modmap_frame *frames, size_t frame_size, size_t n,
+				  const char *jit, modmap_sink *sink, void *ctx,
+				  struct modmap_error *err)
+{
+	struct modmap_lookup in;
+	struct sym_frame f[SYM_FRAMES_MAX];
+	struct buf b = { 0 };
+	if (copy_in(&in, sizeof in, answer, answer_size) < 0)
+		return fail(err, MODMAP_ERR_UNSUPPORTED,
+			    "an answer this version of libmodmap does not know");
+	if ((format != MODMAP_FORMAT_TEXT && format != MODMAP_FORMAT_JSON) ||
+	    in.mapping >= (long long)m->s.n)
+		return fail(err, MODMAP_ERR_OTHER, "lookup answers are written as text or JSON");
+	if (n > SYM_FRAMES_MAX)
+		n = SYM_FRAMES_MAX;
+	for (size_t i = 0; i < n; i++) {	/* at the caller's stride, its bytes only */
+		struct modmap_frame mf;
+		copy_in(&mf, sizeof mf, (const char *)frames + i * frame_size,
+			frame_size < sizeof mf ? frame_size : sizeof mf);
+		f[i] = (struct sym_frame){ mf.function, mf.system_name, mf.file, mf.line,
+					   mf.column, mf.start_line };
+	}
+	struct lookup_answer a = {
+		.address = in.address,
+		.index = in.mapping,
+		.file_offset = in.file_offset,
+		.has_elf_vaddr = in.has_elf_vaddr,
+		.elf_vaddr = in.elf_vaddr,
+		.has_rva = in.has_rva,
+		.rva = in.rva,
+		.symbolized = 1,
+		.symbols = f,
+		.nsymbols = n,
+		.jit_source = jit,
+	};
+	if (format == MODMAP_FORMAT_TEXT)
+		emit_lookup_text(&b, &m->s, &a, &m->emit[0]);
+	else
+		emit_lookup_json(&b, &m->s, &a, &m->emit[1]);
+	int rc = b.oom ? fail(err, MODMAP_ERR_NO_MEMORY, "out of memory")
+		       : sink(ctx, b.p, b.len, err);
+	buf_free(&b);
+	return rc;
+}
+
+/* Copies a JIT table string (not NUL-terminated) into out, cut to fit. */
+static const char *jit_copy(const struct jit_table *t, uint32_t off, uint32_t len, char *out)
+{
+	if (len > JIT_NAME_MAX)
+		len = JIT_NAME_MAX;
+	memcpy(out, jit_str(t, off), len);
+	out[len] = '\0';
+	return out;
+}
+
+int modmap_jit_frame_sz(struct modmap_snapshot *m, uint64_t addr, struct modmap_frame *out,
+			size_t out_size, const char **source)
+{
+	const struct jit_table *t = m->s.jit;
+	const struct jit_sym *sym = t ? jit_lookup(t, addr) : NULL;
+	if (!sym)
+		return 0;
+	struct modmap_frame f = { 0 };
+	f.function = f.system_name = jit_copy(t, sym->name, sym->name_len, m->jit_name);
+	const struct jit_line *l = jit_line_at(t, sym, addr);
+	if (l && l->file_len) {
+		f.file = jit_copy(t, l->file, l->file_len, m->jit_file);
+		f.line = l->lineno;
+	}
+	copy_out(out, out_size, &f, sizeof f);
+	if (source)
+		*source = jit_source_name(sym->source);
+	return 1;
 }
 
 struct modmap_cache *modmap_cache_new(void)
@@ -413,7 +568,7 @@ int modmap_symbolize_sz(struct modmap_symbolizer *z, struct modmap_snapshot *m, 
 		m->ss = NULL;
 	}
 	if (!m->ss) {
-		if (!(m->ss = sym_snap_new(z->z, &m->s, m->s.pid, &e))) {
+		if (!(m->ss = sym_snap_new(z->z, &m->s, m->saved ? 0 : m->s.pid, &e))) {
 			error_out(err, &e);
 			return -1;
 		}
@@ -463,6 +618,187 @@ int modmap_collect_sz(const struct modmap_snapshot *m, const char *dir, uint64_t
 	};
 	copy_out(stats, stats_size, &mine, sizeof mine);
 	return c.st.skipped ? 1 : 0;
+}
+
+struct modmap_collector {
+	struct collect c;
+};
+
+int modmap_collector_new_sz(const struct modmap_collect_options *opts, size_t opts_size,
+			    struct modmap_collector **out, struct modmap_error *err)
+{
+	struct modmap_collect_options o;
+	*out = NULL;
+	if (copy_in(&o, sizeof o, opts, opts_size) < 0)
+		return fail(err, MODMAP_ERR_UNSUPPORTED,
+			    "options this version of libmodmap does not know");
+	if (!o.dir || !*o.dir)
+		return fail(err, MODMAP_ERR_OTHER, "collect needs a directory");
+	struct modmap_collector *mc = calloc(1, sizeof *mc);
+	if (!mc)
+		return fail(err, MODMAP_ERR_NO_MEMORY, "out of memory");
+	mc->c = (struct collect){
+		.dir = o.dir,
+		.max_file_size = o.max_file_size,
+		.max_total = o.max_total,
+		.skipped = o.skipped,
+		.ctx = o.ctx,
+	};
+	*out = mc;
+	return 0;
+}
+
+int modmap_collector_add(struct modmap_collector *mc, const struct modmap_snapshot *m,
+			 struct modmap_error *err)
+{
+	struct errmsg e;
+	if (collect_snapshot(&mc->c, &m->s, &e) < 0) {
+		error_out(err, &e);
+		return -1;
+	}
+	return 0;
+}
+
+void modmap_collector_stats_sz(const struct modmap_collector *mc,
+			       struct modmap_collect_stats *stats, size_t stats_size)
+{
+	struct modmap_collect_stats mine = {
+		.copied = mc->c.st.copied,
+		.bytes = mc->c.st.bytes,
+		.present = mc->c.st.present,
+		.skipped = mc->c.st.skipped,
+	};
+	copy_out(stats, stats_size, &mine, sizeof mine);
+}
+
+const char *modmap_collector_reason(const struct modmap_collector *mc, size_t i, uint64_t *count)
+{
+	if (i >= mc->c.st.nreasons)
+		return NULL;
+	if (count)
+		*count = mc->c.st.reason_count[i];
+	return mc->c.st.reason[i];
+}
+
+void modmap_collector_free(struct modmap_collector *mc)
+{
+	if (!mc)
+		return;
+	collect_free(&mc->c);
+	free(mc);
+}
+
+int modmap_write_to(int format, const struct modmap_snapshot *const *snaps, size_t n,
+		    int as_array, modmap_sink *sink, void *ctx, struct modmap_error *err)
+{
+	void *p;
+	size_t len;
+	if (modmap_write(format, snaps, n, as_array, &p, &len, err) < 0)
+		return -1;
+	int rc = sink(ctx, p, len, err);
+	free(p);
+	return rc;
+}
+
+int modmap_format_supported(int format)
+{
+	return format >= MODMAP_FORMAT_TEXT && format <= MODMAP_FORMAT_JSONL &&
+	       formats[format].supported();
+}
+
+/* ---- output files ------------------------------------------------------- */
+
+struct modmap_output {
+	struct platform_out *o;
+};
+
+int modmap_output_open(const char *path, struct modmap_output **out, struct modmap_error *err)
+{
+	struct errmsg e;
+	*out = malloc(sizeof **out);
+	if (!*out)
+		return fail(err, MODMAP_ERR_NO_MEMORY, "out of memory");
+	if (!((*out)->o = platform_out_open(path, &e))) {
+		free(*out);
+		*out = NULL;
+		error_out(err, &e);
+		return -1;
+	}
+	return 0;
+}
+
+int modmap_output_write(void *output, const void *p, size_t len, struct modmap_error *err)
+{
+	struct modmap_output *o = output;
+	struct errmsg e;
+	if (platform_out_write(o->o, p, len, &e) < 0) {
+		error_out(err, &e);
+		return -1;
+	}
+	return 0;
+}
+
+int modmap_output_flush(struct modmap_output *o, struct modmap_error *err)
+{
+	struct errmsg e;
+	if (platform_out_flush(o->o, &e) < 0) {
+		error_out(err, &e);
+		return -1;
+	}
+	return 0;
+}
+
+int modmap_output_commit(struct modmap_output *o, struct modmap_error *err)
+{
+	struct errmsg e;
+	int rc = platform_out_commit(o->o, &e);
+	free(o);
+	if (rc < 0) {
+		error_out(err, &e);
+		return -1;
+	}
+	return 0;
+}
+
+void modmap_output_abort(struct modmap_output *o)
+{
+	if (!o)
+		return;
+	platform_out_abort(o->o);
+	free(o);
+}
+
+/* ---- processes ------------------------------------------------------------ */
+
+uint64_t modmap_self_pid(void)
+{
+	return snapshot_self_pid();
+}
+
+int modmap_list_pids_sz(const struct modmap_options *opts, size_t opts_size, uint64_t **pids,
+			size_t *n, struct modmap_error *err)
+{
+	struct read_opts ro;
+	struct errmsg e;
+	*pids = NULL;
+	*n = 0;
+	if (convert_options(opts, opts_size, &ro, err) < 0)
+		return -1;
+	if (snapshot_list_pids(ro.procfs, pids, n, &e) < 0) {
+		error_out(err, &e);
+		return -1;
+	}
+	return 0;
+}
+
+int modmap_check_procfs(const char *dir, struct modmap_error *err)
+{
+	struct errmsg e;
+	if (snapshot_check_procfs(dir, &e) < 0) {
+		error_out(err, &e);
+		return -1;
+	}
+	return 0;
 }
 
 /* ---- watch ------------------------------------------------------------- */
@@ -522,6 +858,24 @@ int modmap_watch_event_sz(const struct modmap_watch *mw, size_t i, struct modmap
 	 * mapping gets its fields only, as for modmap_snapshot_mapping. */
 	copy_out(out, out_size, &mine, sizeof mine);
 	return 0;
+}
+
+int modmap_watch_write(const struct modmap_watch *mw, size_t i, modmap_sink *sink, void *ctx,
+		       struct modmap_error *err)
+{
+	static const char *const names[] = { "load", "unload", "exit" };
+	struct errmsg e;
+	struct buf b = { 0 };
+	if (!mw || i >= mw->w.nev)
+		return fail(err, MODMAP_ERR_OTHER, "no such event");
+	const struct watch_event *ev = &mw->w.ev[i];
+	int rc = emit_json_event(&b, names[ev->kind], ev->time_nanos, mw->w.pid, ev->s, ev->m, &e);
+	if (rc < 0)
+		error_out(err, &e);
+	else
+		rc = sink(ctx, b.p, b.len, err);
+	buf_free(&b);
+	return rc;
 }
 
 void modmap_watch_free(struct modmap_watch *mw)

@@ -12,8 +12,13 @@
  * A copy is written to a temporary file in its final directory, synced,
  * read back and checked to carry the mapping's build ID, and only then
  * renamed into place, so a reader never sees a partial or a wrong file.
- * No OS headers here: the backend opens the mapped file, platform.h does
- * the file I/O.
+ * Every directory and file below DIR is made relative to its parent's
+ * descriptor, never through a link (store.h; docs/security.md): a shared
+ * DIR lends an attacker nothing. A copy keeps its source's permission
+ * bits (at most 0644) and its holes, and a run writes at most max_total
+ * bytes. A file root owns wins over a user's file claiming its build ID.
+ * No OS headers here: the backend opens the mapped file, store.h and
+ * platform.h do the file I/O.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +28,7 @@
 #include "collect.h"
 #include "platform.h"
 #include "region.h"
+#include "store.h"
 
 #define SEP platform_sep
 
@@ -76,12 +82,24 @@ static void skip(struct collect *c, const struct snapshot *s, const char *file,
 	c->skipped(c->ctx, line);
 }
 
-/* Has key been handled in this run? If not, remembers it. -1: out of memory. */
-static int seen_before(struct collect *c, const char *key)
+/* How a key was handled in this run: 0 not yet, 1 by a file root owns, 2 by another's. */
+static int seen_how(const struct collect *c, const char *key)
 {
 	for (size_t i = 0; i < c->nseen; i++)
-		if (strcmp(c->seen[i], key) == 0)
-			return 1;
+		if (strcmp(c->seen[i] + 1, key) == 0)
+			return c->seen[i][0] == 'r' ? 1 : 2;
+	return 0;
+}
+
+/* Remembers key as handled (by a file root owns or not). -1: out of memory. */
+static int seen_add(struct collect *c, const char *key, int root_owned)
+{
+	for (size_t i = 0; i < c->nseen; i++)
+		if (strcmp(c->seen[i] + 1, key) == 0) {
+			if (root_owned)
+				c->seen[i][0] = 'r';
+			return 0;
+		}
 	if (c->nseen == c->capseen) {
 		size_t cap = c->capseen ? c->capseen * 2 : 64;
 		char **p = realloc(c->seen, cap * sizeof *p);
@@ -91,10 +109,11 @@ static int seen_before(struct collect *c, const char *key)
 		c->capseen = cap;
 	}
 	size_t n = strlen(key) + 1;
-	char *k = malloc(n);
+	char *k = malloc(n + 1);
 	if (!k)
 		return -1;
-	memcpy(k, key, n);
+	k[0] = root_owned ? 'r' : 'u';
+	memcpy(k + 1, key, n);
 	c->seen[c->nseen++] = k;
 	return 0;
 }
@@ -139,17 +158,30 @@ static int carries_id(int fd, uint64_t size, enum want w, const char *id,
 /* The outcome of copying one file. */
 enum copy_result { COPY_DONE, COPY_SKIPPED, COPY_FATAL };
 
+/* Are the size bytes of a and b the same? */
+static int same_contents(int a, int b, uint64_t size)
+{
+	unsigned char x[16384], y[16384];
+	for (uint64_t off = 0; off < size;) {
+		size_t n = size - off < sizeof x ? (size_t)(size - off) : sizeof x;
+		if (platform_read_at(a, off, x, n) < 0 || platform_read_at(b, off, y, n) < 0 ||
+		    memcmp(x, y, n) != 0)
+			return 0;
+		off += n;
+	}
+	return 1;
+}
+
 /*
- * Copies in (size bytes; closed here) to final (in dir, below top) through
- * a temporary file in dir, published only once its bytes are on disk and
- * carry id. The directories are made only now that the file opened: a
- * file that is not kept leaves nothing behind. file names it in messages.
+ * Copies in (size bytes, mode its source's) to name in dir through a
+ * temporary file there, published (over what is there) only once its
+ * bytes are on disk and carry id. file names it in messages. in stays open.
  */
 static enum copy_result copy_open(struct collect *c, const struct snapshot *s, const char *file,
-				  int in, uint64_t size, enum want w, const char *id,
-				  const char *top, const char *dir, const char *final)
+				  int in, uint64_t size, uint32_t mode, enum want w,
+				  const char *id, struct store_dir *dir, const char *name)
 {
-	uint64_t copied = 0, max = c->max_file_size;
+	uint64_t data = 0, max = c->max_file_size;
 	char *tmp = NULL;
 	struct errmsg e;
 	enum copy_result r = COPY_SKIPPED;
@@ -158,94 +190,180 @@ static enum copy_result copy_open(struct collect *c, const struct snapshot *s, c
 		snprintf(e.text, sizeof e.text, "%llu bytes, over the limit of %llu",
 			 (unsigned long long)size, (unsigned long long)max);
 		skip(c, s, file, "larger than the size limit", e.text);
-		platform_close(in);
 		return COPY_SKIPPED;
 	}
-	int out = -1;
-	if (platform_mkdir(top, &e) < 0 || (dir != top && platform_mkdir(dir, &e) < 0) ||
-	    (out = platform_temp_in(dir, &tmp, &e)) < 0) {
+	/* Never more readable than its source. */
+	int out = store_temp(dir, &tmp, mode & 0644, &e);
+	if (out < 0) {
 		skip(c, s, file, "cannot write to the directory", e.text);
-		platform_close(in);
-		if (dir != top)
-			platform_rmdir(dir);
-		platform_rmdir(top);
 		return COPY_SKIPPED;
 	}
+	uint64_t budget = c->total < c->max_total ? c->max_total - c->total : 0;
 	char found[2 * BUILDID_MAX + 1];
-	if (platform_copy_fd(in, out, max, &copied, &e) < 0) {
-		skip(c, s, file,
-		     e.code == ERR_TOO_LARGE ? "larger than the size limit" : "copy failed",
-		     e.text);
+	if (store_copy(in, out, size, budget, &data, &e) < 0) {
+		if (e.code == ERR_TOO_LARGE) {
+			snprintf(e.text, sizeof e.text, "the run has written %llu of %llu bytes",
+				 (unsigned long long)c->total, (unsigned long long)c->max_total);
+			skip(c, s, file, "over the total limit", e.text);
+		} else {
+			skip(c, s, file, "copy failed", e.text);
+		}
 	} else if (platform_sync_fd(out) < 0) {
 		skip(c, s, file, "copy failed", "cannot sync the copy to disk");
-	} else if (!carries_id(out, copied, w, id, found)) {
+	} else if (!carries_id(out, size, w, id, found)) {
 		snprintf(e.text, sizeof e.text, "the file has %s, the mapping %s",
 			 *found ? found : "none", id);
 		skip(c, s, file, "contents have another build ID", e.text);
 	} else if (platform_close(out) < 0) {
 		out = -1;
 		skip(c, s, file, "copy failed", "cannot close the copy");
-	} else if (out = -1, platform_rename(tmp, final, &e) < 0) {
+	} else if (out = -1, store_publish(dir, tmp, name, &e) < 0) {
 		skip(c, s, file, "cannot write to the directory", e.text);
 	} else {
 		c->st.copied++;
-		c->st.bytes += copied;
+		c->st.bytes += size;
+		c->total += data;
 		r = COPY_DONE;
 	}
 	if (out >= 0)
 		platform_close(out);
-	if (r != COPY_DONE) {
-		platform_remove(tmp);
-		/* The directories made for it, if nothing else is in them. */
-		if (dir != top)
-			platform_rmdir(dir);
-		platform_rmdir(top);
-	}
+	if (r != COPY_DONE)
+		store_remove(dir, tmp);
 	free(tmp);
-	platform_close(in);
 	return r;
 }
 
 /*
  * Links DIR/.build-id/xx/rest (and rest.debug) to DIR/<id>/<name>, where
- * they are not there yet. A failure costs these names only: the file is
- * published under <id>/<name> all the same, and the reason is told.
+ * they are not there yet (again, after replace). A failure costs these
+ * names only: the file is published under <id>/<name> all the same, and
+ * the reason is told.
  */
 static void link_build_id(struct collect *c, const struct snapshot *s, const char *file,
-			  const char *id, const char *final, const char *name)
+			  const char *id, struct store_dir *iddir, const char *name, int replace)
 {
 	struct errmsg e;
 	size_t idlen = strlen(id);
-	char *bdir = join(c->dir, ".build-id", 9, NULL);
-	char xx[3] = { id[0], id[1], 0 };
-	char *xdir = bdir ? join(bdir, xx, 2, NULL) : NULL;
+	struct store_dir *bdir = store_sub(c->top, ".build-id", 9, &e);
+	struct store_dir *xdir = bdir ? store_sub(bdir, id, 2, &e) : NULL;
 	/* relative: from .build-id/xx/ back to <id>/<name> */
 	size_t rl = 6 + idlen + 1 + strlen(name) + 1;
 	char *rel = malloc(rl);
-	int ok = xdir && rel && platform_mkdir(bdir, &e) == 0 && platform_mkdir(xdir, &e) == 0;
+	int ok = xdir && rel;
 	if (rel)
 		snprintf(rel, rl, "../../%s/%s", id, name);
-	if (!xdir || !rel)
+	else
 		snprintf(e.text, sizeof e.text, "out of memory");
 	for (int debug = 0; ok && debug < 2; debug++) {
 		char rest[2 * BUILDID_MAX + 8];
-		snprintf(rest, sizeof rest, "%s%s", id + 2, debug ? ".debug" : "");
-		char *lp = join(xdir, rest, strlen(rest), NULL);
 		const char *how;
-		if (!lp) {
-			snprintf(e.text, sizeof e.text, "out of memory");
-			ok = 0;
-		} else if (!platform_is_file(lp)) {
-			platform_remove(lp);	/* a dangling symbolic link */
-			ok = platform_link(final, lp, rel, &how, &e) == 0;
+		snprintf(rest, sizeof rest, "%s%s", id + 2, debug ? ".debug" : "");
+		if (replace || !store_link_ok(xdir, rest)) {
+			store_remove(xdir, rest);	/* a dangling link, or the file replaced */
+			ok = store_link(iddir, name, xdir, rest, rel, &how, &e) == 0;
 		}
-		free(lp);
 	}
 	if (!ok)
 		skip(c, s, file, "cannot link into .build-id", e.text);
-	free(bdir);
-	free(xdir);
+	store_close(xdir);
+	store_close(bdir);
 	free(rel);
+}
+
+/*
+ * Keeps in (size bytes, the file of a mapping or a PDB; closed here) as
+ * name in sub (below top, made for it: removed again if left empty), where
+ * key was not handled yet or only for a file root does not own. A file
+ * already there with other contents is a conflict, named: a file root owns
+ * replaces it, another's does not.
+ */
+static enum copy_result keep(struct collect *c, const struct snapshot *s, const char *file,
+			     int in, uint64_t size, enum want w, const char *id,
+			     const char *key, const char *top, size_t toplen, const char *sub,
+			     size_t sublen, const char *name, size_t nl, struct errmsg *err)
+{
+	struct errmsg e;
+	uint32_t uid = 0, mode = 0644;
+	enum copy_result r = COPY_SKIPPED;
+	char n[256];
+	if (store_source_info(in, &uid, &mode) < 0 || nl >= sizeof n) {
+		skip(c, s, file, "cannot open the file", NULL);
+		platform_close(in);
+		return COPY_SKIPPED;
+	}
+	memcpy(n, name, nl);
+	n[nl] = '\0';
+	int root_owned = uid == 0;
+	if (seen_how(c, key) == 2 && !root_owned) {
+		platform_close(in);
+		return COPY_DONE;	/* another's file had it already */
+	}
+	if (seen_add(c, key, root_owned) < 0) {
+		err_setc(err, ERR_NO_MEMORY, "out of memory");
+		platform_close(in);
+		return COPY_FATAL;
+	}
+	struct store_dir *tdir = store_sub(c->top, top, toplen, &e);
+	struct store_dir *dir = tdir && sub ? store_sub(tdir, sub, sublen, &e) : tdir;
+	if (!dir) {
+		skip(c, s, file, "cannot write to the directory", e.text);
+		goto done;
+	}
+	uint64_t have;
+	int replace = 0;
+	switch (store_stat(dir, n, &have)) {
+	case 1: {
+		int fd = store_open_file(dir, n);
+		int same = fd >= 0 && have == size && same_contents(in, fd, size);
+		if (fd >= 0)
+			platform_close(fd);
+		if (same) {
+			c->st.present++;
+			r = COPY_DONE;
+			break;
+		}
+		char line[1024];
+		snprintf(line, sizeof line,
+			 "pid %llu: %s: build ID %s already kept with other contents (%s/%s): %s",
+			 (unsigned long long)s->pid, file, id, store_path(dir), n,
+			 root_owned ? "replaced by this file, which root owns"
+				    : "not replaced by a file root does not own");
+		if (!root_owned) {
+			count_reason(c, "build ID already kept with other contents");
+			if (c->skipped)
+				c->skipped(c->ctx, line);
+			break;
+		}
+		if (c->skipped)
+			c->skipped(c->ctx, line);
+		replace = 1;
+	}
+		/* fall through */
+	case 0:
+		r = copy_open(c, s, file, in, size, mode, w, id, dir, n);
+		break;
+	default:
+		skip(c, s, file, "something else is in the store at its name", NULL);
+	}
+	if (r == COPY_DONE && w == WANT_GNU)
+		link_build_id(c, s, file, id, dir, n, replace);
+done:
+	if (r != COPY_DONE && tdir) {
+		/* The directories made for it, if nothing else is in them. */
+		if (dir != tdir && sub) {
+			char sn[256];
+			snprintf(sn, sizeof sn, "%.*s", (int)sublen, sub);
+			store_rmdir(tdir, sn);
+		}
+		char tn[256];
+		snprintf(tn, sizeof tn, "%.*s", (int)toplen, top);
+		store_rmdir(c->top, tn);
+	}
+	if (dir != tdir)
+		store_close(dir);
+	store_close(tdir);
+	platform_close(in);
+	return r;
 }
 
 /*
@@ -265,22 +383,12 @@ static enum copy_result collect_pdb(struct collect *c, const struct snapshot *s,
 	collect_basename(file, 1, &dl);
 	dl = strlen(file) - dl;	/* the module's directory, its separator included */
 	char *key = join(sig, name, nl, NULL);
-	int seen = key ? seen_before(c, key) : -1;
-	free(key);
-	if (seen)
-		return seen < 0 ? COPY_FATAL : COPY_DONE;
-
 	char *src = malloc(dl + nl + 1);
-	char *top = join(c->dir, name, nl, NULL);
-	char *dir = top ? join(top, sig, sl, NULL) : NULL;
-	char *final = dir ? join(dir, name, nl, NULL) : NULL;
 	enum copy_result r = COPY_DONE;
-	if (!src || !final) {
+	if (!key || !src) {
 		err_setc(err, ERR_NO_MEMORY, "out of memory");
 		r = COPY_FATAL;
-	} else if (platform_is_file(final)) {
-		c->st.present++;
-	} else {
+	} else if (seen_how(c, key) == 0) {
 		memcpy(src, file, dl);
 		memcpy(src + dl, name, nl);
 		src[dl + nl] = '\0';
@@ -289,16 +397,15 @@ static enum copy_result collect_pdb(struct collect *c, const struct snapshot *s,
 		int missing;
 		int in = platform_open_regular(src, &size, &why, &missing);
 		if (in >= 0)
-			r = copy_open(c, s, src, in, size, WANT_PDB, sig, top, dir, final);
+			r = keep(c, s, src, in, size, WANT_PDB, sig, key, name, nl, sig, sl, name,
+				 nl, err);
 		else if (!missing) {
 			skip(c, s, src, why, NULL);
 			r = COPY_SKIPPED;
 		}
 	}
+	free(key);
 	free(src);
-	free(top);
-	free(dir);
-	free(final);
 	return r;
 }
 
@@ -326,69 +433,39 @@ static enum copy_result collect_mapping(struct collect *c, const struct snapshot
 		return COPY_SKIPPED;
 	}
 	char *key = join(id, name, nl, NULL);
-	int seen = key ? seen_before(c, key) : -1;
-	free(key);
-	if (seen)
-		return seen < 0 ? COPY_FATAL : COPY_DONE;
-
-	/* ELF: DIR/<id>/<name>; PE: DIR/<name>/<key>/<name>. */
-	char *top = w == WANT_GNU ? join(c->dir, id, idlen, NULL) : join(c->dir, name, nl, NULL);
-	char *dir = w == WANT_GNU ? top : top ? join(top, id, idlen, NULL) : NULL;
-	char *final = dir ? join(dir, name, nl, NULL) : NULL;
-	enum copy_result r = COPY_FATAL;
-	if (!final) {
+	if (!key) {
 		err_setc(err, ERR_NO_MEMORY, "out of memory");
-	} else if (platform_is_file(final)) {	/* kept by an earlier run */
-		c->st.present++;
-		r = COPY_DONE;
-	} else {
+		return COPY_FATAL;
+	}
+	enum copy_result r = COPY_DONE;
+	if (seen_how(c, key) != 1) {
 		uint64_t size;
 		const char *why;
 		int in = snapshot_open_mapped(s, m, &size, &why);
-		if (in < 0) {
+		if (in < 0 && seen_how(c, key) == 0) {
 			skip(c, s, file, why, NULL);
 			r = COPY_SKIPPED;
-		} else {
-			r = copy_open(c, s, file, in, size, w, id, top, dir, final);
+		} else if (in >= 0 && w == WANT_GNU) {
+			/* ELF: DIR/<id>/<name>. */
+			r = keep(c, s, file, in, size, w, id, key, id, idlen, NULL, 0, name, nl, err);
+		} else if (in >= 0) {
+			/* PE: DIR/<name>/<key>/<name>. */
+			r = keep(c, s, file, in, size, w, id, key, name, nl, id, idlen, name, nl, err);
 		}
 	}
-	if (r == COPY_DONE && w == WANT_GNU)
-		link_build_id(c, s, file, id, final, name);
+	free(key);
 	if (r == COPY_DONE && w == WANT_PE && windows)
 		r = collect_pdb(c, s, m, err);
-	if (dir != top)
-		free(dir);
-	free(top);
-	free(final);
 	return r;
-}
-
-/* Makes path and every missing directory above it. */
-static int make_dirs(const char *path, struct errmsg *err)
-{
-	size_t n = strlen(path);
-	char *p = malloc(n + 1);
-	if (!p) {
-		err_setc(err, ERR_NO_MEMORY, "%s: out of memory", path);
-		return -1;
-	}
-	memcpy(p, path, n + 1);
-	for (size_t i = 1; i < n; i++) {
-		if (p[i] != '/' && !(SEP[0] == '\\' && p[i] == '\\'))
-			continue;
-		p[i] = '\0';
-		platform_mkdir(p, err);	/* the last one tells */
-		p[i] = path[i];
-	}
-	free(p);
-	return platform_mkdir(path, err);
 }
 
 int collect_snapshot(struct collect *c, const struct snapshot *s, struct errmsg *err)
 {
 	if (!c->max_file_size)
 		c->max_file_size = COLLECT_MAX_FILE_DEFAULT;
-	if (make_dirs(c->dir, err) < 0)
+	if (!c->max_total)
+		c->max_total = COLLECT_MAX_TOTAL_DEFAULT;
+	if (!c->top && !(c->top = store_open(c->dir, err)))
 		return -1;
 	for (size_t i = 0; i < s->n; i++) {
 		const struct mapping *m = &s->map[i];
@@ -407,4 +484,6 @@ void collect_free(struct collect *c)
 	free(c->seen);
 	c->seen = NULL;
 	c->nseen = c->capseen = 0;
+	store_close(c->top);
+	c->top = NULL;
 }

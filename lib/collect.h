@@ -13,7 +13,10 @@
 
 #include "snapshot.h"
 
+struct store_dir;
+
 #define COLLECT_MAX_FILE_DEFAULT (1ULL << 30)
+#define COLLECT_MAX_TOTAL_DEFAULT (4ULL << 30)
 #define COLLECT_REASONS 16	/* distinct skip reasons counted for the summary */
 
 struct collect_stats {
@@ -30,15 +33,23 @@ struct collect_stats {
 struct collect {
 	const char *dir;	/* where files go; created if missing */
 	uint64_t max_file_size;	/* bound on each copy; 0: COLLECT_MAX_FILE_DEFAULT */
+	/* bound on the bytes of data one run (this struct) writes;
+	 * 0: COLLECT_MAX_TOTAL_DEFAULT */
+	uint64_t max_total;
 	/*
 	 * Called with one line per file skipped (PID, file and reason, no
-	 * trailing newline); may be NULL.
+	 * trailing newline), and one per conflict (a file with a build ID
+	 * already kept with other contents, replaced or not); may be NULL.
 	 */
 	void (*skipped)(void *ctx, const char *line);
 	void *ctx;
 	struct collect_stats st;
+	uint64_t total;		/* bytes of data written so far */
+	struct store_dir *top;	/* dir, held open from the first snapshot on */
 	/* "<key>/<name>" of every file handled in this run, so a library
-	 * mapped by a thousand processes is looked at once. */
+	 * mapped by a thousand processes is looked at once (again only when a
+	 * file root owns comes after a user's file claiming the key): each
+	 * after a letter, 'r' a file root owns took it, 'u' another's. */
 	char **seen;
 	size_t nseen, capseen;
 };

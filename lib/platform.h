@@ -84,7 +84,11 @@ int platform_out_commit(struct platform_out *out, struct errmsg *err);
 void platform_out_abort(struct platform_out *out);
 
 /*
- * Whole files into a directory tree, for collect. File descriptors are the
+ * Whole files into a directory tree, for collect: on Windows what store.h
+ * is built on (lib/os/windows_store.c); POSIX collect works on directory
+ * descriptors instead (lib/os/posix_store.c), and uses only
+ * platform_open_regular, platform_sync_fd, platform_close and
+ * platform_read_at of these. File descriptors are the
  * C runtime's (on Windows too); paths are WTF-8 as everywhere. Each call
  * that can fail leaves err naming the path and the reason.
  */

@@ -31,6 +31,7 @@
 
 #include "buildid.h"
 #include "cgroup.h"
+#include "checked_open.h"
 #include "jit.h"
 #include "elfphdr.h"
 #include "os/linux.h"
@@ -100,6 +101,8 @@ struct target {
 	int mem;		/* /proc/PID/mem; -1 not yet opened, -2 refused */
 	int root;		/* /proc/PID/root, O_PATH; -1 if it did not open */
 	int same_root;		/* the target's root is ours */
+	int checked;		/* under a procfs given by the caller: every file
+				 * taken from it is checked to be procfs's own */
 	struct snapshot *s;
 	const struct read_opts *o;
 	char *scratch;		/* names being normalised */
@@ -135,6 +138,66 @@ static const char *errno_reason(int e)
 	default:
 		return strerror(e);
 	}
+}
+
+/*
+ * Opens name in dir, a /proc/PID directory (or below it). Under a procfs
+ * the caller gave (checked), where a user may have mounted another file
+ * system over a PID directory or a file of its own proc mount: nothing
+ * mounted on the way (RESOLVE_NO_XDEV) and procfs (fstatfs); for the
+ * kernel's links (root, exe, map_files/...) the link itself is checked,
+ * then followed. Unchecked, a plain openat: no cost on the host's /proc.
+ */
+static int proc_openat(int checked, int dir, const char *name, int flags)
+{
+	if (!checked)
+		return openat(dir, name, flags | O_CLOEXEC);
+	struct errmsg why;
+	if (strcmp(name, "root") == 0 || strcmp(name, "exe") == 0 ||
+	    strncmp(name, "map_files/", 10) == 0) {
+		static const struct open_rules link_rules = { .same_mount = 1, .procfs = 1 };
+		int l = checked_openat(dir, name, O_PATH | O_NOFOLLOW, &link_rules, NULL, &why);
+		if (l < 0)
+			return -1;
+		close(l);
+		return openat(dir, name, flags | O_CLOEXEC);
+	}
+	static const struct open_rules rules = { .no_symlinks = 1, .same_mount = 1, .procfs = 1 };
+	return checked_openat(dir, name, flags, &rules, NULL, &why);
+}
+
+/*
+ * The process's /proc directory, O_PATH; under a procfs the caller gave,
+ * only procfs's own, reached without a mount or a link (err, if not NULL,
+ * then says why not).
+ */
+static int open_pid_dir(const struct target *t, struct errmsg *err)
+{
+	char path[PROC_PATH];
+	if (!t->checked)
+		return open(proc_path(t, "", path), O_PATH | O_DIRECTORY | O_CLOEXEC);
+	static const struct open_rules rules = { .no_symlinks = 1, .same_mount = 1, .procfs = 1 };
+	struct errmsg why;
+	struct statfs sf;
+	char name[24];
+	snprintf(name, sizeof name, "%llu", (unsigned long long)t->pid);
+	/* The caller's path to it, followed as given (/proc/PID/root/proc). */
+	int top = open(t->procfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	int fd = -1;
+	if (top >= 0 && (fstatfs(top, &sf) < 0 || sf.f_type != PROC_SUPER_MAGIC_)) {
+		snprintf(why.text, sizeof why.text, "not on the proc filesystem");
+		errno = EINVAL;
+	} else if (top >= 0) {
+		fd = checked_openat(top, name, O_PATH | O_DIRECTORY, &rules, NULL, &why);
+	} else {
+		snprintf(why.text, sizeof why.text, "%s", strerror(errno));
+	}
+	if (fd < 0 && errno != ENOENT && err)
+		err_setc(err, ERR_BAD_INPUT, "pid %llu: %s: not the proc filesystem's own (%s)",
+			 (unsigned long long)t->pid, proc_path(t, "", path), why.text);
+	if (top >= 0)
+		close(top);
+	return fd;
 }
 
 /* Opens path inside the target's root without leaving it. O_PATH: a FIFO
@@ -334,7 +397,7 @@ static int open_mapped(struct target *t, const struct mapping *m, struct stat *s
 					      : "cannot open the file";
 	}
 	char link[PROC_PATH];
-	int fd = openat(t->proc, map_files_path(m, link), O_PATH | O_CLOEXEC);
+	int fd = proc_openat(t->checked, t->proc, map_files_path(m, link), O_PATH);
 	if (fd >= 0) {
 		if (fstat(fd, st) == 0 && same_file(st, m)) {
 			*impostor = 0;
@@ -366,7 +429,7 @@ static uint64_t own_vdso_size(const unsigned char *ehdr)
 /* The first 20 bytes of the target's executable (ELF ident, type, machine). */
 static int exe_header(const struct target *t, unsigned char h[20])
 {
-	int fd = openat(t->task, "exe", O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	int fd = proc_openat(t->checked, t->task, "exe", O_RDONLY | O_NONBLOCK | O_NOCTTY);
 	if (fd < 0)
 		return -1;
 	struct stat st;
@@ -397,7 +460,7 @@ static int mem_read(void *ctx, uint64_t off, void *buf, size_t len)
 	const struct memsrc *ms = ctx;
 	struct target *t = ms->t;
 	if (t->mem == -1) {
-		t->mem = openat(t->task, "mem", O_RDONLY | O_CLOEXEC);
+		t->mem = proc_openat(t->checked, t->task, "mem", O_RDONLY);
 		if (t->mem < 0)
 			t->mem = -2;	/* refused: not asked again */
 	}
@@ -606,25 +669,24 @@ static const struct backend_ops linux_ops = {
  * target_close releases it.
  */
 static int live_thread(struct target *t);
-static int read_stat(int dir, struct proc_stat *st);
+static int read_stat(int checked, int dir, struct proc_stat *st);
 
 static void target_reopen(struct target *t, const struct snapshot *s)
 {
-	char path[PROC_PATH];
 	struct stat a, b;
 	struct proc_stat ps;
 	*t = (struct target){
 		.pid = s->pid, .procfs = s->procfs ? snapshot_str(s, s->procfs) : "/proc",
 		.proc = -1, .task = -1, .maps = -1, .mem = -1, .root = -1,
-		.s = (struct snapshot *)s,
+		.s = (struct snapshot *)s, .checked = s->procfs != 0,
 	};
-	t->proc = t->task = open(proc_path(t, "", path), O_PATH | O_DIRECTORY | O_CLOEXEC);
+	t->proc = t->task = open_pid_dir(t, NULL);
 	/* A zombie leader has no root or memory: a live thread does, as when
 	 * the snapshot was read (open_target). */
-	if (t->proc >= 0 && read_stat(t->proc, &ps) == 0 && ps.state == 'Z' &&
+	if (t->proc >= 0 && read_stat(t->checked, t->proc, &ps) == 0 && ps.state == 'Z' &&
 	    !(ps.flags & PF_KTHREAD))
 		live_thread(t);
-	t->root = t->task >= 0 ? openat(t->task, "root", O_PATH | O_DIRECTORY | O_CLOEXEC) : -1;
+	t->root = t->task >= 0 ? proc_openat(t->checked, t->task, "root", O_PATH | O_DIRECTORY) : -1;
 	t->same_root = t->root >= 0 && fstat(t->root, &a) == 0 && stat("/", &b) == 0 &&
 		       a.st_dev == b.st_dev && a.st_ino == b.st_ino;
 }
@@ -1000,10 +1062,10 @@ static int source_query(struct target *t, int fd, struct errmsg *err)
 /* ---- the process ----------------------------------------------------- */
 
 /* The stat file in the directory dir (/proc/PID or a task's); -1 if unreadable. */
-static int read_stat(int dir, struct proc_stat *st)
+static int read_stat(int checked, int dir, struct proc_stat *st)
 {
 	char buf[1024];
-	int fd = openat(dir, "stat", O_RDONLY | O_CLOEXEC);
+	int fd = proc_openat(checked, dir, "stat", O_RDONLY);
 	if (fd < 0)
 		return -1;
 	ssize_t n = read(fd, buf, sizeof buf);
@@ -1020,7 +1082,7 @@ static int read_stat(int dir, struct proc_stat *st)
  */
 static int live_thread(struct target *t)
 {
-	int fd = openat(t->proc, "task", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int fd = proc_openat(t->checked, t->proc, "task", O_RDONLY | O_DIRECTORY);
 	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
 	if (!d) {
 		if (fd >= 0)
@@ -1035,8 +1097,8 @@ static int live_thread(struct target *t)
 		struct proc_stat st;
 		if (proc_parse_dec(&p, p + strlen(p), &tid) < 0 || *p || tid == t->pid)
 			continue;
-		int task = openat(dirfd(d), e->d_name, O_PATH | O_DIRECTORY | O_CLOEXEC);
-		if (task >= 0 && read_stat(task, &st) == 0 && st.state != 'Z' && st.state != 'X') {
+		int task = proc_openat(t->checked, dirfd(d), e->d_name, O_PATH | O_DIRECTORY);
+		if (task >= 0 && read_stat(t->checked, task, &st) == 0 && st.state != 'Z' && st.state != 'X') {
 			t->task = task;
 			found = 0;
 		} else if (task >= 0) {
@@ -1055,7 +1117,7 @@ static enum read_status explain_empty(struct target *t, struct errmsg *err)
 {
 	struct proc_stat st;
 	uint64_t pid = t->pid;
-	if (read_stat(t->proc, &st) < 0) {
+	if (read_stat(t->checked, t->proc, &st) < 0) {
 		err_set(err, "pid %llu: process exited while being read", (unsigned long long)pid);
 		return READ_SKIP;
 	}
@@ -1108,9 +1170,9 @@ static int mark_main(struct target *t)
 /* ---- which process: comm, namespace PID, cgroup ------------------------ */
 
 /* Up to cap bytes of a small file of the pinned /proc/PID; its length, or -1. */
-static ssize_t read_small(int procfd, const char *name, char *buf, size_t cap)
+static ssize_t read_small(int checked, int procfd, const char *name, char *buf, size_t cap)
 {
-	int fd = openat(procfd, name, O_RDONLY | O_CLOEXEC);
+	int fd = proc_openat(checked, procfd, name, O_RDONLY);
 	if (fd < 0)
 		return -1;
 	size_t len = 0;
@@ -1133,28 +1195,45 @@ static ssize_t read_small(int procfd, const char *name, char *buf, size_t cap)
 /* ... and no more than this much of it, whatever its size. */
 #define PERFMAP_MAX ((uint64_t)1 << 30)
 
-/* Opens path inside the target's root for reading: a regular file, or -1. */
-static int open_jit_file(struct target *t, const char *path, struct stat *st)
+/* The user the process runs as: the owner of its /proc directory. */
+static uint32_t target_uid(const struct target *t)
 {
-	int pfd = open_in_root(t, path);
-	if (pfd < 0)
+	struct stat st;
+	return fstat(t->proc, &st) == 0 ? (uint32_t)st.st_uid : 0;
+}
+
+/*
+ * Opens dir/name inside the target's root for reading, as a perf map may
+ * be read (SPEC "Trust", docs/security.md): no symbolic link on the way,
+ * no mount over the file, a regular file the process's user or root owns,
+ * not on procfs or sysfs. -1 otherwise.
+ */
+static int open_jit_file(struct target *t, const char *dir, const char *name, struct stat *st)
+{
+	static const struct open_rules dir_rules = { .in_root = 1, .no_symlinks = 1 };
+	struct open_rules rules = { .no_symlinks = 1, .same_mount = 1, .regular = 1,
+				    .not_procfs = 1, .owner = 1 };
+	struct open_info info;
+	struct errmsg why;
+	if (t->root < 0)
 		return -1;
-	char self[PROC_PATH];
-	snprintf(self, sizeof self, "/proc/self/fd/%d", pfd);
-	int fd = fstat(pfd, st) == 0 && S_ISREG(st->st_mode)
-			 ? open(self, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC)
-			 : -1;
-	close(pfd);
+	rules.owner_uid = target_uid(t);
+	int d = checked_openat(t->root, dir, O_PATH | O_DIRECTORY, &dir_rules, NULL, &why);
+	int fd = d >= 0 ? checked_openat(d, name, O_RDONLY, &rules, &info, &why) : -1;
+	if (d >= 0)
+		close(d);
+	if (fd >= 0)
+		st->st_size = (off_t)info.size;
 	return fd;
 }
 
 /* /tmp/perf-NSPID.map inside the target's root, streamed line by line. */
 static void read_perf_map(struct target *t, uint64_t ns_pid)
 {
-	char path[64];
+	char name[64];
 	struct stat st;
-	snprintf(path, sizeof path, "/tmp/perf-%llu.map", (unsigned long long)ns_pid);
-	int fd = open_jit_file(t, path, &st);
+	snprintf(name, sizeof name, "perf-%llu.map", (unsigned long long)ns_pid);
+	int fd = open_jit_file(t, "/tmp", name, &st);
 	if (fd < 0)
 		return;
 	char *buf = malloc(PERFMAP_CHUNK);
@@ -1235,6 +1314,14 @@ static void read_jitdump(struct target *t, uint64_t ns_pid)
 		int pfd = open_mapped(t, m, &st, &why, &impostor);
 		if (pfd < 0)
 			continue;
+		/* As a perf map: the process's user's or root's, not procfs's. */
+		struct statfs sf;
+		uint32_t uid = target_uid(t);
+		if ((st.st_uid != 0 && st.st_uid != uid) || fstatfs(pfd, &sf) < 0 ||
+		    sf.f_type == PROC_SUPER_MAGIC_ || sf.f_type == 0x62656572 /* SYSFS_MAGIC */) {
+			close(pfd);
+			continue;
+		}
 		char self[PROC_PATH];
 		snprintf(self, sizeof self, "/proc/self/fd/%d", pfd);
 		int fd = open(self, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
@@ -1308,17 +1395,17 @@ static int read_process_identity(struct target *t)
 {
 	struct snapshot *s = t->s;
 	char buf[16384];
-	ssize_t n = read_small(t->proc, "comm", buf, 64);
+	ssize_t n = read_small(t->checked, t->proc, "comm", buf, 64);
 	while (n > 0 && buf[n - 1] == '\n')
 		n--;
 	if (n > 0 && (s->comm = snapshot_intern(s, buf, (size_t)n)) == UINT32_MAX)
 		return -1;
 	s->ns_pid = t->pid;
-	n = read_small(t->proc, "status", buf, sizeof buf);
+	n = read_small(t->checked, t->proc, "status", buf, sizeof buf);
 	uint64_t ns = n > 0 ? status_ns_pid(buf, (size_t)n) : 0;
 	if (ns)
 		s->ns_pid = ns;
-	n = read_small(t->proc, "cgroup", buf, sizeof buf);
+	n = read_small(t->checked, t->proc, "cgroup", buf, sizeof buf);
 	const char *path;
 	size_t plen;
 	if (n > 0 && cgroup_path(buf, (size_t)n, &path, &plen) == 0) {
@@ -1381,8 +1468,10 @@ static enum read_status open_target(struct target *t, struct proc_stat *born,
 {
 	char path[PROC_PATH];
 	unsigned long long pid = (unsigned long long)t->pid;
-	t->proc = open(proc_path(t, "", path), O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (t->proc < 0 || read_stat(t->proc, born) < 0) {
+	t->proc = open_pid_dir(t, err);
+	if (t->proc < 0 && t->checked && errno != ENOENT)
+		return READ_FAILED;
+	if (t->proc < 0 || read_stat(t->checked, t->proc, born) < 0) {
 		err_set(err, "pid %llu: no such process", pid);
 		return READ_SKIP;
 	}
@@ -1390,12 +1479,12 @@ static enum read_status open_target(struct target *t, struct proc_stat *born,
 	/* Else it stays the zombie, which explain_empty names. The thread's
 	 * own stat is what tells later whether it still lives. */
 	if (born->state == 'Z' && !(born->flags & PF_KTHREAD) && live_thread(t) == 0 &&
-	    read_stat(t->task, born) < 0) {
+	    read_stat(t->checked, t->task, born) < 0) {
 		err_set(err, "pid %llu: process exited while being read", pid);
 		return READ_SKIP;
 	}
 
-	t->maps = openat(t->task, "maps", O_RDONLY | O_CLOEXEC);
+	t->maps = proc_openat(t->checked, t->task, "maps", O_RDONLY);
 	if (t->maps < 0) {
 		int e = errno;
 		if (e == EACCES || e == EPERM)
@@ -1406,7 +1495,7 @@ static enum read_status open_target(struct target *t, struct proc_stat *born,
 		/* Gone: under --all, one that exited after the listing. */
 		return e == ENOENT || e == ESRCH ? READ_SKIP : READ_FAILED;
 	}
-	t->root = openat(t->task, "root", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	t->root = proc_openat(t->checked, t->task, "root", O_PATH | O_DIRECTORY);
 	struct stat a, b;
 	t->same_root = t->root >= 0 && fstat(t->root, &a) == 0 && stat("/", &b) == 0 &&
 		       a.st_dev == b.st_dev && a.st_ino == b.st_ino;
@@ -1419,6 +1508,7 @@ enum read_status snapshot_read(struct snapshot *s, uint64_t pid, const struct re
 	struct target t = {
 		.pid = pid, .procfs = o->procfs ? o->procfs : "/proc",
 		.proc = -1, .task = -1, .maps = -1, .mem = -1, .root = -1, .s = s, .o = o,
+		.checked = o->procfs != NULL,
 	};
 	t.rr.ops = &linux_ops;
 	t.rr.be = &t;
@@ -1444,7 +1534,7 @@ enum read_status snapshot_read(struct snapshot *s, uint64_t pid, const struct re
 	int rc = st == READ_OK ? read_maps(&t, err) : 0;
 	/* A process that exited while being read leaves a partial list (the
 	 * text just ends): only one still alive, in the same life, counts. */
-	int alive = st == READ_OK && rc != -1 && read_stat(t.task, &now) == 0 &&
+	int alive = st == READ_OK && rc != -1 && read_stat(t.checked, t.task, &now) == 0 &&
 		    proc_stat_same_live(&born, &now);
 	if (st == READ_OK && rc != -1 && s->n > 0 && !alive && !(born.flags & PF_KTHREAD)) {
 		err_set(err, "pid %llu: process exited while being read", (unsigned long long)pid);

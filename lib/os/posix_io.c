@@ -14,8 +14,10 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "checked_open.h"
 #include "os/io_os.h"
 #include "platform.h"
 
@@ -88,8 +90,9 @@ void os_binary(FILE *f)
 struct os_out {
 	char *name;		/* for messages */
 	int fd;
-	char *tmp, *target;	/* tmp NULL: written in place */
-	mode_t mode;
+	int dir;		/* the target's directory, O_PATH; -1: written in place */
+	char *tmp, *target;	/* names in dir; tmp NULL: written in place */
+	mode_t mode;		/* given at commit; 0: the mode the file was made with */
 	int armed;		/* tmp is removed should a fatal signal come */
 };
 
@@ -106,7 +109,8 @@ struct os_out {
 static const int fatal_signals[] = { SIGINT, SIGTERM, SIGHUP, SIGXFSZ };
 #define NFATAL (sizeof fatal_signals / sizeof fatal_signals[0])
 static struct sigaction saved_actions[NFATAL];
-static char armed_path[PATH_MAX + 32];
+static char armed_name[NAME_MAX + 1];
+static int armed_dir;
 static volatile sig_atomic_t armed;
 static volatile sig_atomic_t cleanup_wanted;
 
@@ -115,11 +119,11 @@ void platform_signal_cleanup(void)
 	cleanup_wanted = 1;
 }
 
-/* Async-signal-safe: unlink, sigaction and raise only. */
+/* Async-signal-safe: unlinkat, sigaction and raise only. */
 static void remove_and_reraise(int sig)
 {
 	if (armed)
-		unlink(armed_path);
+		unlinkat(armed_dir, armed_name, 0);
 	armed = 0;
 	for (size_t i = 0; i < NFATAL; i++)
 		if (fatal_signals[i] == sig)
@@ -127,13 +131,14 @@ static void remove_and_reraise(int sig)
 	raise(sig);	/* blocked in here: delivered as the handler returns */
 }
 
-/* Records tmp for removal should a fatal signal come; 0, or -1 if taken. */
-static int arm_cleanup(const char *tmp)
+/* Records tmp in dir for removal should a fatal signal come; 0, or -1 if taken. */
+static int arm_cleanup(int dir, const char *tmp)
 {
 	size_t n = strlen(tmp);
-	if (!cleanup_wanted || armed || n >= sizeof armed_path)
+	if (!cleanup_wanted || armed || n >= sizeof armed_name)
 		return -1;
-	memcpy(armed_path, tmp, n + 1);
+	memcpy(armed_name, tmp, n + 1);
+	armed_dir = dir;
 	struct sigaction sa;
 	memset(&sa, 0, sizeof sa);
 	sa.sa_handler = remove_and_reraise;
@@ -156,60 +161,140 @@ static void disarm_cleanup(void)
 }
 
 /*
- * A temporary name beside path that always fits: ".modmap-XXXXXX" in its
- * directory (NAME + a suffix could pass NAME_MAX where NAME did not).
+ * A new file in dir with a name of its own (".modmap-XXXXXX", which always
+ * fits where NAME did), made exclusively and never through a link: its
+ * descriptor, its malloc'ed name in *tmp.
  */
-static char *temp_beside(const char *path)
+static int temp_in_dir(int dir, char **tmp)
 {
-	static const char name[] = ".modmap-XXXXXX";
-	const char *slash = strrchr(path, '/');
-	size_t dl = slash ? (size_t)(slash - path) + 1 : 0;
-	char *t = malloc(dl + sizeof name);
-	if (t) {
-		memcpy(t, path, dl);
-		memcpy(t + dl, name, sizeof name);
+	static const char letters[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+	char name[] = ".modmap-XXXXXX";
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	unsigned long long seed = (unsigned long long)ts.tv_nsec ^ (unsigned long long)getpid() << 32;
+	for (int tries = 0; tries < 100; tries++) {
+		for (size_t i = 8; name[i]; i++) {
+			seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+			name[i] = letters[(seed >> 33) % (sizeof letters - 1)];
+		}
+		int fd = openat(dir, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666);
+		if (fd < 0 && errno == EEXIST)
+			continue;
+		if (fd >= 0 && !(*tmp = str_dup(name))) {
+			close(fd);
+			unlinkat(dir, name, 0);
+			errno = ENOMEM;
+			return -1;
+		}
+		return fd;
 	}
-	return t;
+	errno = EEXIST;
+	return -1;
+}
+
+/*
+ * A FIFO or device at name in dir (st, not followed), written in place:
+ * only one the caller or root owns, in a directory no one else may swap it
+ * into; a FIFO is opened non-blocking, so no reader means an error, not a
+ * wait (SPEC "Trust", docs/security.md).
+ */
+static int out_open_special(struct os_out *o, const char *path, int dir, const char *name,
+			    const struct stat *cur, struct errmsg *err)
+{
+	struct stat dst, got;
+	const char *kind = S_ISFIFO(cur->st_mode) ? "a FIFO"
+			   : S_ISSOCK(cur->st_mode) ? "a socket"
+						    : "a device";
+	if (cur->st_uid != 0 && cur->st_uid != geteuid()) {
+		err_setc(err, ERR_PERMISSION, "%s: %s owned by another user (uid %u): not written",
+			 path, kind, (unsigned)cur->st_uid);
+		return -1;
+	}
+	if (fstat(dir, &dst) < 0 || checked_dir_is_shared((uint32_t)dst.st_uid, (uint32_t)dst.st_mode)) {
+		err_setc(err, ERR_PERMISSION, "%s: %s in a directory others may write: not written",
+			 path, kind);
+		return -1;
+	}
+	o->fd = openat(dir, name, O_WRONLY | O_NONBLOCK | O_NOCTTY | O_NOFOLLOW | O_CLOEXEC);
+	if (o->fd < 0) {
+		err_set(err, "%s: %s", path,
+			errno == ENXIO && S_ISFIFO(cur->st_mode) ? "a FIFO with no reader" : strerror(errno));
+		return -1;
+	}
+	if (fstat(o->fd, &got) < 0 || got.st_dev != cur->st_dev || got.st_ino != cur->st_ino) {
+		err_set(err, "%s: replaced while being opened", path);
+		return -1;
+	}
+	/* A reader is there: from now on wait for it as any writer does. */
+	int fl = fcntl(o->fd, F_GETFL);
+	if (fl < 0 || fcntl(o->fd, F_SETFL, fl & ~O_NONBLOCK) < 0) {
+		err_set(err, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	return 0;
 }
 
 static int out_open_file(struct os_out *o, const char *path, struct errmsg *err)
 {
-	struct stat cur;
-	int exists = stat(path, &cur) == 0;
+	/* No symbolic link another user owns is followed, on the way or at the end. */
+	static const struct open_rules rules = { .trusted_links = 1 };
+	struct stat cur, dst;
+	char *name = NULL;
+	int magic;
 	o->fd = -1;
+	o->dir = checked_walk(path, &rules, 0, &name, &magic, err);
+	if (o->dir < 0)
+		return -1;
+	int rc = -1;
+	if (magic) {
+		/* /dev/stdout and the like: the kernel's own link to an open file. */
+		o->fd = openat(o->dir, name, O_WRONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+		int fl = o->fd >= 0 ? fcntl(o->fd, F_GETFL) : -1;
+		if (fl < 0 || fcntl(o->fd, F_SETFL, fl & ~O_NONBLOCK) < 0)
+			err_set(err, "%s: %s", path,
+				errno == ENXIO ? "a FIFO with no reader" : strerror(errno));
+		else
+			rc = 0;
+		goto in_place;
+	}
+	int exists = fstatat(o->dir, name, &cur, AT_SYMLINK_NOFOLLOW) == 0;
+	if (exists && S_ISDIR(cur.st_mode)) {
+		err_set(err, "%s: %s", path, strerror(EISDIR));
+		goto in_place;
+	}
+	if (exists && S_ISLNK(cur.st_mode)) {
+		err_set(err, "%s: a symbolic link put there while being opened: not followed", path);
+		goto in_place;
+	}
 	if (exists && !S_ISREG(cur.st_mode)) {
-		/* /dev/null, /dev/stdout, a FIFO: written in place, never replaced. */
-		if ((o->fd = open(path, O_WRONLY | O_NOCTTY | O_CLOEXEC)) < 0) {
-			err_set(err, "%s: %s", path, strerror(errno));
-			return -1;
-		}
-		return 0;
+		rc = out_open_special(o, path, o->dir, name, &cur, err);
+		goto in_place;
 	}
-	/* Through a symbolic link, replace the file it names, not the link;
-	 * in the same directory, so the rename is atomic. */
-	char *real = realpath(path, NULL);
-	o->target = real ? real : str_dup(path);
-	if (!o->target || !(o->tmp = temp_beside(o->target))) {
-		err_set(err, "%s: out of memory", path);
-		return -1;
+	/* fs.protected_regular's rule: in a sticky directory others may write,
+	 * a file neither the caller nor the directory's owner owns is not
+	 * replaced (its mode would be kept for the caller's output). */
+	if (exists && fstat(o->dir, &dst) == 0 && checked_dir_is_sticky_shared((uint32_t)dst.st_mode) &&
+	    cur.st_uid != geteuid() && cur.st_uid != dst.st_uid) {
+		err_setc(err, ERR_PERMISSION,
+			 "%s: a file another user (uid %u) owns in a sticky directory: not replaced",
+			 path, (unsigned)cur.st_uid);
+		goto in_place;
 	}
-	if ((o->fd = mkstemp(o->tmp)) < 0) {
+	o->target = name;
+	if ((o->fd = temp_in_dir(o->dir, &o->tmp)) < 0) {
 		err_set(err, "%s: %s", path, strerror(errno));
-		free(o->tmp);
-		o->tmp = NULL;
 		return -1;
 	}
-	o->armed = arm_cleanup(o->tmp) == 0;
-	/* mkstemp makes 0600: keep the mode of the file replaced, or give the
-	 * one any new file would get. */
-	if (exists) {
-		o->mode = cur.st_mode & 07777;
-	} else {
-		mode_t mask = umask(0);
-		umask(mask);
-		o->mode = 0666 & ~mask;
-	}
+	o->armed = arm_cleanup(o->dir, o->tmp) == 0;
+	/* Keep the mode of the file replaced; a new one has the mode any new
+	 * file gets (0666 less the umask, given at its making). */
+	o->mode = exists ? cur.st_mode & 07777 : 0;
 	return 0;
+in_place:
+	free(name);
+	close(o->dir);
+	o->dir = -1;
+	return rc;
 }
 
 int os_out_write(struct os_out *o, const void *p, size_t len, struct errmsg *err)
@@ -223,14 +308,14 @@ int os_out_write(struct os_out *o, const void *p, size_t len, struct errmsg *err
 int os_out_commit(struct os_out *o, struct errmsg *err)
 {
 	int e = 0;
-	if (o->tmp && fchmod(o->fd, o->mode) < 0)
+	if (o->tmp && o->mode && fchmod(o->fd, o->mode) < 0)
 		e = errno;
 	if (!e && o->tmp && fsync(o->fd) < 0 && errno != EINVAL)
 		e = errno;
 	if (close(o->fd) < 0 && !e)
 		e = errno;
 	o->fd = -1;
-	if (!e && o->tmp && rename(o->tmp, o->target) < 0)
+	if (!e && o->tmp && renameat(o->dir, o->tmp, o->dir, o->target) < 0)
 		e = errno;
 	if (!e && o->armed) {
 		disarm_cleanup();	/* renamed: nothing of ours to remove */
@@ -250,9 +335,11 @@ static void out_close_file(struct os_out *o)
 	if (o->fd >= 0)
 		close(o->fd);
 	if (o->tmp)
-		unlink(o->tmp);
+		unlinkat(o->dir, o->tmp, 0);
 	if (o->armed)
 		disarm_cleanup();
+	if (o->dir >= 0)
+		close(o->dir);
 	free(o->tmp);
 	free(o->target);
 }
@@ -489,14 +576,18 @@ struct platform_file {
 
 struct platform_file *platform_file_open(const char *path, uint64_t *size)
 {
-	struct stat st;
-	int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	/* Checked to be a regular file before it is opened: a device or a
+	 * FIFO at the path is never opened (some act on open). */
+	static const struct open_rules rules = { .regular = 1 };
+	struct open_info info;
+	struct errmsg why;
+	int fd = checked_openat(AT_FDCWD, path, O_RDONLY, &rules, &info, &why);
 	if (fd < 0)
 		return NULL;
-	struct platform_file *pf = NULL;
-	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && (pf = malloc(sizeof *pf))) {
+	struct platform_file *pf = malloc(sizeof *pf);
+	if (pf) {
 		pf->fd = fd;
-		*size = (uint64_t)st.st_size;
+		*size = info.size;
 		return pf;
 	}
 	close(fd);

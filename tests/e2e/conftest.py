@@ -498,12 +498,15 @@ def dump(path):
 # ---- an ordinary user -------------------------------------------------------
 
 TEST_USER = "modmap-test"
+# A second ordinary user: the victim whose file the first one (the
+# attacker of tests/e2e/test_trust_files.py) tries to make root reveal.
+TEST_USER2 = "modmap-test2"
 
 
-def unprivileged_prefix():
-    """argv prefix that runs a command as the ordinary user TEST_USER, with
-    no capabilities at all (created on first use). Skips where that cannot
-    be done: not root, or no useradd/setpriv."""
+def ordinary_user(name=TEST_USER):
+    """(argv prefix, uid, gid): runs a command as the ordinary user name,
+    with no capabilities at all (created on first use). Skips where that
+    cannot be done: not root, or no useradd/setpriv."""
     import pwd
     if os.geteuid() != 0:
         need("root")   # creating and switching to a test user
@@ -511,16 +514,69 @@ def unprivileged_prefix():
         if not shutil.which(tool):
             pytest.skip(f"{tool} is not installed: cannot run as a test user")
     try:
-        pw = pwd.getpwnam(TEST_USER)
+        pw = pwd.getpwnam(name)
     except KeyError:
         p = subprocess.run(["useradd", "--system", "--no-create-home", "--shell",
-                            "/usr/sbin/nologin", TEST_USER], capture_output=True)
+                            "/usr/sbin/nologin", name], capture_output=True)
         try:    # another run may have made it meanwhile
-            pw = pwd.getpwnam(TEST_USER)
+            pw = pwd.getpwnam(name)
         except KeyError:
-            pytest.skip(f"cannot create user {TEST_USER}: {p.stderr.decode().strip()}")
-    return ["setpriv", f"--reuid={pw.pw_uid}", f"--regid={pw.pw_gid}", "--clear-groups",
-            "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs"]
+            pytest.skip(f"cannot create user {name}: {p.stderr.decode().strip()}")
+    prefix = ["setpriv", f"--reuid={pw.pw_uid}", f"--regid={pw.pw_gid}", "--clear-groups",
+              "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs"]
+    return prefix, pw.pw_uid, pw.pw_gid
+
+
+def unprivileged_prefix():
+    """argv prefix that runs a command as the ordinary user TEST_USER, with
+    no capabilities at all (created on first use). Skips where that cannot
+    be done: not root, or no useradd/setpriv."""
+    return ordinary_user(TEST_USER)[0]
+
+
+class User:
+    """An ordinary user a test acts as: run() and start() its commands."""
+
+    def __init__(self, name):
+        self.name = name
+        self.prefix, self.uid, self.gid = ordinary_user(name)
+
+    def run(self, *argv, check=True, timeout=60):
+        p = subprocess.run([*self.prefix, *map(str, argv)], capture_output=True,
+                           timeout=timeout)
+        if check and p.returncode != 0:
+            raise AssertionError(f"as {self.name}: {' '.join(map(str, argv))} exited "
+                                 f"{p.returncode}: {p.stderr.decode(errors='replace')}")
+        return p
+
+    def sh(self, script, check=True):
+        return self.run("sh", "-ec", script, check=check)
+
+
+@pytest.fixture
+def attacker():
+    """The ordinary user TEST_USER, as an attacker of root's modmap."""
+    return User(TEST_USER)
+
+
+@pytest.fixture
+def victim():
+    """A second ordinary user, TEST_USER2, whose files the attacker is after."""
+    return User(TEST_USER2)
+
+
+@pytest.fixture
+def shared_dir():
+    """A directory every user may write, sticky (mode 1777, like /tmp), in
+    a root-owned directory every user may enter; removed afterwards."""
+    import tempfile
+    base = Path(tempfile.mkdtemp(prefix="modmap-shared-"))
+    base.chmod(0o755)
+    shared = base / "shared"
+    shared.mkdir()
+    shared.chmod(0o1777)
+    yield shared
+    shutil.rmtree(base, ignore_errors=True)
 
 
 def cbor_whole(data):

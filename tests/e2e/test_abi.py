@@ -20,7 +20,7 @@ import pytest
 from conftest import ROOT, needs
 
 GROWN = ("modmap_options", "modmap_mapping", "modmap_lookup", "modmap_attach_options",
-         "modmap_attach_stats", "modmap_collect_stats")
+         "modmap_attach_stats", "modmap_collect_options", "modmap_collect_stats")
 MODMAP_ERR_UNSUPPORTED = 4
 
 

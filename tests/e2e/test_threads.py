@@ -1,0 +1,64 @@
+"""Two threads use libmodmap at once (SPEC "Thread safety"): each reads
+its own process, writes it, looks every mapping up, attaches a saved
+snapshot to a profile and collects the files into a store of its own,
+three times over, under ThreadSanitizer (clang -fsanitize=thread, the
+library's sources instrumented too; tests/fixtures/tsan_threads.c). No
+race may be reported, and what each thread got is checked against the
+kernel (/proc/PID/maps) and readelf.
+"""
+import os
+import re
+import subprocess
+import time
+from pathlib import Path
+
+from conftest import ROOT, proc_maps, wait_asleep
+
+BIN = ROOT / "build/tsan/tsan_threads"
+
+
+def build():
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MAKE")}
+    subprocess.run(["make", "-s", "-C", str(ROOT), "build/tsan/tsan_threads"], check=True,
+                   env=env, timeout=1200)
+
+
+def gnu_build_id(path):
+    out = subprocess.run(["readelf", "-n", path], capture_output=True, text=True).stdout
+    m = re.search(r"Build ID: ([0-9a-f]+)", out)
+    return m.group(1) if m else None
+
+
+def test_two_threads_snapshot_attach_and_collect_without_a_race(spawn, tmp_path):
+    build()
+    a = spawn(["sleep", "600"], ready_line=False)
+    b = spawn(["cat"], ready_line=False)      # another program, blocked on its stdin
+    wait_asleep(a.pid)
+    # Settled: cat sits in read(0, ...) once its loader is done.
+    deadline = time.monotonic() + 10
+    while (Path(f"/proc/{b.pid}/syscall").read_text().split() or ["?"])[0] != "0":
+        assert time.monotonic() < deadline, "cat never blocked on its standard input"
+        time.sleep(0.01)
+    env = dict(os.environ, TSAN_OPTIONS="halt_on_error=1 exitcode=66 report_signal_unsafe=0")
+    p = subprocess.run([str(BIN), str(tmp_path), str(a.pid), str(b.pid)], capture_output=True,
+                       text=True, env=env, timeout=600)
+    assert "ThreadSanitizer" not in p.stderr, p.stderr
+    assert p.returncode == 0, p.stderr
+    lines = p.stdout.splitlines()
+    assert lines[-1] == "OK"
+    for i, pid in enumerate((a.pid, b.pid)):
+        rows = [l.split() for l in lines if l.startswith(f"T{i} ")]
+        assert len(rows) == 3, lines
+        # The kernel's executable, named mappings (the default set).
+        kernel = [m for m in proc_maps(pid) if "x" in m["perms"] and m["name"]]
+        files = {m["name"] for m in kernel if m["name"].startswith("/")}
+        for _, rpid, n, _, attached, kept, skipped in rows:
+            assert int(rpid) == pid
+            assert int(n) == len(kernel)
+            assert int(attached) == len(kernel)     # attach took the snapshot's table
+            assert int(kept) == len(files) and int(skipped) == 0
+        # The store holds each file under its GNU build ID, as readelf reads it.
+        store = tmp_path / f"t{i}-store"
+        for f in files:
+            bid = gnu_build_id(f)
+            assert bid and (store / bid / os.path.basename(f)).is_file(), f
