@@ -164,9 +164,10 @@ def copy_tree(scratch, wine):
         shutil.copy2(src, dst, follow_symlinks=False)
     if (ROOT / "build").is_dir():
         # cp -a keeps times, so make rebuilds only what a mutant changes.
-        # Not the fuzzers, nor the Wine prefix (~700 MB) unless a Windows
-        # test runs (without it the Wine fixture makes a new one).
-        skip = {"fuzz", "wintest"} | (set() if wine else {"wineprefix"})
+        # Not the fuzzers, the coverage and sanitizer builds, nor the Wine
+        # prefix (~700 MB) unless a Windows test runs (without it the Wine
+        # fixture makes a new one).
+        skip = {"fuzz", "wintest", "cov", "coverage", "asan"} | (set() if wine else {"wineprefix"})
         (scratch / "build").mkdir()
         for entry in sorted((ROOT / "build").iterdir()):
             if entry.name not in skip:
@@ -208,23 +209,42 @@ def area_tests(path, areas):
 
 
 def read_accepted():
-    """{(file, line, mutated line): reason}: survivors judged equivalent
+    """[{file, after, find, replace, why}]: survivors judged equivalent
     (tests/mutants/accepted.txt, docs/testing.md)."""
-    out, cur = {}, None
+    out, cur = [], None
     if not ACCEPTED.exists():
         return out
     for n, line in enumerate(ACCEPTED.read_text().splitlines(), 1):
         if line.startswith("## "):
-            cur = {"why": line[3:].strip()}
+            cur = {"why": line[3:].strip(), "after": []}
+            out.append(cur)
         elif line.strip() and not line.startswith("#"):
             key, sep, val = line.partition(":")
-            if not sep or cur is None or key not in ("file", "find", "replace"):
-                raise ValueError(f"{ACCEPTED.name}:{n}: expected file:, find: or replace:")
-            cur[key] = val.strip()
-            if all(k in cur for k in ("file", "find", "replace")):
-                out[(cur["file"], cur["find"], cur["replace"])] = cur["why"]
-                cur = None
+            if not sep or cur is None or key not in ("file", "after", "find", "replace"):
+                raise ValueError(f"{ACCEPTED.name}:{n}: expected file:, after:, find: or "
+                                 "replace:")
+            if key == "after":
+                cur["after"].append(val.strip())
+            else:
+                cur[key] = val.strip()
+    for a in out:
+        if not all(k in a for k in ("file", "find", "replace")):
+            raise ValueError(f"{ACCEPTED.name}: '{a['why']}' lacks file:, find: or replace:")
     return out
+
+
+def accepted_why(m, accepted, text):
+    """The reason m is accepted as equivalent, or None. An entry's after:
+    lines (those before it, in order, for a line that occurs more than
+    once) must match."""
+    lines = text.split("\n")
+    for a in accepted:
+        n = len(a["after"])
+        before = [l.strip() for l in lines[max(0, m.line - 1 - n):m.line - 1]] if m.line else []
+        if (a["file"], a["find"], a["replace"]) == (m.file, m.find.strip(), m.replace.strip()) \
+                and a["after"] == before:
+            return a["why"]
+    return None
 
 
 def executed_lines():
@@ -375,7 +395,7 @@ def main():
                     help="with --random: only this source file (repeatable)")
     args = ap.parse_args()
 
-    accepted = {}
+    accepted = []
     try:
         if args.random:
             seed = int(time.time()) if args.seed is None else \
@@ -477,10 +497,8 @@ def main():
                     status, why = "ERROR", str(e)
                 finally:
                     path.write_bytes(orig)  # a newer mtime: make rebuilds it next time
-                if status == "SURVIVED" and \
-                        (m.file, m.find.strip(), m.replace.strip()) in accepted:
-                    status = "accepted"
-                    why = accepted[(m.file, m.find.strip(), m.replace.strip())]
+                if status == "SURVIVED" and accepted_why(m, accepted, text):
+                    status, why = "accepted", accepted_why(m, accepted, text)
                 if status != "no-build":
                     ran += 1
                 results.append((m, status, why, time.monotonic() - t0))
@@ -509,7 +527,10 @@ def main():
     for m, status, why, _ in bad:
         print(f"mutate: {status}: {m.ident} ({m.src}): {m.what} -- {why}")
         if args.random:
-            print(f"  file: {m.file}\n  find: {m.find}\n  replace: {m.replace}")
+            prev = (ROOT / m.file).read_text().split("\n")[m.line - 2].strip() \
+                if m.line >= 2 else ""
+            print(f"  file: {m.file}\n  after: {prev}\n  find: {m.find.strip()}\n"
+                  f"  replace: {m.replace.strip()}")
     return 1 if bad else 0
 
 

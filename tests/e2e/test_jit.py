@@ -538,3 +538,108 @@ def test_latest_record_wins_as_a_brute_force_model_says(spawn, tmp_path):
     finally:
         perf_map.unlink(missing_ok=True)
     assert deepest >= 6, f"the records nest only {deepest} deep"
+
+
+def jd_debug(code, entries):
+    """JIT_CODE_DEBUG_INFO: code_addr, nr_entry, then per entry addr,
+    lineno, discrim and a NUL-terminated file name ("\\xff": the same as
+    the entry before)."""
+    body = struct.pack("<QQ", code, len(entries))
+    for addr, line, name in entries:
+        body += struct.pack("<QII", addr, line, 0) + name + b"\0"
+    return struct.pack("<IIQ", 2, 16 + len(body), 0) + body
+
+
+# A runtime in miniature: an executable anonymous region for its code, and
+# the jitdump the test writes, mapped executable as perf wants it.
+CODE_AND_DUMP = r"""
+import mmap, os, sys
+code = mmap.mmap(-1, 65536, flags=mmap.MAP_PRIVATE, prot=mmap.PROT_READ | mmap.PROT_EXEC)
+print("ready", flush=True)
+src = sys.stdin.readline().strip()
+path = os.path.join(os.path.dirname(src), f"jit-{os.getpid()}.dump")
+os.rename(src, path)
+fd = os.open(path, os.O_RDONLY)
+dump = mmap.mmap(fd, os.path.getsize(path), flags=mmap.MAP_PRIVATE,
+                 prot=mmap.PROT_READ | mmap.PROT_EXEC)
+print("mapped", flush=True)
+sys.stdin.read()
+"""
+
+
+def test_jitdump_debug_info_names_file_and_line(spawn, tmp_path):
+    """attach --jit gives each location in a jitdump symbol the source line
+    of the debug entry at or before its address, in a function named as
+    the symbol with its file; a file name that is not printable text (a
+    control character) is given as no file, the lines kept. The oracle: the records written here; google/pprof's parser
+    (pprofedit) reads the result."""
+    import json
+    proc = spawn(["/usr/bin/python3", "-c", CODE_AND_DUMP])
+    region = [m for m in proc_maps(proc.pid) if m["perms"] == "r-xp" and not m["name"]
+              and m["limit"] - m["start"] >= 65536]
+    assert region
+    base = region[0]["start"]
+    d = jd_header()
+    d += jd_debug(base, [(base, 10, b"good.js"), (base + 0x10, 11, b"\xff"),
+                         (base + 0x20, 12, b"\xff")])
+    d += jd_load_ix(base, 0x40, b"fn", 1)
+    d += jd_debug(base + 0x100, [(base + 0x100, 20, b"bad\x01name.js")])
+    d += jd_load_ix(base + 0x100, 0x40, b"badfn", 2)
+    src = tmp_path / "dump.in"
+    src.write_bytes(d)
+    proc.popen.stdin.write(f"{src}\n".encode())
+    proc.popen.stdin.flush()
+    assert proc.popen.stdout.readline().strip() == b"mapped"
+    prof = tmp_path / "addrs.pb.gz"
+    offsets = [0, 0x18, 0x20, 0x3f, 0x100, 0x13f]
+    pprofedit("addrs", prof, *(hex(base + o) for o in offsets))
+    out = tmp_path / "named.pb.gz"
+    run_modmap("attach", "--jit", "--pid", proc.pid, prof, "-o", out)
+    dumped = json.loads(pprofedit("dump", out))
+    got = {l["Address"] - base: [(f["Function"], f["File"], f["Line"]) for f in l["Frames"] or []]
+           for l in dumped["Locations"]}
+    assert got == {0: [("fn", "good.js", 10)], 0x18: [("fn", "good.js", 11)],
+                   0x20: [("fn", "good.js", 12)], 0x3f: [("fn", "good.js", 12)],
+                   0x100: [("badfn", "", 20)], 0x13f: [("badfn", "", 20)]}, got
+
+
+def _pb_varint(v):
+    out = bytearray()
+    while v >= 0x80:
+        out.append(v & 0x7F | 0x80)
+        v >>= 7
+    out.append(v)
+    return bytes(out)
+
+
+def _pb(number, value):
+    """One protobuf field: an int (varint) or bytes (length-delimited)."""
+    if isinstance(value, int):
+        return _pb_varint(number << 3) + _pb_varint(value)
+    return _pb_varint(number << 3 | 2) + _pb_varint(len(value)) + value
+
+
+def test_saved_jit_symbol_without_a_function_is_dropped(tmp_path):
+    """A pprof snapshot (any profile is accepted as one) whose jit_size
+    sample sits at a location without a function: attach --jit drops that
+    symbol and names the others; no crash. The snapshot is written here
+    byte by byte (profile.proto), the result read by google/pprof's parser."""
+    import json
+    strings = [b"", b"mappings", b"count", b"/x", b"jit_size", b"good"]
+    snap = (_pb(1, _pb(1, 1) + _pb(2, 2))
+            + _pb(3, _pb(1, 1) + _pb(2, 0x1000) + _pb(3, 0x2000) + _pb(5, 3))
+            + _pb(4, _pb(1, 1) + _pb(3, 0x5000))                       # no line
+            + _pb(4, _pb(1, 2) + _pb(3, 0x6000) + _pb(4, _pb(1, 1)))    # line: function 1
+            + _pb(5, _pb(1, 1) + _pb(2, 5))
+            + _pb(2, _pb(1, _pb_varint(1)) + _pb(2, _pb_varint(1)) + _pb(3, _pb(1, 4) + _pb(3, 16)))
+            + _pb(2, _pb(1, _pb_varint(2)) + _pb(2, _pb_varint(1)) + _pb(3, _pb(1, 4) + _pb(3, 16)))
+            + b"".join(_pb(6, s) for s in strings))
+    src = tmp_path / "snap.pb"
+    src.write_bytes(snap)
+    prof = tmp_path / "addrs.pb.gz"
+    pprofedit("addrs", prof, hex(0x5008), hex(0x6008))
+    out = tmp_path / "named.pb.gz"
+    p = run_modmap("attach", "--jit", "--snapshot", src, prof, "-o", out)
+    d = json.loads(pprofedit("dump", out))
+    names = {l["Address"]: [f["Function"] for f in l["Frames"] or []] for l in d["Locations"]}
+    assert names == {0x5008: [], 0x6008: ["good"]}, (names, p.stderr)

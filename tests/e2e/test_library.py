@@ -250,6 +250,8 @@ def test_watch_api_follows_a_dlopen_and_the_exit(prefix, tmp_path):
         kind, t3, s3, l3, bid3, name3 = line()
         assert (kind, s3, l3, bid3, name3) == ("exit", 0, 0, "", "")
         assert first[0][1] <= t1 <= t2 <= t3
+        # A poll after the exit finds nothing new: no second exit, no error.
+        assert w.stdout.readline() == b"after-exit\t0\n"
         assert w.wait(timeout=30) == 0
     finally:
         fix.stop()
