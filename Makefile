@@ -59,9 +59,11 @@ VERSION := 0.2.0
 SOVERSION := 0
 # OS picks the files of lib/os/ the library is built with: one line per OS.
 OS ?= linux
-OS_SRCS_linux := lib/os/linux.c lib/os/linux_proc.c lib/os/posix_io.c lib/os/posix_open.c \
-	lib/os/posix_store.c
+OS_POSIX_IO := lib/os/posix_io.c lib/os/posix_open.c lib/os/posix_store.c
+OS_SRCS_linux := lib/os/linux.c lib/os/linux_proc.c $(OS_POSIX_IO)
 OS_SRCS_windows := lib/os/windows.c lib/os/windows_io.c lib/os/windows_store.c
+# No process reading at all (every call ERR_UNSUPPORTED); files through the POSIX io.
+OS_SRCS_none := lib/os/none.c $(OS_POSIX_IO)
 LIB_COMMON := $(sort $(wildcard lib/*.c lib/format/*.c lib/wire/*.c lib/attach/*.c))
 LIB_SRCS := $(LIB_COMMON) $(OS_SRCS_$(OS))
 LIB_HDRS := $(wildcard include/*.h lib/*.h lib/*/*.h)
@@ -211,7 +213,7 @@ WIN_CC ?= x86_64-w64-mingw32-gcc
 WIN_BUILD := $(BUILD)/win64
 WIN_CPPFLAGS ?=
 # C99 printf (%zu, %llu) from mingw's runtime, not msvcrt's.
-WIN_DEFS := -D__USE_MINGW_ANSI_STDIO=1
+WIN_DEFS := -D__USE_MINGW_ANSI_STDIO=1 -DMODMAP_PRINTF_STYLE=gnu_printf
 WIN_LDFLAGS ?= -static
 WIN_LDLIBS ?= -lz
 WIN_SRCS := $(LIB_COMMON) $(OS_SRCS_windows) $(CLI_SRCS)
@@ -498,6 +500,11 @@ define pytest
 	if [ $$rc -eq 5 ]; then echo "pytest: no tests ran ($(2))" >&2; exit 1; fi; exit $$rc
 endef
 
+# The whole library and command on the backend that reads no process
+# (lib/os/none.c): what a port starts from (tests/e2e/test_seam.py).
+$(BUILD)/osnone/modmap: $(LIB_COMMON) lib/os/none.c $(CLI_SRCS) FORCE
+	$(MAKE) --no-print-directory OS=none BUILD=$(BUILD)/osnone $@
+
 # The same program without libcbor, for the e2e test that it says so.
 $(BUILD)/nocbor/modmap: $(LIB_SRCS) $(CLI_SRCS) FORCE
 	$(MAKE) --no-print-directory CBOR=no BUILD=$(BUILD)/nocbor $@
@@ -506,7 +513,8 @@ $(BUILD)/nocbor/modmap: $(LIB_SRCS) $(CLI_SRCS) FORCE
 $(BUILD)/nosym/modmap: $(LIB_SRCS) $(CLI_SRCS) FORCE
 	$(MAKE) --no-print-directory SYMBOLIZE=0 BUILD=$(BUILD)/nosym $@
 
-E2E_DEPS := $(FIXTURES) $(BUILD)/nocbor/modmap $(BUILD)/nosym/modmap $(WIN_BUILD)/modmap.exe $(WIN_FIXTURES)
+E2E_DEPS := $(FIXTURES) $(BUILD)/nocbor/modmap $(BUILD)/osnone/modmap $(BUILD)/nosym/modmap \
+	$(WIN_BUILD)/modmap.exe $(WIN_FIXTURES)
 # E2E_ARGS: more pytest arguments (.ci/run leaves the Windows tests to the
 # runs whose variation reaches modmap.exe).
 E2E_ARGS ?=

@@ -7,7 +7,6 @@
 
 #include "cli.h"
 #include "term.h"
-#include "platform.h"
 
 static const struct cli_command commands[] = {
 	{ "attach", "attach (--pid PID | --snapshot FILE) PROFILE [-o OUT] [--max-size N]",
@@ -22,7 +21,7 @@ static const struct cli_command commands[] = {
 int main(int argc, char **argv)
 {
 	term_args(&argc, &argv);
-	platform_signal_cleanup();	/* a killed run leaves no temporary file */
+	term_cleanup_temp_files();	/* a killed run leaves no temporary file */
 	const struct cli_command *c = commands;
 	for (; c->name; c++)
 		if (argc > 1 && strcmp(argv[1], c->name) == 0)

@@ -24,6 +24,7 @@
 #include <unistd.h>
 #endif
 
+#include "platform.h"
 #include "term.h"
 
 #ifdef _WIN32
@@ -226,3 +227,81 @@ void term_sleep_ms(uint64_t ms, const volatile sig_atomic_t *stop)
 }
 #endif
 
+
+/*
+ * A signal that ends the process while -o's temporary file is written
+ * (Ctrl-C, kill, a closed terminal, a file-size limit) would leave it
+ * behind. While one exists the library names it (platform_set_temp_hook),
+ * its path is kept here and these signals are caught: the handler removes
+ * it, restores the disposition the signal had and raises it again, so the
+ * process still dies of it. One output file at a time (modmap writes one).
+ */
+#ifdef _WIN32
+void term_cleanup_temp_files(void)
+{
+	/* No POSIX signals: the library names no temporary file here. */
+}
+#else
+static const int fatal_signals[] = { SIGINT, SIGTERM, SIGHUP, SIGXFSZ };
+#define NFATAL (sizeof fatal_signals / sizeof fatal_signals[0])
+static struct sigaction saved_actions[NFATAL];
+static char armed_name[256];
+static int armed_dir;
+static volatile sig_atomic_t armed;
+
+/* Async-signal-safe: unlinkat, sigaction and raise only. */
+static void remove_and_reraise(int sig)
+{
+	if (armed)
+		unlinkat(armed_dir, armed_name, 0);
+	armed = 0;
+	for (size_t i = 0; i < NFATAL; i++)
+		if (fatal_signals[i] == sig)
+			sigaction(sig, &saved_actions[i], NULL);
+	raise(sig);	/* blocked in here: delivered as the handler returns */
+}
+
+/* Records tmp in dir for removal should a fatal signal come (a second
+ * file while one is armed, or a name too long to keep, is not covered). */
+static void arm_cleanup(int dir, const char *tmp)
+{
+	size_t n = strlen(tmp);
+	if (armed || n >= sizeof armed_name)
+		return;
+	memcpy(armed_name, tmp, n + 1);
+	armed_dir = dir;
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = remove_and_reraise;
+	sigfillset(&sa.sa_mask);
+	armed = 1;
+	for (size_t i = 0; i < NFATAL; i++) {
+		sigaction(fatal_signals[i], NULL, &saved_actions[i]);
+		/* An ignored signal (nohup's SIGHUP) stays ignored. */
+		if (saved_actions[i].sa_handler != SIG_IGN)
+			sigaction(fatal_signals[i], &sa, NULL);
+	}
+}
+
+static void disarm_cleanup(void)
+{
+	if (!armed)
+		return;
+	for (size_t i = 0; i < NFATAL; i++)
+		sigaction(fatal_signals[i], &saved_actions[i], NULL);
+	armed = 0;
+}
+
+static void temp_file(int dir, const char *name)
+{
+	if (name)
+		arm_cleanup(dir, name);
+	else
+		disarm_cleanup();
+}
+
+void term_cleanup_temp_files(void)
+{
+	platform_set_temp_hook(temp_file);
+}
+#endif

@@ -38,6 +38,13 @@ int term_stdin_read(void *p, size_t cap, size_t *got, int *errnum);
  * set, whichever comes first.
  */
 void term_on_stop(void (*handler)(int));
+/*
+ * Removes the temporary file an output is written to (-o) should SIGINT,
+ * SIGTERM, SIGHUP or SIGXFSZ end the process meanwhile (the signal's own
+ * disposition then runs). The modmap command calls it first thing; the
+ * library never touches signals.
+ */
+void term_cleanup_temp_files(void);
 void term_sleep_ms(uint64_t ms, const volatile sig_atomic_t *stop);
 
 #endif

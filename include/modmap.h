@@ -523,7 +523,8 @@ MODMAP_API int modmap_watch_new_sz(uint64_t pid, const struct modmap_options *op
  * Reads the process and returns how many events it gave (0: no change), or
  * -1 with err filled: the first poll of a process that does not exist or
  * cannot be read, or memory that ran out. Events (and their strings) are
- * valid until the next poll.
+ * valid until the next poll. Once the exit event was given, a poll returns
+ * 0 and reads nothing.
  */
 MODMAP_API long long modmap_watch_poll(struct modmap_watch *w, struct modmap_error *err);
 /* Event i of the last poll; -1 when i is out of range. */

@@ -690,7 +690,8 @@ int identity_apply(struct snapshot *s, struct mapping *m, enum bid_mode mode,
  * The table holds keys and a pointer; each identity (1.5 KiB, mostly room
  * for the longest PDB path) is allocated once and never moves, so growing
  * the table copies 40-byte slots, not identities, and a pointer handed out
- * stays valid for the cache's life.
+ * stays valid until the cache fills: then every identity is freed and the
+ * cache starts over (BID_CACHE_MAX).
  */
 struct bid_entry {
 	uint64_t dev, ino;
@@ -762,8 +763,12 @@ const struct identity *bid_cache_put(struct bid_cache *c, uint64_t dev, uint64_t
 	if (!c)
 		return NULL;
 	/* Bounded: a run over a whole host starts over rather than grow
-	 * past BID_CACHE_MAX files (an entry is a few KiB). */
+	 * past BID_CACHE_MAX files (an entry is a few KiB). Nothing outside
+	 * points at what is freed: a snapshot copies an identity's strings
+	 * into its own arena (identity_apply) before the next put. */
 	if (c->n >= BID_CACHE_MAX) {
+		for (size_t i = 0; i < c->cap; i++)
+			free(c->e[i].id);	/* forgotten, so freed */
 		memset(c->e, 0, c->cap * sizeof *c->e);
 		c->n = 0;
 	}

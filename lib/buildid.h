@@ -120,7 +120,7 @@ int elf_find_note(const unsigned char *p, size_t len, size_t align, int bigendia
  * in five segments or by a thousand processes is read once per run.
  */
 struct bid_cache;
-/* The most files a cache remembers; past that it forgets them all at once. */
+/* The most files a cache remembers; past that it frees them all at once. */
 #define BID_CACHE_MAX 2048
 struct bid_cache *bid_cache_new(void);
 void bid_cache_free(struct bid_cache *c);
@@ -134,7 +134,10 @@ const struct gotz *bid_local_zone(struct bid_cache *c, struct gotz **own, struct
 /* The cached identity, or NULL. */
 const struct identity *bid_cache_get(struct bid_cache *c, uint64_t dev, uint64_t ino,
 				     int64_t mtime_sec, long mtime_nsec);
-/* Stores a copy; returns the stored one (NULL when memory runs out). */
+/*
+ * Stores a copy; returns the stored one (NULL when memory runs out), valid
+ * until the next put (which may free it): copy what is kept of it.
+ */
 const struct identity *bid_cache_put(struct bid_cache *c, uint64_t dev, uint64_t ino,
 				     int64_t mtime_sec, long mtime_nsec,
 				     const struct identity *id);

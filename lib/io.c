@@ -36,6 +36,7 @@ struct platform_in {
 
 struct platform_out {
 	struct os_out *file;	/* NULL: standard output */
+	platform_temp_hook *hook;	/* told of file's temporary file, or NULL */
 };
 
 struct platform_in *platform_in_open(const char *path, uint64_t max, struct errmsg *err)
@@ -121,6 +122,14 @@ int platform_out_flush(struct platform_out *o, struct errmsg *err)
 	return 0;	/* a file is written without a buffer of ours */
 }
 
+/* Set once by a program before it writes files; the library only reads it. */
+static platform_temp_hook *temp_hook;
+
+void platform_set_temp_hook(platform_temp_hook *hook)
+{
+	temp_hook = hook;
+}
+
 struct platform_out *platform_out_open(const char *path, struct errmsg *err)
 {
 	struct platform_out *o = calloc(1, sizeof *o);
@@ -135,6 +144,12 @@ struct platform_out *platform_out_open(const char *path, struct errmsg *err)
 	if (!(o->file = os_out_open(path, err))) {
 		free(o);
 		return NULL;
+	}
+	int dir;
+	const char *tmp = os_out_temp(o->file, &dir);
+	if (temp_hook && tmp) {
+		o->hook = temp_hook;
+		o->hook(dir, tmp);
 	}
 	return o;
 }
@@ -167,7 +182,9 @@ void platform_out_abort(struct platform_out *o)
 {
 	if (!o)
 		return;
-	os_out_close(o->file);
+	os_out_close(o->file);	/* renamed or removed: nothing left to clean up */
+	if (o->hook)
+		o->hook(-1, NULL);
 	free(o);
 }
 

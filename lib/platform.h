@@ -69,12 +69,16 @@ void platform_in_close(struct platform_in *in);
  * path (or standard output) and the reason.
  */
 /*
- * Asks that a temporary output file be removed should SIGINT, SIGTERM,
- * SIGHUP or SIGXFSZ end the process while it is written (the signal's own
- * disposition then runs). For programs, not libraries: the modmap command
- * calls it first thing; libmodmap alone never touches signals.
+ * The temporary files of platform_out and platform_write_file, for a
+ * program that removes them should a signal end it (cli/term.c): hook is
+ * called with the file's name in the directory descriptor dir once it
+ * exists (POSIX: unlinkat(dir, name, 0) removes it, async-signal-safe),
+ * and with (-1, NULL) once it is renamed over its target or removed. The
+ * library itself installs no signal handler. Set it before any thread
+ * writes a file; NULL (the default) calls nothing.
  */
-void platform_signal_cleanup(void);
+typedef void platform_temp_hook(int dir, const char *name);
+void platform_set_temp_hook(platform_temp_hook *hook);
 struct platform_out;
 struct platform_out *platform_out_open(const char *path, struct errmsg *err);
 int platform_out_write(struct platform_out *out, const void *p, size_t len, struct errmsg *err);

@@ -1,12 +1,15 @@
 /*
  * snapshot.c - the record store: a growable array of mappings and one string
- * arena. Portable; no OS code.
+ * arena; and the library's calls into the OS backend (os/os.h), where a
+ * call the backend leaves NULL fails as unsupported. Portable; no OS code.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "jit.h"
+#include "os/os.h"
+#include "region.h"
 #include "snapshot.h"
 
 void snapshot_init(struct snapshot *s)
@@ -187,4 +190,71 @@ int pidlist_finish(struct pidlist *l, uint64_t **pids, size_t *n, struct errmsg 
 	*pids = l->v;
 	*n = l->n;
 	return 0;
+}
+
+/* ---- the backend's calls (os/os.h) ---------------------------------------- */
+
+/* "pid N: " before a reason, or nothing for pid 0 (no PID to name). */
+static void err_unsupported(struct errmsg *err, uint64_t pid, const char *what)
+{
+	if (pid)
+		err_setc(err, ERR_UNSUPPORTED, "pid %llu: %s: not supported on this system",
+			 (unsigned long long)pid, what);
+	else
+		err_setc(err, ERR_UNSUPPORTED, "%s: not supported on this system", what);
+}
+
+enum read_status snapshot_read(struct snapshot *s, uint64_t pid, const struct read_opts *o,
+			       struct errmsg *err)
+{
+	if (!os_backend.read) {
+		err_unsupported(err, pid, "reading a process's modules");
+		return READ_FAILED;
+	}
+	return os_backend.read(s, pid, o, err);
+}
+
+int snapshot_list_pids(const char *procfs, uint64_t **pids, size_t *n, struct errmsg *err)
+{
+	if (!os_backend.list_pids) {
+		err_unsupported(err, 0, "listing processes");
+		return -1;
+	}
+	return os_backend.list_pids(procfs, pids, n, err);
+}
+
+uint64_t snapshot_self_pid(void)
+{
+	return os_backend.self_pid ? os_backend.self_pid() : 0;
+}
+
+int snapshot_open_mapped(const struct snapshot *s, const struct mapping *m, uint64_t *size,
+			 const char **why)
+{
+	if (!os_backend.open_mapped) {
+		*why = "opening a mapped file is not supported on this system";
+		return -1;
+	}
+	return os_backend.open_mapped(s, m, size, why);
+}
+
+int module_loads(uint64_t pid, const struct snapshot *s, size_t i, struct elf_load *out,
+		 size_t cap, size_t *n, struct errmsg *err)
+{
+	*n = 0;
+	if (!os_backend.module_loads) {
+		err_setc(err, ERR_UNSUPPORTED, "pid %llu: %s: not an ELF module",
+			 (unsigned long long)pid, snapshot_str(s, s->map[i].file));
+		return -1;
+	}
+	return os_backend.module_loads(pid, s, i, out, cap, n, err);
+}
+
+int snapshot_check_procfs(const char *dir, struct errmsg *err)
+{
+	if (!os_backend.check_procfs) {
+		err_setc(err, ERR_UNSUPPORTED, "%s: this system has no proc filesystem", dir);
+		return -1;
+	}
+	return os_backend.check_procfs(dir, err);
 }

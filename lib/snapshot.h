@@ -1,12 +1,12 @@
 /*
- * modmap.h - the types every part of modmap shares: one mapping record, one
- * snapshot of a process, the options a backend reads with, and the single
- * call each OS backend (os/linux.c, os/windows.c) defines.
+ * snapshot.h - the types every part of the library shares: one mapping
+ * record, one snapshot of a process, the options a backend reads with, and
+ * the calls that reach the OS backend (os/os.h) through snapshot.c.
  *
- * Nothing here includes an OS header; the writers and main.c see only this.
+ * Nothing here includes an OS header.
  */
-#ifndef MODMAP_H
-#define MODMAP_H
+#ifndef MODMAP_SNAPSHOT_H
+#define MODMAP_SNAPSHOT_H
 
 #include <stdarg.h>
 #include <stddef.h>
@@ -19,13 +19,13 @@
 /*
  * printf-style checking of our own formatters. mingw's GCC reads "printf"
  * as Microsoft's dialect (no %zu, %llu); the Windows build formats with
- * mingw's C99 printf (__USE_MINGW_ANSI_STDIO), so it checks against GNU's.
+ * mingw's C99 printf (__USE_MINGW_ANSI_STDIO), so the Makefile has it
+ * check against GNU's (MODMAP_PRINTF_STYLE=gnu_printf).
  */
-#ifdef __MINGW32__
-#define MODMAP_PRINTF(fmt, args) __attribute__((format(gnu_printf, fmt, args)))
-#else
-#define MODMAP_PRINTF(fmt, args) __attribute__((format(printf, fmt, args)))
+#ifndef MODMAP_PRINTF_STYLE
+#define MODMAP_PRINTF_STYLE printf
 #endif
+#define MODMAP_PRINTF(fmt, args) __attribute__((format(MODMAP_PRINTF_STYLE, fmt, args)))
 
 /* Permission bits of a mapping (struct mapping.prot). */
 enum {

@@ -18,6 +18,15 @@ status 1 when any mutant survives, does not apply (its `find` text is not
 in the file exactly once), does not build, or its tests fail unmutated.
 
     tests/mutate.py [-k SUBSTRING] [--each] [--keep] [MUTFILE ...]
+
+With --random N (make mutate-random), the mutants are made here instead:
+one-line operator mutants (comparisons and && / || flipped, constants off
+by one, checks dropped, conditions negated, two arguments swapped) on N
+lines drawn with --seed from the lines of lib/ and cli/ the tests run
+(build/coverage/coverage.json from `make coverage`, else every line of
+code), each run against its file's tests (tests/mutants/areas.txt). A
+survivor listed in tests/mutants/accepted.txt (an equivalent mutant) is
+reported as accepted; any other fails the run.
 """
 import argparse
 import fnmatch
@@ -110,6 +119,8 @@ def make_targets(tests):
                 t.add("win-fixtures")
             if "test_cbor" in name:
                 t.add("build/nocbor/modmap")
+            if "test_seam" in name:
+                t.add("build/osnone/modmap")
     return sorted(t)
 
 

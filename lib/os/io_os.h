@@ -32,5 +32,9 @@ struct os_out *os_out_open(const char *path, struct errmsg *err);
 int os_out_write(struct os_out *o, const void *p, size_t len, struct errmsg *err);
 int os_out_commit(struct os_out *o, struct errmsg *err);
 void os_out_close(struct os_out *o);
+/* The temporary file being written, by its name in the directory *dir
+ * (a descriptor), while there is one a program's signal handler could
+ * remove; else NULL (Windows: always). */
+const char *os_out_temp(const struct os_out *o, int *dir);
 
 #endif

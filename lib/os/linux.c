@@ -35,6 +35,7 @@
 #include "jit.h"
 #include "elfphdr.h"
 #include "os/linux.h"
+#include "os/os.h"
 #include "region.h"
 #include "snapshot.h"
 
@@ -703,8 +704,8 @@ static void target_close(struct target *t)
 		close(t->proc);
 }
 
-int snapshot_open_mapped(const struct snapshot *s, const struct mapping *m, uint64_t *size,
-			 const char **why)
+static int linux_open_mapped(const struct snapshot *s, const struct mapping *m, uint64_t *size,
+			     const char **why)
 {
 	char path[PROC_PATH];
 	struct target t;
@@ -1502,8 +1503,8 @@ static enum read_status open_target(struct target *t, struct proc_stat *born,
 	return READ_OK;
 }
 
-enum read_status snapshot_read(struct snapshot *s, uint64_t pid, const struct read_opts *o,
-			       struct errmsg *err)
+static enum read_status linux_read(struct snapshot *s, uint64_t pid, const struct read_opts *o,
+				   struct errmsg *err)
 {
 	struct target t = {
 		.pid = pid, .procfs = o->procfs ? o->procfs : "/proc",
@@ -1566,12 +1567,12 @@ enum read_status snapshot_read(struct snapshot *s, uint64_t pid, const struct re
 	return st;
 }
 
-uint64_t snapshot_self_pid(void)
+static uint64_t linux_self_pid(void)
 {
 	return (uint64_t)getpid();
 }
 
-int snapshot_check_procfs(const char *dir, struct errmsg *err)
+static int linux_check_procfs(const char *dir, struct errmsg *err)
 {
 	struct statfs sf;
 	if (strlen(dir) > PROCFS_MAX) {
@@ -1591,7 +1592,7 @@ int snapshot_check_procfs(const char *dir, struct errmsg *err)
 	return 0;
 }
 
-int snapshot_list_pids(const char *procfs, uint64_t **pids, size_t *n, struct errmsg *err)
+static int linux_list_pids(const char *procfs, uint64_t **pids, size_t *n, struct errmsg *err)
 {
 	if (!procfs)
 		procfs = "/proc";
@@ -1637,8 +1638,8 @@ static const struct mapping *module_first(const struct snapshot *s, size_t i)
 	return best;
 }
 
-int module_loads(uint64_t pid, const struct snapshot *s, size_t i, struct elf_load *out,
-		 size_t cap, size_t *n, struct errmsg *err)
+static int linux_module_loads(uint64_t pid, const struct snapshot *s, size_t i, struct elf_load *out,
+			      size_t cap, size_t *n, struct errmsg *err)
 {
 	const struct mapping *m = &s->map[i];
 	struct target t;
@@ -1683,3 +1684,13 @@ int module_loads(uint64_t pid, const struct snapshot *s, size_t i, struct elf_lo
 	err_set(err, "pid %llu: %s: %s", (unsigned long long)pid, snapshot_str(s, m->file), why);
 	return -1;
 }
+
+const struct os_backend os_backend = {
+	.name = "linux",
+	.read = linux_read,
+	.list_pids = linux_list_pids,
+	.self_pid = linux_self_pid,
+	.open_mapped = linux_open_mapped,
+	.module_loads = linux_module_loads,
+	.check_procfs = linux_check_procfs,
+};

@@ -8,7 +8,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -93,71 +92,18 @@ struct os_out {
 	int dir;		/* the target's directory, O_PATH; -1: written in place */
 	char *tmp, *target;	/* names in dir; tmp NULL: written in place */
 	mode_t mode;		/* given at commit; 0: the mode the file was made with */
-	int armed;		/* tmp is removed should a fatal signal come */
 };
 
 /*
- * A signal that ends the process while a temporary file is being written
- * (Ctrl-C, kill, a closed terminal, a file-size limit) would leave it
- * behind. While one exists its path is recorded here and these signals
- * are caught: the handler removes it, restores the disposition the signal
- * had and raises it again, so the process still dies of it. Signals are
- * the process's, not a library's: this happens only in a program that asks
- * for it (platform_signal_cleanup; the modmap command does), and covers one
- * output file at a time (modmap writes one).
+ * A signal that ends the process while the temporary file is written would
+ * leave it behind; signals are the program's, so the library only names the
+ * file (os_out_temp, platform_set_temp_hook) and the modmap command removes
+ * it (cli/term.c).
  */
-static const int fatal_signals[] = { SIGINT, SIGTERM, SIGHUP, SIGXFSZ };
-#define NFATAL (sizeof fatal_signals / sizeof fatal_signals[0])
-static struct sigaction saved_actions[NFATAL];
-static char armed_name[NAME_MAX + 1];
-static int armed_dir;
-static volatile sig_atomic_t armed;
-static volatile sig_atomic_t cleanup_wanted;
-
-void platform_signal_cleanup(void)
+const char *os_out_temp(const struct os_out *o, int *dir)
 {
-	cleanup_wanted = 1;
-}
-
-/* Async-signal-safe: unlinkat, sigaction and raise only. */
-static void remove_and_reraise(int sig)
-{
-	if (armed)
-		unlinkat(armed_dir, armed_name, 0);
-	armed = 0;
-	for (size_t i = 0; i < NFATAL; i++)
-		if (fatal_signals[i] == sig)
-			sigaction(sig, &saved_actions[i], NULL);
-	raise(sig);	/* blocked in here: delivered as the handler returns */
-}
-
-/* Records tmp in dir for removal should a fatal signal come; 0, or -1 if taken. */
-static int arm_cleanup(int dir, const char *tmp)
-{
-	size_t n = strlen(tmp);
-	if (!cleanup_wanted || armed || n >= sizeof armed_name)
-		return -1;
-	memcpy(armed_name, tmp, n + 1);
-	armed_dir = dir;
-	struct sigaction sa;
-	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = remove_and_reraise;
-	sigfillset(&sa.sa_mask);
-	armed = 1;
-	for (size_t i = 0; i < NFATAL; i++) {
-		sigaction(fatal_signals[i], NULL, &saved_actions[i]);
-		/* An ignored signal (nohup's SIGHUP) stays ignored. */
-		if (saved_actions[i].sa_handler != SIG_IGN)
-			sigaction(fatal_signals[i], &sa, NULL);
-	}
-	return 0;
-}
-
-static void disarm_cleanup(void)
-{
-	for (size_t i = 0; i < NFATAL; i++)
-		sigaction(fatal_signals[i], &saved_actions[i], NULL);
-	armed = 0;
+	*dir = o->dir;
+	return o->tmp;
 }
 
 /*
@@ -285,7 +231,6 @@ static int out_open_file(struct os_out *o, const char *path, struct errmsg *err)
 		err_set(err, "%s: %s", path, strerror(errno));
 		return -1;
 	}
-	o->armed = arm_cleanup(o->dir, o->tmp) == 0;
 	/* Keep the mode of the file replaced; a new one has the mode any new
 	 * file gets (0666 less the umask, given at its making). */
 	o->mode = exists ? cur.st_mode & 07777 : 0;
@@ -317,10 +262,6 @@ int os_out_commit(struct os_out *o, struct errmsg *err)
 	o->fd = -1;
 	if (!e && o->tmp && renameat(o->dir, o->tmp, o->dir, o->target) < 0)
 		e = errno;
-	if (!e && o->armed) {
-		disarm_cleanup();	/* renamed: nothing of ours to remove */
-		o->armed = 0;
-	}
 	if (e) {
 		err_set(err, "%s: %s", o->name, strerror(e));
 		return -1;
@@ -336,8 +277,6 @@ static void out_close_file(struct os_out *o)
 		close(o->fd);
 	if (o->tmp)
 		unlinkat(o->dir, o->tmp, 0);
-	if (o->armed)
-		disarm_cleanup();
 	if (o->dir >= 0)
 		close(o->dir);
 	free(o->tmp);

@@ -23,6 +23,7 @@
 #include "platform.h"
 #include "region.h"
 #include "snapshot.h"
+#include "os/os.h"
 
 /* CreateToolhelp32Snapshot fails with ERROR_BAD_LENGTH while the module list
  * changes under it; a process that never settles (one started suspended)
@@ -369,8 +370,8 @@ static int file_read(void *ctx, uint64_t off, void *buf, size_t len)
  * The module's file for reading its bytes (collect): its path opened as
  * open_file opens it, a disk file and no directory, as a C runtime fd.
  */
-int snapshot_open_mapped(const struct snapshot *s, const struct mapping *m, uint64_t *size,
-			 const char **why)
+static int windows_open_mapped(const struct snapshot *s, const struct mapping *m, uint64_t *size,
+			       const char **why)
 {
 	int missing;
 	return platform_open_regular(snapshot_str(s, m->file), size, why, &missing);
@@ -531,8 +532,8 @@ static int add_module(struct target *t, MODULEENTRY32W *me, int first)
 	return rc;
 }
 
-enum read_status snapshot_read(struct snapshot *s, uint64_t pid, const struct read_opts *o,
-			       struct errmsg *err)
+static enum read_status windows_read(struct snapshot *s, uint64_t pid, const struct read_opts *o,
+				     struct errmsg *err)
 {
 	struct target t = { .s = s, .o = o, .pid = (DWORD)pid };
 	t.rr.ops = &windows_ops;
@@ -601,31 +602,12 @@ enum read_status snapshot_read(struct snapshot *s, uint64_t pid, const struct re
 	return READ_OK;
 }
 
-/* Windows modules are PE: lookup gives their RVA, never ELF headers. */
-int module_loads(uint64_t pid, const struct snapshot *s, size_t i, struct elf_load *out,
-		 size_t cap, size_t *n, struct errmsg *err)
-{
-	(void)s;
-	(void)i;
-	(void)out;
-	(void)cap;
-	*n = 0;
-	err_setc(err, ERR_UNSUPPORTED, "pid %llu: not an ELF module", (unsigned long long)pid);
-	return -1;
-}
-
-uint64_t snapshot_self_pid(void)
+static uint64_t windows_self_pid(void)
 {
 	return GetCurrentProcessId();
 }
 
-int snapshot_check_procfs(const char *dir, struct errmsg *err)
-{
-	err_setc(err, ERR_UNSUPPORTED, "%s: a procfs is Linux's; Windows has none", dir);
-	return -1;
-}
-
-int snapshot_list_pids(const char *procfs, uint64_t **pids, size_t *n, struct errmsg *err)
+static int windows_list_pids(const char *procfs, uint64_t **pids, size_t *n, struct errmsg *err)
 {
 	(void)procfs;	/* Windows: one process list, no procfs */
 	HANDLE snap = CreateToolhelp32Snapshot(TH32CS_SNAPPROCESS, 0);
@@ -642,3 +624,13 @@ int snapshot_list_pids(const char *procfs, uint64_t **pids, size_t *n, struct er
 	CloseHandle(snap);
 	return pidlist_finish(&l, pids, n, err);
 }
+
+/* Windows modules are PE, so module_loads (ELF program headers) is NULL:
+ * lookup gives their RVA. A procfs is Linux's. */
+const struct os_backend os_backend = {
+	.name = "windows",
+	.read = windows_read,
+	.list_pids = windows_list_pids,
+	.self_pid = windows_self_pid,
+	.open_mapped = windows_open_mapped,
+};

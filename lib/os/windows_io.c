@@ -276,9 +276,12 @@ void os_out_close(struct os_out *o)
 	free(o);
 }
 
-/* Windows: no POSIX signals to clean up after (see posix_io.c). */
-void platform_signal_cleanup(void)
+/* Windows: no POSIX signals to clean up after, so no path to hand over. */
+const char *os_out_temp(const struct os_out *o, int *dir)
 {
+	(void)o;
+	*dir = -1;
+	return NULL;
 }
 
 /* ---- whole files into a directory tree (collect) ------------------------ */

@@ -1,0 +1,121 @@
+"""The backend seam (SPEC "The library's ABI and the backend seam"): the
+whole library and command build on lib/os/none.c, a backend that reads no
+process (`make OS=none`, build/osnone), which then says so with exit
+status 1 and still does all that needs no OS (reading saved snapshots); and
+no file of lib/ outside lib/os/ includes an OS header or asks which OS it
+is built for."""
+import json
+import re
+import subprocess
+
+from conftest import BUILD, ROOT, proc_maps, run_modmap
+
+OSNONE = BUILD / "osnone" / "modmap"
+
+
+def run_none(*args):
+    return subprocess.run([str(OSNONE), *map(str, args)], capture_output=True, timeout=120)
+
+
+def test_none_backend_reads_no_process():
+    p = run_none("--self")
+    assert p.returncode == 1, p.stderr
+    assert p.stdout == b""
+    assert p.stderr.decode() == (
+        "modmap: reading a process's modules: not supported on this system\n")
+
+
+def test_none_backend_lists_no_process():
+    p = run_none("--all", "--format", "json")
+    assert p.returncode == 1
+    assert p.stdout == b""
+    assert p.stderr.decode() == "modmap: listing processes: not supported on this system\n"
+
+
+def test_none_backend_names_the_pid_it_cannot_read(sleeper):
+    p = run_none("--pid", sleeper.pid)
+    assert p.returncode == 1
+    assert p.stderr.decode() == (
+        f"modmap: pid {sleeper.pid}: reading a process's modules: "
+        "not supported on this system\n")
+    p = run_none("lookup", "--pid", sleeper.pid, "1000")
+    assert p.returncode == 1
+    assert "not supported on this system" in p.stderr.decode()
+
+
+def test_none_backend_still_reads_saved_snapshots(sleeper, tmp_path):
+    """lookup --snapshot needs no OS: a pprof snapshot written by the Linux
+    build is read by the none build, and its answer names the file that
+    /proc/PID/maps shows at the address."""
+    snap = tmp_path / "s.pb.gz"
+    run_modmap("--pid", sleeper.pid, "--format", "pprof", "-o", snap)
+    line = next(m for m in proc_maps(sleeper.pid) if "x" in m["perms"] and m["name"].startswith("/"))
+    addr = line["start"] + 16
+    p = run_none("lookup", "--snapshot", snap, "-f", "json", f"{addr:x}")
+    assert p.returncode == 0, p.stderr
+    [answer] = json.loads(p.stdout)
+    assert answer["file"] == line["name"]
+
+
+# ISO C's headers, the POSIX basics every C runtime has (a stat() of a
+# file, errno), and the libraries the build links.
+PORTABLE = {
+    "assert.h", "ctype.h", "errno.h", "float.h", "inttypes.h", "limits.h", "math.h",
+    "stdarg.h", "stdbool.h", "stddef.h", "stdint.h", "stdio.h", "stdlib.h", "string.h",
+    "time.h", "sys/stat.h", "sys/types.h", "zlib.h", "cbor.h",
+}
+OS_CONDITIONAL = re.compile(
+    r"^\s*#\s*(if|ifdef|ifndef|elif).*\b(_WIN32|_WIN64|__linux__|__linux|__MINGW32__|"
+    r"__MINGW64__|__APPLE__|__FreeBSD__|__unix__|__CYGWIN__|_MSC_VER)\b", re.M)
+
+
+def lib_files_outside_os():
+    files = [p for p in sorted((ROOT / "lib").rglob("*.[ch]"))
+             if (ROOT / "lib" / "os") not in p.parents]
+    assert len(files) > 20  # the library is there
+    return files
+
+
+def test_no_os_header_outside_lib_os():
+    bad = []
+    for path in lib_files_outside_os():
+        for header in re.findall(r"^\s*#\s*include\s*<([^>]+)>", path.read_text(), re.M):
+            if header not in PORTABLE:
+                bad.append(f"{path.relative_to(ROOT)}: <{header}>")
+    assert bad == []
+
+
+def test_no_os_conditional_outside_lib_os():
+    bad = [f"{p.relative_to(ROOT)}: {m.group(0).strip()}"
+           for p in lib_files_outside_os() for m in OS_CONDITIONAL.finditer(p.read_text())]
+    assert bad == []
+
+
+# ---- no process-wide state in the library ---------------------------------
+
+# What changes the whole process: its umask, its signal dispositions.
+PROCESS_WIDE = {"umask", "signal", "sigaction", "sigprocmask", "raise", "alarm", "setitimer"}
+
+
+def test_library_calls_nothing_process_wide():
+    """nm's list of what libmodmap.a calls from outside (an oracle that does
+    not trust the source): no umask, no signal handling."""
+    p = subprocess.run(["nm", "-u", "--format=posix", str(BUILD / "libmodmap.a")],
+                       capture_output=True, text=True, check=True)
+    called = {line.split()[0].split("@")[0] for line in p.stdout.splitlines()
+              if line.strip() and not line.endswith(":")}
+    assert "open" in called or "open64" in called  # nm read the objects
+    assert called & PROCESS_WIDE == set()
+
+
+def test_new_output_file_mode_is_what_the_umask_leaves(tmp_path):
+    """-o creates a file the way any program's new file is created: 0666
+    less the umask, without changing the umask to find it out."""
+    for mask, want in ((0o027, 0o640), (0o002, 0o664), (0o077, 0o600)):
+        out = tmp_path / f"snap-{mask:o}.json"
+        p = subprocess.run(["sh", "-c", f'umask {mask:03o} && exec "$0" "$@"', str(BUILD / "modmap"),
+                            "--self", "--format", "json", "-o", str(out)],
+                           capture_output=True, timeout=120)
+        assert p.returncode == 0, p.stderr
+        assert out.stat().st_mode & 0o7777 == want, oct(out.stat().st_mode)
+        json.loads(out.read_text())
