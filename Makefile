@@ -43,6 +43,19 @@ $(error SYMBOLIZE=1, but pkg-config finds no libdw (Debian: libdw-dev))
 endif
 endif
 
+# SHA-256 for --build-id htlhash: Nettle, as CBOR: auto (default) builds
+# with it when pkg-config finds it; yes insists; no builds without (then
+# htlhash gives no IDs, with the reason).
+NETTLE ?= auto
+ifneq ($(NETTLE),no)
+ifeq ($(shell $(PKG_CONFIG) --exists nettle && echo found),found)
+CPPFLAGS += -DHAVE_NETTLE $(shell $(PKG_CONFIG) --cflags nettle)
+LDLIBS += $(shell $(PKG_CONFIG) --libs nettle)
+else ifeq ($(NETTLE),yes)
+$(error NETTLE=yes, but pkg-config finds no nettle (Debian: nettle-dev))
+endif
+endif
+
 # The layout: include/ the public header, lib/ the library, cli/ the
 # command. lib/os/ holds each OS's files (the only ones that include OS
 # headers), lib/format/ the snapshot writers and readers, lib/wire/ the
@@ -157,7 +170,7 @@ PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
 PC_LIBDIR = $(patsubst $(PREFIX)%,$${prefix}%,$(LIBDIR))
 PC_INCLUDEDIR = $(patsubst $(PREFIX)%,$${prefix}%,$(INCLUDEDIR))
 PC_REQUIRES := zlib$(if $(filter -DHAVE_CBOR,$(CPPFLAGS)), libcbor)$(if \
-	$(filter -DHAVE_ELFUTILS,$(CPPFLAGS)), libdw)
+	$(filter -DHAVE_NETTLE,$(CPPFLAGS)), nettle)$(if $(filter -DHAVE_ELFUTILS,$(CPPFLAGS)), libdw)
 # libstdc++ for its demangler (symbolize.c), which has no .pc file.
 PC_LIBS_PRIVATE := $(if $(filter -DHAVE_ELFUTILS,$(CPPFLAGS)),$(STDCXX_LIBS))
 

@@ -47,8 +47,11 @@ static const char usage_text[] =
 	"                       DIR (a host's /proc in a sidecar) (default /proc)\n"
 	"  -h, --help           this text\n"
 	"\n"
-	"An address no mapping holds is answered as unmapped. A line that is not\n"
-	"an address is named on standard error and the others are still answered.\n"
+	"An address no mapping holds is answered as unmapped; when most of 8 or\n"
+	"more are, a warning says they are likely relative to their module (as\n"
+	"'perf script' prints callchains: 'perf script -F ip -G' gives absolute\n"
+	"addresses, docs/lookup.md). A line that is not an address is named on\n"
+	"standard error and the others are still answered.\n"
 	"Exit status: 0 every address answered, 1 a line was not an address or\n"
 	"the process or snapshot could not be read, 2 usage.\n";
 
@@ -110,6 +113,7 @@ struct answerer {
 	struct modmap_symbolizer *z;	/* --symbolize */
 	int jit;			/* --jit */
 	struct modmap_frame frames[64];
+	size_t unmapped;	/* ... of which no mapping held */
 	int bad;		/* a line was not an address */
 	int failed;		/* output could not be written */
 };
@@ -229,6 +233,8 @@ static void answer(struct answerer *a, uint64_t addr)
 		a->out.oom = 1;	/* memory ran out: the only way it fails */
 		return;
 	}
+	if (ans.mapping < 0)
+		a->unmapped++;
 	if (a->format == FMT_JSON)
 		out_puts(&a->out, a->answered ? ",\n" : "\n");
 	int fmt = a->format == FMT_TEXT ? MODMAP_FORMAT_TEXT : MODMAP_FORMAT_JSON;
@@ -328,6 +334,29 @@ static int answer_stdin(struct answerer *a)
 	return rc;
 }
 
+/*
+ * Most addresses in no mapping: the answers are right, but the addresses
+ * are likely not the process's. The usual cause is addresses relative to
+ * their module, as perf script prints callchain entries.
+ */
+#define UNMAPPED_MIN 8		/* fewer addresses: the answers speak for themselves */
+
+static void warn_unmapped(const struct answerer *a, const struct lookup_args *o)
+{
+	if (a->answered < UNMAPPED_MIN || a->unmapped * 2 <= a->answered)
+		return;
+	char whose[64];
+	if (o->pid)
+		snprintf(whose, sizeof whose, "pid %llu", (unsigned long long)o->pid);
+	else
+		snprintf(whose, sizeof whose, "the snapshot");
+	fprintf(stderr,
+		"modmap: lookup: warning: %zu of %zu addresses are in no mapping of %s; "
+		"addresses relative to their module (perf script prints callchain entries "
+		"so) are not the process's: see docs/lookup.md\n",
+		a->unmapped, a->answered, whose);
+}
+
 int cmd_lookup(int argc, char **argv)
 {
 	struct lookup_args o = { 0 };
@@ -386,6 +415,7 @@ int cmd_lookup(int argc, char **argv)
 	if (a.format == FMT_JSON)
 		out_puts(&a.out, a.answered ? "\n]\n" : "]\n");
 	flush(&a);
+	warn_unmapped(&a, &o);
 	if (a.bad || a.failed)
 		rc = EXIT_PARTIAL;
 done:

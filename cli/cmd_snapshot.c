@@ -70,7 +70,8 @@ static const char usage_text[] =
 	"  -o, --output FILE    write FILE atomically instead of standard output\n"
 	"                       ('-': standard output); cbor and pprof are\n"
 	"                       binary: never written to a terminal\n"
-	"      --build-id MODE  auto, native, mtime, none        (default auto)\n"
+	"      --build-id MODE  auto, native, mtime, none, htlhash (the\n"
+	"                       OpenTelemetry file ID)          (default auto)\n"
 	"      --mappings SET   exec (what pprof wants), all     (default exec)\n"
 	"      --source SRC     auto, query (PROCMAP_QUERY), maps (default auto)\n"
 	"      --procfs DIR     read processes through the proc filesystem at DIR\n"
@@ -116,7 +117,7 @@ static int looks_like_pid(const char *arg)
 
 static void parse_args(int argc, char **argv, struct options *o)
 {
-	static const char *const modes[] = { "auto", "native", "mtime", "none" };
+	static const char *const modes[] = { "auto", "native", "mtime", "none", "htlhash" };
 	static const char *const sets[] = { "exec", "all" };
 	static const char *const sources[] = { "auto", "query", "maps" };
 	const char *v;
@@ -143,9 +144,9 @@ static void parse_args(int argc, char **argv, struct options *o)
 		} else if (cli_opt(NULL, argc, argv, &i, "output", 'o', &v)) {
 			o->output = v;
 		} else if (cli_opt(NULL, argc, argv, &i, "build-id", 0, &v)) {
-			if ((k = cli_pick(v, modes, 4)) < 0)
+			if ((k = cli_pick(v, modes, 5)) < 0)
 				usage_error(NULL,
-					    "unknown build-ID mode '%s' (auto, native, mtime, none)",
+					    "unknown build-ID mode '%s' (auto, native, mtime, none, htlhash)",
 					    v);
 			o->read.build_id = k;
 		} else if (cli_opt(NULL, argc, argv, &i, "mappings", 0, &v)) {

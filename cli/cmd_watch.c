@@ -27,7 +27,8 @@ static const char usage_text[] =
 	"  -p, --pid PID           the process to follow\n"
 	"  -i, --interval DURATION how often to look: 100ms, 2s (default 100ms)\n"
 	"      --mappings SET      exec (executable, named), all (default exec)\n"
-	"      --build-id MODE     auto, native, mtime, none  (default auto)\n"
+	"      --build-id MODE     auto, native, mtime, none, htlhash\n"
+	"                                                 (default auto)\n"
 	"      --source SRC        auto, query (PROCMAP_QUERY), maps (default auto)\n"
 	"      --procfs DIR        read the process through the proc filesystem\n"
 	"                          at DIR (PID of that namespace) (default /proc)\n"
@@ -51,7 +52,7 @@ static void on_stop(int sig)
 
 int cmd_watch(int argc, char **argv)
 {
-	static const char *const modes[] = { "auto", "native", "mtime", "none" };
+	static const char *const modes[] = { "auto", "native", "mtime", "none", "htlhash" };
 	static const char *const sets[] = { "exec", "all" };
 	static const char *const sources[] = { "auto", "query", "maps" };
 	struct modmap_options ro = { 0 };
@@ -71,9 +72,9 @@ int cmd_watch(int argc, char **argv)
 		} else if (cli_opt("watch", argc, argv, &i, "interval", 'i', &v)) {
 			interval_ms = cli_parse_duration("watch", v);
 		} else if (cli_opt("watch", argc, argv, &i, "build-id", 0, &v)) {
-			if ((k = cli_pick(v, modes, 4)) < 0)
+			if ((k = cli_pick(v, modes, 5)) < 0)
 				usage_error("watch",
-					    "unknown build-ID mode '%s' (auto, native, mtime, none)",
+					    "unknown build-ID mode '%s' (auto, native, mtime, none, htlhash)",
 					    v);
 			ro.build_id = k;
 		} else if (cli_opt("watch", argc, argv, &i, "mappings", 0, &v)) {

@@ -24,7 +24,7 @@
 #include <unistd.h>
 #endif
 
-#include "platform.h"
+#include "modmap.h"
 #include "term.h"
 
 #ifdef _WIN32
@@ -302,6 +302,6 @@ static void temp_file(int dir, const char *name)
 
 void term_cleanup_temp_files(void)
 {
-	platform_set_temp_hook(temp_file);
+	modmap_set_temp_hook(temp_file);
 }
 #endif

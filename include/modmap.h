@@ -70,7 +70,9 @@ enum {
 	MODMAP_BUILD_ID_AUTO = 0,	/* GNU note (ELF) or path+mtime */
 	MODMAP_BUILD_ID_NATIVE,		/* GNU, Go, PDB, PE image key, else path+mtime */
 	MODMAP_BUILD_ID_MTIME,		/* path+mtime, as Go writes on Windows */
-	MODMAP_BUILD_ID_NONE
+	MODMAP_BUILD_ID_NONE,
+	MODMAP_BUILD_ID_HTLHASH		/* the OpenTelemetry file ID, "htlhash" (SHA-256
+					   of the first and last 4096 bytes and the length) */
 };
 
 /* modmap_options.mappings */
@@ -267,6 +269,16 @@ MODMAP_API int modmap_output_write(void *output, const void *p, size_t len,
 MODMAP_API int modmap_output_flush(struct modmap_output *o, struct modmap_error *err);
 MODMAP_API int modmap_output_commit(struct modmap_output *o, struct modmap_error *err);
 MODMAP_API void modmap_output_abort(struct modmap_output *o);
+/*
+ * For a program that removes the temporary file of a modmap_output (or of
+ * modmap_attach's output) should a signal end it: hook is called with the
+ * file's name in the directory descriptor dir once the file exists (POSIX:
+ * unlinkat(dir, name, 0), async-signal-safe, removes it), and with (-1,
+ * NULL) once it is renamed over its target or removed. The library itself
+ * installs no signal handler. Set it before any thread writes; NULL (the
+ * default) calls nothing. Never called on Windows.
+ */
+MODMAP_API void modmap_set_temp_hook(void (*hook)(int dir, const char *name));
 
 /* The caller's own PID. */
 MODMAP_API uint64_t modmap_self_pid(void);

@@ -111,7 +111,7 @@ static int convert_options(const struct modmap_options *opts, size_t opts_size,
 	if (copy_in(&mine, sizeof mine, opts, opts_size) < 0)
 		return fail(err, MODMAP_ERR_UNSUPPORTED,
 			    "options this version of libmodmap does not know");
-	if (o->build_id < MODMAP_BUILD_ID_AUTO || o->build_id > MODMAP_BUILD_ID_NONE ||
+	if (o->build_id < MODMAP_BUILD_ID_AUTO || o->build_id > MODMAP_BUILD_ID_HTLHASH ||
 	    o->mappings < MODMAP_MAPPINGS_EXEC || o->mappings > MODMAP_MAPPINGS_ALL ||
 	    o->source < MODMAP_SOURCE_AUTO || o->source > MODMAP_SOURCE_MAPS)
 		return fail(err, MODMAP_ERR_OTHER, "invalid options");
@@ -711,6 +711,11 @@ int modmap_format_supported(int format)
 struct modmap_output {
 	struct platform_out *o;
 };
+
+void modmap_set_temp_hook(void (*hook)(int dir, const char *name))
+{
+	platform_set_temp_hook(hook);
+}
 
 int modmap_output_open(const char *path, struct modmap_output **out, struct modmap_error *err)
 {

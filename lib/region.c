@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "htlhash.h"
 #include "region.h"
 
 /* Go's runtime/pprof keeps executable mappings that name something,
@@ -91,6 +92,42 @@ static int memory_identity(struct region_reader *rr, const struct mapping *m,
 	       id->gnu[0];
 }
 
+/*
+ * --build-id htlhash: every file's OpenTelemetry file ID, from the file as
+ * the other modes open it (inside the process's root, checked to be the
+ * mapped file; a deleted one through map_files). Neighbouring segments of
+ * one file share it. No file to read: no ID, with the reason.
+ */
+static int set_htlhash(struct region_reader *rr, struct mapping *m)
+{
+	const struct backend_ops *ops = rr->ops;
+	struct snapshot *s = rr->s;
+	if (same_file_as_prev(rr, m)) {
+		m->build_id = rr->prev.build_id;
+		m->bid_error = rr->prev.bid_error;
+		m->bid_kind = rr->prev.bid_kind;
+		return 0;
+	}
+	struct region_file f = { 0 };
+	char hex[HTLHASH_HEX + 1];
+	const char *why = HTLHASH_UNSUPPORTED;
+	int impostor = 0, rc;
+	if (!ops->hash_file || !htlhash_supported())
+		rc = set_text(s, m, &m->bid_error, why, BIDK_NONE);
+	else if (ops->open_file(rr->be, m, &f, &why, &impostor) < 0)
+		rc = set_text(s, m, &m->bid_error, why ? why : "cannot open the file", BIDK_NONE);
+	else {
+		if (ops->hash_file(rr->be, &f, hex, &why) == 0)
+			rc = set_text(s, m, &m->build_id, hex, BIDK_HTLHASH);
+		else
+			rc = set_text(s, m, &m->bid_error, why, BIDK_NONE);
+		ops->close_file(rr->be, &f);
+	}
+	rr->have_prev = 1;
+	rr->prev = *m;
+	return rc;
+}
+
 static int set_build_id(struct region_reader *rr, struct mapping *m, const struct region *r)
 {
 	enum bid_mode mode = rr->o->bid;
@@ -109,6 +146,8 @@ static int set_build_id(struct region_reader *rr, struct mapping *m, const struc
 			return id.error ? set_text(s, m, &m->bid_error, id.error, BIDK_NONE) : 0;
 		return set_text(s, m, &m->build_id, id.gnu, BIDK_GNU);
 	}
+	if (mode == BID_HTLHASH)
+		return set_htlhash(rr, m);
 	/* auto needs nothing but the kernel's ID; native reads the file for
 	 * its other identities, keeping the kernel's ID should that fail. */
 	if (kernel_id && mode == BID_AUTO) {

@@ -56,6 +56,11 @@ struct backend_ops {
 			 const char **why, int *impostor);
 	/* Reads the identity of the open file (on a cache miss only). */
 	void (*read_identity)(void *be, struct region_file *f, struct identity *id);
+	/*
+	 * The htlhash of the open file (htlhash.h) into out. 0, or -1 with
+	 * *why (static text). NULL where the backend cannot.
+	 */
+	int (*hash_file)(void *be, struct region_file *f, char *out, const char **why);
 	void (*close_file)(void *be, struct region_file *f);
 	/*
 	 * The modification time Go's os.Stat would give m's path: of f when

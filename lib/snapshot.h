@@ -51,6 +51,7 @@ enum bid_kind {
 	BIDK_PE_IMAGE,		/* PE TimeDateStamp %08X then SizeOfImage %x */
 	BIDK_PATH_MTIME,	/* path followed by Go's time.Time.String() */
 	BIDK_PATH,		/* path alone: the file could not be stat'ed */
+	BIDK_HTLHASH,		/* OpenTelemetry file ID: SHA-256 of head, tail, length */
 };
 
 /*
@@ -121,7 +122,7 @@ static inline const char *snapshot_str(const struct snapshot *s, uint32_t off)
 
 /* "r-xp": the permissions as /proc/PID/maps writes them (out: 5 bytes). */
 void perm_string(uint32_t prot, char out[5]);
-/* "gnu", "go", "pdb", "pe-image", "path-mtime", "path" or "none". */
+/* "gnu", "go", "pdb", "pe-image", "path-mtime", "path", "htlhash" or "none". */
 const char *bid_kind_name(enum bid_kind k);
 
 /* A one-line reason, built by the library and printed only by main.c. */
@@ -147,9 +148,19 @@ void err_set(struct errmsg *e, const char *fmt, ...)
 	MODMAP_PRINTF(2, 3);
 void err_setc(struct errmsg *e, int code, const char *fmt, ...)
 	MODMAP_PRINTF(3, 4);
+/*
+ * The one table from errno to ERR_* (os/windows.c has Win32's): EACCES and
+ * EPERM are ERR_PERMISSION, ESRCH ERR_NO_PROCESS, ENOMEM ERR_NO_MEMORY,
+ * EFBIG ERR_TOO_LARGE, ENOSYS and EOPNOTSUPP ERR_UNSUPPORTED, the rest
+ * ERR_OTHER. err_sete is err_setc with the code errnum has.
+ */
+int err_code_errno(int errnum);
+void err_sete(struct errmsg *e, int errnum, const char *fmt, ...)
+	MODMAP_PRINTF(3, 4);
 
 enum source { SOURCE_AUTO, SOURCE_QUERY, SOURCE_MAPS };
-enum bid_mode { BID_AUTO, BID_NATIVE, BID_MTIME, BID_NONE };
+/* BID_HTLHASH: the OpenTelemetry file ID (htlhash.h), for every file. */
+enum bid_mode { BID_AUTO, BID_NATIVE, BID_MTIME, BID_NONE, BID_HTLHASH };
 enum mapset { MAPPINGS_EXEC, MAPPINGS_ALL };
 
 struct bid_cache;

@@ -423,7 +423,7 @@ static int attach_index(struct attach_stream *a, struct errmsg *err)
 	    !a->old_by_id) {
 		free(strs);
 		free(ranges);
-		err_set(err, "out of memory");
+		err_setc(err, ERR_NO_MEMORY, "out of memory");
 		return -1;
 	}
 
@@ -433,7 +433,7 @@ static int attach_index(struct attach_stream *a, struct errmsg *err)
 	free(ranges);
 	if (built < 0) {
 		free(strs);
-		err_set(err, "out of memory");
+		err_setc(err, ERR_NO_MEMORY, "out of memory");
 		return -1;
 	}
 
@@ -500,7 +500,7 @@ static int scan_mapping(struct attach_stream *a, const unsigned char *p, size_t 
 	const char *why = NULL;
 	struct oldmap *old = grow(s->old, &s->old_cap, s->nold, sizeof *s->old);
 	if (!old) {
-		err_set(err, "out of memory");
+		err_setc(err, ERR_NO_MEMORY, "out of memory");
 		return -1;
 	}
 	s->old = old;
@@ -510,7 +510,7 @@ static int scan_mapping(struct attach_stream *a, const unsigned char *p, size_t 
 	m->body = s->bodies.len;
 	buf_put(&s->bodies, p, len);
 	if (s->bodies.oom) {
-		err_set(err, "out of memory");
+		err_setc(err, ERR_NO_MEMORY, "out of memory");
 		return -1;
 	}
 	s->nold++;
@@ -543,7 +543,7 @@ static int scan_location(struct attach_stream *a, const unsigned char *p, size_t
 	}
 	struct locref *loc = grow(s->loc, &s->loc_cap, s->nlocations - 1, sizeof *s->loc);
 	if (!loc) {
-		err_set(err, "out of memory");
+		err_setc(err, ERR_NO_MEMORY, "out of memory");
 		return -1;
 	}
 	s->loc = loc;
@@ -605,7 +605,7 @@ static enum action scan_header(struct attach_stream *a, const struct pb_field *f
 	case PROFILE_STRING_TABLE: {
 		unsigned char *full = grow(s->full, &s->full_cap, s->nstrings / 8, 1);
 		if (!full) {
-			err_set(err, "out of memory");
+			err_setc(err, ERR_NO_MEMORY, "out of memory");
 			*failed = -1;
 			return SKIP;
 		}
@@ -663,7 +663,7 @@ static int scan_check_strings(struct scan *s, struct errmsg *err)
 static int out_flush(struct attach_stream *a, struct errmsg *err)
 {
 	if (a->out.oom || a->tmp.oom) {
-		err_set(err, "out of memory");
+		err_setc(err, ERR_NO_MEMORY, "out of memory");
 		return -1;
 	}
 	if (a->out.len && a->put(a->put_ctx, a->out.p, a->out.len, err) < 0) {
@@ -993,7 +993,7 @@ static int split_feed(struct attach_stream *a, const unsigned char *p, size_t le
 			} else {
 				buf_put(&sp->body, p, k);
 				if (sp->body.oom) {
-					err_set(err, "out of memory");
+					err_setc(err, ERR_NO_MEMORY, "out of memory");
 					return -1;
 				}
 			}
@@ -1135,7 +1135,7 @@ struct attach_stream *attach_stream_new(const struct attach_mapping *snap, size_
 {
 	struct attach_stream *a = calloc(1, sizeof *a);
 	if (!a) {
-		err_set(err, "out of memory");
+		err_setc(err, ERR_NO_MEMORY, "out of memory");
 		return NULL;
 	}
 	a->snap = snap;
@@ -1152,7 +1152,7 @@ int attach_stream_set_jit(struct attach_stream *a, const struct jit_table *jit,
 	if (!jit || jit->n == 0)
 		return 0;
 	if (!(a->jit_fn = calloc(jit->n, sizeof *a->jit_fn))) {
-		err_set(err, "out of memory");
+		err_setc(err, ERR_NO_MEMORY, "out of memory");
 		return -1;
 	}
 	a->jit = jit;
@@ -1192,7 +1192,7 @@ int attach_stream_plan(struct attach_stream *a, struct attach_stats *st, struct 
 		a->jit_name = calloc(a->jit_used, sizeof *a->jit_name);
 		a->jit_file = calloc(a->jit_used, sizeof *a->jit_file);
 		if (!a->jit_sym || !a->jit_name || !a->jit_file) {
-			err_set(err, "out of memory");
+			err_setc(err, ERR_NO_MEMORY, "out of memory");
 			return -1;
 		}
 		if (a->fn_max > UINT64_MAX - a->jit_used) {
@@ -1329,7 +1329,7 @@ static int strings_resolve(const unsigned char *p, size_t len, struct scan *s, s
 	struct strslot *slot = malloc((s->nold ? s->nold : 1) * 2 * sizeof *slot);
 	size_t n, k = 0, i = 0;
 	if (!slot) {
-		err_set(err, "out of memory");
+		err_setc(err, ERR_NO_MEMORY, "out of memory");
 		return -1;
 	}
 	n = strslots_fill(s, slot);
@@ -1363,7 +1363,7 @@ int attach_table_from_profile(const unsigned char *p, size_t len, struct attach_
 	    scan_check_strings(s, err) < 0 || strings_resolve(p, len, s, err) < 0)
 		goto fail;
 	if (!(*out = malloc((s->nold ? s->nold : 1) * sizeof **out))) {
-		err_set(err, "out of memory");
+		err_setc(err, ERR_NO_MEMORY, "out of memory");
 		goto fail;
 	}
 	for (size_t i = 0; i < s->nold; i++) {
@@ -1428,7 +1428,7 @@ static int collect_string(struct attach_stream *a, const unsigned char *p, size_
 	size_t off = a->strs.len;
 	buf_put(&a->strs, p, len);
 	if (a->strs.oom) {
-		err_set(err, "out of memory");
+		err_setc(err, ERR_NO_MEMORY, "out of memory");
 		return -1;
 	}
 	for (uint64_t i = a->slot[a->kslot].index; a->kslot < a->nslot &&
@@ -1449,7 +1449,7 @@ static int table_plan(struct attach_stream *a, struct errmsg *err)
 	a->slot = malloc((s->nold ? s->nold : 1) * 2 * sizeof *a->slot);
 	a->slot_off = malloc((s->nold ? s->nold : 1) * 2 * sizeof *a->slot_off);
 	if (!a->slot || !a->slot_off) {
-		err_set(err, "out of memory");
+		err_setc(err, ERR_NO_MEMORY, "out of memory");
 		return -1;
 	}
 	a->nslot = strslots_fill(s, a->slot);
@@ -1482,7 +1482,7 @@ int attach_table_finish(struct attach_stream *a, struct attach_mapping **out, si
 	for (size_t k = 0; k < a->nslot; k++)
 		*a->slot[k].s = a->strs.p ? (const char *)a->strs.p + a->slot_off[k] : "";
 	if (!(*out = malloc((s->nold ? s->nold : 1) * sizeof **out))) {
-		err_set(err, "out of memory");
+		err_setc(err, ERR_NO_MEMORY, "out of memory");
 		return -1;
 	}
 	for (size_t i = 0; i < s->nold; i++) {
@@ -1506,7 +1506,7 @@ int attach_table_from_snapshot(const struct snapshot *s, struct attach_mapping *
 		free(order);
 		free(*out);
 		*out = NULL;
-		err_set(err, "out of memory");
+		err_setc(err, ERR_NO_MEMORY, "out of memory");
 		return -1;
 	}
 	/* The table's order is the pprof writer's: main executable first. */

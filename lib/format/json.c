@@ -222,7 +222,7 @@ int emit_jsonl(struct buf *b, const struct snapshot *s, size_t n, int as_array,
 		buf_putc(b, '\n');
 	}
 	if (b->oom) {
-		err_set(err, "out of memory");
+		err_setc(err, ERR_NO_MEMORY, "out of memory");
 		return -1;
 	}
 	return 0;
@@ -243,7 +243,7 @@ int emit_json(struct buf *b, const struct snapshot *s, size_t n, int as_array,
 	}
 	buf_putc(b, '\n');
 	if (b->oom) {
-		err_set(err, "out of memory");
+		err_setc(err, ERR_NO_MEMORY, "out of memory");
 		return -1;
 	}
 	return 0;
@@ -361,7 +361,7 @@ int emit_json_event(struct buf *b, const char *event, uint64_t time_nanos, uint6
 	}
 	buf_puts(b, "}\n");
 	if (b->oom) {
-		err_set(err, "out of memory");
+		err_setc(err, ERR_NO_MEMORY, "out of memory");
 		return -1;
 	}
 	return 0;

@@ -116,12 +116,27 @@ static void put_jit(struct buf *b, const struct snapshot *s, const struct jit_ta
 	}
 }
 
+/*
+ * The build_id column: a path+mtime ID is shown as its mtime part, since
+ * its path is the file column's already (JSON and the others keep the
+ * ID whole). An ID whose path is not the file's stays whole.
+ */
+static const char *text_build_id(const struct snapshot *s, const struct mapping *m)
+{
+	const char *bid = snapshot_str(s, m->build_id);
+	const char *file = snapshot_str(s, m->file);
+	size_t n = strlen(file);
+	if (m->bid_kind == BIDK_PATH_MTIME && n && strncmp(bid, file, n) == 0 && bid[n])
+		return bid + n;
+	return bid;
+}
+
 static void put_snapshot(struct buf *b, const struct snapshot *s)
 {
 	size_t ws = 5, wl = 5, wo = 6, wb = 8;	/* header widths */
 	for (size_t i = 0; i < s->n; i++) {
 		const struct mapping *m = &s->map[i];
-		size_t bl = strlen(snapshot_str(s, m->build_id));
+		size_t bl = strlen(text_build_id(s, m));
 		if (hex_width(m->start) > ws)
 			ws = hex_width(m->start);
 		if (hex_width(m->limit) > wl)
@@ -152,7 +167,7 @@ static void put_snapshot(struct buf *b, const struct snapshot *s)
 	buf_puts(b, "file\n");
 	for (size_t i = 0; i < s->n; i++) {
 		const struct mapping *m = &s->map[i];
-		const char *bid = snapshot_str(s, m->build_id);
+		const char *bid = text_build_id(s, m);
 		put_col_hex(b, m->start, ws);
 		put_col_hex(b, m->limit, wl);
 		put_col_hex(b, m->offset, wo);
@@ -178,7 +193,7 @@ int emit_text(struct buf *b, const struct snapshot *s, size_t n, struct errmsg *
 		put_snapshot(b, &s[i]);
 	}
 	if (b->oom) {
-		err_set(err, "out of memory");
+		err_setc(err, ERR_NO_MEMORY, "out of memory");
 		return -1;
 	}
 	return 0;

@@ -20,10 +20,12 @@
 
 #include "buildid.h"
 #include "gotime.h"
+#include "htlhash.h"
 #include "platform.h"
 #include "region.h"
 #include "snapshot.h"
 #include "os/os.h"
+#include "os/windows.h"
 
 /* CreateToolhelp32Snapshot fails with ERROR_BAD_LENGTH while the module list
  * changes under it; a process that never settles (one started suspended)
@@ -413,6 +415,13 @@ static void be_read_identity(void *be, struct region_file *f, struct identity *i
 	pe_identity(&src, id);
 }
 
+static int be_hash_file(void *be, struct region_file *f, char *out, const char **why)
+{
+	(void)be;
+	struct bytesrc src = { file_read, f->h, NULL, f->size };
+	return htlhash(&src, out, why);
+}
+
 static void be_close_file(void *be, struct region_file *f)
 {
 	(void)be;
@@ -431,6 +440,7 @@ static const struct backend_ops windows_ops = {
 	.set_name = be_set_name,
 	.open_file = be_open_file,
 	.read_identity = be_read_identity,
+	.hash_file = be_hash_file,
 	.close_file = be_close_file,
 	.stat_mtime = be_stat_mtime,
 	.local_zone = be_local_zone,
@@ -444,11 +454,12 @@ static enum read_status explain(DWORD pid, DWORD e, struct errmsg *err)
 	unsigned long p = (unsigned long)pid;
 	switch (e) {
 	case ERROR_INVALID_PARAMETER:
-		err_set(err, "pid %lu: no such process", p);
+		err_setc(err, ERR_NO_PROCESS, "pid %lu: no such process", p);
 		return READ_SKIP;
 	case ERROR_ACCESS_DENIED:
-		err_set(err, "pid %lu: permission denied (a protected or elevated process; "
-			"run modmap as administrator)", p);
+		err_setc(err, ERR_PERMISSION,
+			 "pid %lu: permission denied (a protected or elevated process; "
+			 "run modmap as administrator)", p);
 		break;
 	case ERROR_PARTIAL_COPY:
 		/* Its loader data could not be read: from a 32-bit modmap, the
@@ -470,8 +481,8 @@ static enum read_status explain(DWORD pid, DWORD e, struct errmsg *err)
 			"a process started suspended never settles", p, BAD_LENGTH_TRIES);
 		break;
 	default:
-		err_set(err, "pid %lu: CreateToolhelp32Snapshot failed (error %lu)", p,
-			(unsigned long)e);
+		err_setc(err, err_code_win32(e), "pid %lu: CreateToolhelp32Snapshot failed (error %lu)",
+			 p, (unsigned long)e);
 		break;
 	}
 	return READ_FAILED;
@@ -544,7 +555,7 @@ static enum read_status windows_read(struct snapshot *s, uint64_t pid, const str
 	s->os = "windows";
 	s->time_nanos = now_nanos();
 	if (pid > UINT32_MAX) {
-		err_set(err, "pid %llu: no such process", (unsigned long long)pid);
+		err_setc(err, ERR_NO_PROCESS, "pid %llu: no such process", (unsigned long long)pid);
 		return READ_FAILED;
 	}
 
@@ -590,7 +601,7 @@ static enum read_status windows_read(struct snapshot *s, uint64_t pid, const str
 	free(t.text.p);
 	free(t.wide.p);
 	if (rc < 0) {
-		err_set(err, "pid %lu: out of memory", (unsigned long)t.pid);
+		err_setc(err, ERR_NO_MEMORY, "pid %lu: out of memory", (unsigned long)t.pid);
 		return READ_FAILED;
 	}
 	if (s->n == 0) {
@@ -612,7 +623,8 @@ static int windows_list_pids(const char *procfs, uint64_t **pids, size_t *n, str
 	(void)procfs;	/* Windows: one process list, no procfs */
 	HANDLE snap = CreateToolhelp32Snapshot(TH32CS_SNAPPROCESS, 0);
 	if (snap == INVALID_HANDLE_VALUE) {
-		err_set(err, "cannot list processes (error %lu)", (unsigned long)GetLastError());
+		DWORD e = GetLastError();
+		err_setc(err, err_code_win32(e), "cannot list processes (error %lu)", (unsigned long)e);
 		return -1;
 	}
 	struct pidlist l = { 0 };

@@ -210,6 +210,9 @@ REQUIREMENTS = {
     "abigail": (lambda: shutil.which("abidiff") is not None and shutil.which("abidw") is not None,
                 "needs libabigail's abidiff and abidw (Debian: abigail-tools)"),
     "mandoc": (lambda: shutil.which("mandoc") is not None, "needs mandoc (Debian: mandoc)"),
+    "perf": (lambda: _runs("perf", "record", "-q", "-e", "cpu-clock:u", "-o", "/dev/null",
+                           "--", "true"),
+             "needs perf that can record (Debian: linux-perf; perf_event_paranoid)"),
     "uninstrumented": (lambda: not SANITIZED,
                        "measures memory: needs a modmap without sanitizers "
                        "(MODMAP_TEST_SANITIZED=1 says it has them)"),
@@ -316,15 +319,16 @@ def pytest_collectreport(report):
         report.longrepr = f"MODMAP_TEST_STRICT=1 and a module was skipped: {report.longrepr}"
 
 
-def static_deps():
-    """What a program linking build/libmodmap.a needs besides it: zlib,
-    libcbor and libdw (elfutils) where the build has them (modmap.pc's
-    Requires.private for an installed one)."""
-    flags = (BUILD / "flags").read_text()
-    mods = ["zlib"] + (["libcbor"] if "-DHAVE_CBOR" in flags else []) + \
-        (["libdw"] if "-DHAVE_ELFUTILS" in flags else [])
-    return subprocess.run(["pkg-config", "--static", "--libs", *mods], capture_output=True,
-                          text=True, check=True).stdout.split()
+def static_lib_deps():
+    """What build/libmodmap.a needs linked after it: the libraries the
+    Makefile finds with pkg-config (zlib; libcbor, Nettle and libdw when present)."""
+    mods = [m for m in ("zlib", "libcbor", "nettle")
+            if subprocess.run(["pkg-config", "--exists", m]).returncode == 0]
+    if "-DHAVE_ELFUTILS" in (BUILD / "flags").read_text():
+        mods.append("libdw")     # symbolization (elfutils)
+    out = subprocess.run(["pkg-config", "--static", "--libs", *mods], capture_output=True,
+                         text=True)
+    return out.stdout.split() or ["-lz"]
 
 
 def run_modmap(*args, check=True, input=None, **kw):

@@ -22,7 +22,7 @@ import cbor2
 import pytest
 
 from conftest import (FIXTURES, MODMAP, dump, pprofedit, proc_maps, run_modmap, need,
-                      need_memory_of_a_sibling, static_deps)
+                      need_memory_of_a_sibling)
 
 NO_MAP_FILES = ["setpriv", "--bounding-set", "-sys_admin,-checkpoint_restore"]
 EXES = ["lookupfix", "lookupfix-pie"]
@@ -504,11 +504,11 @@ int main(int argc, char **argv)
 
 def test_library_lookup(fix, tmp_path):
     """modmap_lookup through the public header and the static library."""
-    from conftest import ROOT
+    from conftest import ROOT, static_lib_deps
     src, exe = tmp_path / "api.c", tmp_path / "api"
     src.write_text(API_PROGRAM)
     subprocess.run(["cc", "-std=c99", "-Wall", "-Werror", "-I", ROOT / "include", "-o", exe,
-                    src, ROOT / "build/libmodmap.a", *static_deps()], check=True)
+                    src, ROOT / "build/libmodmap.a", *static_lib_deps()], check=True)
     out = subprocess.run([exe, str(fix.pid), hex(fix.lib_marker), "0x10"], capture_output=True,
                          text=True, check=True).stdout.splitlines()
     idx, file, off, has, vaddr = out[0].split()

@@ -8,7 +8,7 @@ import json
 import re
 import subprocess
 
-from conftest import BUILD, ROOT, proc_maps, run_modmap
+from conftest import BUILD, FIXTURES, ROOT, proc_maps, run_modmap, unprivileged_prefix
 
 OSNONE = BUILD / "osnone" / "modmap"
 
@@ -119,3 +119,27 @@ def test_new_output_file_mode_is_what_the_umask_leaves(tmp_path):
         assert p.returncode == 0, p.stderr
         assert out.stat().st_mode & 0o7777 == want, oct(out.stat().st_mode)
         json.loads(out.read_text())
+
+
+# ---- errors ---------------------------------------------------------------
+
+def test_permission_denied_is_typed(spawn):
+    """A process another user owns, read through the API by an ordinary
+    user: the error is MODMAP_ERR_PERMISSION, as the kernel's EACCES on its
+    maps file (checked here first) says; a PID with no process is
+    MODMAP_ERR_NO_PROCESS."""
+    prefix = unprivileged_prefix()
+    target = spawn(["sleep", "600"], ready_line=False)
+    probe = subprocess.run([*prefix, "cat", f"/proc/{target.pid}/maps"], capture_output=True)
+    assert probe.returncode != 0 and b"Permission denied" in probe.stderr
+    p = subprocess.run([*prefix, str(FIXTURES / "apiprobe"), "maps", str(target.pid)],
+                       capture_output=True, text=True, timeout=60)
+    assert p.returncode == 1
+    assert p.stderr.endswith("[permission]\n"), p.stderr
+    assert f"pid {target.pid}: permission denied" in p.stderr
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    p = subprocess.run([str(FIXTURES / "apiprobe"), "maps", str(gone.pid)],
+                       capture_output=True, text=True, timeout=60)
+    assert p.returncode == 1
+    assert p.stderr.endswith("[no-process]\n"), p.stderr

@@ -11,7 +11,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import BUILD, FIXTURES, ROOT, modmap_json, static_deps
+from conftest import BUILD, FIXTURES, ROOT, modmap_json, static_lib_deps
 
 # What a library must not call: each changes or reads process-wide time
 # zone state (tzset's globals, the environment); glibc's gmtime_r and
@@ -40,7 +40,7 @@ def threads_example(tmp_path_factory):
     if not cc:
         pytest.skip("no C compiler to build examples/modmap-threads.c")
     exe = tmp_path_factory.mktemp("threads") / "modmap-threads"
-    libs = static_deps()
+    libs = static_lib_deps()
     subprocess.run([cc, "-std=c11", "-I", str(ROOT / "include"), "-o", str(exe),
                     str(ROOT / "examples" / "modmap-threads.c"), str(BUILD / "libmodmap.a"),
                     *libs, "-lpthread"], check=True)
