@@ -110,6 +110,8 @@ def test_static_consumer_with_the_librarys_internal_names_links_and_runs(tmp_pat
         libs += sh("pkg-config", "--static", "--libs", "libcbor").split()
     if "-DHAVE_NETTLE" in cppflags:
         libs += sh("pkg-config", "--static", "--libs", "nettle").split()
+    if "-DHAVE_ELFUTILS" in cppflags:
+        libs += sh("pkg-config", "--static", "--libs", "libdw").split()
     sh("cc", "-std=c99", "-Wall", "-Werror", "-I", ROOT / "include", "-o", exe,
        ROOT / "tests/fixtures/collider.c", static_lib(), *libs)
     p = subprocess.run([str(exe)], capture_output=True, text=True, timeout=60)
