@@ -105,7 +105,7 @@ int buf_sink(void *ctx, const void *p, size_t len, struct errmsg *err)
 	struct buf *b = ctx;
 	buf_put(b, p, len);
 	if (b->oom) {
-		err_set(err, "out of memory");
+		err_setc(err, ERR_NO_MEMORY, "out of memory");
 		return -1;
 	}
 	return 0;

@@ -701,7 +701,7 @@ struct gotz *gotz_load_local(const char *tz, struct errmsg *err)
 	if (!c.z && !c.oom)
 		c.z = gotz_utc();
 	if (!c.z)
-		err_set(err, "local time zone: out of memory");
+		err_setc(err, ERR_NO_MEMORY, "local time zone: out of memory");
 	return c.z;
 }
 /* ---- the Windows Local zone (Go's zoneinfo_windows.go) ------------------------ */

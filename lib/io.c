@@ -43,7 +43,7 @@ struct platform_in *platform_in_open(const char *path, uint64_t max, struct errm
 {
 	struct platform_in *in = calloc(1, sizeof *in);
 	if (!in) {
-		err_set(err, "out of memory");
+		err_setc(err, ERR_NO_MEMORY, "out of memory");
 		return NULL;
 	}
 	in->max = max;
@@ -59,7 +59,7 @@ struct platform_in *platform_in_open(const char *path, uint64_t max, struct errm
 	 * a rewind would go: copy it too. */
 	if ((!os_in_rewindable(in->f) || (in->is_stdin && ftell(in->f) != 0)) &&
 	    !(in->spool = os_spool_new())) {
-		err_set(err, "cannot make a temporary file to read it through twice: %s",
+		err_sete(err, errno, "cannot make a temporary file to read it through twice: %s",
 			strerror(errno));
 		platform_in_close(in);
 		return NULL;
@@ -74,7 +74,7 @@ int platform_in_read(struct platform_in *in, void *p, size_t cap, size_t *got,
 	size_t n = fread(p, 1, cap, f);
 	*got = n;
 	if (n == 0 && ferror(f)) {
-		err_set(err, "%s", strerror(errno));
+		err_sete(err, errno, "%s", strerror(errno));
 		return -1;
 	}
 	in->count += n;
@@ -83,7 +83,7 @@ int platform_in_read(struct platform_in *in, void *p, size_t cap, size_t *got,
 		return -1;
 	}
 	if (in->spool && !in->from_spool && n && fwrite(p, 1, n, in->spool) != n) {
-		err_set(err, "writing a temporary copy: %s", strerror(errno));
+		err_sete(err, errno, "writing a temporary copy: %s", strerror(errno));
 		return -1;
 	}
 	return 0;
@@ -93,7 +93,7 @@ int platform_in_rewind(struct platform_in *in, struct errmsg *err)
 {
 	FILE *f = in->spool ? in->spool : in->f;
 	if ((in->spool && fflush(in->spool) != 0) || fseek(f, 0, SEEK_SET) != 0) {
-		err_set(err, "cannot read it again: %s", strerror(errno));
+		err_sete(err, errno, "cannot read it again: %s", strerror(errno));
 		return -1;
 	}
 	clearerr(f);
@@ -116,7 +116,7 @@ void platform_in_close(struct platform_in *in)
 int platform_out_flush(struct platform_out *o, struct errmsg *err)
 {
 	if (!o->file && fflush(stdout) != 0) {
-		err_set(err, "standard output: %s", strerror(errno));
+		err_sete(err, errno, "standard output: %s", strerror(errno));
 		return -1;
 	}
 	return 0;	/* a file is written without a buffer of ours */
@@ -134,7 +134,7 @@ struct platform_out *platform_out_open(const char *path, struct errmsg *err)
 {
 	struct platform_out *o = calloc(1, sizeof *o);
 	if (!o) {
-		err_set(err, "%s: out of memory", path ? path : "standard output");
+		err_setc(err, ERR_NO_MEMORY, "%s: out of memory", path ? path : "standard output");
 		return NULL;
 	}
 	if (!path) {
@@ -159,7 +159,7 @@ int platform_out_write(struct platform_out *o, const void *p, size_t len, struct
 	if (o->file)
 		return os_out_write(o->file, p, len, err);
 	if (len && fwrite(p, 1, len, stdout) != len) {
-		err_set(err, "standard output: %s", strerror(errno));
+		err_sete(err, errno, "standard output: %s", strerror(errno));
 		return -1;
 	}
 	return 0;
@@ -171,7 +171,7 @@ int platform_out_commit(struct platform_out *o, struct errmsg *err)
 	if (o->file)
 		rc = os_out_commit(o->file, err);
 	else if (fflush(stdout) != 0) {
-		err_set(err, "standard output: %s", strerror(errno));
+		err_sete(err, errno, "standard output: %s", strerror(errno));
 		rc = -1;
 	}
 	platform_out_abort(o);

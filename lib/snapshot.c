@@ -3,6 +3,7 @@
  * arena; and the library's calls into the OS backend (os/os.h), where a
  * call the backend leaves NULL fails as unsupported. Portable; no OS code.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -125,6 +126,35 @@ void err_setc(struct errmsg *e, int code, const char *fmt, ...)
 	va_end(ap);
 }
 
+int err_code_errno(int errnum)
+{
+	switch (errnum) {
+	case EACCES:
+	case EPERM:
+		return ERR_PERMISSION;
+	case ESRCH:
+		return ERR_NO_PROCESS;
+	case ENOMEM:
+		return ERR_NO_MEMORY;
+	case EFBIG:
+		return ERR_TOO_LARGE;
+	case ENOSYS:
+	case EOPNOTSUPP:
+		return ERR_UNSUPPORTED;
+	default:
+		return ERR_OTHER;
+	}
+}
+
+void err_sete(struct errmsg *e, int errnum, const char *fmt, ...)
+{
+	va_list ap;
+	e->code = err_code_errno(errnum);
+	va_start(ap, fmt);
+	vsnprintf(e->text, sizeof e->text, fmt, ap);
+	va_end(ap);
+}
+
 void perm_string(uint32_t prot, char out[5])
 {
 	out[0] = prot & PERM_R ? 'r' : '-';
@@ -184,7 +214,7 @@ int pidlist_finish(struct pidlist *l, uint64_t **pids, size_t *n, struct errmsg 
 {
 	if (l->oom) {
 		free(l->v);
-		err_set(err, "out of memory");
+		err_setc(err, ERR_NO_MEMORY, "out of memory");
 		return -1;
 	}
 	if (l->n)

@@ -156,6 +156,15 @@ void err_set(struct errmsg *e, const char *fmt, ...)
 	MODMAP_PRINTF(2, 3);
 void err_setc(struct errmsg *e, int code, const char *fmt, ...)
 	MODMAP_PRINTF(3, 4);
+/*
+ * The one table from errno to ERR_* (os/windows.c has Win32's): EACCES and
+ * EPERM are ERR_PERMISSION, ESRCH ERR_NO_PROCESS, ENOMEM ERR_NO_MEMORY,
+ * EFBIG ERR_TOO_LARGE, ENOSYS and EOPNOTSUPP ERR_UNSUPPORTED, the rest
+ * ERR_OTHER. err_sete is err_setc with the code errnum has.
+ */
+int err_code_errno(int errnum);
+void err_sete(struct errmsg *e, int errnum, const char *fmt, ...)
+	MODMAP_PRINTF(3, 4);
 
 enum source { SOURCE_AUTO, SOURCE_QUERY, SOURCE_MAPS };
 /* BID_HTLHASH: the OpenTelemetry file ID (htlhash.h), for every file. */

@@ -174,7 +174,7 @@ int emit_cbor(struct buf *b, const struct snapshot *s, size_t n, int as_array,
 			put_snapshot(b, &s[i]);
 	}
 	if (b->oom) {
-		err_set(err, "out of memory");
+		err_setc(err, ERR_NO_MEMORY, "out of memory");
 		return -1;
 	}
 	return 0;

@@ -351,7 +351,7 @@ static int put_profile(struct buf *pb, const struct snapshot *s, struct errmsg *
 	rc = 0;
 	goto out;
 oom:
-	err_set(err, "out of memory");
+	err_setc(err, ERR_NO_MEMORY, "out of memory");
 out:
 	strtab_free(&t);
 	buf_free(&comment);

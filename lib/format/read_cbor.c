@@ -142,7 +142,7 @@ static int get_string(const cbor_item_t *m, const char *name, size_t ordinal,
 	}
 	*off = snapshot_intern(s, (const char *)p, len);
 	if (*off == UINT32_MAX) {
-		err_set(err, "out of memory");
+		err_setc(err, ERR_NO_MEMORY, "out of memory");
 		return -1;
 	}
 	return 0;
@@ -195,7 +195,7 @@ static int read_mapping(const cbor_item_t *m, size_t ordinal, struct snapshot *s
 		return -1;
 	}
 	if (!(r = snapshot_add(s))) {
-		err_set(err, "out of memory");
+		err_setc(err, ERR_NO_MEMORY, "out of memory");
 		return -1;
 	}
 	if (get_uint(m, "start", ordinal, &r->start, err) < 0 ||

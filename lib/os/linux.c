@@ -157,6 +157,13 @@ static const char *proc_path(const struct target *t, const char *name, char out[
 	return out;
 }
 
+/*
+ * What reading the mappings (source_maps, source_query, read_maps) returns
+ * besides 0 and -1 (err set): no PROCMAP_QUERY in this kernel (the text is
+ * read instead), or no address space (the caller says why).
+ */
+enum { MAPS_NO_QUERY = -2, MAPS_NO_MM = -3 };
+
 static const char *errno_reason(int e)
 {
 	switch (e) {
@@ -1009,9 +1016,9 @@ static int source_maps(struct target *t, int fd, struct errmsg *err)
 	t->bases_all = 1;	/* every line passes note_base, in address order */
 	if (read_all(fd, &text, &len) < 0) {
 		if (errno == ESRCH)
-			return -3;	/* the address space is gone */
+			return MAPS_NO_MM;	/* the address space is gone */
 		char path[PROC_PATH];
-		err_set(err, "pid %llu: reading %s: %s", (unsigned long long)t->pid,
+		err_sete(err, errno, "pid %llu: reading %s: %s", (unsigned long long)t->pid,
 			proc_path(t, "maps", path), strerror(errno));
 		return -1;
 	}
@@ -1038,7 +1045,7 @@ static int source_maps(struct target *t, int fd, struct errmsg *err)
 			break;
 		}
 		if (add_record(t, &ml, 1, NULL) < 0) {
-			err_set(err, "pid %llu: out of memory", (unsigned long long)t->pid);
+			err_setc(err, ERR_NO_MEMORY, "pid %llu: out of memory", (unsigned long long)t->pid);
 			rc = -1;
 		}
 	}
@@ -1129,9 +1136,9 @@ static int query_all_bases(struct target *t)
 }
 
 /*
- * Returns 0, -1 with err set, -2 when the caller should read the text
+ * Returns 0, -1 with err set, MAPS_NO_QUERY when the caller should read the text
  * instead (a kernel without PROCMAP_QUERY, ENOTTY; or, for the default
- * source, a path longer than the ioctl can return), or -3 when the process
+ * source, a path longer than the ioctl can return), or MAPS_NO_MM when the process
  * has no address space (ESRCH: a kernel thread, a zombie, or one that
  * exited).
  */
@@ -1174,7 +1181,7 @@ static int source_query(struct target *t, int fd, struct errmsg *err)
 	} last = { 0 };
 
 	if (!name) {
-		err_set(err, "pid %llu: out of memory", (unsigned long long)t->pid);
+		err_setc(err, ERR_NO_MEMORY, "pid %llu: out of memory", (unsigned long long)t->pid);
 		return -1;
 	}
 	t->bases_all = t->o->set != MAPPINGS_EXEC;
@@ -1200,7 +1207,7 @@ static int source_query(struct target *t, int fd, struct errmsg *err)
 			if (errno == ENAMETOOLONG && cap < NAME_MAX_BYTES) {
 				char *bigger = realloc(name, cap * 4);
 				if (!bigger) {
-					err_set(err, "pid %llu: out of memory",
+					err_setc(err, ERR_NO_MEMORY, "pid %llu: out of memory",
 						(unsigned long long)t->pid);
 					rc = -1;
 					break;
@@ -1217,19 +1224,19 @@ static int source_query(struct target *t, int fd, struct errmsg *err)
 				t->s->exe = 0;
 				t->rr.have_prev = 0;
 				t->nbases = 0;
-				rc = -2;
+				rc = MAPS_NO_QUERY;
 				break;
 			}
 			if (errno == ENOTTY && addr == 0 && t->s->n == 0) {
-				rc = -2;
+				rc = MAPS_NO_QUERY;
 				break;
 			}
 			if (errno == ESRCH) {
-				rc = -3;	/* no mm: the caller says why */
+				rc = MAPS_NO_MM;	/* the caller says why */
 				break;
 			}
 			char path[PROC_PATH];
-			err_set(err, "pid %llu: PROCMAP_QUERY on %s: %s", (unsigned long long)t->pid,
+			err_sete(err, errno, "pid %llu: PROCMAP_QUERY on %s: %s", (unsigned long long)t->pid,
 				proc_path(t, "maps", path), strerror(errno));
 			rc = -1;
 			break;
@@ -1288,7 +1295,7 @@ static int source_query(struct target *t, int fd, struct errmsg *err)
 			.name_len = nl,
 		};
 		if (add_record(t, &ml, 0, kid) < 0) {
-			err_set(err, "pid %llu: out of memory", (unsigned long long)t->pid);
+			err_setc(err, ERR_NO_MEMORY, "pid %llu: out of memory", (unsigned long long)t->pid);
 			rc = -1;
 			break;
 		}
@@ -1298,7 +1305,7 @@ static int source_query(struct target *t, int fd, struct errmsg *err)
 	}
 	free(name);
 	if (rc == 0 && add_gate_area(t, has_wide) < 0) {
-		err_set(err, "pid %llu: out of memory", (unsigned long long)t->pid);
+		err_setc(err, ERR_NO_MEMORY, "pid %llu: out of memory", (unsigned long long)t->pid);
 		rc = -1;
 	}
 	return rc;
@@ -1684,21 +1691,21 @@ static int read_maps(struct target *t, struct errmsg *err)
 	 * (the kernel parses the note per mapping), which cannot be known
 	 * before reading.
 	 */
-	int rc = -2;
+	int rc = MAPS_NO_QUERY;
 	if (t->o->source != SOURCE_MAPS) {
 		rc = source_query(t, t->maps, err);
-		if (rc == -2 && t->o->source == SOURCE_QUERY) {
+		if (rc == MAPS_NO_QUERY && t->o->source == SOURCE_QUERY) {
 			err_setc(err, ERR_UNSUPPORTED,
 				 "pid %llu: this kernel has no PROCMAP_QUERY (Linux 6.11+)",
 				 (unsigned long long)t->pid);
 			rc = -1;
 		}
 	}
-	if (rc == -2)
+	if (rc == MAPS_NO_QUERY)
 		rc = source_maps(t, t->maps, err);
 	if (rc == 0 && (mark_main(t) < 0 || read_process_identity(t) < 0 ||
 			(t->o->jit && read_jit(t) < 0))) {
-		err_set(err, "pid %llu: out of memory", (unsigned long long)t->pid);
+		err_setc(err, ERR_NO_MEMORY, "pid %llu: out of memory", (unsigned long long)t->pid);
 		rc = -1;
 	}
 	return rc;
@@ -1718,7 +1725,7 @@ static enum read_status open_target(struct target *t, struct proc_stat *born,
 	if (t->proc < 0 && t->checked && errno != ENOENT)
 		return READ_FAILED;
 	if (t->proc < 0 || read_stat(t->checked, t->proc, born) < 0) {
-		err_set(err, "pid %llu: no such process", pid);
+		err_setc(err, ERR_NO_PROCESS, "pid %llu: no such process", pid);
 		return READ_SKIP;
 	}
 	t->task = t->proc;
@@ -1726,7 +1733,7 @@ static enum read_status open_target(struct target *t, struct proc_stat *born,
 	 * own stat is what tells later whether it still lives. */
 	if (born->state == 'Z' && !(born->flags & PF_KTHREAD) && live_thread(t) == 0 &&
 	    read_stat(t->checked, t->task, born) < 0) {
-		err_set(err, "pid %llu: process exited while being read", pid);
+		err_setc(err, ERR_NO_PROCESS, "pid %llu: process exited while being read", pid);
 		return READ_SKIP;
 	}
 
@@ -1734,10 +1741,12 @@ static enum read_status open_target(struct target *t, struct proc_stat *born,
 	if (t->maps < 0) {
 		int e = errno;
 		if (e == EACCES || e == EPERM)
-			err_set(err, "pid %llu: permission denied (reading %s needs ptrace access)",
-				pid, proc_path(t, "maps", path));
+			err_setc(err, ERR_PERMISSION,
+				 "pid %llu: permission denied (reading %s needs ptrace access)", pid,
+				 proc_path(t, "maps", path));
 		else
-			err_set(err, "pid %llu: %s", pid, errno_reason(e));
+			err_setc(err, e == ENOENT ? ERR_NO_PROCESS : err_code_errno(e), "pid %llu: %s",
+				 pid, errno_reason(e));
 		/* Gone: under --all, one that exited after the listing. */
 		return e == ENOENT || e == ESRCH ? READ_SKIP : READ_FAILED;
 	}
@@ -1830,9 +1839,9 @@ static enum read_status linux_read(struct snapshot *s, uint64_t pid, const struc
 	}
 	if (st == READ_OK && rc == -1)
 		st = READ_FAILED;
-	if (st == READ_OK && (rc == -3 || s->n == 0)) {
+	if (st == READ_OK && (rc == MAPS_NO_MM || s->n == 0)) {
 		st = explain_empty(&t, err);
-		if (st == READ_OK && rc == -3) {
+		if (st == READ_OK && rc == MAPS_NO_MM) {
 			err_set(err, "pid %llu: process has no address space",
 				(unsigned long long)pid);
 			st = READ_FAILED;
@@ -1888,7 +1897,7 @@ static int linux_list_pids(const char *procfs, uint64_t **pids, size_t *n, struc
 		return -1;
 	DIR *d = opendir(procfs);
 	if (!d) {
-		err_set(err, "%s: %s", procfs, strerror(errno));
+		err_sete(err, errno, "%s: %s", procfs, strerror(errno));
 		return -1;
 	}
 	struct pidlist l = { 0 };

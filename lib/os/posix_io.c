@@ -48,7 +48,7 @@ FILE *os_in_fopen(const char *path, struct errmsg *err)
 {
 	FILE *f = fopen(path, "rb");
 	if (!f)
-		err_set(err, "%s", strerror(errno));
+		err_sete(err, errno, "%s", strerror(errno));
 	return f;
 }
 
@@ -163,7 +163,7 @@ static int out_open_special(struct os_out *o, const char *path, int dir, const c
 	}
 	o->fd = openat(dir, name, O_WRONLY | O_NONBLOCK | O_NOCTTY | O_NOFOLLOW | O_CLOEXEC);
 	if (o->fd < 0) {
-		err_set(err, "%s: %s", path,
+		err_sete(err, errno, "%s: %s", path,
 			errno == ENXIO && S_ISFIFO(cur->st_mode) ? "a FIFO with no reader" : strerror(errno));
 		return -1;
 	}
@@ -174,7 +174,7 @@ static int out_open_special(struct os_out *o, const char *path, int dir, const c
 	/* A reader is there: from now on wait for it as any writer does. */
 	int fl = fcntl(o->fd, F_GETFL);
 	if (fl < 0 || fcntl(o->fd, F_SETFL, fl & ~O_NONBLOCK) < 0) {
-		err_set(err, "%s: %s", path, strerror(errno));
+		err_sete(err, errno, "%s: %s", path, strerror(errno));
 		return -1;
 	}
 	return 0;
@@ -197,7 +197,7 @@ static int out_open_file(struct os_out *o, const char *path, struct errmsg *err)
 		o->fd = openat(o->dir, name, O_WRONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
 		int fl = o->fd >= 0 ? fcntl(o->fd, F_GETFL) : -1;
 		if (fl < 0 || fcntl(o->fd, F_SETFL, fl & ~O_NONBLOCK) < 0)
-			err_set(err, "%s: %s", path,
+			err_sete(err, errno, "%s: %s", path,
 				errno == ENXIO ? "a FIFO with no reader" : strerror(errno));
 		else
 			rc = 0;
@@ -205,7 +205,7 @@ static int out_open_file(struct os_out *o, const char *path, struct errmsg *err)
 	}
 	int exists = fstatat(o->dir, name, &cur, AT_SYMLINK_NOFOLLOW) == 0;
 	if (exists && S_ISDIR(cur.st_mode)) {
-		err_set(err, "%s: %s", path, strerror(EISDIR));
+		err_sete(err, EISDIR, "%s: %s", path, strerror(EISDIR));
 		goto in_place;
 	}
 	if (exists && S_ISLNK(cur.st_mode)) {
@@ -228,7 +228,7 @@ static int out_open_file(struct os_out *o, const char *path, struct errmsg *err)
 	}
 	o->target = name;
 	if ((o->fd = temp_in_dir(o->dir, &o->tmp)) < 0) {
-		err_set(err, "%s: %s", path, strerror(errno));
+		err_sete(err, errno, "%s: %s", path, strerror(errno));
 		return -1;
 	}
 	/* Keep the mode of the file replaced; a new one has the mode any new
@@ -246,7 +246,7 @@ int os_out_write(struct os_out *o, const void *p, size_t len, struct errmsg *err
 {
 	int e = write_all(o->fd, p, len);
 	if (e)
-		err_set(err, "%s: %s", o->name, strerror(e));
+		err_sete(err, e, "%s: %s", o->name, strerror(e));
 	return e ? -1 : 0;
 }
 
@@ -263,7 +263,7 @@ int os_out_commit(struct os_out *o, struct errmsg *err)
 	if (!e && o->tmp && renameat(o->dir, o->tmp, o->dir, o->target) < 0)
 		e = errno;
 	if (e) {
-		err_set(err, "%s: %s", o->name, strerror(e));
+		err_sete(err, e, "%s: %s", o->name, strerror(e));
 		return -1;
 	}
 	free(o->tmp);
@@ -288,7 +288,7 @@ struct os_out *os_out_open(const char *path, struct errmsg *err)
 	struct os_out *o = calloc(1, sizeof *o);
 	if (!o || !(o->name = str_dup(path))) {
 		free(o);
-		err_set(err, "%s: out of memory", path);
+		err_setc(err, ERR_NO_MEMORY, "%s: out of memory", path);
 		return NULL;
 	}
 	if (out_open_file(o, path, err) < 0) {
@@ -317,7 +317,7 @@ int platform_mkdir(const char *path, struct errmsg *err)
 	int e = errno;
 	if (e == EEXIST && stat(path, &st) == 0 && S_ISDIR(st.st_mode))
 		return 0;
-	err_set(err, "%s: %s", path, e == EEXIST ? "not a directory" : strerror(e));
+	err_sete(err, e, "%s: %s", path, e == EEXIST ? "not a directory" : strerror(e));
 	return -1;
 }
 
@@ -370,7 +370,7 @@ int platform_temp_in(const char *dir, char **tmp, struct errmsg *err)
 		fd = -1;
 	}
 	if (fd < 0) {
-		err_set(err, "%s: %s", dir, strerror(errno));
+		err_sete(err, errno, "%s: %s", dir, strerror(errno));
 		free(*tmp);
 		*tmp = NULL;
 	}
@@ -391,7 +391,7 @@ int platform_rename(const char *from, const char *to, struct errmsg *err)
 {
 	if (rename(from, to) == 0)
 		return 0;
-	err_set(err, "%s: %s", to, strerror(errno));
+	err_sete(err, errno, "%s: %s", to, strerror(errno));
 	return -1;
 }
 
@@ -421,7 +421,7 @@ int platform_link(const char *existing, const char *path, const char *relative, 
 		return 0;
 	e = errno;
 fail:
-	err_set(err, "%s: %s", path, strerror(e));
+	err_sete(err, e, "%s: %s", path, strerror(e));
 	return -1;
 }
 
@@ -457,7 +457,7 @@ int platform_copy_fd(int in, int out, uint64_t max, uint64_t *copied, struct err
 			if (n < 0 && errno == EINTR)
 				continue;
 			if (n < 0) {
-				err_set(err, "reading: %s", strerror(errno));
+				err_sete(err, errno, "reading: %s", strerror(errno));
 				break;
 			}
 			for (ssize_t off = 0; off < n;) {
@@ -474,7 +474,7 @@ int platform_copy_fd(int in, int out, uint64_t max, uint64_t *copied, struct err
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
-			err_set(err, "copying: %s", strerror(errno));
+			err_sete(err, errno, "copying: %s", strerror(errno));
 			break;
 		}
 		if (n == 0) {

@@ -200,7 +200,7 @@ int checked_walk(const char *path, const struct open_rules *rules, int mkdirs, c
 		int fd = openat(cur, comp, O_PATH | O_NOFOLLOW | O_CLOEXEC);
 		if (fd < 0 && errno == ENOENT && mkdirs && !last) {
 			if (mkdirat(cur, comp, 0755) < 0 && errno != EEXIST) {
-				err_set(err, "%s: %s", path, strerror(errno));
+				err_sete(err, errno, "%s: %s", path, strerror(errno));
 				goto fail;
 			}
 			fd = openat(cur, comp, O_PATH | O_NOFOLLOW | O_CLOEXEC);
@@ -209,7 +209,7 @@ int checked_walk(const char *path, const struct open_rules *rules, int mkdirs, c
 			break;	/* a new file at the end: the caller makes it */
 		struct stat st;
 		if (fd < 0 || fstat(fd, &st) < 0) {
-			err_set(err, "%s: %s", path, strerror(errno));
+			err_sete(err, errno, "%s: %s", path, strerror(errno));
 			if (fd >= 0)
 				close(fd);
 			goto fail;
@@ -240,7 +240,7 @@ int checked_walk(const char *path, const struct open_rules *rules, int mkdirs, c
 			if (target[0] == '/') {
 				close(cur);
 				if ((cur = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0) {
-					err_set(err, "%s: %s", path, strerror(errno));
+					err_sete(err, errno, "%s: %s", path, strerror(errno));
 					goto fail;
 				}
 			}
@@ -252,21 +252,21 @@ int checked_walk(const char *path, const struct open_rules *rules, int mkdirs, c
 		}
 		if (!S_ISDIR(st.st_mode)) {
 			close(fd);
-			err_set(err, "%s: %s", path, strerror(ENOTDIR));
+			err_sete(err, ENOTDIR, "%s: %s", path, strerror(ENOTDIR));
 			goto fail;
 		}
 		close(cur);
 		cur = fd;
 	}
 	if (got < 0) {
-		err_set(err, "%s: %s", path, strerror(ENAMETOOLONG));
+		err_sete(err, ENAMETOOLONG, "%s: %s", path, strerror(ENAMETOOLONG));
 		goto fail;
 	}
 	if (got == 0)
 		snprintf(comp, sizeof comp, ".");	/* "/", "dir/": the directory itself */
 	size_t cl = strlen(comp) + 1;
 	if (!(*name = malloc(cl))) {
-		err_set(err, "%s: out of memory", path);
+		err_setc(err, ERR_NO_MEMORY, "%s: out of memory", path);
 		goto fail;
 	}
 	memcpy(*name, comp, cl);

@@ -59,7 +59,7 @@ static int check_dir(int fd, const char *path, int top, struct errmsg *err)
 {
 	struct stat st;
 	if (fstat(fd, &st) < 0) {
-		err_set(err, "%s: %s", path, strerror(errno));
+		err_sete(err, errno, "%s: %s", path, strerror(errno));
 		return -1;
 	}
 	if (!S_ISDIR(st.st_mode)) {
@@ -89,12 +89,12 @@ struct store_dir *store_open(const char *path, struct errmsg *err)
 	if (parent < 0)
 		return NULL;
 	if (mkdirat(parent, name, 0755) < 0 && errno != EEXIST) {
-		err_set(err, "%s: %s", path, strerror(errno));
+		err_sete(err, errno, "%s: %s", path, strerror(errno));
 		goto fail;
 	}
 	int fd = openat(parent, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0) {
-		err_set(err, "%s: %s", path,
+		err_sete(err, errno, "%s: %s", path,
 			errno == ELOOP	   ? "a symbolic link: not followed"
 			: errno == ENOTDIR ? "not a directory"
 					   : strerror(errno));
@@ -124,12 +124,12 @@ struct store_dir *store_sub(struct store_dir *d, const char *name, size_t len,
 	memcpy(n, name, len);
 	n[len] = '\0';
 	if (mkdirat(d->fd, n, 0755) < 0 && errno != EEXIST) {
-		err_set(err, "%s/%s: %s", d->path, n, strerror(errno));
+		err_sete(err, errno, "%s/%s: %s", d->path, n, strerror(errno));
 		return NULL;
 	}
 	int fd = openat(d->fd, n, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0) {
-		err_set(err, "%s/%s: %s", d->path, n,
+		err_sete(err, errno, "%s/%s: %s", d->path, n,
 			errno == ELOOP || errno == ENOTDIR ? "a symbolic link or no directory: not followed"
 							    : strerror(errno));
 		return NULL;
@@ -206,7 +206,7 @@ int store_temp(struct store_dir *d, char **tmp, uint32_t mode, struct errmsg *er
 			fd = -1;
 		}
 		if (fd < 0) {
-			err_set(err, "%s: %s", d->path, strerror(errno));
+			err_sete(err, errno, "%s: %s", d->path, strerror(errno));
 			return -1;
 		}
 		if (!(*tmp = malloc(sizeof name))) {
@@ -226,7 +226,7 @@ int store_publish(struct store_dir *d, const char *tmp, const char *name, struct
 {
 	if (renameat(d->fd, tmp, d->fd, name) == 0)
 		return 0;
-	err_set(err, "%s/%s: %s", d->path, name, strerror(errno));
+	err_sete(err, errno, "%s/%s: %s", d->path, name, strerror(errno));
 	return -1;
 }
 
@@ -255,7 +255,7 @@ int store_link(struct store_dir *from, const char *name, struct store_dir *to,
 			return 0;
 		e = errno;
 	}
-	err_set(err, "%s/%s: %s", to->path, newname, strerror(e));
+	err_sete(err, e, "%s/%s: %s", to->path, newname, strerror(e));
 	return -1;
 }
 
@@ -307,7 +307,7 @@ static int copy_range(int in, int out, uint64_t off, uint64_t end, char **buf,
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
-			err_set(err, "copying: %s", strerror(errno));
+			err_sete(err, errno, "copying: %s", strerror(errno));
 			return -1;
 		}
 		if (n == 0) {
@@ -352,7 +352,7 @@ int store_copy(int in, int out, uint64_t size, uint64_t budget, uint64_t *data,
 	}
 	free(buf);
 	if (rc == 0 && ftruncate(out, (off_t)size) < 0) {
-		err_set(err, "writing: %s", strerror(errno));
+		err_sete(err, errno, "writing: %s", strerror(errno));
 		rc = -1;
 	}
 	return rc;

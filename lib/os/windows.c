@@ -25,6 +25,7 @@
 #include "region.h"
 #include "snapshot.h"
 #include "os/os.h"
+#include "os/windows.h"
 
 /* CreateToolhelp32Snapshot fails with ERROR_BAD_LENGTH while the module list
  * changes under it; a process that never settles (one started suspended)
@@ -453,11 +454,12 @@ static enum read_status explain(DWORD pid, DWORD e, struct errmsg *err)
 	unsigned long p = (unsigned long)pid;
 	switch (e) {
 	case ERROR_INVALID_PARAMETER:
-		err_set(err, "pid %lu: no such process", p);
+		err_setc(err, ERR_NO_PROCESS, "pid %lu: no such process", p);
 		return READ_SKIP;
 	case ERROR_ACCESS_DENIED:
-		err_set(err, "pid %lu: permission denied (a protected or elevated process; "
-			"run modmap as administrator)", p);
+		err_setc(err, ERR_PERMISSION,
+			 "pid %lu: permission denied (a protected or elevated process; "
+			 "run modmap as administrator)", p);
 		break;
 	case ERROR_PARTIAL_COPY:
 		/* Its loader data could not be read: from a 32-bit modmap, the
@@ -479,8 +481,8 @@ static enum read_status explain(DWORD pid, DWORD e, struct errmsg *err)
 			"a process started suspended never settles", p, BAD_LENGTH_TRIES);
 		break;
 	default:
-		err_set(err, "pid %lu: CreateToolhelp32Snapshot failed (error %lu)", p,
-			(unsigned long)e);
+		err_setc(err, err_code_win32(e), "pid %lu: CreateToolhelp32Snapshot failed (error %lu)",
+			 p, (unsigned long)e);
 		break;
 	}
 	return READ_FAILED;
@@ -553,7 +555,7 @@ static enum read_status windows_read(struct snapshot *s, uint64_t pid, const str
 	s->os = "windows";
 	s->time_nanos = now_nanos();
 	if (pid > UINT32_MAX) {
-		err_set(err, "pid %llu: no such process", (unsigned long long)pid);
+		err_setc(err, ERR_NO_PROCESS, "pid %llu: no such process", (unsigned long long)pid);
 		return READ_FAILED;
 	}
 
@@ -599,7 +601,7 @@ static enum read_status windows_read(struct snapshot *s, uint64_t pid, const str
 	free(t.text.p);
 	free(t.wide.p);
 	if (rc < 0) {
-		err_set(err, "pid %lu: out of memory", (unsigned long)t.pid);
+		err_setc(err, ERR_NO_MEMORY, "pid %lu: out of memory", (unsigned long)t.pid);
 		return READ_FAILED;
 	}
 	if (s->n == 0) {
@@ -621,7 +623,8 @@ static int windows_list_pids(const char *procfs, uint64_t **pids, size_t *n, str
 	(void)procfs;	/* Windows: one process list, no procfs */
 	HANDLE snap = CreateToolhelp32Snapshot(TH32CS_SNAPPROCESS, 0);
 	if (snap == INVALID_HANDLE_VALUE) {
-		err_set(err, "cannot list processes (error %lu)", (unsigned long)GetLastError());
+		DWORD e = GetLastError();
+		err_setc(err, err_code_win32(e), "cannot list processes (error %lu)", (unsigned long)e);
 		return -1;
 	}
 	struct pidlist l = { 0 };

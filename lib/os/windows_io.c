@@ -15,6 +15,7 @@
 #include <windows.h>
 
 #include "os/io_os.h"
+#include "os/windows.h"
 #include "platform.h"
 #include "utf8.h"
 
@@ -25,6 +26,28 @@ static char *str_dup(const char *s)
 	size_t n = strlen(s) + 1;
 	char *d = malloc(n);
 	return d ? memcpy(d, s, n) : NULL;
+}
+
+int err_code_win32(unsigned long code)
+{
+	switch (code) {
+	case ERROR_ACCESS_DENIED:
+	case ERROR_PRIVILEGE_NOT_HELD:
+	case ERROR_SHARING_VIOLATION:
+		return ERR_PERMISSION;
+	case ERROR_INVALID_PARAMETER:
+		return ERR_NO_PROCESS;
+	case ERROR_NOT_ENOUGH_MEMORY:
+	case ERROR_OUTOFMEMORY:
+		return ERR_NO_MEMORY;
+	case ERROR_FILE_TOO_LARGE:
+		return ERR_TOO_LARGE;
+	case ERROR_NOT_SUPPORTED:
+	case ERROR_CALL_NOT_IMPLEMENTED:
+		return ERR_UNSUPPORTED;
+	default:
+		return ERR_OTHER;
+	}
 }
 
 /*
@@ -42,15 +65,15 @@ static void err_win32(struct errmsg *err, const char *path, DWORD code)
 			 w[n - 1] == L'.'))
 		n--;
 	if (n == 0) {
-		err_set(err, "%s%serror %lu", path ? path : "", path ? ": " : "",
-			(unsigned long)code);
+		err_setc(err, err_code_win32(code), "%s%serror %lu", path ? path : "",
+			 path ? ": " : "", (unsigned long)code);
 		return;
 	}
 	wtf8_from_utf16(text, sizeof text, (const uint16_t *)w, n);
 	for (char *c = text; *c; c++)
 		if (*c == '\r' || *c == '\n')
 			*c = ' ';
-	err_set(err, "%s%s%s", path ? path : "", path ? ": " : "", text);
+	err_setc(err, err_code_win32(code), "%s%s%s", path ? path : "", path ? ": " : "", text);
 }
 
 /* Returns 0, or the Win32 error that stopped the writing. */
@@ -110,7 +133,7 @@ FILE *os_in_fopen(const char *path, struct errmsg *err)
 	int fd = _open_osfhandle((intptr_t)h, _O_RDONLY | _O_BINARY);
 	FILE *f = fd < 0 ? NULL : _fdopen(fd, "rb");
 	if (!f) {
-		err_set(err, "%s", strerror(errno));
+		err_sete(err, errno, "%s", strerror(errno));
 		if (fd < 0)
 			CloseHandle(h);
 		else
@@ -167,7 +190,7 @@ static int out_open_file(struct os_out *o, const char *path, struct errmsg *err)
 	o->wpath = malloc(PLATFORM_PATH_MAX * sizeof *o->wpath);
 	o->wtmp = malloc((PLATFORM_PATH_MAX + 16) * sizeof *o->wtmp);
 	if (!o->wpath || !o->wtmp) {
-		err_set(err, "%s: out of memory", path);
+		err_setc(err, ERR_NO_MEMORY, "%s: out of memory", path);
 		return -1;
 	}
 	/* The path is WTF-8 (platform_args converts the wide arguments). */
@@ -257,7 +280,7 @@ struct os_out *os_out_open(const char *path, struct errmsg *err)
 	struct os_out *o = calloc(1, sizeof *o);
 	if (!o || !(o->name = str_dup(path))) {
 		free(o);
-		err_set(err, "%s: out of memory", path);
+		err_setc(err, ERR_NO_MEMORY, "%s: out of memory", path);
 		return NULL;
 	}
 	if (out_open_file(o, path, err) < 0) {
@@ -385,7 +408,7 @@ int platform_temp_in(const char *dir, char **tmp, struct errmsg *err)
 		if (fd >= 0)
 			return fd;
 		if (e != EEXIST) {
-			err_set(err, "%s: %s", dir, strerror(e));
+			err_sete(err, e, "%s: %s", dir, strerror(e));
 			break;
 		}
 	}
@@ -460,7 +483,7 @@ int platform_copy_fd(int in, int out, uint64_t max, uint64_t *copied, struct err
 	for (;;) {
 		int n = _read(in, buf, CHUNK);
 		if (n < 0) {
-			err_set(err, "reading: %s", strerror(errno));
+			err_sete(err, errno, "reading: %s", strerror(errno));
 			break;
 		}
 		if (n == 0) {
@@ -479,7 +502,7 @@ int platform_copy_fd(int in, int out, uint64_t max, uint64_t *copied, struct err
 			off += w;
 		}
 		if (off < n) {
-			err_set(err, "writing: %s", strerror(errno));
+			err_sete(err, errno, "writing: %s", strerror(errno));
 			break;
 		}
 		*copied += (uint64_t)n;

@@ -53,7 +53,7 @@ struct gz_reader *gz_reader_new(gz_read_fn read, void *ctx, uint64_t max, struct
 {
 	struct gz_reader *g = calloc(1, sizeof *g);
 	if (!g) {
-		err_set(err, "out of memory");
+		err_setc(err, ERR_NO_MEMORY, "out of memory");
 		return NULL;
 	}
 	g->read = read;
@@ -195,7 +195,7 @@ struct gz_writer *gz_writer_new(gz_write_fn write, void *ctx, struct errmsg *err
 {
 	struct gz_writer *g = calloc(1, sizeof *g);
 	if (!g) {
-		err_set(err, "out of memory");
+		err_setc(err, ERR_NO_MEMORY, "out of memory");
 		return NULL;
 	}
 	/* The same bytes for the same input. Level 1, as Go's runtime/pprof
@@ -292,7 +292,7 @@ int gz_decompress(struct buf *out, const void *p, size_t len, uint64_t max, stru
 	while (rc == 0) {
 		size_t got;
 		if (buf_reserve(out, 256 * 1024) < 0) {
-			err_set(err, "out of memory");
+			err_setc(err, ERR_NO_MEMORY, "out of memory");
 			rc = -1;
 		} else if ((rc = gz_reader_read(g, out->p + out->len, out->cap - out->len, &got,
 						err)) == 0) {
