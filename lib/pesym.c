@@ -119,7 +119,7 @@ static void add(struct pe *pe, uint32_t rva, const char *name, size_t len)
 	uint32_t size = s->vsize > s->raw_size ? s->vsize : s->raw_size;
 	struct pe_sym *y = &t->v[t->n++];
 	y->rva = rva;
-	y->limit = s->va + size;
+	y->limit = (uint64_t)s->va + size;
 	y->name = (uint32_t)t->names_len;
 	memcpy(t->names + t->names_len, name, len);
 	t->names[t->names_len + len] = '\0';

@@ -23,8 +23,8 @@
 
 struct pe_sym {
 	uint32_t rva;		/* its address relative to the image base */
-	uint32_t limit;		/* the end of its section (RVA) */
 	uint32_t name;		/* offset of its NUL-terminated name in names */
+	uint64_t limit;		/* the end of its section (RVA): 64 bits, as a section may end at 2^32 */
 };
 
 struct pe_symtab {
