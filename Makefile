@@ -26,6 +26,23 @@ $(error CBOR=yes, but pkg-config finds no libcbor (Debian: libcbor-dev))
 endif
 endif
 
+# Symbolization (SPEC "Symbolize"): auto (default) builds with elfutils'
+# libdw when pkg-config finds it; 1 insists on it; 0 builds without (then
+# --symbolize says "symbolization not built"). Names are demangled with
+# libstdc++'s __cxa_demangle.
+SYMBOLIZE ?= auto
+ifneq ($(SYMBOLIZE),0)
+ifeq ($(shell $(PKG_CONFIG) --exists libdw && echo found),found)
+CPPFLAGS += -DHAVE_ELFUTILS $(shell $(PKG_CONFIG) --cflags libdw)
+# libstdc++ is referenced weakly (a static consumer may go without it):
+# --no-as-needed keeps it, or the linker would drop it as unused.
+STDCXX_LIBS := -Wl,--push-state,--no-as-needed -lstdc++ -Wl,--pop-state
+LDLIBS += $(shell $(PKG_CONFIG) --libs libdw) $(STDCXX_LIBS)
+else ifeq ($(SYMBOLIZE),1)
+$(error SYMBOLIZE=1, but pkg-config finds no libdw (Debian: libdw-dev))
+endif
+endif
+
 # SHA-256 for --build-id htlhash: Nettle, as CBOR: auto (default) builds
 # with it when pkg-config finds it; yes insists; no builds without (then
 # htlhash gives no IDs, with the reason).
@@ -65,6 +82,8 @@ LIB_SRCS := $(LIB_COMMON) $(OS_SRCS_$(OS))
 LIB_HDRS := $(wildcard include/*.h lib/*.h lib/*/*.h)
 CLI_SRCS := $(sort $(wildcard cli/*.c))
 INCLUDES := -Iinclude -Ilib
+# cli/ sees the public header only: the command is the API's first user.
+CLI_INCLUDES := -Iinclude
 OBJ := $(BUILD)/obj
 LIB_OBJS := $(LIB_SRCS:%.c=$(OBJ)/%.o)
 CLI_OBJS := $(CLI_SRCS:%.c=$(OBJ)/%.o)
@@ -96,7 +115,8 @@ $(BUILD)/flags: FORCE
 
 $(OBJ)/%.o: %.c $(BUILD)/flags
 	@mkdir -p $(dir $@)
-	$(CC) $(WARN) $(CPPFLAGS) $(INCLUDES) $(CFLAGS) $(if $(filter lib/%,$<),$(LIB_CFLAGS)) \
+	$(CC) $(WARN) $(CPPFLAGS) $(if $(filter cli/%,$<),$(CLI_INCLUDES),$(INCLUDES)) $(CFLAGS) \
+	  $(if $(filter lib/%,$<),$(LIB_CFLAGS)) \
 	  -MMD -MP -c -o $@ $<
 
 # libmodmap.a defines no global name outside modmap_ (SPEC): its objects
@@ -116,10 +136,10 @@ $(SHARED_LIB): $(LIB_OBJS)
 	  -o $@ $(LIB_OBJS) $(LDLIBS)
 	ln -sf libmodmap.so.$(SOVERSION) $(BUILD)/libmodmap.so
 
-# The command links the library statically: one file to copy anywhere.
-# (Its objects, while cli/ still calls internals the archive keeps local.)
-$(BUILD)/modmap: $(CLI_OBJS) $(LIB_OBJS)
-	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJS) $(LIB_OBJS) $(LDLIBS)
+# The command links the library statically, like any consumer of
+# libmodmap.a: one file to copy anywhere.
+$(BUILD)/modmap: $(CLI_OBJS) $(STATIC_LIB)
+	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJS) $(STATIC_LIB) $(LDLIBS)
 
 -include $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d)
 
@@ -152,7 +172,10 @@ PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
 # with pkg-config --define-prefix.
 PC_LIBDIR = $(patsubst $(PREFIX)%,$${prefix}%,$(LIBDIR))
 PC_INCLUDEDIR = $(patsubst $(PREFIX)%,$${prefix}%,$(INCLUDEDIR))
-PC_REQUIRES := zlib$(if $(filter -DHAVE_CBOR,$(CPPFLAGS)), libcbor)$(if $(filter -DHAVE_NETTLE,$(CPPFLAGS)), nettle)
+PC_REQUIRES := zlib$(if $(filter -DHAVE_CBOR,$(CPPFLAGS)), libcbor)$(if \
+	$(filter -DHAVE_NETTLE,$(CPPFLAGS)), nettle)$(if $(filter -DHAVE_ELFUTILS,$(CPPFLAGS)), libdw)
+# libstdc++ for its demangler (symbolize.c), which has no .pc file.
+PC_LIBS_PRIVATE := $(if $(filter -DHAVE_ELFUTILS,$(CPPFLAGS)),$(STDCXX_LIBS))
 
 install: version-check all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR) \
@@ -163,7 +186,8 @@ install: version-check all
 	ln -sf libmodmap.so.$(SOVERSION) $(DESTDIR)$(LIBDIR)/libmodmap.so
 	install -m 644 include/modmap.h $(DESTDIR)$(INCLUDEDIR)/modmap.h
 	sed -e 's|@PREFIX@|$(PREFIX)|; s|@LIBDIR@|$(PC_LIBDIR)|; s|@INCLUDEDIR@|$(PC_INCLUDEDIR)|' \
-	    -e 's|@VERSION@|$(VERSION)|; s|@REQUIRES@|$(PC_REQUIRES)|' modmap.pc.in \
+	    -e 's|@VERSION@|$(VERSION)|; s|@REQUIRES@|$(PC_REQUIRES)|' \
+	    -e 's|@LIBS_PRIVATE@|$(PC_LIBS_PRIVATE)|' modmap.pc.in \
 	    > $(DESTDIR)$(PKGCONFIGDIR)/modmap.pc
 	install -m 644 docs/modmap.1 $(DESTDIR)$(MANDIR)/man1/modmap.1
 	install -m 644 docs/libmodmap.3 $(DESTDIR)$(MANDIR)/man3/libmodmap.3
@@ -223,7 +247,8 @@ $(WIN_BUILD)/flags: FORCE
 
 $(WIN_BUILD)/obj/%.o: %.c $(WIN_BUILD)/flags
 	@mkdir -p $(dir $@)
-	$(WIN_CC) $(WARN) $(WIN_DEFS) $(WIN_CPPFLAGS) $(INCLUDES) $(CFLAGS) -MMD -MP -c -o $@ $<
+	$(WIN_CC) $(WARN) $(WIN_DEFS) $(WIN_CPPFLAGS) $(if $(filter cli/%,$<),$(CLI_INCLUDES),$(INCLUDES)) \
+	  $(CFLAGS) -MMD -MP -c -o $@ $<
 
 -include $(WIN_OBJS:.o=.d)
 
@@ -438,6 +463,32 @@ $(BUILD)/fixtures/pefix32.exe: tests/fixtures/pefix.c
 	@mkdir -p $(dir $@)
 	$(MINGW32) -O1 -o $@ $<
 
+# Symbolization fixtures (tests/e2e/test_symbolize.py): a PIE built -O2 -g
+# with inlined, static and library-inlined code, and a C++ program. The
+# tests strip, split and pack copies of them as distributions do.
+CXX ?= c++
+SYM_FIXTURES := $(addprefix $(BUILD)/fixtures/,symfix libsymfix.so symfixxx symfix-nobid)
+FIXTURES += $(SYM_FIXTURES)
+
+$(BUILD)/fixtures/libsymfix.so: tests/fixtures/symfixlib.c tests/fixtures/symfix.h
+	@mkdir -p $(dir $@)
+	$(CC) -O2 -g -shared -fPIC -Wl,--build-id=sha1 -o $@ $<
+
+$(BUILD)/fixtures/symfix: tests/fixtures/symfix.c tests/fixtures/symfix.h \
+		$(BUILD)/fixtures/libsymfix.so
+	$(CC) -O2 -g -fPIE -pie -Wl,--build-id=sha1 -o $@ $< -L$(BUILD)/fixtures -lsymfix \
+	  -Wl,-rpath,'$$ORIGIN'
+
+# No build ID: found by .gnu_debuglink alone, whose CRC is then the only check.
+$(BUILD)/fixtures/symfix-nobid: tests/fixtures/symfix.c tests/fixtures/symfix.h \
+		$(BUILD)/fixtures/libsymfix.so
+	$(CC) -O2 -g -fPIE -pie -Wl,--build-id=none -o $@ $< -L$(BUILD)/fixtures -lsymfix \
+	  -Wl,-rpath,'$$ORIGIN'
+
+$(BUILD)/fixtures/symfixxx: tests/fixtures/symfixxx.cc
+	@mkdir -p $(dir $@)
+	$(CXX) -O2 -g -fPIE -pie -Wl,--build-id=sha1 -o $@ $<
+
 # How the tests run anywhere (docs/testing.md): MODMAP_TEST_STRICT=1 makes
 # a skipped test a failure (cmocka's and pytest's alike); the e2e tests read
 # MODMAP_TEST_NOQUERY and MODMAP_TEST_EXPECT_MISSING too.
@@ -475,7 +526,12 @@ $(BUILD)/osnone/modmap: $(LIB_COMMON) lib/os/none.c $(CLI_SRCS) FORCE
 $(BUILD)/nocbor/modmap: $(LIB_SRCS) $(CLI_SRCS) FORCE
 	$(MAKE) --no-print-directory CBOR=no BUILD=$(BUILD)/nocbor $@
 
-E2E_DEPS := $(FIXTURES) $(BUILD)/nocbor/modmap $(BUILD)/osnone/modmap $(WIN_BUILD)/modmap.exe $(WIN_FIXTURES)
+# The same program without elfutils, for the e2e test that it says so.
+$(BUILD)/nosym/modmap: $(LIB_SRCS) $(CLI_SRCS) FORCE
+	$(MAKE) --no-print-directory SYMBOLIZE=0 BUILD=$(BUILD)/nosym $@
+
+E2E_DEPS := $(FIXTURES) $(BUILD)/nocbor/modmap $(BUILD)/osnone/modmap $(BUILD)/nosym/modmap \
+	$(WIN_BUILD)/modmap.exe $(WIN_FIXTURES)
 # E2E_ARGS: more pytest arguments (.ci/run leaves the Windows tests to the
 # runs whose variation reaches modmap.exe).
 E2E_ARGS ?=

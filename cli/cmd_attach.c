@@ -13,7 +13,8 @@
 
 static const char usage_text[] =
 	"usage: modmap attach (--pid PID | --snapshot FILE) PROFILE [-o OUT] [--jit]\n"
-	"                     [--max-size N] [--collect DIR] [--procfs DIR]\n"
+	"                     [--symbolize [--debug-dir DIR ...]] [--max-size N]\n"
+	"                     [--collect DIR] [--procfs DIR]\n"
 	"\n"
 	"Gives a pprof profile the module map of its process: the mappings of the\n"
 	"running process PID, or of a snapshot saved with 'modmap --format pprof'\n"
@@ -27,6 +28,11 @@ static const char usage_text[] =
 	"      --jit            name locations in JIT-compiled code: the JIT\n"
 	"                       symbols of PID (perf map, jitdump) or of a snapshot\n"
 	"                       saved with --jit become functions (docs/jit.md)\n"
+	"      --symbolize      name every location of a mapping whose symbols are\n"
+	"                       found: functions, files, lines, inlined frames, so\n"
+	"                       viewers need no binaries (docs/symbolize.md)\n"
+	"      --debug-dir DIR  where separate debug files and collect stores are\n"
+	"                       (repeatable)                (default /usr/lib/debug)\n"
 	"      --max-size N     largest input, also decompressed; suffix k, M or G\n"
 	"                       (powers of 1024)                       (default 4G)\n"
 	"      --collect DIR    with --pid: also keep the process's binaries in DIR,\n"
@@ -40,13 +46,23 @@ static const char usage_text[] =
 	"while read) leaves no output file, but standard output may have had part\n"
 	"of the profile.\n";
 
+struct attach_args {
+	int symbolize;
+	const char **debug_dirs;
+	size_t ndebug_dirs;
+};
+
 static void parse_args(int argc, char **argv, struct modmap_attach_options *o,
-		       const char **collect)
+		       const char **collect, struct attach_args *x)
 {
 	const char *v;
 	if (cli_wants_help(argc, argv)) {
 		fputs(usage_text, stdout);
 		exit(0);
+	}
+	if (!(x->debug_dirs = calloc((size_t)argc, sizeof *x->debug_dirs))) {
+		fputs("modmap: attach: out of memory\n", stderr);
+		exit(EXIT_PARTIAL);
 	}
 	for (int i = 1; i < argc; i++) {
 		if (argv[i][0] != '-' || strcmp(argv[i], "-") == 0) {
@@ -66,6 +82,12 @@ static void parse_args(int argc, char **argv, struct modmap_attach_options *o,
 			o->output = v;
 		} else if (cli_opt("attach", argc, argv, &i, "jit", 0, NULL)) {
 			o->jit = 1;
+		} else if (cli_opt("attach", argc, argv, &i, "symbolize", 0, NULL)) {
+			x->symbolize = 1;
+		} else if (cli_opt("attach", argc, argv, &i, "debug-dir", 0, &v)) {
+			if (!*v)
+				usage_error("attach", "%s", "empty --debug-dir");
+			x->debug_dirs[x->ndebug_dirs++] = v;
 		} else if (cli_opt("attach", argc, argv, &i, "collect", 0, &v)) {
 			if (!*v)
 				usage_error("attach", "%s", "empty directory name");
@@ -89,6 +111,11 @@ static void parse_args(int argc, char **argv, struct modmap_attach_options *o,
 	if (o->snapshot && strcmp(o->snapshot, "-") == 0 && strcmp(o->profile, "-") == 0)
 		usage_error("attach", "%s",
 			    "the snapshot and PROFILE cannot both be standard input");
+	if (x->ndebug_dirs && !x->symbolize)
+		usage_error("attach", "%s", "--debug-dir needs --symbolize: it says where symbols are");
+	if (x->symbolize && o->snapshot && strcmp(o->snapshot, "-") == 0)
+		usage_error("attach", "%s",
+			    "--symbolize reads the snapshot twice: give it as a file, not '-'");
 	if (o->procfs && !o->pid)
 		usage_error("attach", "%s", "--procfs needs --pid: it says where the process is");
 	if (o->procfs)
@@ -135,14 +162,38 @@ static int collect_binaries(uint64_t pid, const char *procfs, const char *dir)
 	return rc;
 }
 
+static int attach_report(const struct modmap_attach_options *jp, const char *collect);
+
 int cmd_attach(int argc, char **argv)
 {
 	struct modmap_attach_options j = { 0 };
-	struct modmap_attach_stats st;
 	struct modmap_error err;
 	const char *collect = NULL;
+	struct attach_args x = { 0 };
+	int rc;
 
-	parse_args(argc, argv, &j, &collect);
+	parse_args(argc, argv, &j, &collect, &x);
+	if (x.symbolize) {
+		struct modmap_symbolize_options so = { x.debug_dirs, x.ndebug_dirs, print_skipped,
+						       NULL };
+		if (modmap_symbolizer_new(&so, &j.symbolizer, &err) < 0) {
+			fprintf(stderr, "modmap: attach: %s\n", err.message);
+			free(x.debug_dirs);
+			return EXIT_PARTIAL;
+		}
+	}
+	rc = attach_report(&j, collect);
+	modmap_symbolizer_free(j.symbolizer);
+	free(x.debug_dirs);
+	return rc;
+}
+
+/* Runs the attach and prints its summary line (and --collect's). */
+static int attach_report(const struct modmap_attach_options *jp, const char *collect)
+{
+	struct modmap_attach_options j = *jp;
+	struct modmap_attach_stats st;
+	struct modmap_error err;
 	if (modmap_attach(&j, &st, &err) < 0) {
 		const char *hint = err.code == MODMAP_ERR_TOO_LARGE ? "; a larger --max-size allows more"
 				   : err.code == MODMAP_ERR_UNSUPPORTED ? " (modmap --format pprof)"
@@ -163,6 +214,9 @@ int cmd_attach(int argc, char **argv)
 	if (j.jit)
 		fprintf(stderr, "; %llu named by %llu JIT symbols",
 			(unsigned long long)st.jit_named, (unsigned long long)st.jit_functions);
+	if (j.symbolizer)
+		fprintf(stderr, "; %llu symbolized with %llu functions",
+			(unsigned long long)st.symbolized, (unsigned long long)st.sym_functions);
 	fputc('\n', stderr);
 	if (collect && collect_binaries(j.pid, j.procfs, collect) < 0)
 		return EXIT_PARTIAL;

@@ -17,6 +17,7 @@ enum format { FMT_TEXT, FMT_JSON, FMT_JSONL };
 
 static const char usage_text[] =
 	"usage: modmap lookup (--pid PID | --snapshot FILE) [-f text|json|jsonl]\n"
+	"                     [--symbolize [--debug-dir DIR ...]] [--jit]\n"
 	"                     [--max-size N] [--procfs DIR] [ADDR ...]\n"
 	"\n"
 	"For each address, which mapping of the process holds it and the address\n"
@@ -35,6 +36,13 @@ static const char usage_text[] =
 	"                                                        (default text)\n"
 	"      --max-size N     largest snapshot, also decompressed; suffix k, M\n"
 	"                       or G                              (default 4G)\n"
+	"      --symbolize      also the function, file and line of each address,\n"
+	"                       innermost inlined frame first (docs/symbolize.md)\n"
+	"      --debug-dir DIR  where separate debug files and collect stores are\n"
+	"                       (repeatable)                (default /usr/lib/debug)\n"
+	"      --jit            name addresses in JIT-compiled code from the process's\n"
+	"                       perf map and jitdump, or a snapshot saved with --jit\n"
+	"                       (docs/jit.md)\n"
 	"      --procfs DIR     with --pid: read it through the proc filesystem at\n"
 	"                       DIR (a host's /proc in a sidecar) (default /proc)\n"
 	"  -h, --help           this text\n"
@@ -55,6 +63,9 @@ struct lookup_args {
 	enum format format;
 	char **addrs;		/* the ADDR arguments */
 	int naddrs;
+	int symbolize, jit;
+	const char **debug_dirs;	/* --debug-dir, in order */
+	size_t ndebug_dirs;
 };
 
 /* Output not yet written: grows as needed; out of memory is sticky. */
@@ -99,6 +110,9 @@ struct answerer {
 	enum format format;
 	struct outbuf out;
 	size_t answered;
+	struct modmap_symbolizer *z;	/* --symbolize */
+	int jit;			/* --jit */
+	struct modmap_frame frames[64];
 	size_t unmapped;	/* ... of which no mapping held */
 	int bad;		/* a line was not an address */
 	int failed;		/* output could not be written */
@@ -132,7 +146,8 @@ static void parse_args(int argc, char **argv, struct lookup_args *o)
 		exit(0);
 	}
 	o->addrs = calloc((size_t)argc, sizeof *o->addrs);
-	if (!o->addrs) {
+	o->debug_dirs = calloc((size_t)argc, sizeof *o->debug_dirs);
+	if (!o->addrs || !o->debug_dirs) {
 		fputs("modmap: lookup: out of memory\n", stderr);
 		exit(EXIT_PARTIAL);
 	}
@@ -154,6 +169,14 @@ static void parse_args(int argc, char **argv, struct lookup_args *o)
 			if (k < 0)
 				usage_error("lookup", "unknown format '%s' (text, json, jsonl)", v);
 			o->format = (enum format)k;
+		} else if (cli_opt("lookup", argc, argv, &i, "symbolize", 0, NULL)) {
+			o->symbolize = 1;
+		} else if (cli_opt("lookup", argc, argv, &i, "jit", 0, NULL)) {
+			o->jit = 1;
+		} else if (cli_opt("lookup", argc, argv, &i, "debug-dir", 0, &v)) {
+			if (!*v)
+				usage_error("lookup", "%s", "empty --debug-dir");
+			o->debug_dirs[o->ndebug_dirs++] = v;
 		} else if (cli_opt("lookup", argc, argv, &i, "procfs", 0, &v)) {
 			o->procfs = v;
 		} else if (cli_opt("lookup", argc, argv, &i, "max-size", 0, &v)) {
@@ -164,6 +187,8 @@ static void parse_args(int argc, char **argv, struct lookup_args *o)
 	}
 	if (!o->pid == !o->snapshot)
 		usage_error("lookup", "%s", "give one of --pid PID or --snapshot FILE");
+	if (o->ndebug_dirs && !o->symbolize)
+		usage_error("lookup", "%s", "--debug-dir needs --symbolize: it says where symbols are");
 	if (o->procfs && !o->pid)
 		usage_error("lookup", "%s", "--procfs needs --pid: it says where the process is");
 	if (o->procfs)
@@ -194,6 +219,12 @@ static void bad_line(struct answerer *a, const char *where, const char *line, si
 	a->bad = 1;
 }
 
+static void warn_line(void *ctx, const char *line)
+{
+	(void)ctx;
+	fprintf(stderr, "modmap: %s\n", line);
+}
+
 static void answer(struct answerer *a, uint64_t addr)
 {
 	struct modmap_lookup ans;
@@ -206,8 +237,21 @@ static void answer(struct answerer *a, uint64_t addr)
 		a->unmapped++;
 	if (a->format == FMT_JSON)
 		out_puts(&a->out, a->answered ? ",\n" : "\n");
-	modmap_lookup_write(a->format == FMT_TEXT ? MODMAP_FORMAT_TEXT : MODMAP_FORMAT_JSON, a->s,
-			    &ans, out_put, &a->out, &err);
+	int fmt = a->format == FMT_TEXT ? MODMAP_FORMAT_TEXT : MODMAP_FORMAT_JSON;
+	const char *jit = NULL;
+	size_t n = 0;
+	if (a->jit && modmap_jit_frame(a->s, addr, &a->frames[0], &jit)) {
+		n = 1;
+	} else if (a->z && ans.mapping >= 0 &&
+		   modmap_symbolize(a->z, a->s, addr, a->frames, 64, &n, &err) < 0) {
+		a->out.oom = 1;
+		return;
+	}
+	if (jit || (a->z && ans.mapping >= 0))
+		modmap_lookup_write_frames(fmt, a->s, &ans, a->frames, n, jit, out_put, &a->out,
+					   &err);
+	else
+		modmap_lookup_write(fmt, a->s, &ans, out_put, &a->out, &err);
 	if (a->format != FMT_JSON)
 		out_put(&a->out, "\n", 1, NULL);
 	a->answered++;
@@ -324,7 +368,8 @@ int cmd_lookup(int argc, char **argv)
 	parse_args(argc, argv, &o);
 	if (o.pid) {
 		struct modmap_options ro = { .mappings = MODMAP_MAPPINGS_ALL,
-					     .cache = modmap_cache_new(), .procfs = o.procfs };
+					     .cache = modmap_cache_new(), .procfs = o.procfs,
+					     .jit = o.jit };
 		int r = ro.cache ? modmap_snapshot_read(o.pid, &ro, &s, &err) : -1;
 		if (!ro.cache)
 			snprintf(err.message, sizeof err.message, "out of memory");
@@ -334,7 +379,8 @@ int cmd_lookup(int argc, char **argv)
 			rc = EXIT_PARTIAL;
 			goto done;
 		}
-	} else if (modmap_snapshot_load(o.snapshot, o.max, &s, &err) < 0) {
+	} else if ((o.jit ? modmap_snapshot_load_jit(o.snapshot, o.max, &s, &err)
+			  : modmap_snapshot_load(o.snapshot, o.max, &s, &err)) < 0) {
 		const char *hint =
 			err.code == MODMAP_ERR_TOO_LARGE ? "; a larger --max-size allows more" : "";
 		fprintf(stderr, "modmap: %s%s\n", err.message, hint);
@@ -343,6 +389,15 @@ int cmd_lookup(int argc, char **argv)
 	}
 	a.s = s;
 	a.format = o.format;
+	a.jit = o.jit;
+	if (o.symbolize) {
+		struct modmap_symbolize_options so = { o.debug_dirs, o.ndebug_dirs, warn_line, NULL };
+		if (modmap_symbolizer_new(&so, &a.z, &err) < 0) {
+			fprintf(stderr, "modmap: lookup: %s\n", err.message);
+			rc = EXIT_PARTIAL;
+			goto done;
+		}
+	}
 	if (a.format == FMT_JSON)
 		out_put(&a.out, "[", 1, NULL);
 	if (o.naddrs) {
@@ -365,7 +420,9 @@ int cmd_lookup(int argc, char **argv)
 		rc = EXIT_PARTIAL;
 done:
 	free(a.out.p);
+	modmap_symbolizer_free(a.z);
 	modmap_snapshot_free(s);
 	free(o.addrs);
+	free(o.debug_dirs);
 	return rc;
 }

@@ -231,7 +231,7 @@ void term_sleep_ms(uint64_t ms, const volatile sig_atomic_t *stop)
 /*
  * A signal that ends the process while -o's temporary file is written
  * (Ctrl-C, kill, a closed terminal, a file-size limit) would leave it
- * behind. While one exists the library names it (platform_set_temp_hook),
+ * behind. While one exists the library names it (modmap_set_temp_hook),
  * its path is kept here and these signals are caught: the handler removes
  * it, restores the disposition the signal had and raises it again, so the
  * process still dies of it. One output file at a time (modmap writes one).

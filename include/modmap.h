@@ -297,6 +297,89 @@ MODMAP_API int modmap_list_pids_sz(const struct modmap_options *opts, size_t opt
  */
 MODMAP_API int modmap_check_procfs(const char *dir, struct modmap_error *err);
 
+/*
+ * Symbolization (docs/symbolize.md): names for addresses, where the
+ * binaries are. One symbolizer per run (or per thread): it opens each
+ * module once, keyed by build ID, and keeps it. Not built (elfutils
+ * missing, the Windows build): modmap_symbolizer_new fails with
+ * MODMAP_ERR_UNSUPPORTED, "symbolization not built".
+ *
+ * The options and frames travel with their size, as every struct here.
+ */
+struct modmap_symbolizer;
+
+struct modmap_symbolize_options {
+	/* Directories of separate debug files and collect stores, searched in
+	 * order (.build-id/xx/rest.debug, .gnu_debuglink); none: /usr/lib/debug.
+	 * debuginfod servers come from DEBUGINFOD_URLS. */
+	const char *const *debug_dirs;
+	size_t n_debug_dirs;
+	/* Called once per module whose symbols cannot (all) be found, with one
+	 * line naming the file and the reason; may be NULL. */
+	void (*warn)(void *ctx, const char *line);
+	void *warn_ctx;
+};
+
+/* One frame of an address, innermost inlined function first. */
+struct modmap_frame {
+	const char *function;		/* demangled name; NULL where unknown */
+	const char *system_name;	/* the linkage or symbol table name */
+	const char *file;		/* source path; NULL where unknown */
+	uint32_t line, column;		/* 0 where unknown; outer frames: the call site */
+	uint32_t start_line;		/* the function's first line; 0 where unknown */
+};
+
+/* opts may be NULL (the defaults). */
+#define modmap_symbolizer_new(opts, out, err) \
+	modmap_symbolizer_new_sz((opts), sizeof(struct modmap_symbolize_options), (out), (err))
+MODMAP_API int modmap_symbolizer_new_sz(const struct modmap_symbolize_options *opts,
+					size_t opts_size, struct modmap_symbolizer **out,
+					struct modmap_error *err);
+MODMAP_API void modmap_symbolizer_free(struct modmap_symbolizer *z);
+
+/*
+ * The frames at addr of snapshot s (read live: its process's files are
+ * opened through it, deleted ones included), innermost first, into
+ * frames[0..cap); *n says how many (0 when nothing names addr, or no
+ * mapping holds it). Their strings belong to z and last until its next
+ * call or its free. Returns 0, or -1 when memory runs out. Like
+ * modmap_lookup, it keeps per-mapping state in s: one thread at a time per
+ * snapshot and per symbolizer.
+ */
+#define modmap_symbolize(z, s, addr, frames, cap, n, err)                                  \
+	modmap_symbolize_sz((z), (s), (addr), (frames), sizeof(struct modmap_frame), (cap), (n), \
+			    (err))
+MODMAP_API int modmap_symbolize_sz(struct modmap_symbolizer *z, struct modmap_snapshot *s,
+				   uint64_t addr, struct modmap_frame *frames, size_t frame_size,
+				   size_t cap, size_t *n, struct modmap_error *err);
+
+/*
+ * modmap_lookup_write with frames under the answer (modmap_symbolize's,
+ * or modmap_jit_frame's one): "symbols" in JSON, a line a frame in text;
+ * jit names the JIT source ("perf-map", "jitdump") or is NULL.
+ */
+#define modmap_lookup_write_frames(format, s, answer, frames, n, jit, sink, ctx, err)           \
+	modmap_lookup_write_frames_sz((format), (s), (answer), sizeof(struct modmap_lookup),   \
+				      (frames), sizeof(struct modmap_frame), (n), (jit), (sink), \
+				      (ctx), (err))
+MODMAP_API int modmap_lookup_write_frames_sz(int format, struct modmap_snapshot *s,
+					     const struct modmap_lookup *answer, size_t answer_size,
+					     const struct modmap_frame *frames, size_t frame_size,
+					     size_t n, const char *jit, modmap_sink *sink, void *ctx,
+					     struct modmap_error *err);
+/*
+ * The JIT symbol holding addr (a snapshot read with jit, or loaded with
+ * modmap_snapshot_load_jit) as one frame, its strings the snapshot's until
+ * the next call; *source its file ("perf-map", "jitdump"). 1, or 0: none.
+ */
+#define modmap_jit_frame(s, addr, out, source) \
+	modmap_jit_frame_sz((s), (addr), (out), sizeof(struct modmap_frame), (source))
+MODMAP_API int modmap_jit_frame_sz(struct modmap_snapshot *s, uint64_t addr,
+				   struct modmap_frame *out, size_t out_size, const char **source);
+/* modmap_snapshot_load, with the JIT symbols of a snapshot saved with jit. */
+MODMAP_API int modmap_snapshot_load_jit(const char *path, uint64_t max_size,
+					struct modmap_snapshot **out, struct modmap_error *err);
+
 /* What modmap_attach does (docs/attach.md). */
 struct modmap_attach_options {
 	uint64_t pid;			/* the profiled process, still running; or */
@@ -310,6 +393,9 @@ struct modmap_attach_options {
 	int jit;			/* name locations in JIT code by the JIT symbols
 					   of pid, or of a snapshot read with jit */
 	struct modmap_cache *cache;	/* with pid; NULL: none */
+	/* attach --symbolize: name every location whose module's symbols it
+	 * finds (docs/symbolize.md); NULL: none. Used only during the call. */
+	struct modmap_symbolizer *symbolizer;
 };
 
 /* What modmap_attach did. */
@@ -321,6 +407,8 @@ struct modmap_attach_stats {
 	size_t kept_locations;		/* ... and the locations that still use them */
 	size_t jit_named;		/* locations given a line from a JIT symbol */
 	size_t jit_functions;		/* functions added for them */
+	size_t symbolized;		/* locations given lines by opts->symbolizer */
+	size_t sym_functions;		/* functions added for them */
 };
 
 /*

@@ -13,8 +13,10 @@
 #include "buildid.h"
 #include "collect.h"
 #include "format/emit.h"
+#include "jit.h"
 #include "lookup.h"
 #include "platform.h"
+#include "symbolize.h"
 #include "snapshot.h"
 #include "watch.h"
 
@@ -27,6 +29,13 @@ struct modmap_snapshot {
 	struct lookup *lk;	/* for modmap_lookup, made on its first call */
 	int saved;		/* from a file: its process is not read again */
 	struct lookup_emit emit[2];	/* modmap_lookup_write's parts: text, JSON */
+	struct sym_snap *ss;	/* for modmap_symbolize: the modules of ss_z */
+	struct symbolizer *ss_z;
+	char jit_name[JIT_NAME_MAX + 1], jit_file[JIT_NAME_MAX + 1];	/* modmap_jit_frame's */
+};
+
+struct modmap_symbolizer {
+	struct symbolizer *z;
 };
 
 struct modmap_cache {
@@ -188,6 +197,7 @@ void modmap_snapshot_free(struct modmap_snapshot *m)
 	lookup_free(m->lk);
 	lookup_emit_free(&m->emit[0]);
 	lookup_emit_free(&m->emit[1]);
+	sym_snap_free(m->ss);
 	addrmap_free(&m->where);
 	snapshot_free(&m->s);
 	free(m);
@@ -262,8 +272,8 @@ int modmap_lookup_sz(struct modmap_snapshot *m, uint64_t addr, struct modmap_loo
 	return 0;
 }
 
-int modmap_snapshot_load(const char *path, uint64_t max_size, struct modmap_snapshot **out,
-			 struct modmap_error *err)
+static int snapshot_load(const char *path, uint64_t max_size, int jit,
+			 struct modmap_snapshot **out, struct modmap_error *err)
 {
 	struct errmsg e;
 	*out = NULL;
@@ -272,7 +282,7 @@ int modmap_snapshot_load(const char *path, uint64_t max_size, struct modmap_snap
 		return fail(err, MODMAP_ERR_NO_MEMORY, "out of memory");
 	m->saved = 1;
 	snapshot_init(&m->s);
-	if (snapshot_read_saved(path, max_size, &m->s, &e) < 0) {
+	if (snapshot_read_saved_jit(path, max_size, jit, &m->s, &e) < 0) {
 		error_out(err, &e);
 		modmap_snapshot_free(m);
 		return -1;
@@ -283,6 +293,18 @@ int modmap_snapshot_load(const char *path, uint64_t max_size, struct modmap_snap
 	}
 	*out = m;
 	return 0;
+}
+
+int modmap_snapshot_load(const char *path, uint64_t max_size, struct modmap_snapshot **out,
+			 struct modmap_error *err)
+{
+	return snapshot_load(path, max_size, 0, out, err);
+}
+
+int modmap_snapshot_load_jit(const char *path, uint64_t max_size, struct modmap_snapshot **out,
+			     struct modmap_error *err)
+{
+	return snapshot_load(path, max_size, 1, out, err);
 }
 
 int modmap_parse_address(const char *text, size_t len, uint64_t *addr)
@@ -319,6 +341,83 @@ int modmap_lookup_write_sz(int format, struct modmap_snapshot *m,
 		       : sink(ctx, b.p, b.len, err);
 	buf_free(&b);
 	return rc;
+}
+
+int modmap_lookup_write_frames_sz(int format, struct modmap_snapshot *m,
+				  const struct modmap_lookup *answer, size_t answer_size,
+				  const struct modmap_frame *frames, size_t frame_size, size_t n,
+				  const char *jit, modmap_sink *sink, void *ctx,
+				  struct modmap_error *err)
+{
+	struct modmap_lookup in;
+	struct sym_frame f[SYM_FRAMES_MAX];
+	struct buf b = { 0 };
+	if (copy_in(&in, sizeof in, answer, answer_size) < 0)
+		return fail(err, MODMAP_ERR_UNSUPPORTED,
+			    "an answer this version of libmodmap does not know");
+	if ((format != MODMAP_FORMAT_TEXT && format != MODMAP_FORMAT_JSON) ||
+	    in.mapping >= (long long)m->s.n)
+		return fail(err, MODMAP_ERR_OTHER, "lookup answers are written as text or JSON");
+	if (n > SYM_FRAMES_MAX)
+		n = SYM_FRAMES_MAX;
+	for (size_t i = 0; i < n; i++) {	/* at the caller's stride, its bytes only */
+		struct modmap_frame mf;
+		copy_in(&mf, sizeof mf, (const char *)frames + i * frame_size,
+			frame_size < sizeof mf ? frame_size : sizeof mf);
+		f[i] = (struct sym_frame){ mf.function, mf.system_name, mf.file, mf.line,
+					   mf.column, mf.start_line };
+	}
+	struct lookup_answer a = {
+		.address = in.address,
+		.index = in.mapping,
+		.file_offset = in.file_offset,
+		.has_elf_vaddr = in.has_elf_vaddr,
+		.elf_vaddr = in.elf_vaddr,
+		.has_rva = in.has_rva,
+		.rva = in.rva,
+		.symbolized = 1,
+		.symbols = f,
+		.nsymbols = n,
+		.jit_source = jit,
+	};
+	if (format == MODMAP_FORMAT_TEXT)
+		emit_lookup_text(&b, &m->s, &a, &m->emit[0]);
+	else
+		emit_lookup_json(&b, &m->s, &a, &m->emit[1]);
+	int rc = b.oom ? fail(err, MODMAP_ERR_NO_MEMORY, "out of memory")
+		       : sink(ctx, b.p, b.len, err);
+	buf_free(&b);
+	return rc;
+}
+
+/* Copies a JIT table string (not NUL-terminated) into out, cut to fit. */
+static const char *jit_copy(const struct jit_table *t, uint32_t off, uint32_t len, char *out)
+{
+	if (len > JIT_NAME_MAX)
+		len = JIT_NAME_MAX;
+	memcpy(out, jit_str(t, off), len);
+	out[len] = '\0';
+	return out;
+}
+
+int modmap_jit_frame_sz(struct modmap_snapshot *m, uint64_t addr, struct modmap_frame *out,
+			size_t out_size, const char **source)
+{
+	const struct jit_table *t = m->s.jit;
+	const struct jit_sym *sym = t ? jit_lookup(t, addr) : NULL;
+	if (!sym)
+		return 0;
+	struct modmap_frame f = { 0 };
+	f.function = f.system_name = jit_copy(t, sym->name, sym->name_len, m->jit_name);
+	const struct jit_line *l = jit_line_at(t, sym, addr);
+	if (l && l->file_len) {
+		f.file = jit_copy(t, l->file, l->file_len, m->jit_file);
+		f.line = l->lineno;
+	}
+	copy_out(out, out_size, &f, sizeof f);
+	if (source)
+		*source = jit_source_name(sym->source);
+	return 1;
 }
 
 struct modmap_cache *modmap_cache_new(void)
@@ -399,7 +498,11 @@ int modmap_attach_sz(const struct modmap_attach_options *opts, size_t opts_size,
 		.cache = o.cache ? o.cache->c : NULL,
 		.procfs = o.procfs,
 		.jit = o.jit != 0,
+		.symbolizer = o.symbolizer ? o.symbolizer->z : NULL,
 	};
+	if (j.symbolizer && o.snapshot && strcmp(o.snapshot, "-") == 0)
+		return fail(err, MODMAP_ERR_OTHER,
+			    "symbolizing reads the snapshot twice: give it as a file, not \"-\"");
 	if (attach_run(&j, &st, &e) < 0) {
 		error_out(err, &e);
 		return -1;
@@ -412,8 +515,79 @@ int modmap_attach_sz(const struct modmap_attach_options *opts, size_t opts_size,
 		.kept_locations = st.kept_locations,
 		.jit_named = st.jit_named,
 		.jit_functions = st.jit_functions,
+		.symbolized = st.symbolized,
+		.sym_functions = st.sym_functions,
 	};
 	copy_out(stats, stats_size, &mine, sizeof mine);
+	return 0;
+}
+
+int modmap_symbolizer_new_sz(const struct modmap_symbolize_options *opts, size_t opts_size,
+			     struct modmap_symbolizer **out, struct modmap_error *err)
+{
+	struct modmap_symbolize_options o;
+	struct symbolizer_opts so = { 0 };
+	struct errmsg e;
+	*out = NULL;
+	if (copy_in(&o, sizeof o, opts, opts_size) < 0)
+		return fail(err, MODMAP_ERR_UNSUPPORTED,
+			    "options this version of libmodmap does not know");
+	so.debug_dirs = o.debug_dirs;
+	so.ndebug_dirs = o.debug_dirs ? o.n_debug_dirs : 0;
+	so.warn = o.warn;
+	so.ctx = o.warn_ctx;
+	struct modmap_symbolizer *m = malloc(sizeof *m);
+	if (!m)
+		return fail(err, MODMAP_ERR_NO_MEMORY, "out of memory");
+	if (!(m->z = symbolizer_new(&so, &e))) {
+		free(m);
+		error_out(err, &e);
+		return -1;
+	}
+	*out = m;
+	return 0;
+}
+
+void modmap_symbolizer_free(struct modmap_symbolizer *m)
+{
+	if (!m)
+		return;
+	symbolizer_free(m->z);
+	free(m);
+}
+
+int modmap_symbolize_sz(struct modmap_symbolizer *z, struct modmap_snapshot *m, uint64_t addr,
+			struct modmap_frame *frames, size_t frame_size, size_t cap, size_t *n,
+			struct modmap_error *err)
+{
+	struct sym_frame f[SYM_FRAMES_MAX];
+	struct errmsg e;
+	*n = 0;
+	if (m->ss && m->ss_z != z->z) {	/* another symbolizer: its own modules */
+		sym_snap_free(m->ss);
+		m->ss = NULL;
+	}
+	if (!m->ss) {
+		if (!(m->ss = sym_snap_new(z->z, &m->s, m->saved ? 0 : m->s.pid, &e))) {
+			error_out(err, &e);
+			return -1;
+		}
+		m->ss_z = z->z;
+	}
+	size_t got = sym_snap_frames(m->ss, addr, f, cap < SYM_FRAMES_MAX ? cap : SYM_FRAMES_MAX);
+	for (size_t i = 0; i < got; i++) {
+		struct modmap_frame mf = {
+			.function = f[i].function,
+			.system_name = f[i].system_name,
+			.file = f[i].file,
+			.line = f[i].line,
+			.column = f[i].column,
+			.start_line = f[i].start_line,
+		};
+		/* Frame i at the caller's stride, only the bytes it has. */
+		copy_out((char *)frames + i * frame_size, frame_size, &mf, sizeof mf);
+	}
+	*n = got;
 	return 0;
 }
 

@@ -23,9 +23,16 @@ struct lookup_answer {
 	uint64_t elf_vaddr;
 	int has_rva;		/* a PE module (a Windows snapshot, or a Windows path) */
 	uint64_t rva;		/* address - start: a PE module's record begins at its base */
+	/* Set by a caller that symbolizes (symbolize.h): the frames,
+	 * innermost first, borrowed until the answer is written. */
+	int symbolized;
+	const struct sym_frame *symbols;
+	size_t nsymbols;
+	const char *jit_source;	/* the frame is a JIT symbol's: "perf-map", "jitdump" */
 };
 
 struct lookup;
+struct sym_frame;
 
 /*
  * A lookup over s, which it borrows (s must outlive it). pid: s was read

@@ -35,6 +35,8 @@ struct attach_stats {
 	size_t kept_locations;	/* ... still pointing at a kept old mapping */
 	size_t jit_named;	/* locations given a line from a JIT symbol */
 	size_t jit_functions;	/* functions added for them */
+	size_t symbolized;	/* locations given lines by --symbolize */
+	size_t sym_functions;	/* functions added for them */
 };
 
 /* Default bound on a decompressed profile or snapshot: 4 GiB. */
@@ -140,6 +142,19 @@ struct attach_stream *attach_stream_new(const struct attach_mapping *snap, size_
 struct jit_table;
 int attach_stream_set_jit(struct attach_stream *a, const struct jit_table *jit,
 			  struct errmsg *err);
+/*
+ * Before the first pass: locations in a snapshot mapping with an address
+ * and no line get the frames names gives for the address (attach
+ * --symbolize), as lines, innermost first, with a function per distinct
+ * (name, system name, file, start line) after the profile's own and the
+ * JIT's; their mappings get the has_* flags for what was found. names is
+ * called once per such location, in the plan; ctx must outlive a.
+ */
+struct sym_frame;
+typedef size_t (*attach_names_fn)(void *ctx, uint64_t address, struct sym_frame *out,
+				  size_t cap);
+int attach_stream_set_names(struct attach_stream *a, attach_names_fn names, void *ctx,
+			    struct errmsg *err);
 int attach_stream_scan(struct attach_stream *a, const void *p, size_t len, struct errmsg *err);
 /* The end of the first pass: the whole profile is checked, st filled. */
 int attach_stream_plan(struct attach_stream *a, struct attach_stats *st, struct errmsg *err);
@@ -187,6 +202,24 @@ int attach_jit_reader_finish(struct attach_jit_reader *j, struct jit_table *t,
 			     struct errmsg *err);
 
 /*
+ * What attach --symbolize adds (names.c): functions, strings and
+ * each location's lines, gathered in the plan and written in the second
+ * pass. names_table_add records one location's frames (n may be 0);
+ * names_table_next_lines appends the next location's Line fields, in the
+ * order added, with function ids from fn_base + 1 (-1 past the last).
+ */
+struct names_table;
+struct names_table *names_table_new(void);
+void names_table_free(struct names_table *t);
+int names_table_add(struct names_table *t, const struct sym_frame *f, size_t n);
+size_t names_table_strings(const struct names_table *t);
+size_t names_table_functions(const struct names_table *t);
+int names_table_next_lines(struct names_table *t, uint64_t fn_base, struct buf *out);
+void names_table_put_strings(const struct names_table *t, struct buf *out);
+void names_table_put_functions(const struct names_table *t, uint64_t str_base, uint64_t fn_base,
+			       struct buf *out);
+
+/*
  * Fills s (initialised by the caller) from a snapshot saved as pprof or
  * CBOR at path ("-": standard input), read whole up to max bytes, also
  * decompressed (0: ATTACH_MAX_SIZE); s owns copies of the strings. err
@@ -194,6 +227,9 @@ int attach_jit_reader_finish(struct attach_jit_reader *j, struct jit_table *t,
  */
 int snapshot_read_saved(const char *path, uint64_t max, struct snapshot *s,
 			struct errmsg *err);
+/* The same, with its JIT symbols (a snapshot saved with --jit) in s->jit. */
+int snapshot_read_saved_jit(const char *path, uint64_t max, int jit, struct snapshot *s,
+			    struct errmsg *err);
 
 /* One attach from end to end (attach/run.c). */
 struct attach_job {
@@ -205,6 +241,9 @@ struct attach_job {
 	struct bid_cache *cache;	/* for pid; may be NULL */
 	const char *procfs;	/* for pid: its proc filesystem; NULL: /proc */
 	int jit;		/* name locations in JIT code (docs/jit.md) */
+	/* attach --symbolize (docs/symbolize.md): names from this symbolizer,
+	 * NULL for none */
+	struct symbolizer *symbolizer;
 };
 
 /*

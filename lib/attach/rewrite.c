@@ -27,6 +27,7 @@
 #include "attach/attach.h"
 #include "wire/gz.h"
 #include "jit.h"
+#include "symbolize.h"
 #include "wire/pbwire.h"
 #include "wire/profile.h"
 
@@ -70,6 +71,7 @@ struct oldmap {
 /* What a location is, for the plan. */
 struct locref {
 	uint64_t mapping_id, address;
+	int has_line;
 };
 
 /* What the first pass over a profile finds. */
@@ -369,6 +371,13 @@ struct attach_stream {
 	size_t jit_named;	/* locations given a line */
 	uint64_t fn_max;	/* the largest function id in the profile */
 	uint64_t *jit_name, *jit_file;	/* per rank - 1: string indices (file 0: none) */
+	/* attach --symbolize (names.c) */
+	attach_names_fn names;
+	void *names_ctx;
+	struct names_table *nt;
+	unsigned *names_has;	/* per snapshot mapping: PPROF_HAS_* found */
+	uint64_t names_str;	/* the string index of the table's first string */
+	size_t symbolized;
 };
 
 static int oldmap_empty(const struct oldmap *m)
@@ -517,6 +526,7 @@ static int scan_location(struct attach_stream *a, const unsigned char *p, size_t
 	const char *why = NULL;
 	int has_line;
 	if (location_parse(p, len, &r.mapping_id, &r.address, &has_line, &why) < 0) {
+		has_line = 1;	/* the plan fails on it before it asks for names */
 		if (!s->loc_why) {
 			s->loc_why = why;
 			s->loc_ordinal = s->nlocations;
@@ -537,6 +547,7 @@ static int scan_location(struct attach_stream *a, const unsigned char *p, size_t
 		return -1;
 	}
 	s->loc = loc;
+	r.has_line = has_line;
 	s->loc[s->nlocations - 1] = r;
 	return 0;
 }
@@ -590,7 +601,7 @@ static enum action scan_header(struct attach_stream *a, const struct pb_field *f
 	case PROFILE_SAMPLE:
 		if (f->type == PB_LEN && a->jr)
 			return plen <= MESSAGE_MAX ? KEEP : SKIP;	/* a bigger one is left out */
-		return f->number == PROFILE_FUNCTION && a->jit && f->type == PB_LEN ? KEEP : SKIP;
+		return f->number == PROFILE_FUNCTION && (a->jit || a->names) && f->type == PB_LEN ? KEEP : SKIP;
 	case PROFILE_STRING_TABLE: {
 		unsigned char *full = grow(s->full, &s->full_cap, s->nstrings / 8, 1);
 		if (!full) {
@@ -733,6 +744,8 @@ static void put_new_strings(const struct attach_stream *a, struct buf *out)
 			pb_put_bytes(out, PROFILE_STRING_TABLE, jit_str(a->jit, l->file), l->file_len);
 		}
 	}
+	if (a->nt)
+		names_table_put_strings(a->nt, out);
 	struct buf fn = { 0 };
 	for (size_t r = 0; a->jit && r < a->jit_used; r++) {
 		fn.len = 0;
@@ -746,6 +759,8 @@ static void put_new_strings(const struct attach_stream *a, struct buf *out)
 	if (fn.oom)
 		out->oom = 1;
 	buf_free(&fn);
+	if (a->nt)
+		names_table_put_functions(a->nt, a->names_str, a->fn_max + a->jit_used, out);
 }
 
 /*
@@ -781,7 +796,7 @@ static void put_location(struct attach_stream *a, const unsigned char *p, size_t
 	if (!placed && id)
 		pb_put_uint(&a->tmp, LOCATION_MAPPING_ID, id);
 	if (line)
-		pb_put_bytes(&a->tmp, LOCATION_LINE, line->p, line->len);
+		buf_put(&a->tmp, line->p, line->len);	/* whole Line fields */
 	pb_put_bytes(out, PROFILE_LOCATION, a->tmp.p ? a->tmp.p : (const unsigned char *)"",
 		     a->tmp.len);
 }
@@ -808,6 +823,16 @@ static enum action write_header(struct attach_stream *a, const struct pb_field *
 	return PASS;
 }
 
+/*
+ * Does this location get names (attach --symbolize)? One with an address
+ * in a snapshot mapping, no line, and no JIT symbol naming it: asked the
+ * same way in the plan and as the second pass meets it.
+ */
+static int names_wanted(const struct attach_stream *a, uint64_t addr, int has_line, long snap)
+{
+	return a->nt && addr && !has_line && snap >= 0 && !(a->jit && jit_lookup(a->jit, addr));
+}
+
 static int write_location(struct attach_stream *a, const unsigned char *p, size_t len,
 			  struct errmsg *err)
 {
@@ -827,17 +852,23 @@ static int write_location(struct attach_stream *a, const unsigned char *p, size_
 	uint32_t rank = sym ? a->jit_fn[sym - a->jit->sym] : 0;
 	if (sym && !rank)
 		return changed(err);	/* the first pass found none here */
-	struct buf lb = { 0 };
+	struct buf lb = { 0 }, lf = { 0 };
 	if (rank) {
 		const struct jit_line *l = jit_line_at(a->jit, sym, addr);
 		pb_put_uint(&lb, 1, a->fn_max + rank);	/* Line.function_id */
 		if (l && l->lineno)
 			pb_put_int(&lb, 2, l->lineno);	/* Line.line */
-		line = &lb;
+		pb_put_bytes(&lf, LOCATION_LINE, lb.p, lb.len);
+		line = &lf;
+	} else if (names_wanted(a, addr, has_line, s)) {
+		if (names_table_next_lines(a->nt, a->fn_max + a->jit_used, &lf) < 0)
+			return changed(err);	/* the plan saw fewer such locations */
+		line = lf.len ? &lf : NULL;
 	}
 	put_location(a, p, len, id, line, &a->out);
-	a->out.oom |= lb.oom;
+	a->out.oom |= lb.oom | lf.oom;
 	buf_free(&lb);
+	buf_free(&lf);
 	return a->out.len >= OUT_CHUNK ? out_flush(a, err) : 0;
 }
 
@@ -879,7 +910,7 @@ static int field_done(struct attach_stream *a, const unsigned char *p, size_t le
 			attach_jit_reader_field(a->jr, sp->f.number, p, len);
 		if (sp->f.number == PROFILE_MAPPING)
 			rc = scan_mapping(a, p, len, err);
-		else if (sp->f.number == PROFILE_FUNCTION && a->jit)
+		else if (sp->f.number == PROFILE_FUNCTION && (a->jit || a->names))
 			rc = scan_function(a, p, len, err);
 		else if (sp->f.number == PROFILE_LOCATION && a->sc.want_locations)
 			rc = scan_location(a, p, len, err);
@@ -1052,6 +1083,49 @@ static void attach_plan(struct attach_stream *a, struct attach_stats *st)
 	}
 	st->jit_named = a->jit_named;
 	st->jit_functions = a->jit_used;
+	a->names_str = nexts;
+}
+
+/*
+ * attach --symbolize: each location that gets names (names_wanted) is
+ * asked for its frames, in location order, which the second pass follows.
+ */
+static int names_plan(struct attach_stream *a, struct attach_stats *st, struct errmsg *err)
+{
+	struct sym_frame fr[SYM_FRAMES_MAX];
+	if (!a->nt)
+		return 0;
+	if (!(a->names_has = calloc(a->n ? a->n : 1, sizeof *a->names_has))) {
+		err_set(err, "out of memory");
+		return -1;
+	}
+	for (size_t i = 0; i < a->sc.nlocations; i++) {
+		const struct locref *r = &a->sc.loc[i];
+		long s = r->address ? snap_find(a, r->address) : -1;
+		if (!names_wanted(a, r->address, r->has_line, s))
+			continue;
+		size_t n = a->names(a->names_ctx, r->address, fr, SYM_FRAMES_MAX);
+		if (names_table_add(a->nt, fr, n) < 0) {
+			err_set(err, "out of memory");
+			return -1;
+		}
+		if (n == 0)
+			continue;
+		a->symbolized++;
+		unsigned has = n > 1 ? PPROF_HAS_INLINE_FRAMES : 0;
+		for (size_t k = 0; k < n; k++) {
+			if (fr[k].function || fr[k].system_name)
+				has |= PPROF_HAS_FUNCTIONS;
+			if (fr[k].file)
+				has |= PPROF_HAS_FILENAMES;
+			if (fr[k].line)
+				has |= PPROF_HAS_LINE_NUMBERS;
+		}
+		a->names_has[s] |= has;
+	}
+	st->symbolized = a->symbolized;
+	st->sym_functions = names_table_functions(a->nt);
+	return 0;
 }
 
 /* ---- the interface ---------------------------------------------------------- */
@@ -1085,6 +1159,18 @@ int attach_stream_set_jit(struct attach_stream *a, const struct jit_table *jit,
 	return 0;
 }
 
+int attach_stream_set_names(struct attach_stream *a, attach_names_fn names, void *ctx,
+			    struct errmsg *err)
+{
+	if (!(a->nt = names_table_new())) {
+		err_set(err, "out of memory");
+		return -1;
+	}
+	a->names = names;
+	a->names_ctx = ctx;
+	return 0;
+}
+
 int attach_stream_scan(struct attach_stream *a, const void *p, size_t len, struct errmsg *err)
 {
 	return split_feed(a, p, len, err);
@@ -1099,7 +1185,7 @@ int attach_stream_plan(struct attach_stream *a, struct attach_stats *st, struct 
 		return -1;
 	if (s->loc_why)
 		return fail_at(err, s->loc_at, "location", s->loc_ordinal, s->loc_why);
-	if (attach_index(a, err) < 0)
+	if (attach_index(a, err) < 0 || names_plan(a, st, err) < 0)
 		return -1;
 	if (a->jit_used) {
 		a->jit_sym = calloc(a->jit_used, sizeof *a->jit_sym);
@@ -1114,7 +1200,13 @@ int attach_stream_plan(struct attach_stream *a, struct attach_stats *st, struct 
 			return -1;
 		}
 	}
+	if (a->nt && a->fn_max > UINT64_MAX - a->jit_used - names_table_functions(a->nt)) {
+		err_set(err, "not a valid pprof profile: function ids too large to add more");
+		return -1;
+	}
 	attach_plan(a, st);
+	for (size_t i = 0; a->names_has && i < a->n; i++)
+		a->has[i] |= a->names_has[i];
 	free(s->loc);	/* the plan is made: locations are placed again as they pass */
 	s->loc = NULL;
 	s->loc_cap = 0;
@@ -1162,6 +1254,8 @@ void attach_stream_free(struct attach_stream *a)
 	free(a->str);
 	free(a->rep);
 	free(a->old_by_id);
+	names_table_free(a->nt);
+	free(a->names_has);
 	free(a->jit_fn);
 	free(a->jit_sym);
 	free(a->jit_name);

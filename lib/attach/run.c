@@ -13,6 +13,7 @@
 #include "buildid.h"
 #include "wire/gz.h"
 #include "jit.h"
+#include "symbolize.h"
 #include "lookup.h"
 #include "platform.h"
 
@@ -148,7 +149,13 @@ done:
 int snapshot_read_saved(const char *path, uint64_t max, struct snapshot *s,
 			struct errmsg *err)
 {
-	struct attach_job j = { .snapshot = path, .max = max ? max : ATTACH_MAX_SIZE };
+	return snapshot_read_saved_jit(path, max, 0, s, err);
+}
+
+int snapshot_read_saved_jit(const char *path, uint64_t max, int jit, struct snapshot *s,
+			    struct errmsg *err)
+{
+	struct attach_job j = { .snapshot = path, .max = max ? max : ATTACH_MAX_SIZE, .jit = jit };
 	struct buf file = { 0 }, raw = { 0 };
 	struct attach_mapping *table = NULL;
 	size_t n = 0;
@@ -282,11 +289,17 @@ static int attach_pass(struct platform_in *in, uint64_t max, struct attach_strea
 	return rc;
 }
 
+static size_t names_at(void *ctx, uint64_t address, struct sym_frame *out, size_t cap)
+{
+	return sym_snap_frames(ctx, address, out, cap);
+}
+
 int attach_run(const struct attach_job *job, struct attach_stats *st, struct errmsg *err)
 {
 	struct attach_job j = *job;
 	struct buf snap_file = { 0 }, snap_raw = { 0 };
-	struct snapshot s;
+	struct snapshot s, saved;
+	struct sym_snap *ss = NULL;
 	struct attach_mapping *table = NULL;
 	size_t n = 0;
 	struct attach_stream *a = NULL;
@@ -301,6 +314,7 @@ int attach_run(const struct attach_job *job, struct attach_stats *st, struct err
 		j.max = ATTACH_MAX_SIZE;
 	memset(st, 0, sizeof *st);
 	snapshot_init(&s);
+	snapshot_init(&saved);
 	in_bad = 1;
 	if (!(in = platform_in_open(j.profile, j.max, &why)))
 		goto done;
@@ -321,8 +335,23 @@ int attach_run(const struct attach_job *job, struct attach_stats *st, struct err
 		err_setc(&why, ERR_NO_MEMORY, "out of memory");
 		goto done;
 	}
+	if (j.symbolizer) {
+		/* A pprof snapshot's table borrows its bytes: its records, for
+		 * the symbolizer, are read once more, as lookup reads them. */
+		const struct snapshot *names_of = &s;
+		if (!j.pid && s.n == 0) {
+			in_bad = 0;
+			if (snapshot_read_saved(j.snapshot, j.max, &saved, err) < 0)
+				goto done;
+			in_bad = 1;
+			names_of = &saved;
+		}
+		if (!(ss = sym_snap_new(j.symbolizer, names_of, j.pid, &why)))
+			goto done;
+	}
 	if (!(a = attach_stream_new(table, n, sink_compress, &sink, &why)) ||
 	    attach_stream_set_jit(a, s.jit, &why) < 0 ||
+	    (ss && attach_stream_set_names(a, names_at, ss, &why) < 0) ||
 	    attach_pass(in, j.max, a, attach_stream_scan, 0, window, &total, &why) < 0)
 		goto done;
 	if (total == 0) {
@@ -357,9 +386,11 @@ done:
 	gz_writer_free(sink.gz);
 	platform_in_close(in);
 	attach_stream_free(a);
+	sym_snap_free(ss);
 	free(window);
 	free(table);
 	snapshot_free(&s);
+	snapshot_free(&saved);
 	buf_free(&snap_file);
 	buf_free(&snap_raw);
 	return rc;

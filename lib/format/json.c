@@ -10,6 +10,7 @@
 #include "format/emit.h"
 #include "jit.h"
 #include "lookup.h"
+#include "symbolize.h"
 #include "utf8.h"
 
 static void put_u16(struct buf *b, uint32_t u)
@@ -265,13 +266,61 @@ static void lookup_json_part(struct buf *b, const struct snapshot *s, const stru
 	}
 }
 
+/* `, "symbols": [...]`: lookup --symbolize's frames, absent values left out. */
+static void put_symbols(struct buf *b, const struct sym_frame *f, size_t n)
+{
+	buf_puts(b, ", \"symbols\": [");
+	for (size_t i = 0; i < n; i++) {
+		const char *sep = "";
+		buf_puts(b, i ? ", {" : "{");
+		const char *keys[3] = { "function", "system_name", "file" };
+		const char *vals[3] = { f[i].function, f[i].system_name, f[i].file };
+		for (int k = 0; k < 3; k++) {
+			if (!vals[k])
+				continue;
+			buf_puts(b, sep);
+			buf_putc(b, '"');
+			buf_puts(b, keys[k]);
+			buf_puts(b, "\": ");
+			put_string(b, vals[k], strlen(vals[k]), 0);
+			sep = ", ";
+		}
+		const char *nkeys[3] = { "line", "column", "start_line" };
+		uint32_t nvals[3] = { f[i].line, f[i].column, f[i].start_line };
+		for (int k = 0; k < 3; k++) {
+			if (!nvals[k])
+				continue;
+			buf_puts(b, sep);
+			buf_putc(b, '"');
+			buf_puts(b, nkeys[k]);
+			buf_puts(b, "\": ");
+			buf_dec(b, nvals[k]);
+			sep = ", ";
+		}
+		buf_putc(b, '}');
+	}
+	buf_putc(b, ']');
+}
+
+static void put_answer_symbols(struct buf *b, const struct lookup_answer *a)
+{
+	if (a->jit_source) {
+		buf_puts(b, ", \"jit\": ");
+		put_string(b, a->jit_source, strlen(a->jit_source), 0);
+	}
+	if (a->symbolized)
+		put_symbols(b, a->symbols, a->nsymbols);
+}
+
 void emit_lookup_json(struct buf *b, const struct snapshot *s, const struct lookup_answer *a,
 		      struct lookup_emit *c)
 {
 	buf_puts(b, "{\"address\": \"");
 	buf_hex(b, a->address);
 	if (a->index < 0) {
-		buf_puts(b, "\", \"mapped\": false}");
+		buf_puts(b, "\", \"mapped\": false");
+		put_answer_symbols(b, a);
+		buf_putc(b, '}');
 		return;
 	}
 	buf_puts(b, "\", \"mapped\": true");
@@ -289,6 +338,7 @@ void emit_lookup_json(struct buf *b, const struct snapshot *s, const struct look
 		buf_hex(b, a->rva);
 		buf_putc(b, '"');
 	}
+	put_answer_symbols(b, a);
 	buf_putc(b, '}');
 }
 

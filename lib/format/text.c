@@ -11,6 +11,7 @@
 #include "format/emit.h"
 #include "jit.h"
 #include "lookup.h"
+#include "symbolize.h"
 #include "utf8.h"
 
 /*
@@ -214,12 +215,31 @@ static void lookup_text_part(struct buf *b, const struct snapshot *s, const stru
 	put_escaped(b, s, m->file ? snapshot_str(s, m->file) : "[anon]");
 }
 
+/*
+ * lookup --symbolize, --jit: a line a frame, each outer one the function
+ * the one before it was inlined into.
+ */
+static void put_answer_frames(struct buf *b, const struct snapshot *s,
+			      const struct lookup_answer *a)
+{
+	for (size_t i = 0; a->symbolized && i < a->nsymbols; i++) {
+		const struct sym_frame *f = &a->symbols[i];
+		buf_puts(b, i ? "\n    inlined into " : "\n  ");
+		put_escaped(b, s, f->function ? f->function : "??");
+		buf_putc(b, ' ');
+		put_escaped(b, s, f->file ? f->file : "??");
+		buf_putc(b, ':');
+		buf_dec(b, f->line);
+	}
+}
+
 void emit_lookup_text(struct buf *b, const struct snapshot *s, const struct lookup_answer *a,
 		      struct lookup_emit *c)
 {
 	buf_hex(b, a->address);
 	if (a->index < 0) {
 		buf_puts(b, " unmapped");
+		put_answer_frames(b, s, a);
 		return;
 	}
 	buf_puts(b, " file_offset=");
@@ -233,4 +253,5 @@ void emit_lookup_text(struct buf *b, const struct snapshot *s, const struct look
 		buf_hex(b, a->rva);
 	}
 	lookup_emit_part(b, s, (size_t)a->index, c, lookup_text_part);
+	put_answer_frames(b, s, a);
 }

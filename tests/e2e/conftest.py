@@ -167,6 +167,16 @@ def need_memory_of_a_sibling():
         need("yama_off")
 
 
+def _symbolize_built():
+    """A build without elfutils says "symbolization not built" for ELF
+    modules; asked here about an address of this Python's own code."""
+    with open("/proc/self/maps") as f:
+        addr = next(line.split("-")[0] for line in f if "x" in line.split()[1])
+    p = subprocess.run([str(MODMAP), "lookup", "--pid", str(os.getpid()), "--symbolize", addr],
+                       capture_output=True, timeout=60)
+    return p.returncode == 0 and b"symbolization not built" not in p.stderr
+
+
 REQUIREMENTS = {
     "root": (lambda: os.geteuid() == 0, "needs root"),
     "map_files": (lambda: _has_cap(CAP_SYS_ADMIN, CAP_CHECKPOINT_RESTORE),
@@ -206,6 +216,15 @@ REQUIREMENTS = {
     "uninstrumented": (lambda: not SANITIZED,
                        "measures memory: needs a modmap without sanitizers "
                        "(MODMAP_TEST_SANITIZED=1 says it has them)"),
+    "llvm_symbolizer": (lambda: shutil.which("llvm-symbolizer") is not None,
+                        "needs llvm-symbolizer (Debian: llvm), the symbolizers' oracle"),
+    "symbolize": (lambda: _symbolize_built(),
+                  "needs a modmap built with elfutils (Debian: libdw-dev; make SYMBOLIZE=1)"),
+    "nosym": (lambda: (BUILD / "nosym" / "modmap").exists(),
+              "needs build/nosym/modmap (make builds it with SYMBOLIZE=0)"),
+    "debuginfod": (lambda: shutil.which("debuginfod") is not None,
+                   "needs the debuginfod server (Debian: debuginfod)"),
+    "xz": (lambda: shutil.which("xz") is not None, "needs xz (Debian: xz-utils)"),
     "m32": (lambda: (FIXTURES / "idmapper32").exists(),
             "needs 32-bit builds (gcc-multilib; make builds build/fixtures/idmapper32)"),
 }
@@ -302,10 +321,13 @@ def pytest_collectreport(report):
 
 def static_lib_deps():
     """What build/libmodmap.a needs linked after it: the libraries the
-    Makefile finds with pkg-config (zlib; libcbor and Nettle when present)."""
+    Makefile finds with pkg-config (zlib; libcbor, Nettle and libdw when present)."""
     mods = [m for m in ("zlib", "libcbor", "nettle")
             if subprocess.run(["pkg-config", "--exists", m]).returncode == 0]
-    out = subprocess.run(["pkg-config", "--libs", *mods], capture_output=True, text=True)
+    if "-DHAVE_ELFUTILS" in (BUILD / "flags").read_text():
+        mods.append("libdw")     # symbolization (elfutils)
+    out = subprocess.run(["pkg-config", "--static", "--libs", *mods], capture_output=True,
+                         text=True)
     return out.stdout.split() or ["-lz"]
 
 

@@ -73,6 +73,18 @@ def test_shared_library_exports_only_modmap_names(prefix):
     assert [n for n in names if not n.startswith("modmap_")] == []
 
 
+def test_cli_is_written_on_the_public_header_alone():
+    """The command is the API's first user (SPEC): cli/ includes modmap.h
+    and its own headers only, and each file compiles with include/ alone
+    on the path."""
+    own = {p.name for p in (ROOT / "cli").glob("*.h")}
+    for f in sorted((ROOT / "cli").glob("*.[ch]")):
+        quoted = re.findall(r'^\s*#\s*include\s+"([^"]+)"', f.read_text(), re.M)
+        assert set(quoted) <= own | {"modmap.h"}, (f.name, quoted)
+        if f.suffix == ".c":
+            sh("cc", "-std=c11", "-Wall", "-Werror", "-fsyntax-only", "-I", ROOT / "include", f)
+
+
 def static_lib():
     env = {k: v for k, v in os.environ.items() if not k.startswith("MAKE")}
     sh("make", "-s", "-C", ROOT, "build/libmodmap.a", env=env)
@@ -98,6 +110,8 @@ def test_static_consumer_with_the_librarys_internal_names_links_and_runs(tmp_pat
         libs += sh("pkg-config", "--static", "--libs", "libcbor").split()
     if "-DHAVE_NETTLE" in cppflags:
         libs += sh("pkg-config", "--static", "--libs", "nettle").split()
+    if "-DHAVE_ELFUTILS" in cppflags:
+        libs += sh("pkg-config", "--static", "--libs", "libdw").split()
     sh("cc", "-std=c99", "-Wall", "-Werror", "-I", ROOT / "include", "-o", exe,
        ROOT / "tests/fixtures/collider.c", static_lib(), *libs)
     p = subprocess.run([str(exe)], capture_output=True, text=True, timeout=60)

@@ -21,7 +21,8 @@ import time
 import cbor2
 import pytest
 
-from conftest import FIXTURES, MODMAP, dump, pprofedit, proc_maps, run_modmap, need, need_memory_of_a_sibling
+from conftest import (FIXTURES, MODMAP, dump, pprofedit, proc_maps, run_modmap, need,
+                      need_memory_of_a_sibling)
 
 NO_MAP_FILES = ["setpriv", "--bounding-set", "-sys_admin,-checkpoint_restore"]
 EXES = ["lookupfix", "lookupfix-pie"]

@@ -1003,3 +1003,48 @@ def test_watch_reports_the_modules_then_the_exit(wine, dlls):
             if p is not None and p.poll() is None:
                 p.kill()
                 p.wait()
+
+
+# ---- symbolize: PE export and COFF names (docs/symbolize.md) ------------------
+
+def nm_functions(path):
+    """x86_64-w64-mingw32-nm's text symbols of path that objdump's symbol
+    table types as functions (ty 20), by RVA: {rva: {names}}."""
+    out = subprocess.run(["x86_64-w64-mingw32-objdump", "-p", str(path)], capture_output=True,
+                         text=True, check=True).stdout
+    base = int(re.search(r"ImageBase\s+([0-9a-fA-F]+)", out).group(1), 16)
+    table = subprocess.run(["x86_64-w64-mingw32-objdump", "-t", str(path)], capture_output=True,
+                           text=True, check=True).stdout
+    funcs = {line.split()[-1] for line in table.splitlines() if "(ty   20)" in line}
+    nm = subprocess.run(["x86_64-w64-mingw32-nm", str(path)], capture_output=True, text=True,
+                        check=True).stdout
+    by_rva = {}
+    for line in nm.splitlines():
+        parts = line.split()
+        if len(parts) == 3 and parts[1] in "tT" and parts[2] in funcs:
+            by_rva.setdefault(int(parts[0], 16) - base, set()).add(parts[2])
+    return by_rva
+
+
+def test_symbolize_pe_modules_named_as_nm_names_them(target):
+    """modmap.exe lookup --symbolize on a running Windows process: every
+    function of winfix.exe and of fixdll.dll (its COFF symbol table and its
+    export table) is named at its first byte and one byte in, as
+    x86_64-w64-mingw32-nm names it."""
+    checked = 0
+    for name, unix in (("winfix.exe", WINFIX), ("fixdll_uni.dll", FIXDLL)):
+        base = next(b for b, _, p in target.mods if p.lower().endswith("\\" + name))
+        funcs = nm_functions(unix)
+        rvas = sorted(funcs)
+        addrs = [base + r for r in rvas] + [base + r + 1 for r in rvas]
+        p = modmap("lookup", "--pid", target.pid, "--symbolize", "-f", "json",
+                   *[hex(a) for a in addrs])
+        assert p.returncode == 0, p.stderr.decode(errors="replace")
+        answers = json.loads(p.stdout)
+        for a in answers:
+            rva = int(a["rva"], 16)
+            want = funcs[max(r for r in rvas if r <= rva)]
+            got = [f["function"] for f in a["symbols"]]
+            assert len(got) == 1 and got[0] in want, (name, hex(rva), got, want)
+            checked += 1
+    assert checked > 50
