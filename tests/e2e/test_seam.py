@@ -63,9 +63,10 @@ PORTABLE = {
     "assert.h", "ctype.h", "errno.h", "float.h", "inttypes.h", "limits.h", "math.h",
     "stdarg.h", "stdbool.h", "stddef.h", "stdint.h", "stdio.h", "stdlib.h", "string.h",
     "time.h", "sys/stat.h", "sys/types.h", "zlib.h", "cbor.h",
+    "dwarf.h", "gelf.h", "libelf.h",
 }
-# The libraries' own folders of headers (Nettle's hashes).
-PORTABLE_DIRS = ("nettle/",)
+# The libraries' own folders of headers (Nettle's hashes, elfutils').
+PORTABLE_DIRS = ("nettle/", "elfutils/")
 OS_CONDITIONAL = re.compile(
     r"^\s*#\s*(if|ifdef|ifndef|elif).*\b(_WIN32|_WIN64|__linux__|__linux|__MINGW32__|"
     r"__MINGW64__|__APPLE__|__FreeBSD__|__unix__|__CYGWIN__|_MSC_VER)\b", re.M)
