@@ -52,14 +52,6 @@ int bytesrc_read(const struct bytesrc *src, uint64_t off, void *buf, size_t len)
 	return src_read(src, off, buf, len);
 }
 
-static uint64_t get_u(const unsigned char *p, size_t n, int be)
-{
-	uint64_t v = 0;
-	for (size_t i = 0; i < n; i++)
-		v |= (uint64_t)p[be ? n - 1 - i : i] << (8 * i);
-	return v;
-}
-
 void hex_encode(char *out, const unsigned char *p, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {

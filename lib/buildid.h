@@ -142,6 +142,16 @@ const struct identity *bid_cache_put(struct bid_cache *c, uint64_t dev, uint64_t
 				     int64_t mtime_sec, long mtime_nsec,
 				     const struct identity *id);
 
+/* The n-byte unsigned integer at p (ELF and PE fields), big-endian if be:
+ * the one decoder of header fields, for buildid.c and elfphdr.c. */
+static inline uint64_t get_u(const unsigned char *p, size_t n, int be)
+{
+	uint64_t v = 0;
+	for (size_t i = 0; i < n; i++)
+		v |= (uint64_t)p[be ? n - 1 - i : i] << (8 * i);
+	return v;
+}
+
 /* Lowercase hex of n bytes into out (2n+1 bytes). */
 void hex_encode(char *out, const unsigned char *p, size_t n);
 

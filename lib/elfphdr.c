@@ -17,14 +17,6 @@ enum {
 	PN_XNUM = 0xffff,
 };
 
-static uint64_t get_u(const unsigned char *p, size_t n, int be)
-{
-	uint64_t v = 0;
-	for (size_t i = 0; i < n; i++)
-		v |= (uint64_t)p[be ? n - 1 - i : i] << (8 * i);
-	return v;
-}
-
 int elf_read_loads(const struct bytesrc *src, struct elf_load *out, size_t cap, size_t *n,
 		   const char **why)
 {

@@ -63,11 +63,9 @@ PORTABLE = {
     "assert.h", "ctype.h", "errno.h", "float.h", "inttypes.h", "limits.h", "math.h",
     "stdarg.h", "stdbool.h", "stddef.h", "stdint.h", "stdio.h", "stdlib.h", "string.h",
     "time.h", "sys/stat.h", "sys/types.h", "zlib.h", "cbor.h",
-    # elfutils (lib/symbolize.c): a library's headers, built for every OS
-    # the symbolizer runs on, not the OS's own.
     "dwarf.h", "gelf.h", "libelf.h",
 }
-# The libraries' own folders of headers (Nettle's hashes, elfutils).
+# The libraries' own folders of headers (Nettle's hashes, elfutils').
 PORTABLE_DIRS = ("nettle/", "elfutils/")
 OS_CONDITIONAL = re.compile(
     r"^\s*#\s*(if|ifdef|ifndef|elif).*\b(_WIN32|_WIN64|__linux__|__linux|__MINGW32__|"
