@@ -254,9 +254,19 @@ def test_output_to_special_files_writes_in_place(tmp_path, sleeper):
         os.unlink(null)
     fifo = tmp_path / "fifo"
     os.mkfifo(fifo)
-    reader = subprocess.Popen(["cat", str(fifo)], stdout=subprocess.PIPE)
-    run_modmap("--pid", sleeper.pid, "-f", "json", "-o", fifo)
-    assert json.loads(reader.communicate(timeout=30)[0])["pid"] == sleeper.pid
+    # The reader holds the FIFO open before modmap runs (a reader still
+    # starting would be "a FIFO with no reader": modmap never waits). One
+    # sleeper's JSON fits the pipe's buffer, so modmap finishes first.
+    rfd = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        os.set_blocking(rfd, True)
+        run_modmap("--pid", sleeper.pid, "-f", "json", "-o", fifo)
+        chunks = []
+        while chunk := os.read(rfd, 1 << 16):
+            chunks.append(chunk)
+    finally:
+        os.close(rfd)
+    assert json.loads(b"".join(chunks))["pid"] == sleeper.pid
     assert sorted(os.listdir(tmp_path)) == ["fifo"]
 
 
