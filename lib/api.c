@@ -314,42 +314,16 @@ int modmap_parse_address(const char *text, size_t len, uint64_t *addr)
 	return lookup_parse_address(text, len, addr);
 }
 
-int modmap_lookup_write_sz(int format, struct modmap_snapshot *m,
-			   const struct modmap_lookup *answer, size_t answer_size,
-			   modmap_sink *sink, void *ctx, struct modmap_error *err)
-{
-	struct modmap_lookup in;
-	struct buf b = { 0 };
-	if (copy_in(&in, sizeof in, answer, answer_size) < 0)
-		return fail(err, MODMAP_ERR_UNSUPPORTED,
-			    "an answer this version of libmodmap does not know");
-	if ((format != MODMAP_FORMAT_TEXT && format != MODMAP_FORMAT_JSON) ||
-	    in.mapping >= (long long)m->s.n)
-		return fail(err, MODMAP_ERR_OTHER, "lookup answers are written as text or JSON");
-	struct lookup_answer a = {
-		.address = in.address,
-		.index = in.mapping,
-		.file_offset = in.file_offset,
-		.has_elf_vaddr = in.has_elf_vaddr,
-		.elf_vaddr = in.elf_vaddr,
-		.has_rva = in.has_rva,
-		.rva = in.rva,
-	};
-	if (format == MODMAP_FORMAT_TEXT)
-		emit_lookup_text(&b, &m->s, &a, &m->emit[0]);
-	else
-		emit_lookup_json(&b, &m->s, &a, &m->emit[1]);
-	int rc = b.oom ? fail(err, MODMAP_ERR_NO_MEMORY, "out of memory")
-		       : sink(ctx, b.p, b.len, err);
-	buf_free(&b);
-	return rc;
-}
-
-int modmap_lookup_write_frames_sz(int format, struct modmap_snapshot *m,
-				  const struct modmap_lookup *answer, size_t answer_size,
-				  const struct modmap_frame *frames, size_t frame_size, size_t n,
-				  const char *jit, modmap_sink *sink, void *ctx,
-				  struct modmap_error *err)
+/*
+ * One lookup answer in text or JSON into sink: the two public calls below
+ * differ only in whether frames come with it (symbolized: "symbols" is
+ * written, empty or not).
+ */
+static int lookup_write(int format, struct modmap_snapshot *m,
+			const struct modmap_lookup *answer, size_t answer_size,
+			const struct modmap_frame *frames, size_t frame_size, size_t n,
+			int symbolized, const char *jit, modmap_sink *sink, void *ctx,
+			struct modmap_error *err)
 {
 	struct modmap_lookup in;
 	struct sym_frame f[SYM_FRAMES_MAX];
@@ -377,7 +351,7 @@ int modmap_lookup_write_frames_sz(int format, struct modmap_snapshot *m,
 		.elf_vaddr = in.elf_vaddr,
 		.has_rva = in.has_rva,
 		.rva = in.rva,
-		.symbolized = 1,
+		.symbolized = symbolized,
 		.symbols = f,
 		.nsymbols = n,
 		.jit_source = jit,
@@ -390,6 +364,23 @@ int modmap_lookup_write_frames_sz(int format, struct modmap_snapshot *m,
 		       : sink(ctx, b.p, b.len, err);
 	buf_free(&b);
 	return rc;
+}
+
+int modmap_lookup_write_sz(int format, struct modmap_snapshot *m,
+			   const struct modmap_lookup *answer, size_t answer_size,
+			   modmap_sink *sink, void *ctx, struct modmap_error *err)
+{
+	return lookup_write(format, m, answer, answer_size, NULL, 0, 0, 0, NULL, sink, ctx, err);
+}
+
+int modmap_lookup_write_frames_sz(int format, struct modmap_snapshot *m,
+				  const struct modmap_lookup *answer, size_t answer_size,
+				  const struct modmap_frame *frames, size_t frame_size, size_t n,
+				  const char *jit, modmap_sink *sink, void *ctx,
+				  struct modmap_error *err)
+{
+	return lookup_write(format, m, answer, answer_size, frames, frame_size, n, 1, jit, sink,
+			    ctx, err);
 }
 
 /* Copies a JIT table string (not NUL-terminated) into out, cut to fit. */
