@@ -29,6 +29,8 @@ struct modmap_snapshot {
 	struct lookup *lk;	/* for modmap_lookup, made on its first call */
 	int saved;		/* from a file: its process is not read again */
 	struct lookup_emit emit[2];	/* modmap_lookup_write's parts: text, JSON */
+	struct buf answer;	/* modmap_lookup_write's line, reused: a stream of a
+				 * million answers allocates nothing per answer */
 	struct sym_snap *ss;	/* for modmap_symbolize: the modules of ss_z */
 	struct symbolizer *ss_z;
 	char jit_name[JIT_NAME_MAX + 1], jit_file[JIT_NAME_MAX + 1];	/* modmap_jit_frame's */
@@ -199,6 +201,7 @@ void modmap_snapshot_free(struct modmap_snapshot *m)
 	lookup_free(m->lk);
 	lookup_emit_free(&m->emit[0]);
 	lookup_emit_free(&m->emit[1]);
+	buf_free(&m->answer);
 	sym_snap_free(m->ss);
 	addrmap_free(&m->where);
 	snapshot_free(&m->s);
@@ -327,7 +330,7 @@ static int lookup_write(int format, struct modmap_snapshot *m,
 {
 	struct modmap_lookup in;
 	struct sym_frame f[SYM_FRAMES_MAX];
-	struct buf b = { 0 };
+	struct buf *b = &m->answer;
 	if (copy_in(&in, sizeof in, answer, answer_size) < 0)
 		return fail(err, MODMAP_ERR_UNSUPPORTED,
 			    "an answer this version of libmodmap does not know");
@@ -356,14 +359,14 @@ static int lookup_write(int format, struct modmap_snapshot *m,
 		.nsymbols = n,
 		.jit_source = jit,
 	};
+	b->len = 0;
+	b->oom = 0;
 	if (format == MODMAP_FORMAT_TEXT)
-		emit_lookup_text(&b, &m->s, &a, &m->emit[0]);
+		emit_lookup_text(b, &m->s, &a, &m->emit[0]);
 	else
-		emit_lookup_json(&b, &m->s, &a, &m->emit[1]);
-	int rc = b.oom ? fail(err, MODMAP_ERR_NO_MEMORY, "out of memory")
-		       : sink(ctx, b.p, b.len, err);
-	buf_free(&b);
-	return rc;
+		emit_lookup_json(b, &m->s, &a, &m->emit[1]);
+	return b->oom ? fail(err, MODMAP_ERR_NO_MEMORY, "out of memory")
+		      : sink(ctx, b->p, b->len, err);
 }
 
 int modmap_lookup_write_sz(int format, struct modmap_snapshot *m,

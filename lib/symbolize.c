@@ -528,7 +528,7 @@ static void func_ranges_build(struct sym_module *sm)
 	}
 	while (sm->fr_state == 1 && (cu = dwfl_module_nextcu(sm->mod, cu, &bias)) != NULL)
 		dwarf_getfuncs(cu, func_range_add, sm, 0);
-	if (sm->fr_state == 1)
+	if (sm->fr_state == 1 && sm->nfr)	/* no DWARF functions: fr is NULL */
 		qsort(sm->fr, sm->nfr, sizeof *sm->fr, func_range_cmp);
 }
 
