@@ -10,6 +10,7 @@
 #include "modmap.h"
 #include "addrmap.h"
 #include "attach/attach.h"
+#include "format/read.h"
 #include "buildid.h"
 #include "collect.h"
 #include "format/emit.h"
