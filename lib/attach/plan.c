@@ -577,7 +577,7 @@ int attach_stream_plan(struct attach_stream *a, struct attach_stats *st, struct 
 	s->loc_cap = 0;
 
 	a->len1 = a->sp.pos;
-	a->crc1 = a->sp.crc;
+	a->digest1 = pb_split_digest(&a->sp);
 	attach_write_begin(a);
 	return 0;
 }

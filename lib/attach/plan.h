@@ -67,8 +67,8 @@ struct attach_stream {
 	uint64_t *str;		/* per string slot: its string-table index */
 	uint32_t *rep;		/* per string slot: the first slot with its bytes */
 	struct key *old_by_id;
-	uint64_t len1;		/* what the first pass saw: length and CRC */
-	uint32_t crc1;
+	uint64_t len1;		/* what the first pass saw: length and digest */
+	uint64_t digest1;
 	/* the second pass */
 	int mappings_done;
 	size_t strings;		/* string fields written so far */

@@ -9,7 +9,7 @@
  * re-encoded with only its mapping_id changed, and a line when a JIT
  * symbol or the symbolizer names it; the new strings and functions go
  * after the profile's last string. The bytes must be the first pass's:
- * the splitter's length and CRC are compared at the end.
+ * the splitter's length and digest are compared at the end.
  *
  * Portable C: no OS headers here (the Windows build compiles this too).
  */
@@ -299,7 +299,7 @@ int attach_stream_finish(struct attach_stream *a, struct errmsg *err)
 {
 	if (pb_split_end(&a->sp, err) < 0)
 		return -1;
-	if (a->sp.pos != a->len1 || a->sp.crc != a->crc1)
+	if (a->sp.pos != a->len1 || pb_split_digest(&a->sp) != a->digest1)
 		return attach_changed(err);
 	if (!a->mappings_done)
 		put_mappings(a, &a->out);

@@ -38,8 +38,8 @@ struct pprof_reader {
 	size_t nmap, map_cap;
 	size_t nstrings, nlocations;
 	int str0_full;			/* string_table[0] is not "" */
-	uint64_t len1;			/* ... what it saw: length and CRC */
-	uint32_t crc1;
+	uint64_t len1;			/* ... what it saw: length and digest */
+	uint64_t digest1;
 	/* the second pass */
 	int collecting;
 	uint32_t *off;			/* per mapping: file, build ID offsets in s */
@@ -256,7 +256,7 @@ static int reader_plan(struct pprof_reader *r, struct errmsg *err)
 	}
 	qsort(r->want, r->nwant, sizeof *r->want, want_cmp);
 	r->len1 = r->sp.pos;
-	r->crc1 = r->sp.crc;
+	r->digest1 = pb_split_digest(&r->sp);
 	pb_split_free(&r->sp);
 	pb_split_init(&r->sp, &collect_ops, r, PPROF_MESSAGE_MAX);
 	r->collecting = 1;
@@ -277,7 +277,7 @@ int pprof_reader_finish(struct pprof_reader *r, struct errmsg *err)
 		return -1;
 	if (pb_split_end(&r->sp, err) < 0)
 		return -1;
-	if (r->sp.pos != r->len1 || r->sp.crc != r->crc1 || r->kwant != r->nwant)
+	if (r->sp.pos != r->len1 || pb_split_digest(&r->sp) != r->digest1 || r->kwant != r->nwant)
 		return changed(err);
 	for (size_t i = 0; i < r->nmap; i++) {
 		const struct pprof_mapping *pm = &r->map[i];

@@ -15,7 +15,9 @@
  *            with err saying so.
  *
  * Every callback returns 0 (or an action) to go on, or -1 with err set,
- * which the feeding call returns. pos, at and crc may be read at any time.
+ * which the feeding call returns. pos and at may be read at any time, and
+ * pb_split_digest: two passes over the same bytes, however cut, give the
+ * same digest, and any one changed 8-byte word changes it.
  */
 #ifndef MODMAP_SPLIT_H
 #define MODMAP_SPLIT_H
@@ -49,8 +51,9 @@ struct pb_split_ops {
 struct pb_split {
 	uint64_t pos;		/* bytes fed so far */
 	uint64_t at;		/* where the current field began */
-	uint32_t crc;		/* CRC-32 of every byte fed, to compare passes */
 	/* private */
+	uint64_t hash;			/* of the whole 8-byte words fed, */
+	unsigned char tail[8];		/* ... and the bytes after them */
 	const struct pb_split_ops *ops;
 	void *ctx;
 	uint64_t hold_max;		/* the longest payload held */
@@ -73,5 +76,7 @@ int pb_split_feed(struct pb_split *sp, const void *p, size_t len, struct errmsg 
 /* The end of the message: a field cut short is bad. */
 int pb_split_end(struct pb_split *sp, struct errmsg *err);
 void pb_split_free(struct pb_split *sp);
+/* A fingerprint of every byte fed so far, to compare two passes. */
+uint64_t pb_split_digest(const struct pb_split *sp);
 
 #endif
