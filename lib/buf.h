@@ -15,7 +15,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "snapshot.h"
+#include "err.h"
 
 struct buf {
 	unsigned char *p;

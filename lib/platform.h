@@ -56,6 +56,8 @@ struct platform_in *platform_in_open(const char *path, uint64_t max, struct errm
 /* Reads up to cap bytes; *got is 0 only at the end. */
 int platform_in_read(struct platform_in *in, void *p, size_t cap, size_t *got,
 		     struct errmsg *err);
+/* The bytes a pass reads, when known (a regular file); else 0. */
+uint64_t platform_in_size(const struct platform_in *in);
 /* Starts over at the first byte. Call it only after reading to the end. */
 int platform_in_rewind(struct platform_in *in, struct errmsg *err);
 void platform_in_close(struct platform_in *in);
@@ -88,47 +90,19 @@ int platform_out_commit(struct platform_out *out, struct errmsg *err);
 void platform_out_abort(struct platform_out *out);
 
 /*
- * Whole files into a directory tree, for collect: on Windows what store.h
- * is built on (lib/os/windows_store.c); POSIX collect works on directory
- * descriptors instead (lib/os/posix_store.c), and uses only
- * platform_open_regular, platform_sync_fd, platform_close and
- * platform_read_at of these. File descriptors are the
- * C runtime's (on Windows too); paths are WTF-8 as everywhere. Each call
- * that can fail leaves err naming the path and the reason.
+ * Module files opened and read by descriptor (collect, symbolize). File
+ * descriptors are the C runtime's (on Windows too); paths are WTF-8 as
+ * everywhere.
  */
-/* Makes the directory path (its parent must exist); one already there is fine. */
-int platform_mkdir(const char *path, struct errmsg *err);
-/* Is there a regular file at path (through a symbolic link too)? */
-int platform_is_file(const char *path);
 /*
  * Opens path for reading, only if it is a regular file (a FIFO or a device
  * is not waited on): a descriptor and its size, or -1 with *why (static
  * text) and *missing set when nothing is at the path.
  */
 int platform_open_regular(const char *path, uint64_t *size, const char **why, int *missing);
-/* A new empty file in dir, opened read-write; its malloc'ed name in *tmp. */
-int platform_temp_in(const char *dir, char **tmp, struct errmsg *err);
 /* The file's bytes on the disk: 0, or -1. */
 int platform_sync_fd(int fd);
-/* Renames from over to (atomic within one directory's filesystem). */
-int platform_rename(const char *from, const char *to, struct errmsg *err);
-int platform_remove(const char *path);
-/* Removes the directory path if it is empty. */
-int platform_rmdir(const char *path);
 int platform_close(int fd);
-/*
- * Makes path another name of existing: a hard link, else (POSIX) a
- * symbolic link holding relative. *how says which ("hard link",
- * "symbolic link"). Fails (EEXIST among others) when path exists.
- */
-int platform_link(const char *existing, const char *path, const char *relative, const char **how,
-		  struct errmsg *err);
-/*
- * Copies in, from its current position to its end, to out: with
- * copy_file_range where it works, else read and write. Fails with
- * ERR_TOO_LARGE once more than max bytes came. *copied: bytes written.
- */
-int platform_copy_fd(int in, int out, uint64_t max, uint64_t *copied, struct errmsg *err);
 /* Reads exactly len bytes at off: 0, or -1. */
 int platform_read_at(int fd, uint64_t off, void *buf, size_t len);
 

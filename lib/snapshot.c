@@ -108,53 +108,6 @@ uint32_t snapshot_intern_str(struct snapshot *s, const char *p)
 	return snapshot_intern(s, p, strlen(p));
 }
 
-void err_set(struct errmsg *e, const char *fmt, ...)
-{
-	va_list ap;
-	e->code = ERR_OTHER;
-	va_start(ap, fmt);
-	vsnprintf(e->text, sizeof e->text, fmt, ap);
-	va_end(ap);
-}
-
-void err_setc(struct errmsg *e, int code, const char *fmt, ...)
-{
-	va_list ap;
-	e->code = code;
-	va_start(ap, fmt);
-	vsnprintf(e->text, sizeof e->text, fmt, ap);
-	va_end(ap);
-}
-
-int err_code_errno(int errnum)
-{
-	switch (errnum) {
-	case EACCES:
-	case EPERM:
-		return ERR_PERMISSION;
-	case ESRCH:
-		return ERR_NO_PROCESS;
-	case ENOMEM:
-		return ERR_NO_MEMORY;
-	case EFBIG:
-		return ERR_TOO_LARGE;
-	case ENOSYS:
-	case EOPNOTSUPP:
-		return ERR_UNSUPPORTED;
-	default:
-		return ERR_OTHER;
-	}
-}
-
-void err_sete(struct errmsg *e, int errnum, const char *fmt, ...)
-{
-	va_list ap;
-	e->code = err_code_errno(errnum);
-	va_start(ap, fmt);
-	vsnprintf(e->text, sizeof e->text, fmt, ap);
-	va_end(ap);
-}
-
 void perm_string(uint32_t prot, char out[5])
 {
 	out[0] = prot & PERM_R ? 'r' : '-';

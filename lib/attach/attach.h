@@ -16,6 +16,7 @@
 
 #include "buf.h"
 #include "format/read.h"
+#include "progress.h"
 #include "snapshot.h"
 
 /*
@@ -159,6 +160,8 @@ struct attach_job {
 	/* attach --symbolize (docs/symbolize.md): names from this symbolizer,
 	 * NULL for none */
 	struct symbolizer *symbolizer;
+	/* told as the profile is read: pass 1 or 2, its bytes read of its size */
+	struct progress_to progress;
 };
 
 /*

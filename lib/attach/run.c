@@ -78,9 +78,39 @@ static int sink_write(void *ctx, const void *p, size_t len, struct errmsg *err)
 	return platform_out_write(ctx, p, len, err);
 }
 
-static int profile_read(void *ctx, void *p, size_t cap, size_t *got, struct errmsg *err)
+/*
+ * The profile's pass of 2 as job->progress hears of it, once per
+ * ATTACH_WINDOW of the file read (as stored, before gzip) and at the end:
+ * its bytes read of its size, or of the first pass's count once known.
+ */
+struct meter {
+	struct platform_in *in;
+	const struct progress_to *to;
+	struct progress p;
+	uint64_t told;		/* p.done when last told */
+};
+
+static int metered_read(void *ctx, void *p, size_t cap, size_t *got, struct errmsg *err)
 {
-	return platform_in_read(ctx, p, cap, got, err);
+	struct meter *m = ctx;
+	if (platform_in_read(m->in, p, cap, got, err) < 0)
+		return -1;
+	m->p.done += *got;
+	if (m->p.done - m->told >= ATTACH_WINDOW) {
+		m->told = m->p.done;
+		progress_tell(m->to, &m->p);
+	}
+	return 0;
+}
+
+/* One pass over the profile through gzip (see gz_pass), metered. */
+static int profile_pass(struct meter *m, uint64_t max, unsigned char *window, int check,
+			gz_feed_fn feed, void *a, uint64_t *total, struct errmsg *err)
+{
+	int rc = gz_pass(metered_read, m, max, window, ATTACH_WINDOW, check, feed, a, total, err);
+	if (rc == 0)	/* the whole pass: all of the file */
+		progress_tell(m->to, &m->p);
+	return rc;
 }
 
 static int feed_scan(void *ctx, const void *p, size_t len, struct errmsg *err)
@@ -108,6 +138,7 @@ struct attach_state {
 	struct attach_stream *a;
 	struct attach_sink sink;
 	struct platform_in *in;
+	struct meter meter;
 	unsigned char *window;
 };
 
@@ -128,8 +159,7 @@ static int attach_first_pass(struct attach_state *t, struct attach_stats *st,
 	if (!(t->a = attach_stream_new(t->table, t->n, sink_compress, &t->sink, why)) ||
 	    attach_stream_set_jit(t->a, t->s.jit, why) < 0 ||
 	    (t->ss && attach_stream_set_names(t->a, names_at, t->ss, why) < 0) ||
-	    gz_pass(profile_read, t->in, t->j.max, t->window, ATTACH_WINDOW, 1, feed_scan, t->a,
-		    &total, why) < 0)
+	    profile_pass(&t->meter, t->j.max, t->window, 1, feed_scan, t->a, &total, why) < 0)
 		return -1;
 	if (total == 0) {
 		err_setc(why, ERR_BAD_INPUT, "empty: not a pprof profile");
@@ -154,8 +184,10 @@ static int attach_second_pass(struct attach_state *t, int *in_bad, struct errmsg
 	if (!(t->sink.file = platform_out_open(t->j.output, err)) ||
 	    !(t->sink.gz = gz_writer_new(sink_write, t->sink.file, err)))
 		return -1;
-	if (gz_pass(profile_read, t->in, t->j.max, t->window, ATTACH_WINDOW, 0, feed_write,
-		    t->a, &total, why) < 0 ||
+	t->meter.p.pass = 2;
+	t->meter.p.total = t->meter.p.done;	/* what the first pass read */
+	t->meter.p.done = t->meter.told = 0;
+	if (profile_pass(&t->meter, t->j.max, t->window, 0, feed_write, t->a, &total, why) < 0 ||
 	    attach_stream_finish(t->a, why) < 0) {
 		*in_bad = !attach_stream_output_failed(t->a);
 		if (!*in_bad)
@@ -185,6 +217,8 @@ int attach_run(const struct attach_job *job, struct attach_stats *st, struct err
 	if (!(t.in = platform_in_open(t.j.profile, t.j.max, &why)))
 		goto done;
 	in_bad = 0;
+	t.meter = (struct meter){ t.in, &t.j.progress,
+				  { PROGRESS_ATTACH, 1, 2, 0, platform_in_size(t.in), NULL }, 0 };
 	if (attach_table(&t.j, &t.s, &t.table, &t.n, err) < 0)
 		goto done;
 	if (t.n == 0) {

@@ -1,10 +1,9 @@
 /*
  * os/posix_io.c - platform.h and os/io_os.h on Linux (and, for most of it,
- * any POSIX system): output files replaced atomically, collect's directory
- * tree, module files read in place. Linux-only calls (copy_file_range) are
- * used where they exist and fall back to read and write.
+ * any POSIX system): output files replaced atomically, module files opened
+ * and read in place. Collect's directory tree is os/posix_store.c.
  */
-#define _GNU_SOURCE	/* copy_file_range */
+#define _GNU_SOURCE	/* O_PATH */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -307,26 +306,7 @@ void os_out_close(struct os_out *o)
 	free(o);
 }
 
-/* ---- whole files into a directory tree (collect) ------------------------ */
-
-int platform_mkdir(const char *path, struct errmsg *err)
-{
-	struct stat st;
-	if (mkdir(path, 0755) == 0)
-		return 0;
-	int e = errno;
-	if (e == EEXIST && stat(path, &st) == 0 && S_ISDIR(st.st_mode))
-		return 0;
-	err_sete(err, e, "%s: %s", path, e == EEXIST ? "not a directory" : strerror(e));
-	return -1;
-}
-
-int platform_is_file(const char *path)
-{
-	struct stat st;
-	return lstat(path, &st) == 0 && (S_ISREG(st.st_mode) || S_ISLNK(st.st_mode)) &&
-	       stat(path, &st) == 0 && S_ISREG(st.st_mode);
-}
+/* ---- module files read in place (collect, symbolize, lookup) ------------ */
 
 int platform_open_regular(const char *path, uint64_t *size, const char **why, int *missing)
 {
@@ -353,30 +333,6 @@ int platform_open_regular(const char *path, uint64_t *size, const char **why, in
 	return fd;
 }
 
-int platform_temp_in(const char *dir, char **tmp, struct errmsg *err)
-{
-	size_t dl = strlen(dir);
-	if (!(*tmp = malloc(dl + sizeof "/.tmp.XXXXXX"))) {
-		err_setc(err, ERR_NO_MEMORY, "%s: out of memory", dir);
-		return -1;
-	}
-	memcpy(*tmp, dir, dl);
-	memcpy(*tmp + dl, "/.tmp.XXXXXX", sizeof "/.tmp.XXXXXX");
-	int fd = mkostemp(*tmp, O_CLOEXEC);
-	/* mkstemp makes 0600; a kept binary is for every user to symbolize with. */
-	if (fd >= 0 && fchmod(fd, 0644) < 0) {
-		close(fd);
-		unlink(*tmp);
-		fd = -1;
-	}
-	if (fd < 0) {
-		err_sete(err, errno, "%s: %s", dir, strerror(errno));
-		free(*tmp);
-		*tmp = NULL;
-	}
-	return fd;
-}
-
 int platform_sync_fd(int fd)
 {
 	return fsync(fd) < 0 && errno != EINVAL ? -1 : 0;
@@ -385,111 +341,6 @@ int platform_sync_fd(int fd)
 int platform_close(int fd)
 {
 	return close(fd);
-}
-
-int platform_rename(const char *from, const char *to, struct errmsg *err)
-{
-	if (rename(from, to) == 0)
-		return 0;
-	err_sete(err, errno, "%s: %s", to, strerror(errno));
-	return -1;
-}
-
-int platform_remove(const char *path)
-{
-	return unlink(path);
-}
-
-int platform_rmdir(const char *path)
-{
-	return rmdir(path);
-}
-
-int platform_link(const char *existing, const char *path, const char *relative, const char **how,
-		  struct errmsg *err)
-{
-	*how = "hard link";
-	if (link(existing, path) == 0)
-		return 0;
-	int e = errno;
-	if (e == EEXIST)
-		goto fail;
-	/* Another filesystem, or one without hard links: a relative symbolic
-	 * link, which survives moving the whole directory. */
-	*how = "symbolic link";
-	if (symlink(relative, path) == 0)
-		return 0;
-	e = errno;
-fail:
-	err_sete(err, e, "%s: %s", path, strerror(e));
-	return -1;
-}
-
-/*
- * copy_file_range where the kernel and both filesystems have it (in the
- * kernel, no bytes through user space; a reflink on btrfs and XFS), else
- * read and write.
- */
-int platform_copy_fd(int in, int out, uint64_t max, uint64_t *copied, struct errmsg *err)
-{
-	static const size_t chunk = 1 << 20;
-	int use_cfr = 1;
-	char *buf = NULL;
-	int rc = -1;
-	*copied = 0;
-	for (;;) {
-		ssize_t n = -1;
-		/* One byte past the limit, to tell "exactly max" from "more". */
-		size_t want = max - *copied + 1 < chunk ? (size_t)(max - *copied + 1) : chunk;
-		if (use_cfr) {
-			n = copy_file_range(in, NULL, out, NULL, want, 0);
-			if (n < 0 && (errno == ENOSYS || errno == EXDEV || errno == EINVAL ||
-				      errno == EOPNOTSUPP || errno == EBADF) && *copied == 0) {
-				use_cfr = 0;
-				continue;
-			}
-		} else {
-			if (!buf && !(buf = malloc(chunk))) {
-				err_setc(err, ERR_NO_MEMORY, "out of memory");
-				break;
-			}
-			n = read(in, buf, want);
-			if (n < 0 && errno == EINTR)
-				continue;
-			if (n < 0) {
-				err_sete(err, errno, "reading: %s", strerror(errno));
-				break;
-			}
-			for (ssize_t off = 0; off < n;) {
-				ssize_t w = write(out, buf + off, (size_t)(n - off));
-				if (w < 0 && errno == EINTR)
-					continue;
-				if (w <= 0) {
-					err_set(err, "writing: %s", strerror(w < 0 ? errno : ENOSPC));
-					goto done;
-				}
-				off += w;
-			}
-		}
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			err_sete(err, errno, "copying: %s", strerror(errno));
-			break;
-		}
-		if (n == 0) {
-			rc = 0;
-			break;
-		}
-		*copied += (uint64_t)n;
-		if (*copied > max) {
-			err_setc(err, ERR_TOO_LARGE, "more than %llu bytes", (unsigned long long)max);
-			break;
-		}
-	}
-done:
-	free(buf);
-	return rc;
 }
 
 int platform_read_at(int fd, uint64_t off, void *buf, size_t len)

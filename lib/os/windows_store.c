@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "os/windows.h"
 #include "platform.h"
 #include "store.h"
 
