@@ -261,7 +261,8 @@ FIXTURES := $(BUILD)/fixtures/mapper $(BUILD)/fixtures/libfix.so $(BUILD)/fixtur
 	$(BUILD)/fixtures/goprof $(BUILD)/fixtures/goprof-pie $(BUILD)/fixtures/pprofedit \
 	$(BUILD)/pprof \
 	$(BUILD)/fixtures/lookupfix $(BUILD)/fixtures/lookupfix-pie $(BUILD)/fixtures/lookuplib.so \
-	$(BUILD)/fixtures/noquery.so $(BUILD)/fixtures/modespy.so $(BUILD)/fixtures/apiprobe
+	$(BUILD)/fixtures/noquery.so $(BUILD)/fixtures/modespy.so $(BUILD)/fixtures/apiprobe \
+	$(BUILD)/fixtures/progressprobe
 # Windows fixtures (tests/e2e/test_windows.py): a target program, a DLL it
 # loads, a Go program (Debian's golang-go, cross-built, no network) that
 # prints Go's own path+mtime IDs, and goprof cross-built, whose profiles
@@ -348,6 +349,12 @@ $(BUILD)/fixtures/fusestall: tests/fixtures/fusestall.c
 # A program that uses only include/modmap.h (every field of a mapping, and
 # collect with a pause between the snapshot and the copy).
 $(BUILD)/fixtures/apiprobe: tests/fixtures/apiprobe.c $(STATIC_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(WARN) -O1 -Iinclude -o $@ $< $(STATIC_LIB) $(LDLIBS)
+
+# Prints every progress call of attach, a collector and a symbolizer
+# (tests/e2e/test_progress.py), on include/modmap.h alone.
+$(BUILD)/fixtures/progressprobe: tests/fixtures/progressprobe.c $(STATIC_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(WARN) -O1 -Iinclude -o $@ $< $(STATIC_LIB) $(LDLIBS)
 

@@ -11,18 +11,10 @@
 #include <string.h>
 
 #include "buildid.h"
+#include "elfhdr.h"
 
-/* ELF constants (System V gABI). */
+/* ELF note constants (System V gABI; headers are elfhdr.c's). */
 enum {
-	EI_CLASS = 4,
-	EI_DATA = 5,
-	ELFCLASS32 = 1,
-	ELFCLASS64 = 2,
-	ELFDATA2LSB = 1,
-	ELFDATA2MSB = 2,
-	PT_NOTE = 4,
-	PN_XNUM = 0xffff,	/* e_phnum escape: the count is section 0's sh_info */
-	SHT_NOTE = 7,
 	NT_GNU_BUILD_ID = 3,
 	NT_GO_BUILD_ID = 4,	/* Go's linker: name "Go", type 4 */
 	NOTE_HDR = 12,		/* namesz, descsz, type: three 4-byte words */
@@ -35,6 +27,7 @@ enum {
 #define TABLE_READ_MAX (256 * 1024)	/* bytes of one header table looked at */
 #define HEADERS_MAX 4096		/* entries of one header table (notes come early) */
 #define HDR_CHUNK 4096			/* headers are read this many bytes at a time */
+#define NOTES_SMALL 512			/* a note area this small is read on the stack */
 
 static int src_read(const struct bytesrc *src, uint64_t off, void *buf, size_t len)
 {
@@ -107,27 +100,11 @@ int elf_find_note(const unsigned char *p, size_t len, size_t align, int be,
 	return 0;
 }
 
-/*
- * Looks for both notes in one note area; fills what it has not found yet.
- * Returns NULL, or why the area is malformed.
- */
-static const char *scan_notes(const struct bytesrc *src, uint64_t off, uint64_t size,
-			      uint64_t align, int be, struct identity *id, unsigned char *scratch,
-			      uint64_t *budget)
+/* scan_notes's search of the size bytes at off, read into scratch. */
+static const char *find_ids(const struct bytesrc *src, uint64_t off, uint64_t size,
+			    uint64_t align, int be, int cut, struct identity *id,
+			    unsigned char *scratch)
 {
-	if (size == 0)
-		return NULL;
-	if (off > src->size || size > src->size - off)
-		return "note area past the end of the file";
-	/* Build IDs come first in practice; a note cut by these bounds is not
-	 * the file's fault. */
-	uint64_t max = *budget < NOTES_READ_MAX ? *budget : NOTES_READ_MAX;
-	int cut = size > max;
-	if (cut)
-		size = max;
-	*budget -= size;
-	if (size == 0)
-		return NULL;
 	if (src_read(src, off, scratch, (size_t)size) < 0)
 		return "cannot read a note area";
 	size_t a = align == 8 ? 8 : 4;
@@ -165,6 +142,38 @@ static const char *scan_notes(const struct bytesrc *src, uint64_t off, uint64_t 
 	return bad;
 }
 
+/*
+ * Looks for both notes in one note area; fills what it has not found yet.
+ * Returns NULL, or why the area is malformed.
+ */
+static const char *scan_notes(const struct bytesrc *src, uint64_t off, uint64_t size,
+			      uint64_t align, int be, struct identity *id, uint64_t *budget)
+{
+	if (size == 0)
+		return NULL;
+	if (off > src->size || size > src->size - off)
+		return "note area past the end of the file";
+	/* Build IDs come first in practice; a note cut by these bounds is not
+	 * the file's fault. */
+	uint64_t max = *budget < NOTES_READ_MAX ? *budget : NOTES_READ_MAX;
+	int cut = size > max;
+	if (cut)
+		size = max;
+	*budget -= size;
+	if (size == 0)
+		return NULL;
+	/* Build-ID notes are tens of bytes: only a large area costs an
+	 * allocation, of its own size. */
+	unsigned char small[NOTES_SMALL];
+	unsigned char *scratch = size <= sizeof small ? small : malloc((size_t)size);
+	if (!scratch)
+		return "out of memory";
+	const char *bad = find_ids(src, off, size, align, be, cut, id, scratch);
+	if (scratch != small)
+		free(scratch);
+	return bad;
+}
+
 /* Reads header i of a table (phdrs or shdrs) through a chunk cache. */
 struct hdr_table {
 	uint64_t off;		/* file offset of the table */
@@ -195,137 +204,143 @@ static const unsigned char *hdr_get(const struct bytesrc *src, struct hdr_table 
 	return t->buf;
 }
 
+/* What elf_identity carries from one note area to the next. */
+struct note_walk {
+	const struct bytesrc *src;
+	const struct elf_ehdr *eh;
+	struct identity *id;
+	struct hdr_table *tab;
+	uint64_t budget;	/* note bytes still to be read (NOTES_TOTAL_MAX) */
+	unsigned areas;		/* note areas looked at (NOTE_AREAS_MAX) */
+	const char *bad;	/* why the file is malformed, or NULL */
+};
+
+static void hdr_table_start(struct hdr_table *t, uint64_t off, size_t entsize, size_t want,
+			    uint64_t total)
+{
+	t->off = off;
+	t->entsize = entsize;
+	t->want = want;
+	t->total = total;
+	t->first = t->count = 0;
+}
+
+static int walk_done(const struct note_walk *w)
+{
+	return (w->id->gnu[0] && w->id->go[0]) || w->areas >= NOTE_AREAS_MAX;
+}
+
+static void walk_area(struct note_walk *w, uint64_t off, uint64_t size, uint64_t align)
+{
+	w->areas++;
+	const char *b = scan_notes(w->src, off, size, align, w->eh->be, w->id, &w->budget);
+	if (b)
+		w->bad = b;
+}
+
+/* Program headers first: they are what a loader (and the kernel) sees. */
+static void walk_phdrs(struct note_walk *w, uint64_t phnum)
+{
+	const struct elf_ehdr *eh = w->eh;
+	hdr_table_start(w->tab, eh->phoff, eh->phentsize, elf_phdr_size(eh), phnum);
+	for (uint64_t i = 0; i < phnum && !walk_done(w); i++) {
+		const unsigned char *h = hdr_get(w->src, w->tab, i);
+		if (!h) {
+			w->bad = "program headers past the end of the file";
+			return;
+		}
+		struct elf_phdr ph;
+		elf_phdr_parse(eh, h, &ph);
+		if (ph.type == ELF_PT_NOTE)
+			walk_area(w, ph.offset, ph.filesz, ph.align);
+	}
+}
+
+/* Then sections, for a GNU note that no PT_NOTE covers (Go 1.19's -B
+ * note is one). Not for a Go note alone: Go's linker always gives its
+ * note a PT_NOTE, and every library without one would cost a read of
+ * its section headers at the end of the file. */
+static void walk_shdrs(struct note_walk *w, uint64_t shnum)
+{
+	const struct elf_ehdr *eh = w->eh;
+	hdr_table_start(w->tab, eh->shoff, eh->shentsize, elf_shdr_size(eh), shnum);
+	for (uint64_t i = 0; i < shnum && !walk_done(w); i++) {
+		const unsigned char *h = hdr_get(w->src, w->tab, i);
+		if (!h) {
+			w->bad = "section headers past the end of the file";
+			return;
+		}
+		struct elf_shdr sh;
+		elf_shdr_parse(eh, h, &sh);
+		if (sh.type == ELF_SHT_NOTE)
+			walk_area(w, sh.offset, sh.size, sh.align);
+	}
+}
+
+/*
+ * The table sizes elf_identity walks, within its bounds: counts too large
+ * for their header fields live in section 0 (sh_size, sh_info).
+ */
+static void table_sizes(struct note_walk *w, int have_ph, int have_sh, uint64_t *phnum,
+			uint64_t *shnum)
+{
+	const struct elf_ehdr *eh = w->eh;
+	*phnum = eh->phnum;
+	*shnum = eh->shnum;
+	if (have_sh && (*shnum == 0 || *phnum == ELF_PN_XNUM)) {
+		hdr_table_start(w->tab, eh->shoff, eh->shentsize, elf_shdr_size(eh), 1);
+		const unsigned char *h = hdr_get(w->src, w->tab, 0);
+		if (h) {
+			struct elf_shdr s0;
+			elf_shdr_parse(eh, h, &s0);
+			if (*shnum == 0)
+				*shnum = s0.size;
+			if (*phnum == ELF_PN_XNUM)
+				*phnum = s0.info;
+		} else {
+			w->bad = "section headers past the end of the file";
+		}
+	}
+	if (*phnum > HEADERS_MAX)
+		*phnum = HEADERS_MAX;
+	if (have_ph && *phnum > TABLE_READ_MAX / eh->phentsize)
+		*phnum = TABLE_READ_MAX / eh->phentsize;
+	if (*shnum > HEADERS_MAX)
+		*shnum = HEADERS_MAX;
+	if (have_sh && *shnum > TABLE_READ_MAX / eh->shentsize)
+		*shnum = TABLE_READ_MAX / eh->shentsize;
+}
+
 int elf_identity(const struct bytesrc *src, struct identity *id)
 {
-	unsigned char eh[64];
+	struct elf_ehdr eh;
+	int is_elf;
 	memset(id, 0, sizeof *id);
-
-	if (src->size < 4 || src_read(src, 0, eh, 4) < 0 || memcmp(eh, "\177ELF", 4) != 0) {
-		id->error = "not an ELF file";
+	if (elf_ehdr_read(src, &eh, &is_elf, &id->error) < 0) {
+		id->malformed = is_elf;
 		return -1;
 	}
-	id->malformed = 1;
-	if (src->size < 16 || src_read(src, 0, eh, 16) < 0) {
-		id->error = "truncated ELF header";
-		return -1;
-	}
-	int is64 = eh[EI_CLASS] == ELFCLASS64;
-	int be = eh[EI_DATA] == ELFDATA2MSB;
-	if ((!is64 && eh[EI_CLASS] != ELFCLASS32) || (!be && eh[EI_DATA] != ELFDATA2LSB)) {
-		id->error = "unsupported ELF class or byte order";
-		return -1;
-	}
-	size_t ehsize = is64 ? 64 : 52;
-	if (src->size < ehsize || src_read(src, 0, eh, ehsize) < 0) {
-		id->error = "truncated ELF header";
-		return -1;
-	}
+	int have_sh = eh.shoff != 0 && eh.shentsize >= elf_shdr_size(&eh) && eh.shentsize <= 256;
+	int have_ph = eh.phoff != 0 && eh.phnum != 0 && eh.phentsize >= elf_phdr_size(&eh) &&
+		      eh.phentsize <= 256;
+	struct hdr_table tab;	/* 4 KiB: the headers, read a chunk at a time */
+	struct note_walk w = { src, &eh, id, &tab, NOTES_TOTAL_MAX, 0, NULL };
+	uint64_t phnum, shnum;
 
-	uint64_t phoff = is64 ? get_u(eh + 32, 8, be) : get_u(eh + 28, 4, be);
-	uint64_t shoff = is64 ? get_u(eh + 40, 8, be) : get_u(eh + 32, 4, be);
-	size_t phentsize = (size_t)get_u(eh + (is64 ? 54 : 42), 2, be);
-	uint64_t phnum = get_u(eh + (is64 ? 56 : 44), 2, be);
-	size_t shentsize = (size_t)get_u(eh + (is64 ? 58 : 46), 2, be);
-	uint64_t shnum = get_u(eh + (is64 ? 60 : 48), 2, be);
-	size_t phmin = is64 ? 56 : 32, shmin = is64 ? 64 : 40;
-	int have_sh = shoff != 0 && shentsize >= shmin && shentsize <= 256;
-	int have_ph = phoff != 0 && phnum != 0 && phentsize >= phmin && phentsize <= 256;
-
-	unsigned char *scratch = malloc(NOTES_READ_MAX);
-	struct hdr_table *tab = malloc(sizeof *tab);
-	if (!scratch || !tab) {
-		free(scratch);
-		free(tab);
-		id->error = "out of memory";
-		return -1;
-	}
-	const char *bad = NULL, *b;
-	unsigned areas = 0;
-	const unsigned char *h;
-
-	/* Counts too large for their header fields live in section 0. */
-	if (have_sh && (shnum == 0 || phnum == PN_XNUM)) {
-		*tab = (struct hdr_table){ .off = shoff, .entsize = shentsize, .want = shmin, .total = 1 };
-		if ((h = hdr_get(src, tab, 0)) != NULL) {
-			if (shnum == 0)
-				shnum = is64 ? get_u(h + 32, 8, be) : get_u(h + 20, 4, be);
-			if (phnum == PN_XNUM)
-				phnum = get_u(h + (is64 ? 44 : 28), 4, be);
-		} else {
-			bad = "section headers past the end of the file";
-		}
-	}
-	if (phnum > HEADERS_MAX)
-		phnum = HEADERS_MAX;
-	if (have_ph && phnum > TABLE_READ_MAX / phentsize)
-		phnum = TABLE_READ_MAX / phentsize;
-	if (shnum > HEADERS_MAX)
-		shnum = HEADERS_MAX;
-	if (have_sh && shnum > TABLE_READ_MAX / shentsize)
-		shnum = TABLE_READ_MAX / shentsize;
-	uint64_t budget = NOTES_TOTAL_MAX;
-
-	/* Program headers first: they are what a loader (and the kernel) sees. */
-	if (have_ph) {
-		*tab = (struct hdr_table){
-			.off = phoff, .entsize = phentsize, .want = phmin, .total = phnum
-		};
-		for (uint64_t i = 0; i < phnum && areas < NOTE_AREAS_MAX; i++) {
-			if (!(h = hdr_get(src, tab, i))) {
-				bad = "program headers past the end of the file";
-				break;
-			}
-			if (get_u(h, 4, be) != PT_NOTE)
-				continue;
-			uint64_t off = is64 ? get_u(h + 8, 8, be) : get_u(h + 4, 4, be);
-			uint64_t sz = is64 ? get_u(h + 32, 8, be) : get_u(h + 16, 4, be);
-			uint64_t al = is64 ? get_u(h + 48, 8, be) : get_u(h + 28, 4, be);
-			areas++;
-			if ((b = scan_notes(src, off, sz, al, be, id, scratch, &budget)) != NULL)
-				bad = b;
-			if (id->gnu[0] && id->go[0])
-				break;
-		}
-	}
-
-	/* Then sections, for a GNU note that no PT_NOTE covers (Go 1.19's -B
-	 * note is one). Not for a Go note alone: Go's linker always gives its
-	 * note a PT_NOTE, and every library without one would cost a read of
-	 * its section headers at the end of the file. */
-	if (!id->gnu[0] && have_sh) {
-		*tab = (struct hdr_table){
-			.off = shoff, .entsize = shentsize, .want = shmin, .total = shnum
-		};
-		for (uint64_t i = 0; i < shnum && areas < NOTE_AREAS_MAX; i++) {
-			if (!(h = hdr_get(src, tab, i))) {
-				bad = "section headers past the end of the file";
-				break;
-			}
-			if (get_u(h + 4, 4, be) != SHT_NOTE)
-				continue;
-			uint64_t off = is64 ? get_u(h + 24, 8, be) : get_u(h + 16, 4, be);
-			uint64_t sz = is64 ? get_u(h + 32, 8, be) : get_u(h + 20, 4, be);
-			uint64_t al = is64 ? get_u(h + 48, 8, be) : get_u(h + 32, 4, be);
-			areas++;
-			if ((b = scan_notes(src, off, sz, al, be, id, scratch, &budget)) != NULL)
-				bad = b;
-			if (id->gnu[0] && id->go[0])
-				break;
-		}
-	}
-	free(scratch);
-	free(tab);
-	if (id->gnu[0] || id->go[0]) {
-		id->malformed = 0;
+	table_sizes(&w, have_ph, have_sh, &phnum, &shnum);
+	if (have_ph)
+		walk_phdrs(&w, phnum);
+	if (!id->gnu[0] && have_sh)
+		walk_shdrs(&w, shnum);
+	if (id->gnu[0] || id->go[0])
 		return 0;
-	}
 	/* A file that breaks its own format gets no ID at all; one that simply
 	 * has no note falls back to path+mtime. */
-	if (bad) {
-		id->error = bad;
+	if (w.bad) {
+		id->malformed = 1;
+		id->error = w.bad;
 		return -1;
 	}
-	id->malformed = 0;
 	id->error = "no build-id note";
 	return 0;
 }
@@ -600,7 +615,9 @@ int file_identity(const struct bytesrc *src, struct identity *id)
 {
 	/* One read serves the magic and the headers; a typical library then
 	 * needs none more. */
-	struct head h = { src, src->size < HEAD_BYTES ? (size_t)src->size : HEAD_BYTES, { 0 } };
+	struct head h;	/* not cleared: only its first len bytes are read */
+	h.src = src;
+	h.len = src->size < HEAD_BYTES ? (size_t)src->size : HEAD_BYTES;
 	memset(id, 0, sizeof *id);
 	if (h.len && src_read(src, 0, h.buf, h.len) < 0) {
 		id->error = "cannot read the file";

@@ -143,7 +143,7 @@ const struct identity *bid_cache_put(struct bid_cache *c, uint64_t dev, uint64_t
 				     const struct identity *id);
 
 /* The n-byte unsigned integer at p (ELF and PE fields), big-endian if be:
- * the one decoder of header fields, for buildid.c and elfphdr.c. */
+ * the one decoder of header fields, for buildid.c and elfhdr.c. */
 static inline uint64_t get_u(const unsigned char *p, size_t n, int be)
 {
 	uint64_t v = 0;

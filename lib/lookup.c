@@ -10,7 +10,7 @@
 
 #include "addrmap.h"
 #include "buildid.h"
-#include "elfphdr.h"
+#include "elfhdr.h"
 #include "lookup.h"
 #include "platform.h"
 

@@ -11,7 +11,6 @@
  */
 #define _GNU_SOURCE
 #include <dirent.h>
-#include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -36,7 +35,7 @@
 #include "cgroup.h"
 #include "checked_open.h"
 #include "jit.h"
-#include "elfphdr.h"
+#include "elfhdr.h"
 #include "escape.h"
 #include "htlhash.h"
 #include "os/linux.h"
@@ -457,37 +456,37 @@ static int open_mapped(struct target *t, const struct mapping *m, struct stat *s
 
 
 /* Size of modmap's own vDSO image: its section headers end it. */
-static uint64_t own_vdso_size(const unsigned char *ehdr)
+static uint64_t own_vdso_size(const struct elf_ehdr *eh)
 {
-	if (ehdr[EI_CLASS] == ELFCLASS64) {
-		const Elf64_Ehdr *eh = (const void *)ehdr;
-		return eh->e_shoff + (uint64_t)eh->e_shnum * eh->e_shentsize;
-	}
-	const Elf32_Ehdr *eh = (const void *)ehdr;
-	return eh->e_shoff + (uint64_t)eh->e_shnum * eh->e_shentsize;
+	return eh->shoff + (uint64_t)eh->shnum * eh->shentsize;
 }
 
-/* Is the target's executable of the same ELF class and machine as our
- * vDSO (an i386 or x32 process on x86-64 has another vDSO)? */
-/* The first 20 bytes of the target's executable (ELF ident, type, machine). */
-static int exe_header(const struct target *t, unsigned char h[20])
+/* The ELF header of the target's executable: 0, or -1 when it cannot be
+ * read or is no ELF. */
+static int exe_header(const struct target *t, struct elf_ehdr *eh)
 {
 	int fd = proc_openat(t->checked, t->task, "exe", O_RDONLY | O_NONBLOCK | O_NOCTTY);
 	if (fd < 0)
 		return -1;
 	struct stat st;
 	struct fdsrc f = { fd };
-	int ok = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && fd_read(&f, 0, h, 20) == 0 &&
-		 memcmp(h, "\177ELF", 4) == 0;
+	struct bytesrc src = { fd_read, &f, NULL, 0 };
+	int is_elf;
+	const char *why;
+	int ok = fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
+	src.size = ok ? (uint64_t)st.st_size : 0;
+	ok = ok && elf_ehdr_read(&src, eh, &is_elf, &why) == 0;
 	close(fd);
 	return ok ? 0 : -1;
 }
 
-static int same_abi(struct target *t, const unsigned char *ehdr)
+/* Is the target's executable of the same ELF class and machine as our
+ * vDSO (an i386 or x32 process on x86-64 has another vDSO)? */
+static int same_abi(struct target *t, const struct elf_ehdr *own)
 {
-	unsigned char h[20];
-	return exe_header(t, h) == 0 && h[EI_CLASS] == ehdr[EI_CLASS] &&
-	       h[EI_DATA] == ehdr[EI_DATA] && memcmp(h + 18, ehdr + 18, 2) == 0;
+	struct elf_ehdr exe;
+	return exe_header(t, &exe) == 0 && exe.is64 == own->is64 && exe.be == own->be &&
+	       exe.machine == own->machine;
 }
 
 /* ---- the target's memory --------------------------------------------- */
@@ -598,16 +597,20 @@ static int vdso_identity(struct target *t, const struct mapping *m, struct ident
 	if (src.read(src.ctx, 0, magic, sizeof magic) == 0)
 		return elf_identity(&src, id);
 
+	/* The vDSO is at least a page: its whole file header is there. */
 	const unsigned char *ehdr = (const unsigned char *)getauxval(AT_SYSINFO_EHDR);
+	struct elf_ehdr eh;
+	int is_elf;
+	const char *why;
 	memset(id, 0, sizeof *id);
-	if (!ehdr || memcmp(ehdr, "\177ELF", 4) != 0) {
+	if (!ehdr || elf_ehdr_parse(ehdr, ELF_EHDR64, &eh, &is_elf, &why) < 0) {
 		id->error = "no vDSO in modmap to compare";
 		return -1;
 	}
-	uint64_t own = own_vdso_size(ehdr);
+	uint64_t own = own_vdso_size(&eh);
 	long page = sysconf(_SC_PAGESIZE);
 	uint64_t rounded = (own + (uint64_t)page - 1) & ~((uint64_t)page - 1);
-	if (rounded != size || !same_abi(t, ehdr)) {
+	if (rounded != size || !same_abi(t, &eh)) {
 		id->error = "vDSO differs from modmap's";
 		return -1;
 	}
@@ -1066,8 +1069,8 @@ static int source_maps(struct target *t, int fd, struct errmsg *err)
 static int add_gate_area(struct target *t, int wide)
 {
 	static const uint64_t gate = 0xffffffffff600000ULL;
-	unsigned char h[20];
-	if (exe_header(t, h) == 0 ? h[EI_CLASS] != ELFCLASS64 : !wide)
+	struct elf_ehdr eh;
+	if (exe_header(t, &eh) == 0 ? !eh.is64 : !wide)
 		return 0;
 	int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
 	if (fd < 0)

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "elfphdr.h"
+#include "elfhdr.h"
 
 static int read_cb(void *ctx, uint64_t off, void *buf, size_t len)
 {

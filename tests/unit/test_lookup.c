@@ -1,17 +1,22 @@
 /*
- * Unit tests for lookup's pure parts: the PT_LOAD reader (elfphdr.c) on
- * hand-made headers of both classes and byte orders, the vaddr arithmetic,
+ * Unit tests for lookup's pure parts: the ELF header decoder (elfhdr.c)
+ * against <elf.h>'s own structs on this very program and on hand-made
+ * headers, the PT_LOAD reader on hand-made headers of both classes and
+ * byte orders, the vaddr arithmetic,
  * the address-line parser, and answers over a snapshot (rva for PE).
  */
+#include <elf.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 
 #include <cmocka.h>
 
-#include "elfphdr.h"
+#include "elfhdr.h"
 #include "lookup.h"
 
 static void put(unsigned char *p, uint64_t v, size_t n, int be)
@@ -258,9 +263,145 @@ static void test_saved_without_file(void **state)
 	snapshot_free(&s);
 }
 
+/* Reads this test program whole (a real ELF file the compiler wrote). */
+static unsigned char *read_self(size_t *len)
+{
+	FILE *f = fopen("/proc/self/exe", "rb");
+	assert_non_null(f);
+	size_t cap = 1 << 20, n = 0;
+	unsigned char *p = malloc(cap);
+	size_t r;
+	while ((r = fread(p + n, 1, cap - n, f)) > 0) {
+		n += r;
+		if (n == cap)
+			assert_non_null(p = realloc(p, cap *= 2));
+	}
+	fclose(f);
+	*len = n;
+	return p;
+}
+
+/* Every header field the decoder gives equals what <elf.h>'s structs read. */
+static void test_headers_match_elf_h(void **state)
+{
+	(void)state;
+	size_t len;
+	unsigned char *img = read_self(&len);
+	struct elf_ehdr h;
+	int is_elf;
+	const char *why;
+	Elf64_Ehdr e;
+	assert_true(len >= sizeof e && img[EI_CLASS] == ELFCLASS64);
+	memcpy(&e, img, sizeof e);
+	assert_int_equal(elf_ehdr_parse(img, len, &h, &is_elf, &why), 0);
+	assert_true(h.is64 && !h.be && is_elf);
+	assert_int_equal(h.type, e.e_type);
+	assert_int_equal(h.machine, e.e_machine);
+	assert_int_equal(h.phoff, e.e_phoff);
+	assert_int_equal(h.shoff, e.e_shoff);
+	assert_int_equal(h.phentsize, e.e_phentsize);
+	assert_int_equal(h.phnum, e.e_phnum);
+	assert_int_equal(h.shentsize, e.e_shentsize);
+	assert_int_equal(h.shnum, e.e_shnum);
+	for (size_t i = 0; i < e.e_phnum; i++) {
+		Elf64_Phdr p;
+		struct elf_phdr d;
+		memcpy(&p, img + e.e_phoff + i * sizeof p, sizeof p);
+		elf_phdr_parse(&h, img + e.e_phoff + i * sizeof p, &d);
+		assert_int_equal(d.type, p.p_type);
+		assert_int_equal(d.offset, p.p_offset);
+		assert_int_equal(d.vaddr, p.p_vaddr);
+		assert_int_equal(d.filesz, p.p_filesz);
+		assert_int_equal(d.align, p.p_align);
+	}
+	assert_true(e.e_shnum > 1 && e.e_shoff + e.e_shnum * sizeof(Elf64_Shdr) <= len);
+	for (size_t i = 0; i < e.e_shnum; i++) {
+		Elf64_Shdr sh;
+		struct elf_shdr d;
+		memcpy(&sh, img + e.e_shoff + i * sizeof sh, sizeof sh);
+		elf_shdr_parse(&h, img + e.e_shoff + i * sizeof sh, &d);
+		assert_int_equal(d.type, sh.sh_type);
+		assert_int_equal(d.offset, sh.sh_offset);
+		assert_int_equal(d.size, sh.sh_size);
+		assert_int_equal(d.info, sh.sh_info);
+		assert_int_equal(d.align, sh.sh_addralign);
+	}
+	free(img);
+}
+
+/* A 32-bit big-endian header and its entries, each field a distinct value. */
+static void test_headers_32_big_endian(void **state)
+{
+	(void)state;
+	unsigned char eh[52] = { 0x7f, 'E', 'L', 'F', ELFCLASS32, ELFDATA2MSB, 1 };
+	put(eh + 16, ET_DYN, 2, 1);
+	put(eh + 18, EM_PPC, 2, 1);
+	put(eh + 28, 0x34, 4, 1);	/* e_phoff */
+	put(eh + 32, 0x1234, 4, 1);	/* e_shoff */
+	put(eh + 42, 32, 2, 1);
+	put(eh + 44, 7, 2, 1);
+	put(eh + 46, 40, 2, 1);
+	put(eh + 48, 9, 2, 1);
+	struct elf_ehdr h;
+	int is_elf;
+	const char *why;
+	assert_int_equal(elf_ehdr_parse(eh, sizeof eh, &h, &is_elf, &why), 0);
+	assert_true(!h.is64 && h.be);
+	assert_int_equal(h.type, ET_DYN);
+	assert_int_equal(h.machine, EM_PPC);
+	assert_int_equal(h.phoff, 0x34);
+	assert_int_equal(h.shoff, 0x1234);
+	assert_int_equal(h.phentsize, 32);
+	assert_int_equal(h.phnum, 7);
+	assert_int_equal(h.shentsize, 40);
+	assert_int_equal(h.shnum, 9);
+	assert_int_equal(elf_ehdr_parse(eh, 51, &h, &is_elf, &why), -1);
+	assert_true(is_elf);
+	assert_string_equal(why, "truncated ELF header");
+
+	unsigned char ph[32] = { 0 };
+	put(ph, PT_NOTE, 4, 1);
+	put(ph + 4, 0x111, 4, 1);	/* p_offset */
+	put(ph + 8, 0x222, 4, 1);	/* p_vaddr */
+	put(ph + 12, 0x333, 4, 1);	/* p_paddr */
+	put(ph + 16, 0x444, 4, 1);	/* p_filesz */
+	put(ph + 20, 0x555, 4, 1);	/* p_memsz */
+	put(ph + 28, 4, 4, 1);		/* p_align */
+	struct elf_phdr p;
+	elf_phdr_parse(&h, ph, &p);
+	assert_int_equal(p.type, PT_NOTE);
+	assert_int_equal(p.offset, 0x111);
+	assert_int_equal(p.vaddr, 0x222);
+	assert_int_equal(p.filesz, 0x444);
+	assert_int_equal(p.align, 4);
+
+	unsigned char sh[40] = { 0 };
+	put(sh + 4, SHT_NOTE, 4, 1);
+	put(sh + 16, 0x666, 4, 1);	/* sh_offset */
+	put(sh + 20, 0x777, 4, 1);	/* sh_size */
+	put(sh + 24, 0x888, 4, 1);	/* sh_link */
+	put(sh + 28, 0x999, 4, 1);	/* sh_info */
+	put(sh + 32, 8, 4, 1);		/* sh_addralign */
+	struct elf_shdr d;
+	elf_shdr_parse(&h, sh, &d);
+	assert_int_equal(d.type, SHT_NOTE);
+	assert_int_equal(d.offset, 0x666);
+	assert_int_equal(d.size, 0x777);
+	assert_int_equal(d.info, 0x999);
+	assert_int_equal(d.align, 8);
+
+	eh[EI_CLASS] = 3;
+	assert_int_equal(elf_ehdr_parse(eh, sizeof eh, &h, &is_elf, &why), -1);
+	assert_string_equal(why, "unsupported ELF class or byte order");
+	assert_int_equal(elf_ehdr_parse((const unsigned char *)"\177ELx", 4, &h, &is_elf, &why), -1);
+	assert_false(is_elf);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_headers_match_elf_h),
+		cmocka_unit_test(test_headers_32_big_endian),
 		cmocka_unit_test(test_loads_every_class_and_order),
 		cmocka_unit_test(test_malformed_headers),
 		cmocka_unit_test(test_too_many_loads),
