@@ -620,7 +620,7 @@ fuzz: $(FUZZ)
 	$(call run_fuzz,$(FUZZ_SECONDS))
 
 # make check: each target runs its seeds and then mutates for a few seconds
-# (CI's `make fuzz` gives each a minute).
+# (CI's `make fuzz` gives each 45 s).
 FUZZ_SMOKE_SECONDS ?= 5
 fuzz-smoke: $(FUZZ)
 	$(call run_fuzz,$(FUZZ_SMOKE_SECONDS))
