@@ -41,7 +41,7 @@ extern "C" {
 #define MODMAP_API
 #endif
 
-#define MODMAP_VERSION_STRING "0.2.0"
+#define MODMAP_VERSION_STRING "0.3.0"
 
 /* What kind of failure, for a caller that acts on it. */
 enum {
@@ -625,7 +625,7 @@ MODMAP_API int modmap_watch_write(const struct modmap_watch *w, size_t i, modmap
 				  void *ctx, struct modmap_error *err);
 MODMAP_API void modmap_watch_free(struct modmap_watch *w);
 
-/* The library's version, "0.2.0". */
+/* The library's version, "0.3.0". */
 MODMAP_API const char *modmap_version(void);
 
 #ifdef __cplusplus
