@@ -16,6 +16,7 @@
 
 #include "buf.h"
 #include "format/read.h"
+#include "platform.h"
 #include "progress.h"
 #include "snapshot.h"
 
@@ -162,6 +163,7 @@ struct attach_job {
 	struct symbolizer *symbolizer;
 	/* told as the profile is read: pass 1 or 2, its bytes read of its size */
 	struct progress_to progress;
+	struct platform_temp_hook temp;	/* told of the output's temporary file */
 };
 
 /*

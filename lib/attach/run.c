@@ -181,7 +181,7 @@ static int attach_second_pass(struct attach_state *t, int *in_bad, struct errmsg
 	if (platform_in_rewind(t->in, why) < 0)
 		return -1;
 	*in_bad = 0;
-	if (!(t->sink.file = platform_out_open(t->j.output, err)) ||
+	if (!(t->sink.file = platform_out_open(t->j.output, &t->j.temp, err)) ||
 	    !(t->sink.gz = gz_writer_new(sink_write, t->sink.file, err)))
 		return -1;
 	t->meter.p.pass = 2;
