@@ -157,7 +157,7 @@ static void show_files(void *user, const struct modmap_progress *p)
 static void print_skipped(void *ctx, const char *line)
 {
 	(void)ctx;
-	progress_clear();
+	progress_clear();	/* the file's line is a line of its own */
 	fprintf(stderr, "modmap: %s\n", line);
 }
 
