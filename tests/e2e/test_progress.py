@@ -280,6 +280,20 @@ def test_attach_draws_both_passes_of_the_profile_file(profile, tmp_path):
     assert len(left) == 1 and left[0].startswith("modmap: attached "), left
 
 
+def test_attach_draws_each_pass_however_quick(profile, tmp_path):
+    """A small profile: each pass is one read, a moment after the other;
+    both are drawn, each with all of the file read."""
+    prof = tmp_path / "small.pb"
+    prof.write_bytes(large_profile(1000))
+    size = size_text(os.stat(prof).st_size)
+    rc, _, raw = run_on_pty(["attach", "--snapshot", profile / "snap.pb.gz", prof,
+                             "-o", tmp_path / "out.pb.gz"])
+    assert rc == 0, raw
+    assert drawn(raw, "attach: pass") == [f"modmap: attach: pass 1 of 2: {size} of {size} read",
+                                          f"modmap: attach: pass 2 of 2: {size} of {size} read"]
+    gone_at_the_end(raw, "attach: pass")
+
+
 @needs("symbolize")
 def test_attach_symbolize_draws_the_modules_opened(sleeper, tmp_path):
     code = [m for m in proc_maps(sleeper.pid) if "x" in m["perms"] and m["name"].startswith("/")]
