@@ -261,7 +261,8 @@ FIXTURES := $(BUILD)/fixtures/mapper $(BUILD)/fixtures/libfix.so $(BUILD)/fixtur
 	$(BUILD)/fixtures/goprof $(BUILD)/fixtures/goprof-pie $(BUILD)/fixtures/pprofedit \
 	$(BUILD)/pprof \
 	$(BUILD)/fixtures/lookupfix $(BUILD)/fixtures/lookupfix-pie $(BUILD)/fixtures/lookuplib.so \
-	$(BUILD)/fixtures/noquery.so $(BUILD)/fixtures/apiprobe $(BUILD)/fixtures/progressprobe
+	$(BUILD)/fixtures/noquery.so $(BUILD)/fixtures/modespy.so $(BUILD)/fixtures/apiprobe \
+	$(BUILD)/fixtures/progressprobe
 # Windows fixtures (tests/e2e/test_windows.py): a target program, a DLL it
 # loads, a Go program (Debian's golang-go, cross-built, no network) that
 # prints Go's own path+mtime IDs, and goprof cross-built, whose profiles
@@ -327,6 +328,10 @@ $(BUILD)/fixtures/dlwatch: tests/fixtures/dlwatch.c
 
 # A kernel without PROCMAP_QUERY, for MODMAP_TEST_NOQUERY=1 (docs/testing.md).
 $(BUILD)/fixtures/noquery.so: tests/fixtures/noquery.c
+	@mkdir -p $(dir $@)
+	$(CC) $(WARN) -shared -fPIC -O1 -o $@ $< -ldl
+
+$(BUILD)/fixtures/modespy.so: tests/fixtures/modespy.c
 	@mkdir -p $(dir $@)
 	$(CC) $(WARN) -shared -fPIC -O1 -o $@ $< -ldl
 
