@@ -24,7 +24,7 @@ import termios
 
 import pytest
 
-from conftest import FIXTURES, MODMAP, needs, proc_maps, run_modmap, start
+from conftest import FIXTURES, MODMAP, need, needs, proc_maps, run_modmap, start
 
 PROBE = FIXTURES / "progressprobe"
 WINDOW = 256 * 1024     # attach reads the profile in windows of this size
@@ -324,8 +324,10 @@ def test_lookup_symbolize_draws_the_module_it_opens(sleeper):
     assert out.decode().startswith(f"0x{libc['start'] + 0x100:x} ")
 
 
-def commands(sleeper, tmp_path, profile):
+def commands(cmd, sleeper, tmp_path, profile):
     """Each command that draws, as it would be run."""
+    if cmd == "lookup":
+        need("symbolize")
     code = [m for m in proc_maps(sleeper.pid) if "x" in m["perms"] and m["name"].startswith("/")]
     return {
         "all": ["--all", "-f", "jsonl", "-o", tmp_path / "all.jsonl"],
@@ -341,7 +343,7 @@ WORDS = ("processes read", "collect: process", "attach: pass", "modules opened")
 
 @pytest.mark.parametrize("cmd", ["all", "collect", "attach", "lookup"])
 def test_quiet_draws_nothing(cmd, sleeper, tmp_path, profile):
-    args = commands(sleeper, tmp_path, profile)[cmd]
+    args = commands(cmd, sleeper, tmp_path, profile)[cmd]
     rc, _, raw = run_on_pty([*args, "-q"])
     assert rc == 0, raw
     assert "\r" not in raw.replace("\r\n", "\n"), repr(raw[:300])
@@ -350,7 +352,7 @@ def test_quiet_draws_nothing(cmd, sleeper, tmp_path, profile):
 
 @pytest.mark.parametrize("cmd", ["all", "collect", "attach", "lookup"])
 def test_nothing_when_stderr_is_not_a_terminal(cmd, sleeper, tmp_path, profile):
-    args = commands(sleeper, tmp_path, profile)[cmd]
+    args = commands(cmd, sleeper, tmp_path, profile)[cmd]
     p = subprocess.run([str(MODMAP), *map(str, args)], capture_output=True, timeout=120)
     assert p.returncode == 0, p.stderr
     assert b"\r" not in p.stderr and not any(w.encode() in p.stderr for w in WORDS), p.stderr
@@ -359,7 +361,7 @@ def test_nothing_when_stderr_is_not_a_terminal(cmd, sleeper, tmp_path, profile):
 @pytest.mark.parametrize("cmd", ["all", "lookup"])
 def test_nothing_when_the_output_is_that_terminal(cmd, sleeper, tmp_path, profile):
     """Text on the terminal itself: a line rewritten over it would tear it."""
-    args = [a for a in commands(sleeper, tmp_path, profile)[cmd]]
+    args = [a for a in commands(cmd, sleeper, tmp_path, profile)[cmd]]
     if cmd == "all":
         args = ["--all"]
     rc, _, raw = run_on_pty(args, stdout_on_pty=True)
