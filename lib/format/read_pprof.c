@@ -424,10 +424,10 @@ int snapshot_read_saved_jit(const char *path, uint64_t max, int jit, struct snap
 	}
 	rc = 0;
 done:
-	if (rc < 0)
+	if (rc < 0) {	/* the file's name first; the kind of error kept */
 		err_set(err, "%s: %s", strcmp(path, "-") == 0 ? "standard input" : path, why.text);
-	if (rc < 0)
 		err->code = why.code;
+	}
 	pprof_jit_reader_free(sv.jr);
 	pprof_reader_free(sv.r);
 	platform_in_close(in);
