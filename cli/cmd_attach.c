@@ -119,9 +119,6 @@ static void parse_args(int argc, char **argv, struct modmap_attach_options *o,
 			    "the snapshot and PROFILE cannot both be standard input");
 	if (x->ndebug_dirs && !x->symbolize)
 		usage_error("attach", "%s", "--debug-dir needs --symbolize: it says where symbols are");
-	if (x->symbolize && o->snapshot && strcmp(o->snapshot, "-") == 0)
-		usage_error("attach", "%s",
-			    "--symbolize reads the snapshot twice: give it as a file, not '-'");
 	if (o->procfs && !o->pid)
 		usage_error("attach", "%s", "--procfs needs --pid: it says where the process is");
 	if (o->procfs)
