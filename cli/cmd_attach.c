@@ -3,6 +3,7 @@
  * of its process (attach_run in the library does the work) and prints the
  * summary line.
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -176,23 +177,40 @@ static void print_skipped(void *ctx, const char *line)
 	fprintf(stderr, "modmap: %s\n", line);
 }
 
+/* --collect: the files kept so far (a modmap_progress_fn, as collect's). */
+static void show_collect(void *user, const struct modmap_progress *p)
+{
+	char size[24];
+	(void)user;
+	if (p->size < offsetof(struct modmap_progress, skipped) + sizeof p->skipped)
+		return;	/* a library without collect's counts */
+	progress_show(0, "modmap: attach: collect: file %llu of %llu: %llu copied (%s), "
+		      "%llu present, %llu skipped", (unsigned long long)p->done,
+		      (unsigned long long)p->total, (unsigned long long)p->copied,
+		      progress_size(size, sizeof size, p->bytes), (unsigned long long)p->present,
+		      (unsigned long long)p->skipped);
+}
+
 /* The process's binaries into dir, as `modmap collect --pid` keeps them. */
 static int collect_binaries(uint64_t pid, const char *procfs, const char *dir)
 {
 	struct modmap_options ro = { .build_id = MODMAP_BUILD_ID_NATIVE,
 				     .mappings = MODMAP_MAPPINGS_EXEC, .procfs = procfs };
-	struct modmap_collect_options co = { .dir = dir, .skipped = print_skipped };
+	struct modmap_collect_options co = { .dir = dir, .skipped = print_skipped,
+					     .progress = show_collect };
 	struct modmap_collector *c = NULL;
 	struct modmap_snapshot *s = NULL;
 	struct modmap_error err;
 	int rc = 0;
 	if (modmap_snapshot_read(pid, &ro, &s, &err) < 0 ||
 	    modmap_collector_new(&co, &c, &err) < 0 || modmap_collector_add(c, s, &err) < 0) {
+		progress_clear();
 		fprintf(stderr, "modmap: %s\n", err.message);
 		rc = -1;
 	} else {
 		struct modmap_collect_stats st;
 		modmap_collector_stats(c, &st);
+		progress_clear();	/* the summary on a line of its own */
 		fprintf(stderr,
 			"modmap: collected into %s: %llu files copied (%llu bytes), %llu already "
 			"present, %llu skipped\n",

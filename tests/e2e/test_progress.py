@@ -294,6 +294,25 @@ def test_attach_draws_each_pass_however_quick(profile, tmp_path):
     gone_at_the_end(raw, "attach: pass")
 
 
+def test_attach_collect_draws_the_files_it_keeps(sleeper, tmp_path):
+    """attach --collect keeps the binaries after the profile: the line
+    then counts files as collect does, the first one's bytes as it is."""
+    code = [m for m in proc_maps(sleeper.pid) if "x" in m["perms"] and m["name"].startswith("/")]
+    want = [m["name"] for m in code if gnu_build_id(m["name"])]
+    prof = tmp_path / "p.pb"
+    prof.write_bytes(large_profile(1000, [code[0]["start"] + 0x10]))
+    rc, _, raw = run_on_pty(["attach", "--pid", sleeper.pid, prof, "-o", tmp_path / "out.pb.gz",
+                             "--collect", tmp_path / "store"])
+    assert rc == 0, raw
+    lines = drawn(raw, "attach: collect:")
+    first = os.stat(want[0]).st_size
+    assert lines[0] == (f"modmap: attach: collect: file 1 of {len(want)}: 1 copied "
+                        f"({size_text(first)}), 0 present, 0 skipped"), lines
+    left = gone_at_the_end(raw, "attach: collect:")
+    assert len(left) == 2 and left[0].startswith("modmap: attached ") and \
+        left[1].startswith("modmap: collected into "), left
+
+
 @needs("symbolize")
 def test_attach_symbolize_draws_the_modules_opened(sleeper, tmp_path):
     code = [m for m in proc_maps(sleeper.pid) if "x" in m["perms"] and m["name"].startswith("/")]
