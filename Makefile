@@ -262,7 +262,8 @@ FIXTURES := $(BUILD)/fixtures/mapper $(BUILD)/fixtures/libfix.so $(BUILD)/fixtur
 	$(BUILD)/fixtures/goprof $(BUILD)/fixtures/goprof-pie $(BUILD)/fixtures/pprofedit \
 	$(BUILD)/pprof \
 	$(BUILD)/fixtures/lookupfix $(BUILD)/fixtures/lookupfix-pie $(BUILD)/fixtures/lookuplib.so \
-	$(BUILD)/fixtures/noquery.so $(BUILD)/fixtures/apiprobe
+	$(BUILD)/fixtures/noquery.so $(BUILD)/fixtures/modespy.so $(BUILD)/fixtures/apiprobe \
+	$(BUILD)/fixtures/progressprobe
 # Windows fixtures (tests/e2e/test_windows.py): a target program, a DLL it
 # loads, a Go program (Debian's golang-go, cross-built, no network) that
 # prints Go's own path+mtime IDs, and goprof cross-built, whose profiles
@@ -331,6 +332,10 @@ $(BUILD)/fixtures/noquery.so: tests/fixtures/noquery.c
 	@mkdir -p $(dir $@)
 	$(CC) $(WARN) -shared -fPIC -O1 -o $@ $< -ldl
 
+$(BUILD)/fixtures/modespy.so: tests/fixtures/modespy.c
+	@mkdir -p $(dir $@)
+	$(CC) $(WARN) -shared -fPIC -O1 -o $@ $< -ldl
+
 # A FUSE server that never answers a read (tests/e2e/test_trust_time.py,
 # defect 8): built where libfuse3 is (Debian: libfuse3-dev); the tests that
 # need it say so when it is not.
@@ -345,6 +350,12 @@ $(BUILD)/fixtures/fusestall: tests/fixtures/fusestall.c
 # A program that uses only include/modmap.h (every field of a mapping, and
 # collect with a pause between the snapshot and the copy).
 $(BUILD)/fixtures/apiprobe: tests/fixtures/apiprobe.c $(STATIC_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(WARN) -O1 -Iinclude -o $@ $< $(STATIC_LIB) $(LDLIBS)
+
+# Prints every progress call of attach, a collector and a symbolizer
+# (tests/e2e/test_progress.py), on include/modmap.h alone.
+$(BUILD)/fixtures/progressprobe: tests/fixtures/progressprobe.c $(STATIC_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(WARN) -O1 -Iinclude -o $@ $< $(STATIC_LIB) $(LDLIBS)
 

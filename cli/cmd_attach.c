@@ -174,8 +174,9 @@ int cmd_attach(int argc, char **argv)
 
 	parse_args(argc, argv, &j, &collect, &x);
 	if (x.symbolize) {
-		struct modmap_symbolize_options so = { x.debug_dirs, x.ndebug_dirs, print_skipped,
-						       NULL };
+		struct modmap_symbolize_options so = { .debug_dirs = x.debug_dirs,
+						       .n_debug_dirs = x.ndebug_dirs,
+						       .warn = print_skipped };
 		if (modmap_symbolizer_new(&so, &j.symbolizer, &err) < 0) {
 			fprintf(stderr, "modmap: attach: %s\n", err.message);
 			free(x.debug_dirs);

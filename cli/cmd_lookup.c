@@ -391,7 +391,9 @@ int cmd_lookup(int argc, char **argv)
 	a.format = o.format;
 	a.jit = o.jit;
 	if (o.symbolize) {
-		struct modmap_symbolize_options so = { o.debug_dirs, o.ndebug_dirs, warn_line, NULL };
+		struct modmap_symbolize_options so = { .debug_dirs = o.debug_dirs,
+						       .n_debug_dirs = o.ndebug_dirs,
+						       .warn = warn_line };
 		if (modmap_symbolizer_new(&so, &a.z, &err) < 0) {
 			fprintf(stderr, "modmap: lookup: %s\n", err.message);
 			rc = EXIT_PARTIAL;

@@ -303,6 +303,53 @@ MODMAP_API int modmap_list_pids_sz(const struct modmap_options *opts, size_t opt
 MODMAP_API int modmap_check_procfs(const char *dir, struct modmap_error *err);
 
 /*
+ * Progress of long work, for a program that shows it (the modmap command
+ * draws one line on a terminal). The library never draws: it calls the
+ * progress function of an options struct below (attach, collector,
+ * symbolizer), on the thread doing the work, at most once per 256 KiB of
+ * the profile read, file or module, and once at the end of each of
+ * attach's passes; p and its strings live only during the call. A program
+ * reading many processes (`modmap --all`) counts them itself:
+ * modmap_list_pids gives how many.
+ *
+ * The library fills p->size bytes of it: a field beyond them (a library
+ * older than the header) is not there; read it only when
+ * offsetof(struct modmap_progress, field) + sizeof field <= p->size. New
+ * fields are only ever added at the end.
+ */
+
+/* modmap_progress.stage */
+enum {
+	MODMAP_PROGRESS_ATTACH = 1,	/* modmap_attach reading the profile */
+	MODMAP_PROGRESS_COLLECT,	/* modmap_collector_add keeping files */
+	MODMAP_PROGRESS_SYMBOLIZE	/* a symbolizer opening modules */
+};
+
+struct modmap_progress {
+	size_t size;			/* the bytes of this struct the library filled */
+	int stage;			/* MODMAP_PROGRESS_* */
+	int pass, passes;		/* ATTACH: pass 1 (checking the profile) or 2
+					   (writing it) of 2; else 1 of 1 */
+	/* ATTACH: bytes of the profile file read in this pass, as stored
+	 * (compressed, if it is); COLLECT: the snapshot's mappings of files
+	 * with a build ID handled so far; SYMBOLIZE: modules the symbolizer
+	 * has opened (or tried to), once each. */
+	uint64_t done;
+	/* What done counts to; 0: not known (ATTACH: a profile from a pipe,
+	 * in the first pass; SYMBOLIZE: modules are opened as addresses need
+	 * them). */
+	uint64_t total;
+	const char *name;		/* COLLECT: the file just handled; SYMBOLIZE:
+					   the module just opened; else NULL */
+	/* COLLECT: the collector's counts so far, as modmap_collector_stats
+	 * gives them; else zero. */
+	uint64_t copied, bytes, present, skipped;
+};
+
+/* Where progress goes: user is the options' progress_user. */
+typedef void modmap_progress_fn(void *user, const struct modmap_progress *p);
+
+/*
  * Symbolization (docs/symbolize.md): names for addresses, where the
  * binaries are. One symbolizer per run (or per thread): it opens each
  * module once, keyed by build ID, and keeps it. Not built (elfutils
@@ -323,6 +370,10 @@ struct modmap_symbolize_options {
 	 * line naming the file and the reason; may be NULL. */
 	void (*warn)(void *ctx, const char *line);
 	void *warn_ctx;
+	/* Called as modules are opened (MODMAP_PROGRESS_SYMBOLIZE), with
+	 * progress_user; may be NULL. */
+	modmap_progress_fn *progress;
+	void *progress_user;
 };
 
 /* One frame of an address, innermost inlined function first. */
@@ -401,6 +452,10 @@ struct modmap_attach_options {
 	/* attach --symbolize: name every location whose module's symbols it
 	 * finds (docs/symbolize.md); NULL: none. Used only during the call. */
 	struct modmap_symbolizer *symbolizer;
+	/* Called as the profile is read (MODMAP_PROGRESS_ATTACH), with
+	 * progress_user; may be NULL. */
+	modmap_progress_fn *progress;
+	void *progress_user;
 };
 
 /* What modmap_attach did. */
@@ -484,6 +539,10 @@ struct modmap_collect_options {
 	/* bound on the bytes of data (holes are not written) the collector
 	 * writes in all; a file that would pass it is skipped; 0: 4 GiB */
 	uint64_t max_total;
+	/* Called after each file a snapshot maps is handled
+	 * (MODMAP_PROGRESS_COLLECT), with progress_user; may be NULL. */
+	modmap_progress_fn *progress;
+	void *progress_user;
 };
 struct modmap_collector;
 #define modmap_collector_new(opts, out, err) \

@@ -16,6 +16,7 @@
 #include "jit.h"
 #include "lookup.h"
 #include "platform.h"
+#include "progress.h"
 #include "symbolize.h"
 #include "snapshot.h"
 #include "watch.h"
@@ -36,8 +37,19 @@ struct modmap_snapshot {
 	char jit_name[JIT_NAME_MAX + 1], jit_file[JIT_NAME_MAX + 1];	/* modmap_jit_frame's */
 };
 
+/*
+ * Progress (modmap.h, struct modmap_progress): the caller's function, and
+ * for a collector the counts it adds. fn is NULL when nobody asked.
+ */
+struct progress_user {
+	modmap_progress_fn *fn;
+	void *user;
+	const struct collect_stats *counts;	/* a collector's, or NULL */
+};
+
 struct modmap_symbolizer {
 	struct symbolizer *z;
+	struct progress_user progress;
 };
 
 struct modmap_cache {
@@ -90,6 +102,33 @@ static int fail(struct modmap_error *out, int code, const char *text)
 	err_setc(&e, code, "%s", text);
 	error_out(out, &e);
 	return -1;
+}
+
+static void progress_out(void *ctx, const struct progress *p)
+{
+	const struct progress_user *u = ctx;
+	struct modmap_progress mp = {
+		.size = sizeof mp,
+		.stage = (int)p->stage,
+		.pass = p->pass,
+		.passes = p->passes,
+		.done = p->done,
+		.total = p->total,
+		.name = p->name,
+	};
+	if (u->counts) {
+		mp.copied = u->counts->copied;
+		mp.bytes = u->counts->bytes;
+		mp.present = u->counts->present;
+		mp.skipped = u->counts->skipped;
+	}
+	u->fn(u->user, &mp);
+}
+
+/* The library's side of it: nothing to call when u has no function. */
+static struct progress_to progress_to(const struct progress_user *u)
+{
+	return (struct progress_to){ u->fn ? progress_out : NULL, (void *)u };
 }
 
 static int index_build(struct modmap_snapshot *m)
@@ -496,6 +535,8 @@ int modmap_attach_sz(const struct modmap_attach_options *opts, size_t opts_size,
 		.jit = o.jit != 0,
 		.symbolizer = o.symbolizer ? o.symbolizer->z : NULL,
 	};
+	struct progress_user pu = { o.progress, o.progress_user, NULL };
+	j.progress = progress_to(&pu);
 	if (j.symbolizer && o.snapshot && strcmp(o.snapshot, "-") == 0)
 		return fail(err, MODMAP_ERR_OTHER,
 			    "symbolizing reads the snapshot twice: give it as a file, not \"-\"");
@@ -535,6 +576,8 @@ int modmap_symbolizer_new_sz(const struct modmap_symbolize_options *opts, size_t
 	struct modmap_symbolizer *m = malloc(sizeof *m);
 	if (!m)
 		return fail(err, MODMAP_ERR_NO_MEMORY, "out of memory");
+	m->progress = (struct progress_user){ o.progress, o.progress_user, NULL };
+	so.progress = progress_to(&m->progress);
 	if (!(m->z = symbolizer_new(&so, &e))) {
 		free(m);
 		error_out(err, &e);
@@ -618,6 +661,7 @@ int modmap_collect_sz(const struct modmap_snapshot *m, const char *dir, uint64_t
 
 struct modmap_collector {
 	struct collect c;
+	struct progress_user progress;	/* its counts: c.st */
 };
 
 int modmap_collector_new_sz(const struct modmap_collect_options *opts, size_t opts_size,
@@ -640,6 +684,8 @@ int modmap_collector_new_sz(const struct modmap_collect_options *opts, size_t op
 		.skipped = o.skipped,
 		.ctx = o.ctx,
 	};
+	mc->progress = (struct progress_user){ o.progress, o.progress_user, &mc->c.st };
+	mc->c.progress = progress_to(&mc->progress);
 	*out = mc;
 	return 0;
 }

@@ -483,6 +483,14 @@ static enum copy_result collect_mapping(struct collect *c, const struct snapshot
 	return r;
 }
 
+/* Is m a file with a content ID (GNU build ID, PE image key), one to keep? */
+static int collect_wants(const struct snapshot *s, const struct mapping *m)
+{
+	if (!(m->flags & MAPF_FILE) && strcmp(s->os, "windows") != 0)
+		return 0;
+	return m->bid_kind == BIDK_GNU || m->pe_image;
+}
+
 int collect_snapshot(struct collect *c, const struct snapshot *s, struct errmsg *err)
 {
 	if (!c->max_file_size)
@@ -491,12 +499,19 @@ int collect_snapshot(struct collect *c, const struct snapshot *s, struct errmsg 
 		c->max_total = COLLECT_MAX_TOTAL_DEFAULT;
 	if (!c->top && !(c->top = store_open(c->dir, err)))
 		return -1;
+	struct progress p = { PROGRESS_COLLECT, 1, 1, 0, 0, NULL };
+	if (c->progress.fn)	/* how many there are, first */
+		for (size_t i = 0; i < s->n; i++)
+			p.total += collect_wants(s, &s->map[i]);
 	for (size_t i = 0; i < s->n; i++) {
 		const struct mapping *m = &s->map[i];
-		if (!(m->flags & MAPF_FILE) && strcmp(s->os, "windows") != 0)
+		if (!collect_wants(s, m))
 			continue;
 		if (collect_mapping(c, s, m, err) == COPY_FATAL)
 			return -1;
+		p.done++;
+		p.name = snapshot_str(s, m->file);
+		progress_tell(&c->progress, &p);
 	}
 	return 0;
 }

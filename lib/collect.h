@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "progress.h"
 #include "snapshot.h"
 
 struct store_dir;
@@ -43,6 +44,9 @@ struct collect {
 	 */
 	void (*skipped)(void *ctx, const char *line);
 	void *ctx;
+	/* told after each mapping of a file with a content ID is handled: how
+	 * many of the snapshot's there are, and the file's path */
+	struct progress_to progress;
 	struct collect_stats st;
 	uint64_t total;		/* bytes of data written so far */
 	struct store_dir *top;	/* dir, held open from the first snapshot on */

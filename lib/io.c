@@ -32,6 +32,7 @@ struct platform_in {
 	int from_spool;		/* reading the copy back */
 	int is_stdin;
 	uint64_t max, count;
+	uint64_t size;		/* a file's size, for progress; 0: not known */
 };
 
 struct platform_out {
@@ -64,7 +65,24 @@ struct platform_in *platform_in_open(const char *path, uint64_t max, struct errm
 		platform_in_close(in);
 		return NULL;
 	}
+	/* A file's size, where standard C can tell it (ftell's long: not past
+	 * 2 GiB on Windows); only for progress, so unknown is fine. */
+	long here = in->spool ? -1 : ftell(in->f), end;
+	if (here >= 0 && fseek(in->f, 0, SEEK_END) == 0) {
+		end = ftell(in->f);
+		if (fseek(in->f, here, SEEK_SET) != 0) {
+			err_sete(err, errno, "%s", strerror(errno));
+			platform_in_close(in);
+			return NULL;
+		}
+		in->size = end > here ? (uint64_t)(end - here) : 0;
+	}
 	return in;
+}
+
+uint64_t platform_in_size(const struct platform_in *in)
+{
+	return in->size;
 }
 
 int platform_in_read(struct platform_in *in, void *p, size_t cap, size_t *got,

@@ -56,6 +56,8 @@ struct platform_in *platform_in_open(const char *path, uint64_t max, struct errm
 /* Reads up to cap bytes; *got is 0 only at the end. */
 int platform_in_read(struct platform_in *in, void *p, size_t cap, size_t *got,
 		     struct errmsg *err);
+/* The bytes a pass reads, when known (a regular file); else 0. */
+uint64_t platform_in_size(const struct platform_in *in);
 /* Starts over at the first byte. Call it only after reading to the end. */
 int platform_in_rewind(struct platform_in *in, struct errmsg *err);
 void platform_in_close(struct platform_in *in);

@@ -79,6 +79,7 @@ struct symbolizer {
 	size_t ndirs;
 	void (*warn)(void *ctx, const char *line);
 	void *ctx;
+	struct progress_to progress;
 	struct sym_module **mods;
 	size_t nmods, capmods;
 	char *owned[2 * SYM_FRAMES_MAX];	/* demangled names of the last answer */
@@ -137,6 +138,7 @@ struct symbolizer *symbolizer_new(const struct symbolizer_opts *o, struct errmsg
 	if (o) {
 		z->warn = o->warn;
 		z->ctx = o->ctx;
+		z->progress = o->progress;
 	}
 	return z;
 }
@@ -406,12 +408,13 @@ struct sym_module *symbolizer_module(struct symbolizer *z, const struct snapshot
 		fd = -1;
 		why = "out of memory";
 	}
-	if (fd < 0 || module_read(z, sm, fd, size, &why) != 0) {
+	if (fd >= 0 && module_read(z, sm, fd, size, &why) == 0)
+		sm->usable = 1;
+	else
 		warn(z, sm, file, "no symbols", why);
-		return NULL;
-	}
-	sm->usable = 1;
-	return sm;
+	struct progress p = { PROGRESS_SYMBOLIZE, 1, 1, z->nmods, 0, file };
+	progress_tell(&z->progress, &p);
+	return sm->usable ? sm : NULL;
 }
 
 #ifdef HAVE_ELFUTILS

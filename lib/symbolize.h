@@ -19,6 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "progress.h"
 #include "snapshot.h"
 
 /* The deepest inline chain reported for one address. */
@@ -46,6 +47,8 @@ struct symbolizer_opts {
 	 * NULL. */
 	void (*warn)(void *ctx, const char *line);
 	void *ctx;
+	/* told after each module is opened (or tried): how many so far */
+	struct progress_to progress;
 };
 
 struct symbolizer;

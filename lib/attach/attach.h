@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "buf.h"
+#include "progress.h"
 #include "snapshot.h"
 
 /*
@@ -244,6 +245,8 @@ struct attach_job {
 	/* attach --symbolize (docs/symbolize.md): names from this symbolizer,
 	 * NULL for none */
 	struct symbolizer *symbolizer;
+	/* told as the profile is read: pass 1 or 2, its bytes read of its size */
+	struct progress_to progress;
 };
 
 /*

@@ -39,10 +39,31 @@ static int profile_read(void *ctx, void *p, size_t cap, size_t *got, struct errm
 	return platform_in_read(ctx, p, cap, got, err);
 }
 
+/*
+ * The profile's pass of 2 as job->progress hears of it, once per
+ * ATTACH_WINDOW of the file read (as stored, before gzip) and at the end:
+ * its bytes read of its size, or of the first pass's count once known.
+ */
+struct meter {
+	struct platform_in *in;
+	const struct progress_to *to;
+	struct progress p;
+	uint64_t told;		/* p.done when last told */
+};
+
+static int metered_read(void *ctx, void *p, size_t cap, size_t *got, struct errmsg *err)
+{
+	struct meter *m = ctx;
+	if (platform_in_read(m->in, p, cap, got, err) < 0)
+		return -1;
+	m->p.done += *got;
+	return 0;
+}
+
 typedef int (*feed_fn)(struct attach_stream *a, const void *p, size_t len, struct errmsg *err);
 static int attach_pass(struct platform_in *in, uint64_t max, struct attach_stream *a,
 		       feed_fn feed, int second, unsigned char *window, uint64_t *total,
-		       struct errmsg *err);
+		       struct meter *m, struct errmsg *err);
 
 /*
  * The first pass over a saved snapshot: a CBOR one (it starts so) is
@@ -126,7 +147,7 @@ static int snapshot_table(const struct attach_job *j, struct snapshot *s, struct
 		goto done;
 	}
 	if (platform_in_rewind(in, why) < 0 ||
-	    attach_pass(in, j->max, a, attach_table_collect, 1, window, &total, why) < 0 ||
+	    attach_pass(in, j->max, a, attach_table_collect, 1, window, &total, NULL, why) < 0 ||
 	    attach_table_finish(a, table, n, raw, why) < 0)
 		goto done;
 	if (jr) {
@@ -298,9 +319,10 @@ static int sink_write(void *ctx, const void *p, size_t len, struct errmsg *err)
  */
 static int attach_pass(struct platform_in *in, uint64_t max, struct attach_stream *a,
 		       feed_fn feed, int second, unsigned char *window, uint64_t *total,
-		       struct errmsg *err)
+		       struct meter *m, struct errmsg *err)
 {
-	struct gz_reader *g = gz_reader_new(profile_read, in, max, err);
+	struct gz_reader *g = m ? gz_reader_new(metered_read, m, max, err)
+				: gz_reader_new(profile_read, in, max, err);
 	struct errmsg bad;
 	int rc = g ? 0 : -1, is_bad = 0;
 	*total = 0;
@@ -309,6 +331,10 @@ static int attach_pass(struct platform_in *in, uint64_t max, struct attach_strea
 		if ((rc = gz_reader_read(g, window, ATTACH_WINDOW, &got, err)) < 0 || got == 0)
 			break;
 		*total += got;
+		if (m && m->p.done - m->told >= ATTACH_WINDOW) {
+			m->told = m->p.done;
+			progress_tell(m->to, &m->p);
+		}
 		/* Raw protobuf has no later gzip error to find: stop at once. */
 		if (is_bad && !gz_reader_is_gzip(g))
 			break;
@@ -324,6 +350,8 @@ static int attach_pass(struct platform_in *in, uint64_t max, struct attach_strea
 		*err = bad;
 		rc = -1;
 	}
+	if (rc == 0 && m)	/* the whole pass: all of the file */
+		progress_tell(m->to, &m->p);
 	return rc;
 }
 
@@ -347,6 +375,7 @@ int attach_run(const struct attach_job *job, struct attach_stats *st, struct err
 	uint64_t total;
 	struct errmsg why;
 	int rc = -1, in_bad = 0;	/* in_bad: why is about the profile */
+	struct meter meter = { NULL, &j.progress, { PROGRESS_ATTACH, 1, 2, 0, 0, NULL }, 0 };
 
 	if (!j.max)
 		j.max = ATTACH_MAX_SIZE;
@@ -357,6 +386,8 @@ int attach_run(const struct attach_job *job, struct attach_stats *st, struct err
 	if (!(in = platform_in_open(j.profile, j.max, &why)))
 		goto done;
 	in_bad = 0;
+	meter.in = in;
+	meter.p.total = platform_in_size(in);
 	if (attach_table(&j, &s, &snap_file, &snap_raw, &table, &n, err) < 0)
 		goto done;
 	if (n == 0) {
@@ -390,7 +421,7 @@ int attach_run(const struct attach_job *job, struct attach_stats *st, struct err
 	if (!(a = attach_stream_new(table, n, sink_compress, &sink, &why)) ||
 	    attach_stream_set_jit(a, s.jit, &why) < 0 ||
 	    (ss && attach_stream_set_names(a, names_at, ss, &why) < 0) ||
-	    attach_pass(in, j.max, a, attach_stream_scan, 0, window, &total, &why) < 0)
+	    attach_pass(in, j.max, a, attach_stream_scan, 0, window, &total, &meter, &why) < 0)
 		goto done;
 	if (total == 0) {
 		err_setc(&why, ERR_BAD_INPUT, "empty: not a pprof profile");
@@ -403,7 +434,10 @@ int attach_run(const struct attach_job *job, struct attach_stats *st, struct err
 	if (!(sink.file = platform_out_open(j.output, err)) ||
 	    !(sink.gz = gz_writer_new(sink_write, sink.file, err)))
 		goto done;
-	if (attach_pass(in, j.max, a, attach_stream_write, 1, window, &total, &why) < 0 ||
+	meter.p.pass = 2;
+	meter.p.total = meter.p.done;	/* what the first pass read */
+	meter.p.done = meter.told = 0;
+	if (attach_pass(in, j.max, a, attach_stream_write, 1, window, &total, &meter, &why) < 0 ||
 	    attach_stream_finish(a, &why) < 0) {
 		in_bad = !attach_stream_output_failed(a);
 		if (!in_bad)

@@ -90,7 +90,8 @@ struct os_out {
 	int fd;
 	int dir;		/* the target's directory, O_PATH; -1: written in place */
 	char *tmp, *target;	/* names in dir; tmp NULL: written in place */
-	mode_t mode;		/* given at commit; 0: the mode the file was made with */
+	int keep_mode;		/* replacing a file: give the temporary file its mode */
+	mode_t mode;		/* ... at commit, that file's mode */
 };
 
 /*
@@ -107,10 +108,10 @@ const char *os_out_temp(const struct os_out *o, int *dir)
 
 /*
  * A new file in dir with a name of its own (".modmap-XXXXXX", which always
- * fits where NAME did), made exclusively and never through a link: its
- * descriptor, its malloc'ed name in *tmp.
+ * fits where NAME did), made exclusively and never through a link, with
+ * mode (less the umask): its descriptor, its malloc'ed name in *tmp.
  */
-static int temp_in_dir(int dir, char **tmp)
+static int temp_in_dir(int dir, mode_t mode, char **tmp)
 {
 	static const char letters[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
 	char name[] = ".modmap-XXXXXX";
@@ -122,7 +123,7 @@ static int temp_in_dir(int dir, char **tmp)
 			seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
 			name[i] = letters[(seed >> 33) % (sizeof letters - 1)];
 		}
-		int fd = openat(dir, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666);
+		int fd = openat(dir, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
 		if (fd < 0 && errno == EEXIST)
 			continue;
 		if (fd >= 0 && !(*tmp = str_dup(name))) {
@@ -225,14 +226,17 @@ static int out_open_file(struct os_out *o, const char *path, struct errmsg *err)
 			 path, (unsigned)cur.st_uid);
 		goto in_place;
 	}
+	/* A new file has the mode any new file gets (0666 less the umask,
+	 * given at its making). A file replaced keeps its own, given at commit;
+	 * until then the half-written copy is the caller's alone, so a file
+	 * only its owner could read is never readable by others meanwhile. */
 	o->target = name;
-	if ((o->fd = temp_in_dir(o->dir, &o->tmp)) < 0) {
+	o->keep_mode = exists;
+	o->mode = exists ? cur.st_mode & 07777 : 0;
+	if ((o->fd = temp_in_dir(o->dir, exists ? 0600 : 0666, &o->tmp)) < 0) {
 		err_sete(err, errno, "%s: %s", path, strerror(errno));
 		return -1;
 	}
-	/* Keep the mode of the file replaced; a new one has the mode any new
-	 * file gets (0666 less the umask, given at its making). */
-	o->mode = exists ? cur.st_mode & 07777 : 0;
 	return 0;
 in_place:
 	free(name);
@@ -252,7 +256,7 @@ int os_out_write(struct os_out *o, const void *p, size_t len, struct errmsg *err
 int os_out_commit(struct os_out *o, struct errmsg *err)
 {
 	int e = 0;
-	if (o->tmp && o->mode && fchmod(o->fd, o->mode) < 0)
+	if (o->tmp && o->keep_mode && fchmod(o->fd, o->mode) < 0)
 		e = errno;
 	if (!e && o->tmp && fsync(o->fd) < 0 && errno != EINVAL)
 		e = errno;

@@ -5,8 +5,11 @@ status 1 and still does all that needs no OS (reading saved snapshots); and
 no file of lib/ outside lib/os/ includes an OS header or asks which OS it
 is built for."""
 import json
+import os
 import re
 import subprocess
+
+import pytest
 
 from conftest import BUILD, FIXTURES, ROOT, proc_maps, run_modmap, unprivileged_prefix
 
@@ -123,6 +126,29 @@ def test_new_output_file_mode_is_what_the_umask_leaves(tmp_path):
         assert out.stat().st_mode & 0o7777 == want, oct(out.stat().st_mode)
         json.loads(out.read_text())
 
+
+
+@pytest.mark.parametrize("mode", [0o600, 0o640, 0o644])
+def test_replaced_file_is_never_more_readable_than_it_was(tmp_path, mode):
+    """-o over an existing file writes a temporary copy and renames it over
+    the file at the end, keeping the file's mode. Until then the copy is
+    the caller's alone: a snapshot written over a 0600 file is never, not
+    even half-written, readable by other users (fchmod is where the copy
+    gets the old mode; tests/fixtures/modespy.c reports the mode it had)."""
+    out = tmp_path / "snap.json"
+    out.write_text("old\n")
+    out.chmod(mode)
+    log = tmp_path / "modes"
+    env = dict(os.environ, MODESPY_LOG=str(log))
+    env["LD_PRELOAD"] = " ".join(filter(None, [env.get("LD_PRELOAD"), str(FIXTURES / "modespy.so")]))
+    p = subprocess.run([str(BUILD / "modmap"), "--self", "--format", "json", "-o", str(out)],
+                       env=env, capture_output=True, timeout=120)
+    assert p.returncode == 0, p.stderr
+    json.loads(out.read_text())
+    assert out.stat().st_mode & 0o7777 == mode
+    before, after = (int(x, 8) for x in log.read_text().split())
+    assert after == mode
+    assert before & 0o077 == 0, f"the copy was {before:o} while written"
 
 # ---- errors ---------------------------------------------------------------
 
