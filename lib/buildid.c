@@ -250,9 +250,10 @@ static void walk_phdrs(struct note_walk *w, uint64_t phnum)
 			return;
 		}
 		struct elf_phdr ph;
+		if (elf_phdr_type(eh, h) != ELF_PT_NOTE)
+			continue;
 		elf_phdr_parse(eh, h, &ph);
-		if (ph.type == ELF_PT_NOTE)
-			walk_area(w, ph.offset, ph.filesz, ph.align);
+		walk_area(w, ph.offset, ph.filesz, ph.align);
 	}
 }
 
@@ -271,9 +272,10 @@ static void walk_shdrs(struct note_walk *w, uint64_t shnum)
 			return;
 		}
 		struct elf_shdr sh;
+		if (elf_shdr_type(eh, h) != ELF_SHT_NOTE)
+			continue;
 		elf_shdr_parse(eh, h, &sh);
-		if (sh.type == ELF_SHT_NOTE)
-			walk_area(w, sh.offset, sh.size, sh.align);
+		walk_area(w, sh.offset, sh.size, sh.align);
 	}
 }
 
