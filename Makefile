@@ -68,7 +68,7 @@ endif
 # debian/changelog) are checked against it by `make version-check`, which
 # the build, install and deb run first (tests/e2e/test_version.py checks the
 # built and installed results).
-VERSION := 0.2.0
+VERSION := 0.3.0
 SOVERSION := 0
 # OS picks the files of lib/os/ the library is built with: one line per OS.
 OS ?= linux
@@ -621,7 +621,7 @@ fuzz: $(FUZZ)
 	$(call run_fuzz,$(FUZZ_SECONDS))
 
 # make check: each target runs its seeds and then mutates for a few seconds
-# (CI's `make fuzz` gives each a minute).
+# (CI's `make fuzz` gives each 45 s).
 FUZZ_SMOKE_SECONDS ?= 5
 fuzz-smoke: $(FUZZ)
 	$(call run_fuzz,$(FUZZ_SMOKE_SECONDS))

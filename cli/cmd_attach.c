@@ -166,7 +166,8 @@ static int attach_report(const struct modmap_attach_options *jp, const char *col
 
 int cmd_attach(int argc, char **argv)
 {
-	struct modmap_attach_options j = { 0 };
+	/* A killed run leaves no temporary file. */
+	struct modmap_attach_options j = { .temp_file = term_temp_file };
 	struct modmap_error err;
 	const char *collect = NULL;
 	struct attach_args x = { 0 };

@@ -255,7 +255,7 @@ static int run_streaming(const struct options *o, const uint64_t *pids, size_t n
 	struct modmap_output *out;
 	int status = 0, rc = 0;
 	size_t written = 0;
-	if (modmap_output_open(o->output, &out, &err) < 0) {
+	if (term_output_open(o->output, &out, &err) < 0) {
 		fprintf(stderr, "modmap: %s\n", err.message);
 		return EXIT_PARTIAL;
 	}
@@ -276,9 +276,9 @@ static int run_streaming(const struct options *o, const uint64_t *pids, size_t n
 	}
 	/* Nothing read of what was asked for: no output (--all lists none). */
 	if (rc == 0 && (written || o->all))
-		rc = modmap_output_commit(out, &err);
+		rc = term_output_commit(out, &err);
 	else
-		modmap_output_abort(out);
+		term_output_abort(out);
 	if (rc < 0) {
 		fprintf(stderr, "modmap: %s\n", err.message);
 		status = EXIT_PARTIAL;
@@ -308,11 +308,11 @@ static int run_whole(const struct options *o, const uint64_t *pids, size_t npids
 		int rc = modmap_write(o->format->id, (const struct modmap_snapshot *const *)snaps, n,
 				      as_array, &doc, &len, &err);
 		if (rc == 0)
-			rc = modmap_output_open(o->output, &out, &err);
+			rc = term_output_open(o->output, &out, &err);
 		if (rc == 0 && (rc = modmap_output_write(out, doc, len, &err)) < 0)
-			modmap_output_abort(out);
+			term_output_abort(out);
 		else if (rc == 0)
-			rc = modmap_output_commit(out, &err);
+			rc = term_output_commit(out, &err);
 		free(doc);
 		if (rc < 0) {
 			fprintf(stderr, "modmap: %s\n", err.message);

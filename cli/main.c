@@ -21,7 +21,6 @@ static const struct cli_command commands[] = {
 int main(int argc, char **argv)
 {
 	term_args(&argc, &argv);
-	term_cleanup_temp_files();	/* a killed run leaves no temporary file */
 	const struct cli_command *c = commands;
 	for (; c->name; c++)
 		if (argc > 1 && strcmp(argv[1], c->name) == 0)

@@ -231,15 +231,17 @@ void term_sleep_ms(uint64_t ms, const volatile sig_atomic_t *stop)
 /*
  * A signal that ends the process while -o's temporary file is written
  * (Ctrl-C, kill, a closed terminal, a file-size limit) would leave it
- * behind. While one exists the library names it (modmap_set_temp_hook),
- * its path is kept here and these signals are caught: the handler removes
+ * behind. While one exists the library names it (modmap_output_temp,
+ * modmap_attach_options.temp_file), its path is kept here and these
+ * signals are caught: the handler removes
  * it, restores the disposition the signal had and raises it again, so the
  * process still dies of it. One output file at a time (modmap writes one).
  */
 #ifdef _WIN32
-void term_cleanup_temp_files(void)
+void term_temp_file(void *user, int dir, const char *name)
 {
 	/* No POSIX signals: the library names no temporary file here. */
+	(void)user, (void)dir, (void)name;
 }
 #else
 static const int fatal_signals[] = { SIGINT, SIGTERM, SIGHUP, SIGXFSZ };
@@ -292,16 +294,36 @@ static void disarm_cleanup(void)
 	armed = 0;
 }
 
-static void temp_file(int dir, const char *name)
+void term_temp_file(void *user, int dir, const char *name)
 {
+	(void)user;
 	if (name)
 		arm_cleanup(dir, name);
 	else
 		disarm_cleanup();
 }
-
-void term_cleanup_temp_files(void)
-{
-	modmap_set_temp_hook(temp_file);
-}
 #endif
+
+int term_output_open(const char *path, struct modmap_output **out, struct modmap_error *err)
+{
+	if (modmap_output_open(path, out, err) < 0)
+		return -1;
+	int dir;
+	const char *tmp = modmap_output_temp(*out, &dir);
+	if (tmp)
+		term_temp_file(NULL, dir, tmp);
+	return 0;
+}
+
+int term_output_commit(struct modmap_output *o, struct modmap_error *err)
+{
+	int rc = modmap_output_commit(o, err);
+	term_temp_file(NULL, -1, NULL);
+	return rc;
+}
+
+void term_output_abort(struct modmap_output *o)
+{
+	modmap_output_abort(o);
+	term_temp_file(NULL, -1, NULL);
+}

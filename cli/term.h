@@ -39,12 +39,19 @@ int term_stdin_read(void *p, size_t cap, size_t *got, int *errnum);
  */
 void term_on_stop(void (*handler)(int));
 /*
- * Removes the temporary file an output is written to (-o) should SIGINT,
- * SIGTERM, SIGHUP or SIGXFSZ end the process meanwhile (the signal's own
- * disposition then runs). The modmap command calls it first thing; the
- * library never touches signals.
+ * The temporary file an output is written to (-o) is removed should
+ * SIGINT, SIGTERM, SIGHUP or SIGXFSZ end the process meanwhile (the
+ * signal's own disposition then runs); the library never touches signals.
+ * term_output_* are modmap_output_open, _commit and _abort that arm and
+ * disarm that; term_temp_file is the modmap_temp_fn that does it for
+ * modmap_attach's output (modmap_attach_options.temp_file).
  */
-void term_cleanup_temp_files(void);
+struct modmap_output;
+struct modmap_error;
+int term_output_open(const char *path, struct modmap_output **out, struct modmap_error *err);
+int term_output_commit(struct modmap_output *o, struct modmap_error *err);
+void term_output_abort(struct modmap_output *o);
+void term_temp_file(void *user, int dir, const char *name);
 void term_sleep_ms(uint64_t ms, const volatile sig_atomic_t *stop);
 
 #endif

@@ -41,7 +41,7 @@ extern "C" {
 #define MODMAP_API
 #endif
 
-#define MODMAP_VERSION_STRING "0.2.0"
+#define MODMAP_VERSION_STRING "0.3.0"
 
 /* What kind of failure, for a caller that acts on it. */
 enum {
@@ -275,15 +275,19 @@ MODMAP_API int modmap_output_flush(struct modmap_output *o, struct modmap_error 
 MODMAP_API int modmap_output_commit(struct modmap_output *o, struct modmap_error *err);
 MODMAP_API void modmap_output_abort(struct modmap_output *o);
 /*
- * For a program that removes the temporary file of a modmap_output (or of
- * modmap_attach's output) should a signal end it: hook is called with the
- * file's name in the directory descriptor dir once the file exists (POSIX:
- * unlinkat(dir, name, 0), async-signal-safe, removes it), and with (-1,
- * NULL) once it is renamed over its target or removed. The library itself
- * installs no signal handler. Set it before any thread writes; NULL (the
- * default) calls nothing. Never called on Windows.
+ * The temporary file o writes, for a program that removes it should a
+ * signal end it: its name in the directory descriptor *dir (POSIX:
+ * unlinkat(*dir, name, 0), async-signal-safe, removes it), valid until o
+ * is committed or aborted; NULL when there is none (standard output, a
+ * path written in place, Windows). The library installs no signal
+ * handler. modmap_attach tells its own output's through
+ * modmap_attach_options.temp_file.
  */
-MODMAP_API void modmap_set_temp_hook(void (*hook)(int dir, const char *name));
+MODMAP_API const char *modmap_output_temp(const struct modmap_output *o, int *dir);
+/* Told of a temporary file: (user, dir, name) once it exists, as
+ * modmap_output_temp names it; (user, -1, NULL) once it is renamed over its
+ * target or removed. */
+typedef void modmap_temp_fn(void *user, int dir, const char *name);
 
 /* The caller's own PID. */
 MODMAP_API uint64_t modmap_self_pid(void);
@@ -456,6 +460,10 @@ struct modmap_attach_options {
 	 * progress_user; may be NULL. */
 	modmap_progress_fn *progress;
 	void *progress_user;
+	/* Told of the output's temporary file, with temp_user (a program's
+	 * signal handler removes it: modmap_output_temp); may be NULL. */
+	modmap_temp_fn *temp_file;
+	void *temp_user;
 };
 
 /* What modmap_attach did. */
@@ -617,7 +625,7 @@ MODMAP_API int modmap_watch_write(const struct modmap_watch *w, size_t i, modmap
 				  void *ctx, struct modmap_error *err);
 MODMAP_API void modmap_watch_free(struct modmap_watch *w);
 
-/* The library's version, "0.2.0". */
+/* The library's version, "0.3.0". */
 MODMAP_API const char *modmap_version(void);
 
 #ifdef __cplusplus

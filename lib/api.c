@@ -537,6 +537,8 @@ int modmap_attach_sz(const struct modmap_attach_options *opts, size_t opts_size,
 	};
 	struct progress_user pu = { o.progress, o.progress_user, NULL };
 	j.progress = progress_to(&pu);
+	j.temp.fn = o.temp_file;
+	j.temp.user = o.temp_user;
 	if (j.symbolizer && o.snapshot && strcmp(o.snapshot, "-") == 0)
 		return fail(err, MODMAP_ERR_OTHER,
 			    "symbolizing reads the snapshot twice: give it as a file, not \"-\"");
@@ -754,9 +756,9 @@ struct modmap_output {
 	struct platform_out *o;
 };
 
-void modmap_set_temp_hook(void (*hook)(int dir, const char *name))
+const char *modmap_output_temp(const struct modmap_output *o, int *dir)
 {
-	platform_set_temp_hook(hook);
+	return platform_out_temp(o->o, dir);
 }
 
 int modmap_output_open(const char *path, struct modmap_output **out, struct modmap_error *err)
@@ -765,7 +767,7 @@ int modmap_output_open(const char *path, struct modmap_output **out, struct modm
 	*out = malloc(sizeof **out);
 	if (!*out)
 		return fail(err, MODMAP_ERR_NO_MEMORY, "out of memory");
-	if (!((*out)->o = platform_out_open(path, &e))) {
+	if (!((*out)->o = platform_out_open(path, NULL, &e))) {
 		free(*out);
 		*out = NULL;
 		error_out(err, &e);

@@ -37,7 +37,7 @@ struct platform_in {
 
 struct platform_out {
 	struct os_out *file;	/* NULL: standard output */
-	platform_temp_hook *hook;	/* told of file's temporary file, or NULL */
+	struct platform_temp_hook hook;	/* told of file's temporary file */
 };
 
 struct platform_in *platform_in_open(const char *path, uint64_t max, struct errmsg *err)
@@ -140,15 +140,8 @@ int platform_out_flush(struct platform_out *o, struct errmsg *err)
 	return 0;	/* a file is written without a buffer of ours */
 }
 
-/* Set once by a program before it writes files; the library only reads it. */
-static platform_temp_hook *temp_hook;
-
-void platform_set_temp_hook(platform_temp_hook *hook)
-{
-	temp_hook = hook;
-}
-
-struct platform_out *platform_out_open(const char *path, struct errmsg *err)
+struct platform_out *platform_out_open(const char *path, const struct platform_temp_hook *hook,
+				      struct errmsg *err)
 {
 	struct platform_out *o = calloc(1, sizeof *o);
 	if (!o) {
@@ -165,11 +158,17 @@ struct platform_out *platform_out_open(const char *path, struct errmsg *err)
 	}
 	int dir;
 	const char *tmp = os_out_temp(o->file, &dir);
-	if (temp_hook && tmp) {
-		o->hook = temp_hook;
-		o->hook(dir, tmp);
+	if (hook && hook->fn && tmp) {
+		o->hook = *hook;
+		o->hook.fn(o->hook.user, dir, tmp);
 	}
 	return o;
+}
+
+const char *platform_out_temp(const struct platform_out *o, int *dir)
+{
+	*dir = -1;
+	return o->file ? os_out_temp(o->file, dir) : NULL;
 }
 
 int platform_out_write(struct platform_out *o, const void *p, size_t len, struct errmsg *err)
@@ -201,19 +200,8 @@ void platform_out_abort(struct platform_out *o)
 	if (!o)
 		return;
 	os_out_close(o->file);	/* renamed or removed: nothing left to clean up */
-	if (o->hook)
-		o->hook(-1, NULL);
+	if (o->hook.fn)
+		o->hook.fn(o->hook.user, -1, NULL);
 	free(o);
 }
 
-int platform_write_file(const char *path, const void *p, size_t len, struct errmsg *err)
-{
-	struct platform_out *o = platform_out_open(path, err);
-	if (!o)
-		return -1;
-	if (platform_out_write(o, p, len, err) < 0) {
-		platform_out_abort(o);
-		return -1;
-	}
-	return platform_out_commit(o, err);
-}

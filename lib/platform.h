@@ -14,17 +14,6 @@
 #include "snapshot.h"
 #include "utf8.h"
 
-/*
- * Writes len bytes to path through a temporary file in the same directory,
- * renamed over path only once complete; on failure no file is left and path
- * is untouched. A path that exists and is no regular file (/dev/null, a
- * FIFO, NUL, CON, a named pipe) is written in place instead. err names the
- * path and the reason.
- */
-int platform_write_file(const char *path, const void *p, size_t len, struct errmsg *err);
-
-
-
 /* The separator of directories in the paths this OS gives ("/", "\\"). */
 extern const char platform_sep[];
 
@@ -63,26 +52,33 @@ int platform_in_rewind(struct platform_in *in, struct errmsg *err);
 void platform_in_close(struct platform_in *in);
 
 /*
- * A file written chunk by chunk and atomically, as platform_write_file
- * writes it whole: into a temporary file in the same directory, renamed
- * over path by platform_out_commit; platform_out_abort removes it and
- * leaves path untouched. A NULL path is standard output (binary mode on
- * Windows), written as it comes. Both end calls free out; err names the
- * path (or standard output) and the reason.
+ * A file written chunk by chunk and atomically: into a temporary file in
+ * the same directory, renamed over path by platform_out_commit;
+ * platform_out_abort removes it and leaves path untouched. A path that
+ * exists and is no regular file (/dev/null, a FIFO, NUL, CON, a named
+ * pipe) is written in place instead. A NULL path is standard output
+ * (binary mode on Windows), written as it comes. Both end calls free out;
+ * err names the path (or standard output) and the reason.
  */
 /*
- * The temporary files of platform_out and platform_write_file, for a
- * program that removes them should a signal end it (cli/term.c): hook is
- * called with the file's name in the directory descriptor dir once it
+ * Told of the temporary file of a platform_out, for a program that removes
+ * it should a signal end it (cli/term.c): fn(user, dir, name) once it
  * exists (POSIX: unlinkat(dir, name, 0) removes it, async-signal-safe),
- * and with (-1, NULL) once it is renamed over its target or removed. The
- * library itself installs no signal handler. Set it before any thread
- * writes a file; NULL (the default) calls nothing.
+ * and fn(user, -1, NULL) once it is renamed over its target or removed.
+ * The library itself installs no signal handler.
  */
-typedef void platform_temp_hook(int dir, const char *name);
-void platform_set_temp_hook(platform_temp_hook *hook);
+struct platform_temp_hook {
+	void (*fn)(void *user, int dir, const char *name);
+	void *user;
+};
 struct platform_out;
-struct platform_out *platform_out_open(const char *path, struct errmsg *err);
+/* hook may be NULL; what it points to is copied. */
+struct platform_out *platform_out_open(const char *path, const struct platform_temp_hook *hook,
+				      struct errmsg *err);
+/* The temporary file being written, named in the directory descriptor
+ * *dir; NULL when there is none (standard output, written in place, or
+ * Windows). */
+const char *platform_out_temp(const struct platform_out *out, int *dir);
 int platform_out_write(struct platform_out *out, const void *p, size_t len, struct errmsg *err);
 /* What was written so far reaches its reader now (standard output's buffer). */
 int platform_out_flush(struct platform_out *out, struct errmsg *err);

@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "buf.h"
+#include "platform.h"
 #include "progress.h"
 #include "snapshot.h"
 
@@ -247,6 +248,7 @@ struct attach_job {
 	struct symbolizer *symbolizer;
 	/* told as the profile is read: pass 1 or 2, its bytes read of its size */
 	struct progress_to progress;
+	struct platform_temp_hook temp;	/* told of the output's temporary file */
 };
 
 /*

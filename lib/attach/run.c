@@ -431,7 +431,7 @@ int attach_run(const struct attach_job *job, struct attach_stats *st, struct err
 		goto done;
 
 	in_bad = 0;
-	if (!(sink.file = platform_out_open(j.output, err)) ||
+	if (!(sink.file = platform_out_open(j.output, &j.temp, err)) ||
 	    !(sink.gz = gz_writer_new(sink_write, sink.file, err)))
 		goto done;
 	meter.p.pass = 2;

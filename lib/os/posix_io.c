@@ -97,7 +97,7 @@ struct os_out {
 /*
  * A signal that ends the process while the temporary file is written would
  * leave it behind; signals are the program's, so the library only names the
- * file (os_out_temp, platform_set_temp_hook) and the modmap command removes
+ * file (os_out_temp, platform_out_temp) and the modmap command removes
  * it (cli/term.c).
  */
 const char *os_out_temp(const struct os_out *o, int *dir)
