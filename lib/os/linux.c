@@ -216,7 +216,7 @@ void target_close(struct target *t)
 
 /* One line of the maps text or one answer of the ioctl, as a region. */
 int add_record(struct target *t, const struct maps_line *ml, int escaped,
-		      const char *kernel_id)
+	       const char *kernel_id)
 {
 	struct region r = {
 		.start = ml->start,

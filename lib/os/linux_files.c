@@ -196,7 +196,7 @@ static int fd_read(void *ctx, uint64_t off, void *buf, size_t len)
  * path's mtime is not the mapped file's.
  */
 int open_mapped(struct target *t, const struct mapping *m, struct stat *st,
-		       const char **why, int *impostor)
+		const char **why, int *impostor)
 {
 	*why = NULL;
 	*impostor = 0;
@@ -350,7 +350,7 @@ static int vdso_identity(struct target *t, const struct mapping *m, struct ident
 }
 
 int be_open_file(void *be, const struct mapping *m, struct region_file *f,
-			const char **why, int *impostor)
+		 const char **why, int *impostor)
 {
 	struct stat st;
 	int fd = open_mapped(be, m, &st, why, impostor);
@@ -458,7 +458,7 @@ const struct backend_ops linux_ops = {
  * descriptor reopened for reading, so what is read is the mapped file.
  */
 int linux_open_mapped(const struct snapshot *s, const struct mapping *m, uint64_t *size,
-			     const char **why)
+		      const char **why)
 {
 	char path[PROC_PATH];
 	struct target t;
@@ -503,7 +503,7 @@ static const struct mapping *module_first(const struct snapshot *s, size_t i)
 }
 
 int linux_module_loads(uint64_t pid, const struct snapshot *s, size_t i, struct elf_load *out,
-			      size_t cap, size_t *n, struct errmsg *err)
+		       size_t cap, size_t *n, struct errmsg *err)
 {
 	const struct mapping *m = &s->map[i];
 	struct target t;

@@ -81,6 +81,7 @@ struct target {
  */
 enum { MAPS_NO_QUERY = -2, MAPS_NO_MM = -3 };
 
+/* A descriptor as a bytesrc's context (linux_files.c's fd_read). */
 struct fdsrc {
 	int fd;
 };
@@ -99,7 +100,7 @@ const struct file_base *find_base(const struct target *t, const struct mapping *
 void target_reopen(struct target *t, const struct snapshot *s);
 void target_close(struct target *t);
 int add_record(struct target *t, const struct maps_line *ml, int escaped,
-		      const char *kernel_id);
+	       const char *kernel_id);
 int read_all(int fd, char **out, size_t *outlen);
 
 /* linux_query.c */
@@ -109,16 +110,16 @@ int source_query(struct target *t, int fd, struct errmsg *err);
 /* linux_files.c */
 extern const struct backend_ops linux_ops;
 int open_mapped(struct target *t, const struct mapping *m, struct stat *st,
-		       const char **why, int *impostor);
+		const char **why, int *impostor);
 int exe_header(const struct target *t, struct elf_ehdr *eh);
 int be_open_file(void *be, const struct mapping *m, struct region_file *f,
-			const char **why, int *impostor);
+		 const char **why, int *impostor);
 void be_read_identity(void *be, struct region_file *f, struct identity *id);
 void be_close_file(void *be, struct region_file *f);
 int linux_open_mapped(const struct snapshot *s, const struct mapping *m, uint64_t *size,
-			     const char **why);
+		      const char **why);
 int linux_module_loads(uint64_t pid, const struct snapshot *s, size_t i, struct elf_load *out,
-			      size_t cap, size_t *n, struct errmsg *err);
+		       size_t cap, size_t *n, struct errmsg *err);
 
 /* linux_mounts.c */
 int be_untrusted_identity(void *be, const struct mapping *m, struct identity *id);
