@@ -86,11 +86,15 @@ static int build_disjoint(struct addrmap *m, const struct addrmap_range *r, size
 			return 0;
 		end = r[i].limit;
 	}
-	if (!(m->run = malloc((n ? n : 1) * sizeof *m->run)))
+	struct addrmap_run *run = malloc((n ? n : 1) * sizeof *run);
+	size_t nrun = 0;
+	if (!run)
 		return -1;
 	for (size_t i = 0; i < n; i++)
 		if (r[i].limit > r[i].start)
-			m->run[m->n++] = (struct addrmap_run){ r[i].start, r[i].limit, i };
+			run[nrun++] = (struct addrmap_run){ r[i].start, r[i].limit, i };
+	m->run = run;
+	m->n = nrun;
 	return 1;
 }
 
@@ -104,6 +108,7 @@ int addrmap_build(struct addrmap *m, const struct addrmap_range *r, size_t n)
 	int done = build_disjoint(m, r, n);
 	if (done != 0)
 		return done < 0 ? -1 : 0;
+	m->n = 0;	/* as build_disjoint left it: said for clang's analyzer */
 	struct bystart *ord = malloc((n ? n : 1) * sizeof *ord);
 	uint64_t *pts = malloc((n ? 2 * n : 1) * sizeof *pts);
 	struct heap h = { malloc((n ? n : 1) * sizeof *h.v), 0 };
