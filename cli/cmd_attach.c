@@ -3,18 +3,20 @@
  * of its process (attach_run in the library does the work) and prints the
  * summary line.
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "modmap.h"
 #include "cli.h"
+#include "progress.h"
 #include "term.h"
 
 static const char usage_text[] =
 	"usage: modmap attach (--pid PID | --snapshot FILE) PROFILE [-o OUT] [--jit]\n"
 	"                     [--symbolize [--debug-dir DIR ...]] [--max-size N]\n"
-	"                     [--collect DIR] [--procfs DIR]\n"
+	"                     [--collect DIR] [--procfs DIR] [-q]\n"
 	"\n"
 	"Gives a pprof profile the module map of its process: the mappings of the\n"
 	"running process PID, or of a snapshot saved with 'modmap --format pprof'\n"
@@ -39,6 +41,8 @@ static const char usage_text[] =
 	"                       as 'modmap collect' does, to symbolize it later\n"
 	"      --procfs DIR     with --pid: read it through the proc filesystem at DIR\n"
 	"                       (a host's /proc in a sidecar)          (default /proc)\n"
+	"  -q, --quiet          no progress line (drawn on standard error when it\n"
+	"                       is a terminal)\n"
 	"  -h, --help           this text\n"
 	"\n"
 	"Exit status: 0 done, 1 failed or (--collect) a binary not kept, 2 usage.\n"
@@ -47,7 +51,7 @@ static const char usage_text[] =
 	"of the profile.\n";
 
 struct attach_args {
-	int symbolize;
+	int symbolize, quiet;
 	const char **debug_dirs;
 	size_t ndebug_dirs;
 };
@@ -94,6 +98,8 @@ static void parse_args(int argc, char **argv, struct modmap_attach_options *o,
 			*collect = v;
 		} else if (cli_opt("attach", argc, argv, &i, "procfs", 0, &v)) {
 			o->procfs = v;
+		} else if (cli_opt("attach", argc, argv, &i, "quiet", 'q', NULL)) {
+			x->quiet = 1;
 		} else if (cli_opt("attach", argc, argv, &i, "max-size", 0, &v)) {
 			o->max_size = cli_parse_size("attach", v);
 		} else {
@@ -113,9 +119,6 @@ static void parse_args(int argc, char **argv, struct modmap_attach_options *o,
 			    "the snapshot and PROFILE cannot both be standard input");
 	if (x->ndebug_dirs && !x->symbolize)
 		usage_error("attach", "%s", "--debug-dir needs --symbolize: it says where symbols are");
-	if (x->symbolize && o->snapshot && strcmp(o->snapshot, "-") == 0)
-		usage_error("attach", "%s",
-			    "--symbolize reads the snapshot twice: give it as a file, not '-'");
 	if (o->procfs && !o->pid)
 		usage_error("attach", "%s", "--procfs needs --pid: it says where the process is");
 	if (o->procfs)
@@ -127,10 +130,65 @@ static void parse_args(int argc, char **argv, struct modmap_attach_options *o,
 			    "not writing a binary profile to a terminal; use -o FILE");
 }
 
+/* The progress line: the profile's pass and bytes, and (--symbolize) the
+ * modules opened so far (progress.h). */
+static struct {
+	int pass;
+	uint64_t done, total;
+	uint64_t modules;
+} seen;
+
+static void show(int force)
+{
+	char done[24], total[24], modules[48] = "";
+	if (seen.modules)
+		snprintf(modules, sizeof modules, "; %llu modules opened",
+			 (unsigned long long)seen.modules);
+	if (seen.total)
+		progress_show(force, "modmap: attach: pass %d of 2: %s of %s read%s", seen.pass,
+			      progress_size(done, sizeof done, seen.done),
+			      progress_size(total, sizeof total, seen.total), modules);
+	else
+		progress_show(force, "modmap: attach: pass %d of 2: %s read%s", seen.pass,
+			      progress_size(done, sizeof done, seen.done), modules);
+}
+
+/* The library's word (a modmap_progress_fn): attach's or the symbolizer's. */
+static void show_progress(void *user, const struct modmap_progress *p)
+{
+	(void)user;
+	int force = 0;
+	if (p->stage == MODMAP_PROGRESS_ATTACH) {
+		force = p->pass != seen.pass;	/* each pass is seen, however quick */
+		seen.pass = p->pass;
+		seen.done = p->done;
+		seen.total = p->total;
+	} else if (p->stage == MODMAP_PROGRESS_SYMBOLIZE) {
+		seen.modules = p->done;
+	}
+	if (seen.pass)
+		show(force);
+}
+
 static void print_skipped(void *ctx, const char *line)
 {
 	(void)ctx;
+	progress_clear();
 	fprintf(stderr, "modmap: %s\n", line);
+}
+
+/* --collect: the files kept so far (a modmap_progress_fn, as collect's). */
+static void show_collect(void *user, const struct modmap_progress *p)
+{
+	char size[24];
+	(void)user;
+	if (p->size < offsetof(struct modmap_progress, skipped) + sizeof p->skipped)
+		return;	/* a library without collect's counts */
+	progress_show(0, "modmap: attach: collect: file %llu of %llu: %llu copied (%s), "
+		      "%llu present, %llu skipped", (unsigned long long)p->done,
+		      (unsigned long long)p->total, (unsigned long long)p->copied,
+		      progress_size(size, sizeof size, p->bytes), (unsigned long long)p->present,
+		      (unsigned long long)p->skipped);
 }
 
 /* The process's binaries into dir, as `modmap collect --pid` keeps them. */
@@ -138,18 +196,21 @@ static int collect_binaries(uint64_t pid, const char *procfs, const char *dir)
 {
 	struct modmap_options ro = { .build_id = MODMAP_BUILD_ID_NATIVE,
 				     .mappings = MODMAP_MAPPINGS_EXEC, .procfs = procfs };
-	struct modmap_collect_options co = { .dir = dir, .skipped = print_skipped };
+	struct modmap_collect_options co = { .dir = dir, .skipped = print_skipped,
+					     .progress = show_collect };
 	struct modmap_collector *c = NULL;
 	struct modmap_snapshot *s = NULL;
 	struct modmap_error err;
 	int rc = 0;
 	if (modmap_snapshot_read(pid, &ro, &s, &err) < 0 ||
 	    modmap_collector_new(&co, &c, &err) < 0 || modmap_collector_add(c, s, &err) < 0) {
+		progress_clear();
 		fprintf(stderr, "modmap: %s\n", err.message);
 		rc = -1;
 	} else {
 		struct modmap_collect_stats st;
 		modmap_collector_stats(c, &st);
+		progress_clear();	/* the summary on a line of its own */
 		fprintf(stderr,
 			"modmap: collected into %s: %llu files copied (%llu bytes), %llu already "
 			"present, %llu skipped\n",
@@ -177,13 +238,16 @@ int cmd_attach(int argc, char **argv)
 	if (x.symbolize) {
 		struct modmap_symbolize_options so = { .debug_dirs = x.debug_dirs,
 						       .n_debug_dirs = x.ndebug_dirs,
-						       .warn = print_skipped };
+						       .warn = print_skipped,
+						       .progress = show_progress };
 		if (modmap_symbolizer_new(&so, &j.symbolizer, &err) < 0) {
 			fprintf(stderr, "modmap: attach: %s\n", err.message);
 			free(x.debug_dirs);
 			return EXIT_PARTIAL;
 		}
 	}
+	progress_start(x.quiet, 0);	/* the profile never goes to a terminal */
+	j.progress = show_progress;
 	rc = attach_report(&j, collect);
 	modmap_symbolizer_free(j.symbolizer);
 	free(x.debug_dirs);
@@ -196,7 +260,9 @@ static int attach_report(const struct modmap_attach_options *jp, const char *col
 	struct modmap_attach_options j = *jp;
 	struct modmap_attach_stats st;
 	struct modmap_error err;
-	if (modmap_attach(&j, &st, &err) < 0) {
+	int rc = modmap_attach(&j, &st, &err);
+	progress_clear();
+	if (rc < 0) {
 		const char *hint = err.code == MODMAP_ERR_TOO_LARGE ? "; a larger --max-size allows more"
 				   : err.code == MODMAP_ERR_UNSUPPORTED ? " (modmap --format pprof)"
 									: "";

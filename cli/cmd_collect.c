@@ -9,10 +9,11 @@
 
 #include "modmap.h"
 #include "cli.h"
+#include "progress.h"
 
 static const char usage_text[] =
 	"usage: modmap collect (--pid PID ... | --self | --all) [-o DIR]\n"
-	"                      [--max-file-size N] [--max-total N] [--procfs DIR]\n"
+	"                      [--max-file-size N] [--max-total N] [--procfs DIR] [-q]\n"
 	"\n"
 	"Copies every mapped file that carries a build ID into DIR, so a profile\n"
 	"of the process can be symbolized later, elsewhere, after the files are\n"
@@ -38,6 +39,8 @@ static const char usage_text[] =
 	"      --procfs DIR         read processes through the proc filesystem at\n"
 	"                           DIR (a host's /proc in a sidecar); --self\n"
 	"                           still reads its own /proc  (default /proc)\n"
+	"  -q, --quiet              no progress line (drawn on standard error when\n"
+	"                           it is a terminal)\n"
 	"  -h, --help               this text\n"
 	"\n"
 	"A summary goes to standard error, and a line for each file not kept.\n"
@@ -46,7 +49,7 @@ static const char usage_text[] =
 struct options {
 	uint64_t *pids;
 	size_t npids;
-	int self, all;
+	int self, all, quiet;
 	const char *dir;
 	uint64_t max, max_total;
 	const char *procfs;
@@ -76,6 +79,8 @@ static void parse_args(int argc, char **argv, struct options *o)
 			o->dir = v;
 		} else if (cli_opt("collect", argc, argv, &i, "procfs", 0, &v)) {
 			o->procfs = v;
+		} else if (cli_opt("collect", argc, argv, &i, "quiet", 'q', NULL)) {
+			o->quiet = 1;
 		} else if (cli_opt("collect", argc, argv, &i, "max-file-size", 0, &v)) {
 			o->max = cli_parse_size("collect", v);
 			if (!o->max)
@@ -120,9 +125,39 @@ static char *default_dir(void)
 	return d;
 }
 
+/* The progress line: which process, and the files so far (progress.h). */
+static struct {
+	size_t process, processes;	/* the one being read (from 1), of how many */
+	struct modmap_progress files;	/* the library's last word on it */
+} seen;
+
+static void show(int force)
+{
+	char size[24], file[48] = "";
+	if (seen.files.total)
+		snprintf(file, sizeof file, ", file %llu of %llu",
+			 (unsigned long long)seen.files.done, (unsigned long long)seen.files.total);
+	progress_show(force, "modmap: collect: process %zu of %zu%s: %llu copied (%s), %llu present, "
+		      "%llu skipped", seen.process, seen.processes, file,
+		      (unsigned long long)seen.files.copied,
+		      progress_size(size, sizeof size, seen.files.bytes),
+		      (unsigned long long)seen.files.present, (unsigned long long)seen.files.skipped);
+}
+
+/* The collector's word after each file (a modmap_progress_fn). */
+static void show_files(void *user, const struct modmap_progress *p)
+{
+	(void)user;
+	/* As much as this library filled (modmap.h): the rest reads zero. */
+	memset(&seen.files, 0, sizeof seen.files);
+	memcpy(&seen.files, p, p->size < sizeof *p ? p->size : sizeof *p);
+	show(0);
+}
+
 static void print_skipped(void *ctx, const char *line)
 {
 	(void)ctx;
+	progress_clear();	/* the file's line is a line of its own */
 	fprintf(stderr, "modmap: %s\n", line);
 }
 
@@ -154,7 +189,8 @@ int cmd_collect(int argc, char **argv)
 	parse_args(argc, argv, &o);
 	char *dir = o.dir ? NULL : default_dir();
 	struct modmap_collect_options co = { .dir = o.dir ? o.dir : dir, .max_file_size = o.max,
-					     .skipped = print_skipped, .max_total = o.max_total };
+					     .skipped = print_skipped, .max_total = o.max_total,
+					     .progress = show_files };
 	/* native: PE files then carry their image keys, ELF files their GNU IDs. */
 	struct modmap_options ro = { .build_id = MODMAP_BUILD_ID_NATIVE,
 				     .mappings = MODMAP_MAPPINGS_EXEC, .procfs = o.procfs };
@@ -181,13 +217,19 @@ int cmd_collect(int argc, char **argv)
 		free(o.pids);
 		return EXIT_PARTIAL;
 	}
+	progress_start(o.quiet, 0);
+	seen.processes = npids;
 	for (size_t i = 0; i < npids; i++) {
 		struct modmap_snapshot *s;
+		seen.process = i + 1;
+		seen.files.done = seen.files.total = 0;	/* the counts stay: the collector's */
+		show(0);
 		int r = modmap_snapshot_read(pids[i], &ro, &s, &err);
 		if (r == 0) {
 			r = modmap_collector_add(c, s, &err);
 			modmap_snapshot_free(s);
 			if (r < 0) {
+				progress_clear();
 				fprintf(stderr, "modmap: %s\n", err.message);
 				status = EXIT_PARTIAL;
 				break;
@@ -196,10 +238,12 @@ int cmd_collect(int argc, char **argv)
 		}
 		if (o.all && err.code == MODMAP_ERR_NO_PROCESS)
 			continue;
+		progress_clear();
 		fprintf(stderr, "modmap: %s\n", err.message);
 		if (!o.all)
 			status = EXIT_PARTIAL;
 	}
+	progress_clear();
 	print_summary(c, co.dir);
 	struct modmap_collect_stats st;
 	modmap_collector_stats(c, &st);

@@ -11,6 +11,7 @@
 
 #include "modmap.h"
 #include "cli.h"
+#include "progress.h"
 #include "term.h"
 
 enum format { FMT_TEXT, FMT_JSON, FMT_JSONL };
@@ -18,7 +19,7 @@ enum format { FMT_TEXT, FMT_JSON, FMT_JSONL };
 static const char usage_text[] =
 	"usage: modmap lookup (--pid PID | --snapshot FILE) [-f text|json|jsonl]\n"
 	"                     [--symbolize [--debug-dir DIR ...]] [--jit]\n"
-	"                     [--max-size N] [--procfs DIR] [ADDR ...]\n"
+	"                     [--max-size N] [--procfs DIR] [-q] [ADDR ...]\n"
 	"\n"
 	"For each address, which mapping of the process holds it and the address\n"
 	"to hand a symbolizer: file_offset (address - start + offset), elf_vaddr\n"
@@ -45,6 +46,8 @@ static const char usage_text[] =
 	"                       (docs/jit.md)\n"
 	"      --procfs DIR     with --pid: read it through the proc filesystem at\n"
 	"                       DIR (a host's /proc in a sidecar) (default /proc)\n"
+	"  -q, --quiet          no progress line (--symbolize draws one on standard\n"
+	"                       error when it is a terminal and the output is not)\n"
 	"  -h, --help           this text\n"
 	"\n"
 	"An address no mapping holds is answered as unmapped; when most of 8 or\n"
@@ -63,7 +66,7 @@ struct lookup_args {
 	enum format format;
 	char **addrs;		/* the ADDR arguments */
 	int naddrs;
-	int symbolize, jit;
+	int symbolize, jit, quiet;
 	const char **debug_dirs;	/* --debug-dir, in order */
 	size_t ndebug_dirs;
 };
@@ -125,6 +128,7 @@ struct answerer {
 static void flush(struct answerer *a)
 {
 	int errnum = 0;
+	progress_clear();	/* the answers so far are there: nothing to wait for */
 	if (a->failed || a->out.len == 0)
 		return;
 	if (a->out.oom) {
@@ -177,6 +181,8 @@ static void parse_args(int argc, char **argv, struct lookup_args *o)
 			if (!*v)
 				usage_error("lookup", "%s", "empty --debug-dir");
 			o->debug_dirs[o->ndebug_dirs++] = v;
+		} else if (cli_opt("lookup", argc, argv, &i, "quiet", 'q', NULL)) {
+			o->quiet = 1;
 		} else if (cli_opt("lookup", argc, argv, &i, "procfs", 0, &v)) {
 			o->procfs = v;
 		} else if (cli_opt("lookup", argc, argv, &i, "max-size", 0, &v)) {
@@ -222,7 +228,16 @@ static void bad_line(struct answerer *a, const char *where, const char *line, si
 static void warn_line(void *ctx, const char *line)
 {
 	(void)ctx;
+	progress_clear();
 	fprintf(stderr, "modmap: %s\n", line);
+}
+
+/* --symbolize: the modules opened so far, and the last (a modmap_progress_fn). */
+static void show_modules(void *user, const struct modmap_progress *p)
+{
+	(void)user;
+	progress_show(0, "modmap: lookup: %llu modules opened (%s)", (unsigned long long)p->done,
+		      p->name ? progress_base(p->name) : "");
 }
 
 static void answer(struct answerer *a, uint64_t addr)
@@ -393,13 +408,16 @@ int cmd_lookup(int argc, char **argv)
 	if (o.symbolize) {
 		struct modmap_symbolize_options so = { .debug_dirs = o.debug_dirs,
 						       .n_debug_dirs = o.ndebug_dirs,
-						       .warn = warn_line };
+						       .warn = warn_line,
+						       .progress = show_modules };
 		if (modmap_symbolizer_new(&so, &a.z, &err) < 0) {
 			fprintf(stderr, "modmap: lookup: %s\n", err.message);
 			rc = EXIT_PARTIAL;
 			goto done;
 		}
 	}
+	/* The answers on the terminal itself: no line between them. */
+	progress_start(o.quiet || !o.symbolize, term_stdout_is_terminal());
 	if (a.format == FMT_JSON)
 		out_put(&a.out, "[", 1, NULL);
 	if (o.naddrs) {

@@ -8,6 +8,7 @@
 
 #include "modmap.h"
 #include "cli.h"
+#include "progress.h"
 #include "term.h"
 
 /* The formats, as --format names them, with what the command must know. */
@@ -39,7 +40,7 @@ static const struct cli_format *format_find(const char *name)
 struct options {
 	uint64_t *pids;
 	size_t npids;
-	int self, all;
+	int self, all, quiet;
 	const struct cli_format *format;
 	const char *output;
 	struct modmap_options read;
@@ -51,12 +52,12 @@ static const char usage_text[] =
 	"       modmap [OPTIONS] --all\n"
 	"       modmap attach (--pid PID | --snapshot FILE) PROFILE [-o OUT] [--jit]\n"
 	"                     [--symbolize [--debug-dir DIR ...]]\n"
-	"                     [--max-size N] [--collect DIR] [--procfs DIR]\n"
+	"                     [--max-size N] [--collect DIR] [--procfs DIR] [-q]\n"
 	"       modmap collect (--pid PID ... | --self | --all) [-o DIR]\n"
-	"                      [--max-file-size N] [--max-total N] [--procfs DIR]\n"
+	"                      [--max-file-size N] [--max-total N] [--procfs DIR] [-q]\n"
 	"       modmap lookup (--pid PID | --snapshot FILE) [-f text|json|jsonl]\n"
 	"                     [--symbolize [--debug-dir DIR ...]] [--jit]\n"
-	"                     [--max-size N] [--procfs DIR] [ADDR ...]\n"
+	"                     [--max-size N] [--procfs DIR] [-q] [ADDR ...]\n"
 	"       modmap watch --pid PID [--interval DURATION] [--mappings SET]\n"
 	"                    [--build-id MODE] [--source SRC] [--procfs DIR]\n"
 	"                    [--read-fuse] [--timeout DURATION]\n"
@@ -87,6 +88,8 @@ static const char usage_text[] =
 	"      --timeout TIME   with --read-fuse, the most one process's reads\n"
 	"                       of such files may take (100ms, 2s); then it is\n"
 	"                       named on stderr and skipped    (default 5s)\n"
+	"  -q, --quiet          no progress line (--all draws one on standard\n"
+	"                       error when it is a terminal and the output is not)\n"
 	"  -h, --help           this text\n"
 	"  -V, --version        the version\n"
 	"\n"
@@ -207,6 +210,8 @@ static void parse_args(int argc, char **argv, struct options *o)
 			o->read.read_fuse = 1;
 		} else if (cli_opt(NULL, argc, argv, &i, "timeout", 0, &v)) {
 			o->read.timeout_ms = cli_parse_duration(NULL, v);
+		} else if (cli_opt(NULL, argc, argv, &i, "quiet", 'q', NULL)) {
+			o->quiet = 1;
 		} else if (cli_opt(NULL, argc, argv, &i, "version", 'V', NULL)) {
 			puts("modmap " MODMAP_VERSION_STRING);
 			exit(0);
@@ -218,6 +223,12 @@ static void parse_args(int argc, char **argv, struct options *o)
 		}
 	}
 	check_args(o);
+}
+
+/* --all: processes read of how many (the line only --all draws). */
+static void show_processes(size_t done, size_t total)
+{
+	progress_show(0, "modmap: %zu of %zu processes read", done, total);
 }
 
 /*
@@ -234,6 +245,7 @@ static int read_one(const struct options *o, uint64_t pid, struct modmap_snapsho
 	 * among those asked for; unreadable ones are named. */
 	if (o->all && err.code == MODMAP_ERR_NO_PROCESS)
 		return 0;
+	progress_clear();
 	fprintf(stderr, "modmap: %s%s\n", err.message,
 		err.code == MODMAP_ERR_UNSUPPORTED && o->read.source == MODMAP_SOURCE_QUERY
 			? "; --source maps reads the text instead"
@@ -261,6 +273,7 @@ static int run_streaming(const struct options *o, const uint64_t *pids, size_t n
 	}
 	for (size_t i = 0; i < npids && rc == 0; i++) {
 		struct modmap_snapshot *s;
+		show_processes(i, npids);
 		if (!read_one(o, pids[i], &s, &status))
 			continue;
 		const struct modmap_snapshot *one[] = { s };
@@ -274,6 +287,7 @@ static int run_streaming(const struct options *o, const uint64_t *pids, size_t n
 			rc = modmap_output_flush(out, &err);
 		modmap_snapshot_free(s);
 	}
+	progress_clear();
 	/* Nothing read of what was asked for: no output (--all lists none). */
 	if (rc == 0 && (written || o->all))
 		rc = term_output_commit(out, &err);
@@ -297,9 +311,12 @@ static int run_whole(const struct options *o, const uint64_t *pids, size_t npids
 		return EXIT_PARTIAL;
 	}
 	size_t n = 0;
-	for (size_t i = 0; i < npids; i++)
+	for (size_t i = 0; i < npids; i++) {
+		show_processes(i, npids);
 		if (read_one(o, pids[i], &snaps[n], &status))
 			n++;
+	}
+	progress_clear();
 	if (n > 0 || o->all) {
 		int as_array = o->all || o->npids > 1;
 		struct modmap_output *out = NULL;
@@ -343,6 +360,8 @@ int cmd_snapshot(int argc, char **argv)
 		return EXIT_PARTIAL;
 	}
 
+	/* Only --all is long; text to the terminal itself would be torn. */
+	progress_start(o.quiet || !o.all, !o.output && term_stdout_is_terminal());
 	int status = EXIT_PARTIAL;
 	if (!(o.read.cache = modmap_cache_new()))
 		fputs("modmap: out of memory\n", stderr);

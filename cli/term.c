@@ -21,6 +21,7 @@
 #include <windows.h>
 #include <shellapi.h>
 #else
+#include <sys/ioctl.h>
 #include <unistd.h>
 #endif
 
@@ -32,10 +33,50 @@ int term_stdout_is_terminal(void)
 {
 	return _isatty(_fileno(stdout));
 }
+
+int term_stderr_is_terminal(void)
+{
+	return _isatty(_fileno(stderr));
+}
+
+unsigned term_stderr_columns(void)
+{
+	CONSOLE_SCREEN_BUFFER_INFO ci;
+	if (!GetConsoleScreenBufferInfo(GetStdHandle(STD_ERROR_HANDLE), &ci) ||
+	    ci.srWindow.Right < ci.srWindow.Left)
+		return 80;
+	return (unsigned)(ci.srWindow.Right - ci.srWindow.Left + 1);
+}
+
+uint64_t term_now_ms(void)
+{
+	return (uint64_t)GetTickCount64();
+}
 #else
 int term_stdout_is_terminal(void)
 {
 	return isatty(STDOUT_FILENO);
+}
+
+int term_stderr_is_terminal(void)
+{
+	return isatty(STDERR_FILENO);
+}
+
+unsigned term_stderr_columns(void)
+{
+	struct winsize ws;
+	if (ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) != 0 || ws.ws_col == 0)
+		return 80;
+	return ws.ws_col;
+}
+
+uint64_t term_now_ms(void)
+{
+	struct timespec ts;
+	if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0)
+		return 0;
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 #endif
 

@@ -19,6 +19,11 @@
  */
 void term_args(int *argc, char ***argv);
 int term_stdout_is_terminal(void);
+int term_stderr_is_terminal(void);
+/* The width of the terminal standard error is (80 when it cannot tell). */
+unsigned term_stderr_columns(void);
+/* A clock for pacing: milliseconds from an arbitrary start, never going back. */
+uint64_t term_now_ms(void);
 /* Is path a terminal (/dev/tty, /dev/stdout on one, CON)? Opens nothing for writing. */
 int term_path_is_terminal(const char *path);
 /*

@@ -10,6 +10,7 @@
 #include "modmap.h"
 #include "addrmap.h"
 #include "attach/attach.h"
+#include "format/read.h"
 #include "buildid.h"
 #include "collect.h"
 #include "format/emit.h"
@@ -539,9 +540,6 @@ int modmap_attach_sz(const struct modmap_attach_options *opts, size_t opts_size,
 	j.progress = progress_to(&pu);
 	j.temp.fn = o.temp_file;
 	j.temp.user = o.temp_user;
-	if (j.symbolizer && o.snapshot && strcmp(o.snapshot, "-") == 0)
-		return fail(err, MODMAP_ERR_OTHER,
-			    "symbolizing reads the snapshot twice: give it as a file, not \"-\"");
 	if (attach_run(&j, &st, &e) < 0) {
 		error_out(err, &e);
 		return -1;

@@ -3,8 +3,10 @@
  * snapshot replaces the profile's, and every location is pointed at the
  * mapping that holds its address (SPEC.md, "attach").
  *
- * Pure functions over bytes, in memory or fed in pieces, and attach_run
- * (attach/run.c), which drives them over files.
+ * Pure functions over bytes, in memory or fed in pieces: the first pass
+ * and the plan (plan.c), the second pass (rewrite.c), the names
+ * --symbolize adds (names.c); and attach_run (run.c), which drives them
+ * over files. Saved snapshots are read by format/ (format/read.h).
  */
 #ifndef MODMAP_ATTACH_H
 #define MODMAP_ATTACH_H
@@ -13,13 +15,14 @@
 #include <stdint.h>
 
 #include "buf.h"
+#include "format/read.h"
 #include "platform.h"
 #include "progress.h"
 #include "snapshot.h"
 
 /*
  * One mapping to attach. The strings need not be NUL-terminated and are
- * borrowed: from a struct snapshot, or from the bytes of a saved profile.
+ * borrowed from a struct snapshot.
  */
 struct attach_mapping {
 	uint64_t start, limit, offset;
@@ -42,7 +45,7 @@ struct attach_stats {
 };
 
 /* Default bound on a decompressed profile or snapshot: 4 GiB. */
-#define ATTACH_MAX_SIZE ((uint64_t)4 << 30)
+#define ATTACH_MAX_SIZE SNAPSHOT_MAX_SIZE
 
 /*
  * Gives the protobuf bytes of p: p itself when it is not gzip, else its
@@ -59,53 +62,6 @@ int attach_unpack(const unsigned char *p, size_t len, uint64_t max, struct buf *
  */
 int attach_table_from_snapshot(const struct snapshot *s, struct attach_mapping **out,
 			       size_t *n, struct errmsg *err);
-
-/*
- * The mapping table of a pprof profile (decompressed bytes), in its order:
- * a snapshot saved with `modmap --format pprof`. *out is malloc'ed (the
- * caller frees it) and borrows strings from p.
- */
-int attach_table_from_profile(const unsigned char *p, size_t len, struct attach_mapping **out,
-			      size_t *n, struct errmsg *err);
-
-/*
- * The same, read as a stream in two passes over the decompressed bytes of
- * a saved snapshot (any pprof profile), so that memory goes with its
- * mapping table, not with its size (a gzip bomb, a profile with samples):
- *
- *   a = attach_table_reader_new(err);
- *   attach_table_scan(a, ...) for every piece, then attach_table_collect
- *   for every piece of the same bytes again; attach_table_finish;
- *   attach_stream_free(a) in any case.
- *
- * The second pass keeps only the strings the mappings name. *out borrows
- * them from strings, which attach_table_finish hands to the caller.
- */
-struct attach_stream;
-struct attach_jit_reader;
-struct attach_stream *attach_table_reader_new(struct errmsg *err);
-/* Before the first piece: also hand the JIT symbols' fields to j (--jit). */
-void attach_table_reader_set_jit(struct attach_stream *a, struct attach_jit_reader *j);
-int attach_table_scan(struct attach_stream *a, const void *p, size_t len, struct errmsg *err);
-int attach_table_collect(struct attach_stream *a, const void *p, size_t len,
-			 struct errmsg *err);
-int attach_table_finish(struct attach_stream *a, struct attach_mapping **out, size_t *n,
-			struct buf *strings, struct errmsg *err);
-
-/*
- * Does p look like CBOR rather than protobuf? (A map or array first, or
- * the self-describe tag: no pprof profile starts so.)
- */
-int attach_is_cbor(const unsigned char *p, size_t len);
-
-/*
- * Fills s (initialised by the caller) with the records of a snapshot that
- * `modmap --format cbor` wrote (one process). Fails with err saying why,
- * also in builds without libcbor; s may then hold some records, which the
- * caller frees.
- */
-int attach_read_cbor(const unsigned char *p, size_t len, struct snapshot *s,
-		     struct errmsg *err);
 
 /*
  * Rewriting a profile that need not fit in memory, in two passes over its
@@ -130,9 +86,9 @@ int attach_read_cbor(const unsigned char *p, size_t len, struct snapshot *s,
  * attach_stream_output_failed says so). The output is then incomplete,
  * and the caller discards it.
  */
+struct attach_stream;
 typedef int (*attach_put_fn)(void *ctx, const void *p, size_t len, struct errmsg *err);
 
-struct attach_stream;
 struct attach_stream *attach_stream_new(const struct attach_mapping *snap, size_t n,
 					attach_put_fn put, void *ctx, struct errmsg *err);
 /*
@@ -175,35 +131,6 @@ int attach_profile(const unsigned char *p, size_t len, const struct attach_mappi
 		   size_t n, struct buf *out, struct attach_stats *st, struct errmsg *err);
 
 /*
- * The JIT symbols of a pprof snapshot written with --jit (decompressed
- * bytes) into t (initialised by the caller), finished. Fails only on bytes
- * that are not protobuf, or memory; a profile without them leaves t empty.
- */
-int attach_jit_from_profile(const unsigned char *p, size_t len, struct jit_table *t,
-			    struct errmsg *err);
-
-/*
- * The same, as a stream (format/read_pprof_jit.c): the table reader
- * (attach_table_reader_set_jit) hands the first pass's samples, locations
- * and functions to attach_jit_reader_field; attach_jit_reader_plan lists
- * the strings they name; the second pass hands those over
- * (attach_jit_reader_wants, attach_jit_reader_string);
- * attach_jit_reader_finish fills t (initialised by the caller). What is
- * kept is bounded, as attach_jit_from_profile's is.
- */
-struct attach_jit_reader;
-struct attach_jit_reader *attach_jit_reader_new(void);
-void attach_jit_reader_free(struct attach_jit_reader *j);
-void attach_jit_reader_field(struct attach_jit_reader *j, uint64_t number,
-			     const unsigned char *p, size_t len);
-int attach_jit_reader_plan(struct attach_jit_reader *j, struct errmsg *err);
-int attach_jit_reader_wants(const struct attach_jit_reader *j, uint64_t index);
-int attach_jit_reader_string(struct attach_jit_reader *j, uint64_t index,
-			     const unsigned char *p, size_t len, struct errmsg *err);
-int attach_jit_reader_finish(struct attach_jit_reader *j, struct jit_table *t,
-			     struct errmsg *err);
-
-/*
  * What attach --symbolize adds (names.c): functions, strings and
  * each location's lines, gathered in the plan and written in the second
  * pass. names_table_add records one location's frames (n may be 0);
@@ -220,18 +147,6 @@ int names_table_next_lines(struct names_table *t, uint64_t fn_base, struct buf *
 void names_table_put_strings(const struct names_table *t, struct buf *out);
 void names_table_put_functions(const struct names_table *t, uint64_t str_base, uint64_t fn_base,
 			       struct buf *out);
-
-/*
- * Fills s (initialised by the caller) from a snapshot saved as pprof or
- * CBOR at path ("-": standard input), read whole up to max bytes, also
- * decompressed (0: ATTACH_MAX_SIZE); s owns copies of the strings. err
- * names the file and the reason; s may then hold some records.
- */
-int snapshot_read_saved(const char *path, uint64_t max, struct snapshot *s,
-			struct errmsg *err);
-/* The same, with its JIT symbols (a snapshot saved with --jit) in s->jit. */
-int snapshot_read_saved_jit(const char *path, uint64_t max, int jit, struct snapshot *s,
-			    struct errmsg *err);
 
 /* One attach from end to end (attach/run.c). */
 struct attach_job {

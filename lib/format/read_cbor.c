@@ -1,8 +1,9 @@
 /*
- * format/read_cbor.c - reading a snapshot that `modmap --format cbor` wrote, for
- * `modmap attach --snapshot` (see attach.h). libcbor parses; this file only
- * walks the document: one process's object, or an array holding one, whose
- * "mappings" array gives start, limit, offset, file, build_id and main.
+ * format/read_cbor.c - reading a snapshot that `modmap --format cbor` wrote,
+ * for `lookup --snapshot` and `attach --snapshot` (see format/read.h).
+ * libcbor parses; this file only walks the document: one process's
+ * object, or an array holding one, whose "mappings" array gives start,
+ * limit, offset, file, build_id and main.
  *
  * Builds without libcbor (HAVE_CBOR undefined) keep the entry point and
  * say that they cannot read CBOR.
@@ -10,10 +11,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "attach/attach.h"
+#include "format/read.h"
 #include "jit.h"
 
-int attach_is_cbor(const unsigned char *p, size_t len)
+int snapshot_is_cbor(const unsigned char *p, size_t len)
 {
 	/*
 	 * A CBOR map or array (major types 5 and 4), or the self-describe tag
@@ -26,7 +27,7 @@ int attach_is_cbor(const unsigned char *p, size_t len)
 }
 
 #ifndef HAVE_CBOR
-int attach_read_cbor(const unsigned char *p, size_t len, struct snapshot *s, struct errmsg *err)
+int snapshot_read_cbor(const unsigned char *p, size_t len, struct snapshot *s, struct errmsg *err)
 {
 	(void)p;
 	(void)len;
@@ -482,7 +483,7 @@ static int walk_process(struct walk *w, struct snapshot *s)
 	return 0;
 }
 
-int attach_read_cbor(const unsigned char *p, size_t len, struct snapshot *s, struct errmsg *err)
+int snapshot_read_cbor(const unsigned char *p, size_t len, struct snapshot *s, struct errmsg *err)
 {
 	struct walk w = { p, len, 0, err };
 	unsigned major;

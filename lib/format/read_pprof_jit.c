@@ -7,16 +7,16 @@
  * left out.
  *
  * The profile is never held whole: a first pass hands over the samples,
- * locations and functions (attach_jit_reader_field), which are kept as
+ * locations and functions (pprof_jit_reader_field), which are kept as
  * numbers; a second the strings they name, and only those
- * (attach_jit_reader_wants, attach_jit_reader_string). attach.c's
- * snapshot table reader drives both passes; attach_jit_from_profile drives
+ * (pprof_jit_reader_wants, pprof_jit_reader_string). The snapshot
+ * reader (read_pprof.c) drives both passes; pprof_jit_from_profile drives
  * them over bytes held in memory.
  */
 #include <stdlib.h>
 #include <string.h>
 
-#include "attach/attach.h"
+#include "format/read.h"
 #include "jit.h"
 #include "wire/pbwire.h"
 #include "wire/profile.h"
@@ -48,7 +48,7 @@ struct jneed {
 	int got;
 };
 
-struct attach_jit_reader {
+struct pprof_jit_reader {
 	struct jneed *need;	/* sorted by index, no two alike */
 	size_t nneed, need_cap, kneed;
 	struct buf strs;
@@ -102,7 +102,7 @@ static int read_label(const unsigned char *p, size_t len, uint64_t *key, uint64_
 	return rc;
 }
 
-static void read_sample(struct attach_jit_reader *j, const unsigned char *p, size_t len)
+static void read_sample(struct pprof_jit_reader *j, const unsigned char *p, size_t len)
 {
 	struct pb_reader r = pb_reader(p, len);
 	struct pb_field f;
@@ -138,7 +138,7 @@ static void read_sample(struct attach_jit_reader *j, const unsigned char *p, siz
 		*d = s;
 }
 
-static void read_location(struct attach_jit_reader *j, const unsigned char *p, size_t len)
+static void read_location(struct pprof_jit_reader *j, const unsigned char *p, size_t len)
 {
 	struct pb_reader r = pb_reader(p, len);
 	struct pb_field f;
@@ -167,7 +167,7 @@ static void read_location(struct attach_jit_reader *j, const unsigned char *p, s
 		*d = l;
 }
 
-static void read_function(struct attach_jit_reader *j, const unsigned char *p, size_t len)
+static void read_function(struct pprof_jit_reader *j, const unsigned char *p, size_t len)
 {
 	struct pb_reader r = pb_reader(p, len);
 	struct pb_field f;
@@ -200,7 +200,7 @@ static const void *find_id(const void *base, size_t n, size_t sz, uint64_t id)
 	return id ? bsearch(&id, base, n, sz, by_id) : NULL;
 }
 
-static const struct jneed *need_find(const struct attach_jit_reader *j, uint64_t i)
+static const struct jneed *need_find(const struct pprof_jit_reader *j, uint64_t i)
 {
 	size_t lo = 0, hi = j->nneed;
 	while (lo < hi) {
@@ -213,7 +213,7 @@ static const struct jneed *need_find(const struct attach_jit_reader *j, uint64_t
 	return lo < j->nneed && j->need[lo].index == i ? &j->need[lo] : NULL;
 }
 
-static const struct jstr *str_at(const struct attach_jit_reader *j, uint64_t i, struct jstr *out)
+static const struct jstr *str_at(const struct pprof_jit_reader *j, uint64_t i, struct jstr *out)
 {
 	const struct jneed *n = need_find(j, i);
 	if (i == 0) {	/* string_table[0] is "" */
@@ -226,19 +226,19 @@ static const struct jstr *str_at(const struct attach_jit_reader *j, uint64_t i, 
 	return out;
 }
 
-static int str_is(const struct attach_jit_reader *j, uint64_t i, const char *s)
+static int str_is(const struct pprof_jit_reader *j, uint64_t i, const char *s)
 {
 	struct jstr b;
 	const struct jstr *x = str_at(j, i, &b);
 	return x && x->len == strlen(s) && memcmp(x->p, s, x->len) == 0;
 }
 
-struct attach_jit_reader *attach_jit_reader_new(void)
+struct pprof_jit_reader *pprof_jit_reader_new(void)
 {
-	return calloc(1, sizeof(struct attach_jit_reader));
+	return calloc(1, sizeof(struct pprof_jit_reader));
 }
 
-void attach_jit_reader_free(struct attach_jit_reader *j)
+void pprof_jit_reader_free(struct pprof_jit_reader *j)
 {
 	if (!j)
 		return;
@@ -250,7 +250,7 @@ void attach_jit_reader_free(struct attach_jit_reader *j)
 	free(j);
 }
 
-void attach_jit_reader_field(struct attach_jit_reader *j, uint64_t number,
+void pprof_jit_reader_field(struct pprof_jit_reader *j, uint64_t number,
 			     const unsigned char *p, size_t len)
 {
 	if (number == PROFILE_SAMPLE)
@@ -261,14 +261,14 @@ void attach_jit_reader_field(struct attach_jit_reader *j, uint64_t number,
 		read_function(j, p, len);
 }
 
-static void need_add(struct attach_jit_reader *j, uint64_t i)
+static void need_add(struct pprof_jit_reader *j, uint64_t i)
 {
 	struct jneed *n = i ? more(&j->need, &j->nneed, &j->need_cap, sizeof *n, &j->oom) : NULL;
 	if (n)
 		*n = (struct jneed){ i, 0, 0, 0 };
 }
 
-int attach_jit_reader_plan(struct attach_jit_reader *j, struct errmsg *err)
+int pprof_jit_reader_plan(struct pprof_jit_reader *j, struct errmsg *err)
 {
 	if (j->oom) {
 		err_setc(err, ERR_NO_MEMORY, "out of memory");
@@ -304,12 +304,12 @@ int attach_jit_reader_plan(struct attach_jit_reader *j, struct errmsg *err)
 	return 0;
 }
 
-int attach_jit_reader_wants(const struct attach_jit_reader *j, uint64_t index)
+int pprof_jit_reader_wants(const struct pprof_jit_reader *j, uint64_t index)
 {
 	return need_find(j, index) != NULL;
 }
 
-int attach_jit_reader_string(struct attach_jit_reader *j, uint64_t index,
+int pprof_jit_reader_string(struct pprof_jit_reader *j, uint64_t index,
 			     const unsigned char *p, size_t len, struct errmsg *err)
 {
 	struct jneed *n = (struct jneed *)need_find(j, index);
@@ -326,7 +326,7 @@ int attach_jit_reader_string(struct attach_jit_reader *j, uint64_t index,
 	return 0;
 }
 
-int attach_jit_reader_finish(struct attach_jit_reader *j, struct jit_table *t,
+int pprof_jit_reader_finish(struct pprof_jit_reader *j, struct jit_table *t,
 			     struct errmsg *err)
 {
 	for (size_t i = 0; i < j->nsmp; i++) {
@@ -359,7 +359,7 @@ int attach_jit_reader_finish(struct attach_jit_reader *j, struct jit_table *t,
 }
 
 /* Both passes over a profile held in memory. */
-static int pass(const unsigned char *p, size_t len, struct attach_jit_reader *j, int second,
+static int pass(const unsigned char *p, size_t len, struct pprof_jit_reader *j, int second,
 		struct errmsg *err)
 {
 	struct pb_reader r = pb_reader(p, len);
@@ -371,9 +371,9 @@ static int pass(const unsigned char *p, size_t len, struct attach_jit_reader *j,
 		if (f.type != PB_LEN)
 			continue;
 		if (!second)
-			attach_jit_reader_field(j, f.number, f.data, f.len);
+			pprof_jit_reader_field(j, f.number, f.data, f.len);
 		else if (f.number == PROFILE_STRING_TABLE &&
-			 attach_jit_reader_string(j, strings++, f.data, f.len, err) < 0)
+			 pprof_jit_reader_string(j, strings++, f.data, f.len, err) < 0)
 			return -1;
 	}
 	if (rc < 0) {
@@ -383,16 +383,16 @@ static int pass(const unsigned char *p, size_t len, struct attach_jit_reader *j,
 	return 0;
 }
 
-int attach_jit_from_profile(const unsigned char *p, size_t len, struct jit_table *t,
+int pprof_jit_from_profile(const unsigned char *p, size_t len, struct jit_table *t,
 			    struct errmsg *err)
 {
-	struct attach_jit_reader *j = attach_jit_reader_new();
+	struct pprof_jit_reader *j = pprof_jit_reader_new();
 	int rc = -1;
 	if (!j)
 		err_setc(err, ERR_NO_MEMORY, "out of memory");
-	else if (pass(p, len, j, 0, err) == 0 && attach_jit_reader_plan(j, err) == 0 &&
-		 pass(p, len, j, 1, err) == 0 && attach_jit_reader_finish(j, t, err) == 0)
+	else if (pass(p, len, j, 0, err) == 0 && pprof_jit_reader_plan(j, err) == 0 &&
+		 pass(p, len, j, 1, err) == 0 && pprof_jit_reader_finish(j, t, err) == 0)
 		rc = 0;
-	attach_jit_reader_free(j);
+	pprof_jit_reader_free(j);
 	return rc;
 }

@@ -184,6 +184,36 @@ void gz_reader_free(struct gz_reader *g)
 	free(g);
 }
 
+int gz_pass(gz_read_fn read, void *read_ctx, uint64_t max, unsigned char *window, size_t cap,
+	    int check, gz_feed_fn feed, void *feed_ctx, uint64_t *total, struct errmsg *err)
+{
+	struct gz_reader *g = gz_reader_new(read, read_ctx, max, err);
+	struct errmsg bad;
+	int rc = g ? 0 : -1, is_bad = 0;
+	*total = 0;
+	while (rc == 0) {
+		size_t got;
+		if ((rc = gz_reader_read(g, window, cap, &got, err)) < 0 || got == 0)
+			break;
+		*total += got;
+		/* Raw bytes have no later gzip error to find: stop at once. */
+		if (is_bad && !gz_reader_is_gzip(g))
+			break;
+		if (is_bad)
+			continue;
+		if (!check)
+			rc = feed(feed_ctx, window, got, err);
+		else if (feed(feed_ctx, window, got, &bad) < 0)
+			is_bad = 1;
+	}
+	gz_reader_free(g);
+	if (rc == 0 && is_bad) {
+		*err = bad;
+		rc = -1;
+	}
+	return rc;
+}
+
 struct gz_writer {
 	gz_write_fn write;
 	void *ctx;

@@ -44,6 +44,20 @@ int gz_reader_read(struct gz_reader *g, void *p, size_t cap, size_t *got, struct
 int gz_reader_is_gzip(const struct gz_reader *g);
 void gz_reader_free(struct gz_reader *g);
 
+/*
+ * One pass over the decompressed bytes of what read supplies, handed to
+ * feed in pieces of up to cap bytes through window; *total counts them.
+ * In a checking pass (check), the gzip layer's errors come before feed's,
+ * as when the whole was decompressed first: after feed fails, the pass
+ * still reads on through gzip, so a gzip bomb of zeros is told as too
+ * large and a cut gzip stream as truncated; raw bytes stop at feed's
+ * first failure (a pipe of garbage is not spooled whole). Otherwise feed's
+ * failure ends the pass at once.
+ */
+typedef int (*gz_feed_fn)(void *ctx, const void *p, size_t len, struct errmsg *err);
+int gz_pass(gz_read_fn read, void *read_ctx, uint64_t max, unsigned char *window, size_t cap,
+	    int check, gz_feed_fn feed, void *feed_ctx, uint64_t *total, struct errmsg *err);
+
 struct gz_writer;
 struct gz_writer *gz_writer_new(gz_write_fn write, void *ctx, struct errmsg *err);
 int gz_writer_write(struct gz_writer *g, const void *p, size_t len, struct errmsg *err);

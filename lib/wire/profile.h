@@ -1,7 +1,7 @@
 /*
  * wire/profile.h - field numbers of google/pprof's proto/profile.proto
- * (perftools.profiles), and the encoder of one Mapping message, which the
- * pprof writer and attach share.
+ * (perftools.profiles), the encoder and decoder of one Mapping message,
+ * and the bounds and error text that attach and the snapshot reader share.
  */
 #ifndef MODMAP_PPROF_H
 #define MODMAP_PPROF_H
@@ -79,6 +79,43 @@ struct pprof_mapping {
 
 /* Appends field PROFILE_MAPPING holding m (zero fields omitted). */
 void pprof_put_mapping(struct buf *b, const struct pprof_mapping *m);
+
+/*
+ * Decodes the Mapping message p into m (unknown fields ignored). 0, or -1
+ * with *why (static text) saying what is wrong.
+ */
+int pprof_mapping_parse(const unsigned char *p, size_t len, struct pprof_mapping *m,
+			const char **why);
+
+/*
+ * The largest single Mapping, Location or string a reader holds (whole, to
+ * decode or re-encode it). Real ones are far smaller; other fields are
+ * never held, whatever their size.
+ */
+#define PPROF_MESSAGE_MAX ((uint64_t)64 << 20)
+
+/*
+ * What a reader keeps costs about 130 bytes an old mapping and 16 a
+ * location, so a hostile profile of empty messages (two bytes each) could
+ * make it hold far more than its own size. Real profiles stay far below
+ * these: past them the profile is refused, with bounded memory.
+ */
+#define PPROF_MAPPINGS_MAX ((size_t)1 << 20)
+#define PPROF_LOCATIONS_MAX ((size_t)1 << 24)
+
+/*
+ * Sets err to "not a valid pprof profile: WHAT ORDINAL: WHY (field at byte
+ * AT)", or without WHAT when it is NULL, and returns -1.
+ */
+int pprof_invalid(struct errmsg *err, uint64_t at, const char *what, size_t ordinal,
+		  const char *why);
+
+/*
+ * Checks that mapping ordinal's filename and build_id name strings of a
+ * table of nstrings: 0, or -1 with err saying which does not.
+ */
+int pprof_mapping_strings_check(const struct pprof_mapping *m, size_t ordinal, size_t nstrings,
+				struct errmsg *err);
 
 /*
  * The order of s's records in a pprof mapping table: the main executable's

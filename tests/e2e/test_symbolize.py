@@ -612,6 +612,24 @@ def test_attach_symbolize_from_a_snapshot_and_a_collect_store_after_exit(tmp_pat
     assert "0x" not in body            # no frame left as a bare address
 
 
+def test_attach_symbolize_with_the_snapshot_on_standard_input(tmp_path, running):
+    """attach reads a saved snapshot once, for its mapping table and the
+    symbolizer alike, so the snapshot may come on standard input (a pipe
+    from another host): every frame is named as lookup names it live."""
+    proc = running([SYMFIX])
+    m = marks(proc)
+    addrs = [m["inline"], m["static"], m["lib"]]
+    want, _ = lookup(["--pid", proc.pid], addrs)
+    snap = run_modmap("--pid", proc.pid, "--format", "pprof").stdout
+    prof, named = tmp_path / "cpu.pb.gz", tmp_path / "named.pb.gz"
+    prof.write_bytes(profile_of(addrs))
+    p = run_modmap("attach", "--snapshot", "-", "--symbolize", prof, "-o", named, input=snap)
+    assert b"3 symbolized" in p.stderr
+    locs = raw_locations(go_pprof("-raw", "-symbolize=none", named))
+    for a, w in zip(addrs, want):
+        assert [f[:3] for f in locs[a]] == [(x[0], x[1], x[2]) for x in frames(w)]
+
+
 def test_attach_symbolize_keeps_lines_already_there(tmp_path, running):
     """A location that already has a line (a runtime's own symbolization)
     keeps it; the others get names."""

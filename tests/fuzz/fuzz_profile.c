@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "attach/attach.h"
+#include "format/read.h"
 #include "snapshot.h"
 
 static const struct attach_mapping snap[] = {
@@ -91,21 +92,20 @@ static void check(const unsigned char *p, size_t len, const struct attach_mappin
 	struct buf out = { 0 }, again = { 0 };
 	struct attach_stats st, st2;
 	struct errmsg err;
-	struct attach_mapping *t = NULL;
-	size_t nt;
+	struct snapshot t;
 	int rc = attach_profile(p, len, m, n, &out, &st, &err);
+	snapshot_init(&t);
 	check_stream(p, len, m, n, rc, &out, &st, &err);
 	if (rc == 0) {
 		if (st.mapped + st.kept_locations > st.locations)
 			abort();
-		if (attach_table_from_profile(out.p, out.len, &t, &nt, &err) < 0 ||
-		    nt != n + st.kept)
+		if (snapshot_read_pprof(out.p, out.len, &t, &err) < 0 || t.n != n + st.kept)
 			abort();
 		if (attach_profile(out.p, out.len, m, n, &again, &st2, &err) < 0 ||
 		    st2.locations != st.locations || st2.mapped != st.mapped)
 			abort();
 	}
-	free(t);
+	snapshot_free(&t);
 	buf_free(&out);
 	buf_free(&again);
 }
@@ -117,7 +117,7 @@ static void check_cbor(const unsigned char *p, size_t len)
 	size_t n;
 	struct errmsg err;
 	snapshot_init(&s);
-	if (attach_read_cbor(p, len, &s, &err) == 0 &&
+	if (snapshot_read_cbor(p, len, &s, &err) == 0 &&
 	    (attach_table_from_snapshot(&s, &t, &n, &err) < 0 || n != s.n))
 		abort();
 	free(t);
@@ -125,39 +125,37 @@ static void check_cbor(const unsigned char *p, size_t len)
 }
 
 /*
- * A saved snapshot's table read as a stream, in pieces: it succeeds exactly
- * when the whole-buffer reader does, with the same mappings and strings.
+ * A saved snapshot read as a stream, in pieces: it succeeds exactly when
+ * the whole-buffer read does, with the same mappings and strings.
  */
 static void check_table_stream(const unsigned char *p, size_t len, int whole_ok,
-			       const struct attach_mapping *own, size_t n)
+			       const struct snapshot *own)
 {
 	struct errmsg err;
-	struct attach_stream *a = attach_table_reader_new(&err);
-	struct attach_mapping *t = NULL;
-	struct buf strings = { 0 };
+	struct snapshot s;
+	snapshot_init(&s);
+	struct pprof_reader *r = pprof_reader_new(&s, NULL, &err);
 	unsigned cut = len ? p[0] : 0;
-	size_t k, nt = 0;
-	int rc = a ? 0 : -1;
+	size_t k;
+	int rc = r ? 0 : -1;
 	for (size_t i = 0; rc == 0 && i < len; i += k)
-		rc = attach_table_scan(a, p + i, k = piece(&cut, len - i), &err);
+		rc = pprof_reader_scan(r, p + i, k = piece(&cut, len - i), &err);
 	for (size_t i = 0; rc == 0 && i < len; i += k)
-		rc = attach_table_collect(a, p + i, k = piece(&cut, len - i), &err);
+		rc = pprof_reader_collect(r, p + i, k = piece(&cut, len - i), &err);
 	if (rc == 0)
-		rc = attach_table_finish(a, &t, &nt, &strings, &err);
-	if ((rc == 0) != whole_ok)
+		rc = pprof_reader_finish(r, &err);
+	if ((rc == 0) != whole_ok || (rc == 0 && s.n != own->n))
 		abort();
-	for (size_t i = 0; rc == 0 && i < n; i++) {
-		const struct attach_mapping *x = &own[i], *y = &t[i];
-		if (nt != n || x->start != y->start || x->limit != y->limit ||
-		    x->offset != y->offset || x->file_len != y->file_len ||
-		    x->build_id_len != y->build_id_len ||
-		    memcmp(x->file, y->file, x->file_len) != 0 ||
-		    memcmp(x->build_id, y->build_id, x->build_id_len) != 0)
+	for (size_t i = 0; rc == 0 && i < s.n; i++) {
+		const struct mapping *x = &own->map[i], *y = &s.map[i];
+		if (x->start != y->start || x->limit != y->limit || x->offset != y->offset ||
+		    x->flags != y->flags ||
+		    strcmp(snapshot_str(own, x->file), snapshot_str(&s, y->file)) != 0 ||
+		    strcmp(snapshot_str(own, x->build_id), snapshot_str(&s, y->build_id)) != 0)
 			abort();
 	}
-	free(t);
-	buf_free(&strings);
-	attach_stream_free(a);
+	pprof_reader_free(r);
+	snapshot_free(&s);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -168,15 +166,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct errmsg err;
 	if (attach_unpack(data, size, 1 << 20, &scratch, &p, &len, &err) == 0) {
 		struct attach_mapping *own = NULL;
+		struct snapshot s;
 		size_t n;
-		if (attach_is_cbor(p, len))
+		if (snapshot_is_cbor(p, len))
 			check_cbor(p, len);
 		check(p, len, snap, sizeof snap / sizeof snap[0]);
-		int ok = attach_table_from_profile(p, len, &own, &n, &err) == 0;
-		if (ok)
+		snapshot_init(&s);
+		int ok = snapshot_read_pprof(p, len, &s, &err) == 0;
+		if (ok && attach_table_from_snapshot(&s, &own, &n, &err) == 0)
 			check(p, len, own, n);
-		check_table_stream(p, len, ok, own, n);
+		check_table_stream(p, len, ok, &s);
 		free(own);
+		snapshot_free(&s);
 	}
 	buf_free(&scratch);
 	return 0;

@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "attach/attach.h"
+#include "format/read.h"
 #include "wire/gz.h"
 #include "wire/pbwire.h"
 #include "wire/profile.h"
@@ -429,22 +430,22 @@ static void test_table_from_profile(void **state)
 {
 	(void)state;
 	struct buf in = { 0 };
-	struct attach_mapping *t;
-	size_t n;
+	struct snapshot s;
 	struct errmsg err;
 	make_profile(&in);
-	assert_int_equal(attach_table_from_profile(in.p, in.len, &t, &n, &err), 0);
-	assert_int_equal(n, 3);
-	assert_int_equal(t[0].start, 0x1000);
-	assert_int_equal(t[0].limit, 0x2000);
-	assert_int_equal(t[0].file_len, 8);
-	assert_memory_equal(t[0].file, "/bin/old", 8);
-	assert_int_equal(t[0].build_id_len, 6);
-	assert_memory_equal(t[0].build_id, "oldbid", 6);
-	assert_int_equal(t[1].file_len, 12);
-	assert_int_equal(t[1].build_id_len, 0);
-	assert_int_equal(t[2].file_len, 0);
-	free(t);
+	snapshot_init(&s);
+	assert_int_equal(snapshot_read_pprof(in.p, in.len, &s, &err), 0);
+	assert_int_equal(s.n, 3);
+	assert_int_equal(s.map[0].start, 0x1000);
+	assert_int_equal(s.map[0].limit, 0x2000);
+	assert_string_equal(snapshot_str(&s, s.map[0].file), "/bin/old");
+	assert_string_equal(snapshot_str(&s, s.map[0].build_id), "oldbid");
+	assert_true(s.map[0].flags & MAPF_MAIN);
+	assert_int_equal(strlen(snapshot_str(&s, s.map[1].file)), 12);
+	assert_string_equal(snapshot_str(&s, s.map[1].build_id), "");
+	assert_false(s.map[1].flags & MAPF_MAIN);
+	assert_string_equal(snapshot_str(&s, s.map[2].file), "");
+	snapshot_free(&s);
 	buf_free(&in);
 }
 
@@ -458,8 +459,11 @@ static void test_own_table_round_trip(void **state)
 	struct attach_stats st;
 	struct errmsg err;
 	struct fields a, b;
+	struct snapshot s;
 	make_profile(&in);
-	assert_int_equal(attach_table_from_profile(in.p, in.len, &t, &n, &err), 0);
+	snapshot_init(&s);
+	assert_int_equal(snapshot_read_pprof(in.p, in.len, &s, &err), 0);
+	assert_int_equal(attach_table_from_snapshot(&s, &t, &n, &err), 0);
 	assert_int_equal(attach(&in, t, n, &out, &st, &err), 0);
 	decode(in.p, in.len, &a);
 	decode(out.p, out.len, &b);
@@ -473,6 +477,7 @@ static void test_own_table_round_trip(void **state)
 	/* The fake mapping holds nothing: location 3 gets none. */
 	assert_int_equal(get(nth(&b, PROFILE_LOCATION, 2), LOCATION_MAPPING_ID), 0);
 	free(t);
+	snapshot_free(&s);
 	buf_free(&in);
 	buf_free(&out);
 }
@@ -509,15 +514,17 @@ static void expect_error(const void *p, size_t len, const char *want)
 	struct buf out = { 0 };
 	struct attach_stats st;
 	struct errmsg err = { .text = "" };
-	struct attach_mapping *t = NULL;
-	size_t n;
+	struct snapshot s;
 	assert_int_equal(attach_profile(p, len, snap3, 3, &out, &st, &err), -1);
 	if (!strstr(err.text, want))
 		fail_msg("error '%s' does not say '%s'", err.text, want);
-	assert_int_equal(attach_table_from_profile(p, len, &t, &n, &err), -1);
+	/* The snapshot reader finds the same fault the same way. */
+	snapshot_init(&s);
+	assert_int_equal(snapshot_read_pprof(p, len, &s, &err), -1);
 	if (!strstr(err.text, want))
 		fail_msg("error '%s' does not say '%s'", err.text, want);
-	assert_null(t);
+	assert_int_equal(s.n, 0);
+	snapshot_free(&s);
 	buf_free(&out);
 }
 

@@ -155,7 +155,7 @@ static void test_attach_reads_it_back(void **state)
 	struct buf b = { 0 };
 	struct errmsg err;
 	assert_int_equal(emit_cbor(&b, &s, 1, 0, &err), 0);
-	assert_int_equal(attach_read_cbor((const unsigned char *)b.p, b.len, &back, &err), 0);
+	assert_int_equal(snapshot_read_cbor((const unsigned char *)b.p, b.len, &back, &err), 0);
 	assert_int_equal(back.n, 3);
 	for (size_t i = 0; i < 3; i++) {
 		const struct mapping *w = &s.map[i], *g = &back.map[i];
@@ -221,7 +221,7 @@ static void test_attach_reads_jit_entries(void **state)
 	struct snapshot back;
 	struct errmsg err;
 	snapshot_init(&back);
-	assert_int_equal(attach_read_cbor(p, len, &back, &err), 0);
+	assert_int_equal(snapshot_read_cbor(p, len, &back, &err), 0);
 	assert_int_equal(back.n, 1);
 	assert_non_null(back.jit);
 	assert_int_equal(back.jit->nlive, 1);

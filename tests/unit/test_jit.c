@@ -519,7 +519,7 @@ static void test_pprof_round_trip(void **state)
 	assert_int_equal(gz_decompress(&raw, gz.p, gz.len, 1 << 30, &err), 0);
 	struct jit_table t;
 	jit_table_init(&t);
-	assert_int_equal(attach_jit_from_profile(raw.p, raw.len, &t, &err), 0);
+	assert_int_equal(pprof_jit_from_profile(raw.p, raw.len, &t, &err), 0);
 	assert_int_equal(t.nlive, s.jit->nlive);
 	for (uint64_t a = 0x4f00; a < 0x7000; a += 8) {
 		const struct jit_sym *x = jit_lookup(s.jit, a), *y = jit_lookup(&t, a);
