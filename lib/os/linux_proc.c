@@ -252,5 +252,5 @@ int mount_id_untrusted(const struct mount_dev *d, size_t n, uint64_t id)
 	for (size_t i = 0; i < n; i++)
 		if (d[i].id == id)
 			return d[i].untrusted;
-	return 1;
+	return 1;	/* not listed: detached since, anything */
 }
