@@ -73,7 +73,8 @@ SOVERSION := 0
 # OS picks the files of lib/os/ the library is built with: one line per OS.
 OS ?= linux
 OS_POSIX_IO := lib/os/posix_io.c lib/os/posix_open.c lib/os/posix_store.c
-OS_SRCS_linux := lib/os/linux.c lib/os/linux_proc.c $(OS_POSIX_IO)
+OS_SRCS_linux := lib/os/linux.c lib/os/linux_query.c lib/os/linux_files.c lib/os/linux_mounts.c \
+  lib/os/linux_jit.c lib/os/linux_proc.c $(OS_POSIX_IO)
 OS_SRCS_windows := lib/os/windows.c lib/os/windows_io.c lib/os/windows_store.c
 # No process reading at all (every call ERR_UNSUPPORTED); files through the POSIX io.
 OS_SRCS_none := lib/os/none.c $(OS_POSIX_IO)

@@ -125,6 +125,41 @@ static int looks_like_pid(const char *arg)
 	return 1;
 }
 
+/* What the options say together: one choice of processes, a format that
+ * holds them, no binary output to a terminal. A usage error exits 2. */
+static void check_args(struct options *o)
+{
+	if ((o->npids > 0) + o->self + o->all != 1)
+		usage_error(NULL, "%s", "give one of --pid PID, --self or --all");
+	if (o->output && !*o->output)
+		usage_error(NULL, "%s", "empty output file name");
+	if (o->output && strcmp(o->output, "-") == 0)
+		o->output = NULL;	/* "-o -": standard output, as attach reads "-" */
+	/* Refused before any process is read, so nothing is wasted. */
+	if (o->read.procfs)
+		cli_check_procfs(NULL, o->read.procfs);
+	/* --self is modmap, whose PID is its own namespace's: its own /proc. */
+	if (o->self)
+		o->read.procfs = NULL;
+	if (!o->format)
+		o->format = &cli_formats[0];
+	if (!modmap_format_supported(o->format->id)) {
+		fputs("modmap: " CLI_CBOR_MISSING "\n", stderr);
+		exit(EXIT_USAGE);
+	}
+	if (!o->format->multi && (o->all || o->npids > 1))
+		usage_error(NULL, "%s",
+			    "a pprof profile holds one process: give one --pid or --self "
+			    "(json holds several)");
+	if (o->format->binary &&
+	    (o->output ? term_path_is_terminal(o->output) : term_stdout_is_terminal()))
+		usage_error(NULL,
+			    "refusing to write binary %s output to a terminal; use -o FILE "
+			    "or redirect standard output",
+			    o->format->name);
+}
+
+
 static void parse_args(int argc, char **argv, struct options *o)
 {
 	static const char *const modes[] = { "auto", "native", "mtime", "none", "htlhash" };
@@ -187,34 +222,7 @@ static void parse_args(int argc, char **argv, struct options *o)
 			usage_error(NULL, "unknown argument '%s'", argv[i]);
 		}
 	}
-	if ((o->npids > 0) + o->self + o->all != 1)
-		usage_error(NULL, "%s", "give one of --pid PID, --self or --all");
-	if (o->output && !*o->output)
-		usage_error(NULL, "%s", "empty output file name");
-	if (o->output && strcmp(o->output, "-") == 0)
-		o->output = NULL;	/* "-o -": standard output, as attach reads "-" */
-	/* Refused before any process is read, so nothing is wasted. */
-	if (o->read.procfs)
-		cli_check_procfs(NULL, o->read.procfs);
-	/* --self is modmap, whose PID is its own namespace's: its own /proc. */
-	if (o->self)
-		o->read.procfs = NULL;
-	if (!o->format)
-		o->format = &cli_formats[0];
-	if (!modmap_format_supported(o->format->id)) {
-		fputs("modmap: " CLI_CBOR_MISSING "\n", stderr);
-		exit(EXIT_USAGE);
-	}
-	if (!o->format->multi && (o->all || o->npids > 1))
-		usage_error(NULL, "%s",
-			    "a pprof profile holds one process: give one --pid or --self "
-			    "(json holds several)");
-	if (o->format->binary &&
-	    (o->output ? term_path_is_terminal(o->output) : term_stdout_is_terminal()))
-		usage_error(NULL,
-			    "refusing to write binary %s output to a terminal; use -o FILE "
-			    "or redirect standard output",
-			    o->format->name);
+	check_args(o);
 }
 
 /* --all: processes read of how many (the line only --all draws). */

@@ -55,55 +55,88 @@ static void on_stop(int sig)
 	stop_requested = 1;
 }
 
-int cmd_watch(int argc, char **argv)
+/* watch's options into ro, pid and interval_ms; a usage error exits 2. */
+static void parse_args(int argc, char **argv, struct modmap_options *ro, uint64_t *pid,
+		       uint64_t *interval_ms)
 {
 	static const char *const modes[] = { "auto", "native", "mtime", "none", "htlhash" };
 	static const char *const sets[] = { "exec", "all" };
 	static const char *const sources[] = { "auto", "query", "maps" };
-	struct modmap_options ro = { 0 };
-	uint64_t pid = 0, interval_ms = 100;
 	const char *v;
 	int k;
 
-	if (cli_wants_help(argc, argv)) {
-		fputs(usage_text, stdout);
-		return EXIT_OK;
-	}
 	for (int i = 1; i < argc; i++) {
 		if (cli_opt("watch", argc, argv, &i, "pid", 'p', &v)) {
-			if (pid)
+			if (*pid)
 				usage_error("watch", "%s", "watch follows one process: give one --pid");
-			pid = cli_parse_pid("watch", v);
+			*pid = cli_parse_pid("watch", v);
 		} else if (cli_opt("watch", argc, argv, &i, "interval", 'i', &v)) {
-			interval_ms = cli_parse_duration("watch", v);
+			*interval_ms = cli_parse_duration("watch", v);
 		} else if (cli_opt("watch", argc, argv, &i, "build-id", 0, &v)) {
 			if ((k = cli_pick(v, modes, 5)) < 0)
 				usage_error("watch",
 					    "unknown build-ID mode '%s' (auto, native, mtime, none, htlhash)",
 					    v);
-			ro.build_id = k;
+			ro->build_id = k;
 		} else if (cli_opt("watch", argc, argv, &i, "mappings", 0, &v)) {
 			if ((k = cli_pick(v, sets, 2)) < 0)
 				usage_error("watch", "unknown mapping set '%s' (exec, all)", v);
-			ro.mappings = k;
+			ro->mappings = k;
 		} else if (cli_opt("watch", argc, argv, &i, "source", 0, &v)) {
 			if ((k = cli_pick(v, sources, 3)) < 0)
 				usage_error("watch", "unknown source '%s' (auto, query, maps)", v);
-			ro.source = k;
+			ro->source = k;
 		} else if (cli_opt("watch", argc, argv, &i, "procfs", 0, &v)) {
-			ro.procfs = v;
+			ro->procfs = v;
 		} else if (cli_opt("watch", argc, argv, &i, "read-fuse", 0, NULL)) {
-			ro.read_fuse = 1;
+			ro->read_fuse = 1;
 		} else if (cli_opt("watch", argc, argv, &i, "timeout", 0, &v)) {
-			ro.timeout_ms = cli_parse_duration("watch", v);
+			ro->timeout_ms = cli_parse_duration("watch", v);
 		} else {
 			usage_error("watch", "unknown argument '%s'", argv[i]);
 		}
 	}
-	if (!pid)
+	if (!*pid)
 		usage_error("watch", "%s", "give the process to follow: --pid PID");
-	if (ro.procfs)
-		cli_check_procfs("watch", ro.procfs);
+	if (ro->procfs)
+		cli_check_procfs("watch", ro->procfs);
+}
+
+/*
+ * Writes the nev events of the last poll, each line whole and flushed
+ * before the next; a stop ends the run after the current line, the reader
+ * left whole lines only. Sets *exited at the exit event. EXIT_OK, or
+ * EXIT_PARTIAL when output failed (said on stderr).
+ */
+static int write_events(struct modmap_watch *w, struct modmap_output *out, size_t nev,
+			int *exited)
+{
+	struct modmap_error err;
+	for (size_t i = 0; i < nev && !stop_requested; i++) {
+		struct modmap_event ev;
+		modmap_watch_event(w, i, &ev);
+		*exited |= ev.kind == MODMAP_EVENT_EXIT;
+		int rc = modmap_watch_write(w, i, modmap_output_write, out, &err);
+		if (rc == 0)
+			rc = modmap_output_flush(out, &err);
+		if (rc < 0) {
+			fprintf(stderr, "modmap: %s\n", err.message);
+			return EXIT_PARTIAL;
+		}
+	}
+	return EXIT_OK;
+}
+
+int cmd_watch(int argc, char **argv)
+{
+	struct modmap_options ro = { 0 };
+	uint64_t pid = 0, interval_ms = 100;
+
+	if (cli_wants_help(argc, argv)) {
+		fputs(usage_text, stdout);
+		return EXIT_OK;
+	}
+	parse_args(argc, argv, &ro, &pid, &interval_ms);
 
 	struct modmap_error err;
 	struct modmap_watch *w;
@@ -133,21 +166,8 @@ int cmd_watch(int argc, char **argv)
 			status = EXIT_PARTIAL;
 			break;
 		}
-		/* Each line whole and flushed before the next; a stop ends the
-		 * run after the current line, the reader left whole lines only. */
 		int exited = 0;
-		for (size_t i = 0; i < (size_t)nev && status == EXIT_OK && !stop_requested; i++) {
-			struct modmap_event ev;
-			modmap_watch_event(w, i, &ev);
-			exited |= ev.kind == MODMAP_EVENT_EXIT;
-			int rc = modmap_watch_write(w, i, modmap_output_write, out, &err);
-			if (rc == 0)
-				rc = modmap_output_flush(out, &err);
-			if (rc < 0) {
-				fprintf(stderr, "modmap: %s\n", err.message);
-				status = EXIT_PARTIAL;
-			}
-		}
+		status = write_events(w, out, (size_t)nev, &exited);
 		if (exited || status != EXIT_OK)
 			break;
 		term_sleep_ms(interval_ms, &stop_requested);

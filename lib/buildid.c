@@ -250,9 +250,10 @@ static void walk_phdrs(struct note_walk *w, uint64_t phnum)
 			return;
 		}
 		struct elf_phdr ph;
+		if (elf_phdr_type(eh, h) != ELF_PT_NOTE)
+			continue;
 		elf_phdr_parse(eh, h, &ph);
-		if (ph.type == ELF_PT_NOTE)
-			walk_area(w, ph.offset, ph.filesz, ph.align);
+		walk_area(w, ph.offset, ph.filesz, ph.align);
 	}
 }
 
@@ -271,9 +272,10 @@ static void walk_shdrs(struct note_walk *w, uint64_t shnum)
 			return;
 		}
 		struct elf_shdr sh;
+		if (elf_shdr_type(eh, h) != ELF_SHT_NOTE)
+			continue;
 		elf_shdr_parse(eh, h, &sh);
-		if (sh.type == ELF_SHT_NOTE)
-			walk_area(w, sh.offset, sh.size, sh.align);
+		walk_area(w, sh.offset, sh.size, sh.align);
 	}
 }
 
@@ -502,6 +504,39 @@ static const char *pe_codeview(const struct pe *pe, uint64_t off, uint32_t size,
 	return NULL;
 }
 
+/*
+ * The CodeView record among the nent debug directory entries at dbg_off,
+ * into id; else id->error says why there is none. A broken record costs
+ * the PDB key only: the image key stays.
+ */
+static void pe_debug_entries(const struct pe *pe, uint64_t dbg_off, uint32_t nent,
+			     struct identity *id)
+{
+	const struct bytesrc *src = pe->src;
+	const char *bad = NULL;
+	for (uint32_t i = 0; i < nent; i++) {
+		unsigned char e[DEBUG_ENTRY];
+		if (src_read(src, dbg_off + (uint64_t)i * DEBUG_ENTRY, e, sizeof e) < 0) {
+			bad = "debug directory past the end of the file";
+			break;
+		}
+		if (get_u(e + 12, 4, 0) != DEBUG_TYPE_CODEVIEW)
+			continue;
+		uint32_t size = (uint32_t)get_u(e + 16, 4, 0);
+		uint32_t rva = (uint32_t)get_u(e + 20, 4, 0);
+		uint64_t off = get_u(e + 24, 4, 0);
+		/* PointerToRawData is the file offset; an entry that gives
+		 * only the RVA is mapped through the sections. */
+		if (off == 0 && (rva == 0 || pe_rva_to_off(pe, rva, size, &off) < 0)) {
+			bad = "CodeView record outside the file's sections";
+			continue;
+		}
+		if ((bad = pe_codeview(pe, off, size, id)) == NULL)
+			return;
+	}
+	id->error = bad ? bad : "no CodeView record";
+}
+
 int pe_identity(const struct bytesrc *src, struct identity *id)
 {
 	unsigned char b[PE32P_NUM_DIRS + 4 + 8 * (DIR_DEBUG + 1)];
@@ -566,29 +601,7 @@ int pe_identity(const struct bytesrc *src, struct identity *id)
 		id->malformed = 1;
 		return -1;
 	}
-	const char *bad = NULL;
-	for (uint32_t i = 0; i < nent; i++) {
-		unsigned char e[DEBUG_ENTRY];
-		if (src_read(src, dbg_off + (uint64_t)i * DEBUG_ENTRY, e, sizeof e) < 0) {
-			bad = "debug directory past the end of the file";
-			break;
-		}
-		if (get_u(e + 12, 4, 0) != DEBUG_TYPE_CODEVIEW)
-			continue;
-		uint32_t size = (uint32_t)get_u(e + 16, 4, 0);
-		uint32_t rva = (uint32_t)get_u(e + 20, 4, 0);
-		uint64_t off = get_u(e + 24, 4, 0);
-		/* PointerToRawData is the file offset; an entry that gives
-		 * only the RVA is mapped through the sections. */
-		if (off == 0 && (rva == 0 || pe_rva_to_off(&pe, rva, size, &off) < 0)) {
-			bad = "CodeView record outside the file's sections";
-			continue;
-		}
-		if ((bad = pe_codeview(&pe, off, size, id)) == NULL)
-			return 0;
-	}
-	/* A broken CodeView record costs the PDB key; the image key stays. */
-	id->error = bad ? bad : "no CodeView record";
+	pe_debug_entries(&pe, dbg_off, nent, id);
 	return 0;
 }
 

@@ -147,8 +147,14 @@ const struct identity *bid_cache_put(struct bid_cache *c, uint64_t dev, uint64_t
 static inline uint64_t get_u(const unsigned char *p, size_t n, int be)
 {
 	uint64_t v = 0;
-	for (size_t i = 0; i < n; i++)
-		v |= (uint64_t)p[be ? n - 1 - i : i] << (8 * i);
+	/* Most significant byte first, one loop per order: with n constant
+	 * the compiler makes each one load (and a byte swap). */
+	if (be)
+		for (size_t i = 0; i < n; i++)
+			v = v << 8 | p[i];
+	else
+		for (size_t i = n; i-- > 0;)
+			v = v << 8 | p[i];
 	return v;
 }
 

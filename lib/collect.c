@@ -281,6 +281,42 @@ static void link_build_id(struct collect *c, const struct snapshot *s, const cha
 }
 
 /*
+ * A file of the same name already in the store (have bytes) for in: the
+ * same contents count as kept (*r COPY_DONE); other contents are a
+ * conflict, named, which a file root owns wins. Returns 1 when in is to
+ * replace it, else 0 with *r set.
+ */
+static int keep_conflict(struct collect *c, const struct snapshot *s, const char *file, int in,
+			 uint64_t size, const char *id, struct store_dir *dir, const char *n,
+			 uint64_t have, int root_owned, enum copy_result *r)
+{
+	int fd = store_open_file(dir, n);
+	int same = fd >= 0 && have == size && same_contents(in, fd, size);
+	if (fd >= 0)
+		platform_close(fd);
+	if (same) {
+		c->st.present++;
+		*r = COPY_DONE;
+		return 0;
+	}
+	char line[1024];
+	snprintf(line, sizeof line,
+		 "pid %llu: %s: build ID %s already kept with other contents (%s/%s): %s",
+		 (unsigned long long)s->pid, file, id, store_path(dir), n,
+		 root_owned ? "replaced by this file, which root owns"
+			    : "not replaced by a file root does not own");
+	if (!root_owned) {
+		count_reason(c, "build ID already kept with other contents");
+		if (c->skipped)
+			c->skipped(c->ctx, line);
+		return 0;
+	}
+	if (c->skipped)
+		c->skipped(c->ctx, line);
+	return 1;
+}
+
+/*
  * Keeps in (size bytes, the file of a mapping or a PDB; closed here) as
  * name in sub (below top, made for it: removed again if left empty), where
  * key was not handled yet or only for a file root does not own. A file
@@ -322,32 +358,10 @@ static enum copy_result keep(struct collect *c, const struct snapshot *s, const 
 	uint64_t have;
 	int replace = 0;
 	switch (store_stat(dir, n, &have)) {
-	case 1: {
-		int fd = store_open_file(dir, n);
-		int same = fd >= 0 && have == size && same_contents(in, fd, size);
-		if (fd >= 0)
-			platform_close(fd);
-		if (same) {
-			c->st.present++;
-			r = COPY_DONE;
+	case 1:
+		replace = keep_conflict(c, s, file, in, size, id, dir, n, have, root_owned, &r);
+		if (!replace)
 			break;
-		}
-		char line[1024];
-		snprintf(line, sizeof line,
-			 "pid %llu: %s: build ID %s already kept with other contents (%s/%s): %s",
-			 (unsigned long long)s->pid, file, id, store_path(dir), n,
-			 root_owned ? "replaced by this file, which root owns"
-				    : "not replaced by a file root does not own");
-		if (!root_owned) {
-			count_reason(c, "build ID already kept with other contents");
-			if (c->skipped)
-				c->skipped(c->ctx, line);
-			break;
-		}
-		if (c->skipped)
-			c->skipped(c->ctx, line);
-		replace = 1;
-	}
 		/* fall through */
 	case 0:
 		r = copy_open(c, s, file, in, size, mode, w, id, dir, n);

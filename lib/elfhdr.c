@@ -139,9 +139,9 @@ int elf_read_loads(const struct bytesrc *src, struct elf_load *out, size_t cap, 
 	int rc = 0;
 	for (size_t i = 0; i < eh.phnum; i++) {
 		struct elf_phdr ph;
-		elf_phdr_parse(&eh, t + i * want, &ph);
-		if (ph.type != ELF_PT_LOAD)
+		if (elf_phdr_type(&eh, t + i * want) != ELF_PT_LOAD)
 			continue;
+		elf_phdr_parse(&eh, t + i * want, &ph);
 		struct elf_load l = { ph.offset, ph.vaddr, ph.filesz };
 		if (l.offset + l.filesz < l.offset || l.vaddr + l.filesz < l.vaddr) {
 			*why = "a segment's size overflows";

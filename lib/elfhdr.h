@@ -75,6 +75,17 @@ static inline size_t elf_shdr_size(const struct elf_ehdr *h)
 	return h->is64 ? ELF_SHDR64 : ELF_SHDR32;
 }
 
+/* The p_type (sh_type) of the entry at p: read before decoding the rest,
+ * which most entries a reader skips do not need. */
+static inline uint32_t elf_phdr_type(const struct elf_ehdr *h, const unsigned char *p)
+{
+	return (uint32_t)get_u(p, 4, h->be);
+}
+static inline uint32_t elf_shdr_type(const struct elf_ehdr *h, const unsigned char *p)
+{
+	return (uint32_t)get_u(p + 4, 4, h->be);
+}
+
 /* Decode the entry at p, which holds at least elf_phdr_size (elf_shdr_size) bytes. */
 void elf_phdr_parse(const struct elf_ehdr *h, const unsigned char *p, struct elf_phdr *out);
 void elf_shdr_parse(const struct elf_ehdr *h, const unsigned char *p, struct elf_shdr *out);

@@ -128,74 +128,105 @@ static int set_htlhash(struct region_reader *rr, struct mapping *m)
 	return rc;
 }
 
-static int set_build_id(struct region_reader *rr, struct mapping *m, const struct region *r)
+/* A region with no file (the vDSO): the backend's identity of it, if any. */
+static int set_special_id(struct region_reader *rr, struct mapping *m)
+{
+	const struct backend_ops *ops = rr->ops;
+	struct snapshot *s = rr->s;
+	struct identity id;
+	if (!ops->special_identity || rr->o->bid == BID_MTIME)
+		return 0;
+	memset(&id, 0, sizeof id);
+	if (ops->special_identity(rr->be, m, &id) < 0 || !id.gnu[0])
+		return id.error ? set_text(s, m, &m->bid_error, id.error, BIDK_NONE) : 0;
+	return set_text(s, m, &m->build_id, id.gnu, BIDK_GNU);
+}
+
+/* A server that may never answer: not the file, not its pages in the
+ * process, not even its mtime (a stat asks the server too). */
+static int set_untrusted_id(struct region_reader *rr, struct mapping *m, const char *kernel_id)
 {
 	enum bid_mode mode = rr->o->bid;
 	const struct backend_ops *ops = rr->ops;
 	struct snapshot *s = rr->s;
-	const char *kernel_id = r->kernel_id;
-
-	if (mode == BID_NONE || !m->file)
-		return 0;
-	if (!r->has_file) {
-		struct identity id;
-		if (!ops->special_identity || mode == BID_MTIME)
-			return 0;
-		memset(&id, 0, sizeof id);
-		if (ops->special_identity(rr->be, m, &id) < 0 || !id.gnu[0])
-			return id.error ? set_text(s, m, &m->bid_error, id.error, BIDK_NONE) : 0;
-		return set_text(s, m, &m->build_id, id.gnu, BIDK_GNU);
-	}
-	/* A server that may never answer: not the file, not its pages in
-	 * the process, not even its mtime (a stat asks the server too). */
-	if (m->flags & MAPF_UNTRUSTED_FS) {
-		struct identity id;
-		/* the kernel read it already (the device was not known then) */
-		if (kernel_id && (mode == BID_AUTO || mode == BID_NATIVE))
-			return set_text(s, m, &m->build_id, kernel_id, BIDK_GNU);
-		if ((mode == BID_AUTO || mode == BID_NATIVE) && ops->untrusted_identity &&
-		    ops->untrusted_identity(rr->be, m, &id) == 0) {
-			/* its contents, read where a stall costs only time */
-			int kind = identity_apply(s, m, mode, &id);
-			if (kind < 0)
-				return -1;
-			if (kind != BIDK_PATH_MTIME)
-				return 0;
-		}
-		m->build_id = m->file;
-		m->bid_kind = BIDK_PATH;
-		return set_text(s, m, &m->bid_error, MAPF_UNTRUSTED_WHY, BIDK_NONE);
-	}
-	if (mode == BID_HTLHASH)
-		return set_htlhash(rr, m);
-	/* auto needs nothing but the kernel's ID; native reads the file for
-	 * its other identities, keeping the kernel's ID should that fail. */
-	if (kernel_id && mode == BID_AUTO) {
-		/* A file's segments follow each other with one ID: share its
-		 * text rather than store it again for every segment. */
-		const struct mapping *p = s->n >= 2 && m == &s->map[s->n - 1] ? m - 1 : NULL;
-		if (p && p->bid_kind == BIDK_GNU &&
-		    strcmp(snapshot_str(s, p->build_id), kernel_id) == 0) {
-			m->build_id = p->build_id;
-			m->bid_kind = BIDK_GNU;
-			return 0;
-		}
+	struct identity id;
+	/* the kernel read it already (the device was not known then) */
+	if (kernel_id && (mode == BID_AUTO || mode == BID_NATIVE))
 		return set_text(s, m, &m->build_id, kernel_id, BIDK_GNU);
+	if ((mode == BID_AUTO || mode == BID_NATIVE) && ops->untrusted_identity &&
+	    ops->untrusted_identity(rr->be, m, &id) == 0) {
+		/* its contents, read where a stall costs only time */
+		int kind = identity_apply(s, m, mode, &id);
+		if (kind < 0)
+			return -1;
+		if (kind != BIDK_PATH_MTIME)
+			return 0;
 	}
+	m->build_id = m->file;
+	m->bid_kind = BIDK_PATH;
+	return set_text(s, m, &m->bid_error, MAPF_UNTRUSTED_WHY, BIDK_NONE);
+}
 
-	/* Neighbouring segments of one file share its identity. */
-	if (same_file_as_prev(rr, m)) {
-		const struct mapping *p = &rr->prev;
+/* --build-id auto with the kernel's ID: nothing else is needed. */
+static int set_kernel_id(struct snapshot *s, struct mapping *m, const char *kernel_id)
+{
+	/* A file's segments follow each other with one ID: share its
+	 * text rather than store it again for every segment. */
+	const struct mapping *p = s->n >= 2 && m == &s->map[s->n - 1] ? m - 1 : NULL;
+	if (p && p->bid_kind == BIDK_GNU &&
+	    strcmp(snapshot_str(s, p->build_id), kernel_id) == 0) {
 		m->build_id = p->build_id;
-		m->go_build_id = p->go_build_id;
-		m->pdb_file = p->pdb_file;
-		m->pdb_sig = p->pdb_sig;
-		m->pe_image = p->pe_image;
-		m->bid_error = p->bid_error;
-		m->bid_kind = p->bid_kind;
+		m->bid_kind = BIDK_GNU;
 		return 0;
 	}
+	return set_text(s, m, &m->build_id, kernel_id, BIDK_GNU);
+}
 
+/* Neighbouring segments of one file share its identity. */
+static void share_prev_id(const struct region_reader *rr, struct mapping *m)
+{
+	const struct mapping *p = &rr->prev;
+	m->build_id = p->build_id;
+	m->go_build_id = p->go_build_id;
+	m->pdb_file = p->pdb_file;
+	m->pdb_sig = p->pdb_sig;
+	m->pe_image = p->pe_image;
+	m->bid_error = p->bid_error;
+	m->bid_kind = p->bid_kind;
+}
+
+/* The identity of the open file f into m (the kernel's ID standing where
+ * the file gave none), or path+mtime where the mode picks that. */
+static int set_open_file_id(struct region_reader *rr, struct mapping *m, struct region_file *f,
+			    const char *kernel_id)
+{
+	static const struct identity unread;
+	enum bid_mode mode = rr->o->bid;
+	struct identity tmp;
+	const struct identity *id = mode == BID_MTIME ? &unread : identify(rr, f, &tmp);
+	if (kernel_id && !id->gnu[0]) {
+		/* The kernel read the note from the mapped file itself,
+		 * within limits of its own: its ID stands. */
+		if (id != &tmp)
+			tmp = *id;
+		snprintf(tmp.gnu, sizeof tmp.gnu, "%s", kernel_id);
+		tmp.malformed = 0;
+		tmp.error = NULL;
+		id = &tmp;
+	}
+	int kind = identity_apply(rr->s, m, mode, id);
+	if (kind < 0)
+		return -1;
+	return kind == BIDK_PATH_MTIME ? set_path_mtime(rr, m, f) : 0;
+}
+
+/* A file's identity from the file itself, else from the process's memory,
+ * else its path (and mtime). */
+static int set_file_id(struct region_reader *rr, struct mapping *m, const char *kernel_id)
+{
+	enum bid_mode mode = rr->o->bid;
+	const struct backend_ops *ops = rr->ops;
+	struct snapshot *s = rr->s;
 	struct region_file f = { 0 };
 	struct identity mem;
 	const char *why = NULL;
@@ -215,26 +246,34 @@ static int set_build_id(struct region_reader *rr, struct mapping *m, const struc
 		if (rc == 0 && !impostor)
 			rc = set_path_mtime(rr, m, NULL);
 	} else {
-		static const struct identity unread;
-		struct identity tmp;
-		const struct identity *id = mode == BID_MTIME ? &unread : identify(rr, &f, &tmp);
-		if (kernel_id && !id->gnu[0]) {
-			/* The kernel read the note from the mapped file itself,
-			 * within limits of its own: its ID stands. */
-			if (id != &tmp)
-				tmp = *id;
-			snprintf(tmp.gnu, sizeof tmp.gnu, "%s", kernel_id);
-			tmp.malformed = 0;
-			tmp.error = NULL;
-			id = &tmp;
-		}
-		int kind = identity_apply(s, m, mode, id);
-		if (kind < 0)
-			rc = -1;
-		else if (kind == BIDK_PATH_MTIME)
-			rc = set_path_mtime(rr, m, &f);
+		rc = set_open_file_id(rr, m, &f, kernel_id);
 		ops->close_file(rr->be, &f);
 	}
+	return rc;
+}
+
+static int set_build_id(struct region_reader *rr, struct mapping *m, const struct region *r)
+{
+	enum bid_mode mode = rr->o->bid;
+	const char *kernel_id = r->kernel_id;
+
+	if (mode == BID_NONE || !m->file)
+		return 0;
+	if (!r->has_file)
+		return set_special_id(rr, m);
+	if (m->flags & MAPF_UNTRUSTED_FS)
+		return set_untrusted_id(rr, m, kernel_id);
+	if (mode == BID_HTLHASH)
+		return set_htlhash(rr, m);
+	/* auto needs nothing but the kernel's ID; native reads the file for
+	 * its other identities, keeping the kernel's ID should that fail. */
+	if (kernel_id && mode == BID_AUTO)
+		return set_kernel_id(rr->s, m, kernel_id);
+	int rc = 0;
+	if (same_file_as_prev(rr, m))
+		share_prev_id(rr, m);
+	else
+		rc = set_file_id(rr, m, kernel_id);
 	rr->have_prev = 1;
 	rr->prev = *m;
 	return rc;

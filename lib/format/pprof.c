@@ -249,6 +249,58 @@ static void put_escaped(struct buf *b, const char *str, int windows)
 	escape_put(b, str, strlen(str), windows);
 }
 
+/*
+ * The profile's two comments into comment, each NUL-terminated: which
+ * process and its executable, then its comm, namespace PID, container and
+ * cgroup (docs/formats.md). Returns where the second begins.
+ */
+static size_t put_comments(struct buf *comment, const struct snapshot *s)
+{
+	/* The target names its executable, comm and cgroups: escaped as the
+	 * text header escapes them, so one comment is one line. */
+	int windows = strcmp(s->os, "windows") == 0;
+	buf_printf(comment, "modmap: pid %llu (%s)", (unsigned long long)s->pid, s->os);
+	if (s->exe) {
+		buf_putc(comment, ' ');
+		put_escaped(comment, snapshot_str(s, s->exe), windows);
+	}
+	buf_putc(comment, '\0');
+	/* Which process, as the text header says it (docs/formats.md). */
+	size_t ident_at = comment->len;
+	buf_puts(comment, "modmap: comm=");
+	put_escaped(comment, s->comm ? snapshot_str(s, s->comm) : "-", windows);
+	buf_printf(comment, " ns_pid=%llu container_id=%s cgroup=", (unsigned long long)s->ns_pid,
+		   s->container_id ? snapshot_str(s, s->container_id) : "-");
+	put_escaped(comment, s->cgroup ? snapshot_str(s, s->cgroup) : "-", windows);
+	buf_putc(comment, '\0');
+	return ident_at;
+}
+
+/* The string indexes of the JIT symbols' labels, names and files, into js
+ * (its arrays allocated here, freed by the caller): 0, or -1 out of memory. */
+static int jit_strings(struct strtab *t, const struct jit_table *j, struct jit_strs *js)
+{
+	js->size = strtab_str(t, JIT_LABEL_SIZE);
+	js->bytes = strtab_str(t, "bytes");
+	js->source[0] = strtab_str(t, JIT_LABEL_SOURCE);
+	js->source[1] = strtab_str(t, jit_source_name(JIT_PERF_MAP));
+	js->source[2] = strtab_str(t, jit_source_name(JIT_JITDUMP));
+	if (!(js->name = calloc(j->n, sizeof *js->name)) ||
+	    !(js->file = calloc(j->n, sizeof *js->file)))
+		return -1;
+	for (size_t i = 0; i < j->n; i++) {
+		const struct jit_sym *sym = &j->sym[i];
+		if (!sym->live)
+			continue;
+		js->name[i] = strtab_index(t, jit_str(j, sym->name), sym->name_len);
+		if (sym->nline) {
+			const struct jit_line *l = &j->line[sym->line];
+			js->file[i] = strtab_index(t, jit_str(j, l->file), l->file_len);
+		}
+	}
+	return 0;
+}
+
 /* The uncompressed Profile message of s, appended to pb. */
 static int put_profile(struct buf *pb, const struct snapshot *s, struct errmsg *err)
 {
@@ -278,49 +330,15 @@ static int put_profile(struct buf *pb, const struct snapshot *s, struct errmsg *
 		pm[i].filename = strtab_str(&t, snapshot_str(s, m->file));
 		pm[i].build_id = strtab_str(&t, snapshot_str(s, m->build_id));
 	}
-	/* The target names its executable, comm and cgroups: escaped as the
-	 * text header escapes them, so one comment is one line. */
-	int windows = strcmp(s->os, "windows") == 0;
-	buf_printf(&comment, "modmap: pid %llu (%s)", (unsigned long long)s->pid, s->os);
-	if (s->exe) {
-		buf_putc(&comment, ' ');
-		put_escaped(&comment, snapshot_str(s, s->exe), windows);
-	}
-	buf_putc(&comment, '\0');
-	/* Which process, as the text header says it (docs/formats.md). */
-	size_t ident_at = comment.len;
-	buf_puts(&comment, "modmap: comm=");
-	put_escaped(&comment, s->comm ? snapshot_str(s, s->comm) : "-", windows);
-	buf_printf(&comment, " ns_pid=%llu container_id=%s cgroup=", (unsigned long long)s->ns_pid,
-		   s->container_id ? snapshot_str(s, s->container_id) : "-");
-	put_escaped(&comment, s->cgroup ? snapshot_str(s, s->cgroup) : "-", windows);
-	buf_putc(&comment, '\0');
+	size_t ident_at = put_comments(&comment, s);
 	if (comment.oom)
 		goto oom;
 	int64_t note = strtab_str(&t, (const char *)comment.p);
 	int64_t ident = strtab_str(&t, (const char *)comment.p + ident_at);
 	int64_t why = strtab_str(&t, "modmap: a mapping table; each mapping has one sample "
 				     "of 1, which measures nothing");
-	if (j && j->n) {
-		js.size = strtab_str(&t, JIT_LABEL_SIZE);
-		js.bytes = strtab_str(&t, "bytes");
-		js.source[0] = strtab_str(&t, JIT_LABEL_SOURCE);
-		js.source[1] = strtab_str(&t, jit_source_name(JIT_PERF_MAP));
-		js.source[2] = strtab_str(&t, jit_source_name(JIT_JITDUMP));
-		if (!(js.name = calloc(j->n, sizeof *js.name)) ||
-		    !(js.file = calloc(j->n, sizeof *js.file)))
-			goto oom;
-		for (size_t i = 0; i < j->n; i++) {
-			const struct jit_sym *sym = &j->sym[i];
-			if (!sym->live)
-				continue;
-			js.name[i] = strtab_index(&t, jit_str(j, sym->name), sym->name_len);
-			if (sym->nline) {
-				const struct jit_line *l = &j->line[sym->line];
-				js.file[i] = strtab_index(&t, jit_str(j, l->file), l->file_len);
-			}
-		}
-	}
+	if (j && j->n && jit_strings(&t, j, &js) < 0)
+		goto oom;
 	if (t.oom)
 		goto oom;
 

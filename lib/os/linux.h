@@ -66,11 +66,13 @@ uint64_t status_ns_pid(const char *text, size_t len);
  * digits or overflow. */
 int proc_parse_dec(const char **p, const char *end, uint64_t *out);
 
-/* A device in /proc/PID/mountinfo, and whether its file system's server
- * may stall a reader (FUSE, network file systems). */
+/* A mount in /proc/PID/mountinfo: its ID (system-wide, as a descriptor's
+ * mnt_id in /proc/self/fdinfo says), its device, and whether its file
+ * system's server may stall a reader (FUSE, network file systems). */
 struct mount_dev {
 	uint32_t major, minor;
 	int untrusted;
+	uint64_t id;
 };
 
 /*
@@ -86,5 +88,10 @@ size_t mountinfo_devices(const char *text, size_t len, struct mount_dev *out, si
  * lists is untrusted when anonymous (major 0): a detached mount's.
  */
 int mount_dev_untrusted(const struct mount_dev *d, size_t n, uint32_t major, uint32_t minor);
+/*
+ * Is the mount with this ID one whose server may never answer, as d says?
+ * A mount the process's mountinfo does not list (one detached since) is.
+ */
+int mount_id_untrusted(const struct mount_dev *d, size_t n, uint64_t id);
 
 #endif

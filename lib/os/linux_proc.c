@@ -207,13 +207,13 @@ size_t mountinfo_devices(const char *text, size_t len, struct mount_dev *out, si
 		pos = (size_t)(end - text) + 1;
 		/* ID PARENT MAJOR:MINOR ROOT MOUNTPOINT OPTIONS [TAGS...] - FSTYPE ... */
 		const char *p = line;
-		uint64_t major, minor;
-		for (int field = 0; field < 2; field++) {
-			while (p < end && *p != ' ')
-				p++;
-			if (p < end)
-				p++;
-		}
+		uint64_t id, major, minor;
+		if (proc_parse_dec(&p, end, &id) < 0 || p == end || *p++ != ' ')
+			continue;
+		while (p < end && *p != ' ')
+			p++;
+		if (p < end)
+			p++;
 		if (proc_parse_dec(&p, end, &major) < 0 || p == end || *p++ != ':' ||
 		    proc_parse_dec(&p, end, &minor) < 0 || major > UINT32_MAX || minor > UINT32_MAX)
 			continue;
@@ -230,7 +230,7 @@ size_t mountinfo_devices(const char *text, size_t len, struct mount_dev *out, si
 			te = end;
 		if (n < cap)
 			out[n] = (struct mount_dev){ (uint32_t)major, (uint32_t)minor,
-						     fstype_untrusted(dash, (size_t)(te - dash)) };
+						     fstype_untrusted(dash, (size_t)(te - dash)), id };
 		n++;
 	}
 	return n;
@@ -245,4 +245,12 @@ int mount_dev_untrusted(const struct mount_dev *d, size_t n, uint32_t major, uin
 	 * file was mapped (a lazy unmount) can be anything. Block devices
 	 * are disks; an anonymous one (major 0) is a file system's own. */
 	return major == 0;
+}
+
+int mount_id_untrusted(const struct mount_dev *d, size_t n, uint64_t id)
+{
+	for (size_t i = 0; i < n; i++)
+		if (d[i].id == id)
+			return d[i].untrusted;
+	return 1;	/* not listed: detached since, anything */
 }

@@ -180,6 +180,51 @@ static int next_component(struct rest *r, char comp[NAME_MAX + 1], int *last)
 	return 1;
 }
 
+enum { LINK_FOLLOWED, LINK_MAGIC, LINK_FAILED };
+
+/*
+ * The component comp of path, open at fd (closed here) and a symbolic link
+ * (st): at the end of the path the kernel's own /proc link, for the kernel
+ * to open (LINK_MAGIC); else its target put in front of what remains of r,
+ * walked from the root (*cur reopened there) when absolute
+ * (LINK_FOLLOWED); or LINK_FAILED with err set when the rules refuse the
+ * link's owner, the link does not read or links nest past MAX_LINKS.
+ */
+static int follow_link(const char *path, const struct open_rules *rules, const char *comp,
+		       int fd, const struct stat *st, int last, struct rest *r, int *links,
+		       int *cur, struct errmsg *err)
+{
+	struct statfs sf;
+	if (last && fstatfs(fd, &sf) == 0 && sf.f_type == PROC_MAGIC &&
+	    trusted_owner((uint32_t)st->st_uid)) {
+		/* /proc/self/fd/1: the kernel's link, for the kernel to open. */
+		close(fd);
+		return LINK_MAGIC;
+	}
+	if (rules->trusted_links && !trusted_owner((uint32_t)st->st_uid)) {
+		err_set(err, "%s: a symbolic link on the path (%s) is owned by another "
+			"user (uid %u): not followed", path, comp, (unsigned)st->st_uid);
+		close(fd);
+		return LINK_FAILED;
+	}
+	char target[PATH_MAX];
+	ssize_t n = readlinkat(fd, "", target, sizeof target);
+	close(fd);
+	if (n <= 0 || (size_t)n >= sizeof target || ++*links > MAX_LINKS ||
+	    rest_prepend(r, target, (size_t)n) < 0) {
+		err_set(err, "%s: %s", path, strerror(n < 0 ? errno : ELOOP));
+		return LINK_FAILED;
+	}
+	if (target[0] == '/') {
+		close(*cur);
+		if ((*cur = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0) {
+			err_sete(err, errno, "%s: %s", path, strerror(errno));
+			return LINK_FAILED;
+		}
+	}
+	return LINK_FOLLOWED;
+}
+
 int checked_walk(const char *path, const struct open_rules *rules, int mkdirs, char **name,
 		 int *magic, struct errmsg *err)
 {
@@ -215,34 +260,12 @@ int checked_walk(const char *path, const struct open_rules *rules, int mkdirs, c
 			goto fail;
 		}
 		if (S_ISLNK(st.st_mode)) {
-			struct statfs sf;
-			if (last && fstatfs(fd, &sf) == 0 && sf.f_type == PROC_MAGIC &&
-			    trusted_owner((uint32_t)st.st_uid)) {
-				/* /proc/self/fd/1: the kernel's link, for the kernel to open. */
-				close(fd);
+			int how = follow_link(path, rules, comp, fd, &st, last, &r, &links, &cur, err);
+			if (how == LINK_FAILED)
+				goto fail;
+			if (how == LINK_MAGIC) {
 				*magic = 1;
 				break;
-			}
-			if (rules->trusted_links && !trusted_owner((uint32_t)st.st_uid)) {
-				err_set(err, "%s: a symbolic link on the path (%s) is owned by another "
-					"user (uid %u): not followed", path, comp, (unsigned)st.st_uid);
-				close(fd);
-				goto fail;
-			}
-			char target[PATH_MAX];
-			ssize_t n = readlinkat(fd, "", target, sizeof target);
-			close(fd);
-			if (n <= 0 || (size_t)n >= sizeof target || ++links > MAX_LINKS ||
-			    rest_prepend(&r, target, (size_t)n) < 0) {
-				err_set(err, "%s: %s", path, strerror(n < 0 ? errno : ELOOP));
-				goto fail;
-			}
-			if (target[0] == '/') {
-				close(cur);
-				if ((cur = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0) {
-					err_sete(err, errno, "%s: %s", path, strerror(errno));
-					goto fail;
-				}
 			}
 			continue;
 		}

@@ -156,6 +156,34 @@ static void test_deep_nesting(void **state)
 	free(r);
 }
 
+/*
+ * A process's own table: in address order, disjoint, often adjacent, with
+ * the odd empty range; and the same with one overlap planted, which must
+ * still give the innermost. Both against the definition.
+ */
+static void test_sorted_disjoint(void **state)
+{
+	(void)state;
+	struct addrmap_range r[64];
+	srand(777);
+	for (int round = 0; round < 300; round++) {
+		size_t n = (size_t)(rand() % 64) + 1;
+		uint64_t at = 0x1000;
+		for (size_t i = 0; i < n; i++) {
+			at += (uint64_t)(rand() % 3) * 0x1000;	/* adjacent, or a gap */
+			r[i].start = at;
+			r[i].limit = at + (uint64_t)(rand() % 4) * 0x1000;	/* maybe empty */
+			at = r[i].limit;
+		}
+		check_all(r, n);
+		if (n >= 2) {
+			size_t i = (size_t)rand() % (n - 1);
+			r[i].limit = r[i + 1].limit + 0x1000;	/* now holds the next */
+			check_all(r, n);
+		}
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -164,6 +192,7 @@ int main(void)
 		cmocka_unit_test(test_equal_ranges_first_wins),
 		cmocka_unit_test(test_empty_and_extreme_ranges),
 		cmocka_unit_test(test_random_overlap),
+		cmocka_unit_test(test_sorted_disjoint),
 		cmocka_unit_test(test_deep_nesting),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

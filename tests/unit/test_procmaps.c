@@ -180,6 +180,42 @@ static void test_same_life(void **state)
 	assert_false(proc_stat_same_live(&born, &now));
 }
 
+/* Lines as the kernel writes them (proc(5)), optional fields and all. */
+static void test_mountinfo(void **state)
+{
+	(void)state;
+	static const char text[] =
+		"22 1 259:2 / / rw,relatime shared:1 - ext4 /dev/nvme0n1p2 rw\n"
+		"35 22 0:32 / /tmp rw,nosuid shared:14 master:3 - tmpfs tmpfs rw\n"
+		"612 35 0:61 / /tmp/mnt rw,nosuid,nodev - fuse.fusestall fusestall rw\n"
+		"not a mountinfo line\n"
+		"4294967999 22 0:70 /export /net rw - nfs4 srv:/export rw\n"
+		"700 22 0:71 / /v rw - virtiofs tag rw";	/* no newline at the end */
+	struct mount_dev d[8];
+	size_t n = mountinfo_devices(text, strlen(text), NULL, 0);
+	assert_int_equal(n, 5);
+	assert_int_equal(mountinfo_devices(text, strlen(text), d, 8), 5);
+	assert_int_equal(d[0].id, 22);
+	assert_int_equal(d[0].major, 259);
+	assert_int_equal(d[0].minor, 2);
+	assert_false(d[0].untrusted);
+	assert_int_equal(d[1].id, 35);
+	assert_false(d[1].untrusted);
+	assert_int_equal(d[2].id, 612);
+	assert_int_equal(d[2].minor, 61);
+	assert_true(d[2].untrusted);
+	assert_int_equal(d[3].id, 4294967999u);
+	assert_true(d[3].untrusted);
+	assert_true(d[4].untrusted);
+	assert_false(mount_id_untrusted(d, n, 35));
+	assert_true(mount_id_untrusted(d, n, 612));
+	assert_true(mount_id_untrusted(d, n, 9999));	/* not listed: detached */
+	assert_false(mount_dev_untrusted(d, n, 0, 32));
+	assert_true(mount_dev_untrusted(d, n, 0, 61));
+	assert_true(mount_dev_untrusted(d, n, 0, 99));	/* anonymous, not listed */
+	assert_false(mount_dev_untrusted(d, n, 8, 1));	/* a disk */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -193,6 +229,7 @@ int main(void)
 		cmocka_unit_test(test_stat_fields),
 		cmocka_unit_test(test_stat_malformed),
 		cmocka_unit_test(test_same_life),
+		cmocka_unit_test(test_mountinfo),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
