@@ -22,9 +22,14 @@
 #include "os/linux_target.h"
 
 /* Opens path inside the target's root without leaving it. O_PATH: a FIFO
- * or a device at the path is neither opened nor waited on. */
+ * or a device at the path is neither opened nor waited on. A root on a
+ * FUSE or network mount is not walked (its server may never answer). */
 static int open_in_root(struct target *t, const char *path)
 {
+	if (t->root >= 0 && root_untrusted(t)) {
+		errno = EXDEV;
+		return -1;
+	}
 	if (t->root >= 0) {
 		struct open_how how = {
 			.flags = O_PATH | O_CLOEXEC,

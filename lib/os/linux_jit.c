@@ -31,7 +31,9 @@ static uint32_t target_uid(const struct target *t)
  * Opens dir/name inside the target's root for reading, as a perf map may
  * be read (SPEC "Trust", docs/security.md): no symbolic link on the way,
  * no mount over the file, a regular file the process's user or root owns,
- * not on procfs or sysfs. -1 otherwise.
+ * not on procfs or sysfs. -1 otherwise. Nothing on a file system whose
+ * server may never answer (FUSE, network) is even looked up: the root is
+ * checked before a name is looked up in it, dir before name is.
  */
 static int open_jit_file(struct target *t, const char *dir, const char *name, struct stat *st)
 {
@@ -40,11 +42,12 @@ static int open_jit_file(struct target *t, const char *dir, const char *name, st
 				    .not_procfs = 1, .owner = 1 };
 	struct open_info info;
 	struct errmsg why;
-	if (t->root < 0)
+	if (t->root < 0 || root_untrusted(t))
 		return -1;
 	rules.owner_uid = target_uid(t);
 	int d = checked_openat(t->root, dir, O_PATH | O_DIRECTORY, &dir_rules, NULL, &why);
-	int fd = d >= 0 ? checked_openat(d, name, O_RDONLY, &rules, &info, &why) : -1;
+	int fd = d >= 0 && !fd_untrusted(t, d) ? checked_openat(d, name, O_RDONLY, &rules, &info, &why)
+					       : -1;
 	if (d >= 0)
 		close(d);
 	if (fd >= 0)

@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
@@ -152,6 +153,45 @@ int file_untrusted(struct target *t, uint32_t major, uint32_t minor)
 	read_mounts(t);
 	return mount_dev_untrusted(t->mounts, t->nmounts, major, minor) &&
 	       !is_shm_dev(t, major, minor);
+}
+
+/* The ID of the mount fd is on, from /proc/self/fdinfo: the VFS's own
+ * record, for which no file system is asked. 0 when it cannot be read. */
+static uint64_t fd_mount_id(int fd)
+{
+	char path[48], buf[512];
+	snprintf(path, sizeof path, "/proc/self/fdinfo/%d", fd);
+	int f = open(path, O_RDONLY | O_CLOEXEC);
+	if (f < 0)
+		return 0;
+	ssize_t n = read(f, buf, sizeof buf - 1);
+	close(f);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	const char *p = strstr(buf, "\nmnt_id:");
+	if (!p)
+		return 0;
+	for (p += 8; *p == ' ' || *p == '\t'; p++)
+		;
+	uint64_t id;
+	return proc_parse_dec(&p, buf + n, &id) == 0 ? id : 0;
+}
+
+int fd_untrusted(struct target *t, int fd)
+{
+	read_mounts(t);
+	uint64_t id = fd_mount_id(fd);
+	return !id || mount_id_untrusted(t->mounts, t->nmounts, id);
+}
+
+int root_untrusted(struct target *t)
+{
+	if (!t->root_checked) {
+		t->root_checked = 1;
+		t->root_untrusted = t->root >= 0 && fd_untrusted(t, t->root);
+	}
+	return t->root_untrusted;
 }
 
 /*

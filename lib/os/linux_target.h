@@ -54,6 +54,8 @@ struct target {
 	int mem;		/* /proc/PID/mem; -1 not yet opened, -2 refused */
 	int root;		/* /proc/PID/root, O_PATH; -1 if it did not open */
 	int same_root;		/* the target's root is ours */
+	int root_checked;	/* 1: root_untrusted says */
+	int root_untrusted;	/* its root is on a FUSE or network mount */
 	int checked;		/* under a procfs given by the caller: every file
 				 * taken from it is checked to be procfs's own */
 	struct snapshot *s;
@@ -125,6 +127,13 @@ int linux_module_loads(uint64_t pid, const struct snapshot *s, size_t i, struct 
 int be_untrusted_identity(void *be, const struct mapping *m, struct identity *id);
 int file_untrusted(struct target *t, uint32_t major, uint32_t minor);
 int untrusted_mounts(struct target *t);
+/* Is the open descriptor fd on a mount whose server may never answer (or
+ * one the process's mountinfo does not list)? The kernel's own record of
+ * fd's mount says, not the file system. */
+int fd_untrusted(struct target *t, int fd);
+/* Is the target's root such a mount (a process chrooted into one)? Then no
+ * path is looked up inside it: each name would ask that server. */
+int root_untrusted(struct target *t);
 
 /* linux_jit.c */
 int read_jit(struct target *t);

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import (FIXTURES, GOCODE, MODMAP, go_env, need, needs, proc_maps, run_modmap,
+from conftest import (FIXTURES, _has_procmap_query, GOCODE, MODMAP, go_env, need, needs, proc_maps, run_modmap,
                       unprivileged_prefix, wait_asleep)
 
 PROTO = GOCODE / "src/github.com/google/pprof/proto/profile.proto"
@@ -59,6 +59,34 @@ def open_dir():
 
 # ---- defect 8: a stalled FUSE file -------------------------------------------
 
+def start_stalled(mnt, uid, gid, chroot=False):
+    """fusestall mounted at mnt in a private mount namespace, its target
+    run as uid:gid (chrooted into the mount with chroot): (server, target
+    pid)."""
+    env = dict(os.environ, FUSESTALL_CHROOT="1" if chroot else "0")
+    server = subprocess.Popen(
+        ["unshare", "-m", "--propagation", "private", str(FIXTURES / "fusestall"), str(mnt),
+         str(uid), str(gid)], stdout=subprocess.PIPE, start_new_session=True, env=env)
+    try:
+        import select
+        ready, _, _ = select.select([server.stdout], [], [], 30)
+        assert ready, "fusestall never said ready"
+        line = server.stdout.readline().decode()
+        assert line.startswith("ready "), f"fusestall: {line!r}"
+        pid = int(line.split()[1])
+        mapped = [m for m in proc_maps(pid) if m["name"] == f"{mnt}/lib.so"]
+        assert mapped and "x" in mapped[0]["perms"], proc_maps(pid)
+        return server, pid
+    except BaseException:
+        stop_stalled(server)
+        raise
+
+
+def stop_stalled(server):
+    os.killpg(server.pid, signal.SIGKILL)
+    server.wait(timeout=30)
+
+
 @pytest.fixture
 def stalled(open_dir):
     """A FUSE server (root, in a private mount namespace) whose reads never
@@ -69,22 +97,11 @@ def stalled(open_dir):
     uid, gid = user_ids()
     mnt = open_dir / "mnt"
     mnt.mkdir()
-    server = subprocess.Popen(
-        ["unshare", "-m", "--propagation", "private", str(FIXTURES / "fusestall"), str(mnt),
-         str(uid), str(gid)], stdout=subprocess.PIPE, start_new_session=True)
+    server, pid = start_stalled(mnt, uid, gid)
     try:
-        import select
-        ready, _, _ = select.select([server.stdout], [], [], 30)
-        assert ready, "fusestall never said ready"
-        line = server.stdout.readline().decode()
-        assert line.startswith("ready "), f"fusestall: {line!r}"
-        pid = int(line.split()[1])
-        mapped = [m for m in proc_maps(pid) if m["name"].endswith("/mnt/lib.so")]
-        assert mapped and "x" in mapped[0]["perms"], proc_maps(pid)
         yield server, pid
     finally:
-        os.killpg(server.pid, signal.SIGKILL)
-        server.wait(timeout=30)
+        stop_stalled(server)
 
 
 def bounded(args, seconds):
@@ -147,6 +164,45 @@ def test_defect8_read_fuse_is_bounded_by_timeout(stalled, sleeper):
     assert any(l.startswith(f"modmap: pid {pid}: ") and "timed out" in l for l in lines), lines
     docs = [json.loads(l) for l in out.splitlines()]
     assert [d["pid"] for d in docs] == [sleeper.pid]
+
+
+@pytest.fixture(params=["tmp", "root"])
+def stalled_place(request, open_dir):
+    """The same server where a process's paths are looked up: mounted over
+    /tmp in the target's own mount namespace (the host's /tmp untouched),
+    where --jit looks for its perf map; or as the root the target chroots
+    into, under every path it has. Yields (server, pid, lib.so's path)."""
+    need("fuse", "mount_ns")
+    uid, gid = user_ids()
+    if request.param == "tmp":
+        mnt = Path("/tmp")
+    else:
+        mnt = open_dir / "mnt"
+        mnt.mkdir()
+    server, pid = start_stalled(mnt, uid, gid, chroot=request.param == "root")
+    try:
+        yield server, pid, f"{mnt}/lib.so"
+    finally:
+        stop_stalled(server)
+
+
+@needs("root")
+def test_defect8_no_path_looked_up_on_a_stalled_tmp_or_root(stalled_place, sleeper):
+    """Defect 8 where the target's paths lead: its /tmp (where its perf map
+    would be), or its whole root, is a FUSE mount whose server stops
+    answering lookups too. No source, build-ID mode or --jit looks a name
+    up there: each run ends, lists the stalled file, and goes on with the
+    next process."""
+    server, pid, lib = stalled_place
+    os.kill(server.pid, signal.SIGUSR1)
+    sources = ["maps"] + (["query"] if _has_procmap_query() else [])
+    for args in (["--jit"], *(["--source", s, "--build-id", b]
+                                for s in sources for b in ("auto", "native", "mtime"))):
+        rc, out, err, _ = bounded(["--pid", pid, "--pid", sleeper.pid, *args, "-f", "jsonl"], 20)
+        assert rc == 0, (args, err)
+        docs = [json.loads(l) for l in out.splitlines()]
+        assert [d["pid"] for d in docs] == [pid, sleeper.pid], args
+        assert any(m["file"] == lib for m in docs[0]["mappings"]), (args, docs[0])
 
 
 @needs("root")
