@@ -192,13 +192,30 @@ static int fd_read(void *ctx, uint64_t off, void *buf, size_t len)
 	return 0;
 }
 
+/* The mapped file through /proc/PID/map_files (CAP_SYS_ADMIN or
+ * CAP_CHECKPOINT_RESTORE): the kernel's own link to it, no path walked. */
+static int open_map_file(struct target *t, const struct mapping *m, struct stat *st)
+{
+	char link[PROC_PATH];
+	int fd = proc_openat(t->checked, t->proc, map_files_path(m, link), O_PATH);
+	if (fd >= 0) {
+		if (fstat(fd, st) == 0 && same_file(st, m))
+			return fd;
+		close(fd);
+	}
+	return -1;
+}
+
 /*
  * Opens the mapped file of m for its identity: the path inside the target's
  * root when it is still the mapped file, else /proc/PID/map_files (which
- * needs CAP_SYS_ADMIN or CAP_CHECKPOINT_RESTORE). Returns an O_PATH fd and
- * its stat, or -1 with *why set and *impostor telling whether something
- * else (another file, a FIFO, a device) sits at the path: then even the
- * path's mtime is not the mapped file's.
+ * needs CAP_SYS_ADMIN or CAP_CHECKPOINT_RESTORE). Where the process has a
+ * FUSE or network mount, map_files comes first: a path crossing such a
+ * mount (its /tmp, say) to a file elsewhere would ask that server at the
+ * crossing. Returns an O_PATH fd and its stat, or -1 with *why set and
+ * *impostor telling whether something else (another file, a FIFO, a
+ * device) sits at the path: then even the path's mtime is not the mapped
+ * file's.
  */
 int open_mapped(struct target *t, const struct mapping *m, struct stat *st,
 		const char **why, int *impostor)
@@ -210,8 +227,12 @@ int open_mapped(struct target *t, const struct mapping *m, struct stat *st,
 		errno = EAGAIN;
 		return -1;
 	}
+	int risky = untrusted_mounts(t);
+	int fd = risky ? open_map_file(t, m, st) : -1;
+	if (fd >= 0)
+		return fd;
 	if (!(m->flags & MAPF_DELETED)) {
-		int fd = open_as_mapped(t, snapshot_str(t->s, m->file), m, st, impostor);
+		fd = open_as_mapped(t, snapshot_str(t->s, m->file), m, st, impostor);
 		if (fd >= 0)
 			return fd;
 		if (*impostor)
@@ -221,14 +242,9 @@ int open_mapped(struct target *t, const struct mapping *m, struct stat *st,
 			*why = errno == EXDEV ? "cannot resolve inside the process's root"
 					      : "cannot open the file";
 	}
-	char link[PROC_PATH];
-	int fd = proc_openat(t->checked, t->proc, map_files_path(m, link), O_PATH);
-	if (fd >= 0) {
-		if (fstat(fd, st) == 0 && same_file(st, m)) {
-			*impostor = 0;
-			return fd;
-		}
-		close(fd);
+	if (!risky && (fd = open_map_file(t, m, st)) >= 0) {
+		*impostor = 0;
+		return fd;
 	}
 	if (!*why)
 		*why = (errno == EPERM || errno == EACCES)

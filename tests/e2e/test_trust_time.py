@@ -59,13 +59,13 @@ def open_dir():
 
 # ---- defect 8: a stalled FUSE file -------------------------------------------
 
-def start_stalled(mnt, uid, gid, chroot=False):
-    """fusestall mounted at mnt in a private mount namespace, its target
-    run as uid:gid (chrooted into the mount with chroot): (server, target
-    pid)."""
+def start_stalled(mnt, uid, gid, chroot=False, binary=FIXTURES / "fusestall"):
+    """fusestall (binary: a copy of it) mounted at mnt in a private mount
+    namespace, its target run as uid:gid (chrooted into the mount with
+    chroot): (server, target pid)."""
     env = dict(os.environ, FUSESTALL_CHROOT="1" if chroot else "0")
     server = subprocess.Popen(
-        ["unshare", "-m", "--propagation", "private", str(FIXTURES / "fusestall"), str(mnt),
+        ["unshare", "-m", "--propagation", "private", str(binary), str(mnt),
          str(uid), str(gid)], stdout=subprocess.PIPE, start_new_session=True, env=env)
     try:
         import select
@@ -170,16 +170,21 @@ def test_defect8_read_fuse_is_bounded_by_timeout(stalled, sleeper):
 def stalled_place(request, open_dir):
     """The same server where a process's paths are looked up: mounted over
     /tmp in the target's own mount namespace (the host's /tmp untouched),
-    where --jit looks for its perf map; or as the root the target chroots
-    into, under every path it has. Yields (server, pid, lib.so's path)."""
+    where --jit looks for its perf map and which the path of its own
+    executable (run from a copy in the host's /tmp) crosses; or as the
+    root the target chroots into, under every path it has. Yields (server,
+    pid, lib.so's path)."""
+    import shutil
     need("fuse", "mount_ns")
     uid, gid = user_ids()
+    binary = open_dir / "fusestall"
+    shutil.copy2(FIXTURES / "fusestall", binary)
     if request.param == "tmp":
         mnt = Path("/tmp")
     else:
         mnt = open_dir / "mnt"
         mnt.mkdir()
-    server, pid = start_stalled(mnt, uid, gid, chroot=request.param == "root")
+    server, pid = start_stalled(mnt, uid, gid, chroot=request.param == "root", binary=binary)
     try:
         yield server, pid, f"{mnt}/lib.so"
     finally:
