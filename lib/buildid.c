@@ -31,18 +31,7 @@ enum {
 
 static int src_read(const struct bytesrc *src, uint64_t off, void *buf, size_t len)
 {
-	if (off > src->size || len > src->size - off)
-		return -1;
-	if (!src->read) {
-		memcpy(buf, src->mem + off, len);
-		return 0;
-	}
-	return src->read(src->ctx, off, buf, len);
-}
-
-int bytesrc_read(const struct bytesrc *src, uint64_t off, void *buf, size_t len)
-{
-	return src_read(src, off, buf, len);
+	return bytesrc_read(src, off, buf, len);
 }
 
 void hex_encode(char *out, const unsigned char *p, size_t n)

@@ -12,30 +12,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "bytesrc.h"
 #include "gotime.h"
 #include "snapshot.h"
-
-/*
- * Where a reader gets bytes: a callback that reads exactly len bytes at off
- * into buf (0 on success, -1 otherwise), or, when read is NULL, the bytes at
- * mem. Reads past size fail before the callback is called.
- */
-struct bytesrc {
-	int (*read)(void *ctx, uint64_t off, void *buf, size_t len);
-	void *ctx;
-	const unsigned char *mem;
-	uint64_t size;
-};
-
-/* A source over bytes in memory (tests, fuzzers, the vDSO). */
-static inline struct bytesrc bytesrc_mem(const void *p, size_t len)
-{
-	struct bytesrc s = { NULL, NULL, (const unsigned char *)p, len };
-	return s;
-}
-
-/* Reads exactly len bytes at off: 0, or -1 (past size, or the callback failed). */
-int bytesrc_read(const struct bytesrc *src, uint64_t off, void *buf, size_t len);
 
 #define BUILDID_MAX 64		/* bytes of a GNU build-id note we accept */
 #define GOBUILDID_MAX 256	/* bytes of a Go build ID we accept */
@@ -141,22 +120,6 @@ const struct identity *bid_cache_get(struct bid_cache *c, uint64_t dev, uint64_t
 const struct identity *bid_cache_put(struct bid_cache *c, uint64_t dev, uint64_t ino,
 				     int64_t mtime_sec, long mtime_nsec,
 				     const struct identity *id);
-
-/* The n-byte unsigned integer at p (ELF and PE fields), big-endian if be:
- * the one decoder of header fields, for buildid.c and elfhdr.c. */
-static inline uint64_t get_u(const unsigned char *p, size_t n, int be)
-{
-	uint64_t v = 0;
-	/* Most significant byte first, one loop per order: with n constant
-	 * the compiler makes each one load (and a byte swap). */
-	if (be)
-		for (size_t i = 0; i < n; i++)
-			v = v << 8 | p[i];
-	else
-		for (size_t i = n; i-- > 0;)
-			v = v << 8 | p[i];
-	return v;
-}
 
 /* Lowercase hex of n bytes into out (2n+1 bytes). */
 void hex_encode(char *out, const unsigned char *p, size_t n);

@@ -14,7 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "buildid.h"
+#include "bytesrc.h"
 
 enum {
 	ELF_EHDR32 = 52,	/* bytes of the file header, by class */

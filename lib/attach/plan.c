@@ -578,7 +578,6 @@ int attach_stream_plan(struct attach_stream *a, struct attach_stats *st, struct 
 
 	a->len1 = a->sp.pos;
 	a->digest1 = pb_split_digest(&a->sp);
-	attach_write_begin(a);
 	return 0;
 }
 

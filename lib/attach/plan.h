@@ -59,6 +59,7 @@ struct attach_stream {
 	attach_put_fn put;
 	void *put_ctx;
 	struct pb_split sp;	/* the pass under way */
+	int writing;		/* sp is the second pass's (rewrite.c) */
 	/* the first pass and the plan */
 	struct scan sc;
 	struct addrmap where;	/* which snapshot mapping holds an address */
@@ -116,9 +117,6 @@ int attach_names_wanted(const struct attach_stream *a, uint64_t addr, int has_li
 /* A Location message's mapping_id and address, and whether it has a line. */
 int attach_location_parse(const unsigned char *p, size_t len, uint64_t *mapping_id,
 			  uint64_t *address, int *has_line, const char **why);
-
-/* The end of the plan: the splitter starts the second pass (rewrite.c). */
-void attach_write_begin(struct attach_stream *a);
 
 /* The second pass's error when the bytes are not the first pass's. */
 int attach_changed(struct errmsg *err);

@@ -284,19 +284,25 @@ static const struct pb_split_ops write_ops = {
 	.bad = write_bad,
 };
 
-void attach_write_begin(struct attach_stream *a)
+/* The second pass's splitter replaces the plan's, at its first piece. */
+static void write_begin(struct attach_stream *a)
 {
+	if (a->writing)
+		return;
+	a->writing = 1;
 	pb_split_free(&a->sp);
 	pb_split_init(&a->sp, &write_ops, a, PPROF_MESSAGE_MAX);
 }
 
 int attach_stream_write(struct attach_stream *a, const void *p, size_t len, struct errmsg *err)
 {
+	write_begin(a);
 	return pb_split_feed(&a->sp, p, len, err);
 }
 
 int attach_stream_finish(struct attach_stream *a, struct errmsg *err)
 {
+	write_begin(a);
 	if (pb_split_end(&a->sp, err) < 0)
 		return -1;
 	if (a->sp.pos != a->len1 || pb_split_digest(&a->sp) != a->digest1)
