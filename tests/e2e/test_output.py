@@ -12,10 +12,14 @@ from conftest import FIXTURES, MODMAP, run_modmap
 
 
 def run_signalled(sig, argv, cwd):
+    """modmap with sig raised at its first write to the temporary file; sig
+    at its default disposition whatever the test runner's is (under nohup
+    SIGHUP is ignored, and stays so: test_ignored_hangup_stays_ignored)."""
     env = dict(os.environ, LD_PRELOAD=str(FIXTURES / "sigshim.so"),
                MODMAP_TEST_SIGNAL=str(int(sig)))
     return subprocess.run([str(MODMAP), *map(str, argv)], capture_output=True, env=env,
-                          cwd=cwd, timeout=120)
+                          cwd=cwd, timeout=120,
+                          preexec_fn=lambda: signal.signal(sig, signal.SIG_DFL))
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP,
