@@ -179,6 +179,27 @@ def test_all_jsonl_memory_is_flat_in_the_number_of_processes(tmp_path):
     assert json_growth > 4 * 1024, peaks       # the whole document does grow
 
 
+def test_all_holds_no_descriptor_past_its_process(spawn):
+    """An agent reads every process of a host in one run: what modmap opens
+    for one process is closed before the next. With 32 descriptors
+    allowed and 100 more processes than that, --all reads each one the
+    kernel lists (a leak of one descriptor a process would stop it with
+    EMFILE a third of the way in)."""
+    import resource
+    procs = [spawn(["sleep", "300"], ready_line=False) for _ in range(100)]
+    for p in procs:
+        wait_asleep(p.pid)
+
+    def few_descriptors():
+        resource.setrlimit(resource.RLIMIT_NOFILE, (32, 32))
+    p = subprocess.run([str(MODMAP), "--all", "-f", "jsonl"], capture_output=True,
+                       preexec_fn=few_descriptors, timeout=300)
+    assert b"Too many open files" not in p.stderr, p.stderr[-2000:]
+    assert p.returncode in (0, 1), p.stderr[-2000:]
+    pids = {json.loads(l)["pid"] for l in p.stdout.splitlines()}
+    assert {q.pid for q in procs} <= pids
+
+
 def test_jsonl_to_a_file_is_atomic_and_nothing_for_nothing(tmp_path):
     out = tmp_path / "o.jsonl"
     out.write_text("old\n" * 10000)
