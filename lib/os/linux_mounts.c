@@ -200,7 +200,7 @@ int root_untrusted(struct target *t)
  * mounted, lists those detached by a lazy unmount too, which no mountinfo
  * shows).
  */
-int untrusted_mounts(struct target *t)
+static int any_untrusted_mount(struct target *t)
 {
 	read_mounts(t);
 	for (size_t i = 0; i < t->nmounts; i++)
@@ -214,4 +214,14 @@ int untrusted_mounts(struct target *t)
 	if (d)
 		closedir(d);
 	return any;
+}
+
+/* Asked once a process: every mapped file's opening asks it. */
+int untrusted_mounts(struct target *t)
+{
+	if (!t->risky_checked) {
+		t->risky_checked = 1;
+		t->risky = any_untrusted_mount(t);
+	}
+	return t->risky;
 }

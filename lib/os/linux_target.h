@@ -54,6 +54,8 @@ struct target {
 	int mem;		/* /proc/PID/mem; -1 not yet opened, -2 refused */
 	int root;		/* /proc/PID/root, O_PATH; -1 if it did not open */
 	int same_root;		/* the target's root is ours */
+	int risky_checked;	/* 1: risky says */
+	int risky;		/* untrusted_mounts' answer, asked once */
 	int root_checked;	/* 1: root_untrusted says */
 	int root_untrusted;	/* its root is on a FUSE or network mount */
 	int checked;		/* under a procfs given by the caller: every file

@@ -12,7 +12,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from conftest import ROOT, proc_maps, wait_asleep
+from conftest import ROOT, needs, proc_maps, wait_asleep
 
 BIN = ROOT / "build/tsan/tsan_threads"
 
@@ -52,6 +52,7 @@ def libc_read(pid):
     return base + int(value, 16), names | {llvm}
 
 
+@needs("llvm_symbolizer")
 def test_two_threads_snapshot_attach_and_collect_without_a_race(spawn, tmp_path):
     build()
     a = spawn(["sleep", "600"], ready_line=False)
